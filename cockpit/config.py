@@ -1,0 +1,76 @@
+"""Settings, all from ``COCKPIT_*`` environment variables (or a ``.env`` file).
+
+Nothing here reaches the network: every default is local (SQLite and embedded
+Chroma under the data directory, the local planner model).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / ".cockpit"
+
+
+class Settings(BaseSettings):
+    """Every setting Cockpit reads. The README's configuration table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="COCKPIT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Where SQLite files, Chroma, model artefacts and the bootstrap admin key live."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/cockpit.db``. ``postgresql://…`` scales out."""
+    checkpoint_url: str | None = None
+    """LangGraph checkpoint store; default: the database (SQLite file or PostgreSQL)."""
+    chroma_url: str | None = None
+    """A Chroma server (``http://host:port``); default: embedded Chroma in the data dir."""
+    host: str = "127.0.0.1"
+    """Interface ``cockpit serve`` binds to."""
+    port: int = 8321
+    """Port ``cockpit serve`` listens on."""
+    demo: bool = True
+    """Create the demo tenant (and seed demo data) on start."""
+    default_model: str = "local:planner"
+    """Model an agent uses when its spec names none."""
+    log_level: str = "INFO"
+    """Root log level."""
+    log_json: bool = True
+    """Structured JSON log lines (secrets and card numbers are always redacted)."""
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted; larger ones get 413."""
+    run_timeout_s: float = 120.0
+    """Longest a single run may take before it is cancelled."""
+    server_url: str = "http://127.0.0.1:8321"
+    """Where ``cockpit chat`` and other clients find the API."""
+    api_key: str | None = None
+    """Key clients such as ``cockpit chat`` send (defaults to the bootstrap admin key on the host)."""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'cockpit.db'}"
+
+    @cached_property
+    def resolved_checkpoint_url(self) -> str:
+        if self.checkpoint_url:
+            return self.checkpoint_url
+        if self.database_url and self.database_url.startswith("postgresql"):
+            return self.database_url
+        return str(self.data_dir / "checkpoints.db")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+__all__ = ["Settings"]

@@ -1,0 +1,1 @@
+"""Core schema migrations (Alembic branch ``core``)."""

@@ -1,0 +1,146 @@
+"""Tool definitions and the registry that holds them by name."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from cockpit.errors import UserError
+
+if TYPE_CHECKING:
+    from cockpit.db.session import Database
+    from cockpit.tenancy.principal import Principal
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "cockpit.tools"
+
+
+class ToolKind(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What the runtime injects into every tool call."""
+
+    principal: Principal
+    """The caller; its ``tenant_id`` scopes every read and write."""
+    db: Database
+    """The platform database; open ``db.tenant_session(principal.tenant_id)``."""
+    thread_id: str | None = None
+    """Conversation thread the call comes from (None outside a thread)."""
+    tool_call_id: str | None = None
+    """The model's id for this call."""
+    idempotency_key: str | None = None
+    """Stable key for a WRITE: derived from thread + tool call, or the API request's key."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Services the composition root provides (e.g. a knowledge store), by name."""
+
+
+ToolFn = Callable[[ToolContext, Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDef:
+    """One registered tool."""
+
+    name: str
+    """Registry name; agent specs list tools by it."""
+    kind: ToolKind
+    """READ tools change nothing; WRITE tools are idempotent and go through policy."""
+    args: type[BaseModel]
+    """Argument schema the model fills (validated before the call)."""
+    fn: ToolFn
+    """``fn(ctx, args) -> JSON-serialisable result``."""
+    description: str
+    """What the model is told the tool does (the function's docstring by default)."""
+    amount_field: str | None = None
+    """For WRITE tools moving money: the argument holding the amount (minor units)."""
+    currency_field: str | None = None
+    """The argument holding the currency of ``amount_field``."""
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.args.model_json_schema()
+
+
+class ToolRegistry:
+    """Tools by name. Registering a name twice with a different function is an error."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolDef] = {}
+        self._loaded_entry_points = False
+
+    def add(self, tool: ToolDef) -> None:
+        existing = self._tools.get(tool.name)
+        if existing is not None and existing.fn is not tool.fn:
+            raise UserError(f"tool {tool.name!r} is already registered", code="tool_exists")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> ToolDef:
+        self.load_entry_points()
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise UserError(f"unknown tool {name!r}", code="unknown_tool", param="tools") from None
+
+    def names(self) -> list[str]:
+        self.load_entry_points()
+        return sorted(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        self.load_entry_points()
+        return name in self._tools
+
+    def load_entry_points(self) -> None:
+        """Import every module registered under the ``cockpit.tools`` entry-point group."""
+        if self._loaded_entry_points:
+            return
+        self._loaded_entry_points = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception:
+                log.exception("tool entry point %s failed to load", ep.name)
+
+
+default_registry = ToolRegistry()
+
+
+def register_tool(
+    name: str,
+    *,
+    kind: ToolKind,
+    args: type[BaseModel],
+    description: str | None = None,
+    amount_field: str | None = None,
+    currency_field: str | None = None,
+    registry: ToolRegistry | None = None,
+) -> Callable[[ToolFn], ToolFn]:
+    """Decorator: register ``fn(ctx, args)`` as a tool named ``name``."""
+
+    def wrap(fn: ToolFn) -> ToolFn:
+        doc = description or (fn.__doc__ or "").strip()
+        if not doc:
+            raise UserError(f"tool {name!r} needs a description", code="tool_undocumented")
+        (registry or default_registry).add(
+            ToolDef(
+                name=name,
+                kind=kind,
+                args=args,
+                fn=fn,
+                description=doc,
+                amount_field=amount_field,
+                currency_field=currency_field,
+            )
+        )
+        return fn
+
+    return wrap

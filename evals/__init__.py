@@ -1,0 +1,1 @@
+"""Evals: task suites, runner, scorers and reports."""

@@ -1,0 +1,1 @@
+"""Knowledge store: Chroma with offline embeddings, ingestion and hybrid retrieval."""
