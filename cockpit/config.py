@@ -49,7 +49,13 @@ class Settings(BaseSettings):
     server_url: str = "http://127.0.0.1:8321"
     """Where ``cockpit chat`` and other clients find the API."""
     api_key: str | None = None
-    """Key clients such as ``cockpit chat`` send (defaults to the bootstrap admin key on the host)."""
+    """Key clients such as ``cockpit chat`` send (default on the host: the demo merchant key)."""
+    agents_path: list[Path] = Field(default_factory=list)
+    """Extra folders of ``<name>/agent.yaml`` specs loaded as built-in agents (JSON list)."""
+    tool_modules: list[str] = Field(default_factory=list)
+    """Extra modules imported at start so their ``@register_tool`` tools exist (JSON list)."""
+    embeddings: str = "minilm"
+    """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
 
     @field_validator("data_dir")
     @classmethod

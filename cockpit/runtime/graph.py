@@ -1,0 +1,335 @@
+"""Builds the LangGraph graph that runs a team of agents from their specs.
+
+One graph per assistant: ``guard → agent ⇄ tools``. The ``agent`` node asks
+the active agent's model (with only that agent's tools bound); the ``tools``
+node enforces policy, pauses for approval with ``interrupt()``, runs tools
+exactly once, and performs handoffs (``transfer_to_<agent>``) the spec allows.
+Nodes return partial state updates; the thread's state lives in the
+checkpointer, so a thread survives a server restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
+from sqlalchemy import select
+
+from cockpit.audit.log import AuditLog
+from cockpit.db.base import utcnow
+from cockpit.db.session import Database
+from cockpit.errors import CockpitError, ModelBehaviorError, PolicyViolation, UserError
+from cockpit.guardrails.redact import redact_text
+from cockpit.runtime.executor import error_result, execute, validate_args
+from cockpit.runtime.policy import RateLimiter, check_call
+from cockpit.runtime.records import ApprovalRecord
+from cockpit.specs.spec import AgentSpec
+from cockpit.tenancy.models import Tenant
+from cockpit.tenancy.principal import Principal, Role
+from cockpit.toolkit.registry import ToolContext, ToolRegistry
+
+HANDOFF_PREFIX = "transfer_to_"
+STATE_VERSION = 1
+
+ModelFactory = Callable[[AgentSpec, list[dict[str, Any]]], Runnable[Any, Any]]
+"""Builds an agent's chat model with the given tool schemas bound."""
+
+
+class TeamState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    active_agent: str
+    state_version: int
+
+
+def _principal(config: RunnableConfig) -> Principal:
+    c = config.get("configurable", {})
+    return Principal(
+        tenant_id=c["tenant_id"],
+        role=Role(c.get("role", "merchant")),
+        key_id=c.get("key_id", "system"),
+        merchant_id=c.get("merchant_id"),
+    )
+
+
+def tool_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "description": description,
+                                             "parameters": parameters}}
+
+
+def _handoff_schema(target: AgentSpec) -> dict[str, Any]:
+    return tool_schema(
+        HANDOFF_PREFIX + target.id.replace("-", "_"),
+        f"Transfer the conversation to {target.name}: {target.description}",
+        {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []},
+    )
+
+
+@dataclass
+class Team:
+    """The agents one assistant can reach, and what they need to run."""
+
+    entry: str
+    """Agent that takes the first turn."""
+    specs: dict[str, AgentSpec]
+    """Every agent reachable from the entry through handoffs."""
+    registry: ToolRegistry
+    db: Database
+    audit: AuditLog
+    model_factory: ModelFactory
+    extras: dict[str, Any] = field(default_factory=dict)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    _models: dict[str, Runnable[Any, Any]] = field(default_factory=dict)
+
+    def spec(self, agent_id: str | None) -> AgentSpec:
+        return self.specs[agent_id or self.entry]
+
+    def handoff_target(self, spec: AgentSpec, tool_name: str) -> AgentSpec | None:
+        wanted = tool_name.removeprefix(HANDOFF_PREFIX)
+        for target in spec.handoffs:
+            if target.replace("-", "_") == wanted and target in self.specs:
+                return self.specs[target]
+        return None
+
+    def model(self, spec: AgentSpec) -> Runnable[Any, Any]:
+        bound = self._models.get(spec.id)
+        if bound is None:
+            schemas = [
+                tool_schema(t.name, tool.description, tool.json_schema())
+                for t in spec.tools
+                if (tool := self._tool_or_none(t.name)) is not None
+            ]
+            schemas += [_handoff_schema(self.specs[h]) for h in spec.handoffs if h in self.specs]
+            bound = self.model_factory(spec, schemas)
+            self._models[spec.id] = bound
+        return bound
+
+    def _tool_or_none(self, name: str) -> Any:
+        return self.registry.get(name) if name in self.registry else None
+
+    def tenant_allowlist(self, tenant_id: str) -> list[str] | None:
+        with self.db.system_session() as s:
+            tenant = s.get(Tenant, tenant_id)
+            return None if tenant is None else tenant.tool_allowlist
+
+
+def build_graph(team: Team, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any]:
+    """Compile the team's graph with the given checkpointer."""
+
+    def guard(state: TeamState) -> dict[str, Any]:
+        # Input redaction: a card number typed into the chat never reaches state or the model.
+        msgs = state.get("messages", [])
+        update: dict[str, Any] = {}
+        if msgs and isinstance(msgs[-1], HumanMessage) and isinstance(msgs[-1].content, str):
+            clean = redact_text(msgs[-1].content)
+            if clean != msgs[-1].content:
+                update["messages"] = [HumanMessage(content=clean, id=msgs[-1].id)]
+        if not state.get("active_agent"):
+            update["active_agent"] = team.entry
+        update["state_version"] = STATE_VERSION
+        return update
+
+    async def agent(state: TeamState, config: RunnableConfig) -> dict[str, Any]:
+        spec = team.spec(state.get("active_agent"))
+        prompt: list[AnyMessage] = [SystemMessage(content=spec.instructions)]
+        prompt += list(state.get("messages", []))
+        reply = await team.model(spec).ainvoke(prompt, config)
+        if not isinstance(reply, AIMessage):
+            raise ModelBehaviorError("model returned no message", code="model_no_message")
+        reply.name = spec.id
+        if spec.guardrails.redact_pii and isinstance(reply.content, str):
+            reply.content = redact_text(reply.content)
+        return {"messages": [reply]}
+
+    def route(state: TeamState) -> str:
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
+
+    def tools(state: TeamState, config: RunnableConfig) -> dict[str, Any]:
+        spec = team.spec(state.get("active_agent"))
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage)
+        principal = _principal(config)
+        conf = config.get("configurable", {})
+        thread_id: str = conf.get("public_thread_id") or conf.get("thread_id", "")
+        out: list[ToolMessage] = []
+        update: dict[str, Any] = {}
+        calls = last.tool_calls
+        for i, call in enumerate(calls):
+            call_id = call.get("id") or f"call_{i}"
+            name = call["name"]
+            if i >= spec.guardrails.max_tool_calls_per_turn:
+                out.append(_refusal(call_id, name, PolicyViolation(
+                    "too many tool calls in one turn", code="tool_call_limit")))
+                continue
+            if name.startswith(HANDOFF_PREFIX):
+                target = team.handoff_target(spec, name)
+                if target is None:
+                    exc = PolicyViolation(f"{spec.id} may not hand off via {name}",
+                                          code="handoff_not_allowed", param="tool")
+                    _audit_refusal(team, principal, spec, thread_id, name, call["args"], exc)
+                    out.append(_refusal(call_id, name, exc))
+                    continue
+                update["active_agent"] = target.id
+                team.audit.record(principal.tenant_id, kind="handoff", actor=f"agent:{spec.id}",
+                                  subject=thread_id, payload={"to": target.id})
+                out.append(ToolMessage(content=json.dumps({"transferred_to": target.id}),
+                                       tool_call_id=call_id, name=name))
+                continue
+            out.append(_run_tool(team, spec, principal, thread_id, conf, call_id, name, call["args"]))
+        update["messages"] = out
+        return update
+
+    graph = StateGraph(TeamState)
+    graph.add_node("guard", guard)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", tools)
+    graph.add_edge(START, "guard")
+    graph.add_edge("guard", "agent")
+    graph.add_conditional_edges("agent", route, ["tools", END])
+    graph.add_edge("tools", "agent")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _refusal(call_id: str, name: str, exc: CockpitError) -> ToolMessage:
+    return ToolMessage(content=json.dumps(error_result(exc)), tool_call_id=call_id, name=name,
+                       status="error")
+
+
+def _audit_refusal(team: Team, principal: Principal, spec: AgentSpec, thread_id: str, name: str,
+                   args: dict[str, Any], exc: CockpitError) -> None:
+    team.audit.record(
+        principal.tenant_id, kind="policy_refusal", actor=f"agent:{spec.id}", subject=thread_id,
+        payload={"tool": name, "args": args, "code": exc.code, "message": exc.message},
+    )
+
+
+def approval_id(thread_id: str, call_id: str) -> str:
+    return "apr_" + hashlib.sha256(f"{thread_id}:{call_id}".encode()).hexdigest()[:24]
+
+
+def _run_tool(team: Team, spec: AgentSpec, principal: Principal, thread_id: str,
+              conf: dict[str, Any], call_id: str, name: str, raw_args: dict[str, Any]) -> ToolMessage:
+    tool = team.registry.get(name) if name in team.registry else None
+    try:
+        decision = check_call(spec, tool, name, raw_args, tenant_id=principal.tenant_id,
+                              tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
+                              limiter=team.limiter)
+        assert tool is not None
+        args = validate_args(tool, raw_args)
+    except CockpitError as exc:
+        _audit_refusal(team, principal, spec, thread_id, name, raw_args, exc)
+        return _refusal(call_id, name, exc)
+
+    if decision.needs_approval:
+        apr = approval_id(thread_id, call_id)
+        request = {
+            "type": "approval_request",
+            "approval_id": apr,
+            "thread_id": thread_id,
+            "agent": spec.id,
+            "tool": name,
+            "args": args.model_dump(mode="json"),
+            "amount": decision.amount,
+            "currency": decision.currency,
+            "reason": decision.reason,
+            "requested_by": principal.key_id,
+        }
+        _open_approval(team, principal, spec, thread_id, conf.get("run_id"), apr, name, request)
+        answer = interrupt(request)
+        action, edited, note = _parse_decision(answer)
+        resumer = conf.get("key_id", "system")
+        _close_approval(team, principal, apr, action, edited, note, resumer)
+        if action == "reject":
+            return ToolMessage(
+                content=json.dumps({"rejected": True, "approval_id": apr, "reason": note or ""}),
+                tool_call_id=call_id, name=name, status="error",
+            )
+        if action == "edit":
+            merged = {**args.model_dump(mode="json"), **(edited or {})}
+            try:
+                check_call(spec, tool, name, merged, tenant_id=principal.tenant_id,
+                           tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
+                           limiter=RateLimiter())
+                args = validate_args(tool, merged)
+            except CockpitError as exc:
+                _audit_refusal(team, principal, spec, thread_id, name, merged, exc)
+                return _refusal(call_id, name, exc)
+
+    ctx = ToolContext(principal=principal, db=team.db, thread_id=thread_id, tool_call_id=call_id,
+                      idempotency_key=f"{thread_id}:{call_id}", extras=team.extras)
+    outcome = execute(tool, args, ctx, audit=team.audit, agent_id=spec.id,
+                      screen=spec.guardrails.injection_screen)
+    return ToolMessage(content=json.dumps(outcome.result, default=str), tool_call_id=call_id,
+                       name=name, status="success" if outcome.ok else "error")
+
+
+def _parse_decision(answer: Any) -> tuple[str, dict[str, Any] | None, str | None]:
+    if answer is True or answer == "approve":
+        return "approve", None, None
+    if answer is False or answer == "reject":
+        return "reject", None, None
+    if isinstance(answer, dict):
+        action = str(answer.get("action", "")).lower()
+        if action in {"approve", "edit", "reject"}:
+            edited = answer.get("args")
+            return action, edited if isinstance(edited, dict) else None, answer.get("reason")
+    raise UserError("resume with {'action': 'approve'|'edit'|'reject', 'args': {...}}",
+                    code="invalid_resume", param="command.resume")
+
+
+def _open_approval(team: Team, principal: Principal, spec: AgentSpec, thread_id: str,
+                   run_id: str | None, apr: str, tool: str, request: dict[str, Any]) -> None:
+    with team.db.tenant_session(principal.tenant_id) as s:
+        if s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none():
+            return
+        s.add(ApprovalRecord(id=apr, thread_id=thread_id, run_id=run_id, agent_id=spec.id,
+                             tool=tool, request=request, status="pending"))
+    team.audit.record(principal.tenant_id, kind="approval_requested", actor=f"agent:{spec.id}",
+                      subject=thread_id, payload=request)
+
+
+def _close_approval(team: Team, principal: Principal, apr: str, action: str,
+                    edited: dict[str, Any] | None, note: str | None, resumer: str) -> None:
+    with team.db.tenant_session(principal.tenant_id) as s:
+        rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
+        if rec is None or rec.status != "pending":
+            return
+        rec.status = {"approve": "approved", "edit": "edited", "reject": "rejected"}[action]
+        rec.decision = {"action": action, "args": edited, "reason": note}
+        rec.decided_by = resumer
+        rec.decided_at = utcnow()
+    team.audit.record(principal.tenant_id, kind="approval_decided", actor=f"key:{resumer}",
+                      subject=apr, payload={"action": action, "args": edited, "reason": note})
+
+
+def reachable(entry: str, specs: dict[str, AgentSpec]) -> dict[str, AgentSpec]:
+    """The entry agent and every agent it can reach through handoffs."""
+    seen: dict[str, AgentSpec] = {}
+    todo: list[str] = [entry]
+    while todo:
+        cur = todo.pop()
+        if cur in seen or cur not in specs:
+            continue
+        seen[cur] = specs[cur]
+        todo.extend(specs[cur].handoffs)
+    return seen
+
+
+def messages_of(values: dict[str, Any]) -> Sequence[AnyMessage]:
+    msgs = values.get("messages", [])
+    return msgs if isinstance(msgs, list) else []
+
+
+__all__ = ["HANDOFF_PREFIX", "ModelFactory", "Team", "TeamState", "approval_id", "build_graph",
+           "reachable", "tool_schema"]
