@@ -1,0 +1,1 @@
+"""Shared test kit: servers, fake models, test tools."""
