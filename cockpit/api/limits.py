@@ -1,4 +1,8 @@
-"""Request body size limit as pure ASGI middleware (works for chunked bodies too)."""
+"""Request body size limit as pure ASGI middleware (chunked bodies included).
+
+The body is read up front (it is at most ``max_bytes``), so an oversized
+request is refused with 413 before any handler runs or anything is written.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
@@ -32,36 +32,34 @@ class BodySizeLimit:
                     await _reject(send, 413, "payload_too_large",
                                   f"request body is larger than {self.max_bytes} bytes")
                     return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        body = bytearray()
+        while True:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return msg
-
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if msg["type"] == "http.disconnect":
+                return
+            body.extend(msg.get("body", b""))
+            if len(body) > self.max_bytes:
                 await _reject(send, 413, "payload_too_large",
                               f"request body is larger than {self.max_bytes} bytes")
+                return
+            if not msg.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
-    body: dict[str, Any] = {"type": "invalid_request_error", "code": code, "message": message,
-                            "param": None}
-    raw = json.dumps(body).encode()
+    payload: dict[str, Any] = {"type": "invalid_request_error", "code": code, "message": message,
+                               "param": None}
+    raw = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(raw)).encode())]})

@@ -153,7 +153,7 @@ class Dialogue:
         self.spec = spec if spec.intents else derive_spec(spec, self.tools)
         self.today = today
         self.index = cached_index(
-            [(i.name, i.examples) for i in self.spec.intents],
+            [(i.name, _examples(i)) for i in self.spec.intents],
             embedder=embedder,
             out_of_scope=self.spec.out_of_scope_examples,
         )
@@ -409,6 +409,11 @@ class Dialogue:
         if ai_index is None:
             return None
         return PlannerState.load(messages[ai_index].additional_kwargs.get(STATE_KEY))
+
+
+def _examples(intent: IntentSpec) -> list[str]:
+    # The description is one more (usually well-worded) example of the intent.
+    return [*intent.examples, intent.description] if intent.description else list(intent.examples)
 
 
 def _last_index(messages: Sequence[BaseMessage], kind: type[BaseMessage]) -> int | None:

@@ -23,6 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from sqlalchemy import select
 
+from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
@@ -183,8 +184,10 @@ class RunHandle:
 
 
 class RunManager:
-    def __init__(self, *, db: Database, threads: ThreadStore, timeout_s: float) -> None:
+    def __init__(self, *, db: Database, threads: ThreadStore, timeout_s: float,
+                 audit: AuditLog) -> None:
         self._db = db
+        self._audit = audit
         self._threads = threads
         self._timeout = timeout_s
         self._active: dict[str, RunHandle] = {}
@@ -266,6 +269,10 @@ class RunManager:
             raise
         handle = RunHandle(rec, principal, spec.stream_mode)
         self._active[rec.run_id] = handle
+        self._audit.record(tenant, kind="run_started", actor=f"key:{principal.key_id}",
+                           subject=thread_id, payload={"run_id": rec.run_id,
+                                                       "assistant_id": spec.assistant_id,
+                                                       "resume": spec.has_resume})
         payload: Any = Command(resume=spec.resume) if spec.has_resume else spec.input
         config: RunnableConfig = {
             "configurable": {
@@ -322,6 +329,9 @@ class RunManager:
             thread_status = "idle"
         try:
             self._set_status(tenant, rec.run_id, status, error=error)
+            self._audit.record(tenant, kind="run_finished", actor=f"key:{handle.principal.key_id}",
+                               subject=rec.thread_id, payload={"run_id": rec.run_id, "status": status,
+                                                               "error": error})
             self._threads.release(tenant, rec.thread_id, thread_status, assistant_id=rec.assistant_id)
         finally:
             handle.finish()

@@ -39,7 +39,8 @@ class Runtime:
                            registry=self.tools, db=self.db, audit=self.audit,
                            model_factory=self.model_factory)
         self.threads = ThreadStore(self.db, build_graph(reader_team, self.checkpointer))
-        self.runs = RunManager(db=self.db, threads=self.threads, timeout_s=self.timeout_s)
+        self.runs = RunManager(db=self.db, threads=self.threads, timeout_s=self.timeout_s,
+                               audit=self.audit)
 
     def graph_for(self, tenant_id: str, assistant_ref: str) -> tuple[ResolvedAgent, CompiledStateGraph[Any]]:
         resolved = self.specs.resolve(tenant_id, assistant_ref)

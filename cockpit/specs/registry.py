@@ -151,9 +151,11 @@ class SpecRegistry:
 
     def versions(self, tenant_id: str, agent_id: str) -> list[tuple[int, str, datetime]]:
         with self._db.tenant_session(tenant_id) as s:
-            rows = s.scalars(select(AgentVersion).where(AgentVersion.agent_id == agent_id)
-                             .order_by(AgentVersion.version))
-            return [(r.version, r.spec_hash, r.created_at) for r in rows]
+            rows = list(s.scalars(select(AgentVersion).where(AgentVersion.agent_id == agent_id)
+                                  .order_by(AgentVersion.version)))
+        if not rows:
+            raise NotFound(f"no tenant agent {agent_id!r}", code="agent_not_found", param="agent_id")
+        return [(r.version, r.spec_hash, r.created_at) for r in rows]
 
 
 __all__ = ["ALIASES", "ResolvedAgent", "SpecRegistry", "load_builtin_specs"]

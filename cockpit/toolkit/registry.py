@@ -107,6 +107,11 @@ class ToolRegistry:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 ep.load()
+            except ModuleNotFoundError as exc:
+                if exc.name and ep.value.startswith(exc.name):
+                    log.debug("tool package %s is not installed; skipped", ep.value)
+                else:
+                    log.exception("tool entry point %s failed to load", ep.name)
             except Exception:
                 log.exception("tool entry point %s failed to load", ep.name)
 
