@@ -70,4 +70,13 @@ def expected_heads(db: Database) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(db)).get_heads())
 
 
-__all__ = ["current_heads", "expected_heads", "upgrade", "version_locations"]
+def pending(db: Database) -> set[str]:
+    """Revisions not yet applied (empty when the schema is current)."""
+    script = ScriptDirectory.from_config(alembic_config(db))
+    current = current_heads(db)
+    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base") if r} if current else set()
+    every = {r.revision for r in script.walk_revisions()}
+    return every - applied
+
+
+__all__ = ["current_heads", "expected_heads", "pending", "upgrade", "version_locations"]

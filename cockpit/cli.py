@@ -1,0 +1,249 @@
+"""The ``cockpit`` command: serve, chat, keys, tenants, audit — plus each domain's commands."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cockpit import __version__
+from cockpit.config import Settings
+
+app = typer.Typer(help="Cockpit: open agentic-commerce platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="API keys (host-side: needs the data dir / database).", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (host-side).", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log (host-side).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+DOMAIN_CLIS = {
+    "payments": "tools.payments.cli",
+    "fraud": "tools.fraud.cli",
+    "fx": "tools.fx.cli",
+    "credit": "tools.credit.cli",
+    "kb": "knowledge.cli",
+    "data": "tools.fraud.data",
+}
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"cockpit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Cockpit command line."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default COCKPIT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default COCKPIT_PORT).")] = None,
+    demo: Annotated[bool | None, typer.Option("--demo/--no-demo", help="Create the demo tenant and data.")] = None,
+) -> None:
+    """Start the API (migrations, bootstrap keys and demo data happen first)."""
+    import uvicorn
+
+    from cockpit.app import create_app, prepare
+    from cockpit.logging import configure_logging
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if demo is not None:
+        overrides["demo"] = demo
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    _db, _keys, created = prepare(settings)
+    _db.dispose()
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]Cockpit {__version__}[/] serving on [cyan]{url}[/]  (API docs: {url}/docs)")
+    console.print(f"Data dir: {settings.data_dir}   database: {settings.resolved_database_url.split('@')[-1]}")
+    if "admin" in created:
+        console.print(f"Platform admin key (shown once; also in {settings.data_dir / 'admin.key'}):")
+        console.print(f"  [yellow]{created['admin']}[/]")
+    if settings.demo:
+        console.print(f"Demo tenant key: {settings.data_dir / 'demo.key'}"
+                      + (f"\n  [yellow]{created['demo']}[/]" if "demo" in created else ""))
+    console.print("Talk to it:  [green]cockpit chat[/]   or   "
+                  f"curl -H \"x-api-key: $(cat {settings.data_dir / 'demo.key'})\" "
+                  f"-X POST {url}/assistants/search -d '{{}}'")
+    app_ = create_app(settings)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def _host_db(settings: Settings) -> Any:
+    from cockpit.db.migrate import upgrade
+    from cockpit.db.session import Database
+
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id (created if missing).")],
+    role: Annotated[str, typer.Option(help="admin | merchant | partner | shopper")] = "merchant",
+    name: Annotated[str, typer.Option(help="A label.")] = "",
+    merchant: Annotated[str | None, typer.Option(help="Bind the key to a merchant id.")] = None,
+) -> None:
+    """Create an API key; the secret is printed once."""
+    from cockpit.tenancy.keys import KeyService
+    from cockpit.tenancy.principal import Role
+
+    try:
+        r = Role(role)
+    except ValueError:
+        err.print(f"[red]role must be one of {[x.value for x in Role]}[/]")
+        raise typer.Exit(2) from None
+    keys = KeyService(_host_db(Settings()))
+    keys.ensure_tenant(tenant)
+    issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
+    console.print(f"key id {issued.id} ({r.value} of {tenant}); secret, shown once:")
+    print(issued.secret)
+
+
+@keys_app.command("list")
+def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+    """List keys (never their secrets)."""
+    from cockpit.tenancy.keys import KeyService
+
+    table = Table("id", "tenant", "role", "name", "created", "revoked")
+    for k in KeyService(_host_db(Settings())).list_keys(tenant):
+        table.add_row(k.id, k.tenant_id, k.role.value, k.name, k.created_at.strftime("%Y-%m-%d %H:%M"),
+                      "yes" if k.revoked else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once (every worker refuses it on the next request)."""
+    from cockpit.errors import CockpitError
+    from cockpit.tenancy.keys import KeyService
+
+    try:
+        KeyService(_host_db(Settings())).revoke(key_id)
+    except CockpitError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"revoked {key_id}")
+
+
+@keys_app.command("admin")
+def keys_admin() -> None:
+    """Print the bootstrap platform admin key kept in the data dir (host only)."""
+    path = Settings().data_dir / "admin.key"
+    if not path.exists():
+        err.print(f"[red]no admin key at {path}; run `cockpit serve` once first[/]")
+        raise typer.Exit(1)
+    print(path.read_text().strip())
+
+
+@tenants_app.command("create")
+def tenants_create(tenant_id: str, name: Annotated[str | None, typer.Option()] = None) -> None:
+    """Create a tenant."""
+    from cockpit.tenancy.keys import KeyService
+
+    KeyService(_host_db(Settings())).ensure_tenant(tenant_id, name=name)
+    console.print(f"tenant {tenant_id} ready")
+
+
+@audit_app.command("verify")
+def audit_verify(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+    """Verify every tenant's hash chain; exit 1 if any record was edited or removed."""
+    from cockpit.audit.log import verify
+    from cockpit.tenancy.keys import KeyService
+
+    db = _host_db(Settings())
+    tenants = [tenant] if tenant else KeyService(db).list_tenants()
+    bad = 0
+    for t in tenants:
+        r = verify(db, t)
+        if r.ok:
+            console.print(f"[green]ok[/]   {t}: {r.records} records")
+        else:
+            bad += 1
+            console.print(f"[red]FAIL[/] {t}: {r.problem} at record {r.at_seq} ({r.records} verified before it)")
+    raise typer.Exit(1 if bad else 0)
+
+
+@audit_app.command("export")
+def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
+    """Write a tenant's chain as JSON lines to stdout."""
+    from cockpit.audit.log import AuditLog
+
+    for rec in AuditLog(_host_db(Settings())).export(tenant):
+        sys.stdout.write(json.dumps(rec) + "\n")
+
+
+@app.command()
+def chat(
+    url: Annotated[str | None, typer.Option(help="Server URL (default COCKPIT_SERVER_URL).")] = None,
+    key: Annotated[str | None, typer.Option(help="API key (default COCKPIT_API_KEY or the host's demo key).")] = None,
+    assistant: Annotated[str | None, typer.Option(help="Assistant id.")] = None,
+    thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
+    message: Annotated[list[str] | None, typer.Option("--message", "-m",
+                                                      help="Send these turns and exit.")] = None,
+    approve: Annotated[str | None, typer.Option(help="Answer approvals without asking: approve | reject.")] = None,
+) -> None:
+    """Chat with an agent team: streams replies, shows approval requests and asks for a decision."""
+    from cockpit.chat import ChatSession
+
+    settings = Settings()
+    api_key = key or settings.api_key or _host_key(settings)
+    if not api_key:
+        err.print("[red]no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host[/]")
+        raise typer.Exit(2)
+    session = ChatSession(url or settings.server_url, api_key, console=console, auto_approval=approve)
+    code = session.run(assistant=assistant, thread_id=thread, turns=message)
+    raise typer.Exit(code)
+
+
+def _host_key(settings: Settings) -> str | None:
+    path: Path = settings.data_dir / "demo.key"
+    return path.read_text().strip() if path.exists() else None
+
+
+def _mount_domain_clis(argv: list[str]) -> None:
+    """Import a domain's CLI only when it is invoked: the ML stacks behind them load slowly."""
+    wanted = argv[1] if len(argv) > 1 else None
+    for name, module_name in DOMAIN_CLIS.items():
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        if name != wanted:
+            app.add_typer(typer.Typer(help=f"{name} commands: see `cockpit {name} --help`."), name=name)
+            continue
+        sub = getattr(importlib.import_module(module_name), "app", None)
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=name)
+
+
+def main() -> None:
+    _mount_domain_clis(sys.argv)
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,79 @@
+"""The CLI as a user runs it: version, keys, audit verify (with tampering), chat against a live server."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import LiveServer
+from tests.support.spinekit import read_payouts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cockpit(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env["COCKPIT_DATA_DIR"] = str(data)
+    return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
+
+
+def test_version(tmp_path: Path) -> None:
+    out = cockpit(tmp_path, "--version")
+    assert out.returncode == 0 and out.stdout.strip().startswith("cockpit 0.")
+
+
+def test_keys_and_audit_verify(tmp_path: Path) -> None:
+    made = cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--role", "merchant", "--name", "ops")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("ck_")
+    listed = cockpit(tmp_path, "keys", "list", "--tenant", "acme")
+    key_id = secret.split("_")[1]
+    assert key_id in listed.stdout and secret.split("_", 2)[2] not in listed.stdout
+    assert cockpit(tmp_path, "keys", "revoke", key_id).returncode == 0
+    assert "yes" in cockpit(tmp_path, "keys", "list", "--tenant", "acme").stdout
+    assert cockpit(tmp_path, "keys", "revoke", "nosuchkey").returncode == 1
+    assert cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--role", "god").returncode == 2
+
+    from cockpit.audit.log import AuditLog
+    from cockpit.db.session import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'cockpit.db'}")
+    for i in range(3):
+        AuditLog(db).record("acme", kind="test", actor="t", subject="s", payload={"i": i})
+    ok = cockpit(tmp_path, "audit", "verify")
+    assert ok.returncode == 0 and "acme: 3 records" in ok.stdout
+    with sqlite3.connect(tmp_path / "cockpit.db") as conn:
+        conn.execute("UPDATE audit_records SET actor = 'someone-else' WHERE seq = 2")
+    bad = cockpit(tmp_path, "audit", "verify", "--tenant", "acme")
+    assert bad.returncode == 1 and "record edited at record 2" in bad.stdout
+    with sqlite3.connect(tmp_path / "cockpit.db") as conn:
+        conn.execute("UPDATE audit_records SET actor = 't' WHERE seq = 2")
+        conn.execute("DELETE FROM audit_records WHERE seq = 3")
+    gone = cockpit(tmp_path, "audit", "verify", "--tenant", "acme")
+    assert gone.returncode == 1 and "newest records removed" in gone.stdout
+
+
+@pytest.mark.slow
+def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        env_data = tmp_path / "data"
+        out = cockpit(env_data, "chat", "--url", server.url, "--assistant", "spine",
+                      "-m", "note hello there", "-m", "pay 150.00 USD to bob", "--approve", "approve")
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    assert "hello there" in out.stdout
+    assert "approval needed" in out.stdout and "spine_payout" in out.stdout
+    assert "po_1" in out.stdout
+    assert len(read_payouts(env_data)) == 1
+    # The host-side admin key is retrievable, and only from the data dir.
+    admin = cockpit(env_data, "keys", "admin")
+    assert admin.returncode == 0 and admin.stdout.startswith("ck_")
