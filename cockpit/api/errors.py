@@ -31,7 +31,7 @@ def error_response(status: int, type_: str, code: str, message: str, param: str 
     return JSONResponse(body, status_code=status)
 
 
-def _param(loc: tuple[Any, ...] | list[Any]) -> str | None:
+def _param(loc: Any) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
 

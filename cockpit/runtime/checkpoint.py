@@ -35,10 +35,10 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
     path = url.removeprefix("sqlite:///")
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(path) as saver:
-        await saver.conn.execute("PRAGMA journal_mode=WAL")
-        await saver.conn.execute("PRAGMA synchronous=NORMAL")
-        yield saver
+    async with AsyncSqliteSaver.from_conn_string(path) as lite:
+        await lite.conn.execute("PRAGMA journal_mode=WAL")
+        await lite.conn.execute("PRAGMA synchronous=NORMAL")
+        yield lite
 
 
 __all__ = ["open_checkpointer"]

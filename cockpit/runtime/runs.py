@@ -299,7 +299,7 @@ class RunManager:
         status, error = "success", None
         try:
             async with asyncio.timeout(self._timeout):
-                async for mode, chunk in graph.astream(payload, config, stream_mode=modes):
+                async for mode, chunk in graph.astream(payload, config, stream_mode=modes):  # type: ignore[arg-type]
                     handle.publish_chunk(mode, chunk)
             snap = await graph.aget_state(config)
             handle.final = to_json(snap.values)

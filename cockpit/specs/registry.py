@@ -100,7 +100,7 @@ class SpecRegistry:
                 continue
         return out
 
-    def list(self, tenant_id: str) -> list[ResolvedAgent]:
+    def agents(self, tenant_id: str) -> list[ResolvedAgent]:
         ids = sorted(set(self.builtin) | set(self._tenant_agent_ids(tenant_id)))
         out = []
         for agent_id in ids:

@@ -80,7 +80,7 @@ def test_tenant_b_cannot_reach_tenant_a(tmp_path: Path, db: str, request: pytest
                     assert r.status_code in allowed, (method, concrete, r.status_code, r.text)
                     checked += 1
                 else:
-                    if path in ("/v1/tenants",) or method == "post" and path == "/v1/keys":
+                    if path in ("/v1/tenants",) or (method == "post" and path == "/v1/keys"):
                         continue  # B creating its own objects is not a read of A's.
                     r = api.client.request(method.upper(), path, headers=api.h(key_b), json=body)
                     text = r.text

@@ -51,7 +51,7 @@ async def create_version(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("", summary="Agents this tenant can use")
 async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    return [assistant_json(r) for r in services(request).runtime.specs.list(ctx.principal.tenant_id)]
+    return [assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)]
 
 
 @router.get("/{agent_id}", summary="The spec an agent reference resolves to (id, id@alias, id@vN)")

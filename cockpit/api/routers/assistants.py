@@ -41,7 +41,7 @@ def assistant_json(r: ResolvedAgent) -> dict[str, Any]:
 
 
 def _search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str, Any]]:
-    items = [assistant_json(r) for r in services(request).runtime.specs.list(ctx.principal.tenant_id)]
+    items = [assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)]
     if body.graph_id:
         items = [a for a in items if a["graph_id"] == body.graph_id]
     if body.name:
