@@ -1,0 +1,175 @@
+"""Runtime overhead: our stack vs a bare LangGraph graph doing the same tool call, and HTTP turns/s.
+
+Prints one JSON object. Both graphs use the same rule model and the same SQLite checkpointer
+kind, so the ratio isolates what Cockpit adds per turn: input redaction, policy, audit-chain
+appends, exactly-once bookkeeping, the injection screen and thread/run records (HTTP part only).
+
+    python benchmarks/runtime.py [--turns 200] [--http-turns 200] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage  # noqa: E402
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+from langgraph.graph.message import add_messages  # noqa: E402
+
+from cockpit.audit.log import AuditLog  # noqa: E402
+from cockpit.db.migrate import upgrade  # noqa: E402
+from cockpit.db.session import Database  # noqa: E402
+from cockpit.runtime.graph import Team, build_graph  # noqa: E402
+from cockpit.specs.registry import load_builtin_specs  # noqa: E402
+from cockpit.tenancy.keys import KeyService  # noqa: E402
+from cockpit.toolkit import default_registry  # noqa: E402
+from tests.support.live import LiveServer  # noqa: E402
+from tests.support.spinekit import AGENTS_DIR, RuleModel, rule_model_factory  # noqa: E402
+
+
+class BareState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def bare_graph(saver: Any) -> Any:
+    model = RuleModel()
+    note = default_registry.get("spine_note")
+
+    async def agent(state: BareState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    def tools(state: BareState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage)
+        out = []
+        for call in last.tool_calls:
+            args = note.args.model_validate(call["args"])
+            out.append(ToolMessage(content=json.dumps({"note": args.text}), tool_call_id=call["id"]))
+        return {"messages": out}
+
+    g = StateGraph(BareState)
+    g.add_node("agent", agent)
+    g.add_node("tools", tools)
+    g.add_edge(START, "agent")
+    g.add_conditional_edges("agent", lambda s: "tools" if s["messages"][-1].tool_calls else END,
+                            ["tools", END])
+    g.add_edge("tools", "agent")
+    return g.compile(checkpointer=saver)
+
+
+async def time_turns(graph: Any, config_for: Any, turns: int) -> list[float]:
+    out = []
+    for i in range(turns):
+        cfg = config_for(i)
+        t0 = time.perf_counter()
+        await graph.ainvoke({"messages": [{"role": "user", "content": f"note hello {i}"}]}, cfg)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def in_process(turns: int, tmp: Path) -> dict[str, Any]:
+    db = Database(f"sqlite:///{tmp / 'bench.db'}")
+    upgrade(db)
+    keys = KeyService(db)
+    keys.ensure_tenant("bench")
+    specs = load_builtin_specs([AGENTS_DIR])
+    team = Team(entry="spine", specs=specs, registry=default_registry, db=db, audit=AuditLog(db),
+                model_factory=rule_model_factory())
+    async with AsyncSqliteSaver.from_conn_string(str(tmp / "ours.ckpt")) as ours_saver, \
+            AsyncSqliteSaver.from_conn_string(str(tmp / "bare.ckpt")) as bare_saver:
+        ours = build_graph(team, ours_saver)
+        bare = bare_graph(bare_saver)
+        tid = str(uuid.uuid4())
+
+        def ours_cfg(i: int) -> dict[str, Any]:
+            return {"configurable": {"thread_id": f"bench:{tid}-{i % 20}", "public_thread_id": tid,
+                                     "tenant_id": "bench", "role": "admin", "key_id": "bench"}}
+
+        def bare_cfg(i: int) -> dict[str, Any]:
+            return {"configurable": {"thread_id": f"{tid}-{i % 20}"}}
+
+        await time_turns(ours, ours_cfg, 10)  # warm-up both
+        await time_turns(bare, bare_cfg, 10)
+        t_ours = await time_turns(ours, ours_cfg, turns)
+        t_bare = await time_turns(bare, bare_cfg, turns)
+    db.dispose()
+    mean_ours, mean_bare = statistics.mean(t_ours), statistics.mean(t_bare)
+    return {
+        "turns": turns,
+        "cockpit_ms_per_turn": round(mean_ours * 1000, 3),
+        "bare_langgraph_ms_per_turn": round(mean_bare * 1000, 3),
+        "overhead_ratio": round(mean_ours / mean_bare, 2),
+        "overhead_ms_per_turn": round((mean_ours - mean_bare) * 1000, 3),
+        "cockpit_p95_ms": round(sorted(t_ours)[int(0.95 * len(t_ours)) - 1] * 1000, 3),
+    }
+
+
+async def http_turns(turns: int, concurrency: int, tmp: Path) -> dict[str, Any]:
+    server = LiveServer(tmp / "http").start()
+    try:
+        key = server.key()
+        async with httpx.AsyncClient(base_url=server.url, headers={"x-api-key": key}, timeout=60) as c:
+            threads = [(await c.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)]
+            latencies: list[float] = []
+            errors = 0
+
+            async def worker(tid: str, n: int) -> None:
+                nonlocal errors
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    r = await c.post(f"/threads/{tid}/runs/wait", json={
+                        "assistant_id": "spine",
+                        "input": {"messages": [{"role": "user", "content": f"note t{i}"}]}})
+                    latencies.append(time.perf_counter() - t0)
+                    errors += r.status_code != 200
+
+            per = max(1, turns // concurrency)
+            await asyncio.gather(*(worker(t, 3) for t in threads))  # warm-up
+            latencies.clear()
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(t, per) for t in threads))
+            wall = time.perf_counter() - t0
+    finally:
+        server.stop()
+    lat = sorted(latencies)
+    return {
+        "http_turns": len(lat),
+        "concurrency": concurrency,
+        "workers": 1,
+        "turns_per_s": round(len(lat) / wall, 1),
+        "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
+        "p95_ms": round(lat[int(0.95 * len(lat)) - 1] * 1000, 1),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--http-turns", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    import tests.support.spinekit  # noqa: F401
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        result = {"benchmark": "runtime", **asyncio.run(in_process(args.turns, tmp))}
+        result.update(asyncio.run(http_turns(args.http_turns, args.concurrency, tmp)))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
