@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
             runtime = Runtime(db=db, specs=specs, tools=registry, audit=audit_log, checkpointer=saver,
                               model_factory=model_factory or default_model_factory(settings),
                               timeout_s=settings.run_timeout_s)
+            runtime.extras["settings"] = settings
             svc = Services(settings=settings, db=db, keys=keys, audit=audit_log, runtime=runtime,
                            extras=runtime.extras)
             app.state.services = svc

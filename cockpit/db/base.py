@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(value: datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands back naive datetimes, which are UTC here."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}  # noqa: RUF012
@@ -39,4 +44,4 @@ class TenantScoped:
     tenant_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
 
 
-__all__ = ["Base", "TenantScoped", "utcnow"]
+__all__ = ["Base", "TenantScoped", "iso", "utcnow"]

@@ -24,7 +24,7 @@ from langgraph.types import Command
 from sqlalchemy import select
 
 from cockpit.audit.log import AuditLog
-from cockpit.db.base import utcnow
+from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
 from cockpit.runtime.records import RunRecord
@@ -108,8 +108,6 @@ def check_stream_modes(value: Any) -> list[str]:
     return modes or ["values"]
 
 
-def _iso(value: datetime) -> str:
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def run_json(rec: RunRecord) -> dict[str, Any]:
@@ -117,8 +115,8 @@ def run_json(rec: RunRecord) -> dict[str, Any]:
         "run_id": rec.run_id,
         "thread_id": rec.thread_id,
         "assistant_id": rec.assistant_id,
-        "created_at": _iso(rec.created_at),
-        "updated_at": _iso(rec.updated_at),
+        "created_at": iso(rec.created_at),
+        "updated_at": iso(rec.updated_at),
         "status": rec.status,
         "metadata": rec.meta,
         "multitask_strategy": rec.multitask_strategy,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -11,7 +10,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from sqlalchemy import select, update
 
-from cockpit.db.base import utcnow
+from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.runtime.records import RunRecord, ThreadRecord
@@ -25,10 +24,6 @@ def checkpoint_key(tenant_id: str, thread_id: str) -> str:
     return f"{tenant_id}:{thread_id}"
 
 
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
 
 
 def _check_thread_id(thread_id: str) -> str:
@@ -138,8 +133,8 @@ class ThreadStore:
                     interrupts[t.id] = to_json(list(t.interrupts))
         return {
             "thread_id": rec.thread_id,
-            "created_at": _iso(rec.created_at),
-            "updated_at": _iso(rec.updated_at),
+            "created_at": iso(rec.created_at),
+            "updated_at": iso(rec.updated_at),
             "metadata": rec.meta,
             "status": rec.status,
             "values": values,

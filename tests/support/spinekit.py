@@ -23,8 +23,10 @@ from cockpit.toolkit import ToolContext, ToolKind, register_tool
 _lock = threading.Lock()
 
 
-def payouts_file() -> Path:
-    return Path(os.environ.get("COCKPIT_DATA_DIR", ".cockpit")) / "spine_payouts.jsonl"
+def payouts_file(ctx: ToolContext) -> Path:
+    settings = ctx.extras.get("settings")
+    base = settings.data_dir if settings is not None else Path(os.environ["COCKPIT_DATA_DIR"])
+    return Path(base) / "spine_payouts.jsonl"
 
 
 def read_payouts(data_dir: Path) -> list[dict[str, Any]]:
@@ -50,7 +52,7 @@ if "spine_payout" not in __import__("cockpit.toolkit", fromlist=["default_regist
                    currency_field="currency")
     def spine_payout(ctx: ToolContext, args: PayoutArgs) -> dict[str, Any]:
         """Send a payout to a payee (test tool)."""
-        path = payouts_file()
+        path = payouts_file(ctx)
         with _lock:
             existing = read_payouts(path.parent)
             for row in existing:
@@ -104,7 +106,7 @@ class RuleModel(BaseChatModel):
                 call.setdefault("id", f"call_{n}")
                 msg = AIMessage(content="", tool_calls=[call])
             elif m:
-                amount = int(round(float(m.group(1)) * 100))
+                amount = round(float(m.group(1)) * 100)
                 msg = AIMessage(content="", tool_calls=[{
                     "name": "spine_payout", "id": f"call_{n}",
                     "args": {"amount": amount, "currency": m.group(2), "payee": m.group(3)}}])

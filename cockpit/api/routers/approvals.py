@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cockpit.api.deps import Ctx
 from cockpit.api.routers._common import services
+from cockpit.db.base import iso
 from cockpit.errors import Conflict, NotFound
 from cockpit.runtime.records import ApprovalRecord
 from cockpit.runtime.runs import RunSpec
@@ -36,8 +37,8 @@ def _json(r: ApprovalRecord) -> dict[str, Any]:
         "status": r.status,
         "decision": r.decision,
         "decided_by": r.decided_by,
-        "created_at": r.created_at.isoformat(),
-        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "created_at": iso(r.created_at),
+        "decided_at": iso(r.decided_at) if r.decided_at else None,
     }
 
 
@@ -88,5 +89,6 @@ async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -
     spec = RunSpec(assistant_id=assistant, resume={target[0].id: value}, has_resume=True)
     handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
     await handle.done.wait()
-    return {"approval": _json(_get(ctx, approval_id)), "run_id": handle.record.run_id,
-            "status": handle.record.status, "values": handle.final}
+    run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
+    return {"approval": _json(_get(ctx, approval_id)), "run_id": run.run_id,
+            "status": run.status, "values": handle.final}

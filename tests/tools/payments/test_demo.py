@@ -1,0 +1,58 @@
+"""The demo world: realistic, consistent, idempotent, per-tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from cockpit.db.session import Database
+from tools.payments import ledger
+from tools.payments.demo import seed_demo_world
+from tools.payments.models import Dispute, Merchant, Payment, Refund
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def _counts(db: Database, tenant: str) -> tuple[int, ...]:
+    with db.tenant_session(tenant) as s:
+        return tuple(
+            int(s.scalar(select(func.count()).select_from(m)) or 0)
+            for m in (Merchant, Payment, Refund, Dispute)
+        )
+
+
+def test_demo_world_is_consistent_and_idempotent(db: Database) -> None:
+    first = seed_demo_world(db, "demo", seed=7, days=45, now=NOW)
+    assert first.created and first.payments > 500
+    assert first.declined > 0 and first.refunds > 0 and first.cancels >= 0
+    assert len(set(first.kyb_states.values())) >= 5  # approved, reserve, EDD, in review, rejected
+    assert first.customers == first.devices > 0 and first.cards > 0
+    counts = _counts(db, "demo")
+    assert counts[1] == first.payments and counts[3] == first.disputes
+    again = seed_demo_world(db, "demo", seed=7, days=45, now=NOW)
+    assert not again.created and _counts(db, "demo") == counts
+    assert again.payments == first.payments
+    with db.tenant_session("demo") as s:
+        assert ledger.check_invariants(s) == []
+        states = set(s.scalars(select(Payment.state).distinct()))
+        assert {"CAPTURED", "FAILED"} <= states
+        codes = set(
+            s.scalars(
+                select(Payment.decline_code).where(Payment.decline_code.is_not(None)).distinct()
+            )
+        )
+        assert len(codes) >= 5
+        inactive = s.scalars(
+            select(Merchant.id).where(Merchant.kyb_state.in_(("IN_REVIEW", "EDD", "REJECTED")))
+        )
+        assert not s.scalar(
+            select(func.count()).select_from(Payment).where(Payment.merchant_id.in_(list(inactive)))
+        )
+
+
+def test_two_tenants_get_separate_worlds(db: Database) -> None:
+    a = seed_demo_world(db, "tenant_a", days=5, now=NOW)
+    b = seed_demo_world(db, "tenant_b", days=5, now=NOW)
+    assert set(a.merchant_ids.values()).isdisjoint(b.merchant_ids.values())
+    assert _counts(db, "tenant_a")[1] == a.payments and _counts(db, "tenant_b")[1] == b.payments

@@ -1,0 +1,157 @@
+"""Disputes: stages, deadlines, evidence checklist, accept / defend, ledger outcomes, wallets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cockpit.errors import Conflict, ValidationFailed
+from tools.payments import ledger
+from tools.payments.disputes import Disputes
+from tools.payments.gateway import Gateway, PayRequest
+from tools.payments.models import Device, Payment
+
+T = "t_test"
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+
+
+def paid(gw: Gateway, rid: str, *, card: str = "card_visa", three_ds: bool = False, at: datetime = NOW,
+         amount: int = 20_000, **kw: object) -> str:  # fmt: skip
+    r = gw.pay(T, PayRequest("m_sg", rid, amount, "SGD", card_id=card, three_ds=three_ds, customer_id="cus_1",
+                             device_id="dev_1", **kw), at=at)  # type: ignore[arg-type]  # fmt: skip
+    assert r["state"] == "CAPTURED"
+    return str(r["paymentId"])
+
+
+def balances(gw: Gateway) -> dict[str, int]:
+    with gw.db.tenant_session(T) as s:
+        assert ledger.check_invariants(s) == []
+        return ledger.merchant_balances(s, "m_sg")["SGD"]
+
+
+def test_visa_chargeback_holds_funds_and_deadline(gw: Gateway) -> None:
+    pid = paid(gw, "p1")
+    d = Disputes(gw).open(T, pid, "13.1", at=NOW)
+    assert d["stage"] == "CHARGEBACK" and d["status"] == "NEEDS_RESPONSE"
+    assert (
+        d["defenseDueTime"] == (NOW + timedelta(days=27)).isoformat()
+    )  # 30-day Visa window − 3-day PSP buffer
+    assert balances(gw) == {"pending": 20_000, "available": -20_000, "reserve": 20_000}
+    with pytest.raises(Conflict) as err:
+        Disputes(gw).open(T, pid, "13.1", at=NOW)
+    assert err.value.code == "dispute_exists"
+    with pytest.raises(ValidationFailed) as bad:
+        Disputes(gw).open(T, paid(gw, "p2"), "4853", at=NOW)
+    assert bad.value.code == "unknown_reason_code"
+
+
+def test_accept_posts_loss_and_fee(gw: Gateway) -> None:
+    pid = paid(gw, "p1")
+    ds = Disputes(gw)
+    d = ds.open(T, pid, "13.1", at=NOW)
+    out = ds.accept(T, d["disputeId"], at=NOW + timedelta(days=1))
+    assert out["status"] == "ACCEPTED" and out["disputeJudgedResult"] == "ACCEPT_BY_MERCHANT"
+    fee = gw.rates.convert(1500, "EUR", "SGD").target_minor
+    assert balances(gw) == {"pending": 20_000, "available": -20_000 - fee, "reserve": 0}
+    with pytest.raises(Conflict) as err:
+        ds.accept(T, d["disputeId"], at=NOW)
+    assert err.value.code == "not_allow_in_current_status"
+
+
+def test_checklist_and_defence_rules(gw: Gateway) -> None:
+    pid = paid(gw, "p1")
+    ds = Disputes(gw)
+    d = ds.open(T, pid, "13.1", at=NOW)
+    check = ds.checklist(T, d["disputeId"], at=NOW)
+    tags = {e["evidenceTag"]: e for e in check["evidenceList"]}
+    assert tags["DELIVERY_PROOF"] == {"evidenceTag": "DELIVERY_PROOF", "winRateContribution": "HIGH",
+                                      "obtained": False, "source": "system"}  # fmt: skip
+    assert tags["ORDER_INFORMATION"]["obtained"] is True
+    assert check["winRateLevel"] == "LOW"
+    with pytest.raises(ValidationFailed) as unknown:
+        ds.submit(T, d["disputeId"], {"SELFIE": "x"}, at=NOW)
+    assert unknown.value.code == "unknown_evidence_tag"
+    ds.submit(
+        T, d["disputeId"], {"DELIVERY_PROOF": "POD signed", "LOGISTIC_INFORMATION": "SG123"}, at=NOW
+    )
+    assert ds.checklist(T, d["disputeId"], at=NOW)["winRateLevel"] == "HIGH"
+    with pytest.raises(Conflict) as again:
+        ds.submit(T, d["disputeId"], {"CUSTOMER_COMMUNICATION": "mail"}, at=NOW)
+    assert again.value.code == "defense_already_submitted"
+
+
+def test_late_response_rejected_and_timeout_accepts(gw: Gateway) -> None:
+    ds = Disputes(gw)
+    d = ds.open(T, paid(gw, "p1"), "13.1", at=NOW)
+    late = NOW + timedelta(days=28)
+    with pytest.raises(Conflict) as err:
+        ds.submit(T, d["disputeId"], {"DELIVERY_PROOF": "x"}, at=late)
+    assert err.value.code == "time_exceeds_limit"
+    out = ds.advance(T, d["disputeId"], at=late)
+    assert out["status"] == "ACCEPTED" and out["disputeAcceptReason"] == "TIMEOUT"
+
+
+def test_liability_shift_wins_fraud_dispute_and_releases_reserve(gw: Gateway) -> None:
+    ds = Disputes(gw)
+    d = ds.open(T, paid(gw, "p1", three_ds=True), "10.4", at=NOW)
+    check = ds.checklist(T, d["disputeId"], at=NOW)
+    assert check["liabilityShift"] is True and check["winRateLevel"] == "HIGH"
+    ds.submit(T, d["disputeId"], {"DELIVERY_PROOF": "signed"}, at=NOW)
+    # HIGH wins with probability 0.85 per stage; walk stages until closed.
+    for step in range(4):
+        out = ds.advance(T, d["disputeId"], at=NOW + timedelta(days=2 + step))
+        if out["closedTime"]:
+            break
+        if out["status"] == "NEEDS_RESPONSE":
+            ds.submit(
+                T,
+                d["disputeId"],
+                {"CUSTOMER_COMMUNICATION": "mail"},
+                at=NOW + timedelta(days=2 + step),
+            )
+    assert out["status"] in ("WON", "LOST")
+    bal = balances(gw)
+    assert bal["reserve"] == 0
+    if out["status"] == "WON":
+        assert bal["available"] == 0
+
+
+def test_compelling_evidence_3(gw: Gateway) -> None:
+    # Two undisputed payments 120–365 days earlier sharing customer and device qualify CE 3.0.
+    for i, days in enumerate((200, 300)):
+        paid(gw, f"old{i}", at=NOW - timedelta(days=days))
+    ds = Disputes(gw)
+    d = ds.open(T, paid(gw, "new"), "10.4", at=NOW)
+    check = ds.checklist(T, d["disputeId"], at=NOW)
+    assert check["compellingEvidence3"]["state"] == "qualified"
+    assert len(check["compellingEvidence3"]["priorTransactions"]) == 2
+    assert check["winRateLevel"] == "HIGH"
+    d2 = ds.open(T, paid(gw, "other", card="card_visa", at=NOW), "10.4", at=NOW)
+    with gw.db.tenant_session(T) as s:
+        assert s.scalar(select(Device).where(Device.id == "dev_1")) is not None
+    assert ds.checklist(T, d2["disputeId"], at=NOW)["compellingEvidence3"]["state"] == "qualified"
+
+
+def test_wallet_dispute_runs_retrieval_escalation_chargeback(gw: Gateway) -> None:
+    from tools.payments.simulator import IssuerSimulator
+
+    r = gw.pay(T, PayRequest("m_sg", "w1", 5_000, "PHP", method_type="GCASH"), at=NOW)
+    assert r["state"] == "CAPTURED"
+    ds = Disputes(Gateway(gw.db, simulator=IssuerSimulator(seed=3), rates=gw.rates))
+    d = ds.open(T, r["paymentId"], "NOT_RECEIVED", at=NOW)
+    assert d["network"] == "WALLET" and d["stage"] == "RETRIEVAL_REQUEST"
+    with gw.db.tenant_session(T) as s:
+        bal = ledger.merchant_balances(s, "m_sg")
+    assert bal.get("SGD", {}).get("reserve", 0) == 0  # no funds move at retrieval
+    check = ds.checklist(T, d["disputeId"], at=NOW)
+    assert check["liabilityShift"] is False and check["compellingEvidence3"] is None
+    # No response by the deadline: the wallet charges back, with no card scheme fee.
+    out = ds.advance(T, d["disputeId"], at=NOW + timedelta(days=8))
+    assert out["status"] == "ACCEPTED"
+    with gw.db.tenant_session(T) as s:
+        assert ledger.check_invariants(s) == []
+        sgd = ledger.merchant_balances(s, "m_sg")["SGD"]
+        assert sgd["available"] == -gw.rates.convert(5_000, "PHP", "SGD").target_minor
+        assert s.scalar(select(Payment.disputed).where(Payment.id == r["paymentId"])) is True
