@@ -57,15 +57,18 @@ def bare_graph(saver: Any) -> Any:
         out = []
         for call in last.tool_calls:
             args = note.args.model_validate(call["args"])
-            out.append(ToolMessage(content=json.dumps({"note": args.text}), tool_call_id=call["id"]))
+            out.append(
+                ToolMessage(content=json.dumps({"note": args.text}), tool_call_id=call["id"])
+            )
         return {"messages": out}
 
     g = StateGraph(BareState)
     g.add_node("agent", agent)
     g.add_node("tools", tools)
     g.add_edge(START, "agent")
-    g.add_conditional_edges("agent", lambda s: "tools" if s["messages"][-1].tool_calls else END,
-                            ["tools", END])
+    g.add_conditional_edges(
+        "agent", lambda s: "tools" if s["messages"][-1].tool_calls else END, ["tools", END]
+    )
     g.add_edge("tools", "agent")
     return g.compile(checkpointer=saver)
 
@@ -86,17 +89,32 @@ async def in_process(turns: int, tmp: Path) -> dict[str, Any]:
     keys = KeyService(db)
     keys.ensure_tenant("bench")
     specs = load_builtin_specs([AGENTS_DIR])
-    team = Team(entry="spine", specs=specs, registry=default_registry, db=db, audit=AuditLog(db),
-                model_factory=rule_model_factory())
-    async with AsyncSqliteSaver.from_conn_string(str(tmp / "ours.ckpt")) as ours_saver, \
-            AsyncSqliteSaver.from_conn_string(str(tmp / "bare.ckpt")) as bare_saver:
+    team = Team(
+        entry="spine",
+        specs=specs,
+        registry=default_registry,
+        db=db,
+        audit=AuditLog(db),
+        model_factory=rule_model_factory(),
+    )
+    async with (
+        AsyncSqliteSaver.from_conn_string(str(tmp / "ours.ckpt")) as ours_saver,
+        AsyncSqliteSaver.from_conn_string(str(tmp / "bare.ckpt")) as bare_saver,
+    ):
         ours = build_graph(team, ours_saver)
         bare = bare_graph(bare_saver)
         tid = str(uuid.uuid4())
 
         def ours_cfg(i: int) -> dict[str, Any]:
-            return {"configurable": {"thread_id": f"bench:{tid}-{i % 20}", "public_thread_id": tid,
-                                     "tenant_id": "bench", "role": "admin", "key_id": "bench"}}
+            return {
+                "configurable": {
+                    "thread_id": f"bench:{tid}-{i % 20}",
+                    "public_thread_id": tid,
+                    "tenant_id": "bench",
+                    "role": "admin",
+                    "key_id": "bench",
+                }
+            }
 
         def bare_cfg(i: int) -> dict[str, Any]:
             return {"configurable": {"thread_id": f"{tid}-{i % 20}"}}
@@ -121,8 +139,12 @@ async def http_turns(turns: int, concurrency: int, tmp: Path) -> dict[str, Any]:
     server = LiveServer(tmp / "http").start()
     try:
         key = server.key()
-        async with httpx.AsyncClient(base_url=server.url, headers={"x-api-key": key}, timeout=60) as c:
-            threads = [(await c.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)]
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"x-api-key": key}, timeout=60
+        ) as c:
+            threads = [
+                (await c.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)
+            ]
             latencies: list[float] = []
             errors = 0
 
@@ -130,9 +152,13 @@ async def http_turns(turns: int, concurrency: int, tmp: Path) -> dict[str, Any]:
                 nonlocal errors
                 for i in range(n):
                     t0 = time.perf_counter()
-                    r = await c.post(f"/threads/{tid}/runs/wait", json={
-                        "assistant_id": "spine",
-                        "input": {"messages": [{"role": "user", "content": f"note t{i}"}]}})
+                    r = await c.post(
+                        f"/threads/{tid}/runs/wait",
+                        json={
+                            "assistant_id": "spine",
+                            "input": {"messages": [{"role": "user", "content": f"note t{i}"}]},
+                        },
+                    )
                     latencies.append(time.perf_counter() - t0)
                     errors += r.status_code != 200
 

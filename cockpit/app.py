@@ -74,8 +74,9 @@ def default_model_factory(settings: Settings) -> ModelFactory:
     def factory(spec: AgentSpec, schemas: list[dict[str, Any]]) -> Any:
         from cockpit.models import resolve_model
 
-        model = resolve_model(spec.model, planner=spec.planner or None, fallbacks=spec.fallbacks,
-                              settings=settings)
+        model = resolve_model(
+            spec.model, planner=spec.planner or None, fallbacks=spec.fallbacks, settings=settings
+        )
         return model.bind_tools(schemas)
 
     return factory
@@ -123,8 +124,12 @@ def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
     return db, keys, created
 
 
-def create_app(settings: Settings | None = None, *, model_factory: ModelFactory | None = None,
-               tools: ToolRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model_factory: ModelFactory | None = None,
+    tools: ToolRegistry | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     registry = tools or default_registry
 
@@ -136,12 +141,24 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
         audit_log = AuditLog(db)
         specs = SpecRegistry(db, registry, load_builtin_specs(builtin_agent_dirs(settings)))
         async with open_checkpointer(settings.resolved_checkpoint_url) as saver:
-            runtime = Runtime(db=db, specs=specs, tools=registry, audit=audit_log, checkpointer=saver,
-                              model_factory=model_factory or default_model_factory(settings),
-                              timeout_s=settings.run_timeout_s)
+            runtime = Runtime(
+                db=db,
+                specs=specs,
+                tools=registry,
+                audit=audit_log,
+                checkpointer=saver,
+                model_factory=model_factory or default_model_factory(settings),
+                timeout_s=settings.run_timeout_s,
+            )
             runtime.extras["settings"] = settings
-            svc = Services(settings=settings, db=db, keys=keys, audit=audit_log, runtime=runtime,
-                           extras=runtime.extras)
+            svc = Services(
+                settings=settings,
+                db=db,
+                keys=keys,
+                audit=audit_log,
+                runtime=runtime,
+                extras=runtime.extras,
+            )
             app.state.services = svc
             recovered = runtime.runs.recover(single_node=db.dialect == "sqlite")
             await runtime.runs.refresh_thread_statuses()
@@ -164,8 +181,16 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (system.router, assistants.router, threads.router, runs.router, approvals.router,
-                   agents.router, audit.router, keys.router):
+    for router in (
+        system.router,
+        assistants.router,
+        threads.router,
+        runs.router,
+        approvals.router,
+        agents.router,
+        audit.router,
+        keys.router,
+    ):
         app.include_router(router)
     for name in DOMAIN_ROUTERS:
         module = _optional_module(name)

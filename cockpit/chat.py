@@ -14,7 +14,9 @@ DEFAULT_ASSISTANTS = ("cockpit", "copilot")
 
 
 class ChatSession:
-    def __init__(self, url: str, api_key: str, *, console: Console, auto_approval: str | None = None) -> None:
+    def __init__(
+        self, url: str, api_key: str, *, console: Console, auto_approval: str | None = None
+    ) -> None:
         self.client = get_sync_client(url=url, api_key=api_key)
         self.console = console
         self.auto = auto_approval
@@ -69,7 +71,9 @@ class ChatSession:
                     if node == "__interrupt__":
                         interrupt = update[0]
                         continue
-                    for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                    for msg in (
+                        (update or {}).get("messages", []) if isinstance(update, dict) else []
+                    ):
                         self._show(msg)
         except Exception as exc:
             self.console.print(f"[red]{_message(exc)}[/]")
@@ -82,14 +86,17 @@ class ChatSession:
             for call in msg.get("tool_calls", []):
                 self.console.print(f"[dim]→ {call['name']}({json.dumps(call['args'])})[/]")
         elif msg.get("type") == "tool" and msg.get("status") == "error":
-            self.console.print(f"[dim yellow]← {msg.get('name')}: {str(msg.get('content'))[:200]}[/]")
+            self.console.print(
+                f"[dim yellow]← {msg.get('name')}: {str(msg.get('content'))[:200]}[/]"
+            )
 
     def _decide(self, interrupt: dict[str, Any]) -> dict[str, Any]:
         req = interrupt.get("value", {})
         body = "\n".join(f"{k}: {v}" for k, v in req.items() if k not in ("type",))
         self.console.print(Panel(body, title="approval needed", border_style="yellow"))
-        choice = self.auto or Prompt.ask("approve / edit / reject", choices=["approve", "edit", "reject"],
-                                         default="reject")
+        choice = self.auto or Prompt.ask(
+            "approve / edit / reject", choices=["approve", "edit", "reject"], default="reject"
+        )
         decision: dict[str, Any] = {"action": choice}
         if choice == "edit":
             raw = Prompt.ask("new arguments as JSON", default=json.dumps(req.get("args", {})))

@@ -16,9 +16,14 @@ from rich.table import Table
 from cockpit import __version__
 from cockpit.config import Settings
 
-app = typer.Typer(help="Cockpit: open agentic-commerce platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-keys_app = typer.Typer(help="API keys (host-side: needs the data dir / database).", no_args_is_help=True)
+app = typer.Typer(
+    help="Cockpit: open agentic-commerce platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(
+    help="API keys (host-side: needs the data dir / database).", no_args_is_help=True
+)
 tenants_app = typer.Typer(help="Tenants (host-side).", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log (host-side).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -45,17 +50,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Cockpit command line."""
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default COCKPIT_HOST).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default COCKPIT_HOST).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default COCKPIT_PORT).")] = None,
-    demo: Annotated[bool | None, typer.Option("--demo/--no-demo", help="Create the demo tenant and data.")] = None,
+    demo: Annotated[
+        bool | None, typer.Option("--demo/--no-demo", help="Create the demo tenant and data.")
+    ] = None,
 ) -> None:
     """Start the API (migrations, bootstrap keys and demo data happen first)."""
     import uvicorn
@@ -75,17 +88,27 @@ def serve(
     _db, _keys, created = prepare(settings)
     _db.dispose()
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]Cockpit {__version__}[/] serving on [cyan]{url}[/]  (API docs: {url}/docs)")
-    console.print(f"Data dir: {settings.data_dir}   database: {settings.resolved_database_url.split('@')[-1]}")
+    console.print(
+        f"[bold]Cockpit {__version__}[/] serving on [cyan]{url}[/]  (API docs: {url}/docs)"
+    )
+    console.print(
+        f"Data dir: {settings.data_dir}   database: {settings.resolved_database_url.split('@')[-1]}"
+    )
     if "admin" in created:
-        console.print(f"Platform admin key (shown once; also in {settings.data_dir / 'admin.key'}):")
+        console.print(
+            f"Platform admin key (shown once; also in {settings.data_dir / 'admin.key'}):"
+        )
         console.print(f"  [yellow]{created['admin']}[/]")
     if settings.demo:
-        console.print(f"Demo tenant key: {settings.data_dir / 'demo.key'}"
-                      + (f"\n  [yellow]{created['demo']}[/]" if "demo" in created else ""))
-    console.print("Talk to it:  [green]cockpit chat[/]   or   "
-                  f"curl -H \"x-api-key: $(cat {settings.data_dir / 'demo.key'})\" "
-                  f"-X POST {url}/assistants/search -d '{{}}'")
+        console.print(
+            f"Demo tenant key: {settings.data_dir / 'demo.key'}"
+            + (f"\n  [yellow]{created['demo']}[/]" if "demo" in created else "")
+        )
+    console.print(
+        "Talk to it:  [green]cockpit chat[/]   or   "
+        f'curl -H "x-api-key: $(cat {settings.data_dir / "demo.key"})" '
+        f"-X POST {url}/assistants/search -d '{{}}'"
+    )
     app_ = create_app(settings)
     uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
@@ -130,8 +153,14 @@ def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant.
 
     table = Table("id", "tenant", "role", "name", "created", "revoked")
     for k in KeyService(_host_db(Settings())).list_keys(tenant):
-        table.add_row(k.id, k.tenant_id, k.role.value, k.name, k.created_at.strftime("%Y-%m-%d %H:%M"),
-                      "yes" if k.revoked else "")
+        table.add_row(
+            k.id,
+            k.tenant_id,
+            k.role.value,
+            k.name,
+            k.created_at.strftime("%Y-%m-%d %H:%M"),
+            "yes" if k.revoked else "",
+        )
     console.print(table)
 
 
@@ -169,7 +198,9 @@ def tenants_create(tenant_id: str, name: Annotated[str | None, typer.Option()] =
 
 
 @audit_app.command("verify")
-def audit_verify(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
+def audit_verify(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+) -> None:
     """Verify every tenant's hash chain; exit 1 if any record was edited or removed."""
     from cockpit.audit.log import verify
     from cockpit.tenancy.keys import KeyService
@@ -183,7 +214,9 @@ def audit_verify(tenant: Annotated[str | None, typer.Option(help="Only this tena
             console.print(f"[green]ok[/]   {t}: {r.records} records")
         else:
             bad += 1
-            console.print(f"[red]FAIL[/] {t}: {r.problem} at record {r.at_seq} ({r.records} verified before it)")
+            console.print(
+                f"[red]FAIL[/] {t}: {r.problem} at record {r.at_seq} ({r.records} verified before it)"
+            )
     raise typer.Exit(1 if bad else 0)
 
 
@@ -198,13 +231,20 @@ def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
 
 @app.command()
 def chat(
-    url: Annotated[str | None, typer.Option(help="Server URL (default COCKPIT_SERVER_URL).")] = None,
-    key: Annotated[str | None, typer.Option(help="API key (default COCKPIT_API_KEY or the host's demo key).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Server URL (default COCKPIT_SERVER_URL).")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="API key (default COCKPIT_API_KEY or the host's demo key).")
+    ] = None,
     assistant: Annotated[str | None, typer.Option(help="Assistant id.")] = None,
     thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
-    message: Annotated[list[str] | None, typer.Option("--message", "-m",
-                                                      help="Send these turns and exit.")] = None,
-    approve: Annotated[str | None, typer.Option(help="Answer approvals without asking: approve | reject.")] = None,
+    message: Annotated[
+        list[str] | None, typer.Option("--message", "-m", help="Send these turns and exit.")
+    ] = None,
+    approve: Annotated[
+        str | None, typer.Option(help="Answer approvals without asking: approve | reject.")
+    ] = None,
 ) -> None:
     """Chat with an agent team: streams replies, shows approval requests and asks for a decision."""
     from cockpit.chat import ChatSession
@@ -212,9 +252,13 @@ def chat(
     settings = Settings()
     api_key = key or settings.api_key or _host_key(settings)
     if not api_key:
-        err.print("[red]no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host[/]")
+        err.print(
+            "[red]no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host[/]"
+        )
         raise typer.Exit(2)
-    session = ChatSession(url or settings.server_url, api_key, console=console, auto_approval=approve)
+    session = ChatSession(
+        url or settings.server_url, api_key, console=console, auto_approval=approve
+    )
     code = session.run(assistant=assistant, thread_id=thread, turns=message)
     raise typer.Exit(code)
 
@@ -234,7 +278,9 @@ def _mount_domain_clis(argv: list[str]) -> None:
         except ModuleNotFoundError:
             continue
         if name != wanted:
-            app.add_typer(typer.Typer(help=f"{name} commands: see `cockpit {name} --help`."), name=name)
+            app.add_typer(
+                typer.Typer(help=f"{name} commands: see `cockpit {name} --help`."), name=name
+            )
             continue
         sub = getattr(importlib.import_module(module_name), "app", None)
         if isinstance(sub, typer.Typer):

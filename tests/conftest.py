@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-PG_BASE = os.environ.get("COCKPIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_BASE = os.environ.get(
+    "COCKPIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _pg_admin_url() -> str:

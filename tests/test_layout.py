@@ -52,9 +52,18 @@ def test_top_level_packages_resolve_to_this_repo(name: str) -> None:
     assert Path(next(iter(module.__path__))).resolve() == (ROOT / name).resolve()
 
 
-@pytest.mark.parametrize("package", ["cockpit.errors", "cockpit.toolkit", "cockpit.tenancy",
-                                     "cockpit.specs", "cockpit.runtime", "cockpit.audit",
-                                     "cockpit.guardrails"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "cockpit.errors",
+        "cockpit.toolkit",
+        "cockpit.tenancy",
+        "cockpit.specs",
+        "cockpit.runtime",
+        "cockpit.audit",
+        "cockpit.guardrails",
+    ],
+)
 def test_public_surfaces_are_curated(package: str) -> None:
     module = importlib.import_module(package)
     exported = getattr(module, "__all__", None)

@@ -42,10 +42,21 @@ def test_settings_table_matches_settings() -> None:
 def test_serve_prints_how_to_talk_to_it(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update({"COCKPIT_DATA_DIR": str(tmp_path / "data"), "COCKPIT_EMBEDDINGS": "hashing",
-                "COCKPIT_LOG_LEVEL": "WARNING"})
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "serve", "--port", str(port)], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(
+        {
+            "COCKPIT_DATA_DIR": str(tmp_path / "data"),
+            "COCKPIT_EMBEDDINGS": "hashing",
+            "COCKPIT_LOG_LEVEL": "WARNING",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cockpit", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -56,7 +67,9 @@ def test_serve_prints_how_to_talk_to_it(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.3)
         key = (tmp_path / "data" / "demo.key").read_text().strip()
-        r = httpx.post(f"http://127.0.0.1:{port}/assistants/search", json={}, headers={"x-api-key": key})
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/assistants/search", json={}, headers={"x-api-key": key}
+        )
         assert r.status_code == 200 and isinstance(r.json(), list)
         assert oct((tmp_path / "data" / "admin.key").stat().st_mode)[-3:] == "600"
     finally:

@@ -41,7 +41,9 @@ def _api_key(request: Request) -> str:
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
     if not key:
-        raise AuthError("missing API key: send it as x-api-key or Authorization: Bearer", code="missing_api_key")
+        raise AuthError(
+            "missing API key: send it as x-api-key or Authorization: Bearer", code="missing_api_key"
+        )
     return key
 
 

@@ -26,11 +26,17 @@ class BodySizeLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _reject(send, 400, "invalid_content_length", "Content-Length is not a number")
+                    await _reject(
+                        send, 400, "invalid_content_length", "Content-Length is not a number"
+                    )
                     return
                 if declared > self.max_bytes:
-                    await _reject(send, 413, "payload_too_large",
-                                  f"request body is larger than {self.max_bytes} bytes")
+                    await _reject(
+                        send,
+                        413,
+                        "payload_too_large",
+                        f"request body is larger than {self.max_bytes} bytes",
+                    )
                     return
         body = bytearray()
         while True:
@@ -39,8 +45,12 @@ class BodySizeLimit:
                 return
             body.extend(msg.get("body", b""))
             if len(body) > self.max_bytes:
-                await _reject(send, 413, "payload_too_large",
-                              f"request body is larger than {self.max_bytes} bytes")
+                await _reject(
+                    send,
+                    413,
+                    "payload_too_large",
+                    f"request body is larger than {self.max_bytes} bytes",
+                )
                 return
             if not msg.get("more_body", False):
                 break
@@ -57,12 +67,23 @@ class BodySizeLimit:
 
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
-    payload: dict[str, Any] = {"type": "invalid_request_error", "code": code, "message": message,
-                               "param": None}
+    payload: dict[str, Any] = {
+        "type": "invalid_request_error",
+        "code": code,
+        "message": message,
+        "param": None,
+    }
     raw = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(raw)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})
 
 

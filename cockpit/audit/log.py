@@ -124,7 +124,9 @@ class AuditLog:
             try:
                 if self._db.dialect == "sqlite":
                     with _sqlite_lock, self._db.tenant_session(tenant_id) as s:
-                        return append(s, kind=kind, actor=actor, subject=subject, payload=payload).seq
+                        return append(
+                            s, kind=kind, actor=actor, subject=subject, payload=payload
+                        ).seq
                 with self._db.tenant_session(tenant_id) as s:
                     return append(s, kind=kind, actor=actor, subject=subject, payload=payload).seq
             except (IntegrityError, OperationalError):
@@ -132,8 +134,13 @@ class AuditLog:
         raise RuntimeError("audit append kept conflicting")
 
     def records(
-        self, tenant_id: str, *, kind: str | None = None, subject: str | None = None,
-        after_seq: int = 0, limit: int = 100,
+        self,
+        tenant_id: str,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
         with self._db.tenant_session(tenant_id) as s:
             q = select(AuditRecord).where(AuditRecord.seq > after_seq)

@@ -74,7 +74,11 @@ def pending(db: Database) -> set[str]:
     """Revisions not yet applied (empty when the schema is current)."""
     script = ScriptDirectory.from_config(alembic_config(db))
     current = current_heads(db)
-    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base") if r} if current else set()
+    applied = (
+        {r.revision for r in script.iterate_revisions(tuple(current), "base") if r}
+        if current
+        else set()
+    )
     every = {r.revision for r in script.walk_revisions()}
     return every - applied
 

@@ -48,7 +48,9 @@ def _jsonable(value: Any) -> dict[str, Any]:
 
 
 def error_result(exc: CockpitError) -> dict[str, Any]:
-    return {"error": {"type": exc.type, "code": exc.code, "message": exc.message, "param": exc.param}}
+    return {
+        "error": {"type": exc.type, "code": exc.code, "message": exc.message, "param": exc.param}
+    }
 
 
 def execute(
@@ -65,7 +67,9 @@ def execute(
     args_json = args.model_dump(mode="json")
     if tool.kind is ToolKind.WRITE:
         if not ctx.idempotency_key:
-            raise ModelBehaviorError("a WRITE needs an idempotency key", code="missing_idempotency_key")
+            raise ModelBehaviorError(
+                "a WRITE needs an idempotency key", code="missing_idempotency_key"
+            )
         prior = _stored(ctx, tool.name)
         if prior is not None:
             return ToolOutcome(ok="error" not in prior, result=prior, replayed=True)
@@ -76,8 +80,17 @@ def execute(
         result, ok = error_result(exc), False
     except Exception:
         log.exception("tool %s crashed", tool.name)
-        result, ok = {"error": {"type": "tool_error", "code": "tool_crashed",
-                                "message": f"{tool.name} failed unexpectedly", "param": None}}, False
+        result, ok = (
+            {
+                "error": {
+                    "type": "tool_error",
+                    "code": "tool_crashed",
+                    "message": f"{tool.name} failed unexpectedly",
+                    "param": None,
+                }
+            },
+            False,
+        )
     if tool.kind is ToolKind.WRITE and ok:
         result = _remember(ctx, tool.name, args_json, result)
     audit.record(
@@ -111,7 +124,9 @@ def _stored(ctx: ToolContext, tool_name: str) -> dict[str, Any] | None:
         return None if row is None else dict(row.result)
 
 
-def _remember(ctx: ToolContext, tool_name: str, args: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def _remember(
+    ctx: ToolContext, tool_name: str, args: dict[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
     try:
         with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
             s.add(

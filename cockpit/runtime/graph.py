@@ -62,8 +62,10 @@ def _principal(config: RunnableConfig) -> Principal:
 
 
 def tool_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "function", "function": {"name": name, "description": description,
-                                             "parameters": parameters}}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
 
 
 def _handoff_schema(target: AgentSpec) -> dict[str, Any]:
@@ -122,7 +124,9 @@ class Team:
             return None if tenant is None else tenant.tool_allowlist
 
 
-def build_graph(team: Team, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any]:
+def build_graph(
+    team: Team, checkpointer: BaseCheckpointSaver[Any] | None
+) -> CompiledStateGraph[Any]:
     """Compile the team's graph with the given checkpointer."""
 
     def guard(state: TeamState) -> dict[str, Any]:
@@ -168,24 +172,44 @@ def build_graph(team: Team, checkpointer: BaseCheckpointSaver[Any] | None) -> Co
             call_id = call.get("id") or f"call_{i}"
             name = call["name"]
             if i >= spec.guardrails.max_tool_calls_per_turn:
-                out.append(_refusal(call_id, name, PolicyViolation(
-                    "too many tool calls in one turn", code="tool_call_limit")))
+                out.append(
+                    _refusal(
+                        call_id,
+                        name,
+                        PolicyViolation("too many tool calls in one turn", code="tool_call_limit"),
+                    )
+                )
                 continue
             if name.startswith(HANDOFF_PREFIX):
                 target = team.handoff_target(spec, name)
                 if target is None:
-                    exc = PolicyViolation(f"{spec.id} may not hand off via {name}",
-                                          code="handoff_not_allowed", param="tool")
+                    exc = PolicyViolation(
+                        f"{spec.id} may not hand off via {name}",
+                        code="handoff_not_allowed",
+                        param="tool",
+                    )
                     _audit_refusal(team, principal, spec, thread_id, name, call["args"], exc)
                     out.append(_refusal(call_id, name, exc))
                     continue
                 update["active_agent"] = target.id
-                team.audit.record(principal.tenant_id, kind="handoff", actor=f"agent:{spec.id}",
-                                  subject=thread_id, payload={"to": target.id})
-                out.append(ToolMessage(content=json.dumps({"transferred_to": target.id}),
-                                       tool_call_id=call_id, name=name))
+                team.audit.record(
+                    principal.tenant_id,
+                    kind="handoff",
+                    actor=f"agent:{spec.id}",
+                    subject=thread_id,
+                    payload={"to": target.id},
+                )
+                out.append(
+                    ToolMessage(
+                        content=json.dumps({"transferred_to": target.id}),
+                        tool_call_id=call_id,
+                        name=name,
+                    )
+                )
                 continue
-            out.append(_run_tool(team, spec, principal, thread_id, conf, call_id, name, call["args"]))
+            out.append(
+                _run_tool(team, spec, principal, thread_id, conf, call_id, name, call["args"])
+            )
         update["messages"] = out
         return update
 
@@ -201,14 +225,25 @@ def build_graph(team: Team, checkpointer: BaseCheckpointSaver[Any] | None) -> Co
 
 
 def _refusal(call_id: str, name: str, exc: CockpitError) -> ToolMessage:
-    return ToolMessage(content=json.dumps(error_result(exc)), tool_call_id=call_id, name=name,
-                       status="error")
+    return ToolMessage(
+        content=json.dumps(error_result(exc)), tool_call_id=call_id, name=name, status="error"
+    )
 
 
-def _audit_refusal(team: Team, principal: Principal, spec: AgentSpec, thread_id: str, name: str,
-                   args: dict[str, Any], exc: CockpitError) -> None:
+def _audit_refusal(
+    team: Team,
+    principal: Principal,
+    spec: AgentSpec,
+    thread_id: str,
+    name: str,
+    args: dict[str, Any],
+    exc: CockpitError,
+) -> None:
     team.audit.record(
-        principal.tenant_id, kind="policy_refusal", actor=f"agent:{spec.id}", subject=thread_id,
+        principal.tenant_id,
+        kind="policy_refusal",
+        actor=f"agent:{spec.id}",
+        subject=thread_id,
         payload={"tool": name, "args": args, "code": exc.code, "message": exc.message},
     )
 
@@ -217,13 +252,27 @@ def approval_id(thread_id: str, call_id: str) -> str:
     return "apr_" + hashlib.sha256(f"{thread_id}:{call_id}".encode()).hexdigest()[:24]
 
 
-def _run_tool(team: Team, spec: AgentSpec, principal: Principal, thread_id: str,
-              conf: dict[str, Any], call_id: str, name: str, raw_args: dict[str, Any]) -> ToolMessage:
+def _run_tool(
+    team: Team,
+    spec: AgentSpec,
+    principal: Principal,
+    thread_id: str,
+    conf: dict[str, Any],
+    call_id: str,
+    name: str,
+    raw_args: dict[str, Any],
+) -> ToolMessage:
     tool = team.registry.get(name) if name in team.registry else None
     try:
-        decision = check_call(spec, tool, name, raw_args, tenant_id=principal.tenant_id,
-                              tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
-                              limiter=team.limiter)
+        decision = check_call(
+            spec,
+            tool,
+            name,
+            raw_args,
+            tenant_id=principal.tenant_id,
+            tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
+            limiter=team.limiter,
+        )
         assert tool is not None
         args = validate_args(tool, raw_args)
     except CockpitError as exc:
@@ -252,25 +301,44 @@ def _run_tool(team: Team, spec: AgentSpec, principal: Principal, thread_id: str,
         if action == "reject":
             return ToolMessage(
                 content=json.dumps({"rejected": True, "approval_id": apr, "reason": note or ""}),
-                tool_call_id=call_id, name=name, status="error",
+                tool_call_id=call_id,
+                name=name,
+                status="error",
             )
         if action == "edit":
             merged = {**args.model_dump(mode="json"), **(edited or {})}
             try:
-                check_call(spec, tool, name, merged, tenant_id=principal.tenant_id,
-                           tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
-                           limiter=RateLimiter())
+                check_call(
+                    spec,
+                    tool,
+                    name,
+                    merged,
+                    tenant_id=principal.tenant_id,
+                    tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
+                    limiter=RateLimiter(),
+                )
                 args = validate_args(tool, merged)
             except CockpitError as exc:
                 _audit_refusal(team, principal, spec, thread_id, name, merged, exc)
                 return _refusal(call_id, name, exc)
 
-    ctx = ToolContext(principal=principal, db=team.db, thread_id=thread_id, tool_call_id=call_id,
-                      idempotency_key=f"{thread_id}:{call_id}", extras=team.extras)
-    outcome = execute(tool, args, ctx, audit=team.audit, agent_id=spec.id,
-                      screen=spec.guardrails.injection_screen)
-    return ToolMessage(content=json.dumps(outcome.result, default=str), tool_call_id=call_id,
-                       name=name, status="success" if outcome.ok else "error")
+    ctx = ToolContext(
+        principal=principal,
+        db=team.db,
+        thread_id=thread_id,
+        tool_call_id=call_id,
+        idempotency_key=f"{thread_id}:{call_id}",
+        extras=team.extras,
+    )
+    outcome = execute(
+        tool, args, ctx, audit=team.audit, agent_id=spec.id, screen=spec.guardrails.injection_screen
+    )
+    return ToolMessage(
+        content=json.dumps(outcome.result, default=str),
+        tool_call_id=call_id,
+        name=name,
+        status="success" if outcome.ok else "error",
+    )
 
 
 def _parse_decision(answer: Any) -> tuple[str, dict[str, Any] | None, str | None]:
@@ -283,23 +351,55 @@ def _parse_decision(answer: Any) -> tuple[str, dict[str, Any] | None, str | None
         if action in {"approve", "edit", "reject"}:
             edited = answer.get("args")
             return action, edited if isinstance(edited, dict) else None, answer.get("reason")
-    raise UserError("resume with {'action': 'approve'|'edit'|'reject', 'args': {...}}",
-                    code="invalid_resume", param="command.resume")
+    raise UserError(
+        "resume with {'action': 'approve'|'edit'|'reject', 'args': {...}}",
+        code="invalid_resume",
+        param="command.resume",
+    )
 
 
-def _open_approval(team: Team, principal: Principal, spec: AgentSpec, thread_id: str,
-                   run_id: str | None, apr: str, tool: str, request: dict[str, Any]) -> None:
+def _open_approval(
+    team: Team,
+    principal: Principal,
+    spec: AgentSpec,
+    thread_id: str,
+    run_id: str | None,
+    apr: str,
+    tool: str,
+    request: dict[str, Any],
+) -> None:
     with team.db.tenant_session(principal.tenant_id) as s:
         if s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none():
             return
-        s.add(ApprovalRecord(id=apr, thread_id=thread_id, run_id=run_id, agent_id=spec.id,
-                             tool=tool, request=request, status="pending"))
-    team.audit.record(principal.tenant_id, kind="approval_requested", actor=f"agent:{spec.id}",
-                      subject=thread_id, payload=request)
+        s.add(
+            ApprovalRecord(
+                id=apr,
+                thread_id=thread_id,
+                run_id=run_id,
+                agent_id=spec.id,
+                tool=tool,
+                request=request,
+                status="pending",
+            )
+        )
+    team.audit.record(
+        principal.tenant_id,
+        kind="approval_requested",
+        actor=f"agent:{spec.id}",
+        subject=thread_id,
+        payload=request,
+    )
 
 
-def _close_approval(team: Team, principal: Principal, apr: str, action: str,
-                    edited: dict[str, Any] | None, note: str | None, resumer: str) -> None:
+def _close_approval(
+    team: Team,
+    principal: Principal,
+    apr: str,
+    action: str,
+    edited: dict[str, Any] | None,
+    note: str | None,
+    resumer: str,
+) -> None:
     with team.db.tenant_session(principal.tenant_id) as s:
         rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
         if rec is None or rec.status != "pending":
@@ -308,8 +408,13 @@ def _close_approval(team: Team, principal: Principal, apr: str, action: str,
         rec.decision = {"action": action, "args": edited, "reason": note}
         rec.decided_by = resumer
         rec.decided_at = utcnow()
-    team.audit.record(principal.tenant_id, kind="approval_decided", actor=f"key:{resumer}",
-                      subject=apr, payload={"action": action, "args": edited, "reason": note})
+    team.audit.record(
+        principal.tenant_id,
+        kind="approval_decided",
+        actor=f"key:{resumer}",
+        subject=apr,
+        payload={"action": action, "args": edited, "reason": note},
+    )
 
 
 def reachable(entry: str, specs: dict[str, AgentSpec]) -> dict[str, AgentSpec]:
@@ -330,5 +435,13 @@ def messages_of(values: dict[str, Any]) -> Sequence[AnyMessage]:
     return msgs if isinstance(msgs, list) else []
 
 
-__all__ = ["HANDOFF_PREFIX", "ModelFactory", "Team", "TeamState", "approval_id", "build_graph",
-           "reachable", "tool_schema"]
+__all__ = [
+    "HANDOFF_PREFIX",
+    "ModelFactory",
+    "Team",
+    "TeamState",
+    "approval_id",
+    "build_graph",
+    "reachable",
+    "tool_schema",
+]

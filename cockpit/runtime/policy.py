@@ -59,11 +59,15 @@ def check_call(
     policy = spec.policy(tool_name)
     if policy is None or tool is None:
         raise PolicyViolation(
-            f"agent {spec.id!r} may not call tool {tool_name!r}", code="tool_not_allowed", param="tool"
+            f"agent {spec.id!r} may not call tool {tool_name!r}",
+            code="tool_not_allowed",
+            param="tool",
         )
     if tenant_allowlist is not None and tool_name not in tenant_allowlist:
         raise PolicyViolation(
-            f"tool {tool_name!r} is not enabled for this tenant", code="tool_not_enabled", param="tool"
+            f"tool {tool_name!r} is not enabled for this tenant",
+            code="tool_not_enabled",
+            param="tool",
         )
     smuggled = IDENTITY_ARGS & set(raw_args)
     if smuggled:
@@ -113,7 +117,9 @@ def check_call(
         return PolicyDecision(True, amount, currency, f"every {tool_name} call needs approval")
     if rule.above is not None:
         if amount is None:
-            return PolicyDecision(True, amount, currency, "amount could not be read; approval needed")
+            return PolicyDecision(
+                True, amount, currency, "amount could not be read; approval needed"
+            )
         threshold = rule.above.get(currency or "")
         if threshold is None:
             return PolicyDecision(

@@ -66,30 +66,44 @@ def check_input(value: Any) -> dict[str, Any]:
         raise ValidationFailed("input must be an object", code="invalid_input", param="input")
     extra = set(value) - {"messages"}
     if extra:
-        raise ValidationFailed(f"input may only carry 'messages' (got {sorted(extra)})",
-                               code="invalid_input", param=f"input.{sorted(extra)[0]}")
+        raise ValidationFailed(
+            f"input may only carry 'messages' (got {sorted(extra)})",
+            code="invalid_input",
+            param=f"input.{sorted(extra)[0]}",
+        )
     msgs = value.get("messages")
     if not isinstance(msgs, list) or not msgs:
-        raise ValidationFailed("input.messages must be a non-empty list", code="invalid_input",
-                               param="input.messages")
+        raise ValidationFailed(
+            "input.messages must be a non-empty list", code="invalid_input", param="input.messages"
+        )
     clean = []
     for i, m in enumerate(msgs):
         if isinstance(m, str):
             m = {"role": "user", "content": m}
         if not isinstance(m, dict):
-            raise ValidationFailed("each message must be an object", code="invalid_input",
-                                   param=f"input.messages.{i}")
+            raise ValidationFailed(
+                "each message must be an object", code="invalid_input", param=f"input.messages.{i}"
+            )
         role = m.get("role") or m.get("type")
         if role not in ("user", "human"):
-            raise ValidationFailed("clients may only send user messages", code="invalid_input",
-                                   param=f"input.messages.{i}.role")
+            raise ValidationFailed(
+                "clients may only send user messages",
+                code="invalid_input",
+                param=f"input.messages.{i}.role",
+            )
         content = m.get("content")
         if not isinstance(content, str) or not content.strip():
-            raise ValidationFailed("message content must be non-empty text", code="invalid_input",
-                                   param=f"input.messages.{i}.content")
+            raise ValidationFailed(
+                "message content must be non-empty text",
+                code="invalid_input",
+                param=f"input.messages.{i}.content",
+            )
         if len(content) > 20_000:
-            raise ValidationFailed("message content is longer than 20,000 characters",
-                                   code="input_too_long", param=f"input.messages.{i}.content")
+            raise ValidationFailed(
+                "message content is longer than 20,000 characters",
+                code="input_too_long",
+                param=f"input.messages.{i}.content",
+            )
         clean.append({"role": "user", "content": content})
     return {"messages": clean}
 
@@ -99,15 +113,19 @@ def check_stream_modes(value: Any) -> list[str]:
     if modes is None:
         return ["values"]
     if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
-        raise ValidationFailed("stream_mode must be a string or a list of strings",
-                               code="invalid_stream_mode", param="stream_mode")
+        raise ValidationFailed(
+            "stream_mode must be a string or a list of strings",
+            code="invalid_stream_mode",
+            param="stream_mode",
+        )
     for m in modes:
         if m not in STREAM_MODES:
-            raise ValidationFailed(f"unsupported stream_mode {m!r}; use one of {sorted(STREAM_MODES)}",
-                                   code="invalid_stream_mode", param="stream_mode")
+            raise ValidationFailed(
+                f"unsupported stream_mode {m!r}; use one of {sorted(STREAM_MODES)}",
+                code="invalid_stream_mode",
+                param="stream_mode",
+            )
     return modes or ["values"]
-
-
 
 
 def run_json(rec: RunRecord) -> dict[str, Any]:
@@ -168,9 +186,15 @@ class RunHandle:
                 if mid not in self._seen_messages:
                     self.publish("messages/metadata", {mid: {"metadata": to_json(meta)}})
                 prev = self._seen_messages.get(mid)
-                merged = prev + msg if prev is not None and type(msg).__name__.endswith("Chunk") else msg
+                merged = (
+                    prev + msg if prev is not None and type(msg).__name__.endswith("Chunk") else msg
+                )
                 self._seen_messages[mid] = merged
-                kind = "messages/partial" if type(msg).__name__.endswith("Chunk") else "messages/complete"
+                kind = (
+                    "messages/partial"
+                    if type(msg).__name__.endswith("Chunk")
+                    else "messages/complete"
+                )
                 self.publish(kind, [to_json(merged)])
             return
         self.publish(mode, to_json(chunk))
@@ -182,8 +206,9 @@ class RunHandle:
 
 
 class RunManager:
-    def __init__(self, *, db: Database, threads: ThreadStore, timeout_s: float,
-                 audit: AuditLog) -> None:
+    def __init__(
+        self, *, db: Database, threads: ThreadStore, timeout_s: float, audit: AuditLog
+    ) -> None:
         self._db = db
         self._audit = audit
         self._threads = threads
@@ -201,17 +226,21 @@ class RunManager:
             tenant_ids = list(s.scalars(select(Tenant.id)))
         for tenant in tenant_ids:
             with self._db.tenant_session(tenant) as s:
-                stale = list(s.scalars(select(RunRecord).where(
-                    RunRecord.status.in_(("pending", "running")))))
+                stale = list(
+                    s.scalars(select(RunRecord).where(RunRecord.status.in_(("pending", "running"))))
+                )
                 for run in stale:
                     if not single_node:
                         age = (utcnow() - _aware(run.updated_at)).total_seconds()
                         if age < self._timeout * 2:
                             continue
                     run.status = "error"
-                    run.error = {"type": "api_error", "code": "server_restarted",
-                                 "message": "the server stopped while this run was in progress",
-                                 "param": None}
+                    run.error = {
+                        "type": "api_error",
+                        "code": "server_restarted",
+                        "message": "the server stopped while this run was in progress",
+                        "param": None,
+                    }
                     tenants.add((tenant, run.thread_id))
                     fixed += 1
         for tenant, thread_id in tenants:
@@ -227,39 +256,57 @@ class RunManager:
             tenant_ids = list(s.scalars(select(Tenant.id)))
         for tenant in tenant_ids:
             with self._db.tenant_session(tenant) as s:
-                ids = list(s.scalars(select(ThreadRecord.thread_id).where(ThreadRecord.status == "idle")))
+                ids = list(
+                    s.scalars(select(ThreadRecord.thread_id).where(ThreadRecord.status == "idle"))
+                )
             for tid in ids:
                 snap = await self._threads.state(tenant, tid)
                 if snap.interrupts:
                     self._threads.release(tenant, tid, "interrupted", assistant_id=None)
 
     # ---- start ------------------------------------------------------------------
-    async def start(self, principal: Principal, thread_id: str, spec: RunSpec,
-                    graph: CompiledStateGraph[Any]) -> RunHandle:
+    async def start(
+        self, principal: Principal, thread_id: str, spec: RunSpec, graph: CompiledStateGraph[Any]
+    ) -> RunHandle:
         tenant = principal.tenant_id
         thread = self._threads.get_record(tenant, thread_id)
         if spec.multitask_strategy != "reject":
-            raise ValidationFailed("only multitask_strategy 'reject' is supported",
-                                   code="unsupported_multitask_strategy", param="multitask_strategy")
+            raise ValidationFailed(
+                "only multitask_strategy 'reject' is supported",
+                code="unsupported_multitask_strategy",
+                param="multitask_strategy",
+            )
         if (spec.input is None) == (not spec.has_resume):
-            raise ValidationFailed("send exactly one of input or command.resume",
-                                   code="invalid_run", param="input")
+            raise ValidationFailed(
+                "send exactly one of input or command.resume", code="invalid_run", param="input"
+            )
         snap = await self._threads.state(tenant, thread_id)
         if spec.has_resume and not snap.interrupts:
-            raise Conflict("the thread has no pending interrupt to resume",
-                           code="no_pending_interrupt", param="command.resume")
+            raise Conflict(
+                "the thread has no pending interrupt to resume",
+                code="no_pending_interrupt",
+                param="command.resume",
+            )
         if spec.input is not None and snap.interrupts:
-            raise Conflict("the thread is waiting for an approval; resume it with command.resume",
-                           code="thread_interrupted", param="input")
+            raise Conflict(
+                "the thread is waiting for an approval; resume it with command.resume",
+                code="thread_interrupted",
+                param="input",
+            )
         if not self._threads.claim(tenant, thread_id):
-            raise Conflict("the thread already has a run in progress", code="thread_busy",
-                           param="thread_id")
+            raise Conflict(
+                "the thread already has a run in progress", code="thread_busy", param="thread_id"
+            )
         try:
-            rec = RunRecord(run_id=str(uuid.uuid4()), thread_id=thread.thread_id,
-                            assistant_id=spec.assistant_id, status="pending", meta=spec.metadata,
-                            kwargs={"stream_mode": spec.stream_mode,
-                                    "resume": spec.has_resume},
-                            multitask_strategy=spec.multitask_strategy)
+            rec = RunRecord(
+                run_id=str(uuid.uuid4()),
+                thread_id=thread.thread_id,
+                assistant_id=spec.assistant_id,
+                status="pending",
+                meta=spec.metadata,
+                kwargs={"stream_mode": spec.stream_mode, "resume": spec.has_resume},
+                multitask_strategy=spec.multitask_strategy,
+            )
             with self._db.tenant_session(tenant) as s:
                 s.add(rec)
         except Exception:
@@ -267,10 +314,17 @@ class RunManager:
             raise
         handle = RunHandle(rec, principal, spec.stream_mode)
         self._active[rec.run_id] = handle
-        self._audit.record(tenant, kind="run_started", actor=f"key:{principal.key_id}",
-                           subject=thread_id, payload={"run_id": rec.run_id,
-                                                       "assistant_id": spec.assistant_id,
-                                                       "resume": spec.has_resume})
+        self._audit.record(
+            tenant,
+            kind="run_started",
+            actor=f"key:{principal.key_id}",
+            subject=thread_id,
+            payload={
+                "run_id": rec.run_id,
+                "assistant_id": spec.assistant_id,
+                "resume": spec.has_resume,
+            },
+        )
         payload: Any = Command(resume=spec.resume) if spec.has_resume else spec.input
         config: RunnableConfig = {
             "configurable": {
@@ -290,8 +344,14 @@ class RunManager:
         handle.task = asyncio.create_task(self._execute(handle, graph, payload, config, lg_modes))
         return handle
 
-    async def _execute(self, handle: RunHandle, graph: CompiledStateGraph[Any], payload: Any,
-                       config: RunnableConfig, modes: list[str]) -> None:
+    async def _execute(
+        self,
+        handle: RunHandle,
+        graph: CompiledStateGraph[Any],
+        payload: Any,
+        config: RunnableConfig,
+        modes: list[str],
+    ) -> None:
         rec, tenant = handle.record, handle.principal.tenant_id
         self._set_status(tenant, rec.run_id, "running")
         status, error = "success", None
@@ -306,19 +366,31 @@ class RunManager:
                 handle.final["__interrupt__"] = to_json(list(snap.interrupts))
         except asyncio.CancelledError:
             status = "interrupted"
-            error = {"type": "api_error", "code": "run_cancelled", "message": "run was cancelled",
-                     "param": None}
+            error = {
+                "type": "api_error",
+                "code": "run_cancelled",
+                "message": "run was cancelled",
+                "param": None,
+            }
         except TimeoutError:
             status = "timeout"
-            error = {"type": "api_error", "code": "run_timeout",
-                     "message": f"run took longer than {self._timeout:.0f}s", "param": None}
+            error = {
+                "type": "api_error",
+                "code": "run_timeout",
+                "message": f"run took longer than {self._timeout:.0f}s",
+                "param": None,
+            }
         except CockpitError as exc:
             status, error = "error", exc.to_dict()
         except Exception:
             log.exception("run %s failed", rec.run_id)
             status = "error"
-            error = {"type": "api_error", "code": "run_failed",
-                     "message": "the run failed; see the server log", "param": None}
+            error = {
+                "type": "api_error",
+                "code": "run_failed",
+                "message": "the run failed; see the server log",
+                "param": None,
+            }
         if error is not None:
             handle.publish("error", {"error": error["code"], "message": error["message"]})
             handle.final = {"__error__": {"error": error["code"], "message": error["message"]}}
@@ -327,16 +399,23 @@ class RunManager:
             thread_status = "idle"
         try:
             self._set_status(tenant, rec.run_id, status, error=error)
-            self._audit.record(tenant, kind="run_finished", actor=f"key:{handle.principal.key_id}",
-                               subject=rec.thread_id, payload={"run_id": rec.run_id, "status": status,
-                                                               "error": error})
-            self._threads.release(tenant, rec.thread_id, thread_status, assistant_id=rec.assistant_id)
+            self._audit.record(
+                tenant,
+                kind="run_finished",
+                actor=f"key:{handle.principal.key_id}",
+                subject=rec.thread_id,
+                payload={"run_id": rec.run_id, "status": status, "error": error},
+            )
+            self._threads.release(
+                tenant, rec.thread_id, thread_status, assistant_id=rec.assistant_id
+            )
         finally:
             handle.finish()
             self._active.pop(rec.run_id, None)
 
-    def _set_status(self, tenant: str, run_id: str, status: str,
-                    error: dict[str, Any] | None = None) -> None:
+    def _set_status(
+        self, tenant: str, run_id: str, status: str, error: dict[str, Any] | None = None
+    ) -> None:
         with self._db.tenant_session(tenant) as s:
             run = s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one()
             run.status = status
@@ -347,42 +426,54 @@ class RunManager:
     # ---- read / control ---------------------------------------------------------
     def get(self, principal: Principal, thread_id: str, run_id: str) -> RunRecord:
         with self._db.tenant_session(principal.tenant_id) as s:
-            rec = s.scalars(select(RunRecord).where(RunRecord.run_id == run_id,
-                                                    RunRecord.thread_id == thread_id)).one_or_none()
+            rec = s.scalars(
+                select(RunRecord).where(
+                    RunRecord.run_id == run_id, RunRecord.thread_id == thread_id
+                )
+            ).one_or_none()
         if rec is None:
-            raise NotFound(f"no run {run_id} on thread {thread_id}", code="run_not_found",
-                           param="run_id")
+            raise NotFound(
+                f"no run {run_id} on thread {thread_id}", code="run_not_found", param="run_id"
+            )
         return rec
 
-    def list(self, principal: Principal, thread_id: str, *, limit: int, offset: int,
-             status: str | None) -> list[RunRecord]:
+    def list(
+        self, principal: Principal, thread_id: str, *, limit: int, offset: int, status: str | None
+    ) -> list[RunRecord]:
         self._threads.get_record(principal.tenant_id, thread_id)
         if status is not None and status not in RUN_STATUSES:
-            raise ValidationFailed(f"status must be one of {RUN_STATUSES}", code="invalid_value",
-                                   param="status")
+            raise ValidationFailed(
+                f"status must be one of {RUN_STATUSES}", code="invalid_value", param="status"
+            )
         with self._db.tenant_session(principal.tenant_id) as s:
             q = select(RunRecord).where(RunRecord.thread_id == thread_id)
             if status:
                 q = q.where(RunRecord.status == status)
-            return list(s.scalars(q.order_by(RunRecord.created_at.desc()).offset(offset).limit(limit)))
+            return list(
+                s.scalars(q.order_by(RunRecord.created_at.desc()).offset(offset).limit(limit))
+            )
 
     def handle(self, run_id: str) -> RunHandle | None:
         return self._active.get(run_id)
 
-    async def cancel(self, principal: Principal, thread_id: str, run_id: str, *, wait: bool) -> None:
+    async def cancel(
+        self, principal: Principal, thread_id: str, run_id: str, *, wait: bool
+    ) -> None:
         rec = self.get(principal, thread_id, run_id)
         handle = self._active.get(rec.run_id)
         if handle is None or handle.task is None:
             if rec.status in ("pending", "running"):
-                raise Conflict("run is not running on this worker", code="run_not_local",
-                               param="run_id")
+                raise Conflict(
+                    "run is not running on this worker", code="run_not_local", param="run_id"
+                )
             return
         handle.task.cancel()
         if wait:
             await handle.done.wait()
 
-    async def join(self, principal: Principal, thread_id: str, run_id: str,
-                   final_values: Any) -> dict[str, Any]:
+    async def join(
+        self, principal: Principal, thread_id: str, run_id: str, final_values: Any
+    ) -> dict[str, Any]:
         rec = self.get(principal, thread_id, run_id)
         handle = self._active.get(rec.run_id)
         if handle is not None:
@@ -390,7 +481,9 @@ class RunManager:
             return handle.final
         return final_values  # type: ignore[no-any-return]
 
-    async def events(self, handle: RunHandle, *, cancel_on_disconnect: bool) -> AsyncIterator[tuple[str, Any]]:
+    async def events(
+        self, handle: RunHandle, *, cancel_on_disconnect: bool
+    ) -> AsyncIterator[tuple[str, Any]]:
         q = handle.subscribe()
         completed = False
         try:
@@ -419,5 +512,12 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__ = ["RUN_STATUSES", "RunHandle", "RunManager", "RunSpec", "check_input",
-           "check_stream_modes", "run_json"]
+__all__ = [
+    "RUN_STATUSES",
+    "RunHandle",
+    "RunManager",
+    "RunSpec",
+    "check_input",
+    "check_stream_modes",
+    "run_json",
+]

@@ -27,7 +27,9 @@ def to_json(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_json(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value)
+        }
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)

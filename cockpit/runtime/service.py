@@ -18,8 +18,9 @@ from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 from cockpit.specs.spec import AgentSpec
 from cockpit.toolkit.registry import ToolRegistry
 
-_READER_SPEC = AgentSpec(id="state-reader", name="reader", description="reads thread state only",
-                         instructions="-")
+_READER_SPEC = AgentSpec(
+    id="state-reader", name="reader", description="reads thread state only", instructions="-"
+)
 
 
 @dataclass
@@ -32,26 +33,47 @@ class Runtime:
     model_factory: ModelFactory
     timeout_s: float = 120.0
     extras: dict[str, Any] = field(default_factory=dict)
-    _graphs: OrderedDict[tuple[Any, ...], CompiledStateGraph[Any]] = field(default_factory=OrderedDict)
+    _graphs: OrderedDict[tuple[Any, ...], CompiledStateGraph[Any]] = field(
+        default_factory=OrderedDict
+    )
 
     def __post_init__(self) -> None:
-        reader_team = Team(entry=_READER_SPEC.id, specs={_READER_SPEC.id: _READER_SPEC},
-                           registry=self.tools, db=self.db, audit=self.audit,
-                           model_factory=self.model_factory)
+        reader_team = Team(
+            entry=_READER_SPEC.id,
+            specs={_READER_SPEC.id: _READER_SPEC},
+            registry=self.tools,
+            db=self.db,
+            audit=self.audit,
+            model_factory=self.model_factory,
+        )
         self.threads = ThreadStore(self.db, build_graph(reader_team, self.checkpointer))
-        self.runs = RunManager(db=self.db, threads=self.threads, timeout_s=self.timeout_s,
-                               audit=self.audit)
+        self.runs = RunManager(
+            db=self.db, threads=self.threads, timeout_s=self.timeout_s, audit=self.audit
+        )
 
-    def graph_for(self, tenant_id: str, assistant_ref: str) -> tuple[ResolvedAgent, CompiledStateGraph[Any]]:
+    def graph_for(
+        self, tenant_id: str, assistant_ref: str
+    ) -> tuple[ResolvedAgent, CompiledStateGraph[Any]]:
         resolved = self.specs.resolve(tenant_id, assistant_ref)
-        team_specs = reachable(resolved.spec.id, {**self.specs.specs_for(tenant_id),
-                                                  resolved.spec.id: resolved.spec})
-        key = (tenant_id, resolved.spec.id,
-               tuple(sorted((s.id, s.content_hash()) for s in team_specs.values())))
+        team_specs = reachable(
+            resolved.spec.id, {**self.specs.specs_for(tenant_id), resolved.spec.id: resolved.spec}
+        )
+        key = (
+            tenant_id,
+            resolved.spec.id,
+            tuple(sorted((s.id, s.content_hash()) for s in team_specs.values())),
+        )
         graph = self._graphs.get(key)
         if graph is None:
-            team = Team(entry=resolved.spec.id, specs=team_specs, registry=self.tools, db=self.db,
-                        audit=self.audit, model_factory=self.model_factory, extras=self.extras)
+            team = Team(
+                entry=resolved.spec.id,
+                specs=team_specs,
+                registry=self.tools,
+                db=self.db,
+                audit=self.audit,
+                model_factory=self.model_factory,
+                extras=self.extras,
+            )
             graph = build_graph(team, self.checkpointer)
             self._graphs[key] = graph
             while len(self._graphs) > 256:

@@ -24,14 +24,13 @@ def checkpoint_key(tenant_id: str, thread_id: str) -> str:
     return f"{tenant_id}:{thread_id}"
 
 
-
-
 def _check_thread_id(thread_id: str) -> str:
     try:
         return str(uuid.UUID(thread_id))
     except (ValueError, AttributeError, TypeError):
-        raise ValidationFailed("thread_id must be a UUID", code="invalid_thread_id",
-                               param="thread_id") from None
+        raise ValidationFailed(
+            "thread_id must be a UUID", code="invalid_thread_id", param="thread_id"
+        ) from None
 
 
 def snapshot_json(snap: StateSnapshot) -> dict[str, Any]:
@@ -39,15 +38,17 @@ def snapshot_json(snap: StateSnapshot) -> dict[str, Any]:
     parent = snap.parent_config.get("configurable", {}) if snap.parent_config else None
     tasks = []
     for t in snap.tasks:
-        tasks.append({
-            "id": t.id,
-            "name": t.name,
-            "error": str(t.error) if t.error else None,
-            "interrupts": to_json(list(t.interrupts)),
-            "checkpoint": None,
-            "state": None,
-            "result": to_json(t.result) if t.result is not None else None,
-        })
+        tasks.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "error": str(t.error) if t.error else None,
+                "interrupts": to_json(list(t.interrupts)),
+                "checkpoint": None,
+                "state": None,
+                "result": to_json(t.result) if t.result is not None else None,
+            }
+        )
     return {
         "values": to_json(snap.values),
         "next": list(snap.next),
@@ -59,7 +60,9 @@ def snapshot_json(snap: StateSnapshot) -> dict[str, Any]:
         },
         "metadata": to_json(_clean_meta(snap.metadata or {})),
         "created_at": snap.created_at,
-        "parent_checkpoint": None if parent is None else {
+        "parent_checkpoint": None
+        if parent is None
+        else {
             "thread_id": _public(parent.get("thread_id", "")),
             "checkpoint_ns": parent.get("checkpoint_ns", ""),
             "checkpoint_id": parent.get("checkpoint_id"),
@@ -85,28 +88,46 @@ class ThreadStore:
         self._reader = reader
 
     def config(self, tenant_id: str, thread_id: str) -> RunnableConfig:
-        return {"configurable": {"thread_id": checkpoint_key(tenant_id, thread_id),
-                                 "public_thread_id": thread_id, "tenant_id": tenant_id}}
+        return {
+            "configurable": {
+                "thread_id": checkpoint_key(tenant_id, thread_id),
+                "public_thread_id": thread_id,
+                "tenant_id": tenant_id,
+            }
+        }
 
-    def create(self, tenant_id: str, *, thread_id: str | None = None,
-               metadata: dict[str, Any] | None = None, if_exists: str = "raise") -> ThreadRecord:
+    def create(
+        self,
+        tenant_id: str,
+        *,
+        thread_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        if_exists: str = "raise",
+    ) -> ThreadRecord:
         tid = _check_thread_id(thread_id) if thread_id else str(uuid.uuid4())
         if if_exists not in ("raise", "do_nothing"):
-            raise ValidationFailed("if_exists must be 'raise' or 'do_nothing'", code="invalid_value",
-                                   param="if_exists")
+            raise ValidationFailed(
+                "if_exists must be 'raise' or 'do_nothing'", code="invalid_value", param="if_exists"
+            )
         with self._db.tenant_session(tenant_id) as s:
-            existing = s.scalars(select(ThreadRecord).where(ThreadRecord.thread_id == tid)).one_or_none()
+            existing = s.scalars(
+                select(ThreadRecord).where(ThreadRecord.thread_id == tid)
+            ).one_or_none()
             if existing is not None:
                 if if_exists == "do_nothing":
                     return existing
-                raise Conflict(f"thread {tid} already exists", code="thread_exists", param="thread_id")
+                raise Conflict(
+                    f"thread {tid} already exists", code="thread_exists", param="thread_id"
+                )
             rec = ThreadRecord(thread_id=tid, meta=metadata or {}, status="idle")
             s.add(rec)
         return rec
 
     def get_record(self, tenant_id: str, thread_id: str) -> ThreadRecord:
         with self._db.tenant_session(tenant_id) as s:
-            rec = s.scalars(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)).one_or_none()
+            rec = s.scalars(
+                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+            ).one_or_none()
         if rec is None:
             raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
         return rec
@@ -118,11 +139,15 @@ class ThreadStore:
     async def history(self, tenant_id: str, thread_id: str, *, limit: int) -> list[dict[str, Any]]:
         self.get_record(tenant_id, thread_id)
         out = []
-        async for snap in self._reader.aget_state_history(self.config(tenant_id, thread_id), limit=limit):
+        async for snap in self._reader.aget_state_history(
+            self.config(tenant_id, thread_id), limit=limit
+        ):
             out.append(snapshot_json(snap))
         return out
 
-    async def to_json(self, tenant_id: str, rec: ThreadRecord, *, with_values: bool = True) -> dict[str, Any]:
+    async def to_json(
+        self, tenant_id: str, rec: ThreadRecord, *, with_values: bool = True
+    ) -> dict[str, Any]:
         values: Any = {}
         interrupts: dict[str, Any] = {}
         if with_values:
@@ -141,23 +166,35 @@ class ThreadStore:
             "interrupts": interrupts,
         }
 
-    def search(self, tenant_id: str, *, metadata: dict[str, Any] | None, status: str | None,
-               limit: int, offset: int) -> list[ThreadRecord]:
+    def search(
+        self,
+        tenant_id: str,
+        *,
+        metadata: dict[str, Any] | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[ThreadRecord]:
         if status is not None and status not in THREAD_STATUSES:
-            raise ValidationFailed(f"status must be one of {THREAD_STATUSES}", code="invalid_value",
-                                   param="status")
+            raise ValidationFailed(
+                f"status must be one of {THREAD_STATUSES}", code="invalid_value", param="status"
+            )
         with self._db.tenant_session(tenant_id) as s:
             q = select(ThreadRecord)
             if status:
                 q = q.where(ThreadRecord.status == status)
-            rows = list(s.scalars(q.order_by(ThreadRecord.created_at.desc(), ThreadRecord.id.desc())))
+            rows = list(
+                s.scalars(q.order_by(ThreadRecord.created_at.desc(), ThreadRecord.id.desc()))
+            )
         if metadata:
             rows = [r for r in rows if all(r.meta.get(k) == v for k, v in metadata.items())]
-        return rows[offset: offset + limit]
+        return rows[offset : offset + limit]
 
     def patch(self, tenant_id: str, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
         with self._db.tenant_session(tenant_id) as s:
-            rec = s.scalars(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)).one_or_none()
+            rec = s.scalars(
+                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+            ).one_or_none()
             if rec is None:
                 raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
             rec.meta = {**rec.meta, **metadata}
@@ -166,11 +203,15 @@ class ThreadStore:
 
     async def delete(self, tenant_id: str, thread_id: str) -> None:
         with self._db.tenant_session(tenant_id) as s:
-            rec = s.scalars(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)).one_or_none()
+            rec = s.scalars(
+                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+            ).one_or_none()
             if rec is None:
                 raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
             if rec.status == "busy":
-                raise Conflict("thread has a run in progress", code="thread_busy", param="thread_id")
+                raise Conflict(
+                    "thread has a run in progress", code="thread_busy", param="thread_id"
+                )
             s.delete(rec)
             for run in s.scalars(select(RunRecord).where(RunRecord.thread_id == thread_id)):
                 s.delete(run)
@@ -189,13 +230,19 @@ class ThreadStore:
             )
             return bool(getattr(res, "rowcount", 0))
 
-    def release(self, tenant_id: str, thread_id: str, status: str, *, assistant_id: str | None) -> None:
+    def release(
+        self, tenant_id: str, thread_id: str, status: str, *, assistant_id: str | None
+    ) -> None:
         with self._db.tenant_session(tenant_id) as s:
             values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
             if assistant_id:
                 values["assistant_id"] = assistant_id
-            s.execute(update(ThreadRecord).where(ThreadRecord.thread_id == thread_id).values(**values)
-                      .execution_options(synchronize_session=False))
+            s.execute(
+                update(ThreadRecord)
+                .where(ThreadRecord.thread_id == thread_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
 
 __all__ = ["THREAD_STATUSES", "ThreadStore", "checkpoint_key", "snapshot_json"]

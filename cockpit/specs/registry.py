@@ -45,8 +45,11 @@ def load_builtin_specs(folders: list[Path]) -> dict[str, AgentSpec]:
         for path in sorted(folder.glob("*/agent.yaml")):
             spec = load_spec_file(path)
             if spec.id in specs:
-                raise ValidationFailed(f"{path}: agent id {spec.id!r} is defined twice",
-                                       code="duplicate_agent", param="id")
+                raise ValidationFailed(
+                    f"{path}: agent id {spec.id!r} is defined twice",
+                    code="duplicate_agent",
+                    param="id",
+                )
             specs[spec.id] = spec
     return specs
 
@@ -62,30 +65,55 @@ class SpecRegistry:
     def resolve(self, tenant_id: str, ref: str) -> ResolvedAgent:
         m = _REF.match(ref or "")
         if not m:
-            raise NotFound(f"no assistant {ref!r}", code="assistant_not_found", param="assistant_id")
+            raise NotFound(
+                f"no assistant {ref!r}", code="assistant_not_found", param="assistant_id"
+            )
         agent_id, sel = m.group("id"), m.group("sel")
         with self._db.tenant_session(tenant_id) as s:
             version: int | None = None
             if sel and sel.startswith("v") and sel[1:].isdigit():
                 version = int(sel[1:])
             else:
-                alias = s.scalars(select(AgentAlias).where(
-                    AgentAlias.agent_id == agent_id, AgentAlias.alias == (sel or "live"))).one_or_none()
+                alias = s.scalars(
+                    select(AgentAlias).where(
+                        AgentAlias.agent_id == agent_id, AgentAlias.alias == (sel or "live")
+                    )
+                ).one_or_none()
                 if alias is not None:
                     version = alias.version
                 elif sel and sel not in ("live",):
-                    raise NotFound(f"assistant {agent_id!r} has no alias {sel!r}",
-                                   code="assistant_not_found", param="assistant_id")
+                    raise NotFound(
+                        f"assistant {agent_id!r} has no alias {sel!r}",
+                        code="assistant_not_found",
+                        param="assistant_id",
+                    )
             if version is not None:
-                row = s.scalars(select(AgentVersion).where(
-                    AgentVersion.agent_id == agent_id, AgentVersion.version == version)).one_or_none()
+                row = s.scalars(
+                    select(AgentVersion).where(
+                        AgentVersion.agent_id == agent_id, AgentVersion.version == version
+                    )
+                ).one_or_none()
                 if row is None:
-                    raise NotFound(f"no version {version} of assistant {agent_id!r}",
-                                   code="assistant_not_found", param="assistant_id")
-                aliases = tuple(a.alias for a in s.scalars(select(AgentAlias).where(
-                    AgentAlias.agent_id == agent_id, AgentAlias.version == version)))
-                return ResolvedAgent(AgentSpec.model_validate(row.spec), row.version, "tenant",
-                                     row.created_at, aliases)
+                    raise NotFound(
+                        f"no version {version} of assistant {agent_id!r}",
+                        code="assistant_not_found",
+                        param="assistant_id",
+                    )
+                aliases = tuple(
+                    a.alias
+                    for a in s.scalars(
+                        select(AgentAlias).where(
+                            AgentAlias.agent_id == agent_id, AgentAlias.version == version
+                        )
+                    )
+                )
+                return ResolvedAgent(
+                    AgentSpec.model_validate(row.spec),
+                    row.version,
+                    "tenant",
+                    row.created_at,
+                    aliases,
+                )
         if agent_id in self.builtin:
             return ResolvedAgent(self.builtin[agent_id], 0, "builtin", _BUILTIN_TIME, ("live",))
         raise NotFound(f"no assistant {ref!r}", code="assistant_not_found", param="assistant_id")
@@ -119,30 +147,52 @@ class SpecRegistry:
         check_tools(spec, self._tools)
         for i, target in enumerate(spec.handoffs):
             if target not in self.specs_for(tenant_id):
-                raise ValidationFailed(f"handoffs.{i}: unknown agent {target!r}",
-                                       code="unknown_agent", param=f"handoffs.{i}")
+                raise ValidationFailed(
+                    f"handoffs.{i}: unknown agent {target!r}",
+                    code="unknown_agent",
+                    param=f"handoffs.{i}",
+                )
         with self._db.tenant_session(tenant_id) as s:
-            latest = s.scalar(select(func.max(AgentVersion.version)).where(
-                AgentVersion.agent_id == spec.id)) or 0
+            latest = (
+                s.scalar(
+                    select(func.max(AgentVersion.version)).where(AgentVersion.agent_id == spec.id)
+                )
+                or 0
+            )
             version = latest + 1
-            s.add(AgentVersion(agent_id=spec.id, version=version,
-                               spec=spec.model_dump(mode="json"), spec_hash=spec.content_hash(),
-                               created_by=created_by))
+            s.add(
+                AgentVersion(
+                    agent_id=spec.id,
+                    version=version,
+                    spec=spec.model_dump(mode="json"),
+                    spec_hash=spec.content_hash(),
+                    created_by=created_by,
+                )
+            )
             if latest == 0:
                 s.add(AgentAlias(agent_id=spec.id, alias="live", version=version))
         return version
 
     def set_alias(self, tenant_id: str, agent_id: str, alias: str, version: int) -> None:
         if alias not in ALIASES:
-            raise ValidationFailed(f"alias must be one of {ALIASES}", code="invalid_alias", param="alias")
+            raise ValidationFailed(
+                f"alias must be one of {ALIASES}", code="invalid_alias", param="alias"
+            )
         with self._db.tenant_session(tenant_id) as s:
-            exists = s.scalars(select(AgentVersion.id).where(
-                AgentVersion.agent_id == agent_id, AgentVersion.version == version)).first()
+            exists = s.scalars(
+                select(AgentVersion.id).where(
+                    AgentVersion.agent_id == agent_id, AgentVersion.version == version
+                )
+            ).first()
             if exists is None:
-                raise NotFound(f"no version {version} of agent {agent_id!r}",
-                               code="agent_version_not_found", param="version")
-            row = s.scalars(select(AgentAlias).where(
-                AgentAlias.agent_id == agent_id, AgentAlias.alias == alias)).one_or_none()
+                raise NotFound(
+                    f"no version {version} of agent {agent_id!r}",
+                    code="agent_version_not_found",
+                    param="version",
+                )
+            row = s.scalars(
+                select(AgentAlias).where(AgentAlias.agent_id == agent_id, AgentAlias.alias == alias)
+            ).one_or_none()
             if row is None:
                 s.add(AgentAlias(agent_id=agent_id, alias=alias, version=version))
             else:
@@ -151,10 +201,17 @@ class SpecRegistry:
 
     def versions(self, tenant_id: str, agent_id: str) -> list[tuple[int, str, datetime]]:
         with self._db.tenant_session(tenant_id) as s:
-            rows = list(s.scalars(select(AgentVersion).where(AgentVersion.agent_id == agent_id)
-                                  .order_by(AgentVersion.version)))
+            rows = list(
+                s.scalars(
+                    select(AgentVersion)
+                    .where(AgentVersion.agent_id == agent_id)
+                    .order_by(AgentVersion.version)
+                )
+            )
         if not rows:
-            raise NotFound(f"no tenant agent {agent_id!r}", code="agent_not_found", param="agent_id")
+            raise NotFound(
+                f"no tenant agent {agent_id!r}", code="agent_not_found", param="agent_id"
+            )
         return [(r.version, r.spec_hash, r.created_at) for r in rows]
 
 

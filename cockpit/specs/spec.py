@@ -176,10 +176,12 @@ def parse_spec(data: Any, *, source: str = "spec") -> AgentSpec:
             f"{source}: {loc}: {msg}",
             code="invalid_spec",
             param=loc,
-            details={"errors": [
-                {"param": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                for e in exc.errors()
-            ]},
+            details={
+                "errors": [
+                    {"param": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                    for e in exc.errors()
+                ]
+            },
         ) from None
 
 

@@ -78,6 +78,29 @@ class KeyService:
         with self._db.system_session() as s:
             return s.get(Tenant, tenant_id) is not None
 
+    def tenant_settings(self, tenant_id: str) -> dict[str, object]:
+        with self._db.system_session() as s:
+            t = s.get(Tenant, tenant_id)
+            if t is None:
+                raise NotFound(
+                    f"no tenant {tenant_id!r}", code="tenant_not_found", param="tenant_id"
+                )
+            return {
+                "tenant_id": t.id,
+                "name": t.name,
+                "demo": t.is_demo,
+                "tool_allowlist": t.tool_allowlist,
+            }
+
+    def set_tool_allowlist(self, tenant_id: str, allowlist: list[str] | None) -> None:
+        with self._db.system_session() as s:
+            t = s.get(Tenant, tenant_id)
+            if t is None:
+                raise NotFound(
+                    f"no tenant {tenant_id!r}", code="tenant_not_found", param="tenant_id"
+                )
+            t.tool_allowlist = sorted(set(allowlist)) if allowlist is not None else None
+
     def list_tenants(self) -> list[str]:
         with self._db.system_session() as s:
             return list(s.scalars(select(Tenant.id).order_by(Tenant.id)))
@@ -95,7 +118,9 @@ class KeyService:
         secret = secrets.token_urlsafe(24)[:32].ljust(32, "x")
         with self._db.system_session() as s:
             if s.get(Tenant, tenant_id) is None:
-                raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found", param="tenant_id")
+                raise NotFound(
+                    f"no tenant {tenant_id!r}", code="tenant_not_found", param="tenant_id"
+                )
             s.add(
                 ApiKey(
                     id=key_id,

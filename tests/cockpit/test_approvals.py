@@ -24,37 +24,57 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
         # approve
         tid, apr = _pending(api, key, "pay 200.00 USD to ann")
         req = api.client.get(f"/v1/approvals/{apr}", headers=api.h(key)).json()["request"]
-        assert req["amount"] == 20000 and req["currency"] == "USD" and "above the approval" in req["reason"]
-        r = api.client.post(f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(key))
+        assert (
+            req["amount"] == 20000
+            and req["currency"] == "USD"
+            and "above the approval" in req["reason"]
+        )
+        r = api.client.post(
+            f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(key)
+        )
         assert r.status_code == 200 and r.json()["approval"]["status"] == "approved"
         # a retried decision changes nothing
-        again = api.client.post(f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(key))
+        again = api.client.post(
+            f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(key)
+        )
         assert again.status_code == 409 and again.json()["code"] == "approval_decided"
         assert [p["amount"] for p in read_payouts(api.data_dir)] == [20000]
 
         # edit the amount down
         tid, apr = _pending(api, key, "pay 400.00 USD to bo")
-        r = api.client.post(f"/v1/approvals/{apr}/decision", headers=api.h(key),
-                            json={"action": "edit", "args": {"amount": 15000}, "reason": "partial"})
+        r = api.client.post(
+            f"/v1/approvals/{apr}/decision",
+            headers=api.h(key),
+            json={"action": "edit", "args": {"amount": 15000}, "reason": "partial"},
+        )
         assert r.json()["approval"]["status"] == "edited"
         assert [p["amount"] for p in read_payouts(api.data_dir)] == [20000, 15000]
         # an edit cannot lift the amount over the agent's hard limit
         tid, apr = _pending(api, key, "pay 300.00 USD to cy")
-        r = api.client.post(f"/v1/approvals/{apr}/decision", headers=api.h(key),
-                            json={"action": "edit", "args": {"amount": 5_000_000}})
+        r = api.client.post(
+            f"/v1/approvals/{apr}/decision",
+            headers=api.h(key),
+            json={"action": "edit", "args": {"amount": 5_000_000}},
+        )
         tool = [m for m in r.json()["values"]["messages"] if m["type"] == "tool"][-1]
         assert json.loads(tool["content"])["error"]["code"] == "amount_over_limit"
         assert len(read_payouts(api.data_dir)) == 2
 
         # reject
         tid, apr = _pending(api, key, "pay 600.00 USD to dee")
-        r = api.client.post(f"/v1/approvals/{apr}/decision", headers=api.h(key),
-                            json={"action": "reject", "reason": "not authorised"})
+        r = api.client.post(
+            f"/v1/approvals/{apr}/decision",
+            headers=api.h(key),
+            json={"action": "reject", "reason": "not authorised"},
+        )
         assert r.json()["approval"]["status"] == "rejected"
         tool = [m for m in r.json()["values"]["messages"] if m["type"] == "tool"][-1]
         assert json.loads(tool["content"])["rejected"] is True
         assert len(read_payouts(api.data_dir)) == 2
-        kinds = [a["kind"] for a in api.client.get("/v1/audit", params={"limit": 500}, headers=api.h(key)).json()]
+        kinds = [
+            a["kind"]
+            for a in api.client.get("/v1/audit", params={"limit": 500}, headers=api.h(key)).json()
+        ]
         assert kinds.count("approval_decided") == 4 and kinds.count("approval_requested") == 4
         assert api.client.get("/v1/approvals", headers=api.h(key)).json() == []
 
@@ -65,6 +85,8 @@ def test_shopper_cannot_approve(tmp_path: Path) -> None:
         _tid, apr = _pending(api, admin, "pay 250.00 USD to eve")
         r = api.client.post("/v1/keys", json={"role": "shopper"}, headers=api.h(admin))
         shopper = r.json()["key"]
-        r = api.client.post(f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(shopper))
+        r = api.client.post(
+            f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(shopper)
+        )
         assert r.status_code == 403
         assert read_payouts(api.data_dir) == []

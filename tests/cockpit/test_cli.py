@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def cockpit(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
     env["COCKPIT_DATA_DIR"] = str(data)
-    return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def test_version(tmp_path: Path) -> None:
@@ -29,7 +35,9 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_keys_and_audit_verify(tmp_path: Path) -> None:
-    made = cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--role", "merchant", "--name", "ops")
+    made = cockpit(
+        tmp_path, "keys", "create", "--tenant", "acme", "--role", "merchant", "--name", "ops"
+    )
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip().splitlines()[-1]
     assert secret.startswith("ck_")
@@ -65,8 +73,20 @@ def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
     server = LiveServer(tmp_path / "data").start()
     try:
         env_data = tmp_path / "data"
-        out = cockpit(env_data, "chat", "--url", server.url, "--assistant", "spine",
-                      "-m", "note hello there", "-m", "pay 150.00 USD to bob", "--approve", "approve")
+        out = cockpit(
+            env_data,
+            "chat",
+            "--url",
+            server.url,
+            "--assistant",
+            "spine",
+            "-m",
+            "note hello there",
+            "-m",
+            "pay 150.00 USD to bob",
+            "--approve",
+            "approve",
+        )
     finally:
         server.stop()
     assert out.returncode == 0, out.stderr

@@ -12,7 +12,10 @@ import pytest
 from tests.support.apptest import Api, running_app
 
 BODIES: dict[str, Any] = {
-    "RunCreate": {"assistant_id": "spine", "input": {"messages": [{"role": "user", "content": "note hi"}]}},
+    "RunCreate": {
+        "assistant_id": "spine",
+        "input": {"messages": [{"role": "user", "content": "note hi"}]},
+    },
     "Decision": {"action": "approve"},
     "AliasMove": {"version": 1},
     "ThreadPatch": {"metadata": {"owner": "b"}},
@@ -24,23 +27,35 @@ BODIES: dict[str, Any] = {
     "TenantCreate": {"tenant_id": "zz-other"},
 }
 A_AGENT = {
-    "id": "a-private", "name": "A private agent",
+    "id": "a-private",
+    "name": "A private agent",
     "description": "An agent only tenant A has; B must never see it.",
-    "instructions": "be brief", "model": "fake:spine", "tools": [{"name": "spine_note"}],
+    "instructions": "be brief",
+    "model": "fake:spine",
+    "tools": [{"name": "spine_note"}],
 }
 
 
 def _seed_a(api: Api, key_a: str) -> dict[str, str]:
     c = api.client
     assert c.post("/v1/agents", json=A_AGENT, headers=api.h(key_a)).status_code == 201
-    tid = c.post("/threads", json={"metadata": {"owner": "a"}}, headers=api.h(key_a)).json()["thread_id"]
+    tid = c.post("/threads", json={"metadata": {"owner": "a"}}, headers=api.h(key_a)).json()[
+        "thread_id"
+    ]
     api.say(key_a, tid, "note secret-of-a")
     out = api.say(key_a, tid, "pay 500.00 USD to alice")
     approval = out["__interrupt__"][0]["value"]["approval_id"]
     run_id = c.get(f"/threads/{tid}/runs", headers=api.h(key_a)).json()[0]["run_id"]
     key_id = c.get("/v1/keys", headers=api.h(key_a)).json()[0]["id"]
-    return {"thread_id": tid, "run_id": run_id, "approval_id": approval, "assistant_id": "a-private",
-            "agent_id": "a-private", "alias": "live", "key_id": key_id}
+    return {
+        "thread_id": tid,
+        "run_id": run_id,
+        "approval_id": approval,
+        "assistant_id": "a-private",
+        "agent_id": "a-private",
+        "alias": "live",
+        "key_id": key_id,
+    }
 
 
 def _body(op: dict[str, Any], schemas: dict[str, Any]) -> tuple[Any, bool]:
@@ -59,7 +74,9 @@ def _body(op: dict[str, Any], schemas: dict[str, Any]) -> tuple[Any, bool]:
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
-def test_tenant_b_cannot_reach_tenant_a(tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+def test_tenant_b_cannot_reach_tenant_a(
+    tmp_path: Path, db: str, request: pytest.FixtureRequest
+) -> None:
     url = None if db == "sqlite" else request.getfixturevalue("fresh_pg_url")
     with running_app(tmp_path, url) as api:
         key_a, key_b = api.tenant("tenant-a"), api.tenant("tenant-b")
@@ -76,7 +93,9 @@ def test_tenant_b_cannot_reach_tenant_a(tmp_path: Path, db: str, request: pytest
                     concrete = path
                     for p in params:
                         concrete = concrete.replace("{" + p + "}", ids.get(p, str(uuid.uuid4())))
-                    r = api.client.request(method.upper(), concrete, headers=api.h(key_b), json=body)
+                    r = api.client.request(
+                        method.upper(), concrete, headers=api.h(key_b), json=body
+                    )
                     assert r.status_code in allowed, (method, concrete, r.status_code, r.text)
                     checked += 1
                 else:
@@ -84,8 +103,14 @@ def test_tenant_b_cannot_reach_tenant_a(tmp_path: Path, db: str, request: pytest
                         continue  # B creating its own objects is not a read of A's.
                     r = api.client.request(method.upper(), path, headers=api.h(key_b), json=body)
                     text = r.text
-                    for secret in (ids["thread_id"], ids["run_id"], ids["approval_id"], "a-private",
-                                   "secret-of-a", ids["key_id"]):
+                    for secret in (
+                        ids["thread_id"],
+                        ids["run_id"],
+                        ids["approval_id"],
+                        "a-private",
+                        "secret-of-a",
+                        ids["key_id"],
+                    ):
                         assert secret not in text, (method, path, secret)
                     checked += 1
         assert checked >= 25

@@ -14,9 +14,17 @@ from cockpit.toolkit import default_registry
 from tests.support.apptest import running_app
 
 BASE: dict[str, Any] = {
-    "id": "p-agent", "name": "P", "description": "A partner agent for policy tests.",
-    "instructions": "x", "tools": [{"name": "spine_payout", "max_amount": {"USD": 50000},
-                                    "approval": {"above": {"USD": 10000}}}],
+    "id": "p-agent",
+    "name": "P",
+    "description": "A partner agent for policy tests.",
+    "instructions": "x",
+    "tools": [
+        {
+            "name": "spine_payout",
+            "max_amount": {"USD": 50000},
+            "approval": {"above": {"USD": 10000}},
+        }
+    ],
 }
 
 
@@ -28,7 +36,10 @@ def test_spec_errors_name_the_field() -> None:
     import tests.support.spinekit  # noqa: F401  (registers the test tools)
 
     with pytest.raises(ValidationFailed) as err:
-        check_tools(parse_spec(_spec(tools=[{"name": "spine_note"}, {"name": "teleport"}])), default_registry)
+        check_tools(
+            parse_spec(_spec(tools=[{"name": "spine_note"}, {"name": "teleport"}])),
+            default_registry,
+        )
     assert err.value.param == "tools.1.name" and "teleport" in err.value.message
     with pytest.raises(ValidationFailed) as err:
         parse_spec(_spec(tools=[{"name": "spine_payout", "max_amount": {"USD": -5}}]))
@@ -46,8 +57,10 @@ def test_spec_errors_name_the_field() -> None:
         parse_spec(_spec(surprise=True))
     assert err.value.param == "surprise"
     with pytest.raises(ValidationFailed) as err:
-        check_tools(parse_spec(_spec(tools=[{"name": "spine_note", "approval": {"always": True}}])),
-                    default_registry)
+        check_tools(
+            parse_spec(_spec(tools=[{"name": "spine_note", "approval": {"always": True}}])),
+            default_registry,
+        )
     assert err.value.param == "tools.0.approval"
 
 
@@ -56,23 +69,43 @@ def test_api_rejects_bad_spec_with_field(tmp_path: Path) -> None:
         key = api.tenant("partner-x", role="partner")
         r = api.client.post("/v1/agents", json=_spec(tools=[{"name": "nope"}]), headers=api.h(key))
         assert r.status_code == 422 and r.json()["param"] == "tools.0.name"
-        r = api.client.post("/v1/agents", content="id: [unclosed", headers={**api.h(key), "content-type": "application/yaml"})
+        r = api.client.post(
+            "/v1/agents",
+            content="id: [unclosed",
+            headers={**api.h(key), "content-type": "application/yaml"},
+        )
         assert r.status_code == 422 and r.json()["code"] == "invalid_json"
         assert api.client.get("/v1/agents/p-agent/versions", headers=api.h(key)).status_code == 404
 
 
 RAW_CALLS = [
-    {"name": "teleport", "args": {}},                                                  # 0 unlisted tool
-    {"name": "spine_payout", "args": {"amount": 900000, "currency": "USD", "payee": "x"}},  # 1 over limit
-    {"name": "spine_payout", "args": {"amount": 500, "currency": "EUR", "payee": "x"}},     # 2 currency
-    {"name": "spine_note", "args": {"text": "hi", "tenant_id": "victim"}},            # 3 tenant smuggling
-    {"name": "spine_payout", "args": {"amount": "lots", "currency": "USD", "payee": "x"}},  # 4 bad args
+    {"name": "teleport", "args": {}},  # 0 unlisted tool
+    {
+        "name": "spine_payout",
+        "args": {"amount": 900000, "currency": "USD", "payee": "x"},
+    },  # 1 over limit
+    {
+        "name": "spine_payout",
+        "args": {"amount": 500, "currency": "EUR", "payee": "x"},
+    },  # 2 currency
+    {"name": "spine_note", "args": {"text": "hi", "tenant_id": "victim"}},  # 3 tenant smuggling
+    {
+        "name": "spine_payout",
+        "args": {"amount": "lots", "currency": "USD", "payee": "x"},
+    },  # 4 bad args
 ]
 
 
-@pytest.mark.parametrize(("call", "code"), [(0, "tool_not_allowed"), (1, "amount_over_limit"),
-                                            (2, "currency_not_allowed"), (3, "identity_argument"),
-                                            (4, "invalid_tool_arguments")])
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (0, "tool_not_allowed"),
+        (1, "amount_over_limit"),
+        (2, "currency_not_allowed"),
+        (3, "identity_argument"),
+        (4, "invalid_tool_arguments"),
+    ],
+)
 def test_model_cannot_bypass_policy(tmp_path: Path, call: int, code: str) -> None:
     with running_app(tmp_path, raw_calls=RAW_CALLS) as api:
         key = api.tenant("victim")
@@ -80,7 +113,10 @@ def test_model_cannot_bypass_policy(tmp_path: Path, call: int, code: str) -> Non
         tid = api.client.post("/threads", json={}, headers=api.h(other)).json()["thread_id"]
         out = api.say(other, tid, f"raw:{call}")
         tool_msg = next(m for m in out["messages"] if m["type"] == "tool")
-        assert tool_msg["status"] == "error" and json.loads(tool_msg["content"])["error"]["code"] == code
+        assert (
+            tool_msg["status"] == "error"
+            and json.loads(tool_msg["content"])["error"]["code"] == code
+        )
         audit = api.client.get("/v1/audit", headers=api.h(other)).json()
         kinds = [r["kind"] for r in audit]
         if code == "invalid_tool_arguments":
@@ -92,4 +128,26 @@ def test_model_cannot_bypass_policy(tmp_path: Path, call: int, code: str) -> Non
 
         assert read_payouts(api.data_dir) == []
         assert api.client.get("/v1/audit", headers=api.h(key)).json() == [] or all(
-            r["kind"].startswith("key_") for r in api.client.get("/v1/audit", headers=api.h(key)).json())
+            r["kind"].startswith("key_")
+            for r in api.client.get("/v1/audit", headers=api.h(key)).json()
+        )
+
+
+def test_tenant_allowlist_blocks_tools(tmp_path: Path) -> None:
+    with running_app(tmp_path) as api:
+        key = api.tenant("locked")
+        r = api.client.put(
+            "/v1/tenant/tools", json={"allowlist": ["spine_payout", "nope"]}, headers=api.h(key)
+        )
+        assert r.status_code == 422 and r.json()["param"] == "allowlist.1"
+        r = api.client.put(
+            "/v1/tenant/tools", json={"allowlist": ["spine_payout"]}, headers=api.h(key)
+        )
+        assert r.status_code == 200 and r.json()["tool_allowlist"] == ["spine_payout"]
+        tid = api.client.post("/threads", json={}, headers=api.h(key)).json()["thread_id"]
+        out = api.say(key, tid, "note blocked?")
+        tool = next(m for m in out["messages"] if m["type"] == "tool")
+        assert json.loads(tool["content"])["error"]["code"] == "tool_not_enabled"
+        api.client.put("/v1/tenant/tools", json={"allowlist": None}, headers=api.h(key))
+        out = api.say(key, tid, "note open again")
+        assert '"note": "open again"' in out["messages"][-1]["content"]

@@ -52,19 +52,27 @@ async def _sdk_flow(server: LiveServer) -> None:
     tid = thread["thread_id"]
 
     # A READ tool call, streamed in two modes.
-    parts = await _stream(client, tid, input={"messages": [{"role": "user", "content": "note hi"}]},
-                          stream_mode=["values", "updates"])
+    parts = await _stream(
+        client,
+        tid,
+        input={"messages": [{"role": "user", "content": "note hi"}]},
+        stream_mode=["values", "updates"],
+    )
     events = [p.event for p in parts]
     assert events[0] == "metadata" and "values" in events and "updates" in events
     last_values = [p.data for p in parts if p.event == "values"][-1]
     assert '"note": "hi"' in last_values["messages"][-1]["content"]
 
     # A WRITE over the approval threshold stops at an interrupt.
-    parts = await _stream(client, tid,
-                          input={"messages": [{"role": "user", "content": "pay 250.00 USD to acme"}]},
-                          stream_mode="updates")
-    interrupts = [p.data["__interrupt__"] for p in parts
-                  if p.event == "updates" and "__interrupt__" in p.data]
+    parts = await _stream(
+        client,
+        tid,
+        input={"messages": [{"role": "user", "content": "pay 250.00 USD to acme"}]},
+        stream_mode="updates",
+    )
+    interrupts = [
+        p.data["__interrupt__"] for p in parts if p.event == "updates" and "__interrupt__" in p.data
+    ]
     assert interrupts, [p.event for p in parts]
     request = interrupts[0][0]["value"]
     assert request["tool"] == "spine_payout" and request["amount"] == 25000
@@ -75,21 +83,26 @@ async def _sdk_flow(server: LiveServer) -> None:
     assert read_payouts(server.data_dir) == []
 
     # Resume with approval: the payout happens, the thread goes idle.
-    parts = await _stream(client, tid, command={"resume": {"action": "approve"}},
-                          stream_mode="values")
+    parts = await _stream(
+        client, tid, command={"resume": {"action": "approve"}}, stream_mode="values"
+    )
     final = [p.data for p in parts if p.event == "values"][-1]
     assert "po_1" in final["messages"][-1]["content"]
     assert (await client.threads.get(tid))["status"] == "idle"
     assert len(read_payouts(server.data_dir)) == 1
 
     # wait + join + history through the same client.
-    out = await client.runs.wait(tid, "spine", input={"messages": [{"role": "user", "content": "note x"}]})
+    out = await client.runs.wait(
+        tid, "spine", input={"messages": [{"role": "user", "content": "note x"}]}
+    )
     assert isinstance(out, dict) and out["messages"][-1]["type"] == "ai"
     runs = await client.runs.list(tid)
     assert len(runs) == 4 and {r["status"] for r in runs} == {"success", "interrupted"}
     history = await client.threads.get_history(tid, limit=3)
     assert len(history) == 3
-    run = await client.runs.create(tid, "spine", input={"messages": [{"role": "user", "content": "note y"}]})
+    run = await client.runs.create(
+        tid, "spine", input={"messages": [{"role": "user", "content": "note y"}]}
+    )
     joined = await client.runs.join(tid, run["run_id"])
     assert '"note": "y"' in joined["messages"][-1]["content"]
 
@@ -110,8 +123,9 @@ def test_sigkill_keeps_thread_and_pending_approval(tmp_path: Path, server_db: st
 async def _until_interrupt(server: LiveServer) -> tuple[str, str]:
     client = get_client(url=server.url, api_key=server.key())
     tid = (await client.threads.create())["thread_id"]
-    out = await client.runs.wait(tid, "spine",
-                                 input={"messages": [{"role": "user", "content": "pay 300.00 USD to zed"}]})
+    out = await client.runs.wait(
+        tid, "spine", input={"messages": [{"role": "user", "content": "pay 300.00 USD to zed"}]}
+    )
     return tid, out["__interrupt__"][0]["value"]["approval_id"]
 
 

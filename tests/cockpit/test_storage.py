@@ -26,8 +26,12 @@ from cockpit.tenancy.keys import KeyService
 from cockpit.tenancy.principal import Role
 
 # Every package with tables, so the schema comparison covers them all.
-for _mod in ("cockpit.tenancy.models", "cockpit.audit.models", "cockpit.runtime.records",
-             "cockpit.specs.models"):
+for _mod in (
+    "cockpit.tenancy.models",
+    "cockpit.audit.models",
+    "cockpit.runtime.records",
+    "cockpit.specs.models",
+):
     importlib.import_module(_mod)
 
 
@@ -46,7 +50,11 @@ def test_migrations_match_models_and_are_idempotent(db: Database) -> None:
     upgrade(db)  # a second start changes nothing
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    core_tables = {t for t in Base.metadata.tables if not t.startswith(("pay_", "fraud_", "credit_", "kb_", "fx_"))}
+    core_tables = {
+        t
+        for t in Base.metadata.tables
+        if not t.startswith(("pay_", "fraud_", "credit_", "kb_", "fx_"))
+    }
     relevant = [d for d in diff if any(t in str(d) for t in core_tables)]
     assert relevant == []
 
@@ -57,7 +65,9 @@ def test_tenant_scoping_cannot_be_bypassed(db: Database) -> None:
     with db.tenant_session("t-b") as s:
         assert s.scalars(select(ThreadRecord)).all() == []
         # An ORM update from B cannot touch A's row.
-        s.execute(update(ThreadRecord).values(status="error").execution_options(synchronize_session=False))
+        s.execute(
+            update(ThreadRecord).values(status="error").execution_options(synchronize_session=False)
+        )
     with db.tenant_session("t-a") as s:
         rows = s.scalars(select(ThreadRecord)).all()
         assert [r.tenant_id for r in rows] == ["t-a"] and rows[0].status == "idle"
@@ -65,7 +75,9 @@ def test_tenant_scoping_cannot_be_bypassed(db: Database) -> None:
         s.scalars(select(ThreadRecord)).all()
     assert err.value.code == "unscoped_query"
     with pytest.raises(InternalError) as err, db.tenant_session("t-b") as s:
-        s.add(ThreadRecord(tenant_id="t-a", thread_id="22222222-2222-2222-2222-222222222222", meta={}))
+        s.add(
+            ThreadRecord(tenant_id="t-a", thread_id="22222222-2222-2222-2222-222222222222", meta={})
+        )
     assert err.value.code == "cross_tenant_write"
     with db.tenant_session("t-a") as s:
         assert len(s.scalars(select(ThreadRecord)).all()) == 1
@@ -87,10 +99,17 @@ def test_keys_are_hashed_and_revocable(db: Database) -> None:
 def test_audit_chain_detects_tampering(db: Database) -> None:
     log = AuditLog(db)
     for i in range(5):
-        log.record("t-a", kind="tool_call", actor="agent:x", subject="th",
-                   payload={"i": i, "card": "4111 1111 1111 1111"})
+        log.record(
+            "t-a",
+            kind="tool_call",
+            actor="agent:x",
+            subject="th",
+            payload={"i": i, "card": "4111 1111 1111 1111"},
+        )
     log.record("t-b", kind="tool_call", actor="agent:y", subject="th", payload={})
-    assert verify(db, "t-a").ok and verify(db, "t-a").records == 5 and verify(db, "t-b").records == 1
+    assert (
+        verify(db, "t-a").ok and verify(db, "t-a").records == 5 and verify(db, "t-b").records == 1
+    )
     stored = log.records("t-a")
     assert "4111 1111 1111 1111" not in str(stored) and "****1111" in str(stored)
 
@@ -100,7 +119,9 @@ def test_audit_chain_detects_tampering(db: Database) -> None:
     result = verify(db, "t-a")
     assert not result.ok and result.problem == "record edited" and result.at_seq == 3
     with db.tenant_session("t-a") as s:
-        s.scalars(select(AuditRecord).where(AuditRecord.seq == 3)).one().payload = stored[2]["payload"]
+        s.scalars(select(AuditRecord).where(AuditRecord.seq == 3)).one().payload = stored[2][
+            "payload"
+        ]
     assert verify(db, "t-a").ok
 
     with db.tenant_session("t-a") as s:  # delete from the middle

@@ -27,27 +27,45 @@ class Api:
 
     def tenant(self, tenant_id: str, role: str = "admin") -> str:
         """Create a tenant (if needed) and return a new key for it."""
-        r = self.client.post("/v1/tenants", json={"tenant_id": tenant_id}, headers=self.h(self.admin_key))
+        r = self.client.post(
+            "/v1/tenants", json={"tenant_id": tenant_id}, headers=self.h(self.admin_key)
+        )
         assert r.status_code in (201, 200), r.text
-        r = self.client.post("/v1/keys", json={"role": role, "tenant_id": tenant_id},
-                             headers=self.h(self.admin_key))
+        r = self.client.post(
+            "/v1/keys", json={"role": role, "tenant_id": tenant_id}, headers=self.h(self.admin_key)
+        )
         assert r.status_code == 201, r.text
         return str(r.json()["key"])
 
     def say(self, key: str, thread_id: str, text: str, assistant: str = "spine") -> Any:
-        r = self.client.post(f"/threads/{thread_id}/runs/wait", headers=self.h(key),
-                             json={"assistant_id": assistant,
-                                   "input": {"messages": [{"role": "user", "content": text}]}})
+        r = self.client.post(
+            f"/threads/{thread_id}/runs/wait",
+            headers=self.h(key),
+            json={
+                "assistant_id": assistant,
+                "input": {"messages": [{"role": "user", "content": text}]},
+            },
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
 
 @contextmanager
-def running_app(tmp_path: Path, database_url: str | None = None, *, raw_calls: list[dict[str, Any]] | None = None,
-                **overrides: Any) -> Iterator[Api]:
+def running_app(
+    tmp_path: Path,
+    database_url: str | None = None,
+    *,
+    raw_calls: list[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> Iterator[Api]:
     data = tmp_path / "data"
-    settings = Settings(data_dir=data, database_url=database_url, agents_path=[AGENTS_DIR],
-                        tool_modules=["tests.support.spinekit"], **overrides)
+    settings = Settings(
+        data_dir=data,
+        database_url=database_url,
+        agents_path=[AGENTS_DIR],
+        tool_modules=["tests.support.spinekit"],
+        **overrides,
+    )
     app = create_app(settings, model_factory=rule_model_factory(raw_calls))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, data, (data / "admin.key").read_text().strip())

@@ -36,8 +36,13 @@ class LiveServer:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-        env.update({"COCKPIT_DATA_DIR": str(self.data_dir), "PYTHONPATH": str(ROOT),
-                    "COCKPIT_EMBEDDINGS": "hashing"})
+        env.update(
+            {
+                "COCKPIT_DATA_DIR": str(self.data_dir),
+                "PYTHONPATH": str(ROOT),
+                "COCKPIT_EMBEDDINGS": "hashing",
+            }
+        )
         if self.database_url:
             env["COCKPIT_DATABASE_URL"] = self.database_url
         env.update(self.extra_env)
@@ -48,12 +53,17 @@ class LiveServer:
         log = (self.data_dir / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.serve", str(self.port)],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early: {(self.data_dir / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited early: {(self.data_dir / 'server.log').read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(self.url + "/ok", timeout=1.0).status_code == 200:
                     return self

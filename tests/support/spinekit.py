@@ -46,10 +46,18 @@ class NoteArgs(BaseModel):
     text: str = Field(min_length=1, max_length=500)
 
 
-if "spine_payout" not in __import__("cockpit.toolkit", fromlist=["default_registry"]).default_registry._tools:
+if (
+    "spine_payout"
+    not in __import__("cockpit.toolkit", fromlist=["default_registry"]).default_registry._tools
+):
 
-    @register_tool("spine_payout", kind=ToolKind.WRITE, args=PayoutArgs, amount_field="amount",
-                   currency_field="currency")
+    @register_tool(
+        "spine_payout",
+        kind=ToolKind.WRITE,
+        args=PayoutArgs,
+        amount_field="amount",
+        currency_field="currency",
+    )
     def spine_payout(ctx: ToolContext, args: PayoutArgs) -> dict[str, Any]:
         """Send a payout to a payee (test tool)."""
         path = payouts_file(ctx)
@@ -58,9 +66,14 @@ if "spine_payout" not in __import__("cockpit.toolkit", fromlist=["default_regist
             for row in existing:
                 if row["key"] == ctx.idempotency_key:
                     return {"payout_id": row["payout_id"], "replayed": True}
-            row = {"payout_id": f"po_{len(existing) + 1}", "key": ctx.idempotency_key,
-                   "tenant": ctx.principal.tenant_id, "amount": args.amount,
-                   "currency": args.currency, "payee": args.payee}
+            row = {
+                "payout_id": f"po_{len(existing) + 1}",
+                "key": ctx.idempotency_key,
+                "tenant": ctx.principal.tenant_id,
+                "amount": args.amount,
+                "currency": args.currency,
+                "payee": args.payee,
+            }
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
@@ -92,8 +105,9 @@ class RuleModel(BaseChatModel):
     def bind_tools(self, tools: Any, **_: Any) -> RuleModel:  # type: ignore[override]
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **_: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **_: Any
+    ) -> ChatResult:
         last = messages[-1]
         n = sum(1 for m in messages if isinstance(m, AIMessage))
         if isinstance(last, ToolMessage):
@@ -107,12 +121,23 @@ class RuleModel(BaseChatModel):
                 msg = AIMessage(content="", tool_calls=[call])
             elif m:
                 amount = round(float(m.group(1)) * 100)
-                msg = AIMessage(content="", tool_calls=[{
-                    "name": "spine_payout", "id": f"call_{n}",
-                    "args": {"amount": amount, "currency": m.group(2), "payee": m.group(3)}}])
+                msg = AIMessage(
+                    content="",
+                    tool_calls=[
+                        {
+                            "name": "spine_payout",
+                            "id": f"call_{n}",
+                            "args": {"amount": amount, "currency": m.group(2), "payee": m.group(3)},
+                        }
+                    ],
+                )
             elif text.startswith("note "):
-                msg = AIMessage(content="", tool_calls=[{
-                    "name": "spine_note", "id": f"call_{n}", "args": {"text": text[5:]}}])
+                msg = AIMessage(
+                    content="",
+                    tool_calls=[
+                        {"name": "spine_note", "id": f"call_{n}", "args": {"text": text[5:]}}
+                    ],
+                )
             else:
                 msg = AIMessage(content=f"You said: {text}")
         else:

@@ -41,17 +41,24 @@ async def create_version(request: Request, ctx: Ctx) -> dict[str, Any]:
     ctx.require(Role.PARTNER)
     spec = parse_spec(await _spec_body(request))
     svc = services(request)
-    version = svc.runtime.specs.create_version(ctx.principal.tenant_id, spec,
-                                               created_by=ctx.principal.key_id)
-    svc.audit.record(ctx.principal.tenant_id, kind="agent_version_created",
-                     actor=f"key:{ctx.principal.key_id}", subject=spec.id,
-                     payload={"version": version, "hash": spec.content_hash()})
+    version = svc.runtime.specs.create_version(
+        ctx.principal.tenant_id, spec, created_by=ctx.principal.key_id
+    )
+    svc.audit.record(
+        ctx.principal.tenant_id,
+        kind="agent_version_created",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=spec.id,
+        payload={"version": version, "hash": spec.content_hash()},
+    )
     return {"agent_id": spec.id, "version": version}
 
 
 @router.get("", summary="Agents this tenant can use")
 async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    return [assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)]
+    return [
+        assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
+    ]
 
 
 @router.get("/{agent_id}", summary="The spec an agent reference resolves to (id, id@alias, id@vN)")
@@ -66,12 +73,20 @@ async def versions(request: Request, ctx: Ctx, agent_id: str) -> list[dict[str, 
     return [{"version": v, "hash": h, "created_at": c.isoformat()} for v, h, c in rows]
 
 
-@router.put("/{agent_id}/aliases/{alias}", summary="Point an alias at a version (publish / roll back)")
-async def move_alias(request: Request, ctx: Ctx, agent_id: str, alias: str, body: AliasMove) -> dict[str, Any]:
+@router.put(
+    "/{agent_id}/aliases/{alias}", summary="Point an alias at a version (publish / roll back)"
+)
+async def move_alias(
+    request: Request, ctx: Ctx, agent_id: str, alias: str, body: AliasMove
+) -> dict[str, Any]:
     ctx.require(Role.PARTNER)
     svc = services(request)
     svc.runtime.specs.set_alias(ctx.principal.tenant_id, agent_id, alias, body.version)
-    svc.audit.record(ctx.principal.tenant_id, kind="agent_alias_moved",
-                     actor=f"key:{ctx.principal.key_id}", subject=agent_id,
-                     payload={"alias": alias, "version": body.version})
+    svc.audit.record(
+        ctx.principal.tenant_id,
+        kind="agent_alias_moved",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=agent_id,
+        payload={"alias": alias, "version": body.version},
+    )
     return {"agent_id": agent_id, "alias": alias, "version": body.version}

@@ -44,22 +44,27 @@ def _json(r: ApprovalRecord) -> dict[str, Any]:
 
 def _get(ctx: Ctx, approval_id: str) -> ApprovalRecord:
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
-        rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == approval_id)).one_or_none()
+        rec = s.scalars(
+            select(ApprovalRecord).where(ApprovalRecord.id == approval_id)
+        ).one_or_none()
     if rec is None:
         raise NotFound(f"no approval {approval_id}", code="approval_not_found", param="approval_id")
     return rec
 
 
 @router.get("", summary="List approvals (pending first)")
-async def list_approvals(ctx: Ctx, status: str | None = "pending", thread_id: str | None = None,
-                         limit: int = 50) -> list[dict[str, Any]]:
+async def list_approvals(
+    ctx: Ctx, status: str | None = "pending", thread_id: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
         q = select(ApprovalRecord)
         if status:
             q = q.where(ApprovalRecord.status == status)
         if thread_id:
             q = q.where(ApprovalRecord.thread_id == thread_id)
-        rows = s.scalars(q.order_by(ApprovalRecord.created_at.desc()).limit(max(1, min(limit, 500))))
+        rows = s.scalars(
+            q.order_by(ApprovalRecord.created_at.desc()).limit(max(1, min(limit, 500)))
+        )
         return [_json(r) for r in rows]
 
 
@@ -73,15 +78,24 @@ async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -
     ctx.require(Role.MERCHANT, Role.PARTNER)
     rec = _get(ctx, approval_id)
     if rec.status != "pending":
-        raise Conflict(f"approval {approval_id} is already {rec.status}", code="approval_decided",
-                       param="approval_id")
+        raise Conflict(
+            f"approval {approval_id} is already {rec.status}",
+            code="approval_decided",
+            param="approval_id",
+        )
     svc = services(request)
     snap = await svc.runtime.threads.state(ctx.principal.tenant_id, rec.thread_id)
-    target = [i for i in snap.interrupts
-              if isinstance(i.value, dict) and i.value.get("approval_id") == approval_id]
+    target = [
+        i
+        for i in snap.interrupts
+        if isinstance(i.value, dict) and i.value.get("approval_id") == approval_id
+    ]
     if not target:
-        raise Conflict("the thread is no longer waiting for this approval", code="approval_stale",
-                       param="approval_id")
+        raise Conflict(
+            "the thread is no longer waiting for this approval",
+            code="approval_stale",
+            param="approval_id",
+        )
     thread = svc.runtime.threads.get_record(ctx.principal.tenant_id, rec.thread_id)
     assistant = thread.assistant_id or rec.agent_id
     _resolved, graph = svc.runtime.graph_for(ctx.principal.tenant_id, assistant)
@@ -90,5 +104,9 @@ async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -
     handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
     await handle.done.wait()
     run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
-    return {"approval": _json(_get(ctx, approval_id)), "run_id": run.run_id,
-            "status": run.status, "values": handle.final}
+    return {
+        "approval": _json(_get(ctx, approval_id)),
+        "run_id": run.run_id,
+        "status": run.status,
+        "values": handle.final,
+    }

@@ -32,8 +32,13 @@ def assistant_json(r: ResolvedAgent) -> dict[str, Any]:
         "description": r.spec.description,
         "config": {},
         "context": {},
-        "metadata": {"source": r.source, "model": r.spec.model, "aliases": list(r.aliases),
-                     "tools": [t.name for t in r.spec.tools], "handoffs": r.spec.handoffs},
+        "metadata": {
+            "source": r.source,
+            "model": r.spec.model,
+            "aliases": list(r.aliases),
+            "tools": [t.name for t in r.spec.tools],
+            "handoffs": r.spec.handoffs,
+        },
         "version": r.version,
         "created_at": created,
         "updated_at": created,
@@ -41,19 +46,23 @@ def assistant_json(r: ResolvedAgent) -> dict[str, Any]:
 
 
 def _search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str, Any]]:
-    items = [assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)]
+    items = [
+        assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
+    ]
     if body.graph_id:
         items = [a for a in items if a["graph_id"] == body.graph_id]
     if body.name:
         items = [a for a in items if body.name.lower() in a["name"].lower()]
     if body.metadata:
-        items = [a for a in items if all(a["metadata"].get(k) == v for k, v in body.metadata.items())]
+        items = [
+            a for a in items if all(a["metadata"].get(k) == v for k, v in body.metadata.items())
+        ]
     return items
 
 
 @router.post("/search", summary="Search assistants")
 async def search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str, Any]]:
-    return _search(request, ctx, body)[body.offset: body.offset + body.limit]
+    return _search(request, ctx, body)[body.offset : body.offset + body.limit]
 
 
 @router.post("/count", summary="Count assistants")
@@ -63,20 +72,29 @@ async def count(request: Request, ctx: Ctx, body: AssistantSearch) -> int:
 
 @router.get("/{assistant_id}", summary="Get an assistant")
 async def get(request: Request, ctx: Ctx, assistant_id: str) -> dict[str, Any]:
-    return assistant_json(services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id))
+    return assistant_json(
+        services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
+    )
 
 
 @router.get("/{assistant_id}/schemas", summary="Input, state and config schemas")
 async def schemas(request: Request, ctx: Ctx, assistant_id: str) -> dict[str, Any]:
     r = services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
-    message = {"type": "object", "properties": {"role": {"enum": ["user"]},
-                                                "content": {"type": "string"}}}
+    message = {
+        "type": "object",
+        "properties": {"role": {"enum": ["user"]}, "content": {"type": "string"}},
+    }
     return {
         "graph_id": r.spec.id,
-        "input_schema": {"type": "object", "properties": {"messages": {"type": "array", "items": message}}},
+        "input_schema": {
+            "type": "object",
+            "properties": {"messages": {"type": "array", "items": message}},
+        },
         "output_schema": None,
-        "state_schema": {"type": "object", "properties": {"messages": {"type": "array"},
-                                                          "active_agent": {"type": "string"}}},
+        "state_schema": {
+            "type": "object",
+            "properties": {"messages": {"type": "array"}, "active_agent": {"type": "string"}},
+        },
         "config_schema": None,
         "context_schema": None,
     }

@@ -18,11 +18,22 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("", summary="Audit records, oldest first")
-async def records(request: Request, ctx: Ctx, kind: str | None = None, subject: str | None = None,
-                  after_seq: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+async def records(
+    request: Request,
+    ctx: Ctx,
+    kind: str | None = None,
+    subject: str | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
     ctx.require(Role.MERCHANT, Role.PARTNER)
-    return services(request).audit.records(ctx.principal.tenant_id, kind=kind, subject=subject,
-                                           after_seq=max(0, after_seq), limit=max(1, min(limit, 1000)))
+    return services(request).audit.records(
+        ctx.principal.tenant_id,
+        kind=kind,
+        subject=subject,
+        after_seq=max(0, after_seq),
+        limit=max(1, min(limit, 1000)),
+    )
 
 
 @router.get("/verify", summary="Verify the hash chain")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import Ctx
 from cockpit.api.routers._common import services
-from cockpit.errors import PermissionDenied
+from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.tenancy.principal import Role
 
 PLATFORM_TENANT = "platform"
@@ -34,7 +34,9 @@ def _target_tenant(ctx: Ctx, requested: str | None) -> str:
     ctx.require(Role.ADMIN)
     if requested and requested != ctx.principal.tenant_id:
         if ctx.principal.tenant_id != PLATFORM_TENANT:
-            raise PermissionDenied("only platform admins manage other tenants", code="platform_admin_only")
+            raise PermissionDenied(
+                "only platform admins manage other tenants", code="platform_admin_only"
+            )
         return requested
     return ctx.principal.tenant_id
 
@@ -42,20 +44,39 @@ def _target_tenant(ctx: Ctx, requested: str | None) -> str:
 @router.post("/v1/keys", status_code=201, summary="Create an API key (its secret is shown once)")
 async def create_key(request: Request, ctx: Ctx, body: KeyCreate) -> dict[str, Any]:
     tenant = _target_tenant(ctx, body.tenant_id)
-    issued = services(request).keys.create_key(tenant, body.role, name=body.name,
-                                               merchant_id=body.merchant_id)
-    services(request).audit.record(tenant, kind="key_created", actor=f"key:{ctx.principal.key_id}",
-                                   subject=issued.id, payload={"role": issued.role.value})
-    return {"id": issued.id, "tenant_id": tenant, "role": issued.role.value, "name": issued.name,
-            "key": issued.secret}
+    issued = services(request).keys.create_key(
+        tenant, body.role, name=body.name, merchant_id=body.merchant_id
+    )
+    services(request).audit.record(
+        tenant,
+        kind="key_created",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=issued.id,
+        payload={"role": issued.role.value},
+    )
+    return {
+        "id": issued.id,
+        "tenant_id": tenant,
+        "role": issued.role.value,
+        "name": issued.name,
+        "key": issued.secret,
+    }
 
 
 @router.get("/v1/keys", summary="List this tenant's API keys (no secrets)")
 async def list_keys(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     ctx.require(Role.ADMIN)
-    return [{"id": k.id, "role": k.role.value, "name": k.name, "merchant_id": k.merchant_id,
-             "created_at": k.created_at.isoformat(), "revoked": k.revoked}
-            for k in services(request).keys.list_keys(ctx.principal.tenant_id)]
+    return [
+        {
+            "id": k.id,
+            "role": k.role.value,
+            "name": k.name,
+            "merchant_id": k.merchant_id,
+            "created_at": k.created_at.isoformat(),
+            "revoked": k.revoked,
+        }
+        for k in services(request).keys.list_keys(ctx.principal.tenant_id)
+    ]
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
@@ -63,8 +84,12 @@ async def revoke_key(request: Request, ctx: Ctx, key_id: str) -> Response:
     ctx.require(Role.ADMIN)
     tenant = None if ctx.principal.tenant_id == PLATFORM_TENANT else ctx.principal.tenant_id
     services(request).keys.revoke(key_id, tenant_id=tenant)
-    services(request).audit.record(ctx.principal.tenant_id, kind="key_revoked",
-                                   actor=f"key:{ctx.principal.key_id}", subject=key_id)
+    services(request).audit.record(
+        ctx.principal.tenant_id,
+        kind="key_revoked",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=key_id,
+    )
     return Response(status_code=204)
 
 
@@ -75,3 +100,34 @@ async def create_tenant(request: Request, ctx: Ctx, body: TenantCreate) -> dict[
         raise PermissionDenied("only platform admins create tenants", code="platform_admin_only")
     services(request).keys.ensure_tenant(body.tenant_id, name=body.name)
     return {"tenant_id": body.tenant_id, "name": body.name or body.tenant_id}
+
+
+class ToolAllowlist(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allowlist: list[str] | None
+    """Tools this tenant's agents may call; null lifts the restriction."""
+
+
+@router.get("/v1/tenant", summary="The caller's tenant and its settings")
+async def get_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
+    return services(request).keys.tenant_settings(ctx.principal.tenant_id)
+
+
+@router.put("/v1/tenant/tools", summary="Restrict which tools this tenant's agents may call")
+async def set_tools(request: Request, ctx: Ctx, body: ToolAllowlist) -> dict[str, Any]:
+    ctx.require(Role.ADMIN)
+    svc = services(request)
+    for i, name in enumerate(body.allowlist or []):
+        if name not in svc.runtime.tools:
+            raise ValidationFailed(
+                f"allowlist.{i}: unknown tool {name!r}", code="unknown_tool", param=f"allowlist.{i}"
+            )
+    svc.keys.set_tool_allowlist(ctx.principal.tenant_id, body.allowlist)
+    svc.audit.record(
+        ctx.principal.tenant_id,
+        kind="tenant_tools_set",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=ctx.principal.tenant_id,
+        payload={"allowlist": body.allowlist},
+    )
+    return svc.keys.tenant_settings(ctx.principal.tenant_id)

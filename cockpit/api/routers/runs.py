@@ -17,8 +17,14 @@ from cockpit.tenancy.principal import Principal
 
 router = APIRouter(tags=["runs"])
 
-_UNSUPPORTED = ("interrupt_before", "interrupt_after", "webhook", "checkpoint", "checkpoint_id",
-                "after_seconds")
+_UNSUPPORTED = (
+    "interrupt_before",
+    "interrupt_after",
+    "webhook",
+    "checkpoint",
+    "checkpoint_id",
+    "after_seconds",
+)
 
 
 class RunCreate(BaseModel):
@@ -43,15 +49,19 @@ class RunCreate(BaseModel):
 def _spec(body: RunCreate) -> RunSpec:
     for name in _UNSUPPORTED:
         if getattr(body, name) not in (None, [], ""):
-            raise ValidationFailed(f"{name} is not supported by this server", code="unsupported_field",
-                                   param=name)
+            raise ValidationFailed(
+                f"{name} is not supported by this server", code="unsupported_field", param=name
+            )
     has_resume = False
     resume: Any = None
     if body.command:
         other = set(body.command) - {"resume"}
         if other:
-            raise ValidationFailed("command may only carry 'resume' (state edits would bypass policy)",
-                                   code="unsupported_command", param=f"command.{sorted(other)[0]}")
+            raise ValidationFailed(
+                "command may only carry 'resume' (state edits would bypass policy)",
+                code="unsupported_command",
+                param=f"command.{sorted(other)[0]}",
+            )
         if "resume" in body.command:
             has_resume, resume = True, body.command["resume"]
     return RunSpec(
@@ -69,7 +79,9 @@ def _spec(body: RunCreate) -> RunSpec:
 async def _start(svc: Services, principal: Principal, thread_id: str, body: RunCreate) -> RunHandle:
     spec = _spec(body)
     resolved, graph = svc.runtime.graph_for(principal.tenant_id, spec.assistant_id)
-    spec.assistant_id = resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
+    spec.assistant_id = (
+        resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
+    )
     return await svc.runtime.runs.start(principal, thread_id, spec, graph)
 
 
@@ -78,9 +90,14 @@ def _location(handle: RunHandle) -> dict[str, str]:
 
 
 def _streaming(svc: Services, handle: RunHandle, on_disconnect: str | None) -> StreamingResponse:
-    events = svc.runtime.runs.events(handle, cancel_on_disconnect=(on_disconnect or "cancel") == "cancel")
-    return StreamingResponse(sse_stream(events), media_type="text/event-stream",
-                             headers={**_location(handle), "Cache-Control": "no-store"})
+    events = svc.runtime.runs.events(
+        handle, cancel_on_disconnect=(on_disconnect or "cancel") == "cancel"
+    )
+    return StreamingResponse(
+        sse_stream(events),
+        media_type="text/event-stream",
+        headers={**_location(handle), "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Run and stream events over SSE")
@@ -106,11 +123,18 @@ async def create(request: Request, ctx: Ctx, thread_id: str, body: RunCreate) ->
 
 
 @router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
-async def list_runs(request: Request, ctx: Ctx, thread_id: str, limit: int = 10, offset: int = 0,
-                    status: str | None = None) -> list[dict[str, Any]]:
+async def list_runs(
+    request: Request,
+    ctx: Ctx,
+    thread_id: str,
+    limit: int = 10,
+    offset: int = 0,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
     limit = max(1, min(limit, 1000))
-    rows = services(request).runtime.runs.list(ctx.principal, thread_id, limit=limit,
-                                               offset=max(0, offset), status=status)
+    rows = services(request).runtime.runs.list(
+        ctx.principal, thread_id, limit=limit, offset=max(0, offset), status=status
+    )
     return [run_json(r) for r in rows]
 
 
@@ -120,15 +144,25 @@ async def get_run(request: Request, ctx: Ctx, thread_id: str, run_id: str) -> di
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")
-async def cancel(request: Request, ctx: Ctx, thread_id: str, run_id: str, wait: int = 0,
-                 action: str = "interrupt") -> Response:
+async def cancel(
+    request: Request,
+    ctx: Ctx,
+    thread_id: str,
+    run_id: str,
+    wait: int = 0,
+    action: str = "interrupt",
+) -> Response:
     if action not in ("interrupt", "rollback"):
-        raise ValidationFailed("action must be interrupt or rollback", code="invalid_value", param="action")
+        raise ValidationFailed(
+            "action must be interrupt or rollback", code="invalid_value", param="action"
+        )
     await services(request).runtime.runs.cancel(ctx.principal, thread_id, run_id, wait=bool(wait))
     return Response(status_code=202 if not wait else 200)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return the final state")
+@router.get(
+    "/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return the final state"
+)
 async def join(request: Request, ctx: Ctx, thread_id: str, run_id: str) -> dict[str, Any]:
     svc = services(request)
     snap = await svc.runtime.threads.state(ctx.principal.tenant_id, thread_id)
@@ -143,8 +177,10 @@ async def join_stream(request: Request, ctx: Ctx, thread_id: str, run_id: str) -
     rec = svc.runtime.runs.get(ctx.principal, thread_id, run_id)
     handle = svc.runtime.runs.handle(rec.run_id)
     if handle is None:
+
         async def ended() -> Any:
-            yield f"event: end\ndata: {{\"run_id\": \"{rec.run_id}\", \"status\": \"{rec.status}\"}}\n\n".encode()
+            yield f'event: end\ndata: {{"run_id": "{rec.run_id}", "status": "{rec.status}"}}\n\n'.encode()
+
         return StreamingResponse(ended(), media_type="text/event-stream")
     return _streaming(svc, handle, "continue")
 

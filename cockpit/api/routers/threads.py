@@ -42,24 +42,40 @@ class HistoryQuery(BaseModel):
 @router.post("", summary="Create a thread")
 async def create(request: Request, ctx: Ctx, body: ThreadCreate) -> dict[str, Any]:
     store = services(request).runtime.threads
-    rec = store.create(ctx.principal.tenant_id, thread_id=body.thread_id, metadata=body.metadata,
-                       if_exists=body.if_exists or "raise")
+    rec = store.create(
+        ctx.principal.tenant_id,
+        thread_id=body.thread_id,
+        metadata=body.metadata,
+        if_exists=body.if_exists or "raise",
+    )
     return await store.to_json(ctx.principal.tenant_id, rec, with_values=False)
 
 
 @router.post("/search", summary="Search threads")
 async def search(request: Request, ctx: Ctx, body: ThreadSearch) -> list[dict[str, Any]]:
     store = services(request).runtime.threads
-    rows = store.search(ctx.principal.tenant_id, metadata=body.metadata, status=body.status,
-                        limit=body.limit, offset=body.offset)
+    rows = store.search(
+        ctx.principal.tenant_id,
+        metadata=body.metadata,
+        status=body.status,
+        limit=body.limit,
+        offset=body.offset,
+    )
     return [await store.to_json(ctx.principal.tenant_id, r) for r in rows]
 
 
 @router.post("/count", summary="Count threads")
 async def count(request: Request, ctx: Ctx, body: ThreadSearch) -> int:
     store = services(request).runtime.threads
-    return len(store.search(ctx.principal.tenant_id, metadata=body.metadata, status=body.status,
-                            limit=1_000_000, offset=0))
+    return len(
+        store.search(
+            ctx.principal.tenant_id,
+            metadata=body.metadata,
+            status=body.status,
+            limit=1_000_000,
+            offset=0,
+        )
+    )
 
 
 @router.get("/{thread_id}", summary="Get a thread")
@@ -89,13 +105,19 @@ async def state(request: Request, ctx: Ctx, thread_id: str) -> dict[str, Any]:
 
 
 @router.post("/{thread_id}/history", summary="Past states of a thread, newest first")
-async def history(request: Request, ctx: Ctx, thread_id: str, body: HistoryQuery) -> list[dict[str, Any]]:
-    return await services(request).runtime.threads.history(ctx.principal.tenant_id, thread_id,
-                                                           limit=body.limit)
+async def history(
+    request: Request, ctx: Ctx, thread_id: str, body: HistoryQuery
+) -> list[dict[str, Any]]:
+    return await services(request).runtime.threads.history(
+        ctx.principal.tenant_id, thread_id, limit=body.limit
+    )
 
 
 @router.get("/{thread_id}/history", summary="Past states of a thread, newest first")
-async def history_get(request: Request, ctx: Ctx, thread_id: str, limit: int = 10) -> list[dict[str, Any]]:
+async def history_get(
+    request: Request, ctx: Ctx, thread_id: str, limit: int = 10
+) -> list[dict[str, Any]]:
     body = HistoryQuery(limit=limit)
-    return await services(request).runtime.threads.history(ctx.principal.tenant_id, thread_id,
-                                                            limit=body.limit)
+    return await services(request).runtime.threads.history(
+        ctx.principal.tenant_id, thread_id, limit=body.limit
+    )
