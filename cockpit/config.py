@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     """Extra folders of ``<name>/agent.yaml`` specs loaded as built-in agents (JSON list)."""
     tool_modules: list[str] = Field(default_factory=list)
     """Extra modules imported at start so their ``@register_tool`` tools exist (JSON list)."""
+    preload_knowledge: bool = True
+    """Open the knowledge store and load the shared corpus in the background at start."""
     embeddings: str = "minilm"
     """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
 

@@ -15,8 +15,8 @@
     ├── ApprovalRequired     a write needs a human decision first
     └── InternalError        our fault (500); never carries a stack trace
 
-The HTTP layer maps every one of these, in one place, to
-``{"error": {"type", "code", "message", "param"}}``.
+The HTTP layer maps every one of these, in one place, to the body
+``{"type", "code", "message", "param"}`` with the class's status.
 """
 
 from __future__ import annotations

@@ -241,6 +241,7 @@ def test_results_carry_citations(store: KnowledgeStore, markdown_doc: bytes) -> 
     ],
 )
 def test_bad_queries(store: KnowledgeStore, kwargs: dict[str, Any], code: str) -> None:
+    kwargs = dict(kwargs)  # parametrize shares the dict between store backends
     text = kwargs.pop("text")
     with pytest.raises(ValidationFailed) as info:
         store.query("acme", text, **kwargs)

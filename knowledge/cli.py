@@ -1,0 +1,164 @@
+"""``cockpit kb`` — ingest files and query the knowledge store from the host.
+
+Host-side commands act for a tenant given with ``--tenant`` (default: the demo
+tenant). They open the same store the server uses (settings from ``COCKPIT_*``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cockpit.config import Settings
+from cockpit.errors import CockpitError, ValidationFailed
+from knowledge.parse import SUPPORTED_EXTENSIONS
+from knowledge.service import open_store
+
+app = typer.Typer(help="Knowledge store: collections, ingestion and search.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant to act for.")]
+DEFAULT_TENANT = "demo"
+
+
+def _fail(exc: CockpitError) -> typer.Exit:
+    err.print(
+        f"[red]error[/red] {exc.code}: {exc.message}"
+        + (f" (param: {exc.param})" if exc.param else "")
+    )
+    return typer.Exit(code=1 if exc.status < 500 else 2)
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
+        )
+        if not files:
+            raise ValidationFailed(
+                f"no {', '.join(SUPPORTED_EXTENSIONS)} files under {path}",
+                code="empty_directory",
+                param="path",
+            )
+        return files
+    if not path.is_file():
+        raise ValidationFailed(f"no such file: {path}", code="file_not_found", param="path")
+    return [path]
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file or a folder of .md/.txt/.json/.pdf files.")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Target collection.")],
+    tenant: TenantOpt = DEFAULT_TENANT,
+    create: Annotated[
+        bool, typer.Option("--create/--no-create", help="Create the collection if missing.")
+    ] = True,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable).")] = None,
+    version: Annotated[str | None, typer.Option(help="Document version label.")] = None,
+) -> None:
+    """Ingest a file (or every supported file in a folder) into a collection."""
+    try:
+        store = open_store(Settings())
+        table = Table("document", "status", "chunks", "untrusted")
+        failures = 0
+        for file in _files(path):
+            try:
+                result = store.ingest(
+                    tenant,
+                    collection,
+                    file.read_bytes(),
+                    filename=file.name,
+                    tags=tag or (),
+                    version=version,
+                    source=str(file),
+                    create=create,
+                )
+            except CockpitError as exc:
+                failures += 1
+                table.add_row(file.name, f"[red]{exc.code}[/red]", "-", "-")
+                continue
+            table.add_row(
+                result.document_id, result.status, str(result.chunks), str(result.untrusted_chunks)
+            )
+        console.print(table)
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    if failures:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def query(
+    text: Annotated[str, typer.Argument(help="What to search for.")],
+    tenant: TenantOpt = DEFAULT_TENANT,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", "-c", help="Limit to collection (repeatable)."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of passages.")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, bm25 or vector.")] = "hybrid",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only documents with this tag.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search the tenant's collections and Cockpit's documentation."""
+    try:
+        store = open_store(Settings())
+        hits = store.query(
+            tenant,
+            text,
+            collections=collection or None,
+            k=k,
+            mode=mode,  # type: ignore[arg-type]
+            filters={"tags": tag} if tag else None,
+        )
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        console.print_json(json.dumps([h.to_dict() for h in hits]))
+        return
+    for n, hit in enumerate(hits, 1):
+        flag = " [red]UNTRUSTED[/red]" if hit.untrusted else ""
+        console.print(
+            f"[bold][{n}] {hit.citation.label()}[/bold] ({hit.citation.collection}/{hit.document_id}){flag}"
+        )
+        console.print(hit.text.strip()[:600], markup=False, highlight=False)
+        console.print()
+
+
+@app.command("collections")
+def collections(tenant: TenantOpt = DEFAULT_TENANT) -> None:
+    """List the tenant's collections and the shared ones."""
+    try:
+        infos = open_store(Settings()).list_collections(tenant)
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    table = Table("collection", "shared", "chunks")
+    for info in infos:
+        table.add_row(info.name, "yes" if info.shared else "", str(info.chunks))
+    console.print(table)
+
+
+@app.command("delete")
+def delete(
+    document_id: Annotated[str, typer.Argument(help="Document id to remove.")],
+    collection: Annotated[str, typer.Option("--collection", "-c")],
+    tenant: TenantOpt = DEFAULT_TENANT,
+) -> None:
+    """Delete a document (all its chunks) from a collection."""
+    try:
+        removed = open_store(Settings()).delete_document(tenant, collection, document_id)
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    console.print(f"deleted {document_id} ({removed} chunks)")
+
+
+__all__ = ["app"]

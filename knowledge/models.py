@@ -1,0 +1,117 @@
+"""What the knowledge store returns: collections, documents, ingestion results, hits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SearchMode = Literal["hybrid", "bm25", "vector"]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    """The name callers use (without the tenant namespace)."""
+    shared: bool
+    """A read-only collection every tenant can search (our corpus)."""
+    chunks: int
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    document_id: str
+    title: str
+    source: str
+    version: str
+    doc_type: str
+    tags: tuple[str, ...]
+    chunks: int
+    content_hash: str
+    untrusted_chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    collection: str
+    document_id: str
+    title: str
+    status: Literal["created", "replaced", "unchanged"]
+    chunks: int
+    removed_chunks: int = 0
+    untrusted_chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Enough to cite a passage: which document, which section."""
+
+    collection: str
+    document_id: str
+    title: str
+    section: str
+    source: str
+    version: str
+
+    def label(self) -> str:
+        return f"{self.title} § {self.section}" if self.section else self.title
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    chunk_id: str
+    text: str
+    """The passage (without the title/heading prefix used for indexing)."""
+    score: float
+    citation: Citation
+    section_path: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    untrusted: bool = False
+    """True when the passage looks like it tries to instruct the reader: treat as data."""
+    untrusted_reasons: tuple[str, ...] = ()
+    ranks: dict[str, int] = field(default_factory=dict)
+    """1-based rank of this chunk in each method that found it (``bm25``, ``vector``)."""
+
+    @property
+    def document_id(self) -> str:
+        return self.citation.document_id
+
+    @property
+    def section(self) -> str:
+        return self.citation.section
+
+    @property
+    def title(self) -> str:
+        return self.citation.title
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "collection": self.citation.collection,
+            "document_id": self.citation.document_id,
+            "title": self.citation.title,
+            "section": self.citation.section,
+            "section_path": list(self.section_path),
+            "source": self.citation.source,
+            "version": self.citation.version,
+            "tags": list(self.tags),
+            "text": self.text,
+            "score": round(self.score, 6),
+            "untrusted": self.untrusted,
+            "untrusted_reasons": list(self.untrusted_reasons),
+            "ranks": dict(self.ranks),
+        }
+
+
+__all__ = ["Citation", "CollectionInfo", "DocumentInfo", "IngestResult", "SearchHit", "SearchMode"]

@@ -1,0 +1,159 @@
+"""``/v1/knowledge`` — collections, documents and queries for the caller's tenant.
+
+The tenant comes from the API key. Collections of other tenants are simply
+not found (404). Ingestion and queries embed text on the CPU, so those
+endpoints are plain ``def`` and run in FastAPI's thread pool.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cockpit.api.deps import Ctx
+from cockpit.errors import ValidationFailed
+from cockpit.tenancy.principal import Role
+from knowledge.service import store_from_extras
+
+router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
+_READERS = (Role.MERCHANT, Role.PARTNER)
+_WRITERS = (Role.MERCHANT, Role.PARTNER)
+
+
+class CollectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=3, max_length=63, description="a–z, 0–9 and '-'")
+    description: str = Field(default="", max_length=500)
+
+
+class DocumentUpload(BaseModel):
+    """A document as JSON: ``content`` for text formats, ``content_base64`` for PDF (or any)."""
+
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(
+        min_length=1,
+        max_length=300,
+        description="Its extension picks the parser: .md .txt .json .pdf",
+    )
+    content: str | None = None
+    content_base64: str | None = None
+    document_id: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=300)
+    version: str | None = Field(default=None, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    source: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_content(self) -> DocumentUpload:
+        if (self.content is None) == (self.content_base64 is None):
+            raise ValueError("send exactly one of content or content_base64")
+        return self
+
+    def data(self) -> bytes:
+        if self.content is not None:
+            return self.content.encode("utf-8")
+        try:
+            return base64.b64decode(self.content_base64 or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed(
+                "content_base64 is not valid base64", code="invalid_base64", param="content_base64"
+            ) from None
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=2000)
+    collections: list[str] | None = Field(default=None, max_length=20)
+    k: int = Field(default=5, ge=1, le=50)
+    mode: Literal["hybrid", "bm25", "vector"] = "hybrid"
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.get("/collections")
+def list_collections(ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_READERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    return {"data": [c.to_dict() for c in store.list_collections(ctx.principal.tenant_id)]}
+
+
+@router.post("/collections", status_code=201)
+def create_collection(body: CollectionCreate, ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_WRITERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    return store.create_collection(
+        ctx.principal.tenant_id, body.name, description=body.description
+    ).to_dict()
+
+
+@router.delete("/collections/{name}", status_code=204)
+def delete_collection(name: str, ctx: Ctx) -> Response:
+    ctx.require(*_WRITERS)
+    store_from_extras(ctx.extras, ctx.settings).delete_collection(ctx.principal.tenant_id, name)
+    return Response(status_code=204)
+
+
+@router.get("/collections/{name}/documents")
+def list_documents(name: str, ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_READERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    return {"data": [d.to_dict() for d in store.list_documents(ctx.principal.tenant_id, name)]}
+
+
+@router.post("/collections/{name}/documents", status_code=201)
+def upload_document(
+    name: str, body: DocumentUpload, ctx: Ctx, response: Response
+) -> dict[str, Any]:
+    ctx.require(*_WRITERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    result = store.ingest(
+        ctx.principal.tenant_id,
+        name,
+        body.data(),
+        filename=body.filename,
+        document_id=body.document_id,
+        title=body.title,
+        version=body.version,
+        tags=body.tags,
+        source=body.source,
+    )
+    if result.status != "created":
+        response.status_code = 200
+    return result.to_dict()
+
+
+@router.get("/collections/{name}/documents/{document_id:path}")
+def get_document(name: str, document_id: str, ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_READERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    return store.get_document(ctx.principal.tenant_id, name, document_id).to_dict()
+
+
+@router.delete("/collections/{name}/documents/{document_id:path}")
+def delete_document(name: str, document_id: str, ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_WRITERS)
+    removed = store_from_extras(ctx.extras, ctx.settings).delete_document(
+        ctx.principal.tenant_id, name, document_id
+    )
+    return {"document_id": document_id, "deleted": True, "removed_chunks": removed}
+
+
+@router.post("/query")
+def query(body: QueryRequest, ctx: Ctx) -> dict[str, Any]:
+    ctx.require(*_READERS)
+    store = store_from_extras(ctx.extras, ctx.settings)
+    hits = store.query(
+        ctx.principal.tenant_id,
+        body.query,
+        collections=body.collections,
+        k=body.k,
+        mode=body.mode,
+        filters=body.filters or None,
+    )
+    return {"query": body.query, "mode": body.mode, "data": [h.to_dict() for h in hits]}
+
+
+__all__ = ["router"]

@@ -1,0 +1,32 @@
+"""Start-up hook: open the knowledge store and load our corpus in the background.
+
+The first load of the shared corpus embeds every chunk (seconds to tens of seconds), so the
+server starts serving at once; a query that arrives earlier opens the same store and waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from knowledge.service import EXTRAS_KEY, open_store
+
+log = logging.getLogger(__name__)
+
+
+def on_startup(services: Any) -> None:
+    settings = services.settings
+    if not getattr(settings, "preload_knowledge", True):
+        return
+
+    def warm() -> None:
+        try:
+            services.extras[EXTRAS_KEY] = open_store(settings)
+        except Exception:
+            log.exception("knowledge store failed to open; queries will retry")
+
+    threading.Thread(target=warm, name="knowledge-warmup", daemon=True).start()
+
+
+__all__ = ["on_startup"]
