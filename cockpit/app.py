@@ -49,6 +49,7 @@ DOMAIN_ROUTERS = (
 #: Hooks run once at start: ``fn(services)``; each domain may provide one.
 STARTUP_HOOKS = (
     "tools.payments.startup",
+    "tools.credit.startup",
     "knowledge.startup",
 )
 

@@ -295,3 +295,32 @@ def test_deploy_is_idempotent_on_its_key(
     first = service.deploy("t1", v["id"], created_by="k", idempotency_key="d1")
     again = service.deploy("t1", v["id"], created_by="k", idempotency_key="d1")
     assert again["id"] == first["id"] and again["replayed"]
+
+
+def test_lifecycle_events_go_to_the_hash_chained_audit_log(
+    service: CreditService, consumer_spec: dict[str, Any], german_rows: list[dict[str, Any]]
+) -> None:
+    from cockpit.audit import verify
+
+    v1 = service.create_version("t1", consumer_spec, created_by="analyst")
+    v2 = service.create_version("t1", _v2(consumer_spec), created_by="analyst")
+    service.deploy("t1", v1["id"], created_by="analyst")
+    service.deploy("t1", v2["id"], created_by="analyst")
+    rec = service.decide("t1", SLOT, german_rows[0], created_by="api-key", idempotency_key="a1")
+    service.decide(
+        "t1", SLOT, german_rows[0], created_by="api-key", idempotency_key="a1"
+    )  # replay: no new record
+    service.rollback("t1", SLOT, created_by="analyst")
+    kinds = [r["kind"] for r in service.audit.records("t1")]
+    assert kinds == [
+        "credit_strategy_created",
+        "credit_strategy_created",
+        "credit_strategy_deployed",
+        "credit_strategy_deployed",
+        "credit_decision",
+        "credit_strategy_rolled_back",
+    ]
+    decision = service.audit.records("t1", kind="credit_decision")[0]
+    assert decision["subject"] == rec["id"] and decision["payload"]["version_id"] == v2["id"]
+    assert "applicant" not in decision["payload"]
+    assert verify(service.db, "t1").ok

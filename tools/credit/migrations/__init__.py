@@ -1,0 +1,1 @@
+"""Alembic branch ``credit``: strategy versions, deployments and decisions."""

@@ -1,0 +1,100 @@
+"""Wire shapes of stored credit rows, and money in minor units.
+
+The service returns these plain dicts; the router validates them against
+``tools.credit.schemas`` and the agent tools hand them to the model as-is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
+
+_EXPONENT = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+
+
+def _scale(currency: str) -> int:
+    return int(10 ** _EXPONENT.get(currency, 2))
+
+
+def minor_units(amount: float, currency: str) -> int:
+    """Major → minor units (DOMAIN.md §1: 2 decimals unless the currency says otherwise)."""
+    return round(amount * _scale(currency))
+
+
+def major_units(amount_minor: int, currency: str) -> float:
+    return amount_minor / _scale(currency)
+
+
+def version_summary(row: StrategyVersionRow, *, full: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "version": row.version,
+        "description": row.description,
+        "scorecard": row.scorecard_name,
+        "currency": row.currency,
+        "content_hash": row.content_hash,
+        "tests_passed": row.tests_passed,
+        "test_report": row.test_report,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+    }
+    if full:
+        body["decision_model"] = row.spec["decision_model"]
+    return body
+
+
+def deployment_summary(row: DeploymentRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "champion_version_id": row.champion_id,
+        "challenger_version_id": row.challenger_id,
+        "challenger_share": row.challenger_share,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "rolled_back_at": row.rolled_back_at.isoformat() if row.rolled_back_at else None,
+    }
+
+
+def decision_record(row: DecisionRow, *, replayed: bool = False) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "application_id": row.application_id,
+        "strategy": row.strategy,
+        "version_id": row.version_id,
+        "deployment_id": row.deployment_id,
+        "arm": row.arm,
+        "kind": row.kind,
+        "decision": row.outcome,
+        "limit": major_units(row.limit_minor, row.currency),
+        "limit_minor": row.limit_minor,
+        "currency": row.currency,
+        "price": row.price_apr,
+        "score": row.score,
+        "pd": row.pd,
+        "reasons": row.reasons,
+        "created_at": row.created_at.isoformat(),
+        "replayed": replayed,
+    }
+
+
+__all__ = [
+    "decision_record",
+    "deployment_summary",
+    "major_units",
+    "minor_units",
+    "version_summary",
+]

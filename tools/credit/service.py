@@ -1,0 +1,561 @@
+"""Credit lifecycle: create → test → backtest → deploy → decide → explain → roll back.
+
+:class:`CreditService` is the one entry point the router, the CLI and the
+agent tools share. It stores immutable strategy versions (each with a
+snapshot of its scorecard, so a version always decides the same way),
+deploys by swapping the in-process live entry after re-running the
+version's embedded tests, and records every decision with its reasons and
+node trace. Other workers notice a deploy or rollback on their next
+decision: the live deployment id is read from the database on each
+persisted decision and a changed one is compiled and swapped in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cockpit.audit.log import AuditLog
+from cockpit.db.base import utcnow
+from cockpit.db.session import Database
+from cockpit.errors import Conflict, NotFound, ToolError, ValidationFailed
+from tools.credit.backtest import BacktestReport, backtest
+from tools.credit.catalog import DEFAULT_PORTFOLIO, builtin_scorecard, portfolio
+from tools.credit.live import LiveDeployment, LiveTable, applicant_key
+from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
+from tools.credit.records import (
+    decision_record,
+    deployment_summary,
+    minor_units,
+    version_summary,
+)
+from tools.credit.scorecard import Scorecard
+from tools.credit.strategy import CompiledStrategy, Decision, TestReport, parse_spec
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def _hash(body: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+class CreditService:
+    """Everything the credit package does for a tenant, over one database."""
+
+    def __init__(self, db: Database, *, live: LiveTable | None = None) -> None:
+        self.db = db
+        self.live = live or LiveTable()
+        self.audit = AuditLog(db)
+        self._compiled: OrderedDict[str, CompiledStrategy] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # ----- compile cache ---------------------------------------------------------------------
+
+    def _compile(self, row: StrategyVersionRow) -> CompiledStrategy:
+        with self._cache_lock:
+            hit = self._compiled.get(row.id)
+            if hit is not None:
+                self._compiled.move_to_end(row.id)
+                return hit
+        # Compile outside the lock; two threads racing compile the same immutable version.
+        compiled = CompiledStrategy(
+            row.id, parse_spec(row.spec), Scorecard.from_dict(row.scorecard)
+        )
+        self._remember(compiled)
+        return compiled
+
+    def _remember(self, compiled: CompiledStrategy) -> None:
+        with self._cache_lock:
+            self._compiled[compiled.version_id] = compiled
+            while len(self._compiled) > 256:
+                self._compiled.popitem(last=False)
+
+    @staticmethod
+    def _version(session: Session, version_id: str) -> StrategyVersionRow:
+        row = session.execute(
+            select(StrategyVersionRow).where(StrategyVersionRow.id == version_id)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(
+                f"no strategy version {version_id}", code="strategy_not_found", param="version_id"
+            )
+        return row
+
+    # ----- versions --------------------------------------------------------------------------
+
+    def create_version(self, tenant_id: str, body: Any, *, created_by: str) -> dict[str, Any]:
+        """Validate a strategy document, run its tests and store it as the slot's next version."""
+        spec = parse_spec(body)
+        card = builtin_scorecard(spec.scorecard)
+        version_id = _new_id("cstr")
+        compiled = CompiledStrategy(version_id, spec, card)
+        report = compiled.run_tests()
+        spec_body = spec.model_dump(mode="json")
+        card_body = card.to_dict()
+        for attempt in range(3):
+            try:
+                with self.db.tenant_session(tenant_id) as s:
+                    latest = s.execute(
+                        select(func.max(StrategyVersionRow.version)).where(
+                            StrategyVersionRow.name == spec.name
+                        )
+                    ).scalar()
+                    row = StrategyVersionRow(
+                        id=version_id,
+                        name=spec.name,
+                        version=int(latest or 0) + 1,
+                        description=spec.description,
+                        scorecard_name=spec.scorecard,
+                        currency=spec.currency,
+                        spec=spec_body,
+                        scorecard=card_body,
+                        content_hash=_hash({"spec": spec_body, "scorecard": card_body}),
+                        tests_passed=report.passed,
+                        test_report=report.to_dict(),
+                        created_by=created_by,
+                        created_at=utcnow(),
+                    )
+                    s.add(row)
+                    s.flush()
+                    summary = version_summary(row)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise Conflict(
+                        "concurrent version creation; retry", code="version_race", param="name"
+                    ) from None
+        self._remember(compiled)
+        self.audit.record(
+            tenant_id,
+            kind="credit_strategy_created",
+            actor=created_by,
+            subject=version_id,
+            payload={
+                "name": spec.name,
+                "version": summary["version"],
+                "content_hash": summary["content_hash"],
+                "tests_passed": report.passed,
+            },
+        )
+        return summary
+
+    def list_versions(self, tenant_id: str, *, name: str | None = None) -> list[dict[str, Any]]:
+        with self.db.tenant_session(tenant_id) as s:
+            q = select(StrategyVersionRow).order_by(
+                StrategyVersionRow.name, StrategyVersionRow.version
+            )
+            if name:
+                q = q.where(StrategyVersionRow.name == name)
+            return [version_summary(r) for r in s.execute(q).scalars()]
+
+    def get_version(self, tenant_id: str, version_id: str) -> dict[str, Any]:
+        with self.db.tenant_session(tenant_id) as s:
+            return version_summary(self._version(s, version_id), full=True)
+
+    def compiled(self, tenant_id: str, version_id: str) -> CompiledStrategy:
+        with self.db.tenant_session(tenant_id) as s:
+            return self._compile(self._version(s, version_id))
+
+    def test_version(self, tenant_id: str, version_id: str) -> TestReport:
+        """Re-run a stored version's embedded tests."""
+        return self.compiled(tenant_id, version_id).run_tests()
+
+    def backtest_version(
+        self, tenant_id: str, version_id: str, *, portfolio_name: str | None = None
+    ) -> BacktestReport:
+        """Backtest a version; compare with the slot's live champion when there is one."""
+        candidate = self.compiled(tenant_id, version_id)
+        pf = portfolio(
+            portfolio_name
+            or DEFAULT_PORTFOLIO.get(candidate.scorecard.name, candidate.scorecard.name)
+        )
+        live = self._sync_live(tenant_id, candidate.name)
+        champion = (
+            live.champion if live is not None and live.champion.version_id != version_id else None
+        )
+        return backtest(candidate, pf, champion=champion)
+
+    # ----- deploy / rollback -------------------------------------------------------------------
+
+    def _live_row(self, s: Session, name: str) -> DeploymentRow | None:
+        q = (
+            select(DeploymentRow)
+            .where(DeploymentRow.name == name, DeploymentRow.rolled_back_at.is_(None))
+            .order_by(DeploymentRow.created_at.desc(), DeploymentRow.id.desc())
+            .limit(1)
+        )
+        return s.execute(q).scalar_one_or_none()
+
+    def _materialise(self, s: Session, row: DeploymentRow) -> LiveDeployment:
+        champion = self._compile(self._version(s, row.champion_id))
+        challenger = (
+            self._compile(self._version(s, row.challenger_id)) if row.challenger_id else None
+        )
+        return LiveDeployment(row.id, row.name, champion, challenger, row.challenger_share)
+
+    def _sync_live(
+        self, tenant_id: str, name: str, s: Session | None = None
+    ) -> LiveDeployment | None:
+        """The live deployment of a slot, refreshed from the database if another worker changed it."""
+        if s is None:
+            with self.db.tenant_session(tenant_id) as s2:
+                return self._sync_live(tenant_id, name, s2)
+        row = self._live_row(s, name)
+        current = self.live.get(tenant_id, name)
+        if row is None:
+            if current is not None:
+                self.live.swap(tenant_id, name, None)
+            return None
+        if current is not None and current.deployment_id == row.id:
+            return current
+        fresh = self._materialise(s, row)
+        self.live.swap(tenant_id, name, fresh)
+        return fresh
+
+    def live_deployment(self, tenant_id: str, name: str) -> LiveDeployment:
+        """The compiled live deployment of a slot (for in-process, non-persisted decisions)."""
+        live = self._sync_live(tenant_id, name)
+        if live is None:
+            raise NotFound(
+                f"strategy {name} is not deployed", code="strategy_not_deployed", param="strategy"
+            )
+        return live
+
+    def deploy(
+        self,
+        tenant_id: str,
+        version_id: str,
+        *,
+        created_by: str,
+        challenger_version_id: str | None = None,
+        challenger_share: float = 0.0,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Make a version the slot's champion (optionally with a challenger); refuse untested ones."""
+        if challenger_version_id is None and challenger_share:
+            raise ValidationFailed(
+                "challenger_share needs a challenger_version_id",
+                code="invalid_share",
+                param="challenger_share",
+            )
+        if challenger_version_id is not None and not 0.0 < challenger_share <= 0.5:
+            raise ValidationFailed(
+                "challenger_share must be in (0, 0.5]",
+                code="invalid_share",
+                param="challenger_share",
+            )
+        started = time.perf_counter()
+        with self.db.tenant_session(tenant_id) as s:
+            if idempotency_key:
+                prior = s.execute(
+                    select(DeploymentRow).where(DeploymentRow.idempotency_key == idempotency_key)
+                ).scalar_one_or_none()
+                if prior is not None:
+                    return {**deployment_summary(prior), "replayed": True}
+            champ_row = self._version(s, version_id)
+            rows = [("version_id", champ_row)]
+            if challenger_version_id is not None:
+                chal_row = self._version(s, challenger_version_id)
+                if chal_row.name != champ_row.name:
+                    raise ValidationFailed(
+                        f"challenger is a version of {chal_row.name}, not {champ_row.name}",
+                        code="challenger_slot_mismatch",
+                        param="challenger_version_id",
+                    )
+                if chal_row.id == champ_row.id:
+                    raise ValidationFailed(
+                        "challenger must differ from the champion",
+                        code="challenger_is_champion",
+                        param="challenger_version_id",
+                    )
+                rows.append(("challenger_version_id", chal_row))
+            for param, row in rows:
+                report = self._compile(row).run_tests()
+                if not report.passed:
+                    failing = [r.name + ": " + r.message for r in report.results if not r.passed]
+                    raise Conflict(
+                        f"strategy version {row.id} ({row.name} v{row.version}) cannot be deployed: "
+                        f"{report.failed} embedded test(s) fail — {failing[0]}",
+                        code="strategy_tests_failed",
+                        param=param,
+                        details={"test_report": report.to_dict()},
+                    )
+            previous = self._live_row(s, champ_row.name)
+            dep = DeploymentRow(
+                id=_new_id("cdep"),
+                name=champ_row.name,
+                champion_id=champ_row.id,
+                challenger_id=challenger_version_id,
+                challenger_share=challenger_share if challenger_version_id else 0.0,
+                created_by=created_by,
+                created_at=utcnow(),
+                idempotency_key=idempotency_key,
+            )
+            s.add(dep)
+            s.flush()
+            fresh = self._materialise(s, dep)
+            summary = deployment_summary(dep)
+        # Swap only after the row is committed: a failed commit leaves the old version live.
+        self.live.swap(tenant_id, fresh.name, fresh)
+        self.audit.record(
+            tenant_id,
+            kind="credit_strategy_deployed",
+            actor=created_by,
+            subject=summary["id"],
+            payload={
+                k: summary[k]
+                for k in (
+                    "name",
+                    "champion_version_id",
+                    "challenger_version_id",
+                    "challenger_share",
+                )
+            },
+        )
+        return {
+            **summary,
+            "previous_champion_version_id": previous.champion_id if previous else None,
+            "deploy_ms": round((time.perf_counter() - started) * 1000, 2),
+            "replayed": False,
+        }
+
+    def rollback(self, tenant_id: str, name: str, *, created_by: str) -> dict[str, Any]:
+        """Retire the slot's live deployment; the one before it becomes live again."""
+        with self.db.tenant_session(tenant_id) as s:
+            current = self._live_row(s, name)
+            if current is None:
+                raise NotFound(
+                    f"strategy {name} is not deployed", code="strategy_not_deployed", param="name"
+                )
+            current.rolled_back_at = utcnow()
+            s.flush()
+            restored = self._live_row(s, name)
+            if restored is None:
+                raise Conflict(
+                    f"strategy {name} has no earlier deployment to roll back to",
+                    code="nothing_to_roll_back",
+                    param="name",
+                )
+            fresh = self._materialise(s, restored)
+            out: dict[str, Any] = {
+                "rolled_back": deployment_summary(current),
+                "live": deployment_summary(restored),
+                "by": created_by,
+            }
+        self.live.swap(tenant_id, name, fresh)
+        self.audit.record(
+            tenant_id,
+            kind="credit_strategy_rolled_back",
+            actor=created_by,
+            subject=out["rolled_back"]["id"],
+            payload={"name": name, "live_version_id": out["live"]["champion_version_id"]},
+        )
+        return out
+
+    def deployment(self, tenant_id: str, name: str) -> dict[str, Any]:
+        with self.db.tenant_session(tenant_id) as s:
+            row = self._live_row(s, name)
+            if row is None:
+                raise NotFound(
+                    f"strategy {name} is not deployed", code="strategy_not_deployed", param="name"
+                )
+            return deployment_summary(row)
+
+    # ----- decisions ---------------------------------------------------------------------------
+
+    def preview(
+        self,
+        tenant_id: str,
+        name: str,
+        applicant: Mapping[str, Any],
+        *,
+        application_id: str | None = None,
+    ) -> tuple[str, Decision]:
+        """Decide on the live strategy without recording anything."""
+        return self.live_deployment(tenant_id, name).decide(
+            applicant, application_id=application_id, trace=True
+        )
+
+    def decide(
+        self,
+        tenant_id: str,
+        name: str,
+        applicant: Mapping[str, Any],
+        *,
+        created_by: str,
+        application_id: str | None = None,
+        idempotency_key: str | None = None,
+        kind: str = "decision",
+        grant_minor: int | None = None,
+        grant_currency: str | None = None,
+    ) -> dict[str, Any]:
+        """Decide on the live strategy and store the decision (idempotent on ``idempotency_key``).
+
+        ``grant_minor`` (final decisions) grants that limit instead of the strategy's, and
+        must not exceed it; a strategy decline is recorded as a decline whatever was asked.
+        """
+        with self.db.tenant_session(tenant_id) as s:
+            if idempotency_key:
+                prior = s.execute(
+                    select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
+                ).scalar_one_or_none()
+                if prior is not None:
+                    return decision_record(prior, replayed=True)
+            live = self._sync_live(tenant_id, name, s)
+            if live is None:
+                raise NotFound(
+                    f"strategy {name} is not deployed",
+                    code="strategy_not_deployed",
+                    param="strategy",
+                )
+            arm, strategy, other = live.route(applicant_key(applicant, application_id))
+            decision = strategy.decide(applicant, trace=True)
+            limit_minor = minor_units(decision.limit, decision.currency)
+            if grant_minor is not None:
+                if grant_currency is not None and grant_currency != decision.currency:
+                    raise ToolError(
+                        f"strategy {name} lends in {decision.currency}, not {grant_currency}",
+                        code="currency_mismatch",
+                    )
+                if decision.outcome == "approve":
+                    if grant_minor > limit_minor:
+                        raise ToolError(
+                            f"requested limit {grant_minor} exceeds the approved limit {limit_minor} {decision.currency} (minor units)",
+                            code="amount_above_limit",
+                        )
+                    limit_minor = grant_minor
+            shadow = None
+            if other is not None:
+                alt = other.decide(applicant, validated=True)
+                shadow = {
+                    "version_id": alt.version_id,
+                    "decision": alt.outcome,
+                    "limit": alt.limit,
+                    "price": alt.price,
+                }
+            row = DecisionRow(
+                id=_new_id("cdec"),
+                application_id=application_id,
+                strategy=name,
+                version_id=decision.version_id,
+                deployment_id=live.deployment_id,
+                arm=arm,
+                kind=kind,
+                outcome=decision.outcome,
+                limit_minor=limit_minor,
+                currency=decision.currency,
+                price_apr=decision.price,
+                score=decision.score,
+                pd=decision.pd,
+                reasons=[r.to_dict() for r in decision.reasons],
+                points=decision.points,
+                applicant=dict(strategy.scorecard.validate(applicant)),
+                trace=decision.trace or [],
+                shadow=shadow,
+                idempotency_key=idempotency_key,
+                created_by=created_by,
+                created_at=utcnow(),
+            )
+            try:
+                with s.begin_nested():
+                    s.add(row)
+            except IntegrityError:
+                prior = s.execute(
+                    select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
+                ).scalar_one_or_none()
+                if prior is None:
+                    raise
+                return decision_record(prior, replayed=True)
+            record = decision_record(row)
+        self.audit.record(
+            tenant_id,
+            kind="credit_decision",
+            actor=created_by,
+            subject=record["id"],
+            payload={
+                "kind": kind,
+                "strategy": name,
+                "version_id": record["version_id"],
+                "arm": arm,
+                "decision": record["decision"],
+                "limit_minor": record["limit_minor"],
+                "currency": record["currency"],
+                "score": record["score"],
+                "reason_codes": [r["code"] for r in record["reasons"]],
+            },
+        )
+        return record
+
+    def get_decision(self, tenant_id: str, decision_id: str) -> dict[str, Any]:
+        with self.db.tenant_session(tenant_id) as s:
+            return decision_record(self._decision(s, decision_id))
+
+    @staticmethod
+    def _decision(s: Session, decision_id: str) -> DecisionRow:
+        row = s.execute(
+            select(DecisionRow).where(DecisionRow.id == decision_id)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(
+                f"no credit decision {decision_id}", code="decision_not_found", param="decision_id"
+            )
+        return row
+
+    def explain(self, tenant_id: str, decision_id: str) -> dict[str, Any]:
+        """A stored decision with its points, score factors, node trace and inputs."""
+        with self.db.tenant_session(tenant_id) as s:
+            row = self._decision(s, decision_id)
+            card = self._compile(self._version(s, row.version_id)).scorecard
+            pts = [int(row.points.get(f, 0)) for f in card.feature_names]
+            factors = [r.to_dict() for r in card.reasons(pts, limit=len(pts))]
+            best = {f.name: f.max_points for f in card.features}
+            return {
+                **decision_record(row),
+                "points": [
+                    {
+                        "feature": f,
+                        "points": row.points.get(f),
+                        "best": best[f],
+                        "value": row.applicant.get(f),
+                    }
+                    for f in card.feature_names
+                ],
+                "score_factors": factors,
+                "trace": row.trace,
+                "shadow": row.shadow,
+                "applicant": row.applicant,
+                "scaling": {
+                    "base_points": card.scaling.base_points,
+                    "base_odds": card.scaling.base_odds,
+                    "pdo": card.scaling.pdo,
+                },
+            }
+
+
+_SERVICES: weakref.WeakKeyDictionary[Database, CreditService] = weakref.WeakKeyDictionary()
+
+
+def service_for(db: Database) -> CreditService:
+    """The process-wide service of a database (router, tools and CLI share its live table)."""
+    svc = _SERVICES.get(db)
+    if svc is None:
+        svc = _SERVICES[db] = CreditService(db)
+    return svc
+
+
+__all__ = ["CreditService", "service_for"]
