@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -66,6 +67,7 @@ def sqlite_db(path: Path) -> Database:
     """A migrated SQLite file: migrated once per session, then copied (migrations are slow)."""
     if "db" not in _TEMPLATE:
         root = Path(tempfile.mkdtemp(prefix="pay_template_"))
+        atexit.register(shutil.rmtree, root, True)
         template = Database("sqlite:///" + str(root / "template.db"))
         migrate(template, root / "stub_versions")
         with template.engine.connect() as conn:

@@ -201,3 +201,30 @@ def test_killed_process_loses_and_duplicates_nothing(seeded_any: Database, tmp_p
         assert ledger.balance(s, ledger.BUYER_FUNDS, "SGD") == -(
             sum(1_000 + i for i in range(n)) - 100 * n
         )
+
+
+def test_parallel_tool_calls_with_one_key_refund_once(seeded_any: Database) -> None:
+    from cockpit.tenancy.principal import Principal, Role
+    from cockpit.toolkit import ToolContext
+    from tools.payments import tools as ptools
+    from tools.payments.simulator import AuthDecision, IssuerSimulator
+
+    class Yes(IssuerSimulator):
+        def decide(self, ctx: Any) -> AuthDecision:
+            return AuthDecision(True)
+
+    pid = Gateway(seeded_any, simulator=Yes()).pay(
+        T, PayRequest("m_sg", "tp", 9_000, "SGD", card_id="card_visa"), at=NOW
+    )["paymentId"]
+    ctx = ToolContext(
+        principal=Principal(T, Role.MERCHANT, "k", "m_sg"),
+        db=seeded_any,
+        idempotency_key="thread:call-7",
+    )
+    args = ptools.RefundArgs(payment_id=pid, amount=4_000, currency="SGD")
+    results = _parallel(CLIENTS, lambda _: ptools.refund(ctx, args))
+    assert all(isinstance(r, dict) for r in results), results
+    assert len({r["refundId"] for r in results}) == 1
+    assert _count(seeded_any, Refund) == 1
+    with seeded_any.tenant_session(T) as s:
+        assert ledger.check_invariants(s) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from cockpit.db.session import Database
@@ -56,3 +57,20 @@ def test_two_tenants_get_separate_worlds(db: Database) -> None:
     b = seed_demo_world(db, "tenant_b", days=5, now=NOW)
     assert set(a.merchant_ids.values()).isdisjoint(b.merchant_ids.values())
     assert _counts(db, "tenant_a")[1] == a.payments and _counts(db, "tenant_b")[1] == b.payments
+
+
+@pytest.mark.slow  # seeds the full 90-day world (several seconds)
+def test_startup_hook_seeds_demo_tenant_in_background(db: Database) -> None:
+    from types import SimpleNamespace
+
+    from tools.payments.gateway import Gateway
+    from tools.payments.startup import GATEWAY_KEY, SEED_THREAD_KEY, on_startup
+
+    services = SimpleNamespace(db=db, settings=SimpleNamespace(demo=True), extras={})
+    on_startup(services)
+    assert isinstance(services.extras[GATEWAY_KEY], Gateway)
+    services.extras[SEED_THREAD_KEY].join(timeout=240)
+    assert _counts(db, "demo")[1] > 1000  # 90 days of traffic
+    quiet = SimpleNamespace(db=db, settings=SimpleNamespace(demo=False), extras={})
+    on_startup(quiet)
+    assert SEED_THREAD_KEY not in quiet.extras

@@ -155,3 +155,46 @@ def test_wallet_dispute_runs_retrieval_escalation_chargeback(gw: Gateway) -> Non
         sgd = ledger.merchant_balances(s, "m_sg")["SGD"]
         assert sgd["available"] == -gw.rates.convert(5_000, "PHP", "SGD").target_minor
         assert s.scalar(select(Payment.disputed).where(Payment.id == r["paymentId"])) is True
+
+
+class _AlwaysLose:
+    """Judge draws at 0.999: the merchant loses every contested stage."""
+
+    @staticmethod
+    def patch(gw: Gateway) -> Gateway:
+        from tools.payments.simulator import IssuerSimulator
+
+        class Sim(IssuerSimulator):
+            def uniform(self, *parts: object) -> float:
+                return 0.999 if "judge" in parts else super().uniform(*parts)
+
+        return Gateway(gw.db, simulator=Sim(), rates=gw.rates)
+
+
+def test_card_dispute_walks_pre_arbitration_then_arbitration(gw: Gateway) -> None:
+    ds = Disputes(_AlwaysLose.patch(gw))
+    d = ds.open(T, paid(gw, "p1"), "13.1", at=NOW)
+    did = d["disputeId"]
+    ds.submit(
+        T, did, {"DELIVERY_PROOF": "POD", "LOGISTIC_INFORMATION": "SG1"}, at=NOW + timedelta(days=1)
+    )
+    pre = ds.advance(T, did, at=NOW + timedelta(days=10))
+    assert (pre["stage"], pre["status"]) == ("PRE_ARBITRATION", "NEEDS_RESPONSE")
+    assert pre["defenseDueTime"] == (NOW + timedelta(days=10 + 27)).isoformat()
+    assert balances(gw)["reserve"] == 20_000  # still frozen
+    ds.submit(T, did, {"CUSTOMER_COMMUNICATION": "emails"}, at=NOW + timedelta(days=12))
+    arb = ds.advance(T, did, at=NOW + timedelta(days=20))
+    assert (arb["stage"], arb["status"]) == ("ARBITRATION", "UNDER_REVIEW")
+    lost = ds.advance(T, did, at=NOW + timedelta(days=40))
+    assert (lost["status"], lost["disputeJudgedResult"]) == ("LOST", "VALIDATE_FAIL")
+    fees = gw.rates.convert(1500 + 50000, "EUR", "SGD").target_minor  # dispute + arbitration fee
+    assert balances(gw) == {"pending": 20_000, "available": -20_000 - fees, "reserve": 0}
+
+
+def test_mastercard_4808_goes_straight_to_arbitration(gw: Gateway) -> None:
+    ds = Disputes(_AlwaysLose.patch(gw))
+    d = ds.open(T, paid(gw, "p1", card="card_mc"), "4808", at=NOW)
+    assert d["defenseDueTime"] == (NOW + timedelta(days=42)).isoformat()  # 45-day window − buffer
+    ds.submit(T, d["disputeId"], {"ORDER_INFORMATION": "approval code 123456"}, at=NOW)
+    step = ds.advance(T, d["disputeId"], at=NOW + timedelta(days=5))
+    assert (step["stage"], step["status"]) == ("ARBITRATION", "UNDER_REVIEW")

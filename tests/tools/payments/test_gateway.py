@@ -288,3 +288,26 @@ def test_unknown_result_is_resolved_by_retry_with_same_id(seeded: Database) -> N
     second = gw.pay(T, PayRequest("m_sg", "u1", 5_000, "SGD", card_id="card_visa"), at=NOW)
     assert second["result"]["resultStatus"] == "S" and second["paymentId"] == first["paymentId"]
     assert gw.pay(T, PayRequest("m_sg", "u1", 5_000, "SGD", card_id="card_visa"), at=NOW) == second
+
+
+def test_mastercard_retry_cap_after_ten_declines_in_a_day(seeded: Database) -> None:
+    from tools.payments.simulator import Degradation, IssuerSimulator
+
+    sim = IssuerSimulator(seed=1, degradations=[Degradation(1.0, "51", issuer="Harbour Bank")])
+    gw = Gateway(seeded, simulator=sim)
+    codes = [
+        gw.pay(
+            T,
+            PayRequest("m_sg", f"mc{i}", 5_000, "SGD", card_id="card_mc"),
+            at=NOW + timedelta(minutes=i),
+        )["paymentResultInfo"]["refusalCodeRaw"]
+        for i in range(12)
+    ]
+    assert codes[:11] == ["51"] * 11  # soft declines may be retried …
+    assert codes[11] == "RETRY_CAP_EXCEEDED"  # … until more than 10 in 24 h
+    later = gw.pay(
+        T,
+        PayRequest("m_sg", "mc-next-day", 5_000, "SGD", card_id="card_mc"),
+        at=NOW + timedelta(days=2),
+    )
+    assert later["paymentResultInfo"]["refusalCodeRaw"] == "51"  # the window has passed

@@ -149,3 +149,52 @@ def test_consult_methods(seeded: Database) -> None:
     assert {"GCASH", "MAYA", "CARD"} <= codes and "KAKAOPAY" not in codes
     bad = api.get("/v1/payments/methods", params={"market": "PH", "currency": "ABC"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_currency"
+
+
+def test_manual_capture_cancel_and_dispute_endpoints(db: Database) -> None:
+    from tools.payments.disputes import Disputes
+    from tools.payments.gateway import Gateway
+
+    gw_seed = Gateway(db)
+    api = client_for(db)
+    from tools.payments.models import Card, Customer, Merchant
+
+    with db.tenant_session(T) as s:
+        s.add(Merchant(id="m_sg", name="M", legal_name="M", country="SG", mcc="5732", markets=["SG"],
+                       settlement_currency="SGD", kyb_state="APPROVED", webhook_secret="s"))  # fmt: skip
+        s.add(Customer(id="c", country="SG"))
+        s.flush()
+        s.add(Card(id="card_visa", customer_id="c", brand="VISA", bin="4", last4="1", funding="CREDIT",
+                   issuer="Merlion Bank", issuing_country="SG", exp_month=1, exp_year=2035, network_token=True))  # fmt: skip
+    body = None
+    for i in range(5):  # the seeded simulator may decline; find an authorised one
+        body = api.post("/v1/payments/payments", json={**PAY, "capture_mode": "MANUAL", "three_ds": True},
+                        headers={"Idempotency-Key": f"man{i}"}).json()  # fmt: skip
+        if body["state"] == "AUTHORIZED":
+            break
+    assert body is not None and body["state"] == "AUTHORIZED"
+    pid = body["paymentId"]
+    cap = api.post(f"/v1/payments/payments/{pid}/captures",
+                   json={"amount": {"currency": "SGD", "value": "6000"}}, headers={"Idempotency-Key": "cap-1"})  # fmt: skip
+    assert cap.status_code == 200 and cap.json()["captureAmount"]["value"] == "6000"
+    wrong = api.post(f"/v1/payments/payments/{pid}/captures",
+                     json={"amount": {"currency": "USD", "value": "1"}}, headers={"Idempotency-Key": "cap-2"})  # fmt: skip
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "currency_mismatch"
+    cancel = api.post(f"/v1/payments/payments/{pid}/cancel")
+    assert cancel.status_code == 409 and cancel.json()["error"]["code"] == "cancel_after_capture"
+    did = Disputes(gw_seed).open(T, pid, "13.1")["disputeId"]
+    detail = api.get(f"/v1/payments/disputes/{did}").json()
+    assert detail["checklist"]["winRateLevel"] == "LOW"
+    resp = api.post(
+        f"/v1/payments/disputes/{did}/response", json={"evidence": {"DELIVERY_PROOF": "signed POD"}}
+    )
+    assert resp.status_code == 200 and resp.json()["status"] == "UNDER_REVIEW"
+    again = api.post(
+        f"/v1/payments/disputes/{did}/response", json={"evidence": {"DELIVERY_PROOF": "other"}}
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "defense_already_submitted"
+    accept = api.post(f"/v1/payments/disputes/{did}/accept")
+    assert (
+        accept.status_code == 409
+        and accept.json()["error"]["code"] == "not_allow_in_current_status"
+    )

@@ -1,0 +1,484 @@
+"""Disputes: reason codes, stages, deadlines, evidence checklists, accept / defend, outcomes.
+
+Card disputes (DOMAIN.md §5.1): first chargeback → representment →
+pre-arbitration → arbitration. Opening one moves the disputed amount from the
+merchant's available balance to its dispute reserve; a win releases it, a
+loss pays it to the buyer plus a scheme fee (an arbitration fee on top when
+lost there). Mastercard 4808/4871 skip pre-arbitration.
+
+Wallet disputes have no card chargeback: retrieval request → escalation →
+chargeback, with no ECI / CE 3.0 logic and no funds moved until the
+chargeback stage.
+
+The issuer's and scheme's decisions are deterministic draws from the
+simulator seed, weighted by the checklist's win-rate level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cockpit.db.base import utcnow
+from cockpit.errors import Conflict, NotFound, ValidationFailed
+from tools.payments import ledger
+from tools.payments.gateway import Gateway, load_merchant, load_payment, new_id
+from tools.payments.methods import CARD_BRANDS
+from tools.payments.models import Device, Dispute, DisputeEvidence, Merchant, Payment
+from tools.payments.notifications import enqueue
+from tools.payments.reasons import EVIDENCE_TAGS, REASONS, Reason, network_for
+from tools.payments.tx import run_tx
+from tools.payments.views import dispute_view
+
+PSP_BUFFER = timedelta(days=3)
+"""The gateway's deadline is this much earlier than the scheme's (§5.2)."""
+WALLET_WINDOW = timedelta(days=7)
+DISPUTE_FEE_EUR_MINOR = 1500
+ARBITRATION_FEE_EUR_MINOR = 50000
+HANDLING_COST_EUR_MINOR = 2500
+WIN_PROBABILITY = {"HIGH": 0.85, "MEDIUM": 0.5, "LOW": 0.15}
+MAX_EVIDENCE_CHARS = 1_000_000
+SHIFT_ECI = {"VISA": ("05", "06"), "MASTERCARD": ("02", "01")}
+
+
+def load_dispute(session: Session, dispute_id: str, *, merchant_id: str | None = None) -> Dispute:
+    stmt = select(Dispute).where(Dispute.id == dispute_id).with_for_update()
+    if merchant_id is not None:
+        stmt = stmt.where(Dispute.merchant_id == merchant_id)
+    dispute = session.scalar(stmt)
+    if dispute is None:
+        raise NotFound(f"no dispute {dispute_id!r}", code="dispute_not_found", param="dispute_id")
+    return dispute
+
+
+def _reason(dispute: Dispute) -> Reason:
+    return REASONS[(dispute.network, dispute.reason_code)]
+
+
+@dataclass(slots=True)
+class Disputes:
+    """Dispute operations over the gateway's database, rates and simulator."""
+
+    gateway: Gateway
+
+    # ----- opening -----------------------------------------------------------------------
+    def open_in(
+        self,
+        session: Session,
+        payment_id: str,
+        reason_code: str,
+        *,
+        at: datetime,
+        amount: int | None = None,
+    ) -> Dispute:
+        """The issuer (or wallet) opens a dispute on a captured payment."""
+        payment = load_payment(session, payment_id, lock=True)
+        network = network_for(payment.method_category, payment.brand)
+        reason = REASONS.get((network, reason_code))
+        if reason is None:
+            raise ValidationFailed(f"{reason_code!r} is not a {network} reason code",
+                                   code="unknown_reason_code", param="reason_code")  # fmt: skip
+        if payment.state != "CAPTURED":
+            raise Conflict(
+                "only captured payments can be disputed",
+                code="payment_not_captured",
+                param="payment_id",
+            )
+        if payment.disputed:
+            raise Conflict(
+                "payment already has a dispute", code="dispute_exists", param="payment_id"
+            )
+        open_amount = payment.captured_amount - payment.refunded_amount
+        value = open_amount if amount is None else amount
+        if value <= 0 or value > open_amount:
+            raise Conflict(f"dispute amount must be within the {open_amount} not refunded",
+                           code="dispute_amount_exceed", param="amount")  # fmt: skip
+        merchant = load_merchant(session, payment.merchant_id)
+        card = network != "WALLET"
+        window = timedelta(
+            days=int(str(CARD_BRANDS.get(payment.brand or "VISA", {}).get("window_days", 30)))
+        )
+        dispute = Dispute(
+            id=new_id("dsp"), merchant_id=payment.merchant_id, payment_id=payment.id, network=network,
+            reason_code=reason.code, reason_msg=reason.name, category=reason.category,
+            dispute_type="CHARGEBACK" if card else "RETRIEVAL_REQUEST",
+            stage="CHARGEBACK" if card else "RETRIEVAL_REQUEST", status="NEEDS_RESPONSE",
+            amount=value, currency=payment.currency, funds_held=0, opened_at=at,
+            defense_due_at=at + (window - PSP_BUFFER if card else WALLET_WINDOW),
+            history=[{"at": at.isoformat(), "event": "DISPUTE_CREATED", "stage": "CHARGEBACK" if card else "RETRIEVAL_REQUEST"}],
+        )  # fmt: skip
+        payment.disputed = True
+        session.add(dispute)
+        session.flush()
+        if card:
+            self._hold_funds(session, dispute, merchant, at=at)
+        for tag, contribution in reason.evidence:
+            session.add(DisputeEvidence(dispute_id=dispute.id, tag=tag, contribution=contribution,
+                                        obtained=False, source="system"))  # fmt: skip
+        session.flush()
+        self._refresh_system_evidence(session, dispute, payment)
+        self._notify(session, dispute, "DISPUTE_CREATED", at=at)
+        return dispute
+
+    def open(self, tenant_id: str, payment_id: str, reason_code: str, *, at: datetime | None = None,
+             amount: int | None = None) -> dict[str, Any]:  # fmt: skip
+        return run_tx(self.gateway.db, tenant_id,
+                      lambda s: dispute_view(self.open_in(s, payment_id, reason_code, at=at or utcnow(), amount=amount)))  # fmt: skip
+
+    def _hold_funds(
+        self, session: Session, dispute: Dispute, merchant: Merchant, *, at: datetime
+    ) -> None:
+        held = self.gateway.rates.convert(
+            dispute.amount, dispute.currency, merchant.settlement_currency
+        ).target_minor
+        draft = ledger.JournalDraft("dispute_hold", "dispute", dispute.id)
+        draft.move(ledger.merchant_account(merchant.id, "available"),
+                   ledger.merchant_account(merchant.id, "reserve"), held, merchant.settlement_currency)  # fmt: skip
+        ledger.post(session, draft, at=at)
+        dispute.funds_held, dispute.funds_currency = held, merchant.settlement_currency
+
+    # ----- evidence ----------------------------------------------------------------------
+    def _refresh_system_evidence(
+        self, session: Session, dispute: Dispute, payment: Payment
+    ) -> None:
+        """Mark what the platform itself holds: order data, 3DS, device links, CE 3.0, refunds."""
+        ce3 = compelling_evidence(session, payment) if dispute.reason_code == "10.4" else None
+        shift = liability_shift(payment)
+        known = {
+            "ORDER_INFORMATION": True,
+            "THREE_DS_RESULT": shift,
+            "AVS_CVV_MATCH": payment.method_category == "CARD" and payment.decline_code is None,
+            "DEVICE_IP_LINK": payment.device_id is not None,
+            "PRIOR_UNDISPUTED_TXNS": bool(ce3 and ce3["state"] == "qualified"),
+            "REFUND_PROOF": payment.refunded_amount > 0,
+        }
+        for item in session.scalars(
+            select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute.id)
+        ):
+            if item.tag in known and known[item.tag] and not item.obtained:
+                item.obtained = True
+                item.source = "system"
+
+    def checklist_in(self, session: Session, dispute: Dispute, *, at: datetime) -> dict[str, Any]:
+        """The ``notifyDefenseStrategySuggestion`` shape plus our recommendation."""
+        payment = load_payment(session, dispute.payment_id)
+        reason = _reason(dispute)
+        items = session.scalars(
+            select(DisputeEvidence)
+            .where(DisputeEvidence.dispute_id == dispute.id)
+            .order_by(DisputeEvidence.id)
+        ).all()
+        evidence = [{"evidenceTag": i.tag, "winRateContribution": i.contribution, "obtained": i.obtained,
+                     "source": i.source} for i in items]  # fmt: skip
+        shift = liability_shift(payment)
+        ce3 = compelling_evidence(session, payment) if dispute.reason_code == "10.4" else None
+        missing_high = [i.tag for i in items if i.contribution == "HIGH" and not i.obtained]
+        late = at > dispute.defense_due_at
+        if not reason.defendable or late:
+            level = "LOW"
+        elif reason.is_fraud and dispute.network != "WALLET" and reason.code in ("10.4", "4837"):
+            # Liability shift or CE 3.0 makes a card-absent fraud claim invalid (§5.3).
+            qualified = shift or bool(ce3 and ce3["state"] == "qualified")
+            level = "HIGH" if qualified else ("LOW" if not any(
+                i.obtained for i in items if i.tag in ("AVS_CVV_MATCH", "DEVICE_IP_LINK")) else "MEDIUM")  # fmt: skip
+        elif missing_high:
+            level = "LOW"
+        else:
+            level = "HIGH"
+        amount_eur = self.gateway.rates.convert(
+            dispute.amount, dispute.currency, "EUR"
+        ).target_minor
+        expected_recovery = amount_eur * WIN_PROBABILITY[level]
+        recommend_accept = (
+            level == "LOW" and expected_recovery < HANDLING_COST_EUR_MINOR + DISPUTE_FEE_EUR_MINOR
+        )
+        if recommend_accept:
+            strategy = "Accept: the win likelihood is low and the expected recovery is below the handling cost."
+        elif level == "HIGH":
+            strategy = "Defend: the evidence that wins this reason is in hand."
+        else:
+            missing = ", ".join(i.tag for i in items if not i.obtained) or "none"
+            strategy = f"Defend after collecting the missing evidence ({missing})."
+        return {
+            "disputeId": dispute.id,
+            "reasonCode": dispute.reason_code,
+            "network": dispute.network,
+            "cardholderDisputeReason": dispute.reason_msg,
+            "winRateLevel": level,
+            "evidenceList": evidence,
+            "liabilityShift": shift,
+            "compellingEvidence3": ce3,
+            "defenseDueTime": dispute.defense_due_at.isoformat(),
+            "recommendAccept": recommend_accept,
+            "defenseStrategyDescription": strategy,
+        }
+
+    def checklist(
+        self, tenant_id: str, dispute_id: str, *, at: datetime | None = None
+    ) -> dict[str, Any]:
+        return run_tx(self.gateway.db, tenant_id,
+                      lambda s: self.checklist_in(s, load_dispute(s, dispute_id), at=at or utcnow()))  # fmt: skip
+
+    # ----- merchant actions --------------------------------------------------------------
+    def submit_in(
+        self, session: Session, dispute_id: str, evidence: dict[str, str], *, at: datetime,
+        merchant_id: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Supply the defence for the current stage (immutable once submitted)."""
+        dispute = load_dispute(session, dispute_id, merchant_id=merchant_id)
+        if not evidence:
+            raise ValidationFailed(
+                "supply at least one evidence item", code="evidence_required", param="evidence"
+            )
+        unknown = sorted(set(evidence) - EVIDENCE_TAGS)
+        if unknown:
+            raise ValidationFailed(f"unknown evidence tags: {', '.join(unknown)}",
+                                   code="unknown_evidence_tag", param="evidence")  # fmt: skip
+        for tag, text in evidence.items():
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_EVIDENCE_CHARS:
+                raise ValidationFailed(f"evidence {tag} must be 1–{MAX_EVIDENCE_CHARS} characters",
+                                       code="evidence_invalid", param="evidence")  # fmt: skip
+        if (dispute.defense or {}).get(dispute.stage):
+            raise Conflict("a defence was already submitted at this stage and cannot change",
+                           code="defense_already_submitted", param="dispute_id")  # fmt: skip
+        if dispute.status != "NEEDS_RESPONSE":
+            raise Conflict(f"dispute is {dispute.status}; no response is expected",
+                           code="not_allow_in_current_status", param="dispute_id")  # fmt: skip
+        if not _reason(dispute).defendable:
+            raise Conflict(
+                "this reason code cannot be defended; accept it",
+                code="not_defendable",
+                param="dispute_id",
+            )
+        if at > dispute.defense_due_at:
+            raise Conflict(
+                "the response deadline has passed", code="time_exceeds_limit", param="dispute_id"
+            )
+        items = {i.tag: i for i in session.scalars(
+            select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute.id))}  # fmt: skip
+        for tag, text in evidence.items():
+            item = items.get(tag)
+            if item is None:
+                item = DisputeEvidence(
+                    dispute_id=dispute.id,
+                    tag=tag,
+                    contribution="LOW",
+                    obtained=False,
+                    source="merchant",
+                )
+                session.add(item)
+            item.obtained, item.source, item.content = True, "merchant", text
+        session.flush()
+        dispute.defense = {
+            **(dispute.defense or {}),
+            dispute.stage: {"submittedAt": at.isoformat(), "tags": sorted(evidence)},
+        }
+        dispute.defense_submitted_at = at
+        dispute.status = "UNDER_REVIEW"
+        self._log(dispute, at, "DEFENSE_SUPPLIED")
+        self._notify(session, dispute, "DEFENSE_SUPPLIED", at=at)
+        return dispute_view(dispute)
+
+    def submit(self, tenant_id: str, dispute_id: str, evidence: dict[str, str], *, at: datetime | None = None,
+               merchant_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+        return run_tx(self.gateway.db, tenant_id,
+                      lambda s: self.submit_in(s, dispute_id, evidence, at=at or utcnow(), merchant_id=merchant_id))  # fmt: skip
+
+    def accept_in(self, session: Session, dispute_id: str, *, at: datetime, merchant_id: str | None = None,
+                  reason: str = "MERCHANT_ACCEPTED") -> dict[str, Any]:  # fmt: skip
+        dispute = load_dispute(session, dispute_id, merchant_id=merchant_id)
+        if dispute.status != "NEEDS_RESPONSE":
+            raise Conflict(f"dispute is {dispute.status}; it cannot be accepted now",
+                           code="not_allow_in_current_status", param="dispute_id")  # fmt: skip
+        self._lose(session, dispute, at=at, outcome="ACCEPT_BY_MERCHANT", accept_reason=reason)
+        self._notify(session, dispute, "DISPUTE_ACCEPTED", at=at)
+        return dispute_view(dispute)
+
+    def accept(self, tenant_id: str, dispute_id: str, *, at: datetime | None = None,
+               merchant_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+        return run_tx(self.gateway.db, tenant_id,
+                      lambda s: self.accept_in(s, dispute_id, at=at or utcnow(), merchant_id=merchant_id))  # fmt: skip
+
+    # ----- scheme / issuer steps ---------------------------------------------------------
+    def advance_in(self, session: Session, dispute_id: str, *, at: datetime) -> dict[str, Any]:
+        """One step by the other side: timeout, issuer review, pre-arbitration or arbitration."""
+        dispute = load_dispute(session, dispute_id)
+        if dispute.status in ("WON", "LOST", "ACCEPTED"):
+            return dispute_view(dispute)
+        if dispute.status == "NEEDS_RESPONSE":
+            if at > dispute.defense_due_at:
+                self._lose(
+                    session, dispute, at=at, outcome="ACCEPT_BY_MERCHANT", accept_reason="TIMEOUT"
+                )
+                self._notify(session, dispute, "DISPUTE_ACCEPTED", at=at)
+            return dispute_view(dispute)
+        level = self.checklist_in(session, dispute, at=dispute.defense_submitted_at or at)[
+            "winRateLevel"
+        ]
+        won = (
+            self.gateway.simulator.uniform(dispute.id, dispute.stage, "judge")
+            < WIN_PROBABILITY[level]
+        )
+        reason = _reason(dispute)
+        final_stage = dispute.stage in ("ARBITRATION", "ESCALATION")
+        if won:
+            self._win(session, dispute, at=at)
+        elif dispute.network == "WALLET":
+            if dispute.stage == "RETRIEVAL_REQUEST":
+                self._next_stage(dispute, "ESCALATION", at=at, window=WALLET_WINDOW)
+            else:  # escalation lost: the wallet charges back
+                self._lose(session, dispute, at=at, outcome="VALIDATE_FAIL")
+        elif final_stage:
+            self._lose(session, dispute, at=at, outcome="VALIDATE_FAIL", arbitration_fee=True)
+        elif dispute.stage == "CHARGEBACK" and not reason.straight_to_arbitration:
+            self._next_stage(dispute, "PRE_ARBITRATION", at=at)
+        else:
+            # Straight to arbitration (MC 4808/4871, or after pre-arbitration): the scheme decides now.
+            self._next_stage(dispute, "ARBITRATION", at=at)
+            dispute.status = "UNDER_REVIEW"
+        self._notify(
+            session, dispute, "DISPUTE_JUDGED" if dispute.closed_at else "DEFENSE_DUE_ALERT", at=at
+        )
+        return dispute_view(dispute)
+
+    def advance(
+        self, tenant_id: str, dispute_id: str, *, at: datetime | None = None
+    ) -> dict[str, Any]:
+        return run_tx(
+            self.gateway.db, tenant_id, lambda s: self.advance_in(s, dispute_id, at=at or utcnow())
+        )
+
+    # ----- outcomes ----------------------------------------------------------------------
+    def _next_stage(
+        self, dispute: Dispute, stage: str, *, at: datetime, window: timedelta | None = None
+    ) -> None:
+        days = {"VISA": 30, "MASTERCARD": 45}.get(dispute.network, 30)
+        dispute.stage, dispute.status = stage, "NEEDS_RESPONSE"
+        dispute.defense_due_at = at + (window or timedelta(days=days) - PSP_BUFFER)
+        self._log(dispute, at, f"STAGE_{stage}")
+
+    def _win(self, session: Session, dispute: Dispute, *, at: datetime) -> None:
+        if dispute.funds_held:
+            draft = ledger.JournalDraft("dispute_won", "dispute", dispute.id)
+            draft.move(ledger.merchant_account(dispute.merchant_id, "reserve"),
+                       ledger.merchant_account(dispute.merchant_id, "available"),
+                       dispute.funds_held, dispute.funds_currency or dispute.currency)  # fmt: skip
+            ledger.post(session, draft, at=at)
+            dispute.funds_held = 0
+        self._close(session, dispute, at=at, status="WON", outcome="VALIDATE_SUCCESS")
+
+    def _lose(self, session: Session, dispute: Dispute, *, at: datetime, outcome: str,
+              accept_reason: str | None = None, arbitration_fee: bool = False) -> None:  # fmt: skip
+        merchant = load_merchant(session, dispute.merchant_id)
+        settle = merchant.settlement_currency
+        draft = ledger.JournalDraft("dispute_lost", "dispute", dispute.id)
+        if dispute.funds_held:
+            held_ccy = dispute.funds_currency or settle
+            reserve = ledger.merchant_account(merchant.id, "reserve")
+            if held_ccy == dispute.currency:
+                draft.move(reserve, ledger.BUYER_FUNDS, dispute.funds_held, held_ccy)
+            else:
+                draft.move(reserve, ledger.fx_clearing(held_ccy), dispute.funds_held, held_ccy)
+                draft.move(
+                    ledger.fx_clearing(dispute.currency),
+                    ledger.BUYER_FUNDS,
+                    dispute.amount,
+                    dispute.currency,
+                )
+            dispute.funds_held = 0
+        else:
+            # Wallet disputes (and any not yet funded) are debited only now.
+            ledger.pay_out_of_merchant(
+                draft, merchant.id, settle, dispute.amount, dispute.currency,
+                dst=ledger.BUYER_FUNDS, rates=self.gateway.rates,
+            )  # fmt: skip
+        if dispute.network != "WALLET":
+            fee = DISPUTE_FEE_EUR_MINOR + (ARBITRATION_FEE_EUR_MINOR if arbitration_fee else 0)
+            fee_local = self.gateway.rates.convert(fee, "EUR", settle).target_minor
+            draft.move(
+                ledger.merchant_account(merchant.id, "available"),
+                ledger.SCHEME_FEES,
+                fee_local,
+                settle,
+            )
+        ledger.post(session, draft, at=at)
+        status = "ACCEPTED" if outcome == "ACCEPT_BY_MERCHANT" else "LOST"
+        self._close(
+            session, dispute, at=at, status=status, outcome=outcome, accept_reason=accept_reason
+        )
+
+    def _close(self, session: Session, dispute: Dispute, *, at: datetime, status: str, outcome: str,
+               accept_reason: str | None = None) -> None:  # fmt: skip
+        dispute.status, dispute.outcome, dispute.accept_reason, dispute.closed_at = (
+            status,
+            outcome,
+            accept_reason,
+            at,
+        )
+        self._log(dispute, at, f"CLOSED_{status}")
+
+    def _log(self, dispute: Dispute, at: datetime, event: str) -> None:
+        dispute.history = [
+            *dispute.history,
+            {"at": at.isoformat(), "event": event, "stage": dispute.stage},
+        ]
+
+    def _notify(self, session: Session, dispute: Dispute, kind: str, *, at: datetime) -> None:
+        enqueue(session, dispute.merchant_id, "notifyDispute",
+                {"disputeNotificationType": kind, **dispute_view(dispute)}, at=at)  # fmt: skip
+
+
+def liability_shift(payment: Payment) -> bool:
+    """3DS authenticated or attempted with a shifting ECI (no shift for exemptions)."""
+    return bool(
+        payment.three_ds and payment.eci in SHIFT_ECI.get(payment.brand or "VISA", ("05", "06"))
+    )
+
+
+def compelling_evidence(session: Session, payment: Payment) -> dict[str, Any]:
+    """Visa CE 3.0 eligibility for a 10.4 dispute (§5.5)."""
+    missing: list[str] = []
+    if not payment.card_id:
+        return {
+            "state": "not_qualified",
+            "missing": ["missing_prior_undisputed_transactions"],
+            "priorTransactions": [],
+        }
+    ids: dict[str, str | None] = {"customer": payment.customer_id, "device": payment.device_id}
+    ip = (
+        session.scalar(select(Device.ip).where(Device.id == payment.device_id))
+        if payment.device_id
+        else None
+    )
+    if not any(ids.values()):
+        missing.append("missing_customer_identifiers")
+    priors = session.scalars(
+        select(Payment).where(
+            Payment.card_id == payment.card_id, Payment.merchant_id == payment.merchant_id,
+            Payment.state == "CAPTURED", Payment.disputed.is_(False), Payment.id != payment.id,
+            Payment.created_at >= payment.created_at - timedelta(days=365),
+            Payment.created_at <= payment.created_at - timedelta(days=120),
+        ).order_by(Payment.created_at.desc())
+    ).all()  # fmt: skip
+    ips = dict(session.execute(select(Device.id, Device.ip).where(
+        Device.id.in_({p.device_id for p in priors if p.device_id}))).tuples().all()) if priors else {}  # fmt: skip
+    matching = []
+    for prior in priors:
+        shared = sum([
+            bool(ids["customer"]) and prior.customer_id == ids["customer"],
+            bool(ids["device"]) and prior.device_id == ids["device"],
+            ip is not None and ips.get(prior.device_id or "") == ip,
+        ])  # fmt: skip
+        if shared >= 2:
+            matching.append(prior.id)
+    if len(matching) < 2:
+        missing.append("missing_prior_undisputed_transactions")
+    state = "qualified" if not missing else ("requires_action" if matching else "not_qualified")
+    return {"state": state, "missing": missing, "priorTransactions": matching[:2]}
+
+
+__all__ = ["Disputes", "compelling_evidence", "liability_shift", "load_dispute"]

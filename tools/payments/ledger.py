@@ -1,0 +1,290 @@
+"""Double-entry ledger: balanced journals, per-account balances, invariant checks.
+
+Every movement of money is one :class:`Journal` whose entries sum to zero in
+each currency; it is written in the caller's transaction together with the
+business row it belongs to, so a crash leaves either both or neither. A
+``pay_balances`` row per account and currency is updated in the same
+transaction (``balance = balance + x`` in SQL, so concurrent writers never
+lose an update). Entry ``amount`` is the signed change to the account.
+
+Accounts (DOMAIN.md §1.3): ``merchant:<id>:pending|available|reserve``,
+``external:buyer_funds``, ``platform:fees``, ``external:scheme_fees``,
+``fx_clearing:<CCY>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cockpit.db.base import utcnow
+from cockpit.db.session import session_tenant
+from cockpit.errors import InternalError
+from tools.payments.models import Balance, Journal, LedgerEntry
+from tools.payments.money import FixedRates, FxQuote
+
+BUYER_FUNDS = "external:buyer_funds"
+PLATFORM_FEES = "platform:fees"
+SCHEME_FEES = "external:scheme_fees"
+BUCKETS = ("pending", "available", "reserve")
+
+
+def merchant_account(merchant_id: str, bucket: str) -> str:
+    if bucket not in BUCKETS:
+        raise InternalError(f"unknown merchant bucket {bucket!r}", code="ledger_bad_account")
+    return f"merchant:{merchant_id}:{bucket}"
+
+
+def fx_clearing(currency: str) -> str:
+    return f"fx_clearing:{currency}"
+
+
+@dataclass(slots=True)
+class JournalDraft:
+    """Legs of one journal being built; :func:`post` checks and writes it."""
+
+    kind: str
+    ref_type: str
+    ref_id: str
+    legs: list[tuple[str, str, int]] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def move(self, src: str, dst: str, amount: int, currency: str) -> None:
+        """Move ``amount`` of ``currency`` from ``src`` to ``dst``."""
+        if amount < 0:
+            raise InternalError("ledger moves are non-negative", code="ledger_negative_move")
+        if amount:
+            self.legs.append((src, currency, -amount))
+            self.legs.append((dst, currency, amount))
+
+    def move_fx(
+        self,
+        src: str,
+        dst: str,
+        amount: int,
+        *,
+        source_currency: str,
+        target_currency: str,
+        rates: FixedRates,
+    ) -> FxQuote:
+        """Move across currencies through the two ``fx_clearing`` accounts; returns the quote."""
+        quote = rates.convert(amount, source_currency, target_currency)
+        if source_currency == target_currency:
+            self.move(src, dst, amount, source_currency)
+            return quote
+        self.move(src, fx_clearing(source_currency), amount, source_currency)
+        self.move(fx_clearing(target_currency), dst, quote.target_minor, target_currency)
+        self.memo.setdefault("fx", []).append(
+            {
+                "source": source_currency,
+                "target": target_currency,
+                "rate": str(quote.rate),
+                "source_minor": amount,
+                "target_minor": quote.target_minor,
+                "quote_id": quote.quote_id,
+            }
+        )
+        return quote
+
+
+def pay_out_of_merchant(
+    draft: JournalDraft,
+    merchant_id: str,
+    settlement_currency: str,
+    amount: int,
+    currency: str,
+    *,
+    dst: str,
+    rates: FixedRates,
+    bucket: str = "available",
+) -> None:
+    """Pay ``amount`` of ``currency`` to ``dst`` out of the merchant's settlement-currency balance."""
+    src = merchant_account(merchant_id, bucket)
+    if settlement_currency == currency:
+        draft.move(src, dst, amount, currency)
+        return
+    # Two legs through FX clearing so each currency balances on its own.
+    needed = rates.convert(amount, currency, settlement_currency).target_minor
+    draft.move(src, fx_clearing(settlement_currency), needed, settlement_currency)
+    draft.move(fx_clearing(currency), dst, amount, currency)
+    draft.memo.setdefault("fx", []).append(
+        {"source": settlement_currency, "target": currency, "source_minor": needed, "target_minor": amount,
+         "rate": str(rates.rate(settlement_currency, currency))}
+    )  # fmt: skip
+
+
+def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -> str | None:
+    """Write a balanced journal and update balances, in the caller's transaction; returns its id."""
+    totals: dict[str, int] = defaultdict(int)
+    net: dict[tuple[str, str], int] = defaultdict(int)
+    for account, currency, amount in draft.legs:
+        totals[currency] += amount
+        net[(account, currency)] += amount
+    unbalanced = {ccy: total for ccy, total in totals.items() if total}
+    if unbalanced:
+        raise InternalError(
+            f"journal {draft.kind} does not balance: {unbalanced}", code="ledger_unbalanced"
+        )
+    if not draft.legs:
+        return None
+    when = at or utcnow()
+    tenant = session_tenant(session)
+    journal_id = "jnl_" + uuid.uuid4().hex
+    # Bulk INSERTs (one statement for all legs); entries are append-only, so the ORM never
+    # needs them in its identity map. The tenant is stamped here because bulk statements
+    # bypass the session's before-flush stamping.
+    session.execute(
+        insert(Journal),
+        [{"id": journal_id, "tenant_id": tenant, "kind": draft.kind, "ref_type": draft.ref_type,
+          "ref_id": draft.ref_id, "memo": draft.memo, "created_at": when}],
+    )  # fmt: skip
+    session.execute(
+        insert(LedgerEntry),
+        [{"journal_id": journal_id, "tenant_id": tenant, "account": account, "currency": currency,
+          "amount": amount, "created_at": when} for account, currency, amount in draft.legs],
+    )  # fmt: skip
+    batch = session.info.get(_BATCH)
+    for (account, currency), delta in sorted(net.items()):
+        if not delta:
+            continue
+        if batch is not None:
+            batch[(account, currency)] = batch.get((account, currency), 0) + delta
+        else:
+            _apply(session, account, currency, delta)
+    return journal_id
+
+
+_BATCH = "pay_ledger_balance_batch"
+
+
+@contextmanager
+def batched_balances(session: Session) -> Iterator[None]:
+    """Within one transaction, add balance deltas up in memory and write them once at the end.
+
+    For bulk loads (the demo world): entries are still written per journal, and
+    the balances land in the same transaction, so the invariants hold at commit.
+    """
+    if session.info.get(_BATCH) is not None:
+        yield
+        return
+    session.info[_BATCH] = {}
+    try:
+        yield
+        pending: dict[tuple[str, str], int] = session.info[_BATCH]
+        for (account, currency), delta in sorted(pending.items()):
+            if delta:
+                _apply(session, account, currency, delta)
+    finally:
+        session.info.pop(_BATCH, None)
+
+
+def _apply(session: Session, account: str, currency: str, delta: int) -> None:
+    # An atomic SQL increment: concurrent transactions serialise on the row instead of
+    # overwriting each other's read-modify-write.
+    result = session.execute(
+        update(Balance)
+        .where(Balance.account == account, Balance.currency == currency)
+        .values(balance=Balance.balance + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) == 0:
+        session.add(Balance(account=account, currency=currency, balance=delta))
+        session.flush()
+
+
+def balance(session: Session, account: str, currency: str) -> int:
+    if session.info.get(_BATCH):
+        raise InternalError(
+            "balances are not readable inside batched_balances", code="ledger_batched"
+        )
+    value = session.scalar(
+        select(Balance.balance).where(Balance.account == account, Balance.currency == currency)
+    )
+    return int(value or 0)
+
+
+def merchant_balances(session: Session, merchant_id: str) -> dict[str, dict[str, int]]:
+    """``{currency: {pending, available, reserve}}`` for one merchant."""
+    prefix = f"merchant:{merchant_id}:"
+    rows = session.execute(
+        select(Balance.account, Balance.currency, Balance.balance).where(
+            Balance.account.startswith(prefix, autoescape=True)
+        )
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for account, currency, value in rows:
+        bucket = account.removeprefix(prefix)
+        out.setdefault(currency, dict.fromkeys(BUCKETS, 0))[bucket] = int(value)
+    return out
+
+
+def currency_totals(session: Session) -> dict[str, int]:
+    """Sum of every entry per currency (the invariant: all zero)."""
+    rows = session.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.currency)
+    ).all()
+    return {ccy: int(total or 0) for ccy, total in rows}
+
+
+def entries_for(session: Session, ref_type: str, ref_id: str) -> list[LedgerEntry]:
+    jids = select(Journal.id).where(Journal.ref_type == ref_type, Journal.ref_id == ref_id)
+    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.journal_id.in_(jids))))
+
+
+def check_invariants(session: Session) -> list[str]:
+    """Problems found: unbalanced currencies, journals or balances that differ from entries."""
+    problems = [
+        f"currency {ccy} sums to {total}"
+        for ccy, total in currency_totals(session).items()
+        if total
+    ]
+    per_journal = session.execute(
+        select(LedgerEntry.journal_id, LedgerEntry.currency, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.journal_id, LedgerEntry.currency)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    ).all()
+    problems += [f"journal {j} {c} sums to {s}" for j, c, s in per_journal]
+    sums = {
+        (a, c): int(s)
+        for a, c, s in session.execute(
+            select(
+                LedgerEntry.account, LedgerEntry.currency, func.sum(LedgerEntry.amount)
+            ).group_by(LedgerEntry.account, LedgerEntry.currency)
+        ).all()
+    }
+    stored = {
+        (b.account, b.currency): int(b.balance) for b in session.scalars(select(Balance)).all()
+    }
+    for key in set(sums) | set(stored):
+        if sums.get(key, 0) != stored.get(key, 0):
+            problems.append(
+                f"balance {key} is {stored.get(key, 0)}, entries say {sums.get(key, 0)}"
+            )
+    return problems
+
+
+__all__ = [
+    "BUCKETS",
+    "BUYER_FUNDS",
+    "PLATFORM_FEES",
+    "SCHEME_FEES",
+    "JournalDraft",
+    "balance",
+    "batched_balances",
+    "check_invariants",
+    "currency_totals",
+    "entries_for",
+    "fx_clearing",
+    "merchant_account",
+    "merchant_balances",
+    "pay_out_of_merchant",
+    "post",
+]

@@ -1,0 +1,179 @@
+"""Read-side API shared by the agent tools, the router and the CLI (no writes here).
+
+Every function takes a tenant session and an optional ``merchant_id`` scope:
+a caller bound to one merchant never sees another merchant's objects, and an
+id outside its scope reads as "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cockpit.errors import NotFound, ValidationFailed
+from tools.payments import ledger
+from tools.payments.codes import LEVERS, describe
+from tools.payments.models import Dispute, DisputeEvidence, Merchant, Payment, Refund
+from tools.payments.views import dispute_view, payment_view, refund_view
+
+MAC_MEANINGS = {
+    "01": "new account information available: use the account updater",
+    "02": "cannot approve now: retry later (about 72 h)",
+    "03": "do not try again",
+    "24": "retry after 1 hour",
+    "25": "retry after 24 hours",
+}
+
+
+def _scoped_payment(session: Session, payment_id: str, merchant_id: str | None) -> Payment:
+    stmt = select(Payment).where(Payment.id == payment_id)
+    if merchant_id:
+        stmt = stmt.where(Payment.merchant_id == merchant_id)
+    payment = session.scalar(stmt)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id!r}", code="payment_not_found", param="payment_id")
+    return payment
+
+
+def get_payment(
+    session: Session, payment_id: str, *, merchant_id: str | None = None
+) -> dict[str, Any]:
+    payment = _scoped_payment(session, payment_id, merchant_id)
+    view = payment_view(payment)
+    refunds = session.scalars(
+        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at)
+    )
+    view["refunds"] = [refund_view(r, payment) for r in refunds]
+    view["disputed"] = payment.disputed
+    return view
+
+
+def search_payments(
+    session: Session,
+    *,
+    merchant_id: str | None = None,
+    state: str | None = None,
+    method_type: str | None = None,
+    decline_code: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Newest first, filtered; at most ``limit`` (≤ 200)."""
+    if not 1 <= limit <= 200:
+        raise ValidationFailed("limit must be 1–200", code="invalid_limit", param="limit")
+    stmt = select(Payment).order_by(Payment.created_at.desc()).limit(limit)
+    for column, value in (
+        (Payment.merchant_id, merchant_id), (Payment.state, state),
+        (Payment.method_type, method_type), (Payment.decline_code, decline_code),
+    ):  # fmt: skip
+        if value:
+            stmt = stmt.where(column == value)
+    if start:
+        stmt = stmt.where(Payment.created_at >= start)
+    if end:
+        stmt = stmt.where(Payment.created_at < end)
+    return [payment_view(p) for p in session.scalars(stmt)]
+
+
+def explain_decline(
+    session: Session, payment_id: str, *, merchant_id: str | None = None
+) -> dict[str, Any]:
+    """Why a payment failed and what to do: code, soft/hard, Visa category, lever, MAC, context."""
+    p = _scoped_payment(session, payment_id, merchant_id)
+    if p.state != "FAILED" or not p.decline_code:
+        return {"paymentId": p.id, "declined": False, "state": p.state,
+                "message": f"payment is {p.state}; it was not declined"}  # fmt: skip
+    d = describe(p.decline_code)
+    context = {
+        "method": p.method_type, "brand": p.brand, "issuer": p.issuer, "issuingCountry": p.issuing_country,
+        "market": p.market, "threeDS": p.three_ds, "networkToken": p.network_token,
+    }  # fmt: skip
+    return {
+        "paymentId": p.id,
+        "declined": True,
+        "code": d.code,
+        "meaning": d.meaning,
+        "type": "SOFT" if d.soft else "HARD",
+        "visaCategory": d.visa_category,
+        "retryAllowed": d.retry_allowed,
+        "action": d.action,
+        "lever": d.lever,
+        "leverDescription": LEVERS.get(d.lever, ""),
+        "merchantAdviceCode": p.merchant_advice_code,
+        "merchantAdvice": MAC_MEANINGS.get(p.merchant_advice_code or ""),
+        "context": context,
+    }
+
+
+def list_disputes(
+    session: Session, *, merchant_id: str | None = None, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    stmt = select(Dispute).order_by(Dispute.defense_due_at).limit(limit)
+    if merchant_id:
+        stmt = stmt.where(Dispute.merchant_id == merchant_id)
+    if status:
+        stmt = stmt.where(Dispute.status == status)
+    return [dispute_view(d) for d in session.scalars(stmt)]
+
+
+def scoped_dispute(session: Session, dispute_id: str, merchant_id: str | None) -> Dispute:
+    stmt = select(Dispute).where(Dispute.id == dispute_id)
+    if merchant_id:
+        stmt = stmt.where(Dispute.merchant_id == merchant_id)
+    dispute = session.scalar(stmt)
+    if dispute is None:
+        raise NotFound(f"no dispute {dispute_id!r}", code="dispute_not_found", param="dispute_id")
+    return dispute
+
+
+def dispute_evidence(session: Session, dispute_id: str) -> list[dict[str, Any]]:
+    items = session.scalars(
+        select(DisputeEvidence)
+        .where(DisputeEvidence.dispute_id == dispute_id)
+        .order_by(DisputeEvidence.id)
+    )
+    return [{"evidenceTag": i.tag, "winRateContribution": i.contribution, "obtained": i.obtained,
+             "source": i.source, "content": i.content} for i in items]  # fmt: skip
+
+
+def merchant_kyb(session: Session, merchant_id: str) -> dict[str, Any]:
+    merchant = session.scalar(select(Merchant).where(Merchant.id == merchant_id))
+    if merchant is None:
+        raise NotFound(
+            f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
+        )
+    return {
+        "merchantId": merchant.id, "name": merchant.name, "legalName": merchant.legal_name,
+        "country": merchant.country, "mcc": merchant.mcc, "markets": merchant.markets,
+        "settlementCurrency": merchant.settlement_currency, "kybState": merchant.kyb_state,
+        "canTransact": merchant.kyb_state in ("APPROVED", "APPROVED_WITH_RESERVE"),
+        "detail": merchant.kyb_detail,
+    }  # fmt: skip
+
+
+def list_merchants(session: Session) -> list[dict[str, Any]]:
+    return [
+        merchant_kyb(session, m) for m in session.scalars(select(Merchant.id).order_by(Merchant.id))
+    ]
+
+
+def balances(session: Session, merchant_id: str) -> dict[str, Any]:
+    merchant_kyb(session, merchant_id)  # NotFound for unknown / other-tenant merchants
+    return {"merchantId": merchant_id, "balances": ledger.merchant_balances(session, merchant_id)}
+
+
+__all__ = [
+    "balances",
+    "dispute_evidence",
+    "explain_decline",
+    "get_payment",
+    "list_disputes",
+    "list_merchants",
+    "merchant_kyb",
+    "scoped_dispute",
+    "search_payments",
+]

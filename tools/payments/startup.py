@@ -1,0 +1,48 @@
+"""Start-up hook (``cockpit serve``): share one gateway and seed the demo world in the background.
+
+Seeding takes a few seconds, so it runs on a daemon thread and the server
+starts serving at once; it is idempotent, so every restart after the first
+finds the world in place and returns immediately.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from tools.payments.demo import seed_demo_world
+from tools.payments.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+DEMO_TENANT = "demo"
+"""The platform's demo tenant (``cockpit.app.DEMO_TENANT``; not imported: tools never import the app)."""
+GATEWAY_KEY = "payments_gateway"
+SEED_THREAD_KEY = "payments_demo_seed"
+
+
+def on_startup(services: Any) -> None:
+    services.extras.setdefault(GATEWAY_KEY, Gateway(services.db))
+    if not getattr(services.settings, "demo", False):
+        return
+
+    def seed() -> None:
+        try:
+            summary = seed_demo_world(services.db, DEMO_TENANT)
+            log.info(
+                "payments demo world %s: %d payments, %d disputes (%.1fs)",
+                "seeded" if summary.created else "already present",
+                summary.payments,
+                summary.disputes,
+                summary.seconds,
+            )
+        except Exception:
+            log.exception("payments demo world could not be seeded")
+
+    thread = threading.Thread(target=seed, name="payments-demo-seed", daemon=True)
+    services.extras[SEED_THREAD_KEY] = thread
+    thread.start()
+
+
+__all__ = ["DEMO_TENANT", "GATEWAY_KEY", "on_startup"]

@@ -1,0 +1,377 @@
+"""Agent tools over the payments world (registered in the ``cockpit.tools`` registry).
+
+READ tools change nothing. WRITE tools are idempotent on
+``ctx.idempotency_key`` (a repeat returns the first result and moves no
+money), check their preconditions and raise errors with stable codes the
+agent can read. Money-moving WRITE tools declare ``amount_field`` /
+``currency_field`` so the runtime's policy can ask for approval above a
+threshold. The tenant comes only from ``ctx.principal``; a principal bound to
+a merchant only sees and acts on that merchant's objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cockpit.db.base import utcnow
+from cockpit.errors import Conflict, NotFound, ToolError
+from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from tools.payments import analytics, queries
+from tools.payments.disputes import Disputes
+from tools.payments.gateway import CaptureRequest, Gateway, RefundRequest
+from tools.payments.money import normalize_currency
+from tools.payments.tx import idempotent, read_tx
+
+# ----- helpers -------------------------------------------------------------------------
+
+
+def _tenant(ctx: ToolContext) -> str:
+    return ctx.principal.tenant_id
+
+
+def _merchant_scope(ctx: ToolContext, requested: str | None = None) -> str | None:
+    bound = ctx.principal.merchant_id
+    if bound and requested and requested != bound:
+        raise NotFound(f"no merchant {requested!r}", code="merchant_not_found", param="merchant_id")
+    return bound or requested
+
+
+def _require_key(ctx: ToolContext) -> str:
+    if not ctx.idempotency_key:
+        raise ToolError(
+            "write tools need an idempotency key from the runtime", code="idempotency_key_required"
+        )
+    return ctx.idempotency_key
+
+
+def _request_id(prefix: str, key: str) -> str:
+    """A gateway request id (≤ 64 chars) derived from the runtime's idempotency key."""
+    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+def _payment_merchant(ctx: ToolContext, payment_id: str) -> tuple[str, str]:
+    """(merchant id, currency) of a payment the caller may act on."""
+
+    def fn(session: Any) -> tuple[str, str]:
+        view = queries.get_payment(session, payment_id, merchant_id=_merchant_scope(ctx))
+        return str(view["merchantId"]), str(view["paymentAmount"]["currency"])
+
+    return read_tx(ctx.db, _tenant(ctx), fn)
+
+
+# ----- READ ----------------------------------------------------------------------------
+
+
+class PaymentArgs(BaseModel):
+    payment_id: str = Field(description="Payment id, e.g. pay_3f2a…")
+
+
+@register_tool("payments_get_payment", kind=ToolKind.READ, args=PaymentArgs)
+def get_payment(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
+    """Get one payment: status (SUCCESS/FAIL/PROCESSING/CANCELLED), result code, amount in minor units,
+    method, captured and refunded amounts, refunds, and decline details if it failed."""
+    return read_tx(
+        ctx.db,
+        _tenant(ctx),
+        lambda s: queries.get_payment(s, args.payment_id, merchant_id=_merchant_scope(ctx)),
+    )
+
+
+class SearchArgs(BaseModel):
+    state: str | None = Field(
+        None, description="AUTHORIZED, CAPTURED, FAILED, CANCELLED or PROCESSING"
+    )
+    method_type: str | None = Field(
+        None, description="Payment method code, e.g. CARD, GCASH, KAKAOPAY"
+    )
+    decline_code: str | None = Field(None, description="Decline code, e.g. 05, 51, 91")
+    days: int = Field(30, ge=1, le=365, description="Look back this many days")
+    merchant_id: str | None = Field(
+        None, description="Merchant id (ignored when the caller is bound to one)"
+    )
+    limit: int = Field(20, ge=1, le=100)
+
+
+@register_tool("payments_search", kind=ToolKind.READ, args=SearchArgs)
+def search_payments(ctx: ToolContext, args: SearchArgs) -> dict[str, Any]:
+    """Search recent payments (newest first) by state, method, decline code and look-back window."""
+    start = utcnow() - timedelta(days=args.days)
+    rows = read_tx(ctx.db, _tenant(ctx), lambda s: queries.search_payments(
+        s, merchant_id=_merchant_scope(ctx, args.merchant_id), state=args.state, method_type=args.method_type,
+        decline_code=args.decline_code, start=start, limit=args.limit))  # fmt: skip
+    return {"count": len(rows), "payments": rows}
+
+
+@register_tool("payments_explain_decline", kind=ToolKind.READ, args=PaymentArgs)
+def explain_decline(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
+    """Explain why a payment was declined: the issuer/wallet code and meaning, soft or hard, whether a
+    retry is allowed, the Mastercard advice code, and the lever that would raise success."""
+    return read_tx(
+        ctx.db,
+        _tenant(ctx),
+        lambda s: queries.explain_decline(s, args.payment_id, merchant_id=_merchant_scope(ctx)),
+    )
+
+
+class ListDisputesArgs(BaseModel):
+    status: str | None = Field(
+        None, description="NEEDS_RESPONSE, UNDER_REVIEW, WON, LOST or ACCEPTED"
+    )
+    merchant_id: str | None = Field(
+        None, description="Merchant id (ignored when the caller is bound to one)"
+    )
+    limit: int = Field(50, ge=1, le=200)
+
+
+@register_tool("payments_list_disputes", kind=ToolKind.READ, args=ListDisputesArgs)
+def list_disputes(ctx: ToolContext, args: ListDisputesArgs) -> dict[str, Any]:
+    """List disputes, soonest response deadline first, with reason code, stage, status and amount."""
+    rows = read_tx(ctx.db, _tenant(ctx), lambda s: queries.list_disputes(
+        s, merchant_id=_merchant_scope(ctx, args.merchant_id), status=args.status, limit=args.limit))  # fmt: skip
+    return {"count": len(rows), "disputes": rows}
+
+
+class DisputeArgs(BaseModel):
+    dispute_id: str = Field(description="Dispute id, e.g. dsp_9c1…")
+
+
+@register_tool("payments_dispute_details", kind=ToolKind.READ, args=DisputeArgs)
+def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
+    """Dispute detail with its evidence checklist: each evidence tag, its win-rate contribution and
+    whether it is obtained; the win-rate level (HIGH/MEDIUM/LOW), liability shift, Visa CE 3.0
+    eligibility, the deadline and whether accepting is recommended."""
+    disputes = Disputes(Gateway(ctx.db))
+
+    def fn(session: Any) -> dict[str, Any]:
+        from tools.payments.views import dispute_view
+
+        d = queries.scoped_dispute(session, args.dispute_id, _merchant_scope(ctx))
+        return {"dispute": dispute_view(d), "checklist": disputes.checklist_in(session, d, at=utcnow()),
+                "evidence": queries.dispute_evidence(session, d.id), "history": d.history}  # fmt: skip
+
+    return read_tx(ctx.db, _tenant(ctx), fn)
+
+
+class SuccessRateArgs(BaseModel):
+    group_by: str = Field(
+        "method_type",
+        description="method_type, market, issuer, brand, three_ds, network_token or decline_code",
+    )
+    days: int = Field(30, ge=1, le=365)
+    merchant_id: str | None = Field(
+        None, description="Merchant id (ignored when the caller is bound to one)"
+    )
+
+
+@register_tool("payments_success_rate_report", kind=ToolKind.READ, args=SuccessRateArgs)
+def success_rate_report(ctx: ToolContext, args: SuccessRateArgs) -> dict[str, Any]:
+    """Payment success rate over the last N days grouped by a dimension, the decline-code breakdown
+    (soft/hard, lever) and the top levers: segments losing the most approvals and what to change."""
+    start = utcnow() - timedelta(days=args.days)
+    scope = _merchant_scope(ctx, args.merchant_id)
+
+    def fn(session: Any) -> dict[str, Any]:
+        return {
+            "rates": analytics.success_rate(
+                session, group_by=args.group_by, start=start, merchant_id=scope
+            ),
+            "declines": analytics.decline_breakdown(session, start=start, merchant_id=scope)[:10],
+            "topLevers": analytics.top_levers(session, start=start, merchant_id=scope),
+        }
+
+    return read_tx(ctx.db, _tenant(ctx), fn)
+
+
+class MerchantArgs(BaseModel):
+    merchant_id: str | None = Field(
+        None, description="Merchant id (defaults to the caller's merchant)"
+    )
+
+
+def _merchant_id(ctx: ToolContext, args: MerchantArgs) -> str:
+    merchant = _merchant_scope(ctx, args.merchant_id)
+    if not merchant:
+        raise ToolError("say which merchant", code="merchant_required")
+    return merchant
+
+
+@register_tool("payments_merchant_kyb_status", kind=ToolKind.READ, args=MerchantArgs)
+def merchant_kyb_status(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
+    """A merchant's onboarding (KYB) state, whether it can take payments, and what is missing."""
+    merchant = _merchant_id(ctx, args)
+    return read_tx(ctx.db, _tenant(ctx), lambda s: queries.merchant_kyb(s, merchant))
+
+
+@register_tool("payments_balances", kind=ToolKind.READ, args=MerchantArgs)
+def balances(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
+    """A merchant's ledger balances per currency in minor units: pending (captured, not settled),
+    available (settled, net of fees and refunds) and reserve (frozen by open disputes)."""
+    merchant = _merchant_id(ctx, args)
+    return read_tx(ctx.db, _tenant(ctx), lambda s: queries.balances(s, merchant))
+
+
+# ----- WRITE ---------------------------------------------------------------------------
+
+
+class RefundArgs(BaseModel):
+    payment_id: str = Field(description="Payment to refund")
+    amount: int = Field(description="Amount in minor units of the payment currency (e.g. cents)")
+    currency: str = Field(description="ISO currency of the payment, e.g. SGD")
+    reason: str | None = Field(None, max_length=200)
+
+
+@register_tool(
+    "payments_refund",
+    kind=ToolKind.WRITE,
+    args=RefundArgs,
+    amount_field="amount",
+    currency_field="currency",
+)
+def refund(ctx: ToolContext, args: RefundArgs) -> dict[str, Any]:
+    """Refund a captured payment, fully or partly (several partial refunds are allowed; their total
+    never exceeds the captured amount). Fails with refund_amount_exceed, refund_window_exceeded,
+    payment_not_captured or payment_disputed."""
+    key = _require_key(ctx)
+    merchant, currency = _payment_merchant(ctx, args.payment_id)
+    if normalize_currency(args.currency) != currency:
+        raise Conflict(
+            f"payment is in {currency}, not {args.currency}",
+            code="currency_mismatch",
+            param="currency",
+        )
+    gw = Gateway(ctx.db)
+    req = RefundRequest(
+        merchant, args.payment_id, _request_id("tool", key), args.amount, args.reason
+    )
+    return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_refund", key=key, body=args.model_dump(),
+                      fn=lambda s: gw.refund_in(s, req, at=utcnow()))  # fmt: skip
+
+
+class CaptureArgs(BaseModel):
+    payment_id: str = Field(description="Authorised (manual-capture) payment")
+    amount: int = Field(description="Amount to capture in minor units")
+    currency: str = Field(description="ISO currency of the payment")
+    final: bool = Field(False, description="True if no further captures will follow")
+
+
+@register_tool(
+    "payments_capture",
+    kind=ToolKind.WRITE,
+    args=CaptureArgs,
+    amount_field="amount",
+    currency_field="currency",
+)
+def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
+    """Capture an authorised manual-capture payment, fully or in parts before the authorisation
+    expires. Fails with payment_cancelled, authorization_expired, capture_amount_exceed or capture_closed."""
+    key = _require_key(ctx)
+    merchant, currency = _payment_merchant(ctx, args.payment_id)
+    if normalize_currency(args.currency) != currency:
+        raise Conflict(
+            f"payment is in {currency}, not {args.currency}",
+            code="currency_mismatch",
+            param="currency",
+        )
+    gw = Gateway(ctx.db)
+    req = CaptureRequest(
+        merchant, args.payment_id, _request_id("tool", key), args.amount, args.final
+    )
+    return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_capture", key=key, body=args.model_dump(),
+                      fn=lambda s: gw.capture_in(s, req, at=utcnow()))  # fmt: skip
+
+
+@register_tool("payments_cancel", kind=ToolKind.WRITE, args=PaymentArgs)
+def cancel(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
+    """Cancel a payment: a card payment only before capture and within 7 days; a wallet payment until
+    00:15 (UTC+8) the next day, reversing the funds. Fails with cancel_window_exceeded,
+    cancel_after_capture or cancel_not_supported — refund instead."""
+    key = _require_key(ctx)
+    merchant, _ = _payment_merchant(ctx, args.payment_id)
+    gw = Gateway(ctx.db)
+    return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_cancel", key=key, body=args.model_dump(),
+                      fn=lambda s: gw.cancel_in(s, merchant, args.payment_id, at=utcnow()))  # fmt: skip
+
+
+class DisputeResponseArgs(BaseModel):
+    dispute_id: str = Field(description="Dispute to respond to")
+    evidence: dict[str, str] = Field(
+        description='Evidence by tag, e.g. {"DELIVERY_PROOF": "Signed POD, tracking SG123"}'
+    )
+
+
+@register_tool("payments_submit_dispute_response", kind=ToolKind.WRITE, args=DisputeResponseArgs)
+def submit_dispute_response(ctx: ToolContext, args: DisputeResponseArgs) -> dict[str, Any]:
+    """Submit the defence for a dispute's current stage. Immutable once submitted. Fails with
+    time_exceeds_limit (deadline passed), defense_already_submitted, not_allow_in_current_status,
+    not_defendable or unknown_evidence_tag."""
+    key = _require_key(ctx)
+    disputes = Disputes(Gateway(ctx.db))
+    scope = _merchant_scope(ctx)
+    return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_submit_dispute_response", key=key,
+                      body=args.model_dump(),
+                      fn=lambda s: disputes.submit_in(s, args.dispute_id, args.evidence, at=utcnow(), merchant_id=scope))  # fmt: skip
+
+
+class AcceptDisputeArgs(BaseModel):
+    dispute_id: str = Field(
+        description="Dispute to accept (the disputed amount goes back to the buyer)"
+    )
+    amount: int = Field(
+        description="The disputed amount being conceded, in minor units (must match the dispute)"
+    )
+    currency: str = Field(description="ISO currency of the dispute")
+
+
+@register_tool(
+    "payments_accept_dispute",
+    kind=ToolKind.WRITE,
+    args=AcceptDisputeArgs,
+    amount_field="amount",
+    currency_field="currency",
+)
+def accept_dispute(ctx: ToolContext, args: AcceptDisputeArgs) -> dict[str, Any]:
+    """Accept a dispute: the disputed amount (and any scheme fee) is debited and the case closes.
+    The amount and currency must equal the dispute's, so the approval shows what is conceded."""
+    key = _require_key(ctx)
+    disputes = Disputes(Gateway(ctx.db))
+    scope = _merchant_scope(ctx)
+
+    def fn(session: Any) -> dict[str, Any]:
+        d = queries.scoped_dispute(session, args.dispute_id, scope)
+        if (args.amount, normalize_currency(args.currency)) != (d.amount, d.currency):
+            raise Conflict(
+                f"the dispute is for {d.amount} {d.currency}",
+                code="amount_mismatch",
+                param="amount",
+            )
+        return disputes.accept_in(session, d.id, at=utcnow(), merchant_id=scope)
+
+    return idempotent(
+        ctx.db,
+        _tenant(ctx),
+        scope="tool:payments_accept_dispute",
+        key=key,
+        body=args.model_dump(),
+        fn=fn,
+    )
+
+
+__all__ = [
+    "accept_dispute",
+    "balances",
+    "cancel",
+    "capture",
+    "dispute_details",
+    "explain_decline",
+    "get_payment",
+    "list_disputes",
+    "merchant_kyb_status",
+    "refund",
+    "search_payments",
+    "submit_dispute_response",
+    "success_rate_report",
+]
