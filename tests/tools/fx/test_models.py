@@ -25,7 +25,10 @@ def _walk(n: int = 120, seed: int = 3) -> np.ndarray:
     return np.cumsum(np.random.default_rng(seed).normal(0, 0.01, n)) + 4.0
 
 
-@pytest.mark.parametrize("name", ["rw", "drift", "snaive", "ets", "theta", "arima"])
+@pytest.mark.parametrize(
+    "name",
+    ["rw", "drift", "snaive", "ets", "theta", "arima", "ets_season", "ets_theta", "ensemble"],
+)
 def test_every_model_meets_the_interface(name: str) -> None:
     y = _walk()
     model = make_model(name, season_length=1 if name != "snaive" else 5)
@@ -132,3 +135,12 @@ def test_holiday_effect_is_learned_and_reapplied() -> None:
     plain = SeasonalNaive(m).fit(base).predict(10).mean
     np.testing.assert_allclose(path.mean[future], plain[future] + np.log(3.0))
     np.testing.assert_allclose(path.mean[~future], plain[~future])
+
+
+def test_seasonal_models_follow_a_weekly_pattern() -> None:
+    pattern = np.log(np.array([100, 100, 100, 105, 120, 150, 135], dtype=float))
+    y = np.tile(pattern, 30) + np.random.default_rng(0).normal(0, 0.01, 210)
+    for name in ("snaive", "ets_season", "ets_theta", "mstl"):
+        path = make_model(name, season_length=7).fit(y).predict(7)
+        # Next week starts where the pattern continues (index 210 % 7 == 0).
+        np.testing.assert_allclose(path.mean, pattern, atol=0.05, err_msg=name)

@@ -1,0 +1,210 @@
+"""``cockpit fx`` commands: rates, convert, forecast (with a chart), exposure-driven hedge, backtest."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cockpit.errors import CockpitError
+from tools.fx.charts import render_forecast
+from tools.fx.handlers import run_forecast, run_hedge
+from tools.fx.schemas import ForecastRequest, HedgeRequest, VolumeIn
+from tools.fx.service import convert, rates
+
+app = typer.Typer(
+    help="FX rates, forecasts with calibrated intervals, and hedging.", no_args_is_help=True
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: CockpitError) -> typer.Exit:
+    where = f" ({exc.param})" if exc.param else ""
+    err_console.print(f"[red]error[/red] {exc.code}{where}: {exc.message}")
+    return typer.Exit(code=2)
+
+
+def _print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+@app.command("rates")
+def rates_cmd(
+    pair: Annotated[str, typer.Argument(help="BASE/QUOTE, e.g. USD/PHP")],
+    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    last: Annotated[int, typer.Option(help="Show only the last N rates")] = 10,
+    gaps: Annotated[str, typer.Option(help="drop | ffill | error")] = "drop",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """ECB reference rates for a pair."""
+    try:
+        out = rates(pair, start=_date(start, "start"), end=_date(end, "end"), gaps=gaps)
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    if last > 0:
+        out["rates"] = out["rates"][-last:]
+    if as_json:
+        _print_json(out)
+        return
+    table = Table(title=f"{out['pair']} (ECB)")
+    table.add_column("date")
+    table.add_column("rate", justify="right")
+    for row in out["rates"]:
+        table.add_row(row["date"], f"{row['rate']:.6g}")
+    console.print(table)
+    for note in out["notes"]:
+        console.print(f"[dim]{note}[/dim]")
+
+
+@app.command("convert")
+def convert_cmd(
+    amount: str,
+    source: Annotated[str, typer.Argument(help="from currency")],
+    target: Annotated[str, typer.Argument(help="to currency")],
+    on: Annotated[str | None, typer.Option(help="Rate date YYYY-MM-DD")] = None,
+) -> None:
+    """Convert an amount at the ECB reference rate."""
+    try:
+        out = convert(amount, source, target, on=_date(on, "on")).to_dict()
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"{out['amount']} {out['currency']} = [bold]{out['converted']} {out['target']}[/bold] "
+        f"(rate {out['rate']} on {out['rate_date']})"
+    )
+
+
+@app.command("forecast")
+def forecast_cmd(
+    pair: Annotated[str, typer.Argument(help="BASE/QUOTE, e.g. USD/PHP")],
+    horizon: Annotated[int, typer.Option(help="Business days ahead")] = 22,
+    model: Annotated[str, typer.Option(help="rw, drift, ets, theta, arima, ensemble")] = "rw",
+    calibration: Annotated[str, typer.Option(help="conformal | empirical | native")] = "conformal",
+    plot: Annotated[Path | None, typer.Option(help="Write a chart (.png or .svg)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Forecast from this date")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Forecast a pair with calibrated 80 %/90 % intervals; optionally plot it."""
+    try:
+        fmt = None
+        if plot is not None:
+            fmt = plot.suffix.lower().lstrip(".")
+            if fmt not in ("png", "svg"):
+                raise CockpitError(
+                    "--plot must end in .png or .svg", code="invalid_chart_format", param="plot"
+                )
+        fc = run_forecast(
+            ForecastRequest(
+                pair=pair,
+                horizon=horizon,
+                model=model,
+                calibration=calibration,  # type: ignore[arg-type]
+                as_of=_date(as_of, "as_of"),
+            )
+        )
+        if plot is not None and fmt is not None:
+            plot.write_bytes(render_forecast(fc, fmt=fmt))
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:
+        err_console.print(f"[red]error[/red] invalid_request: {exc}")
+        raise typer.Exit(code=2) from None
+    if as_json:
+        _print_json(fc.to_dict())
+    else:
+        table = Table(title=f"{fc.name} forecast — {fc.model}, {fc.calibration} intervals")
+        for col in ("date", "mean", "5%", "10%", "90%", "95%"):
+            table.add_column(col, justify="right")
+        lo90, hi90 = fc.interval(0.9)
+        lo80, hi80 = fc.interval(0.8)
+        n = fc.horizon
+        rows = sorted({*range(0, n, max(1, n // 10)), n - 1})
+        for i in rows:
+            table.add_row(
+                str(fc.dates[i]), *(f"{v[i]:.6g}" for v in (fc.mean, lo90, lo80, hi80, hi90))
+            )
+        console.print(table)
+        console.print(f"last {fc.history_values[-1]:.6g} on {fc.history_dates[-1]}")
+    if plot is not None:
+        console.print(f"chart written to {plot}")
+
+
+@app.command("hedge")
+def hedge_cmd(
+    volumes: Annotated[
+        Path, typer.Argument(help="CSV with columns date,currency,amount (+ inflow, − outflow)")
+    ],
+    home: Annotated[str, typer.Option(help="Reporting currency")] = "USD",
+    tenor: Annotated[int, typer.Option(help="Days until settlement")] = 30,
+    policy: Annotated[str, typer.Option(help="forecast | full | fixed | none")] = "forecast",
+    model: Annotated[str, typer.Option(help="Exposure model")] = "ets_theta",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Recommend forwards from a volume CSV (exposure netted per currency)."""
+    try:
+        try:
+            with volumes.open(newline="") as fh:
+                recs = [VolumeIn.model_validate(row) for row in csv.DictReader(fh)]
+        except OSError:
+            raise CockpitError(
+                f"cannot read {volumes}", code="file_unreadable", param="volumes"
+            ) from None
+        except ValueError as exc:
+            raise CockpitError(
+                f"bad row in {volumes}: {str(exc).splitlines()[0]}",
+                code="invalid_record",
+                param="volumes",
+            ) from None
+        out = run_hedge(
+            HedgeRequest(home=home, tenor_days=tenor, records=recs, policy=policy, model=model),  # type: ignore[arg-type]
+            extras={},
+            tenant_id="cli",
+            merchant_id=None,
+        )
+    except CockpitError as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:
+        err_console.print(f"[red]error[/red] invalid_request: {str(exc).splitlines()[0]}")
+        raise typer.Exit(code=2) from None
+    if as_json:
+        _print_json(out)
+        return
+    table = Table(title=f"Hedge recommendation — home {out['home']}, {out['tenor_days']} days")
+    for col in ("currency", "direction", "forecast", "hedge", "ratio", "forward"):
+        table.add_column(col, justify="right")
+    for r in out["recommendations"]:
+        table.add_row(
+            r["currency"],
+            r["direction"],
+            f"{r['forecast_mean']:,.0f}",
+            f"{r['hedge_amount']:,.0f}",
+            f"{r['hedge_ratio']:.0%}",
+            f"{r['forward_rate']:.6g}",
+        )
+    console.print(table)
+    for r in out["recommendations"]:
+        console.print(
+            f"[dim]{r['currency']}: {r['rationale']}; {r['assumptions']['forward']}[/dim]"
+        )
+
+
+def _date(value: str | None, param: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CockpitError(
+            f"{param} must be YYYY-MM-DD, got {value!r}", code="invalid_date", param=param
+        ) from None
+
+
+__all__ = ["app"]
