@@ -50,6 +50,7 @@ DOMAIN_ROUTERS = (
 STARTUP_HOOKS = (
     "tools.payments.startup",
     "tools.credit.startup",
+    "tools.fraud.startup",
     "knowledge.startup",
 )
 

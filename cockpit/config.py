@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     tool_modules: list[str] = Field(default_factory=list)
     """Extra modules imported at start so their ``@register_tool`` tools exist (JSON list)."""
     preload_knowledge: bool = True
-    """Open the knowledge store and load the shared corpus in the background at start."""
+    """Warm up in the background at start: knowledge store + shared corpus, fraud model."""
     embeddings: str = "minilm"
     """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,30 @@ def db(tmp_path: Path) -> Database:
     database = Database("sqlite:///" + str(tmp_path / "t.db"))
     upgrade(database)
     return database
+
+
+def _core_and_fraud(database: Database) -> None:
+    """Apply only the core and fraud branches (other packages' migrations are not ours to test)."""
+    from alembic import command
+
+    from cockpit.db import migrate
+
+    cfg = migrate.alembic_config(database)
+    fraud_versions = Path(blocks.__file__).parent / "migrations" / "versions"
+    core_versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    cfg.set_main_option("version_locations", f"{core_versions} {fraud_versions}")
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+
+
+@pytest.fixture()
+def any_db(backend_url: str) -> Iterator[Database]:
+    """SQLite always; PostgreSQL when reachable (root conftest's ``backend_url``)."""
+    database = Database(backend_url)
+    _core_and_fraud(database)
+    yield database
+    database.dispose()
 
 
 def _ctx(db: Database, hub: FraudHub, *, tenant: str = "t1", key: str | None = None) -> ToolContext:
@@ -68,7 +93,8 @@ def _payload(row: pd.Series) -> dict[str, Any]:
     return out
 
 
-def test_block_is_idempotent_and_tenant_scoped(db: Database) -> None:
+def test_block_is_idempotent_and_tenant_scoped(any_db: Database) -> None:
+    db = any_db
     first = blocks.block_entity(
         db, "t1", kind="device", entity_id="d1", reason="ring", actor="a", idempotency_key="k1"
     )
@@ -154,3 +180,17 @@ def test_tools_score_explain_block_and_isolate_tenants(
         reason="false positive",
     )
     assert released["status"] == "released"
+
+
+def test_block_cache_sees_other_workers_writes_within_max_age(tmp_path: Path) -> None:
+    url = "sqlite:///" + str(tmp_path / "w.db")
+    worker_a, worker_b = Database(url), Database(url)
+    _core_and_fraud(worker_a)
+    key = [("card", "c1")]
+    assert blocks.blocked_set(worker_a, "t1", key) == set()  # cached empty on worker A
+    blocks.block_entity(
+        worker_b, "t1", kind="card", entity_id="c1", reason="x", actor="b", idempotency_key="w1"
+    )
+    assert blocks.blocked_set(worker_b, "t1", key) == {("card", "c1")}  # the writer sees it at once
+    assert blocks.blocked_set(worker_a, "t1", key, max_age_s=60) == set()  # stale within max age
+    assert blocks.blocked_set(worker_a, "t1", key, max_age_s=0) == {("card", "c1")}

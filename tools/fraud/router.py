@@ -1,0 +1,181 @@
+"""HTTP API for fraud scoring: ``/v1/fraud`` (score, batch score, explain, graph, report, blocks).
+
+Bodies are validated by :func:`tools.fraud.schema.parse_transaction`, so bad
+input gets the same stable codes as the agent tools (``missing_field``,
+``invalid_type``, ``unknown_currency``, ``invalid_amount``…), with ``param``
+naming the field (``transactions[3].currency`` in a batch). A batch with one
+bad item is refused whole, before any state changes. Blocks apply to the next
+payment in this worker and within a second in other workers (see
+:mod:`tools.fraud.blocks`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Header
+from pydantic import BaseModel, ConfigDict, Field
+
+from cockpit.api.deps import Ctx, RequestContext
+from cockpit.errors import ValidationFailed
+from cockpit.tenancy.principal import Role
+from tools.fraud import blocks
+from tools.fraud.registry import clean_json as _clean
+from tools.fraud.schema import Transaction, parse_transaction
+from tools.fraud.scoring import entity_keys
+from tools.fraud.service import FraudService, get_service
+
+router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
+
+MAX_BATCH = 10_000
+_SCORERS = (Role.MERCHANT, Role.PARTNER)
+
+
+class BlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["customer", "card", "device", "ip"]
+    entity_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def _svc(ctx: RequestContext) -> FraudService:
+    return get_service(ctx.extras, ctx.settings, ctx.principal.tenant_id)
+
+
+def _blocked(ctx: RequestContext, txns: list[Transaction]) -> set[tuple[str, str]]:
+    keys = sorted({k for t in txns for k in entity_keys(t)})
+    return blocks.blocked_set(ctx.db, ctx.principal.tenant_id, keys)
+
+
+@router.post("/score")
+async def score(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Score one transaction: score, decision, reason codes."""
+    ctx.require(*_SCORERS)
+    txn = parse_transaction(body)
+    return _svc(ctx).score(txn, blocked=_blocked(ctx, [txn])).to_dict()
+
+
+@router.post("/score/batch")
+def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Score up to 10,000 transactions in time order (sync: CPU work runs in the thread pool)."""
+    ctx.require(*_SCORERS)
+    items = body.get("transactions")
+    if not isinstance(items, list):
+        raise ValidationFailed(
+            "transactions must be a list", code="invalid_type", param="transactions"
+        )
+    if not items or len(items) > MAX_BATCH:
+        raise ValidationFailed(
+            f"a batch holds 1-{MAX_BATCH} transactions",
+            code="invalid_batch_size",
+            param="transactions",
+        )
+    explain = body.get("explain", False)
+    if not isinstance(explain, bool):
+        raise ValidationFailed(
+            "explain must be true or false", code="invalid_type", param="explain"
+        )
+    txns: list[Transaction] = []
+    for i, item in enumerate(items):
+        try:
+            txns.append(parse_transaction(item))
+        except ValidationFailed as exc:
+            param = f"transactions[{i}]" + (f".{exc.param}" if exc.param else "")
+            raise ValidationFailed(
+                f"transactions[{i}]: {exc.message}", code=exc.code, param=param
+            ) from None
+    results = _svc(ctx).score_batch(txns, blocked=_blocked(ctx, txns), explain=explain)
+    counts = {
+        d: sum(1 for r in results if r.decision == d) for d in ("approve", "review", "decline")
+    }
+    return {"results": [r.to_dict() for r in results], "counts": counts}
+
+
+@router.get("/explain/{txn_id}")
+async def explain(ctx: Ctx, txn_id: str) -> dict[str, Any]:
+    """Every feature's value and contribution for a transaction this tenant scored."""
+    ctx.require(*_SCORERS)
+    return _svc(ctx).explain(txn_id)
+
+
+@router.get("/entities/{kind}/{entity_id}/graph")
+async def entity_graph(ctx: Ctx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
+    """Neighbourhood of an entity in this tenant's graph, with a ring verdict."""
+    ctx.require(*_SCORERS)
+    if not 1 <= hops <= 3:
+        raise ValidationFailed("hops must be 1-3", code="invalid_value", param="hops")
+    return _svc(ctx).entity_graph(kind, entity_id, hops=hops)
+
+
+@router.get("/merchants/{merchant_id}/report")
+async def merchant_report(ctx: Ctx, merchant_id: str) -> dict[str, Any]:
+    """Decision rates, mean score and top reasons of a merchant's scored traffic."""
+    ctx.require(*_SCORERS)
+    return _svc(ctx).merchant_report(merchant_id)
+
+
+def _idem(key: str | None) -> str:
+    if not key:
+        raise ValidationFailed(
+            "send an Idempotency-Key header with every write",
+            code="idempotency_key_missing",
+            param="Idempotency-Key",
+        )
+    return key
+
+
+@router.post("/entities/block")
+async def block(
+    ctx: Ctx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
+) -> dict[str, Any]:
+    """Block a customer, card, device or IP for this tenant (idempotent on Idempotency-Key)."""
+    ctx.require(Role.MERCHANT)
+    return blocks.block_entity(
+        ctx.db,
+        ctx.principal.tenant_id,
+        kind=req.kind,
+        entity_id=req.entity_id,
+        reason=req.reason,
+        actor=ctx.principal.key_id,
+        idempotency_key=_idem(idempotency_key),
+    )
+
+
+@router.post("/entities/release")
+async def release(
+    ctx: Ctx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
+) -> dict[str, Any]:
+    """Release a blocked entity (404 entity_not_blocked if it is not blocked)."""
+    ctx.require(Role.MERCHANT)
+    return blocks.release_entity(
+        ctx.db,
+        ctx.principal.tenant_id,
+        kind=req.kind,
+        entity_id=req.entity_id,
+        reason=req.reason,
+        actor=ctx.principal.key_id,
+        idempotency_key=_idem(idempotency_key),
+    )
+
+
+@router.get("/entities/blocks")
+async def list_blocks(ctx: Ctx) -> dict[str, Any]:
+    """This tenant's blocked and released entities."""
+    ctx.require(*_SCORERS)
+    return {"blocks": blocks.list_blocks(ctx.db, ctx.principal.tenant_id)}
+
+
+@router.get("/model")
+async def model_info(ctx: Ctx) -> dict[str, Any]:
+    """The model scoring this tenant's traffic: version, thresholds, features and metrics."""
+    ctx.require(*_SCORERS)
+    model = _svc(ctx).model
+    return {
+        "version": model.version,
+        "policy": {"review_at": model.policy.review_at, "decline_at": model.policy.decline_at},
+        "feature_names": list(model.feature_names),
+        "metrics": _clean(model.metrics),
+    }
+
+
+__all__ = ["router"]

@@ -1,0 +1,275 @@
+"""Scoring: features → calibrated score → decision with reason codes, single or batch.
+
+Decisions come from the model's cost-based :class:`~tools.fraud.model.Policy`,
+then two overrides that only ever make a decision stricter: a blocked entity
+declines, and an external liveness attack (or a liveness score below the
+policy floor) forces at least a review. Anything that goes wrong while
+scoring (not while validating input — that is the caller's error) fails
+closed: the result is ``review`` with reason ``SCORING_ERROR``, never approve.
+
+A transaction id is scored once: repeats return the first result and do not
+count twice in the velocity and graph state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tools.fraud.features import FEATURE_NAMES, FeatureEngine
+from tools.fraud.model import FraudModel
+from tools.fraud.reasons import REASON_TEXT, Reason, top_reasons
+from tools.fraud.schema import Transaction
+
+log = logging.getLogger(__name__)
+
+_STRICTNESS = {"approve": 0, "review": 1, "decline": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """What scoring one transaction returns."""
+
+    txn_id: str
+    score: float | None
+    """Calibrated fraud probability (None when scoring failed)."""
+    decision: str
+    """``approve``, ``review`` or ``decline``."""
+    reasons: tuple[Reason, ...]
+    """Top reason codes, strongest first (empty for a plain approve in batch mode)."""
+    model_version: str | None
+    review_at: float
+    decline_at: float
+    overrides: tuple[str, ...] = ()
+    """Policy overrides applied on top of the model (``ENTITY_BLOCKED``, ``LIVENESS_ATTACK``)."""
+    error_code: str | None = None
+    """Set when scoring failed and the decision fell back to review."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "txn_id": self.txn_id,
+            "score": self.score,
+            "decision": self.decision,
+            "reasons": [
+                {
+                    "code": r.code,
+                    "description": r.description,
+                    "contribution": round(r.contribution, 6),
+                    "features": [
+                        {
+                            "feature": f.feature,
+                            "value": f.value,
+                            "contribution": round(f.contribution, 6),
+                        }
+                        for f in r.features[:4]
+                    ],
+                }
+                for r in self.reasons
+            ],
+            "model_version": self.model_version,
+            "thresholds": {"review_at": self.review_at, "decline_at": self.decline_at},
+            "overrides": list(self.overrides),
+            "error_code": self.error_code,
+        }
+
+
+def _override_reason(code: str) -> Reason:
+    return Reason(code=code, description=REASON_TEXT[code], contribution=0.0, features=())
+
+
+def entity_keys(txn: Transaction) -> tuple[tuple[str, str], ...]:
+    """The (kind, id) pairs a block can match."""
+    return (
+        ("customer", txn.customer_id),
+        ("card", txn.card_id),
+        ("device", txn.device_id),
+        ("ip", txn.ip),
+    )
+
+
+@dataclass(slots=True)
+class _Cached:
+    vector: np.ndarray
+    result: ScoreResult
+
+
+@dataclass(slots=True)
+class FraudScorer:
+    """Scores transactions with one model against one streaming feature state."""
+
+    model: FraudModel
+    engine: FeatureEngine = field(default_factory=FeatureEngine)
+    top_k: int = 3
+    cache_size: int = 100_000
+    _idx: np.ndarray = field(init=False)
+    _cache: OrderedDict[str, _Cached] = field(init=False, default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self._idx = np.array(
+            [FEATURE_NAMES.index(f) for f in self.model.feature_names], dtype=np.int64
+        )
+
+    # ---- internals ---------------------------------------------------------
+    def _decide(
+        self,
+        txn: Transaction,
+        score: float,
+        vector: np.ndarray,
+        contrib: np.ndarray | None,
+        blocked: Collection[tuple[str, str]],
+    ) -> ScoreResult:
+        policy = self.model.policy
+        decision = policy.decide(score) if math.isfinite(score) else "review"
+        overrides: list[str] = []
+        if blocked and any(k in blocked for k in entity_keys(txn)):
+            overrides.append("ENTITY_BLOCKED")
+            decision = "decline"
+        if txn.attack_type or (
+            txn.liveness_score is not None and txn.liveness_score < policy.liveness_review_below
+        ):
+            overrides.append("LIVENESS_ATTACK")
+            if _STRICTNESS[decision] < _STRICTNESS["review"]:
+                decision = "review"
+        reasons: list[Reason] = [_override_reason(c) for c in overrides]
+        if contrib is not None:
+            reasons += top_reasons(
+                self.model.feature_names, vector[self._idx], contrib[:-1], k=self.top_k
+            )
+        return ScoreResult(
+            txn_id=txn.txn_id,
+            score=float(score) if math.isfinite(score) else None,
+            decision=decision,
+            reasons=tuple(reasons),
+            model_version=self.model.version,
+            review_at=policy.review_at,
+            decline_at=policy.decline_at,
+            overrides=tuple(overrides),
+            error_code=None if math.isfinite(score) else "score_not_finite",
+        )
+
+    def _failed(self, txn_id: str, code: str) -> ScoreResult:
+        return ScoreResult(
+            txn_id=txn_id,
+            score=None,
+            decision="review",
+            reasons=(_override_reason("SCORING_ERROR"),),
+            model_version=self.model.version,
+            review_at=self.model.policy.review_at,
+            decline_at=self.model.policy.decline_at,
+            error_code=code,
+        )
+
+    def _remember(self, txn_id: str, vector: np.ndarray, result: ScoreResult) -> None:
+        self._cache[txn_id] = _Cached(vector=vector, result=result)
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    # ---- public ------------------------------------------------------------
+    def score(
+        self, txn: Transaction, *, blocked: Collection[tuple[str, str]] = (), explain: bool = True
+    ) -> ScoreResult:
+        """Score one transaction (reasons included unless ``explain`` is False and it is approved)."""
+        hit = self._cache.get(txn.txn_id)
+        if hit is not None:
+            return hit.result
+        try:
+            vector = np.asarray(self.engine.features(txn), dtype=np.float64)
+            x = vector[self._idx].reshape(1, -1)
+            score = float(self.model.predict_proba(x)[0])
+            contrib = None
+            if explain or not (math.isfinite(score) and score < self.model.policy.review_at):
+                contrib = self.model.contributions(x)[0]
+            result = self._decide(txn, score, vector, contrib, blocked)
+        except Exception:  # fail closed: never approve because scoring broke
+            log.exception("fraud scoring failed for %s", txn.txn_id)
+            return self._failed(txn.txn_id, "scoring_failed")
+        self._remember(txn.txn_id, vector, result)
+        return result
+
+    def score_batch(
+        self,
+        txns: Sequence[Transaction],
+        *,
+        blocked: Collection[tuple[str, str]] = (),
+        explain: bool = False,
+    ) -> list[ScoreResult]:
+        """Score many transactions in order; one model call, contributions only where needed."""
+        results: list[ScoreResult | None] = [None] * len(txns)
+        fresh: list[int] = []
+        flat: list[float] = []
+        cache = self._cache
+        features_into = self.engine.features_into
+        for i, txn in enumerate(txns):
+            hit = cache.get(txn.txn_id)
+            if hit is not None:
+                results[i] = hit.result
+                continue
+            mark = len(flat)
+            try:
+                features_into(txn, flat)
+                fresh.append(i)
+            except Exception:
+                del flat[mark:]  # keep rows aligned
+                log.exception("fraud features failed for %s", txn.txn_id)
+                results[i] = self._failed(txn.txn_id, "scoring_failed")
+        if fresh:
+            try:
+                full = np.array(flat, dtype=np.float64).reshape(len(fresh), len(FEATURE_NAMES))
+                x = full[:, self._idx]
+                scores = self.model.predict_proba(x)
+                need = np.flatnonzero(
+                    np.ones(len(fresh), dtype=bool)
+                    if explain
+                    else ~(np.isfinite(scores) & (scores < self.model.policy.review_at))
+                )
+                contribs: dict[int, np.ndarray] = {}
+                if len(need):
+                    c = self.model.contributions(x[need])
+                    contribs = {int(j): c[n] for n, j in enumerate(need)}
+                for j, i in enumerate(fresh):
+                    res = self._decide(txns[i], float(scores[j]), full[j], contribs.get(j), blocked)
+                    results[i] = res
+                    self._remember(txns[i].txn_id, full[j], res)
+            except Exception:
+                log.exception("fraud batch scoring failed")
+                for i in fresh:
+                    results[i] = self._failed(txns[i].txn_id, "scoring_failed")
+        return [r for r in results if r is not None]
+
+    def explain(self, txn_id: str) -> dict[str, Any] | None:
+        """Every feature's value and contribution for a transaction scored earlier (None if unknown)."""
+        hit = self._cache.get(txn_id)
+        if hit is None:
+            return None
+        x = hit.vector[self._idx].reshape(1, -1)
+        contrib = self.model.contributions(x)[0]
+        margin = float(contrib.sum())
+        rows = sorted(
+            (
+                {
+                    "feature": name,
+                    "value": None if math.isnan(v) else float(v),
+                    "contribution": float(c),
+                }
+                for name, v, c in zip(
+                    self.model.feature_names, x[0].tolist(), contrib[:-1].tolist(), strict=True
+                )
+            ),
+            key=lambda r: -abs(float(r["contribution"])),  # type: ignore[arg-type]
+        )
+        return {
+            "txn_id": txn_id,
+            "result": hit.result.to_dict(),
+            "base_log_odds": float(contrib[-1]),
+            "margin": margin,
+            "features": rows,
+        }
+
+
+__all__ = ["FraudScorer", "ScoreResult", "entity_keys"]

@@ -1,0 +1,33 @@
+"""Start-up hook: load (or train once) the live fraud model in the background.
+
+Without it the first fraud call pays for training (~5 s) and demo warm-up; with it the server
+starts serving at once and the hub is ready shortly after.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from tools.fraud.service import get_hub
+
+log = logging.getLogger(__name__)
+
+
+def on_startup(services: Any) -> None:
+    settings = services.settings
+    if not getattr(settings, "preload_knowledge", True):
+        # The same switch keeps tests from spending CPU on warm-ups they do not use.
+        return
+
+    def warm() -> None:
+        try:
+            services.extras["fraud"] = get_hub(services.extras, settings)
+        except Exception:
+            log.exception("fraud model failed to load; scoring will retry on first use")
+
+    threading.Thread(target=warm, name="fraud-warmup", daemon=True).start()
+
+
+__all__ = ["on_startup"]

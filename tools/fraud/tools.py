@@ -1,0 +1,142 @@
+"""Agent tools for fraud and risk.
+
+READ: ``score_transaction``, ``explain_score``, ``entity_graph``, ``merchant_risk_report``.
+WRITE: ``block_entity``, ``release_entity`` — idempotent on ``ctx.idempotency_key``; whether a
+human must approve them is the agent spec's policy, enforced by the runtime.
+The tenant is always ``ctx.principal.tenant_id``; state never crosses tenants.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cockpit.config import Settings
+from cockpit.errors import ValidationFailed
+from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from tools.fraud.blocks import block_entity as _block
+from tools.fraud.blocks import blocked_set
+from tools.fraud.blocks import release_entity as _release
+from tools.fraud.schema import TransactionIn, parse_transaction
+from tools.fraud.scoring import entity_keys
+from tools.fraud.service import FraudService, get_service
+
+EntityKind = Literal["customer", "card", "device", "ip"]
+
+
+def _service(ctx: ToolContext) -> FraudService:
+    settings = ctx.extras.get("settings")
+    if not isinstance(settings, Settings):
+        settings = Settings()
+    return get_service(ctx.extras, settings, ctx.principal.tenant_id)
+
+
+class ScoreArgs(TransactionIn):
+    """A transaction to score (same fields as the HTTP API)."""
+
+
+class ExplainArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    txn_id: str = Field(
+        min_length=1, max_length=128, description="Id of a transaction scored earlier"
+    )
+
+
+class GraphArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: EntityKind = Field(description="customer, card, device or ip")
+    entity_id: str = Field(min_length=1, max_length=128, description="The entity's id")
+    hops: int = Field(default=2, ge=1, le=3, description="How far to look (1-3 links)")
+
+
+class MerchantArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    merchant_id: str = Field(min_length=1, max_length=128, description="Merchant to report on")
+
+
+class BlockArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: EntityKind = Field(description="customer, card, device or ip")
+    entity_id: str = Field(min_length=1, max_length=128, description="The entity's id")
+    reason: str = Field(min_length=3, max_length=500, description="Why (kept in the audit trail)")
+
+
+@register_tool("score_transaction", kind=ToolKind.READ, args=ScoreArgs)
+def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
+    """Score a payment for fraud risk: calibrated probability, decision (approve / review /
+    decline from the cost-based policy), and the top reason codes with the features behind them.
+    Blocked cards, devices, customers or IPs are declined. Scoring errors give 'review', never approve."""
+    txn = parse_transaction(args)
+    blocked = blocked_set(ctx.db, ctx.principal.tenant_id, list(entity_keys(txn)))
+    return _service(ctx).score(txn, blocked=blocked).to_dict()
+
+
+@register_tool("explain_score", kind=ToolKind.READ, args=ExplainArgs)
+def explain_score(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
+    """Explain a scored transaction: every feature's value and its contribution to the fraud
+    log-odds (positive = towards fraud), the decision and thresholds used, and the model version."""
+    return _service(ctx).explain(args.txn_id)
+
+
+@register_tool("entity_graph", kind=ToolKind.READ, args=GraphArgs)
+def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
+    """Show the neighbourhood of an account, device, card or IP in the entity graph: linked
+    entities, how many accounts share each device / card, confirmed-fraud accounts nearby,
+    and whether it looks like a fraud ring."""
+    return _service(ctx).entity_graph(args.kind, args.entity_id, hops=args.hops)
+
+
+@register_tool("merchant_risk_report", kind=ToolKind.READ, args=MerchantArgs)
+def merchant_risk_report(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
+    """Risk report for a merchant from its scored traffic: approve / review / decline rates,
+    mean score, declined amount and the most frequent reason codes."""
+    return _service(ctx).merchant_report(args.merchant_id)
+
+
+def _key(ctx: ToolContext) -> str:
+    if not ctx.idempotency_key:
+        raise ValidationFailed(
+            "this write needs an idempotency key", code="idempotency_key_missing"
+        )
+    return ctx.idempotency_key
+
+
+@register_tool("block_entity", kind=ToolKind.WRITE, args=BlockArgs)
+def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
+    """Block a card, device, customer or IP: every later payment using it is declined with reason
+    ENTITY_BLOCKED. Repeating the same call returns the first result."""
+    return _block(
+        ctx.db,
+        ctx.principal.tenant_id,
+        kind=args.kind,
+        entity_id=args.entity_id,
+        reason=args.reason,
+        actor=ctx.principal.key_id,
+        idempotency_key=_key(ctx),
+    )
+
+
+@register_tool("release_entity", kind=ToolKind.WRITE, args=BlockArgs)
+def release_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
+    """Release a blocked card, device, customer or IP (error entity_not_blocked if it is not
+    blocked). Repeating the same call returns the first result."""
+    return _release(
+        ctx.db,
+        ctx.principal.tenant_id,
+        kind=args.kind,
+        entity_id=args.entity_id,
+        reason=args.reason,
+        actor=ctx.principal.key_id,
+        idempotency_key=_key(ctx),
+    )
+
+
+__all__ = [
+    "block_entity",
+    "entity_graph",
+    "explain_score",
+    "merchant_risk_report",
+    "release_entity",
+    "score_transaction",
+]
