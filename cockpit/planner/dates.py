@@ -64,7 +64,9 @@ _TO_DATE = re.compile(r"\b(?P<u>[mqwy])td\b|\b(?P<w>month|quarter|year|week)[- ]
 _LAST_CAL = re.compile(r"\b(?:last|previous|prior)\s+(?P<unit>week|month|quarter|year)'?s?\b", re.I)
 _SINCE_WEEKDAY = re.compile(rf"\bsince\s+(?:last\s+)?(?P<wd>{_WEEKDAY_RE})\b", re.I)
 _ON_WEEKDAY = re.compile(rf"\b(?:on\s+|last\s+)(?P<wd>{_WEEKDAY_RE})\b", re.I)
-_IN_MONTH = re.compile(rf"\b(?:in|during|for|of|over)\s+(?P<m>{_MONTH_RE})(?:\s+(?P<y>\d{{4}}))?\b", re.I)
+_IN_MONTH = re.compile(
+    rf"\b(?:in|during|for|of|over)\s+(?P<m>{_MONTH_RE})(?:\s+(?P<y>\d{{4}}))?\b", re.I
+)
 _QUARTER = re.compile(r"\b[Qq](?P<q>[1-4])(?:\s+(?P<y>\d{4}))?\b")
 _SIMPLE = re.compile(r"\b(?P<w>today|yesterday|tonight|this morning|day before yesterday)\b", re.I)
 

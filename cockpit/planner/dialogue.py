@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -30,20 +30,42 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder
 from cockpit.planner.intents import IntentScore, cached_index
-from cockpit.planner.slots import SlotPlan, describe_slot, extract, plan_slots, to_minor
+from cockpit.planner.slots import (
+    SlotPlan,
+    accepted_evidence,
+    describe_slot,
+    evidence,
+    extract,
+    plan_slots,
+    to_minor,
+)
 from cockpit.planner.spec import IntentSpec, PlannerSpec
 from cockpit.planner.template import lookup, render, scalar_text
 
 STATE_KEY = "cockpit_planner"
 STATE_VERSION = 1
+#: Score added per piece of slot evidence an intent can use (subtracted per piece it cannot).
+EVIDENCE_WEIGHT = 0.03
 
 _GREETING = re.compile(
     r"^\s*(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|howdy)\b[\s\w]{0,12}[!.?]*\s*$",
     re.I,
 )
-_THANKS = re.compile(r"^\s*(?:ok(?:ay)?,?\s+|great,?\s+|perfect,?\s+)?(?:thanks|thank\s+you|thx|cheers)\b", re.I)
+_THANKS = re.compile(
+    r"^\s*(?:ok(?:ay)?,?\s+|great,?\s+|perfect,?\s+)?(?:thanks|thank\s+you|thx|cheers)\b", re.I
+)
 _CANCEL = re.compile(r"^\s*(?:cancel|never\s*mind|forget\s+it|stop|nevermind|abort)\b", re.I)
-_ORDINALS = {"1": 0, "first": 0, "one": 0, "2": 1, "second": 1, "two": 1, "3": 2, "third": 2, "three": 2}
+_ORDINALS = {
+    "1": 0,
+    "first": 0,
+    "one": 0,
+    "2": 1,
+    "second": 1,
+    "two": 1,
+    "3": 2,
+    "third": 2,
+    "three": 2,
+}
 _CHOICE = re.compile(r"\b(?:the\s+)?(1|2|3|first|second|third|one|two|three)\b(?:\s+one)?", re.I)
 
 
@@ -170,7 +192,9 @@ class Dialogue:
         return self._turn(text, state, messages)
 
     # ----- one user turn -----------------------------------------------------------------
-    def _turn(self, text: str, state: PlannerState | None, messages: Sequence[BaseMessage]) -> AIMessage:
+    def _turn(
+        self, text: str, state: PlannerState | None, messages: Sequence[BaseMessage]
+    ) -> AIMessage:
         if state is not None and state.pending and _CANCEL.search(text):
             return self._say(self.spec.cancel_template, {})
         if state is not None and state.pending == "slots" and state.intent:
@@ -195,21 +219,48 @@ class Dialogue:
         return self._say(self.spec.out_of_scope_template, {"capabilities": self._capabilities()})
 
     def classify(self, text: str) -> Classification:
-        """Intent detection with the spec's thresholds (used by the eval harness too)."""
+        """Intent detection with the spec's thresholds (used by the eval harness too).
+
+        ``gap`` is how much closer the utterance is to the nearest in-scope
+        example than to the nearest out-of-scope one; a clear gap lets a
+        low-scoring but unambiguous request through, a negative gap never acts.
+        """
         ranking, oos = self.index.rank(text)
+        ranking = self._with_evidence(text, ranking)
         if not ranking:
             return Classification(None, "out_of_scope", ranking, oos)
+        spec = self.spec
         best = ranking[0]
-        second = ranking[1] if len(ranking) > 1 else None
-        if best.score < self.spec.out_of_scope_threshold or (
-            oos > best.embedding and best.score < self.spec.clarify_threshold + 0.1
-        ):
+        gap = best.embedding - oos
+        margin = best.score - ranking[1].score if len(ranking) > 1 else 1.0
+        clear_gap = gap >= spec.scope_gap and best.score >= spec.out_of_scope_threshold - 0.1
+        if gap < 0 or (best.score < spec.out_of_scope_threshold and not clear_gap):
             return Classification(None, "out_of_scope", ranking, oos)
-        if best.score < self.spec.clarify_threshold:
+        if best.score < spec.clarify_threshold and not clear_gap:
             return Classification(None, "clarify", ranking, oos)
-        if second is not None and best.score - second.score < self.spec.ambiguity_margin:
+        if margin < spec.ambiguity_margin:
             return Classification(None, "clarify", ranking, oos)
-        return Classification(self.spec.intent(best.name), "act", ranking, oos)
+        return Classification(spec.intent(best.name), "act", ranking, oos)
+
+    def _with_evidence(self, text: str, ranking: list[IntentScore]) -> list[IntentScore]:
+        """Nudge intents whose tool can use the values the utterance carries.
+
+        A date range, an amount with a currency or a typed id (``dsp_…``) in the
+        text is evidence for intents whose argument schema has a place for it,
+        and against those that have none.
+        """
+        found = evidence(text, self.today)
+        if not found:
+            return ranking
+        adjusted: list[IntentScore] = []
+        for item in ranking:
+            intent = self.spec.intent(item.name)
+            plans = self._plans(intent) if intent is not None else None
+            accepts = accepted_evidence(plans or [])
+            bonus = EVIDENCE_WEIGHT * (len(found & accepts) - len(found - accepts))
+            adjusted.append(replace(item, score=item.score + bonus))
+        adjusted.sort(key=lambda r: r.score, reverse=True)
+        return adjusted
 
     def _continue_slots(
         self,
@@ -239,7 +290,9 @@ class Dialogue:
                     return self._act(result.intent, text, messages, base={})
             else:
                 # Neither an answer nor a new request: ask again.
-                return self._ask(intent, plans, state.slots, state.query, state.pending_amount, again=True)
+                return self._ask(
+                    intent, plans, state.slots, state.query, state.pending_amount, again=True
+                )
         merged = {**state.slots, **got.values}
         pending_amount = got.pending_amount or state.pending_amount
         return self._act(intent, state.query, messages, base=merged, pending_amount=pending_amount)
@@ -256,7 +309,9 @@ class Dialogue:
         # A short reply ("the refund") is read together with the original request.
         ranking, _ = self.index.rank(f"{state.query} {text}")
         ranked = [r for r in ranking if r.name in state.candidates]
-        if ranked and (len(ranked) == 1 or ranked[0].score - ranked[1].score >= self.spec.ambiguity_margin):
+        if ranked and (
+            len(ranked) == 1 or ranked[0].score - ranked[1].score >= self.spec.ambiguity_margin
+        ):
             return self.spec.intent(ranked[0].name)
         return None
 
@@ -281,14 +336,18 @@ class Dialogue:
         pending_amount: str | None = None,
     ) -> AIMessage:
         if intent.answer is not None:
-            return self._say(intent.answer, {"capabilities": self._capabilities()}, intent=intent.name)
+            return self._say(
+                intent.answer, {"capabilities": self._capabilities()}, intent=intent.name
+            )
         plans = self._plans(intent)
         name = intent.tool_name
         if plans is None or name is None:
             return self._say(self.spec.unavailable_template, {}, intent=intent.name)
         slots = dict(base)
         if not base:
-            got = extract(text, plans, today=self.today, default_currency=self.spec.default_currency)
+            got = extract(
+                text, plans, today=self.today, default_currency=self.spec.default_currency
+            )
             slots.update(got.values)
             pending_amount = pending_amount or got.pending_amount
         amount_plan = next((p for p in plans if p.kind == "amount"), None)
@@ -310,7 +369,9 @@ class Dialogue:
         state = PlannerState(intent=intent.name, slots=args, query=text)
         return AIMessage(
             content="",
-            tool_calls=[{"name": name, "args": args, "id": _call_id(messages, name), "type": "tool_call"}],
+            tool_calls=[
+                {"name": name, "args": args, "id": _call_id(messages, name), "type": "tool_call"}
+            ],
             additional_kwargs={STATE_KEY: state.dump()},
         )
 
@@ -326,11 +387,17 @@ class Dialogue:
     ) -> AIMessage:
         missing = [p for p in plans if p.required and p.name not in slots]
         currency_plan = next((p for p in plans if p.kind == "currency"), None)
-        if pending_amount and currency_plan is not None and currency_plan.name not in slots:
-            if currency_plan not in missing:
-                missing.append(currency_plan)
+        if (
+            pending_amount
+            and currency_plan is not None
+            and currency_plan.name not in slots
+            and currency_plan not in missing
+        ):
+            missing.append(currency_plan)
         phrases = [
-            f"the currency of {pending_amount}" if p is currency_plan and pending_amount else describe_slot(p)
+            f"the currency of {pending_amount}"
+            if p is currency_plan and pending_amount
+            else describe_slot(p)
             for p in missing
         ]
         context = {
@@ -357,9 +424,13 @@ class Dialogue:
         state = PlannerState(pending="clarify", candidates=candidates, query=text)
         return AIMessage(content=reply, additional_kwargs={STATE_KEY: state.dump()})
 
-    def _say(self, template: str, context: Mapping[str, Any], *, intent: str | None = None) -> AIMessage:
+    def _say(
+        self, template: str, context: Mapping[str, Any], *, intent: str | None = None
+    ) -> AIMessage:
         state = PlannerState(intent=intent)
-        return AIMessage(content=render(template, context), additional_kwargs={STATE_KEY: state.dump()})
+        return AIMessage(
+            content=render(template, context), additional_kwargs={STATE_KEY: state.dump()}
+        )
 
     def _capabilities(self) -> str:
         described = [_lower_first(i.description) for i in self.spec.intents if i.description]
@@ -379,7 +450,11 @@ class Dialogue:
         if tool_name.startswith("transfer_to_"):
             agent = tool_name.removeprefix("transfer_to_").replace("_", " ")
             return self._say(self.spec.handoff_template, {"agent": agent})
-        state = PlannerState.load(call_message.additional_kwargs.get(STATE_KEY)) if call_message else None
+        state = (
+            PlannerState.load(call_message.additional_kwargs.get(STATE_KEY))
+            if call_message
+            else None
+        )
         intent = self.spec.intent(state.intent) if state and state.intent else None
         if intent is None:
             intent = next((i for i in self.spec.intents if i.tool_name == tool_name), None)
@@ -389,7 +464,9 @@ class Dialogue:
         context: dict[str, Any] = {**args}
         if isinstance(result, Mapping):
             context.update(result)
-        context.update({"args": args, "result": result, "outcome": outcome, "error": _error_text(result)})
+        context.update(
+            {"args": args, "result": result, "outcome": outcome, "error": _error_text(result)}
+        )
         template = intent.responses.get(outcome) if intent else None
         if template is None and outcome == "empty" and intent is not None:
             template = intent.responses.get("ok")
@@ -450,7 +527,9 @@ def _outcome(message: ToolMessage, result: Any) -> str:
         if isinstance(result.get("outcome"), str):
             return str(result["outcome"])
         status = str(result.get("status") or "").lower()
-        if status in ("approval_rejected", "rejected") or result.get("approval") == "rejected":
+        # The runtime reports a human rejection as {"rejected": true, "approval_id": ...}.
+        rejected = result.get("rejected") is True or result.get("approval") == "rejected"
+        if status in ("approval_rejected", "rejected") or rejected:
             return "approval_rejected"
     if message.status == "error" or (isinstance(result, Mapping) and result.get("error")):
         return "error"
@@ -488,7 +567,9 @@ def derive_spec(base: PlannerSpec, tools: Mapping[str, Mapping[str, Any]]) -> Pl
         intent_name = re.sub(r"[^a-z0-9_]", "_", name.lower())[:64] or "tool"
         if not intent_name[0].isalpha():
             intent_name = "t_" + intent_name[:62]
-        intents.append(IntentSpec(name=intent_name, description=description, examples=examples, tool=name))
+        intents.append(
+            IntentSpec(name=intent_name, description=description, examples=examples, tool=name)
+        )
     return base.model_copy(update={"intents": intents})
 
 

@@ -133,7 +133,9 @@ def _has_slots(suite: Suite, intent_name: str) -> bool:
     return bool(set(props) - _query_slots(suite, intent_name))
 
 
-def run_turn(planner: LocalPlanner, tools: list[dict[str, Any]], text: str) -> tuple[AIMessage, float]:
+def run_turn(
+    planner: LocalPlanner, tools: list[dict[str, Any]], text: str
+) -> tuple[AIMessage, float]:
     """One first turn through the bound planner; returns the reply and its wall time."""
     bound = planner.bind_tools(tools)
     started = time.perf_counter()
@@ -165,7 +167,16 @@ def evaluate(suite: Suite, *, embedder: Embedder | None = None) -> Report:
         ignore = _query_slots(suite, case.intent)
         compared = {k: v for k, v in slots.items() if k not in ignore}
         outcomes.append(
-            Outcome(case.text, case.intent, intent, case.slots, compared, tool, str(reply.content), seconds)
+            Outcome(
+                case.text,
+                case.intent,
+                intent,
+                case.slots,
+                compared,
+                tool,
+                str(reply.content),
+                seconds,
+            )
         )
     oos_ok = 0
     oos_outcomes: list[Outcome] = []
@@ -176,7 +187,9 @@ def evaluate(suite: Suite, *, embedder: Embedder | None = None) -> Report:
         oos_ok += handled
         if not handled:
             intent, slots, tool = _interpret(suite, reply)
-            oos_outcomes.append(Outcome(text, None, intent, {}, slots, tool, str(reply.content), seconds))
+            oos_outcomes.append(
+                Outcome(text, None, intent, {}, slots, tool, str(reply.content), seconds)
+            )
     intent_ok = [o for o in outcomes if o.intent_ok]
     slot_cases = [o for o in intent_ok if o.gold_intent and _has_slots(suite, o.gold_intent)]
     slot_ok = [o for o in slot_cases if o.slots == o.gold_slots]

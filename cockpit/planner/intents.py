@@ -25,15 +25,90 @@ from cockpit.planner.lexicon import ID_PREFIXES
 _WORD = re.compile(r"[a-z0-9]+")
 _ID = re.compile(r"\b([A-Za-z][A-Za-z0-9]{0,7})_[A-Za-z0-9][A-Za-z0-9_-]*\b")
 _STOP = frozenset(
-    """a an the and or of to for in on at by with from is are was were be been it its this that
-    these those i me my we our you your can could would should will please do does did have has
-    had what which who how why when where there here any some just about tell show give get
-    let know want need like up out so if than then as into over under""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "please",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "when",
+        "where",
+        "there",
+        "here",
+        "any",
+        "some",
+        "just",
+        "about",
+        "tell",
+        "show",
+        "give",
+        "get",
+        "let",
+        "know",
+        "want",
+        "need",
+        "like",
+        "up",
+        "out",
+        "so",
+        "if",
+        "than",
+        "then",
+        "as",
+        "into",
+        "over",
+        "under",
+    ]
 )
 _PREFIX_WORD = {p.rstrip("_"): noun for noun, prefixes in ID_PREFIXES.items() for p in prefixes}
 
 #: Weight of the embedding signal; the rest is the lexical signal.
-EMBEDDING_WEIGHT = 0.8
+EMBEDDING_WEIGHT = 0.85
 
 
 def normalise(text: str) -> str:

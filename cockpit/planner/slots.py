@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from cockpit.planner.dates import DateSpan, find_dates
@@ -43,7 +44,9 @@ _MONEY_AFTER = re.compile(
     rf"(?<![\w.])(?P<num>{_NUMBER})(?P<k>\s?[kK])?\s?(?:\b(?P<code>{_CODES})\b|\b(?P<word>{_WORDS})\b)",
     re.I,
 )
-_BARE_NUMBER = re.compile(rf"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?(?!\s?%)(?![\w.])")
+_BARE_NUMBER = re.compile(
+    rf"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?(?!\s?%)(?![\w.])"
+)
 _REASON = re.compile(
     r"\b(?:because|as the|reason(?:\s+is)?\s*[:=]?|due to|since the)\s+(?P<text>[^.?!]+)", re.I
 )
@@ -234,8 +237,11 @@ def find_currency(text: _Text) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def _phrase_regex(phrase: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s_-]?") + r"(?![\w-])", re.I)
+    return re.compile(
+        r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s_-]?") + r"(?![\w-])", re.I
+    )
 
 
 def find_market(text: _Text, allowed: Sequence[Any] | None) -> str | None:
@@ -249,9 +255,9 @@ def find_market(text: _Text, allowed: Sequence[Any] | None) -> str | None:
                     best = (m.start(), code)
         for m in re.finditer(rf"\b{code}\b", text.raw):
             before = text.raw[: m.start()]
-            if text.free(m.span()) and (_MARKET_CONTEXT.search(before) or len(text.raw) <= 3):
-                if best is None or m.start() < best[0]:
-                    best = (m.start(), code)
+            in_context = _MARKET_CONTEXT.search(before) or len(text.raw) <= 3
+            if text.free(m.span()) and in_context and (best is None or m.start() < best[0]):
+                best = (m.start(), code)
     return best[1] if best else None
 
 
@@ -323,12 +329,12 @@ def find_id(text: _Text, plan: SlotPlan, *, answering: bool) -> str | None:
         if text.free(m.span()) and id_matches(plan, m.group(0)):
             text.claim(m.span())
             return m.group(0)
-    if answering:
-        # A bare answer to "which payment?" may omit the prefix ("8F3K2Q").
-        token = text.raw.strip().strip(".").split()[-1] if text.raw.strip() else ""
+    words = text.raw.strip().strip(".").split()
+    if answering and 0 < len(words) <= 3 and any(ch.isdigit() for ch in words[-1]):
+        # A bare answer to "which payment?" may omit the prefix ("it's 8F3K2Q").
         for prefix in _id_prefixes(plan):
-            if token and id_matches(plan, prefix + token):
-                return prefix + token
+            if id_matches(plan, prefix + words[-1]):
+                return prefix + words[-1]
     return None
 
 
@@ -390,7 +396,9 @@ def extract(
         if market is not None:
             out.values[plan.name] = market
     market_value = next((out.values[p.name] for p in market_plans if p.name in out.values), None)
-    market_value = market_value or next((known[p.name] for p in market_plans if p.name in known), None)
+    market_value = market_value or next(
+        (known[p.name] for p in market_plans if p.name in known), None
+    )
 
     currency = next((m.currency for m in money if m.currency), None)
     if currency is None and by_kind.get("currency"):
@@ -411,7 +419,10 @@ def extract(
         if plan.json_type == "integer":
             ccy = (
                 currency
-                or next((str(known[p.name]) for p in by_kind.get("currency", []) if known.get(p.name)), None)
+                or next(
+                    (str(known[p.name]) for p in by_kind.get("currency", []) if known.get(p.name)),
+                    None,
+                )
                 or (plan.hint.default_currency if plan.hint else None)
                 or default_currency
             )
@@ -459,6 +470,43 @@ def extract(
     return out
 
 
+def evidence(utterance: str, today: date) -> set[str]:
+    """Kinds of slot values present in ``utterance``: ``date``, ``amount``, ``id:<prefix>``."""
+    found: set[str] = set()
+    text = _Text(utterance)
+    for m in ID_TOKEN.finditer(utterance):
+        if any(ch.isdigit() for ch in m.group(0)):
+            found.add("id:" + m.group(0).split("_", 1)[0].lower())
+            text.claim(m.span())
+    spans = [d for d in find_dates(utterance, today) if text.free(d.span)]
+    if spans:
+        found.add("date")
+    for d in spans:
+        text.claim(d.span)
+    if any(m.currency for m in find_money(text)):
+        found.add("amount")
+    return found
+
+
+def accepted_evidence(plans: Sequence[SlotPlan]) -> set[str]:
+    """The evidence kinds (see :func:`evidence`) a tool's slots have a place for."""
+    accepted: set[str] = set()
+    for plan in plans:
+        if plan.kind in ("date", "start_date", "end_date", "days"):
+            accepted.add("date")
+        elif plan.kind in ("amount", "currency"):
+            accepted.add("amount")
+        elif plan.kind == "id":
+            prefixes = list(_id_prefixes(plan))
+            pattern = _id_pattern(plan)
+            if pattern is not None:
+                literal = re.match(r"([A-Za-z]+)_", pattern.pattern)
+                if literal:
+                    prefixes.append(literal.group(0))
+            accepted.update("id:" + p.rstrip("_").lower() for p in prefixes)
+    return accepted
+
+
 def describe_slot(plan: SlotPlan) -> str:
     """A short noun phrase for the question that asks for this slot."""
     if plan.hint is not None and plan.hint.prompt:
@@ -488,7 +536,9 @@ def describe_slot(plan: SlotPlan) -> str:
 __all__ = [
     "Extraction",
     "SlotPlan",
+    "accepted_evidence",
     "describe_slot",
+    "evidence",
     "extract",
     "find_money",
     "infer_kind",

@@ -52,6 +52,12 @@ DEFAULT_OUT_OF_SCOPE_EXAMPLES: tuple[str, ...] = (
     "how tall is Mount Everest",
     "write a python script that sorts a list",
     "what's your favourite movie",
+    "what is the price of bitcoin today",
+    "send money to my friend",
+    "help me file my tax return",
+    "open a personal bank account",
+    "change my login password",
+    "cancel my streaming subscription",
 )
 
 
@@ -189,11 +195,14 @@ class PlannerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     intents: list[IntentSpec] = Field(default_factory=list)
-    clarify_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    clarify_threshold: float = Field(default=0.36, ge=0.0, le=1.0)
     """Below this confidence the planner asks a clarifying question instead of acting."""
-    out_of_scope_threshold: float = Field(default=0.36, ge=0.0, le=1.0)
+    out_of_scope_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
     """Below this confidence the request is treated as out of scope."""
-    ambiguity_margin: float = Field(default=0.015, ge=0.0, le=1.0)
+    scope_gap: float = Field(default=0.15, ge=0.0, le=1.0)
+    """Act below ``clarify_threshold`` when the nearest example is at least this much
+    more similar than the nearest out-of-scope example (a clearly in-scope request)."""
+    ambiguity_margin: float = Field(default=0.02, ge=0.0, le=1.0)
     """If the top two intents are closer than this, ask which one was meant."""
     out_of_scope_examples: list[str] = Field(
         default_factory=lambda: list(DEFAULT_OUT_OF_SCOPE_EXAMPLES)

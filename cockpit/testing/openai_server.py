@@ -59,7 +59,10 @@ class FakeOpenAIServer:
                 {
                     "id": f"call_{i}_{int(time.time() * 1000)}",
                     "type": "function",
-                    "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))},
+                    "function": {
+                        "name": c["name"],
+                        "arguments": json.dumps(c.get("arguments", {})),
+                    },
                 }
                 for i, c in enumerate(reply.tool_calls)
             ]
@@ -103,15 +106,28 @@ class FakeOpenAIServer:
                 with owner._lock:
                     owner.requests.append(body)
                 if not self.path.endswith("/chat/completions"):
-                    self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                    self._send(
+                        404, {"error": {"message": "not found", "type": "invalid_request_error"}}
+                    )
                     return
                 model = str(body.get("model", ""))
                 reply = owner._next(model)
                 if reply is None:
-                    self._send(404, {"error": {"message": f"model {model} not found", "type": "invalid_request_error"}})
+                    self._send(
+                        404,
+                        {
+                            "error": {
+                                "message": f"model {model} not found",
+                                "type": "invalid_request_error",
+                            }
+                        },
+                    )
                     return
                 if reply.status != 200:
-                    self._send(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}})
+                    self._send(
+                        reply.status,
+                        {"error": {"message": "scripted failure", "type": "server_error"}},
+                    )
                     return
                 self._send(200, owner._completion(model, reply))
 

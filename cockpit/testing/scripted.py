@@ -121,13 +121,19 @@ class ScriptedChatModel(BaseChatModel):
         )
 
 
-def register_fake_script(name: str, messages: Sequence[ScriptStep], *, replace: bool = True) -> None:
+def register_fake_script(
+    name: str, messages: Sequence[ScriptStep], *, replace: bool = True
+) -> None:
     """Make ``fake:<name>`` resolve to a :class:`ScriptedChatModel` replaying ``messages``."""
     if not name or ":" in name:
-        raise UserError("a fake script needs a name without ':'", code="invalid_fake_name", param="name")
+        raise UserError(
+            "a fake script needs a name without ':'", code="invalid_fake_name", param="name"
+        )
     with _LOCK:
         if not replace and name in _SCRIPTS:
-            raise UserError(f"fake script {name!r} already exists", code="fake_exists", param="name")
+            raise UserError(
+                f"fake script {name!r} already exists", code="fake_exists", param="name"
+            )
         _SCRIPTS[name] = tuple(messages)
 
 

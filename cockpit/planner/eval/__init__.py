@@ -1,0 +1,1 @@
+"""Bundled planner evaluation data: a payments-copilot test agent and held-out paraphrases."""

@@ -1,0 +1,164 @@
+"""``ChainedChatModel``: try each model in turn until one answers.
+
+Every model an agent uses is wrapped in one of these (a chain of one when the
+spec names no fallbacks), so every reply is stamped the same way: which model
+reference answered (``response_metadata["cockpit_model"]``) and token usage,
+estimated with ``count_tokens_approximately`` when the provider reports none.
+The inner models are called through their ``_generate`` with the chain's run
+manager, so callbacks (and the usage tracker) see exactly one call per turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable, RunnableBinding
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, model_validator
+
+from cockpit.errors import ModelBehaviorError
+
+log = logging.getLogger(__name__)
+
+_PER_MODEL = "cockpit_per_model_kwargs"
+
+
+class ChainedChatModel(BaseChatModel):
+    """A fallback chain over ``models`` (named by ``refs``, same order)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    refs: list[str] = Field(min_length=1)
+    """``provider:model`` of each model, for accounting and error messages."""
+    models: list[BaseChatModel] = Field(min_length=1)
+    """The models, tried in order; the next one runs when one raises."""
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ChainedChatModel:
+        if len(self.refs) != len(self.models):
+            raise ValueError("refs and models must have the same length")
+        return self
+
+    @property
+    def _llm_type(self) -> str:
+        return "cockpit-chain"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"models": list(self.refs)}
+
+    @property
+    def primary(self) -> BaseChatModel:
+        """The first model of the chain."""
+        return self.models[0]
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind ``tools`` to every model the way each provider wants them."""
+        per_model: list[dict[str, Any]] = []
+        for model in self.models:
+            if tool_choice is None:
+                bound = model.bind_tools(tools, **kwargs)
+            else:
+                bound = model.bind_tools(tools, tool_choice=tool_choice, **kwargs)
+            per_model.append(dict(bound.kwargs) if isinstance(bound, RunnableBinding) else {})
+        return self.bind(**{_PER_MODEL: per_model})
+
+    def _calls(self, kwargs: dict[str, Any]) -> list[tuple[str, BaseChatModel, dict[str, Any]]]:
+        per_model = kwargs.pop(_PER_MODEL, None) or [{} for _ in self.models]
+        return [
+            (ref, model, {**kwargs, **extra})
+            for ref, model, extra in zip(self.refs, self.models, per_model, strict=True)
+        ]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        failures: list[tuple[str, Exception]] = []
+        for ref, model, call_kwargs in self._calls(kwargs):
+            try:
+                result = model._generate(
+                    messages, stop=stop, run_manager=run_manager, **call_kwargs
+                )
+            except Exception as exc:
+                failures.append((ref, exc))
+                log.warning("model %s failed (%s); trying the next", ref, type(exc).__name__)
+                continue
+            return _stamp(result, ref, messages, fell_back=len(failures))
+        raise self._exhausted(failures)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        failures: list[tuple[str, Exception]] = []
+        for ref, model, call_kwargs in self._calls(kwargs):
+            try:
+                result = await model._agenerate(
+                    messages, stop=stop, run_manager=run_manager, **call_kwargs
+                )
+            except Exception as exc:
+                failures.append((ref, exc))
+                log.warning("model %s failed (%s); trying the next", ref, type(exc).__name__)
+                continue
+            return _stamp(result, ref, messages, fell_back=len(failures))
+        raise self._exhausted(failures)
+
+    def _exhausted(self, failures: list[tuple[str, Exception]]) -> Exception:
+        if len(failures) == 1:
+            return failures[0][1]  # no fallback configured: surface the model's own error
+        tried = ", ".join(f"{ref} ({type(exc).__name__})" for ref, exc in failures)
+        error = ModelBehaviorError(
+            f"every model in the chain failed: {tried}",
+            code="model_unavailable",
+            param="model",
+            details={"tried": [ref for ref, _ in failures]},
+        )
+        error.__cause__ = failures[-1][1]
+        return error
+
+
+def _stamp(
+    result: ChatResult, ref: str, messages: list[BaseMessage], *, fell_back: int
+) -> ChatResult:
+    for generation in result.generations:
+        if not isinstance(generation, ChatGeneration):
+            continue
+        message = generation.message
+        metadata = {**message.response_metadata, "cockpit_model": ref}
+        if fell_back:
+            metadata["cockpit_fallbacks"] = fell_back
+        if isinstance(message, AIMessage) and message.usage_metadata is None:
+            input_tokens = count_tokens_approximately(messages)
+            output_tokens = count_tokens_approximately([message])
+            message.usage_metadata = {
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": input_tokens + output_tokens,
+            }
+            metadata["usage_estimated"] = True
+        message.response_metadata = metadata
+    result.llm_output = {**(result.llm_output or {}), "cockpit_model": ref}
+    return result
+
+
+__all__ = ["ChainedChatModel"]
