@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     """Extra folders of ``<name>/agent.yaml`` specs loaded as built-in agents (JSON list)."""
     tool_modules: list[str] = Field(default_factory=list)
     """Extra modules imported at start so their ``@register_tool`` tools exist (JSON list)."""
-    preload_knowledge: bool = True
-    """Warm up in the background at start: knowledge store + shared corpus, fraud model."""
+    warmup: bool = True
+    """Warm up at start: knowledge corpus, fraud model, and (in demo mode) the demo world."""
     embeddings: str = "minilm"
     """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
 

@@ -55,6 +55,8 @@ def _seed_a(api: Api, key_a: str) -> dict[str, str]:
         "agent_id": "a-private",
         "alias": "live",
         "key_id": key_id,
+        # Enumerated path segments get a valid value, so the id after them is what is looked up.
+        "kind": "card",
     }
 
 

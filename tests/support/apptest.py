@@ -64,7 +64,7 @@ def running_app(
         database_url=database_url,
         agents_path=[AGENTS_DIR],
         tool_modules=["tests.support.spinekit"],
-        preload_knowledge=False,
+        warmup=False,
         **overrides,
     )
     app = create_app(settings, model_factory=rule_model_factory(raw_calls))

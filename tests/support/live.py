@@ -41,7 +41,7 @@ class LiveServer:
                 "COCKPIT_DATA_DIR": str(self.data_dir),
                 "PYTHONPATH": str(ROOT),
                 "COCKPIT_EMBEDDINGS": "hashing",
-                "COCKPIT_PRELOAD_KNOWLEDGE": "false",
+                "COCKPIT_WARMUP": "false",
             }
         )
         if self.database_url:

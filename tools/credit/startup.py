@@ -38,7 +38,8 @@ def seed_examples(svc: CreditService, tenant_id: str, *, created_by: str = "syst
 
 def on_startup(services: Any) -> None:
     """Seed the demo tenant when the platform runs in demo mode."""
-    if not getattr(services.settings, "demo", False):
+    settings = services.settings
+    if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
     seeded = seed_examples(service_for(services.db), DEMO_TENANT)
     if seeded:

@@ -140,12 +140,18 @@ def dispute_evidence(session: Session, dispute_id: str) -> list[dict[str, Any]]:
              "source": i.source, "content": i.content} for i in items]  # fmt: skip
 
 
-def merchant_kyb(session: Session, merchant_id: str) -> dict[str, Any]:
+def require_merchant(session: Session, merchant_id: str) -> Merchant:
+    """The caller's tenant's merchant, or 404 (another tenant's merchant is unknown here)."""
     merchant = session.scalar(select(Merchant).where(Merchant.id == merchant_id))
     if merchant is None:
         raise NotFound(
             f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
         )
+    return merchant
+
+
+def merchant_kyb(session: Session, merchant_id: str) -> dict[str, Any]:
+    merchant = require_merchant(session, merchant_id)
     return {
         "merchantId": merchant.id, "name": merchant.name, "legalName": merchant.legal_name,
         "country": merchant.country, "mcc": merchant.mcc, "markets": merchant.markets,
@@ -174,6 +180,7 @@ __all__ = [
     "list_disputes",
     "list_merchants",
     "merchant_kyb",
+    "require_merchant",
     "scoped_dispute",
     "search_payments",
 ]

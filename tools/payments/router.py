@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from cockpit.api.deps import Ctx, RequestContext
 from cockpit.db.base import utcnow
@@ -263,7 +264,12 @@ def accept_dispute(dispute_id: str, ctx: Ctx) -> dict[str, Any]:
 def balances(merchant_id: str, ctx: Ctx) -> dict[str, Any]:
     ctx.require(*READ_ROLES)
     merchant = _merchant(ctx, merchant_id)
-    return read_tx(ctx.db, ctx.principal.tenant_id, lambda s: queries.balances(s, merchant))
+
+    def read(s: Session) -> dict[str, Any]:
+        queries.require_merchant(s, merchant)
+        return queries.balances(s, merchant)
+
+    return read_tx(ctx.db, ctx.principal.tenant_id, read)
 
 
 @router.get("/methods")
@@ -347,8 +353,14 @@ def dispute_monitoring(
 ) -> dict[str, Any]:
     ctx.require(*READ_ROLES)
     merchant, end = _merchant(ctx, merchant_id), utcnow()
-    return read_tx(ctx.db, ctx.principal.tenant_id, lambda s: analytics.dispute_monitoring(
-        s, merchant_id=merchant, start=end - timedelta(days=days), end=end))  # fmt: skip
+
+    def read(s: Session) -> dict[str, Any]:
+        queries.require_merchant(s, merchant)
+        return analytics.dispute_monitoring(
+            s, merchant_id=merchant, start=end - timedelta(days=days), end=end
+        )
+
+    return read_tx(ctx.db, ctx.principal.tenant_id, read)
 
 
 __all__ = ["router"]

@@ -24,7 +24,8 @@ SEED_THREAD_KEY = "payments_demo_seed"
 
 def on_startup(services: Any) -> None:
     services.extras.setdefault(GATEWAY_KEY, Gateway(services.db))
-    if not getattr(services.settings, "demo", False):
+    settings = services.settings
+    if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
 
     def seed() -> None:
