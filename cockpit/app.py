@@ -20,7 +20,17 @@ from fastapi import FastAPI
 from cockpit import __version__
 from cockpit.api.errors import install_error_handlers
 from cockpit.api.limits import BodySizeLimit
-from cockpit.api.routers import agents, approvals, assistants, audit, keys, runs, system, threads
+from cockpit.api.routers import (
+    agents,
+    approvals,
+    assistants,
+    audit,
+    keys,
+    runs,
+    system,
+    threads,
+    usage,
+)
 from cockpit.api.services import Services
 from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
@@ -77,7 +87,7 @@ def default_model_factory(settings: Settings) -> ModelFactory:
         from cockpit.models import resolve_model
 
         model = resolve_model(
-            spec.model, planner=spec.planner or None, fallbacks=spec.fallbacks, settings=settings
+            spec.model, planner=spec.planner, fallbacks=spec.fallbacks, settings=settings
         )
         return model.bind_tools(schemas)
 
@@ -192,6 +202,7 @@ def create_app(
         agents.router,
         audit.router,
         keys.router,
+        usage.router,
     ):
         app.include_router(router)
     for name in DOMAIN_ROUTERS:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def on_startup(services: Any) -> None:
     settings = services.settings
-    if not getattr(settings, "preload_knowledge", True):
+    if not getattr(settings, "warmup", True):
         return
 
     def warm() -> None:

@@ -111,7 +111,10 @@ class Team:
                 if (tool := self._tool_or_none(t.name)) is not None
             ]
             schemas += [_handoff_schema(self.specs[h]) for h in spec.handoffs if h in self.specs]
-            bound = self.model_factory(spec, schemas)
+            # The agent id rides in the call metadata so usage is attributed per agent.
+            bound = self.model_factory(spec, schemas).with_config(
+                metadata={"cockpit_agent_id": spec.id}
+            )
             self._models[spec.id] = bound
         return bound
 

@@ -27,6 +27,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.models.accounting import UsageTracker
 from cockpit.runtime.records import RunRecord
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
@@ -154,6 +155,7 @@ class RunHandle:
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
         self.final: dict[str, Any] = {}
+        self.usage: UsageTracker | None = None
         self._subs: list[asyncio.Queue[Any]] = []
         self._seen_messages: dict[str, Any] = {}
 
@@ -312,7 +314,9 @@ class RunManager:
         except Exception:
             self._threads.release(tenant, thread_id, thread.status, assistant_id=None)
             raise
+        tracker = UsageTracker(tenant_id=tenant, run_id=rec.run_id, thread_id=thread_id)
         handle = RunHandle(rec, principal, spec.stream_mode)
+        handle.usage = tracker
         self._active[rec.run_id] = handle
         self._audit.record(
             tenant,
@@ -338,6 +342,7 @@ class RunManager:
                 "assistant_id": spec.assistant_id,
             },
             "recursion_limit": 50,
+            "callbacks": [tracker],
             "run_id": uuid.UUID(rec.run_id),
         }
         lg_modes = sorted({STREAM_MODES[m] for m in spec.stream_mode})
@@ -397,8 +402,15 @@ class RunManager:
         thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
         if status == "interrupted" and error is not None:
             thread_status = "idle"
+        usage = None
+        if handle.usage is not None:
+            try:
+                handle.usage.save(self._db)
+                usage = handle.usage.summary().to_dict()
+            except Exception:
+                log.exception("usage for run %s could not be saved", rec.run_id)
         try:
-            self._set_status(tenant, rec.run_id, status, error=error)
+            self._set_status(tenant, rec.run_id, status, error=error, usage=usage)
             self._audit.record(
                 tenant,
                 kind="run_finished",
@@ -414,7 +426,12 @@ class RunManager:
             self._active.pop(rec.run_id, None)
 
     def _set_status(
-        self, tenant: str, run_id: str, status: str, error: dict[str, Any] | None = None
+        self,
+        tenant: str,
+        run_id: str,
+        status: str,
+        error: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
         with self._db.tenant_session(tenant) as s:
             run = s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one()
@@ -422,6 +439,8 @@ class RunManager:
             run.updated_at = utcnow()
             if error is not None:
                 run.error = error
+            if usage is not None:
+                run.usage = usage
 
     # ---- read / control ---------------------------------------------------------
     def get(self, principal: Principal, thread_id: str, run_id: str) -> RunRecord:

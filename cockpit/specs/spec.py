@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cockpit.errors import ValidationFailed
+from cockpit.planner.spec import PlannerSpec
 from cockpit.toolkit.registry import ToolKind, ToolRegistry
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]{1,62}$")
@@ -112,8 +113,8 @@ class AgentSpec(_Strict):
     handoffs: list[str] = Field(default_factory=list)
     """Agents this one may transfer the conversation to."""
     guardrails: Guardrails = Field(default_factory=Guardrails)
-    planner: dict[str, Any] = Field(default_factory=dict)
-    """Local-planner data: intents with example utterances and response templates."""
+    planner: PlannerSpec | None = None
+    """Local-planner data: intents with example utterances, slot hints and answer templates."""
     evals: list[str] = Field(default_factory=list)
     """Eval suites that gate publishing this agent."""
     tags: list[str] = Field(default_factory=list)

@@ -22,7 +22,7 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
     with running_app(tmp_path) as api:
         key = api.tenant("approver", role="admin")
         # approve
-        tid, apr = _pending(api, key, "pay 200.00 USD to ann")
+        _tid, apr = _pending(api, key, "pay 200.00 USD to ann")
         req = api.client.get(f"/v1/approvals/{apr}", headers=api.h(key)).json()["request"]
         assert (
             req["amount"] == 20000
@@ -41,7 +41,7 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
         assert [p["amount"] for p in read_payouts(api.data_dir)] == [20000]
 
         # edit the amount down
-        tid, apr = _pending(api, key, "pay 400.00 USD to bo")
+        _tid, apr = _pending(api, key, "pay 400.00 USD to bo")
         r = api.client.post(
             f"/v1/approvals/{apr}/decision",
             headers=api.h(key),
@@ -50,7 +50,7 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
         assert r.json()["approval"]["status"] == "edited"
         assert [p["amount"] for p in read_payouts(api.data_dir)] == [20000, 15000]
         # an edit cannot lift the amount over the agent's hard limit
-        tid, apr = _pending(api, key, "pay 300.00 USD to cy")
+        _tid, apr = _pending(api, key, "pay 300.00 USD to cy")
         r = api.client.post(
             f"/v1/approvals/{apr}/decision",
             headers=api.h(key),
@@ -61,7 +61,7 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
         assert len(read_payouts(api.data_dir)) == 2
 
         # reject
-        tid, apr = _pending(api, key, "pay 600.00 USD to dee")
+        _tid, apr = _pending(api, key, "pay 600.00 USD to dee")
         r = api.client.post(
             f"/v1/approvals/{apr}/decision",
             headers=api.h(key),
@@ -90,3 +90,23 @@ def test_shopper_cannot_approve(tmp_path: Path) -> None:
         )
         assert r.status_code == 403
         assert read_payouts(api.data_dir) == []
+
+
+def test_usage_is_returned_with_runs_and_queryable(tmp_path: Path) -> None:
+    with running_app(tmp_path) as api:
+        key = api.tenant("metered")
+        tid = api.client.post("/threads", json={}, headers=api.h(key)).json()["thread_id"]
+        api.say(key, tid, "note one")
+        api.say(key, tid, "note two")
+        runs = api.client.get(f"/threads/{tid}/runs", headers=api.h(key)).json()
+        per_run = [r["usage"] for r in runs]
+        assert all(u and u["calls"] == 2 and u["input_tokens"] > 0 for u in per_run), per_run
+        total = api.client.get("/v1/usage", params={"agent_id": "spine"}, headers=api.h(key)).json()
+        assert total["calls"] == 4
+        assert total["input_tokens"] == sum(u["input_tokens"] for u in per_run)
+        one = api.client.get(
+            "/v1/usage", params={"run_id": runs[0]["run_id"]}, headers=api.h(key)
+        ).json()
+        assert one["input_tokens"] == runs[0]["usage"]["input_tokens"]
+        other = api.tenant("unmetered")
+        assert api.client.get("/v1/usage", headers=api.h(other)).json()["calls"] == 0

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, Field
 
@@ -142,6 +143,14 @@ class RuleModel(BaseChatModel):
                 msg = AIMessage(content=f"You said: {text}")
         else:
             msg = AIMessage(content="ok")
+        # Report usage the way a real provider does, so accounting has something to count.
+        used_in = count_tokens_approximately(messages)
+        used_out = count_tokens_approximately([msg])
+        msg.usage_metadata = {
+            "input_tokens": used_in,
+            "output_tokens": used_out,
+            "total_tokens": used_in + used_out,
+        }
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
 
