@@ -147,6 +147,18 @@ def build_graph(
 
     async def agent(state: TeamState, config: RunnableConfig) -> dict[str, Any]:
         spec = team.spec(state.get("active_agent"))
+        steps = _steps_this_turn(state.get("messages", []))
+        if steps >= spec.guardrails.max_steps_per_turn:
+            # Loop guard in code: a model that keeps calling tools is stopped, not trusted.
+            return {
+                "messages": [
+                    AIMessage(
+                        content="I stopped here: this request needed more steps than I am allowed in one "
+                        "turn. Please narrow it down.",
+                        name=spec.id,
+                    )
+                ]
+            }
         prompt: list[AnyMessage] = [SystemMessage(content=spec.instructions)]
         prompt += list(state.get("messages", []))
         reply = await team.model(spec).ainvoke(prompt, config)
@@ -225,6 +237,17 @@ def build_graph(
     graph.add_conditional_edges("agent", route, ["tools", END])
     graph.add_edge("tools", "agent")
     return graph.compile(checkpointer=checkpointer)
+
+
+def _steps_this_turn(messages: Sequence[AnyMessage]) -> int:
+    """Model replies since the last user message."""
+    steps = 0
+    for msg in reversed(messages):
+        if isinstance(msg, HumanMessage):
+            break
+        if isinstance(msg, AIMessage):
+            steps += 1
+    return steps
 
 
 def _refusal(call_id: str, name: str, exc: CockpitError) -> ToolMessage:

@@ -151,3 +151,32 @@ def test_tenant_allowlist_blocks_tools(tmp_path: Path) -> None:
         api.client.put("/v1/tenant/tools", json={"allowlist": None}, headers=api.h(key))
         out = api.say(key, tid, "note open again")
         assert '"note": "open again"' in out["messages"][-1]["content"]
+
+
+def test_step_limit_stops_a_looping_model(tmp_path: Path) -> None:
+    from tests.support.spinekit import AGENTS_DIR
+
+    looping = tmp_path / "agents_loop"
+    (looping / "looper").mkdir(parents=True, exist_ok=True)
+    (looping / "looper" / "agent.yaml").write_text(
+        "id: looper\\nname: Looper\\ndescription: An agent whose model never stops calling tools.\\n"
+        "instructions: loop\\nmodel: fake:loop\\ntools: [{name: spine_note}]\\n"
+        "guardrails: {max_steps_per_turn: 3}\\n"
+    )
+    calls = [{"name": "spine_note", "args": {"text": "again"}}]
+    with running_app(
+        tmp_path,
+        raw_calls=calls,
+        loop_agents=frozenset({"looper"}),
+        agents_path=[AGENTS_DIR, looping],
+    ) as api:
+        key = api.tenant("loops")
+        tid = api.client.post("/threads", json={}, headers=api.h(key)).json()["thread_id"]
+        r = api.client.post(
+            f"/threads/{tid}/runs/wait",
+            headers=api.h(key),
+            json={"assistant_id": "looper", "input": {"messages": ["raw:0"]}},
+        )
+        msgs = r.json()["messages"]
+        assert "more steps than I am allowed" in msgs[-1]["content"]
+        assert sum(1 for m in msgs if m["type"] == "ai") == 3

@@ -132,10 +132,15 @@ class TeamHarness:
 
     def say(self, key: str, tid: str, text: str, assistant: str = "cockpit") -> Turn:
         before = self._count(key, tid) + 1  # the user's own message is not part of the turn
-        body = {"assistant_id": assistant, "input": {"messages": [{"role": "user", "content": text}]}}
+        body = {
+            "assistant_id": assistant,
+            "input": {"messages": [{"role": "user", "content": text}]},
+        }
         return self._turn(key, tid, before, body)
 
-    def resume(self, key: str, tid: str, decision: dict[str, Any], assistant: str = "cockpit") -> Turn:
+    def resume(
+        self, key: str, tid: str, decision: dict[str, Any], assistant: str = "cockpit"
+    ) -> Turn:
         before = self._count(key, tid)
         body = {"assistant_id": assistant, "command": {"resume": decision}}
         return self._turn(key, tid, before, body)

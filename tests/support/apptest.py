@@ -56,17 +56,18 @@ def running_app(
     database_url: str | None = None,
     *,
     raw_calls: list[dict[str, Any]] | None = None,
+    loop_agents: frozenset[str] = frozenset(),
     **overrides: Any,
 ) -> Iterator[Api]:
     data = tmp_path / "data"
     settings = Settings(
         data_dir=data,
         database_url=database_url,
-        agents_path=[AGENTS_DIR],
+        agents_path=overrides.pop("agents_path", [AGENTS_DIR]),
         tool_modules=["tests.support.spinekit"],
         warmup=False,
         **overrides,
     )
-    app = create_app(settings, model_factory=rule_model_factory(raw_calls))
+    app = create_app(settings, model_factory=rule_model_factory(raw_calls, loop_agents))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, data, (data / "admin.key").read_text().strip())

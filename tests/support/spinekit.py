@@ -98,6 +98,8 @@ class RuleModel(BaseChatModel):
     """
 
     raw_calls: list[dict[str, Any]] = Field(default_factory=list)
+    loop: bool = False
+    """Answer every tool result with the same tool call again (to test loop guards)."""
 
     @property
     def _llm_type(self) -> str:
@@ -111,7 +113,11 @@ class RuleModel(BaseChatModel):
     ) -> ChatResult:
         last = messages[-1]
         n = sum(1 for m in messages if isinstance(m, AIMessage))
-        if isinstance(last, ToolMessage):
+        if isinstance(last, ToolMessage) and self.loop:
+            prev = next(m for m in reversed(messages) if isinstance(m, AIMessage) and m.tool_calls)
+            call = {**prev.tool_calls[0], "id": f"call_{n}"}
+            msg = AIMessage(content="", tool_calls=[call])
+        elif isinstance(last, ToolMessage):
             msg = AIMessage(content=f"Done: {last.content}")
         elif isinstance(last, HumanMessage):
             text = str(last.content)
@@ -154,9 +160,11 @@ class RuleModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
 
-def rule_model_factory(raw_calls: list[dict[str, Any]] | None = None) -> Any:
+def rule_model_factory(
+    raw_calls: list[dict[str, Any]] | None = None, loop_agents: frozenset[str] = frozenset()
+) -> Any:
     def factory(spec: Any, schemas: list[dict[str, Any]]) -> Any:
-        return RuleModel(raw_calls=raw_calls or [])
+        return RuleModel(raw_calls=raw_calls or [], loop=spec.id in loop_agents)
 
     return factory
 

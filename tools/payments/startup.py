@@ -12,6 +12,8 @@ import threading
 from typing import Any
 
 from tools.payments.demo import seed_demo_world
+from tools.payments.exposure import EXTRAS_KEY as EXPOSURE_KEY
+from tools.payments.exposure import LedgerExposureSource
 from tools.payments.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ SEED_THREAD_KEY = "payments_demo_seed"
 
 def on_startup(services: Any) -> None:
     services.extras.setdefault(GATEWAY_KEY, Gateway(services.db))
+    # The FX tool reads cross-currency exposure from the ledger through this source.
+    services.extras.setdefault(EXPOSURE_KEY, LedgerExposureSource(services.db))
     settings = services.settings
     if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
