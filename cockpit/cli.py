@@ -29,6 +29,10 @@ audit_app = typer.Typer(help="The hash-chained audit log (host-side).", no_args_
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(audit_app, name="audit")
+agents_app = typer.Typer(
+    help="Agent specs: versions and aliases (host-side).", no_args_is_help=True
+)
+app.add_typer(agents_app, name="agents")
 console = Console()
 err = Console(stderr=True)
 
@@ -227,6 +231,82 @@ def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
 
     for rec in AuditLog(_host_db(Settings())).export(tenant):
         sys.stdout.write(json.dumps(rec) + "\n")
+
+
+def _registry(settings: Settings) -> Any:
+    from cockpit.app import builtin_agent_dirs, load_tools
+    from cockpit.specs.registry import SpecRegistry, load_builtin_specs
+    from cockpit.toolkit import default_registry
+
+    load_tools(settings, default_registry)
+    return SpecRegistry(
+        _host_db(settings), default_registry, load_builtin_specs(builtin_agent_dirs(settings))
+    )
+
+
+def _fail(exc: Exception) -> None:
+    from cockpit.errors import CockpitError
+
+    if isinstance(exc, CockpitError):
+        err.print(f"[red]{exc.code}: {exc.message}[/]")
+        raise typer.Exit(1) from None
+    raise exc
+
+
+@agents_app.command("list")
+def agents_list(
+    tenant: Annotated[str, typer.Option(help="Tenant whose view to show.")] = "demo",
+) -> None:
+    """Agents a tenant can use, with the version each id resolves to."""
+    table = Table("id", "name", "version", "source", "model", "aliases")
+    for r in _registry(Settings()).agents(tenant):
+        table.add_row(
+            r.spec.id, r.spec.name, str(r.version), r.source, r.spec.model, ",".join(r.aliases)
+        )
+    console.print(table)
+
+
+@agents_app.command("submit")
+def agents_submit(path: Path, tenant: Annotated[str, typer.Option()]) -> None:
+    """Validate a spec file and store it as a new immutable version."""
+    from cockpit.specs.spec import load_spec_file
+    from cockpit.tenancy.keys import KeyService
+
+    settings = Settings()
+    try:
+        spec = load_spec_file(path)
+        registry = _registry(settings)
+        KeyService(_host_db(settings)).ensure_tenant(tenant)
+        version = registry.create_version(tenant, spec, created_by="cli")
+    except Exception as exc:
+        _fail(exc)
+        return
+    console.print(f"{spec.id} version {version} stored")
+
+
+@agents_app.command("versions")
+def agents_versions(agent_id: str, tenant: Annotated[str, typer.Option()]) -> None:
+    """Versions of a tenant's agent."""
+    try:
+        rows = _registry(Settings()).versions(tenant, agent_id)
+    except Exception as exc:
+        _fail(exc)
+        return
+    for version, digest, created in rows:
+        console.print(f"v{version}  {digest[:12]}  {created:%Y-%m-%d %H:%M}")
+
+
+@agents_app.command("alias")
+def agents_alias(
+    agent_id: str, alias: str, version: int, tenant: Annotated[str, typer.Option()]
+) -> None:
+    """Point an alias (live, canary) at a version: publish or roll back."""
+    try:
+        _registry(Settings()).set_alias(tenant, agent_id, alias, version)
+    except Exception as exc:
+        _fail(exc)
+        return
+    console.print(f"{agent_id}@{alias} -> v{version}")
 
 
 @app.command()

@@ -97,3 +97,38 @@ def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
     # The host-side admin key is retrievable, and only from the data dir.
     admin = cockpit(env_data, "keys", "admin")
     assert admin.returncode == 0 and admin.stdout.startswith("ck_")
+
+
+def test_agents_cli_submit_publish_rollback(tmp_path: Path) -> None:
+    spec = tmp_path / "agent.yaml"
+    body = (
+        "id: cli-agent\nname: {name}\ndescription: An agent submitted from the command line.\n"
+        "instructions: hi\nmodel: local:planner\ntools: [{{name: search_knowledge}}]\n"
+    )
+    spec.write_text(body.format(name="First"))
+    assert cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").returncode == 0
+    spec.write_text(body.format(name="Second"))
+    assert (
+        "version 2 stored"
+        in cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").stdout
+    )
+    versions = cockpit(tmp_path, "agents", "versions", "cli-agent", "--tenant", "acme").stdout
+    assert "v1" in versions and "v2" in versions
+    assert (
+        cockpit(
+            tmp_path, "agents", "alias", "cli-agent", "live", "2", "--tenant", "acme"
+        ).returncode
+        == 0
+    )
+    listed = cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
+    assert "Second" in listed
+    assert (
+        cockpit(
+            tmp_path, "agents", "alias", "cli-agent", "live", "1", "--tenant", "acme"
+        ).returncode
+        == 0
+    )
+    assert "First" in cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
+    spec.write_text(body.format(name="Bad").replace("search_knowledge", "no_such_tool"))
+    bad = cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme")
+    assert bad.returncode == 1 and "unknown_tool" in bad.stderr
