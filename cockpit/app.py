@@ -94,6 +94,29 @@ def default_model_factory(settings: Settings) -> ModelFactory:
     return factory
 
 
+def wire_domains(svc: Services) -> None:
+    """Cross-domain wiring that no domain may do itself (they never import each other).
+
+    Payments settle cross-currency captures at the latest ECB reference rates from the FX
+    tool; currencies the ECB does not quote keep the gateway's built-in approximate rate.
+    """
+    payments = _optional_module("tools.payments.startup")
+    fx = _optional_module("tools.fx.ecb")
+    if payments is None or fx is None:
+        return
+    from tools.payments.gateway import Gateway
+    from tools.payments.money import FixedRates
+
+    table = fx.load_ecb()
+    per_eur: dict[str, str] = {"EUR": "1"}
+    for ccy in table.currencies(live_only=True):
+        if ccy == "EUR":
+            continue
+        _day, rate = table.rate_on(f"EUR/{ccy}")
+        per_eur[ccy] = f"{rate:.10g}"
+    svc.extras[payments.GATEWAY_KEY] = Gateway(svc.db, rates=FixedRates(per_eur, source="ecb"))
+
+
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()
     for module in settings.tool_modules:
@@ -176,6 +199,7 @@ def create_app(
             await runtime.runs.refresh_thread_statuses()
             if recovered:
                 log.warning("marked %d runs from a previous server as failed", recovered)
+            wire_domains(svc)
             for hook in STARTUP_HOOKS:
                 module = _optional_module(hook)
                 if module is not None and hasattr(module, "on_startup"):

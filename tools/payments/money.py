@@ -184,8 +184,12 @@ class FxQuote:
 class FixedRates:
     """Rates from a fixed table; the seam where the FX tool plugs in."""
 
-    def __init__(self, eur_rates: dict[str, str] | None = None) -> None:
-        self._rates = {k: Decimal(v) for k, v in (eur_rates or _EUR_RATES).items()}
+    def __init__(self, eur_rates: dict[str, str] | None = None, *, source: str = "fixed") -> None:
+        # Currencies the given table lacks keep the built-in approximate rate.
+        merged = {**_EUR_RATES, **(eur_rates or {})}
+        self._rates = {k: Decimal(v) for k, v in merged.items()}
+        self.source = source
+        """Label on every quote, so a settlement says where its rate came from."""
 
     def rate(self, source: str, target: str) -> Decimal:
         src, dst = normalize_currency(source), normalize_currency(target)
@@ -201,7 +205,7 @@ class FixedRates:
         rate = Decimal(1) if src == dst else self.rate(src, dst)
         value = Decimal(minor).scaleb(-EXPONENTS[src]) * rate
         target_minor = int(value.scaleb(EXPONENTS[dst]).quantize(Decimal(1), ROUND_HALF_EVEN))
-        return FxQuote(src, dst, rate, minor, target_minor, f"fixed:{src}{dst}:{rate:.8f}")
+        return FxQuote(src, dst, rate, minor, target_minor, f"{self.source}:{src}{dst}:{rate:.8f}")
 
 
 __all__ = [
