@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import Ctx, RequestContext
-from cockpit.errors import ValidationFailed
+from cockpit.errors import NotFound, ValidationFailed
 from cockpit.tenancy.principal import Role
 from tools.fraud import blocks
 from tools.fraud.registry import clean_json as _clean
@@ -111,6 +111,11 @@ async def entity_graph(ctx: Ctx, kind: str, entity_id: str, hops: int = 2) -> di
 async def merchant_report(ctx: Ctx, merchant_id: str) -> dict[str, Any]:
     """Decision rates, mean score and top reasons of a merchant's scored traffic."""
     ctx.require(*_SCORERS)
+    bound = ctx.principal.merchant_id
+    if bound and merchant_id != bound:
+        raise NotFound(
+            f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
+        )
     return _svc(ctx).merchant_report(merchant_id)
 
 

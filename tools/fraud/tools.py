@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.config import Settings
-from cockpit.errors import ValidationFailed
+from cockpit.errors import NotFound, ValidationFailed
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
 from tools.fraud.blocks import block_entity as _block
 from tools.fraud.blocks import blocked_set
@@ -91,6 +91,12 @@ def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
 def merchant_risk_report(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     """Risk report for a merchant from its scored traffic: approve / review / decline rates,
     mean score, declined amount and the most frequent reason codes."""
+    bound = ctx.principal.merchant_id
+    if bound and args.merchant_id != bound:
+        # A merchant-bound key sees its own merchant only; others do not exist for it.
+        raise NotFound(
+            f"no merchant {args.merchant_id!r}", code="merchant_not_found", param="merchant_id"
+        )
     return _service(ctx).merchant_report(args.merchant_id)
 
 

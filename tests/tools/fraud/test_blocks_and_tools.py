@@ -194,3 +194,25 @@ def test_block_cache_sees_other_workers_writes_within_max_age(tmp_path: Path) ->
     assert blocks.blocked_set(worker_b, "t1", key) == {("card", "c1")}  # the writer sees it at once
     assert blocks.blocked_set(worker_a, "t1", key, max_age_s=60) == set()  # stale within max age
     assert blocks.blocked_set(worker_a, "t1", key, max_age_s=0) == {("card", "c1")}
+
+
+def test_merchant_bound_key_sees_only_its_own_risk_report(
+    db: Database, trained: TrainingRun, sim_frame: pd.DataFrame
+) -> None:
+    hub = FraudHub(trained.model)
+    rows = sim_frame[sim_frame["pattern"] == "legit"].iloc[:20]
+    ctx = _ctx(db, hub)
+    for _, r in rows.iterrows():
+        _call("score_transaction", ctx, **_payload(r))
+    own, other = (
+        rows["merchant_id"].iloc[0],
+        next(m for m in rows["merchant_id"] if m != rows["merchant_id"].iloc[0]),
+    )
+    bound = ToolContext(
+        principal=Principal(tenant_id="t1", role=Role.MERCHANT, key_id="k-bound", merchant_id=own),
+        db=db,
+        extras={"fraud": hub},
+    )
+    assert _call("merchant_risk_report", bound, merchant_id=own)
+    with pytest.raises(NotFound):
+        _call("merchant_risk_report", bound, merchant_id=other)
