@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.errors import ToolError
+from cockpit.errors import PermissionDenied, ToolError
+from cockpit.tenancy.principal import Role
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
 from tools.credit.service import service_for
 
@@ -63,6 +64,12 @@ class FinalDecisionArgs(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="Currency of the limit, e.g. EUR")
 
 
+def _require_analyst(ctx: ToolContext, what: str) -> None:
+    """Strategy work is for credit analysts (admin or partner keys), as on the HTTP API."""
+    if not ctx.principal.has_role(Role.ADMIN, Role.PARTNER):
+        raise PermissionDenied(f"only admin or partner keys may {what}", code="role_required")
+
+
 @register_tool("credit_decide_preview", kind=ToolKind.READ, args=PreviewArgs)
 def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]:
     """Preview a credit decision on the live strategy without recording it: approve/decline/refer,
@@ -84,6 +91,7 @@ def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
 def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
     """Backtest a strategy version on a labelled portfolio: approval rate, bad rate, expected cost and
     profit under the 5:1 cost matrix, expected loss, and the comparison with the live champion."""
+    _require_analyst(ctx, "backtest strategies")
     return (
         service_for(ctx.db)
         .backtest_version(ctx.principal.tenant_id, args.version_id, portfolio_name=args.portfolio)
@@ -95,6 +103,7 @@ def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
 def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]:
     """Deploy a strategy version live (optionally with a challenger share). Refused when any of its
     embedded tests fail. Takes effect at once, without a restart; roll back through the API or CLI."""
+    _require_analyst(ctx, "deploy strategies")
     if not ctx.idempotency_key:
         raise ToolError(
             "credit_deploy_strategy needs an idempotency key", code="missing_idempotency_key"

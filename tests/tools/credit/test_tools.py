@@ -84,3 +84,20 @@ def test_agent_flow_preview_deploy_decide_explain(
             ),
         )
     assert err.value.code == "amount_above_limit"
+
+
+def test_merchant_keys_cannot_backtest_or_deploy_through_the_agent(
+    db: Database, consumer_spec: dict[str, Any]
+) -> None:
+    from cockpit.errors import PermissionDenied
+
+    vid = service_for(db).create_version("t1", consumer_spec, created_by="analyst")["id"]
+    merchant = ToolContext(
+        principal=Principal("t1", Role.MERCHANT, "m-key"), db=db, idempotency_key="k1"
+    )
+    with pytest.raises(PermissionDenied):
+        credit_tools.credit_backtest(merchant, credit_tools.BacktestArgs(version_id=vid))
+    with pytest.raises(PermissionDenied):
+        credit_tools.credit_deploy_strategy(merchant, credit_tools.DeployArgs(version_id=vid))
+    with pytest.raises(Exception):  # noqa: B017 - nothing is live for the slot
+        service_for(db).live_deployment("t1", consumer_spec["name"])
