@@ -177,7 +177,9 @@ class Disputes:
         shift = liability_shift(payment)
         ce3 = compelling_evidence(session, payment) if dispute.reason_code == "10.4" else None
         missing_high = [i.tag for i in items if i.contribution == "HIGH" and not i.obtained]
-        late = at > dispute.defense_due_at
+        # Only a dispute still waiting for the merchant can be late; a closed or already
+        # defended one keeps the level its evidence earns.
+        late = dispute.status == "NEEDS_RESPONSE" and at > dispute.defense_due_at
         if not reason.defendable or late:
             level = "LOW"
         elif reason.is_fraud and dispute.network != "WALLET" and reason.code in ("10.4", "4837"):

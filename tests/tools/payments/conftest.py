@@ -124,7 +124,9 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
         return
     if not PG_URL:
         if os.environ.get("CI"):
-            pytest.fail("COCKPIT_TEST_POSTGRES_URL must be set in CI: PostgreSQL tests may not skip")
+            pytest.fail(
+                "COCKPIT_TEST_POSTGRES_URL must be set in CI: PostgreSQL tests may not skip"
+            )
         pytest.skip("COCKPIT_TEST_POSTGRES_URL not set")
     database, schema = postgres_db(tmp_path)
     try:

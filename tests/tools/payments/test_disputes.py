@@ -198,3 +198,14 @@ def test_mastercard_4808_goes_straight_to_arbitration(gw: Gateway) -> None:
     ds.submit(T, d["disputeId"], {"ORDER_INFORMATION": "approval code 123456"}, at=NOW)
     step = ds.advance(T, d["disputeId"], at=NOW + timedelta(days=5))
     assert (step["stage"], step["status"]) == ("ARBITRATION", "UNDER_REVIEW")
+
+
+def test_deadline_only_lowers_disputes_still_awaiting_a_response(gw: Gateway) -> None:
+    ds = Disputes(gw)
+    d = ds.open(T, paid(gw, "p9", three_ds=True), "10.4", at=NOW)
+    ds.submit(T, d["disputeId"], {"DELIVERY_PROOF": "signed"}, at=NOW)
+    long_after = NOW + timedelta(days=400)
+    # Defended in time: under review, and a year later its evidence still rates HIGH.
+    assert ds.checklist(T, d["disputeId"], at=long_after)["winRateLevel"] == "HIGH"
+    fresh = ds.open(T, paid(gw, "p10", three_ds=True), "10.4", at=NOW)
+    assert ds.checklist(T, fresh["disputeId"], at=long_after)["winRateLevel"] == "LOW"
