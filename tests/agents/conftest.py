@@ -16,6 +16,8 @@ def team_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory, team_template: dict[str, Any]) -> Iterator[TeamHarness]:
+def team(
+    tmp_path_factory: pytest.TempPathFactory, team_template: dict[str, Any]
+) -> Iterator[TeamHarness]:
     with running_team(tmp_path_factory.mktemp("team"), team_template) as harness:
         yield harness

@@ -92,10 +92,18 @@ def fx_exposure(ctx: ToolContext, args: ExposureArgs) -> dict[str, Any]:
         tenant_id=p.tenant_id,
         merchant_id=p.merchant_id,
     )
+    lines = []
     for code, body in out["currencies"].items():
         pts = body["points"]
         body["points"] = [pts[i] for i in sorted({*range(6, len(pts), 7), len(pts) - 1})]
         out["currencies"][code] = body
+        total = sum(p["q50"] for p in pts)
+        lines.append(
+            f"{code} {total:,.0f} over {len(pts)} days "
+            f"(daily median {pts[0]['q50']:,.0f}, 80% range {pts[0]['q10']:,.0f} to {pts[0]['q90']:,.0f})"
+        )
+    # One readable line per currency for answers that cannot iterate (templates).
+    out["summary"] = "; ".join(lines) if lines else "no foreign-currency volume"
     return out
 
 
