@@ -9,8 +9,6 @@ planner's examples.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import pytest
