@@ -9,6 +9,7 @@ also passes when pytest-xdist splits it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -68,7 +69,12 @@ def pool(team: TeamHarness, keys: dict[str, str]) -> Pool:
     for merchant in MERCHANTS:
         for d in disputes(team, keys[merchant]):
             case = Case(merchant, keys[merchant], d["disputeId"], d)
-            (found.open if d["status"] == "NEEDS_RESPONSE" else found.closed).append(case)
+            # Open means a response is still accepted: awaiting one, with the deadline ahead.
+            due = datetime.fromisoformat(d["defenseDueTime"].replace("Z", "+00:00"))
+            still_open = d["status"] == "NEEDS_RESPONSE" and due > datetime.now(UTC) + timedelta(
+                hours=1
+            )
+            (found.open if still_open else found.closed).append(case)
     # Card disputes first: they hold funds, so accepting one visibly moves the ledger.
     found.open.sort(key=lambda c: (c.view["network"] == "WALLET", c.merchant, c.id))
     return found
