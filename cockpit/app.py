@@ -87,7 +87,10 @@ def default_model_factory(settings: Settings) -> ModelFactory:
         from cockpit.models import resolve_model
 
         model = resolve_model(
-            spec.model, planner=spec.planner, fallbacks=spec.fallbacks, settings=settings
+            settings.model_override or spec.model,
+            planner=spec.planner,
+            fallbacks=spec.fallbacks,
+            settings=settings,
         )
         return model.bind_tools(schemas)
 

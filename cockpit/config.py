@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     """Create the demo tenant (and seed demo data) on start."""
     default_model: str = "local:planner"
     """Model an agent uses when its spec names none."""
+    model_override: str | None = None
+    """Run every agent on this model instead of its spec's (e.g. ``openai:qwen2.5-7b``)."""
     log_level: str = "INFO"
     """Root log level."""
     log_json: bool = True

@@ -33,8 +33,8 @@ DEMO = "demo"
 _TEMPLATE: dict[str, Any] = {}
 
 
-def settings_for(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, demo=True, warmup=False, embeddings="minilm")
+def settings_for(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, demo=True, warmup=False, embeddings="minilm", **overrides)
 
 
 def build_template(root: Path) -> dict[str, Any]:
@@ -152,10 +152,12 @@ class TeamHarness:
 
 
 @contextmanager
-def running_team(tmp_path: Path, template: dict[str, Any]) -> Iterator[TeamHarness]:
+def running_team(
+    tmp_path: Path, template: dict[str, Any], **overrides: Any
+) -> Iterator[TeamHarness]:
     data = tmp_path / "data"
     shutil.copytree(template["dir"], data)
-    app = create_app(settings_for(data))
+    app = create_app(settings_for(data, **overrides))
     with TestClient(app, raise_server_exceptions=False) as client:
         admin = (data / "demo.key").read_text().strip()
         r = client.post(
