@@ -50,14 +50,29 @@ def suites() -> dict[str, Suite]:
         doc = yaml.safe_load(path.read_text())
         rows = doc if isinstance(doc, list) else doc.get("cases", [])
         oos = [] if isinstance(doc, list) else list(doc.get("out_of_scope") or [])
-        cases = [Case(r["text"], r["intent"], dict(r.get("slots") or {})) for r in rows if r.get("intent")]
+        cases = [
+            Case(r["text"], r["intent"], dict(r.get("slots") or {}))
+            for r in rows
+            if r.get("intent")
+        ]
         oos += [r["text"] for r in rows if not r.get("intent")]
-        tools = [tool_schema(t.name, default_registry.get(t.name).description,
-                             default_registry.get(t.name).json_schema()) for t in spec.tools]
+        tools = [
+            tool_schema(
+                t.name,
+                default_registry.get(t.name).description,
+                default_registry.get(t.name).json_schema(),
+            )
+            for t in spec.tools
+        ]
         tools += [_handoff_schema(specs[h]) for h in spec.handoffs if h in specs]
-        today = date.fromisoformat(str(doc.get("today"))) if isinstance(doc, dict) and doc.get("today") \
+        today = (
+            date.fromisoformat(str(doc.get("today")))
+            if isinstance(doc, dict) and doc.get("today")
             else date.today()
-        out[agent_id] = Suite(tools=tools, planner=spec.planner, cases=cases, out_of_scope=oos, today=today)
+        )
+        out[agent_id] = Suite(
+            tools=tools, planner=spec.planner, cases=cases, out_of_scope=oos, today=today
+        )
     return out
 
 
@@ -65,8 +80,10 @@ def intent_figures() -> dict[str, Any]:
     figures = {}
     for agent_id, suite in suites().items():
         report = evaluate(suite)
-        figures[agent_id] = {**report.summary(),
-                             "planner_p50_ms": round(statistics.median(report.latencies_ms), 1)}
+        figures[agent_id] = {
+            **report.summary(),
+            "planner_p50_ms": round(statistics.median(report.latencies_ms), 1),
+        }
     return figures
 
 
@@ -78,9 +95,20 @@ def http_latency(turns: int) -> dict[str, Any]:
         shutil.copytree(template["dir"], data)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-        env.update({"COCKPIT_DATA_DIR": str(data), "COCKPIT_WARMUP": "false", "COCKPIT_LOG_LEVEL": "WARNING"})
-        proc = subprocess.Popen([sys.executable, "-m", "cockpit", "serve", "--port", str(port)], env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env.update(
+            {
+                "COCKPIT_DATA_DIR": str(data),
+                "COCKPIT_WARMUP": "false",
+                "COCKPIT_LOG_LEVEL": "WARNING",
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cockpit", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 120
@@ -92,11 +120,17 @@ def http_latency(turns: int) -> dict[str, Any]:
                     time.sleep(0.3)
             key = (data / "demo.key").read_text().strip()
             with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=120) as c:
+
                 def turn(text: str) -> float:
                     tid = c.post("/threads", json={}).json()["thread_id"]
                     t0 = time.perf_counter()
-                    r = c.post(f"/threads/{tid}/runs/wait", json={
-                        "assistant_id": "cockpit", "input": {"messages": [{"role": "user", "content": text}]}})
+                    r = c.post(
+                        f"/threads/{tid}/runs/wait",
+                        json={
+                            "assistant_id": "cockpit",
+                            "input": {"messages": [{"role": "user", "content": text}]},
+                        },
+                    )
                     r.raise_for_status()
                     return time.perf_counter() - t0
 
@@ -111,8 +145,13 @@ def http_latency(turns: int) -> dict[str, Any]:
     def pct(xs: list[float], q: float) -> float:
         return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 1)
 
-    return {"turns": len(agent), "p50_ms": pct(agent, 0.5), "p95_ms": pct(agent, 0.95),
-            "baseline_no_tool_p50_ms": pct(baseline, 0.5), "baseline_no_tool_p95_ms": pct(baseline, 0.95)}
+    return {
+        "turns": len(agent),
+        "p50_ms": pct(agent, 0.5),
+        "p95_ms": pct(agent, 0.95),
+        "baseline_no_tool_p50_ms": pct(baseline, 0.5),
+        "baseline_no_tool_p95_ms": pct(baseline, 0.95),
+    }
 
 
 def main() -> None:
