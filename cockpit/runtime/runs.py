@@ -27,6 +27,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.guardrails.redact import redact_text
 from cockpit.models.accounting import UsageTracker
 from cockpit.runtime.records import RunRecord
 from cockpit.runtime.serialize import to_json
@@ -105,7 +106,8 @@ def check_input(value: Any) -> dict[str, Any]:
                 code="input_too_long",
                 param=f"input.messages.{i}.content",
             )
-        clean.append({"role": "user", "content": content})
+        # Redact at the boundary: the raw text never reaches a checkpoint, not even as input.
+        clean.append({"role": "user", "content": redact_text(content)})
     return {"messages": clean}
 
 

@@ -88,6 +88,24 @@ if (
         return {"note": args.text, "tenant": ctx.principal.tenant_id}
 
 
+class SleepArgs(BaseModel):
+    seconds: float = Field(gt=0, le=30)
+
+
+if (
+    "spine_sleep"
+    not in __import__("cockpit.toolkit", fromlist=["default_registry"]).default_registry._tools
+):
+
+    @register_tool("spine_sleep", kind=ToolKind.READ, args=SleepArgs)
+    def spine_sleep(ctx: ToolContext, args: SleepArgs) -> dict[str, Any]:
+        """Wait a while (test tool for cancellation)."""
+        import time
+
+        time.sleep(args.seconds)
+        return {"slept": args.seconds}
+
+
 _PAY = re.compile(r"pay (\d+(?:\.\d{2})?) ([A-Z]{3}) to (\w+)")
 
 
@@ -135,6 +153,17 @@ class RuleModel(BaseChatModel):
                             "name": "spine_payout",
                             "id": f"call_{n}",
                             "args": {"amount": amount, "currency": m.group(2), "payee": m.group(3)},
+                        }
+                    ],
+                )
+            elif text.startswith("sleep "):
+                msg = AIMessage(
+                    content="",
+                    tool_calls=[
+                        {
+                            "name": "spine_sleep",
+                            "id": f"call_{n}",
+                            "args": {"seconds": float(text[6:])},
                         }
                     ],
                 )
