@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 
 echo "== ruff (lint)"
-"$PY" -m ruff check cockpit tools knowledge agents evals tests benchmarks
+"$PY" -m ruff check cockpit tools knowledge agents evals tests benchmarks scripts
 echo "== ruff (format)"
-"$PY" -m ruff format --check cockpit tools knowledge agents evals tests benchmarks
+"$PY" -m ruff format --check cockpit tools knowledge agents evals tests benchmarks scripts
 echo "== mypy (strict on the core)"
 "$PY" -m mypy
 echo "== pytest"
