@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,6 +76,27 @@ def load_payment(
     if payment is None:
         raise NotFound(f"no payment {payment_id!r}", code="payment_not_found", param="payment_id")
     return payment
+
+
+_Keyed = TypeVar("_Keyed", Capture, Refund)
+
+
+def _replayed(
+    session: Session, model: type[_Keyed], req: CaptureRequest | RefundRequest
+) -> tuple[str, dict[str, Any] | None]:
+    """Request-id idempotency: the first result for the same body, a conflict for another body."""
+    check_request_id(req.request_id, "request_id")
+    fp = fingerprint(asdict(req))
+    existing = session.scalar(
+        select(model).where(
+            model.merchant_id == req.merchant_id, model.request_id == req.request_id
+        )
+    )
+    if existing is None:
+        return fp, None
+    if existing.fingerprint != fp:
+        raise reused_key(req.request_id)
+    return fp, dict(existing.response)
 
 
 @dataclass(slots=True)
@@ -300,17 +321,9 @@ class Gateway:
         return run_tx(self.db, tenant_id, lambda s: self.capture_in(s, req, at=at or utcnow()))
 
     def capture_in(self, session: Session, req: CaptureRequest, *, at: datetime) -> dict[str, Any]:
-        check_request_id(req.request_id, "request_id")
-        fp = fingerprint(asdict(req))
-        existing = session.scalar(
-            select(Capture).where(
-                Capture.merchant_id == req.merchant_id, Capture.request_id == req.request_id
-            )
-        )
-        if existing is not None:
-            if existing.fingerprint != fp:
-                raise reused_key(req.request_id)
-            return dict(existing.response)
+        fp, replay = _replayed(session, Capture, req)
+        if replay is not None:
+            return replay
         payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         if payment.state == "CANCELLED":
@@ -383,17 +396,9 @@ class Gateway:
         return run_tx(self.db, tenant_id, lambda s: self.refund_in(s, req, at=at or utcnow()))
 
     def refund_in(self, session: Session, req: RefundRequest, *, at: datetime) -> dict[str, Any]:
-        check_request_id(req.request_id, "request_id")
-        fp = fingerprint(asdict(req))
-        existing = session.scalar(
-            select(Refund).where(
-                Refund.merchant_id == req.merchant_id, Refund.request_id == req.request_id
-            )
-        )
-        if existing is not None:
-            if existing.fingerprint != fp:
-                raise reused_key(req.request_id)
-            return dict(existing.response)
+        fp, replay = _replayed(session, Refund, req)
+        if replay is not None:
+            return replay
         payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         if payment.state != "CAPTURED" or payment.captured_amount == 0:
