@@ -206,7 +206,11 @@ def create_app(
             for hook in STARTUP_HOOKS:
                 module = _optional_module(hook)
                 if module is not None and hasattr(module, "on_startup"):
-                    module.on_startup(svc)
+                    try:
+                        module.on_startup(svc)
+                    except Exception:
+                        # Demo data and warm-ups are conveniences: serve without them.
+                        log.exception("start-up hook %s failed; serving without it", hook)
             try:
                 yield
             finally:
