@@ -108,10 +108,14 @@ def serve(
             f"Demo tenant key: {settings.data_dir / 'demo.key'}"
             + (f"\n  [yellow]{created['demo']}[/]" if "demo" in created else "")
         )
+    exe = sys.argv[0] if Path(sys.argv[0]).name == "cockpit" else "cockpit"
+    console.print(f"Talk to it:  [green]{exe} chat[/]   or", soft_wrap=True)
     console.print(
-        "Talk to it:  [green]cockpit chat[/]   or   "
-        f'curl -H "x-api-key: $(cat {settings.data_dir / "demo.key"})" '
-        f"-X POST {url}/assistants/search -d '{{}}'"
+        f'  curl -H "x-api-key: $(cat {settings.data_dir / "demo.key"})" '
+        f"-H 'content-type: application/json' -X POST {url}/assistants/search -d '{{}}'",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )
     app_ = create_app(settings)
     uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None, access_log=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -72,9 +73,19 @@ def test_serve_prints_how_to_talk_to_it(tmp_path: Path) -> None:
         )
         assert r.status_code == 200 and isinstance(r.json(), list)
         assert oct((tmp_path / "data" / "admin.key").stat().st_mode)[-3:] == "600"
+        # The banner's curl line works exactly as printed (it was printed before serving began).
+        assert proc.stdout is not None
+        banner = []
+        while not (line := proc.stdout.readline()).strip().startswith("curl "):
+            banner.append(line)
+        shown = subprocess.run(
+            ["bash", "-c", line.strip()], capture_output=True, text=True, timeout=30
+        )
+        assert shown.returncode == 0 and json.loads(shown.stdout)[0]["assistant_id"]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
+    out = "".join(banner) + out
     assert f"serving on http://127.0.0.1:{port}" in out
     assert "Platform admin key (shown once" in out and "ck_" in out
     assert "cockpit chat" in out
