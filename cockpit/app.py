@@ -119,6 +119,27 @@ def wire_domains(svc: Services) -> None:
         per_eur[ccy] = f"{rate:.10g}"
     svc.extras[payments.GATEWAY_KEY] = Gateway(svc.db, rates=FixedRates(per_eur, source="ecb"))
 
+    fraud = _optional_module("tools.fraud.service")
+    if fraud is not None:
+        svc.extras[fraud.DEMO_CUSTOMERS_KEY] = _demo_customers(svc, payments)
+
+
+def _demo_customers(svc: Services, payments: Any) -> Any:
+    """The payments demo world's customers, cards and devices, for the fraud simulator."""
+
+    def customers() -> tuple[Any, ...]:
+        from tools.fraud.simulator import seed_customers_from
+        from tools.payments.queries import customer_records
+
+        seeding = svc.extras.get(payments.SEED_THREAD_KEY)
+        if seeding is not None:
+            seeding.join(timeout=120)  # the world is seeded in the background at start
+        with svc.db.tenant_session(DEMO_TENANT) as s:
+            records = customer_records(s)
+        return seed_customers_from(records)
+
+    return customers
+
 
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()

@@ -16,3 +16,27 @@ def test_payments_settle_at_ecb_rates_and_fx_reads_the_ledger(tmp_path: Path) ->
         # A currency the ECB does not quote keeps the gateway's approximate rate.
         assert extras["payments_gateway"].rates.convert(100_000, "VND", "USD").target_minor > 0
         assert hasattr(extras["fx_exposure_source"], "daily_volumes")
+
+
+def test_fraud_demo_history_simulates_around_the_payments_world(tmp_path: Path) -> None:
+    from tools.fraud.service import DEMO_CUSTOMERS_KEY
+    from tools.payments.demo import seed_demo_world
+
+    with running_app(tmp_path) as api:
+        services = api.client.app.state.services  # type: ignore[attr-defined]
+        seed_demo_world(services.db, "demo", days=20)
+        seeds = services.extras[DEMO_CUSTOMERS_KEY]()
+        assert seeds and all(s.card_ids and s.device_ids for s in seeds)
+        with services.db.tenant_session("demo") as s:
+            from sqlalchemy import select
+
+            from tools.payments.models import Customer
+
+            ids = set(s.scalars(select(Customer.id)))
+        assert {s.customer_id for s in seeds} == ids
+
+        from tools.fraud.simulator import SimConfig, simulate
+
+        frame = simulate(SimConfig(days=10, customers=tuple(seeds)))
+        legit = set(frame[frame["pattern"] == "legit"]["customer_id"])
+        assert legit and legit <= ids

@@ -94,8 +94,17 @@ def rings(team: TeamHarness) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def clean_customer(team: TeamHarness) -> dict[str, Any]:
     """A genuine demo account: in the graph, no ring around it."""
-    for i in range(1, 60):
-        cid = f"cus_{i:06d}"
+    # The demo history is simulated around the payments world's own customers.
+    from sqlalchemy import select
+
+    from cockpit.db.session import Database
+    from tools.payments.models import Customer
+
+    db = Database(f"sqlite:///{team.data_dir / 'cockpit.db'}")
+    with db.tenant_session("demo") as s:
+        candidates = list(s.scalars(select(Customer.id).order_by(Customer.id)))[:60]
+    db.dispose()
+    for cid in candidates:
         view = _graph(team, "customer", cid, hops=1)
         if view is None or view.get("ring_suspected") or view["component_known_fraud"]:
             continue

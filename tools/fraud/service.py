@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cockpit.config import Settings
@@ -23,10 +23,12 @@ from tools.fraud.model import FraudModel
 from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
 from tools.fraud.scoring import FraudScorer, ScoreResult
-from tools.fraud.simulator import SimConfig, frame_to_transactions, simulate
+from tools.fraud.simulator import SeedCustomer, SimConfig, frame_to_transactions, simulate
 from tools.fraud.training import train_from_simulator
 
 DEMO_SIM = SimConfig(n_customers=1500, days=45)
+DEMO_CUSTOMERS_KEY = "fraud_demo_customers"
+"""``extras`` entry: a callable giving the demo tenant's customers (the composition root sets it)."""
 
 
 @dataclass(slots=True)
@@ -175,9 +177,17 @@ class FraudHub:
     simulator's history so the entity graph and reports have content.
     """
 
-    def __init__(self, model: FraudModel, *, demo_history: SimConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: FraudModel,
+        *,
+        demo_history: SimConfig | None = None,
+        demo_customers: Callable[[], Sequence[SeedCustomer]] | None = None,
+    ) -> None:
         self.model = model
         self._demo_history = demo_history
+        self._demo_customers = demo_customers
+        """Where the demo tenant's genuine customers come from (the payments demo world)."""
         self._tenants: dict[str, FraudService] = {}
         self._lock = threading.Lock()
 
@@ -187,7 +197,12 @@ class FraudHub:
             if svc is None:
                 svc = self._tenants[tenant_id] = FraudService(self.model)
                 if tenant_id == DEMO_TENANT and self._demo_history is not None:
-                    frame = simulate(self._demo_history)
+                    config = self._demo_history
+                    seeds = tuple(self._demo_customers()) if self._demo_customers else ()
+                    if seeds:
+                        # Simulate around the payments world's own customers, cards and devices.
+                        config = replace(config, customers=seeds)
+                    frame = simulate(config)
                     svc.warm_up(frame_to_transactions(frame), labels=label_events(frame))
             return svc
 
@@ -214,7 +229,9 @@ def get_hub(extras: dict[str, Any], settings: Settings) -> FraudHub:
     with _default_lock:
         if _default is None:
             _default = FraudHub(
-                load_or_train(settings), demo_history=DEMO_SIM if settings.demo else None
+                load_or_train(settings),
+                demo_history=DEMO_SIM if settings.demo else None,
+                demo_customers=extras.get(DEMO_CUSTOMERS_KEY),
             )
         return _default
 
@@ -225,6 +242,7 @@ def get_service(extras: dict[str, Any], settings: Settings, tenant_id: str) -> F
 
 
 __all__ = [
+    "DEMO_CUSTOMERS_KEY",
     "DEMO_SIM",
     "DEMO_TENANT",
     "FraudHub",

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 from cockpit.errors import NotFound, ValidationFailed
 from tools.payments import ledger
 from tools.payments.codes import LEVERS, describe
-from tools.payments.models import Dispute, DisputeEvidence, Merchant, Payment, Refund
+from tools.payments.models import (
+    Card,
+    Customer,
+    Device,
+    Dispute,
+    DisputeEvidence,
+    Merchant,
+    Payment,
+    Refund,
+)
 from tools.payments.views import dispute_view, payment_view, refund_view
 
 MAC_MEANINGS = {
@@ -174,6 +183,7 @@ def balances(session: Session, merchant_id: str) -> dict[str, Any]:
 
 __all__ = [
     "balances",
+    "customer_records",
     "dispute_evidence",
     "explain_decline",
     "get_payment",
@@ -184,3 +194,23 @@ __all__ = [
     "scoped_dispute",
     "search_payments",
 ]
+
+
+def customer_records(session: Session) -> list[dict[str, Any]]:
+    """Every customer with its cards and devices (what another domain simulates around)."""
+    cards: dict[str, list[str]] = {}
+    for card in session.scalars(select(Card)):
+        if card.customer_id is not None:
+            cards.setdefault(card.customer_id, []).append(card.id)
+    devices: dict[str, list[str]] = {}
+    for device in session.scalars(select(Device)):
+        devices.setdefault(device.customer_id, []).append(device.id)
+    return [
+        {
+            "customer_id": c.id,
+            "card_ids": sorted(cards.get(c.id, [])),
+            "device_ids": sorted(devices.get(c.id, [])),
+            "country": c.country or "US",
+        }
+        for c in session.scalars(select(Customer).order_by(Customer.id))
+    ]
