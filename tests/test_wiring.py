@@ -40,3 +40,14 @@ def test_fraud_demo_history_simulates_around_the_payments_world(tmp_path: Path) 
         frame = simulate(SimConfig(days=10, customers=tuple(seeds)))
         legit = set(frame[frame["pattern"] == "legit"]["customer_id"])
         assert legit and legit <= ids
+
+
+def test_payment_tools_use_the_wired_gateway(tmp_path: Path) -> None:
+    from cockpit.tenancy.principal import Principal, Role
+    from cockpit.toolkit import ToolContext
+    from tools.payments.tools import _gateway
+
+    with running_app(tmp_path) as api:
+        services = api.client.app.state.services  # type: ignore[attr-defined]
+        ctx = ToolContext(Principal("demo", Role.ADMIN, "k"), services.db, extras=services.extras)
+        assert _gateway(ctx) is services.extras["payments_gateway"]

@@ -107,6 +107,11 @@ def _merchant(ctx: RequestContext, requested: str | None) -> str:
     return merchant
 
 
+def _window(ctx: RequestContext, days: int, merchant_id: str | None) -> tuple[str | None, Any]:
+    """Analytics scope (a bound key's own merchant wins) and the window's start."""
+    return ctx.principal.merchant_id or merchant_id, utcnow() - timedelta(days=days)
+
+
 def _gateway(ctx: RequestContext) -> Gateway:
     gw = ctx.extras.get(GATEWAY_KEY)
     return gw if isinstance(gw, Gateway) else Gateway(ctx.db)
@@ -314,7 +319,7 @@ def success_rate(
     merchant_id: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     ctx.require(*READ_ROLES)
-    scope, start = ctx.principal.merchant_id or merchant_id, utcnow() - timedelta(days=days)
+    scope, start = _window(ctx, days, merchant_id)
     return read_tx(ctx.db, ctx.principal.tenant_id,
                   lambda s: analytics.success_rate(s, group_by=group_by, start=start, merchant_id=scope))  # fmt: skip
 
@@ -324,7 +329,7 @@ def declines(
     ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
     ctx.require(*READ_ROLES)
-    scope, start = ctx.principal.merchant_id or merchant_id, utcnow() - timedelta(days=days)
+    scope, start = _window(ctx, days, merchant_id)
     rows = read_tx(
         ctx.db,
         ctx.principal.tenant_id,
@@ -338,7 +343,7 @@ def levers(
     ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
     ctx.require(*READ_ROLES)
-    scope, start = ctx.principal.merchant_id or merchant_id, utcnow() - timedelta(days=days)
+    scope, start = _window(ctx, days, merchant_id)
     rows = read_tx(
         ctx.db,
         ctx.principal.tenant_id,

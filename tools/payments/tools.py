@@ -24,6 +24,7 @@ from tools.payments import analytics, queries
 from tools.payments.disputes import Disputes
 from tools.payments.gateway import CaptureRequest, Gateway, RefundRequest
 from tools.payments.money import normalize_currency
+from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tx import idempotent, read_tx
 
 # ----- helpers -------------------------------------------------------------------------
@@ -38,6 +39,22 @@ def _merchant_scope(ctx: ToolContext, requested: str | None = None) -> str | Non
     if bound and requested and requested != bound:
         raise NotFound(f"no merchant {requested!r}", code="merchant_not_found", param="merchant_id")
     return bound or requested
+
+
+def _gateway(ctx: ToolContext) -> Gateway:
+    """The process's shared gateway (wired with live FX rates), else a plain one."""
+    gw = ctx.extras.get(GATEWAY_KEY)
+    return gw if isinstance(gw, Gateway) else Gateway(ctx.db)
+
+
+def _payment_in(ctx: ToolContext, payment_id: str, currency: str) -> str:
+    """The payment's merchant, after checking the amount's currency is the payment's."""
+    merchant, actual = _payment_merchant(ctx, payment_id)
+    if normalize_currency(currency) != actual:
+        raise Conflict(
+            f"payment is in {actual}, not {currency}", code="currency_mismatch", param="currency"
+        )
+    return merchant
 
 
 def _require_key(ctx: ToolContext) -> str:
@@ -144,7 +161,7 @@ def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     """Dispute detail with its evidence checklist: each evidence tag, its win-rate contribution and
     whether it is obtained; the win-rate level (HIGH/MEDIUM/LOW), liability shift, Visa CE 3.0
     eligibility, the deadline and whether accepting is recommended."""
-    disputes = Disputes(Gateway(ctx.db))
+    disputes = Disputes(_gateway(ctx))
 
     def fn(session: Any) -> dict[str, Any]:
         from tools.payments.views import dispute_view
@@ -236,14 +253,8 @@ def refund(ctx: ToolContext, args: RefundArgs) -> dict[str, Any]:
     never exceeds the captured amount). Fails with refund_amount_exceed, refund_window_exceeded,
     payment_not_captured or payment_disputed."""
     key = _require_key(ctx)
-    merchant, currency = _payment_merchant(ctx, args.payment_id)
-    if normalize_currency(args.currency) != currency:
-        raise Conflict(
-            f"payment is in {currency}, not {args.currency}",
-            code="currency_mismatch",
-            param="currency",
-        )
-    gw = Gateway(ctx.db)
+    merchant = _payment_in(ctx, args.payment_id, args.currency)
+    gw = _gateway(ctx)
     req = RefundRequest(
         merchant, args.payment_id, _request_id("tool", key), args.amount, args.reason
     )
@@ -269,14 +280,8 @@ def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
     """Capture an authorised manual-capture payment, fully or in parts before the authorisation
     expires. Fails with payment_cancelled, authorization_expired, capture_amount_exceed or capture_closed."""
     key = _require_key(ctx)
-    merchant, currency = _payment_merchant(ctx, args.payment_id)
-    if normalize_currency(args.currency) != currency:
-        raise Conflict(
-            f"payment is in {currency}, not {args.currency}",
-            code="currency_mismatch",
-            param="currency",
-        )
-    gw = Gateway(ctx.db)
+    merchant = _payment_in(ctx, args.payment_id, args.currency)
+    gw = _gateway(ctx)
     req = CaptureRequest(
         merchant, args.payment_id, _request_id("tool", key), args.amount, args.final
     )
@@ -291,7 +296,7 @@ def cancel(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     cancel_after_capture or cancel_not_supported — refund instead."""
     key = _require_key(ctx)
     merchant, _ = _payment_merchant(ctx, args.payment_id)
-    gw = Gateway(ctx.db)
+    gw = _gateway(ctx)
     return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_cancel", key=key, body=args.model_dump(),
                       fn=lambda s: gw.cancel_in(s, merchant, args.payment_id, at=utcnow()))  # fmt: skip
 
@@ -309,7 +314,7 @@ def submit_dispute_response(ctx: ToolContext, args: DisputeResponseArgs) -> dict
     time_exceeds_limit (deadline passed), defense_already_submitted, not_allow_in_current_status,
     not_defendable or unknown_evidence_tag."""
     key = _require_key(ctx)
-    disputes = Disputes(Gateway(ctx.db))
+    disputes = Disputes(_gateway(ctx))
     scope = _merchant_scope(ctx)
     return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_submit_dispute_response", key=key,
                       body=args.model_dump(),
@@ -337,7 +342,7 @@ def accept_dispute(ctx: ToolContext, args: AcceptDisputeArgs) -> dict[str, Any]:
     """Accept a dispute: the disputed amount (and any scheme fee) is debited and the case closes.
     The amount and currency must equal the dispute's, so the approval shows what is conceded."""
     key = _require_key(ctx)
-    disputes = Disputes(Gateway(ctx.db))
+    disputes = Disputes(_gateway(ctx))
     scope = _merchant_scope(ctx)
 
     def fn(session: Any) -> dict[str, Any]:
