@@ -29,6 +29,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from cockpit.embeddings import Embedder
+from cockpit.planner.context import message_text, recall_id, recall_result, refers_back
 from cockpit.planner.intents import IntentScore, cached_index
 from cockpit.planner.slots import (
     SlotPlan,
@@ -107,20 +108,6 @@ class PlannerState:
             query=str(raw.get("query") or ""),
             pending_amount=raw.get("pending_amount"),
         )
-
-
-def message_text(message: BaseMessage) -> str:
-    """The plain text of a message (content blocks joined)."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-    return " ".join(parts)
 
 
 def _call_id(messages: Sequence[BaseMessage], name: str) -> str:
@@ -280,6 +267,12 @@ class Dialogue:
             asked=state.missing,
             default_currency=self.spec.default_currency,
         )
+        for plan in plans:
+            wanted = plan.name in state.missing and plan.name not in got.values
+            if wanted and plan.kind == "id" and refers_back(text, plan):
+                value = recall_id(messages, plan)
+                if value is not None:
+                    got.values[plan.name] = value
         answered = [name for name in state.missing if name in got.values]
         if got.pending_amount and not state.pending_amount:
             answered.append("amount")
@@ -357,6 +350,7 @@ class Dialogue:
             if currency:
                 slots[amount_plan.name] = to_minor(Decimal(pending_amount), str(currency))
                 pending_amount = None
+        self._recall(text, plans, slots, messages)
         for plan in plans:
             if plan.name not in slots and plan.hint is not None and plan.hint.default is not None:
                 slots[plan.name] = plan.hint.default
@@ -374,6 +368,28 @@ class Dialogue:
             ],
             additional_kwargs={STATE_KEY: state.dump()},
         )
+
+    @staticmethod
+    def _recall(
+        text: str,
+        plans: Sequence[SlotPlan],
+        slots: dict[str, Any],
+        messages: Sequence[BaseMessage],
+    ) -> None:
+        """Fill what the thread already says: referred-back ids, then ``from_result`` slots."""
+        for plan in plans:
+            wanted = plan.kind == "id" and plan.required and plan.name not in slots
+            if wanted and refers_back(text, plan):
+                value = recall_id(messages, plan)
+                if value is not None:
+                    slots[plan.name] = value
+        ids = {p.name: slots[p.name] for p in plans if p.kind == "id" and p.name in slots}
+        for plan in plans:
+            source = plan.hint.from_result if plan.hint is not None else None
+            if source and plan.name not in slots:
+                value = recall_result(messages, source, ids)
+                if value is not None:
+                    slots[plan.name] = value
 
     def _ask(
         self,

@@ -157,7 +157,12 @@ def plan_slots(parameters: Mapping[str, Any], hints: Mapping[str, SlotHint]) -> 
     for name, raw in props.items():
         schema = _property_schema(raw if isinstance(raw, Mapping) else {})
         hint = hints.get(name)
-        kind = hint.kind if hint is not None and hint.kind else infer_kind(name, schema)
+        if hint is not None and hint.kind:
+            kind: SlotKind = hint.kind
+        elif hint is not None and hint.pattern and schema.get("type", "string") == "string":
+            kind = "id"  # a hint's pattern makes any string argument an id-like value
+        else:
+            kind = infer_kind(name, schema)
         must = name in required and "default" not in schema
         if hint is not None and hint.required is not None:
             must = hint.required
@@ -314,6 +319,11 @@ def _id_pattern(plan: SlotPlan) -> re.Pattern[str] | None:
     return re.compile(str(pattern).removeprefix("^").removesuffix("$"))
 
 
+def id_pattern(plan: SlotPlan) -> re.Pattern[str] | None:
+    """The compiled pattern of an id slot (hint first, then schema), anchors removed."""
+    return _id_pattern(plan)
+
+
 def id_matches(plan: SlotPlan, token: str) -> bool:
     pattern = _id_pattern(plan)
     if pattern is not None:
@@ -329,6 +339,13 @@ def find_id(text: _Text, plan: SlotPlan, *, answering: bool) -> str | None:
         if text.free(m.span()) and id_matches(plan, m.group(0)):
             text.claim(m.span())
             return m.group(0)
+    pattern = _id_pattern(plan)
+    if pattern is not None:
+        # Values that are not prefix_token shaped (an IP address, an e-mail) by their pattern.
+        for m in re.finditer(rf"(?<![\w.:@-])(?:{pattern.pattern})(?![\w:@-]|\.\w)", text.raw):
+            if m.group(0) and text.free(m.span()):
+                text.claim(m.span())
+                return m.group(0)
     words = text.raw.strip().strip(".").split()
     if answering and 0 < len(words) <= 3 and any(ch.isdigit() for ch in words[-1]):
         # A bare answer to "which payment?" may omit the prefix ("it's 8F3K2Q").
@@ -541,6 +558,8 @@ __all__ = [
     "evidence",
     "extract",
     "find_money",
+    "id_matches",
+    "id_pattern",
     "infer_kind",
     "plan_slots",
     "to_minor",

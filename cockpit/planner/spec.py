@@ -89,6 +89,9 @@ class SlotHint(BaseModel):
     """Override whether the slot must be filled before the tool is called."""
     default_currency: str | None = None
     """For amounts: currency assumed when the user names none."""
+    from_result: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
+    """``<tool>.<dotted.path>``: take the value from that tool's latest successful result in
+    the thread (when its call agrees on every id already filled); applies before ``default``."""
 
     @field_validator("pattern")
     @classmethod

@@ -1,4 +1,4 @@
-"""A seeded demo world: merchants in several markets, customers, devices, cards and ~90 days of
+"""A seeded demo world: merchants in several markets, customers, devices, cards and ~180 days of
 traffic (payments, declines, captures, refunds, cancels, disputes) — through the real gateway.
 
 Everything goes through :class:`~tools.payments.gateway.Gateway` and
@@ -122,7 +122,7 @@ def _planted(end: datetime) -> list[Degradation]:
 
 
 def seed_demo_world(
-    db: Database, tenant_id: str, *, seed: int = 7, days: int = 90, now: datetime | None = None
+    db: Database, tenant_id: str, *, seed: int = 7, days: int = 180, now: datetime | None = None
 ) -> DemoWorldSummary:
     """Fill ``tenant_id`` with a deterministic demo world; a second call changes nothing."""
     started = time.perf_counter()

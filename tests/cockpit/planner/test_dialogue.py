@@ -288,3 +288,117 @@ def test_policy_refusal_renders_error_template(planner: LocalPlanner, suite: Any
     }
     reply = chat.tool_result(error, status="error")
     assert reply.content == "The refund could not be made: amount over the limit."
+
+
+# ----- what the thread already said ------------------------------------------------------
+
+
+def test_that_payment_takes_the_id_the_conversation_was_about(
+    planner: LocalPlanner, suite: Any
+) -> None:
+    chat = Chat(planner, suite.tools)
+    call = chat.say("what is the status of pay_9Kq2Lm?")
+    assert call.tool_calls[0]["args"] == {"payment_id": "pay_9Kq2Lm"}
+    chat.tool_result({"id": "pay_9Kq2Lm", "status": "FAILED"})
+    follow = chat.say("why was that one declined?")
+    assert follow.tool_calls[0]["name"] == "explain_decline"
+    assert follow.tool_calls[0]["args"] == {"payment_id": "pay_9Kq2Lm"}
+
+
+def test_a_reference_to_a_list_of_several_is_asked_not_guessed(
+    planner: LocalPlanner, suite: Any
+) -> None:
+    chat = Chat(planner, suite.tools)
+    chat.say("show me my open disputes")
+    chat.tool_result(
+        {
+            "disputes": [
+                {"id": "dsp_a1", "paymentId": "pay_a1"},
+                {"id": "dsp_b2", "paymentId": "pay_b2"},
+            ]
+        }
+    )
+    ask = chat.say("why was that payment declined?")
+    assert not ask.tool_calls
+    assert "payment id" in str(ask.content)
+
+
+def test_without_a_reference_a_missing_id_is_still_asked(planner: LocalPlanner, suite: Any) -> None:
+    chat = Chat(planner, suite.tools)
+    chat.say("what is the status of pay_1Ab2Cd?")
+    chat.tool_result({"id": "pay_1Ab2Cd", "status": "SUCCESS"})
+    ask = chat.say("I need to refund a customer 20 EUR")
+    assert not ask.tool_calls and "payment id" in str(ask.content)
+
+
+def test_a_reference_answers_the_question_for_a_missing_id(
+    planner: LocalPlanner, suite: Any
+) -> None:
+    chat = Chat(planner, suite.tools)
+    chat.say("check payment pay_7Yt6Rd for me")
+    chat.tool_result({"id": "pay_7Yt6Rd", "status": "SUCCESS"})
+    ask = chat.say("I need to refund a customer 15 EUR")
+    assert not ask.tool_calls
+    call = chat.say("the same payment as before")
+    assert call.tool_calls[0]["args"] == {
+        "payment_id": "pay_7Yt6Rd",
+        "amount": 1500,
+        "currency": "EUR",
+    }
+
+
+def test_from_result_fills_a_slot_only_from_an_agreeing_successful_call(
+    embedder: Embedder,
+) -> None:
+    spec = PlannerSpec.model_validate(
+        {
+            "intents": [
+                {
+                    "name": "draft",
+                    "tool": "draft_response",
+                    "examples": ["draft the response to the dispute"],
+                },
+                {
+                    "name": "submit",
+                    "tool": "submit_response",
+                    "examples": ["submit the response to the dispute"],
+                    "slots": {
+                        "evidence": {
+                            "kind": "enum",
+                            "from_result": "draft_response.evidence",
+                            "default": {"NOTE": "fallback"},
+                        }
+                    },
+                },
+            ]
+        }
+    )
+
+    def tool(name: str, props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": name,
+                "parameters": {"type": "object", "properties": props, "required": list(props)},
+            },
+        }
+
+    dispute = {"type": "string", "pattern": "dsp_[a-z0-9]+"}
+    tools = [
+        tool("draft_response", {"dispute_id": dispute}),
+        tool("submit_response", {"dispute_id": dispute, "evidence": {"type": "object"}}),
+    ]
+    chat = Chat(LocalPlanner(spec=spec, embedder=embedder, clock=lambda: TODAY), tools)
+    assert chat.say("draft the response to dispute dsp_one1").tool_calls
+    chat.tool_result({"evidence": {"THREE_DS": "ECI 05, authenticated"}})
+    assert chat.say("draft the response to dispute dsp_two2").tool_calls
+    chat.tool_result({"error": {"code": "not_found"}}, status="error")
+    again = chat.say("now submit the response to dispute dsp_one1")
+    assert again.tool_calls[0]["args"] == {
+        "dispute_id": "dsp_one1",
+        "evidence": {"THREE_DS": "ECI 05, authenticated"},
+    }
+    chat.tool_result({"status": "UNDER_REVIEW"})
+    other = chat.say("submit the response to dispute dsp_two2")  # its draft failed
+    assert other.tool_calls[0]["args"]["evidence"] == {"NOTE": "fallback"}

@@ -155,3 +155,15 @@ def test_optional_pydantic_fields_and_defaults() -> None:
     assert plans["dispute_id"].kind == "id" and not plans["dispute_id"].required
     assert not plans["limit"].required  # a schema default means it never needs asking
     assert fill("dispute dsp_12ab34, top 5", schema) == {"dispute_id": "dsp_12ab34", "limit": 5}
+
+
+def test_a_patterned_slot_finds_values_that_are_not_prefix_ids() -> None:
+    hint = SlotHint(pattern=r"\d{1,3}(?:\.\d{1,3}){3}")
+    plans = plan_slots(
+        {"properties": {"ip": {"type": "string"}, "amount": {"type": "number"}}},
+        {"ip": hint},
+    )
+    got = extract("block 203.0.113.7 and nothing else", plans, today=TODAY)
+    assert got.values == {"ip": "203.0.113.7"}
+    none = extract("version 1.2.3 of the app", plans, today=TODAY)
+    assert "ip" not in none.values

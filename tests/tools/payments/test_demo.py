@@ -59,7 +59,7 @@ def test_two_tenants_get_separate_worlds(db: Database) -> None:
     assert _counts(db, "tenant_a")[1] == a.payments and _counts(db, "tenant_b")[1] == b.payments
 
 
-@pytest.mark.slow  # seeds the full 90-day world (several seconds)
+@pytest.mark.slow  # seeds the full 180-day world (several seconds)
 def test_startup_hook_seeds_demo_tenant_in_background(db: Database) -> None:
     from types import SimpleNamespace
 
@@ -70,7 +70,7 @@ def test_startup_hook_seeds_demo_tenant_in_background(db: Database) -> None:
     on_startup(services)
     assert isinstance(services.extras[GATEWAY_KEY], Gateway)
     services.extras[SEED_THREAD_KEY].join(timeout=240)
-    assert _counts(db, "demo")[1] > 1000  # 90 days of traffic
+    assert _counts(db, "demo")[1] > 1000  # 180 days of traffic
     quiet = SimpleNamespace(db=db, settings=SimpleNamespace(demo=False), extras={})
     on_startup(quiet)
     assert SEED_THREAD_KEY not in quiet.extras
