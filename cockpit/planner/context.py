@@ -143,7 +143,8 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
     for message in reversed(messages):
         if not isinstance(message, ToolMessage) or message.tool_call_id not in calls:
             continue
-        args = calls[message.tool_call_id]
+        executed = message.additional_kwargs.get("executed_args")
+        args = executed if isinstance(executed, Mapping) else calls[message.tool_call_id]
         if any(name in args and args[name] != value for name, value in agree.items()):
             continue
         result = _parsed(message)

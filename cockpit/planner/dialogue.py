@@ -475,6 +475,9 @@ class Dialogue:
         if intent is None:
             intent = next((i for i in self.spec.intents if i.tool_name == tool_name), None)
         args = dict(call["args"]) if call else {}
+        executed = tool_message.additional_kwargs.get("executed_args")
+        if isinstance(executed, Mapping):
+            args = dict(executed)  # an approver edited the call: answer about what ran
         result = _parse_content(tool_message)
         outcome = _outcome(tool_message, result)
         context: dict[str, Any] = {**args}

@@ -359,11 +359,14 @@ def _run_tool(
     outcome = execute(
         tool, args, ctx, audit=team.audit, agent_id=spec.id, screen=spec.guardrails.injection_screen
     )
+    # A human may have edited the arguments: the message says what actually ran.
+    executed = args.model_dump(mode="json")
     return ToolMessage(
         content=json.dumps(outcome.result, default=str),
         tool_call_id=call_id,
         name=name,
         status="success" if outcome.ok else "error",
+        additional_kwargs={"executed_args": executed} if executed != raw_args else {},
     )
 
 

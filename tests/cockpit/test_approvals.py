@@ -49,6 +49,9 @@ def test_approve_edit_reject(tmp_path: Path) -> None:
         )
         assert r.json()["approval"]["status"] == "edited"
         assert [p["amount"] for p in read_payouts(api.data_dir)] == [20000, 15000]
+        # the tool message says what ran, so agents answer about the edited call
+        tool = [m for m in r.json()["values"]["messages"] if m["type"] == "tool"][-1]
+        assert tool["additional_kwargs"]["executed_args"]["amount"] == 15000
         # an edit cannot lift the amount over the agent's hard limit
         _tid, apr = _pending(api, key, "pay 300.00 USD to cy")
         r = api.client.post(

@@ -402,3 +402,21 @@ def test_from_result_fills_a_slot_only_from_an_agreeing_successful_call(
     chat.tool_result({"status": "UNDER_REVIEW"})
     other = chat.say("submit the response to dispute dsp_two2")  # its draft failed
     assert other.tool_calls[0]["args"]["evidence"] == {"NOTE": "fallback"}
+
+
+def test_the_answer_follows_the_arguments_an_approver_edited(
+    planner: LocalPlanner, suite: Any
+) -> None:
+    chat = Chat(planner, suite.tools)
+    call = chat.say("refund 20 EUR on pay_abc123")
+    edited = {**call.tool_calls[0]["args"], "payment_id": "pay_xyz789"}
+    chat.history.append(
+        ToolMessage(
+            json.dumps({"refund_id": "rfd_1", "status": "succeeded"}),
+            tool_call_id=call.tool_calls[0]["id"],
+            name="create_refund",
+            additional_kwargs={"executed_args": edited},
+        )
+    )
+    answer = chat._reply()
+    assert answer.content == "Refund rfd_1 for pay_xyz789 is succeeded."
