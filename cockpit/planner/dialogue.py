@@ -67,7 +67,10 @@ _ORDINALS = {
     "third": 2,
     "three": 2,
 }
-_CHOICE = re.compile(r"\b(?:the\s+)?(1|2|3|first|second|third|one|two|three)\b(?:\s+one)?", re.I)
+# "the second one", "option 2", "first" — at the start, so "the chargeback one" is not a choice.
+_CHOICE = re.compile(
+    r"^\s*(?:(?:the|option|number)\s+)?(1|2|3|first|second|third|one|two|three)\b", re.I
+)
 
 
 @dataclass
@@ -224,7 +227,9 @@ class Dialogue:
         if gap < 0 or (best.score < spec.out_of_scope_threshold and not clear_gap):
             return Classification(None, "out_of_scope", ranking, oos)
         if best.score < spec.clarify_threshold and not clear_gap:
-            return Classification(None, "clarify", ranking, oos)
+            # Weak and barely closer to the domain than to small talk: not worth a question.
+            verdict = "out_of_scope" if gap < spec.scope_gap / 2 else "clarify"
+            return Classification(None, verdict, ranking, oos)
         if margin < spec.ambiguity_margin:
             return Classification(None, "clarify", ranking, oos)
         return Classification(spec.intent(best.name), "act", ranking, oos)

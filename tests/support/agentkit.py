@@ -167,3 +167,26 @@ def running_team(
         )
         assert r.status_code == 201, r.text
         yield TeamHarness(client, data, template["merchants"], r.json()["key"], admin)
+
+
+class PaymentPool:
+    """Captured, unrefunded, undisputed card payments of one merchant, handed out once each."""
+
+    def __init__(self, team: TeamHarness, key: str, *, min_minor: int) -> None:
+        rows = team.get(
+            key, "/v1/payments/payments", state="CAPTURED", method_type="CARD", days=90, limit=200
+        )["data"]
+        self._team, self._key = team, key
+        self._ids: list[str] = [
+            str(r["paymentId"])
+            for r in rows
+            if r["refundedAmount"]["value"] == "0" and int(r["paymentAmount"]["value"]) >= min_minor
+        ]
+
+    def take(self) -> str:
+        while self._ids:
+            pid = self._ids.pop(0)
+            view = self._team.get(self._key, f"/v1/payments/payments/{pid}")
+            if not view.get("disputed") and not view.get("refunds"):
+                return pid
+        raise AssertionError("the demo world ran out of refundable payments")
