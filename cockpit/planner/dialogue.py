@@ -281,6 +281,18 @@ class Dialogue:
         answered = [name for name in state.missing if name in got.values]
         if got.pending_amount and not state.pending_amount:
             answered.append("amount")
+        kinds = {p.name: p.kind for p in plans}
+        bare_number_only = (
+            answered
+            and all(kinds.get(n, "amount") in ("amount", "integer", "number") for n in answered)
+            and "amount" not in evidence(text, self.today)
+        )
+        if bare_number_only and len(text.split()) > 3:
+            # "show me the top 5 declines" while an amount was asked is a new request, not 5.
+            result = self.classify(text)
+            other = result.intent if result.verdict == "act" else None
+            if other is not None and other.name != intent.name:
+                return self._act(other, text, messages, base={})
         if not answered:
             result = self.classify(text)
             if result.verdict == "act" and result.intent is not None:

@@ -420,3 +420,60 @@ def test_the_answer_follows_the_arguments_an_approver_edited(
     )
     answer = chat._reply()
     assert answer.content == "Refund rfd_1 for pay_xyz789 is succeeded."
+
+
+def test_a_new_request_with_a_number_is_not_taken_as_the_asked_amount(
+    embedder: Embedder,
+) -> None:
+    spec = PlannerSpec.model_validate(
+        {
+            "intents": [
+                {
+                    "name": "payout",
+                    "tool": "send_payout",
+                    "examples": ["pay out money to my bank account", "send a payout"],
+                },
+                {
+                    "name": "declines",
+                    "tool": "list_declines",
+                    "examples": ["list my declined payments", "show the top declines"],
+                },
+            ]
+        }
+    )
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "send_payout",
+                "description": "send a payout",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"amount": {"type": "integer"}, "currency": {"type": "string"}},
+                    "required": ["amount", "currency"],
+                },
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": "list_declines",
+                "description": "list declined payments",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"limit": {"type": "integer"}},
+                },
+            },
+        },
+    ]
+    planner = LocalPlanner(spec=spec, embedder=embedder, clock=lambda: TODAY)
+    chat = Chat(planner, tools)
+    ask = chat.say("I want to send a payout to my bank")
+    assert not ask.tool_calls and "amount" in str(ask.content)
+    switched = chat.say("hold on, show me the top 5 declined payments first")
+    assert switched.tool_calls[0]["name"] == "list_declines", switched
+    assert switched.tool_calls[0]["args"] == {"limit": 5}
+    answer = Chat(planner, tools)
+    answer.say("I want to send a payout to my bank")
+    call = answer.say("make it 40 EUR")
+    assert call.tool_calls[0]["args"] == {"amount": 4000, "currency": "EUR"}
