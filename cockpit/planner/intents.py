@@ -21,8 +21,14 @@ import numpy as np
 
 from cockpit.embeddings import Embedder
 from cockpit.planner.lexicon import ID_PREFIXES
+from cockpit.planner.slots import MONEY_PATTERNS
 
 _WORD = re.compile(r"[a-z0-9]+")
+_IP = re.compile(
+    r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"
+    r"|(?<![\w:])(?=[0-9a-f:]*::|(?:[0-9a-f]{1,4}:){3})(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])",
+    re.I,
+)
 _ID = re.compile(r"\b([A-Za-z][A-Za-z0-9]{0,7})_[A-Za-z0-9][A-Za-z0-9_-]*\b")
 _STOP = frozenset(
     [
@@ -112,13 +118,18 @@ EMBEDDING_WEIGHT = 0.85
 
 
 def normalise(text: str) -> str:
-    """Lower-case, with ids replaced by their kind ("pay_8F3K" -> "payment")."""
+    """Lower-case, with ids replaced by their kind ("pay_8F3K" -> "payment"), sums of money by
+    "amount" and IP addresses by "ip address"."""
 
     def kind(match: re.Match[str]) -> str:
         if not any(ch.isdigit() for ch in match.group(0)):
             return match.group(0)  # a code such as ALIPAY_CN, not an id
         return _PREFIX_WORD.get(match.group(1).lower(), "id")
 
+    # Values are slots, not meaning: "1 PHP" and "25.00 SGD" read alike, as do any two IPs.
+    text = _IP.sub("ip address", text)
+    for money in MONEY_PATTERNS:
+        text = money.sub("amount", text)
     return _ID.sub(kind, text).lower().strip()
 
 

@@ -44,6 +44,8 @@ _MONEY_AFTER = re.compile(
     rf"(?<![\w.])(?P<num>{_NUMBER})(?P<k>\s?[kK])?\s?(?:\b(?P<code>{_CODES})\b|\b(?P<word>{_WORDS})\b)",
     re.I,
 )
+MONEY_PATTERNS: tuple[re.Pattern[str], ...] = (_MONEY_BEFORE, _MONEY_AFTER)
+"""A sum with its currency, symbol or code first (``S$ 20``) or after (``20 SGD``)."""
 _BARE_NUMBER = re.compile(
     rf"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?(?!\s?%)(?![\w.])"
 )

@@ -477,3 +477,18 @@ def test_a_new_request_with_a_number_is_not_taken_as_the_asked_amount(
     answer.say("I want to send a payout to my bank")
     call = answer.say("make it 40 EUR")
     assert call.tool_calls[0]["args"] == {"amount": 4000, "currency": "EUR"}
+
+
+def test_intent_does_not_depend_on_which_currency_or_ip_is_named(
+    planner: LocalPlanner, suite: Any
+) -> None:
+    dialogue = planner.dialogue(suite.tools)
+    rankings = [
+        [(r.name, round(r.score, 6)) for r in dialogue.classify(text).ranking]
+        for text in (
+            "please give 20 EUR back on pay_k2j3h4",
+            "please give 1,250 THB back on pay_k2j3h4",
+            "please give ₩5000 back on pay_k2j3h4",
+        )
+    ]
+    assert rankings[0] == rankings[1] == rankings[2]
