@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.agentkit import TeamHarness
+from tests.support.agentkit import PaymentPool, TeamHarness
 
 AGENT = "copilot"
 
@@ -42,33 +42,10 @@ def _extras(team: TeamHarness) -> dict[str, Any]:
     return extras
 
 
-class _Pool:
-    """Captured, unrefunded, undisputed card payments of one merchant, handed out once each."""
-
-    def __init__(self, team: TeamHarness, key: str, *, min_minor: int) -> None:
-        rows = team.get(
-            key, "/v1/payments/payments", state="CAPTURED", method_type="CARD", days=90, limit=200
-        )["data"]
-        self._team, self._key = team, key
-        self._ids: list[str] = [
-            str(r["paymentId"])
-            for r in rows
-            if r["refundedAmount"]["value"] == "0" and int(r["paymentAmount"]["value"]) >= min_minor
-        ]
-
-    def take(self) -> str:
-        while self._ids:
-            pid = self._ids.pop(0)
-            view = _payment(self._team, self._key, pid)
-            if not view.get("disputed") and not view.get("refunds"):
-                return pid
-        raise AssertionError("the demo world ran out of refundable payments")
-
-
 @pytest.fixture(scope="module")
-def sg_pool(team: TeamHarness) -> _Pool:
+def sg_pool(team: TeamHarness) -> PaymentPool:
     # 200.00 SGD or more, so an over-threshold refund of 150.00 fits.
-    return _Pool(team, team.merchant_key, min_minor=20_000)
+    return PaymentPool(team, team.merchant_key, min_minor=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +65,7 @@ def _failed_with(team: TeamHarness, key: str, code: str) -> dict[str, Any]:
 
 
 def test_refund_over_threshold_stops_for_approval_then_happens_exactly_once(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -132,7 +109,7 @@ def test_refund_over_threshold_stops_for_approval_then_happens_exactly_once(
     assert len(_refunds(team, key, pid)) == 1
 
 
-def test_rejected_refund_changes_nothing(team: TeamHarness, sg_pool: _Pool) -> None:
+def test_rejected_refund_changes_nothing(team: TeamHarness, sg_pool: PaymentPool) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     before = _payment(team, key, pid)
     tid = team.thread(key)
@@ -149,7 +126,7 @@ def test_rejected_refund_changes_nothing(team: TeamHarness, sg_pool: _Pool) -> N
     )
 
 
-def test_refund_approved_through_the_approvals_api(team: TeamHarness, sg_pool: _Pool) -> None:
+def test_refund_approved_through_the_approvals_api(team: TeamHarness, sg_pool: PaymentPool) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
     turn = team.say(key, tid, f"the buyer of {pid} should get S$120 back", assistant=AGENT)
@@ -167,7 +144,9 @@ def test_refund_approved_through_the_approvals_api(team: TeamHarness, sg_pool: _
     assert "120.00 SGD" in last["content"] and "SUCCESS" in last["content"]
 
 
-def test_refund_under_threshold_runs_without_approval(team: TeamHarness, sg_pool: _Pool) -> None:
+def test_refund_under_threshold_runs_without_approval(
+    team: TeamHarness, sg_pool: PaymentPool
+) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
     turn = team.say(
@@ -182,7 +161,7 @@ def test_refund_under_threshold_runs_without_approval(team: TeamHarness, sg_pool
 
 
 def test_refund_without_payment_id_asks_for_it_then_refunds(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -198,7 +177,7 @@ def test_refund_without_payment_id_asks_for_it_then_refunds(
     assert "30.00 SGD" in second.answer
 
 
-def test_refund_without_amount_asks_for_it(team: TeamHarness, sg_pool: _Pool) -> None:
+def test_refund_without_amount_asks_for_it(team: TeamHarness, sg_pool: PaymentPool) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
     first = team.say(key, tid, f"I have to refund {pid}", assistant=AGENT)
@@ -211,7 +190,7 @@ def test_refund_without_amount_asks_for_it(team: TeamHarness, sg_pool: _Pool) ->
 
 
 def test_refund_above_the_captured_amount_fails_even_when_approved(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     captured = int(_payment(team, key, pid)["capturedAmount"]["value"])
@@ -226,7 +205,7 @@ def test_refund_above_the_captured_amount_fails_even_when_approved(
 
 
 def test_krw_threshold_uses_zero_decimal_minor_units(team: TeamHarness, kr_key: str) -> None:
-    pid = _Pool(team, kr_key, min_minor=10_000).take()
+    pid = PaymentPool(team, kr_key, min_minor=10_000).take()
     tid = team.thread(kr_key)
     turn = team.say(kr_key, tid, f"return 5,000 KRW to the customer for {pid}", assistant=AGENT)
     # 5,000 KRW is 5000 minor units (KRW has no decimals) and above the 100 KRW threshold.
@@ -240,7 +219,7 @@ def test_krw_threshold_uses_zero_decimal_minor_units(team: TeamHarness, kr_key: 
 
 
 def test_refund_of_another_merchants_payment_is_not_found(team: TeamHarness, kr_key: str) -> None:
-    kr_pid = _Pool(team, kr_key, min_minor=10_000).take()
+    kr_pid = PaymentPool(team, kr_key, min_minor=10_000).take()
     tid = team.thread(team.merchant_key)
     turn = team.say(team.merchant_key, tid, f"refund 10 SGD on {kr_pid}", assistant=AGENT)
     assert turn.tools_called == ["payments_refund"]
@@ -280,7 +259,7 @@ def test_cancel_a_same_day_wallet_payment(team: TeamHarness) -> None:
 
 
 def test_cancel_of_a_captured_card_payment_is_refused_and_nothing_changes(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -427,7 +406,7 @@ def test_fx_exposure_comes_from_the_payments_ledger(team: TeamHarness) -> None:
 
 
 def test_handoff_copilot_to_dispute_and_back_keeps_merchant_and_payment(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -454,6 +433,31 @@ def test_handoff_copilot_to_dispute_and_back_keeps_merchant_and_payment(
     refunds = _refunds(team, key, pid)
     assert [r["refundAmount"]["value"] for r in refunds] == ["2500"]
     assert _payment(team, key, pid)["merchantId"] == team.merchants["sg"]
+
+
+def test_references_carry_one_payment_across_copilot_dispute_copilot(
+    team: TeamHarness, sg_pool: PaymentPool
+) -> None:
+    """The id is named once; later turns, in other agents, say "that payment" / "it"."""
+    key, pid = team.merchant_key, sg_pool.take()
+    tid = team.thread(key)
+    first = team.say(key, tid, f"can you pull up {pid} for me?", assistant=AGENT)
+    assert first.tools_called == ["payments_get_payment"] and pid in first.answer
+
+    second = team.say(key, tid, "if the buyer charged that payment back, what evidence would I have?",
+                      assistant=AGENT)  # fmt: skip
+    assert second.tools_called[0] == "transfer_to_dispute", (second.tools_called, second.answer)
+    assert _state(team, key, tid)["active_agent"] == "dispute"
+    evidence_calls = [c for c in second.tool_calls if c["name"] == "payments_get_payment"]
+    assert [c["args"]["payment_id"] for c in evidence_calls] == [pid], second.answer
+
+    third = team.say(key, tid, "back to payments please, I want to refund 12 SGD of that payment",
+                     assistant=AGENT)  # fmt: skip
+    assert third.tools_called == ["transfer_to_copilot", "payments_refund"], third.answer
+    assert _state(team, key, tid)["active_agent"] == "copilot"
+    refunds = _refunds(team, key, pid)
+    assert [r["refundAmount"]["value"] for r in refunds] == ["1200"]
+    assert pid in third.answer
 
 
 def test_fraud_request_is_handed_to_risk(team: TeamHarness) -> None:
@@ -497,7 +501,7 @@ def test_spec_approval_threshold_is_100_major_units_in_each_demo_currency() -> N
 
 
 def test_blocking_request_about_a_payment_goes_to_risk_and_cancels_nothing(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -521,7 +525,7 @@ def test_out_of_scope_request_calls_no_tool(team: TeamHarness) -> None:
 
 
 def test_injection_in_the_user_message_cannot_skip_the_approval(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
@@ -553,7 +557,7 @@ def knowledge_wired(team: TeamHarness) -> None:
 
 @pytest.mark.usefixtures("knowledge_wired")
 def test_knowledge_document_with_injected_instructions_causes_no_refund(
-    team: TeamHarness, sg_pool: _Pool
+    team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
     r = team.client.post("/v1/knowledge/collections", json={"name": "shop-notes"},

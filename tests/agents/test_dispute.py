@@ -8,14 +8,23 @@ also passes when pytest-xdist splits it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from cockpit.db.base import utcnow
+from cockpit.db.session import Database
 from cockpit.planner.template import format_minor
-from tests.support.agentkit import TeamHarness, Turn
+from tests.support.agentkit import DEMO, TeamHarness, Turn, settings_for
+from tools.payments.disputes import Disputes, compelling_evidence
+from tools.payments.gateway import Gateway
+from tools.payments.models import Dispute, Payment
+from tools.payments.money import format_amount
 
 AGENT = "dispute"
 WRITES = ("payments_submit_dispute_response", "payments_accept_dispute")
@@ -63,11 +72,93 @@ def keys(team: TeamHarness) -> dict[str, str]:
     return {"sg": team.merchant_key, **{m: team.key_for(m) for m in MERCHANTS[1:]}}
 
 
+@contextmanager
+def world_db(team: TeamHarness) -> Iterator[Database]:
+    """The running team's own database (for what no HTTP call does: an issuer opening disputes)."""
+    db = Database(settings_for(team.data_dir).resolved_database_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def stored(team: TeamHarness, dispute_id: str) -> Dispute:
+    with world_db(team) as db, db.tenant_session(DEMO) as s:
+        dispute = s.scalars(select(Dispute).where(Dispute.id == dispute_id)).one()
+        s.expunge(dispute)
+        return dispute
+
+
+POOL_OPEN = 3
+"""Open disputes the tests that claim one need (the seeded world alone may have fewer)."""
+
+
+def _open_for_tests(db: Database, merchant_id: str) -> dict[str, str]:
+    """The issuer opens this module's disputes on the Singapore merchant's captured card payments.
+
+    Two Visa 10.4 (card-absent fraud) disputes on recent 3DS payments, CE 3.0-qualified ones
+    first; one 13.1 to reject; one 13.1 opened 29 days ago, so its deadline has passed; and
+    13.1 disputes until the pool has ``POOL_OPEN`` open ones for the other tests.
+    """
+    now = utcnow()
+    disputes = Disputes(Gateway(db))
+    with db.tenant_session(DEMO) as s:
+        cards = s.scalars(
+            select(Payment)
+            .where(
+                Payment.merchant_id == merchant_id,
+                Payment.state == "CAPTURED",
+                Payment.method_category == "CARD",
+                Payment.brand == "VISA",
+                Payment.disputed.is_(False),
+                Payment.refunded_amount == 0,
+            )
+            .order_by(Payment.created_at.desc(), Payment.id)
+        ).all()
+        recent = [p for p in cards if p.created_at > now - timedelta(days=20)]
+        secure = sorted(
+            (p for p in recent if p.three_ds),
+            key=lambda p: compelling_evidence(s, p)["state"] != "qualified",
+        )
+        assert len(secure) >= 2, "the demo world has too few recent 3DS Visa payments"
+        others = [p for p in recent if p not in secure[:2]]
+        old = [p for p in cards if p.created_at < now - timedelta(days=30)]
+        plan = [("fraud_read", secure[0], "10.4", now), ("fraud_submit", secure[1], "10.4", now),
+                ("reject", others[0], "13.1", now), ("late", old[0], "13.1", now - timedelta(days=29))]  # fmt: skip
+        opened = {name: disputes.open_in(s, p.id, code, at=at).id for name, p, code, at in plan}
+        still_open = s.scalars(
+            select(Dispute.id).where(
+                Dispute.status == "NEEDS_RESPONSE",
+                Dispute.defense_due_at > now + timedelta(hours=1),
+            )
+        ).all()
+        spare = iter(others[1:])
+        for n in range(max(0, POOL_OPEN - len(set(still_open) - set(opened.values())))):
+            opened[f"pool{n}"] = disputes.open_in(s, next(spare).id, "13.1", at=now).id
+        return opened
+
+
 @pytest.fixture(scope="module")
-def pool(team: TeamHarness, keys: dict[str, str]) -> Pool:
+def reserved(team: TeamHarness, keys: dict[str, str]) -> dict[str, Case]:
+    """Disputes opened for the draft-and-submit scenarios, kept out of the shared pool."""
+    with world_db(team) as db:
+        opened = _open_for_tests(db, team.merchants["sg"])
+    key = keys["sg"]
+    return {
+        name: Case("sg", key, did, detail(team, key, did)["dispute"])
+        for name, did in opened.items()
+        if not name.startswith("pool")
+    }
+
+
+@pytest.fixture(scope="module")
+def pool(team: TeamHarness, keys: dict[str, str], reserved: dict[str, Case]) -> Pool:
     found = Pool(keys)
+    mine = {c.id for c in reserved.values()}
     for merchant in MERCHANTS:
         for d in disputes(team, keys[merchant]):
+            if d["disputeId"] in mine:
+                continue
             case = Case(merchant, keys[merchant], d["disputeId"], d)
             # Open means a response is still accepted: awaiting one, with the deadline ahead.
             due = datetime.fromisoformat(d["defenseDueTime"].replace("Z", "+00:00"))
@@ -132,7 +223,7 @@ def yes_no(flag: bool) -> str:
 
 
 def test_lists_open_disputes_soonest_deadline_first(
-    team: TeamHarness, keys: dict[str, str]
+    team: TeamHarness, keys: dict[str, str], reserved: dict[str, Case]
 ) -> None:
     merchant = max(MERCHANTS, key=lambda m: len(disputes(team, keys[m], status="NEEDS_RESPONSE")))
     key = keys[merchant]
@@ -295,8 +386,8 @@ def test_reason_code_guidance_is_grounded_with_citation(
     assert "cockpit-docs/disputes" in turn.answer and "[1]" in turn.answer
 
 
-def test_draft_response_submits_nothing(team: TeamHarness, pool: Pool) -> None:
-    case = pool.any()
+def test_draft_of_a_closed_dispute_says_it_cannot_go(team: TeamHarness, pool: Pool) -> None:
+    case = pool.closed[0] if pool.closed else pool.any()
     before = snapshot(team, case.key)
     tags = [i["evidenceTag"] for i in detail(team, case.key, case.id)["checklist"]["evidenceList"]]
     turn = say(
@@ -305,11 +396,15 @@ def test_draft_response_submits_nothing(team: TeamHarness, pool: Pool) -> None:
         team.thread(case.key),
         f"Put together my rebuttal for {case.id}, don't send it yet",
     )
-    assert turn.tools_called == ["payments_dispute_details"]
+    assert turn.tools_called == ["payments_draft_dispute_response"]
     assert turn.interrupt is None and executed_writes(turn) == []
-    assert f"Draft response to {case.id}" in turn.answer
-    assert all(tag in turn.answer for tag in tags)
-    assert f"submit the response for {case.id}" in turn.answer
+    draft = turn.tool_results("payments_draft_dispute_response")[0]
+    assert all(tag in turn.answer for tag in tags)  # drafted or listed as missing
+    if draft["submittable"]:
+        assert f"Draft response to {case.id}" in turn.answer
+    else:
+        assert f"Draft for {case.id}" in turn.answer
+        assert f"it cannot be submitted, {draft['blocker']}" in turn.answer
     assert snapshot(team, case.key) == before
 
 
@@ -447,6 +542,156 @@ def test_accept_rejected_changes_nothing(team: TeamHarness, pool: Pool) -> None:
     assert "was not approved" in done.answer and "nothing changed" in done.answer
     assert done.tool_results("payments_accept_dispute")[0].get("rejected") is True
     assert snapshot(team, case.key) == before
+
+
+# ----- drafting from the payments world, then submitting exactly the draft ----------------------
+
+
+def evidence_of(team: TeamHarness, case: Case) -> dict[str, dict[str, Any]]:
+    return {e["evidenceTag"]: e for e in detail(team, case.key, case.id)["evidence"]}
+
+
+def test_draft_shows_evidence_that_matches_the_records(
+    team: TeamHarness, reserved: dict[str, Case]
+) -> None:
+    case = reserved["fraud_read"]
+    before, evidence_before = snapshot(team, case.key), evidence_of(team, case)
+    turn = say(
+        team,
+        case.key,
+        team.thread(case.key),
+        f"Pull together the proof we hold for chargeback {case.id} and draft my reply",
+    )
+    assert turn.tools_called == ["payments_draft_dispute_response"]
+    assert turn.interrupt is None and executed_writes(turn) == []
+    draft = turn.tool_results("payments_draft_dispute_response")[0]
+    pid = case.view["paymentId"]
+    payment = team.get(case.key, f"/v1/payments/payments/{pid}")
+    info = payment["paymentResultInfo"]
+    evidence = draft["evidence"]
+
+    # 3DS: the payment record's ECI and approval code, and the shift it gives.
+    assert info["threeDSResult"] == {"eci": "05", "authenticated": True}
+    assert f"{pid} was authenticated with 3-D Secure" in evidence["THREE_DS_RESULT"]
+    assert (
+        f"ECI 05 (authenticated), approval code {info['authorizationCode']}"
+        in evidence["THREE_DS_RESULT"]
+    )
+    order = evidence["ORDER_INFORMATION"]
+    amount = format_amount(
+        int(payment["paymentAmount"]["value"]), payment["paymentAmount"]["currency"]
+    )
+    assert f"Payment {pid} (merchant request {payment['paymentRequestId']}) for {amount}" in order
+    assert f"approval code {info['authorizationCode']}" in order and "no refunds" in order
+    assert payment["refunds"] == []
+    # CE 3.0: the prior transactions named are real, undisputed, captured, 120–365 days older.
+    checklist = detail(team, case.key, case.id)["checklist"]
+    ce3 = checklist["compellingEvidence3"]
+    assert draft["compellingEvidence3"] == ce3
+    if ce3["state"] == "qualified":
+        text = evidence["PRIOR_UNDISPUTED_TXNS"]
+        created = datetime.fromisoformat(payment["paymentCreateTime"])
+        for prior_id in ce3["priorTransactions"]:
+            prior = team.get(case.key, f"/v1/payments/payments/{prior_id}")
+            age = created - datetime.fromisoformat(prior["paymentCreateTime"])
+            assert prior_id in text and prior["state"] == "CAPTURED" and not prior["disputed"]
+            assert timedelta(days=120) <= age <= timedelta(days=365)
+    else:
+        assert "PRIOR_UNDISPUTED_TXNS" in [m["evidenceTag"] for m in draft["missing"]]
+    # Nothing the gateway lacks is drafted; the answer shows each text in full and the gaps.
+    missing = [m["evidenceTag"] for m in draft["missing"]]
+    assert {"AVS_CVV_MATCH", "DELIVERY_PROOF"} <= set(missing)
+    assert not set(missing) & set(evidence)
+    for n, item in enumerate(draft["evidenceItems"], start=1):
+        assert f"{n}. {item['evidenceTag']}: {item['text']}" in turn.answer
+    assert f"Missing, only you can supply it: {', '.join(missing)}." in turn.answer
+    assert f"Win likelihood {checklist['winRateLevel']}; recommendation: defend." in turn.answer
+    assert f"Respond by {case.view['defenseDueTime']}" in turn.answer
+    assert snapshot(team, case.key) == before and evidence_of(team, case) == evidence_before
+
+
+def test_submit_after_draft_sends_exactly_the_draft_once(
+    team: TeamHarness, reserved: dict[str, Case]
+) -> None:
+    case = reserved["fraud_submit"]
+    tid = team.thread(case.key)
+    drafted = say(team, case.key, tid, f"Build my representment for {case.id} from what we have")
+    assert drafted.tools_called == ["payments_draft_dispute_response"]
+    draft = drafted.tool_results("payments_draft_dispute_response")[0]
+    assert draft["submittable"] is True and "THREE_DS_RESULT" in draft["evidence"]
+
+    turn = say(team, case.key, tid, "Looks right to me, file that with the issuer")
+    assert turn.tools_called == ["payments_submit_dispute_response"]
+    assert turn.interrupt is not None
+    assert turn.interrupt["tool"] == "payments_submit_dispute_response"
+    assert turn.interrupt["args"] == {"dispute_id": case.id, "evidence": draft["evidence"]}
+    assert detail(team, case.key, case.id)["dispute"]["status"] == "NEEDS_RESPONSE"
+
+    done = resume(team, case.key, tid, {"action": "approve"})
+    assert len(done.tool_results("payments_submit_dispute_response")) == 1
+    assert f"Submitted the defence for dispute {case.id}" in done.answer
+    after = detail(team, case.key, case.id)
+    assert after["dispute"]["status"] == "UNDER_REVIEW"
+    by_tag = {e["evidenceTag"]: e for e in after["evidence"]}
+    sent = {tag for tag, e in by_tag.items() if e["source"] == "merchant"}
+    assert sent == set(draft["evidence"])
+    for tag, text in draft["evidence"].items():
+        assert by_tag[tag]["content"] == text and by_tag[tag]["obtained"]
+    row = stored(team, case.id)
+    assert row.defense == {
+        "CHARGEBACK": {
+            "submittedAt": after["dispute"]["defenseSubmittedTime"],
+            "tags": sorted(draft["evidence"]),
+        }
+    }
+    assert [h["event"] for h in row.history].count("DEFENSE_SUPPLIED") == 1
+
+
+def test_rejected_submission_of_a_draft_stores_nothing(
+    team: TeamHarness, reserved: dict[str, Case]
+) -> None:
+    case = reserved["reject"]
+    before, evidence_before = snapshot(team, case.key), evidence_of(team, case)
+    history_before = stored(team, case.id).history
+    tid = team.thread(case.key)
+    drafted = say(team, case.key, tid, f"Could you draft what I'd answer on {case.id}?")
+    assert drafted.tools_called == ["payments_draft_dispute_response"]
+    draft = drafted.tool_results("payments_draft_dispute_response")[0]
+    assert list(draft["evidence"]) == ["ORDER_INFORMATION"]  # 13.1: delivery is the merchant's
+    assert [m["evidenceTag"] for m in draft["missing"]] == [
+        "DELIVERY_PROOF", "LOGISTIC_INFORMATION", "CUSTOMER_COMMUNICATION"]  # fmt: skip
+
+    turn = say(team, case.key, tid, "ok, send it over to the bank")
+    assert turn.interrupt is not None
+    assert turn.interrupt["args"] == {"dispute_id": case.id, "evidence": draft["evidence"]}
+    done = resume(team, case.key, tid, {"action": "reject", "reason": "need the tracking first"})
+    assert "not approved" in done.answer and "nothing was submitted" in done.answer
+    assert snapshot(team, case.key) == before
+    assert evidence_of(team, case) == evidence_before
+    assert stored(team, case.id).history == history_before
+
+
+def test_submitting_after_the_deadline_is_refused_plainly(
+    team: TeamHarness, reserved: dict[str, Case]
+) -> None:
+    case = reserved["late"]
+    assert case.view["status"] == "NEEDS_RESPONSE"
+    assert datetime.fromisoformat(case.view["defenseDueTime"]) < datetime.now(UTC)
+    before, evidence_before = snapshot(team, case.key), evidence_of(team, case)
+    tid = team.thread(case.key)
+    drafted = say(team, case.key, tid, f"write up a response for {case.id}")
+    assert drafted.tools_called == ["payments_draft_dispute_response"]
+    draft = drafted.tool_results("payments_draft_dispute_response")[0]
+    assert draft["submittable"] is False and draft["recommendation"] == "accept"
+    assert "it cannot be submitted, the response deadline passed on" in drafted.answer
+
+    turn = say(team, case.key, tid, "submit it to the issuer anyway")
+    assert turn.interrupt is not None and turn.interrupt["args"]["dispute_id"] == case.id
+    done = resume(team, case.key, tid, {"action": "approve"})
+    assert done.answer == ("The response could not be submitted: the response deadline has passed.")
+    assert snapshot(team, case.key) == before
+    assert evidence_of(team, case) == evidence_before
+    assert stored(team, case.id).defense is None
 
 
 # ----- handoffs, scope and safety ------------------------------------------------------------

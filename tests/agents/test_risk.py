@@ -270,7 +270,93 @@ def test_merchant_risk_report_asks_for_the_merchant_then_reports(
     assert report["top_reasons"][0]["code"] in turn.answer
 
 
-def test_dispute_exposure_against_scheme_thresholds(team: TeamHarness) -> None:
+def _monitoring(turn: Any) -> dict[str, Any]:
+    """The monitoring tool's result as the agent saw it (its window is the tool's own clock)."""
+    results = turn.tool_results("payments_dispute_monitoring")
+    assert len(results) == 1 and "error" not in results[0], results
+    return dict(results[0])
+
+
+def _analytics_monitoring(team: TeamHarness, merchant_id: str, window: dict[str, Any]) -> Any:
+    """The analytics function run directly on the database over the same window."""
+    from datetime import datetime
+
+    from cockpit.db.session import Database
+    from tools.payments.analytics import dispute_monitoring
+
+    db = Database(f"sqlite:///{team.data_dir / 'cockpit.db'}")
+    try:
+        with db.tenant_session("demo") as s:
+            return dispute_monitoring(
+                s,
+                merchant_id=merchant_id,
+                start=datetime.fromisoformat(window["start"]),
+                end=datetime.fromisoformat(window["end"]),
+            )
+    finally:
+        db.dispose()
+
+
+def _chargeback_on_a_recent_sale(team: TeamHarness) -> str:
+    """Open an issuer's chargeback on a recent SG card sale (the issuer's side has no API), so the
+    last 30 days hold at least one dispute whatever the demo world's randomness left there."""
+    from datetime import timedelta
+
+    from cockpit.db.base import utcnow
+    from cockpit.db.session import Database
+    from cockpit.errors import Conflict
+    from tools.payments.disputes import Disputes
+    from tools.payments.gateway import Gateway
+
+    sales = team.get(
+        team.merchant_key, "/v1/payments/payments", state="CAPTURED", method_type="CARD", days=20
+    )["data"]
+    db = Database(f"sqlite:///{team.data_dir / 'cockpit.db'}")
+    try:
+        for sale in sales:
+            if sale["refundedAmount"]["value"] != "0":
+                continue
+            brand = sale["paymentResultInfo"]["cardBrand"]
+            try:
+                opened = Disputes(Gateway(db)).open(
+                    "demo",
+                    sale["paymentId"],
+                    "4837" if brand == "MASTERCARD" else "10.4",
+                    at=utcnow() - timedelta(days=1),
+                )
+            except Conflict:  # already disputed
+                continue
+            return str(opened["disputeId"])
+    finally:
+        db.dispose()
+    raise AssertionError("no recent undisputed SG card sale")
+
+
+def _assert_ratio_figures(answer: str, expected: dict[str, Any]) -> None:
+    by_name = {p["programme"]: p for p in expected["programmes"]}
+    visa, ecm, hecm = by_name["VAMP"], by_name["ECM"], by_name["HECM"]
+    for network, row in (("Visa", visa), ("Mastercard", ecm)):
+        noun = "disputes" if network == "Visa" else "chargebacks"
+        ratio = row["disputes"] / row["sales"] if row["sales"] else 0.0
+        assert round(ratio, 5) == row["ratio"]
+        assert (
+            f"{network}: {row['disputes']} {noun} on {row['sales']} captured sales = "
+            f"{ratio * 100:.2f}%"
+        ) in answer, answer
+    yes_no = {True: "yes", False: "no"}
+    assert (
+        f"more than 1500 disputes and a ratio above 1.50% occur — flagged: {yes_no[visa['flagged']]}"
+        in answer
+    )
+    assert f"ECM starts at 100 chargebacks and 1.50% — flagged: {yes_no[ecm['flagged']]}" in answer
+    assert f"HECM at 300 and 3.00% — flagged: {yes_no[hecm['flagged']]}" in answer
+    flagged = [p["programme"] for p in expected["programmes"] if p["flagged"]]
+    assert f"Programmes flagged: {', '.join(flagged) or 'none'}." in answer
+
+
+def test_dispute_ratio_against_vamp_and_ecm_matches_the_analytics(team: TeamHarness) -> None:
+    sg = team.merchants["sg"]
+    _chargeback_on_a_recent_sale(team)
     tid = team.thread(team.merchant_key)
     turn = team.say(
         team.merchant_key,
@@ -278,13 +364,60 @@ def test_dispute_exposure_against_scheme_thresholds(team: TeamHarness) -> None:
         "are we anywhere near the card schemes' chargeback monitoring limits?",
         assistant=RISK,
     )
-    assert turn.tools_called == ["payments_list_disputes"]
-    disputes = team.get(team.merchant_key, "/v1/payments/disputes")
-    assert disputes["count"] > 0
-    assert f"You have {disputes['count']} disputes" in turn.answer
-    assert "1,500" in turn.answer and "1.5%" in turn.answer and "HECM" in turn.answer
-    # The next one due is the first of the list ordered by deadline.
-    assert disputes["data"][0]["disputeId"] in turn.answer
+    assert turn.tools_called == ["payments_dispute_monitoring"]
+    assert turn.tool_calls[0]["args"] == {}  # a merchant key's own merchant, the default 30 days
+    seen = _monitoring(turn)
+    assert seen["merchantId"] == sg and seen["days"] == 30
+    expected = _analytics_monitoring(team, sg, seen)
+    assert seen["programmes"] == [
+        {**p, "ratioPercent": f"{p['ratio'] * 100:.2f}%",
+         "ratioThresholdPercent": f"{p['ratioThreshold'] * 100:.2f}%"}
+        for p in expected["programmes"]
+    ]  # fmt: skip
+    assert sum(p["disputes"] for p in expected["programmes"][:2]) >= 1
+    assert f"Dispute ratios of {sg} over the last 30 days" in turn.answer
+    _assert_ratio_figures(turn.answer, expected)
+
+
+def test_dispute_ratio_over_a_window_the_user_names(team: TeamHarness) -> None:
+    sg = team.merchants["sg"]
+    tid = team.thread(team.merchant_key)
+    turn = team.say(
+        team.merchant_key,
+        tid,
+        "what share of our card sales turned into chargebacks in the past 60 days, versus VAMP?",
+        assistant=RISK,
+    )
+    assert turn.tools_called == ["payments_dispute_monitoring"]
+    assert turn.tool_calls[0]["args"] == {"days": 60}
+    seen = _monitoring(turn)
+    assert seen["days"] == 60
+    _assert_ratio_figures(turn.answer, _analytics_monitoring(team, sg, seen))
+    assert "over the last 60 days" in turn.answer
+
+
+def test_dispute_ratio_of_another_merchant_is_not_found_for_a_merchant_key(
+    team: TeamHarness,
+) -> None:
+    kr = team.merchants["kr"]
+    tid = team.thread(team.merchant_key)
+    turn = team.say(
+        team.merchant_key, tid, f"how close is {kr} to the Mastercard ECM line?", assistant=RISK
+    )
+    assert turn.tools_called == ["payments_dispute_monitoring"]
+    assert turn.tool_calls[0]["args"]["merchant_id"] == kr
+    result = turn.tool_results("payments_dispute_monitoring")[0]
+    assert result["error"]["code"] == "merchant_not_found"
+    assert "couldn't compute the dispute ratios" in turn.answer
+    assert "Visa:" not in turn.answer  # no figures of another merchant leak
+    # The admin of the tenant may ask about that merchant, and gets its own figures.
+    admin_tid = team.thread(team.admin_key)
+    admin = team.say(
+        team.admin_key, admin_tid, f"how close is {kr} to the Mastercard ECM line?", assistant=RISK
+    )
+    seen = _monitoring(admin)
+    assert seen["merchantId"] == kr
+    _assert_ratio_figures(admin.answer, _analytics_monitoring(team, kr, seen))
 
 
 # ----- blocks ----------------------------------------------------------------------------------
@@ -403,6 +536,105 @@ def test_release_of_something_not_blocked_reports_the_error(team: TeamHarness) -
     done = team.resume(team.merchant_key, tid, {"action": "approve"}, assistant=RISK)
     assert "couldn't release" in done.answer and "not blocked" in done.answer
     assert _block_of(team, "device", entity) == []
+
+
+# ----- IP addresses ----------------------------------------------------------------------------
+
+
+def test_score_takes_the_ip_from_the_first_turn(
+    team: TeamHarness, rings: list[dict[str, Any]]
+) -> None:
+    r, txn = rings[2], _txn_id()
+    ip = r["ips"][0]
+    tid = team.thread(team.merchant_key)
+    turn = team.say(
+        team.merchant_key,
+        tid,
+        f"fraud-check {txn} for me: placed today by {r['member']} paying with {r['card']} from "
+        f"device {r['device']}, client ip {ip}, merchant {team.merchants['sg']}, amount 310 USD",
+        assistant=RISK,
+    )
+    assert turn.tools_called == ["score_transaction"]  # nothing asked: the IP was in the turn
+    args = turn.tool_calls[0]["args"]
+    assert args["ip"] == ip and args["txn_id"] == txn and args["customer_id"] == r["member"]
+    assert args["amount_minor"] == 31000 and args["currency"] == "USD"
+    stored = team.get(team.merchant_key, f"/v1/fraud/explain/{txn}")["result"]
+    assert stored["decision"].upper() in turn.answer
+    assert stored["reasons"][0]["code"] in turn.answer
+
+
+def test_ip_graph_counts_the_accounts_behind_it(
+    team: TeamHarness, rings: list[dict[str, Any]]
+) -> None:
+    ip = rings[3]["ips"][0]
+    view = _graph(team, "ip", ip)
+    assert view is not None
+    tid = team.thread(team.merchant_key)
+    turn = team.say(
+        team.merchant_key, tid, f"what is connected to the IP {ip}? I smell a ring", assistant=RISK
+    )
+    assert turn.tools_called == ["entity_graph"], (ip, turn.answer)
+    assert turn.tool_calls[0]["args"] == {"kind": "ip", "entity_id": ip}
+    assert f"ip {ip}: {view['component_accounts']} connected accounts" in turn.answer
+    assert f"{view['component_known_fraud']} with confirmed fraud" in turn.answer
+    assert f"Fraud ring suspected: {'yes' if view['ring_suspected'] else 'no'}" in turn.answer
+    assert _block_of(team, "ip", ip) == []
+
+
+def test_ip_block_waits_for_approval_then_declines_payments_from_it(
+    team: TeamHarness, rings: list[dict[str, Any]], clean_customer: dict[str, Any]
+) -> None:
+    ip = rings[4]["ips"][0]  # a ring's own address (ring IPs are not shared with shoppers)
+    tid = team.thread(team.merchant_key)
+    turn = team.say(
+        team.merchant_key,
+        tid,
+        f"put the IP address {ip} on the block list because a fraud ring checks out from it",
+        assistant=RISK,
+    )
+    assert turn.interrupt is not None and turn.interrupt["tool"] == "block_entity"
+    assert turn.interrupt["args"] == {
+        "kind": "ip",
+        "entity_id": ip,
+        "reason": "a fraud ring checks out from it",
+    }
+    assert _block_of(team, "ip", ip) == []  # nothing before the approval
+    done = team.resume(team.merchant_key, tid, {"action": "approve"}, assistant=RISK)
+    assert f"ip {ip} is now blocked" in done.answer
+    rows = _block_of(team, "ip", ip)
+    assert len(rows) == 1 and rows[0]["status"] == "blocked"
+    # The block bites: a genuine shopper's card and device, coming from that IP, is declined.
+    c = clean_customer
+    scored = _score_http(
+        team, customer_id=c["customer"], card_id=c["card"], device_id=c["device"], ip=ip
+    )
+    assert scored["decision"] == "decline" and "ENTITY_BLOCKED" in scored["overrides"]
+    assert _block_of(team, "device", c["device"]) == _block_of(team, "card", c["card"]) == []
+
+
+def test_ipv6_release_asks_for_the_reason_then_releases(team: TeamHarness) -> None:
+    ip = "2001:db8:77::5"
+    _block_http(team, "ip", ip, "manual block of a proxy before the test")
+    tid = team.thread(team.merchant_key)
+    first = team.say(
+        team.merchant_key, tid, f"please lift the block on IP address {ip}", assistant=RISK
+    )
+    assert first.tools_called == [] and first.interrupt is None
+    assert "audit trail" in first.answer
+    turn = team.say(
+        team.merchant_key, tid, "it is our own office VPN exit, a false positive", assistant=RISK
+    )
+    assert turn.interrupt is not None and turn.interrupt["tool"] == "release_entity"
+    assert turn.interrupt["args"] == {
+        "kind": "ip",
+        "entity_id": ip,
+        "reason": "it is our own office VPN exit, a false positive",
+    }
+    assert _block_of(team, "ip", ip)[0]["status"] == "blocked"
+    done = team.resume(team.merchant_key, tid, {"action": "approve"}, assistant=RISK)
+    assert f"ip {ip} is now released (it was blocked)" in done.answer
+    rows = _block_of(team, "ip", ip)
+    assert len(rows) == 1 and rows[0]["status"] == "released"
 
 
 # ----- handoffs, scope, safety -----------------------------------------------------------------

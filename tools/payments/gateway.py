@@ -34,6 +34,7 @@ from tools.payments.requests import (
     CaptureRequest,
     PayRequest,
     RefundRequest,
+    check_notes,
     check_request_id,
     new_id,
 )
@@ -113,8 +114,9 @@ class Gateway:
 
     def pay_in(self, session: Session, req: PayRequest, *, at: datetime) -> dict[str, Any]:
         """``pay`` inside an open transaction (used by the demo world to batch)."""
-        fp = fingerprint(asdict(req))
+        fp = fingerprint(req.fingerprint_body())
         check_request_id(req.request_id, "request_id")
+        check_notes(req.description, req.metadata)
         existing = session.scalar(
             select(Payment).where(
                 Payment.merchant_id == req.merchant_id, Payment.request_id == req.request_id
@@ -201,6 +203,8 @@ class Gateway:
             attempts=0,
             created_at=at,
             fingerprint=fp,
+            description=req.description,
+            metadata_=dict(req.metadata) if req.metadata is not None else None,
         )
         session.add(payment)
         session.flush()  # a concurrent twin fails here on the unique request id and retries

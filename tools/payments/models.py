@@ -151,6 +151,10 @@ class Payment(TenantScoped, Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """The first final response, returned again to a repeated request."""
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """The merchant's free-text note (≤ 500 chars). Untrusted: agents read it as data."""
+    metadata_: Mapped[dict[str, str] | None] = mapped_column("metadata", JSON, nullable=True)
+    """The merchant's key/value notes (≤ 20 string pairs); ``metadata`` is taken by SQLAlchemy."""
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API

@@ -63,6 +63,11 @@ class PayBody(BaseModel):
     capture_mode: str = "AUTOMATIC"
     three_ds: bool = False
     market: str | None = Field(None, min_length=2, max_length=2)
+    # Lengths and counts are checked by the gateway (one rule set, specific error codes).
+    description: str | None = Field(None, description="Your note on the payment (≤ 500 chars)")
+    metadata: dict[str, str] | None = Field(
+        None, description="Your key/value notes: ≤ 20 keys (≤ 40 chars), values ≤ 500 chars"
+    )
 
 
 class CaptureBody(BaseModel):
@@ -134,7 +139,7 @@ def create_payment(body: PayBody, ctx: Ctx, idempotency_key: IdemKey = None) -> 
         merchant_id=_merchant(ctx, body.merchant_id), request_id=_key(body.payment_request_id, idempotency_key),
         amount=amount, currency=currency, method_type=body.payment_method_type, card_id=body.card_id,
         customer_id=body.customer_id, device_id=body.device_id, capture_mode=body.capture_mode,
-        three_ds=body.three_ds, market=body.market,
+        three_ds=body.three_ds, market=body.market, description=body.description, metadata=body.metadata,
     )  # fmt: skip
     return _gateway(ctx).pay(ctx.principal.tenant_id, req)
 

@@ -173,6 +173,25 @@ def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     return read_tx(ctx.db, _tenant(ctx), fn)
 
 
+@register_tool("payments_draft_dispute_response", kind=ToolKind.READ, args=DisputeArgs)
+def draft_dispute_response(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
+    """Draft a dispute's response without submitting it: `evidence` maps each checklist tag the
+    gateway can support to a factual text (3DS/ECI, device and IP, Visa CE 3.0 prior undisputed
+    transactions, refunds, authorisation, capture and settlement, with ids and times); `missing`
+    lists the tags only the merchant can supply. Also the win-rate level, accept/defend
+    recommendation, deadline, whether it can still be submitted, and the audit trail."""
+    disputes = Disputes(_gateway(ctx))
+
+    def fn(session: Any) -> dict[str, Any]:
+        d = queries.scoped_dispute(session, args.dispute_id, _merchant_scope(ctx))
+        draft = disputes.draft_in(session, d, at=utcnow())
+        # The answer template is chosen by how many tags were drafted (or that it is too late).
+        n = len(draft["evidenceItems"])
+        return {**draft, "outcome": f"drafted_{n}" if draft["submittable"] else "not_submittable"}
+
+    return read_tx(ctx.db, _tenant(ctx), fn)
+
+
 class SuccessRateArgs(BaseModel):
     group_by: str = Field(
         "method_type",
@@ -229,6 +248,42 @@ def balances(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     available (settled, net of fees and refunds) and reserve (frozen by open disputes)."""
     merchant = _merchant_id(ctx, args)
     return read_tx(ctx.db, _tenant(ctx), lambda s: queries.balances(s, merchant))
+
+
+class DisputeMonitoringArgs(BaseModel):
+    merchant_id: str | None = Field(
+        None, description="Merchant id (defaults to the caller's merchant)"
+    )
+    days: int = Field(30, ge=1, le=92, description="Look back this many days (a month: 30)")
+
+
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.2f}%"
+
+
+@register_tool("payments_dispute_monitoring", kind=ToolKind.READ, args=DisputeMonitoringArgs)
+def dispute_monitoring(ctx: ToolContext, args: DisputeMonitoringArgs) -> dict[str, Any]:
+    """A merchant's dispute-to-sales ratio per card network over the last N days against the scheme
+    monitoring programmes: Visa VAMP (flagged only when disputes > 1,500 AND ratio > 1.5%) and
+    Mastercard ECM (>= 100 and >= 1.5%) / HECM (>= 300 and >= 3%), with the headroom to each."""
+    merchant = _merchant_scope(ctx, args.merchant_id)
+    if not merchant:
+        raise ToolError("say which merchant", code="merchant_required")
+    end = utcnow()
+
+    def fn(session: Any) -> dict[str, Any]:
+        queries.require_merchant(session, merchant)  # unknown or other-tenant: not found
+        report = analytics.dispute_monitoring(
+            session, merchant_id=merchant, start=end - timedelta(days=args.days), end=end
+        )
+        for row in report["programmes"]:
+            row["ratioPercent"] = _percent(row["ratio"])
+            row["ratioThresholdPercent"] = _percent(row["ratioThreshold"])
+        report["days"] = args.days
+        report["flagged"] = [row["programme"] for row in report["programmes"] if row["flagged"]]
+        return report
+
+    return read_tx(ctx.db, _tenant(ctx), fn)
 
 
 # ----- WRITE ---------------------------------------------------------------------------
@@ -371,6 +426,8 @@ __all__ = [
     "cancel",
     "capture",
     "dispute_details",
+    "dispute_monitoring",
+    "draft_dispute_response",
     "explain_decline",
     "get_payment",
     "list_disputes",

@@ -69,6 +69,10 @@ def payment_view(p: Payment) -> dict[str, Any]:
         "paymentTime": ts(p.decided_at),
         "authExpiryTime": ts(p.auth_expires_at),
         "paymentResultInfo": info,
+        # The merchant's own notes: untrusted text (the runtime screens it before an agent
+        # reads it), returned as given.
+        "description": p.description,
+        "metadata": dict(p.metadata_ or {}),
     }
 
 

@@ -118,6 +118,17 @@ def test_liability_shift_wins_fraud_dispute_and_releases_reserve(gw: Gateway) ->
         assert bal["available"] == 0
 
 
+def test_an_approval_alone_does_not_count_as_avs_cvv_evidence(gw: Gateway) -> None:
+    # No 3DS, no CE 3.0 history: the device link is the only system evidence (MEDIUM); the
+    # gateway stores no AVS/CVV2 result, so that tag stays for the merchant to supply.
+    ds = Disputes(gw)
+    d = ds.open(T, paid(gw, "p1"), "10.4", at=NOW)
+    check = ds.checklist(T, d["disputeId"], at=NOW)
+    obtained = {e["evidenceTag"]: e["obtained"] for e in check["evidenceList"]}
+    assert obtained["AVS_CVV_MATCH"] is False and obtained["DEVICE_IP_LINK"] is True
+    assert check["winRateLevel"] == "MEDIUM"
+
+
 def test_compelling_evidence_3(gw: Gateway) -> None:
     # Two undisputed payments 120–365 days earlier sharing customer and device qualify CE 3.0.
     for i, days in enumerate((200, 300)):
