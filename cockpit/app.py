@@ -117,7 +117,14 @@ def wire_domains(svc: Services) -> None:
             continue
         _day, rate = table.rate_on(f"EUR/{ccy}")
         per_eur[ccy] = f"{rate:.10g}"
-    svc.extras[payments.GATEWAY_KEY] = Gateway(svc.db, rates=FixedRates(per_eur, source="ecb"))
+    rates = FixedRates(per_eur, source="ecb")
+    svc.extras[payments.GATEWAY_KEY] = Gateway(svc.db, rates=rates)
+    # Credit builds merchant-financing applications from a merchant's payments (in EUR at the
+    # same rates); like the FX exposure source, credit reads it from extras, never imports it.
+    from tools.payments.activity import EXTRAS_KEY as CREDIT_ACTIVITY_KEY
+    from tools.payments.activity import LedgerActivitySource
+
+    svc.extras[CREDIT_ACTIVITY_KEY] = LedgerActivitySource(svc.db, rates=rates)
 
     fraud = _optional_module("tools.fraud.service")
     if fraud is not None:

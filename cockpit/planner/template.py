@@ -9,7 +9,8 @@ data provides. A placeholder is ``{path}`` or ``{path|filter:arg}``:
   (``items.0.id``); nothing else.
 - filters: ``money[:currency_path]`` (integer minor units -> ``12.34 USD``),
   ``pct`` (0.934 -> ``93.4%``), ``count`` (length), ``list[:key]`` (comma list,
-  optionally of one key of each item), ``upper``, ``lower``,
+  optionally of one key of each item), ``pairs:<key>,<key>`` (``A (a), B (b)`` from two
+  keys of each item), ``upper``, ``lower``,
   ``default:<text>`` (used when the value is missing or empty).
 
 ``{{`` and ``}}`` are literal braces. A missing value renders as ``n/a``.
@@ -27,7 +28,7 @@ from cockpit.planner.lexicon import currency_exponent
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
-_FILTERS = frozenset({"money", "pct", "count", "list", "upper", "lower", "default"})
+_FILTERS = frozenset({"money", "pct", "count", "list", "pairs", "upper", "lower", "default"})
 _MAX_VALUE_CHARS = 600
 MISSING = "n/a"
 
@@ -55,6 +56,9 @@ def _parse_field(expr: str) -> _Field:
             raise TemplateError(f"unknown filter {name!r} in {{{expr}}}")
         if name == "money" and sep and not _PATH.match(arg.strip()):
             raise TemplateError(f"money filter needs a field path, got {arg!r}")
+        keys = [k.strip() for k in arg.split(",")]
+        if name == "pairs" and (len(keys) != 2 or not all(_PATH.match(k) for k in keys)):
+            raise TemplateError(f"pairs filter needs two field paths, got {arg!r}")
         filters.append((name, arg if sep else None))
     return _Field(path=path, filters=tuple(filters))
 
@@ -141,6 +145,14 @@ def _apply(value: Any, name: str, arg: str | None, context: Mapping[str, Any]) -
             return value
         items = [lookup(v, arg.strip()) if arg else v for v in value]
         return ", ".join(scalar_text(v) for v in items) if items else "none"
+    if name == "pairs":
+        if not isinstance(value, list | tuple):
+            return value
+        first, second = (k.strip() for k in (arg or ",").split(",", 1))
+        shown = [
+            f"{scalar_text(lookup(v, first))} ({scalar_text(lookup(v, second))})" for v in value
+        ]
+        return ", ".join(shown) if shown else "none"
     if name == "upper":
         return scalar_text(value).upper()
     if name == "lower":

@@ -1,24 +1,36 @@
 """Scenario tests for the credit agent, through HTTP with the local planner and a seeded world.
 
 Every test checks the world's end state over HTTP (``/v1/credit/decisions/{id}``,
-``/v1/credit/deployments/{name}``, the audit chain for "stored exactly once" / "nothing
-stored") and the key facts of the answer. User turns are written independently of the
-planner's examples.
+``/v1/credit/deployments/{name}``, ``/v1/credit/strategies``, the audit chain for "stored
+exactly once" / "nothing stored") and the key facts of the answer. Applications are built by the
+tools from the merchant's own payments; the tests recompute them from the database with their
+own arithmetic. User turns are written independently of the planner's examples.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from tests.support.agentkit import TeamHarness, Turn
+from cockpit.planner.template import scalar_text as shown
+from tests.support.agentkit import DEMO, TeamHarness, Turn
+from tools.payments.models import Capture, Dispute, Merchant, Refund
+from tools.payments.money import EXPONENTS
 
 AGENT = "credit"
 PILOT = "merchant-pilot"
+SLOT = "merchant-default"
+MONTH = timedelta(days=30)
 STRATEGIES = Path(__file__).resolve().parents[2] / "tools" / "credit" / "strategies"
 
 
@@ -112,6 +124,79 @@ def decide_over_http(
     return dict(r.json())
 
 
+def _eur(totals: dict[str, int], team: TeamHarness) -> float:
+    """Per-currency minor-unit totals in EUR at the app's own (ECB-wired) gateway rates."""
+    rates = team.client.app.state.services.extras["payments_gateway"].rates
+    total = sum(
+        (Decimal(v).scaleb(-EXPONENTS[c]) * rates.rate(c, "EUR") for c, v in totals.items()),
+        Decimal(0),
+    )
+    return float(total.quantize(Decimal("0.01"), ROUND_HALF_EVEN))
+
+
+def application_from_db(team: TeamHarness, merchant_id: str, as_of: str) -> dict[str, Any]:
+    """The merchant's application recomputed from the payments tables: six 30-day months to
+    ``as_of`` of captured volume, disputes opened, successful refunds; tenure from creation."""
+    end = datetime.fromisoformat(as_of)
+    start = end - 6 * MONTH
+    db = team.client.app.state.services.db
+    with db.tenant_session(DEMO) as s:
+        created = s.scalars(select(Merchant).where(Merchant.id == merchant_id)).one().created_at
+        months: list[dict[str, int]] = [defaultdict(int) for _ in range(6)]
+        payments = set()
+        for cap in s.scalars(select(Capture).where(Capture.merchant_id == merchant_id)):
+            if start <= cap.created_at < end:
+                months[int((cap.created_at - start) / MONTH)][cap.currency] += cap.amount
+                payments.add(cap.payment_id)
+        refunded: dict[str, int] = defaultdict(int)
+        for ref in s.scalars(select(Refund).where(Refund.merchant_id == merchant_id)):
+            if ref.status == "SUCCESS" and start <= ref.created_at < end:
+                refunded[ref.currency] += ref.amount
+        disputes = sum(
+            start <= d.opened_at < end
+            for d in s.scalars(select(Dispute).where(Dispute.merchant_id == merchant_id))
+        )
+    volumes = [_eur(m, team) for m in months]
+    mean = sum(volumes) / 6
+    return {
+        "monthly_revenue": mean,
+        "revenue_growth": sum(volumes[3:]) / sum(volumes[:3]) - 1,
+        "revenue_volatility": statistics.pstdev(volumes) / mean,
+        "dispute_rate": disputes / len(payments),
+        "refund_rate": _eur(refunded, team) / sum(volumes),
+        "tenure_months": (end - created) // MONTH,
+        "requested_amount": max(round(mean, -2), 100.0),
+    }
+
+
+def assert_same_application(built: dict[str, Any], expected: dict[str, Any]) -> None:
+    for field, value in expected.items():
+        assert built[field] == pytest.approx(value, abs=1e-3, rel=1e-3), field
+
+
+def versions(team: TeamHarness, name: str = SLOT) -> list[dict[str, Any]]:
+    body = team.get(team.admin_key, "/v1/credit/strategies", name=name)
+    return list(body["data"] if isinstance(body, dict) else body)
+
+
+def rule_cell(version: dict[str, Any], node_id: str, rule_id: str, column: str) -> str:
+    node = next(n for n in version["decision_model"]["nodes"] if n["id"] == node_id)
+    return str(next(r for r in node["content"]["rules"] if r["_id"] == rule_id)[column])
+
+
+@pytest.fixture
+def restore_live(team: TeamHarness) -> Iterator[dict[str, Any]]:
+    """The live merchant-default deployment; rolled back afterwards if a test changed it."""
+    before = live(team, SLOT)
+    yield before
+    if live(team, SLOT)["id"] != before["id"]:
+        r = team.client.post(
+            f"/v1/credit/strategies/{SLOT}/rollback", headers=team.h(team.admin_key)
+        )
+        assert r.status_code == 200, r.text
+    assert live(team, SLOT)["champion_version_id"] == before["champion_version_id"]
+
+
 WEAK = {
     "monthly_revenue": 4000,
     "revenue_growth": -0.3,
@@ -165,23 +250,102 @@ def declined(team: TeamHarness) -> dict[str, Any]:
 # ----- previews ------------------------------------------------------------------------------
 
 
-def test_financing_preview_gives_decision_and_reason_codes(team: TeamHarness) -> None:
+def test_preview_is_built_from_the_merchants_own_payments(team: TeamHarness) -> None:
     before = len(audit(team, "credit_decision"))
-    tid = team.thread(team.merchant_key)
-    turn = say(
-        team, team.merchant_key, tid, "Is my store eligible for some working capital financing?"
-    )
+    key = team.merchant_key
+    tid = team.thread(key)
+    turn = say(team, key, tid, "Is my store eligible for some working capital financing?")
     assert turn.tools_called == ["credit_decide_preview"]
+    assert "applicant" not in turn.tool_calls[0]["args"]  # built by the tool, not the planner
     (result,) = turn.tool_results("credit_decide_preview")
-    assert result["strategy"] == "merchant-default"
+    figures = result["figures"]
+    assert figures["merchant_id"] == team.merchants["sg"]  # the key's own merchant
+    expected = application_from_db(team, team.merchants["sg"], figures["as_of"])
+    assert_same_application(result["applicant"], expected)
+    # Lion Electronics: MCC 5732 (electronics) is a low-risk band, Singapore is APAC.
+    assert result["applicant"]["mcc_risk"] == "low" and result["applicant"]["market"] == "APAC"
+    assert result["strategy"] == SLOT
     codes = [r["code"] for r in result["reasons"]]
-    assert result["decision"] in ("decline", "refer") and codes
     assert result["decision"].upper() in turn.answer
+    assert str(result["score"]) in turn.answer
     for code in codes:
         assert code in turn.answer
-    assert result["reasons"][0]["text"] in turn.answer
-    assert str(result["score"]) in turn.answer
+    # The answer shows the figures it used.
+    assert f"monthly revenue {shown(figures['monthly_revenue_eur'])} EUR" in turn.answer
+    assert f"dispute rate {shown(figures['dispute_rate_pct'])}%" in turn.answer
+    assert f"{expected['tenure_months']} months with us" in turn.answer
+    assert f"({figures['disputes']} disputes in {figures['transactions']} payments)" in turn.answer
     # A preview stores nothing.
+    assert len(audit(team, "credit_decision")) == before
+
+
+def test_preview_with_a_named_amount_asks_for_that_amount(team: TeamHarness) -> None:
+    key = team.key_for("de")
+    tid = team.thread(key)
+    turn = say(team, key, tid, "Would you advance my business 15,000 euros against its sales?")
+    assert turn.tools_called == ["credit_decide_preview"]
+    (result,) = turn.tool_results("credit_decide_preview")
+    assert result["applicant"]["requested_amount"] == 15_000
+    assert result["figures"]["merchant_id"] == team.merchants["de"]
+    assert result["figures"]["market"] == "EU"
+    assert "asking 15000 EUR" in turn.answer
+    if result["decision"] == "approve":
+        assert result["limit"] <= 15_000
+
+
+def test_admin_names_the_merchant_a_merchant_key_cannot(team: TeamHarness) -> None:
+    de = team.merchants["de"]
+    tid = team.thread(team.admin_key)
+    turn = say(team, team.admin_key, tid, f"What financing offer could merchant {de} get?")
+    (result,) = turn.tool_results("credit_decide_preview")
+    assert result["figures"]["merchant_id"] == de
+    assert_same_application(
+        result["applicant"], application_from_db(team, de, result["figures"]["as_of"])
+    )
+    assert "Berlin Outdoor" in turn.answer
+    # A merchant key naming another merchant gets "not found", not that merchant's figures.
+    mtid = team.thread(team.merchant_key)
+    other = say(team, team.merchant_key, mtid, f"What financing offer could merchant {de} get?")
+    (refused,) = other.tool_results("credit_decide_preview")
+    assert refused["error"]["code"] == "merchant_not_found"
+    assert "couldn't preview" in other.answer and "Berlin" not in other.answer
+
+
+def test_too_little_history_is_answered_plainly(team: TeamHarness) -> None:
+    # Rio Games (Brazil) is onboarded but has never processed a payment.
+    key = team.key_for("br")
+    tid = team.thread(key)
+    turn = say(team, key, tid, "Could Rio Games get a cash advance?")
+    (result,) = turn.tool_results("credit_decide_preview")
+    assert result["error"]["code"] == "no_processing_history"
+    assert "couldn't preview" in turn.answer and "captured no payments" in turn.answer
+    # A merchant created a few weeks ago has not got six months of history yet.
+    db = team.client.app.state.services.db
+    with db.tenant_session(DEMO) as s:
+        s.add(
+            Merchant(
+                id="mer_fresh_2w",
+                name="Fresh Bakery",
+                legal_name="Fresh Bakery GmbH",
+                country="DE",
+                mcc="5462",
+                markets=["DE"],
+                settlement_currency="EUR",
+                kyb_state="APPROVED",
+                kyb_detail={},
+                webhook_secret="x" * 64,
+                created_at=datetime.now(UTC) - timedelta(days=45),
+            )
+        )
+    before = len(audit(team, "credit_decision"))
+    atid = team.thread(team.admin_key)
+    fresh = say(team, team.admin_key, atid, "preview a working capital line for mer_fresh_2w")
+    (error,) = fresh.tool_results("credit_decide_preview")
+    assert error["error"]["code"] == "insufficient_history"
+    assert "1 whole month(s)" in fresh.answer and "at least 6" in fresh.answer
+    unknown = say(team, team.admin_key, atid, "and a financing preview for mer_nobody99 please")
+    (missing,) = unknown.tool_results("credit_decide_preview")
+    assert missing["error"]["code"] == "merchant_not_found"
     assert len(audit(team, "credit_decision")) == before
 
 
@@ -229,7 +393,8 @@ def test_final_decision_above_threshold_needs_approval_and_is_stored_once(
     assert stored["kind"] == "final"
     assert stored["decision"] == record["decision"]
     assert stored["decision"].upper() in done.answer
-    # The profile on file is not approvable, so the strategy's decline is what gets recorded.
+    # Lion Electronics' own figures do not reach the approval cut-off, so the strategy's
+    # outcome (not the limit asked for) is what gets recorded.
     assert stored["decision"] in ("decline", "refer") and stored["limit_minor"] == 0
     # A second approval has nothing to resume.
     again = team.client.post(
@@ -241,6 +406,35 @@ def test_final_decision_above_threshold_needs_approval_and_is_stored_once(
     # Exactly once: one executed tool call and one stored decision for this application.
     assert len(final_decision_calls(team, app)) == 1
     assert len([r for r in audit(team, "credit_decision") if r["subject"] == decision_id]) == 1
+
+
+def test_approved_final_decision_records_the_granted_limit_once(team: TeamHarness) -> None:
+    # Berlin Outdoor's payments earn an approval; a 12,000 EUR line needs a human's approval.
+    key, app = team.key_for("de"), "app_berlin01"
+    tid = team.thread(key)
+    preview = say(team, key, tid, "How much working capital could Berlin Outdoor borrow today?")
+    (offer,) = preview.tool_results("credit_decide_preview")
+    assert offer["decision"] == "approve" and offer["limit"] >= 12_000
+    turn = say(team, key, tid, "Fine, make it final for app_berlin01: a 12,000 EUR credit line")
+    assert turn.interrupt is not None
+    assert turn.interrupt["tool"] == "credit_final_decision"
+    assert turn.interrupt["amount"] == 1_200_000 and turn.interrupt["currency"] == "EUR"
+    assert final_decision_calls(team, app) == []
+    done = approve(team, key, tid)
+    (record,) = done.tool_results("credit_final_decision")
+    stored = team.get(key, f"/v1/credit/decisions/{record['id']}")
+    assert stored["decision"] == "approve" and stored["kind"] == "final"
+    assert stored["limit_minor"] == 1_200_000 and stored["currency"] == "EUR"
+    assert stored["application_id"] == app
+    # Decided on the merchant's own figures, asking for the granted amount.
+    explained = team.get(key, f"/v1/credit/decisions/{record['id']}/explain")
+    expected = application_from_db(team, team.merchants["de"], record["figures"]["as_of"])
+    expected["requested_amount"] = 12_000
+    assert_same_application(explained["applicant"], expected)
+    assert "APPROVE" in done.answer and "12,000.00 EUR" in done.answer
+    assert f"monthly revenue {shown(record['figures']['monthly_revenue_eur'])} EUR" in done.answer
+    assert len(final_decision_calls(team, app)) == 1
+    assert len([r for r in audit(team, "credit_decision") if r["subject"] == record["id"]]) == 1
 
 
 def test_final_decision_rejected_stores_nothing(team: TeamHarness) -> None:
@@ -290,7 +484,7 @@ def test_final_decision_in_another_currency_is_refused_by_the_strategy(team: Tea
     key, app = team.merchant_key, "app_lion07"
     before = len(audit(team, "credit_decision"))
     tid = team.thread(key)
-    turn = say(team, key, tid, "Record app_lion07 as final with a limit of 20,000 SGD")
+    turn = say(team, key, tid, "Record app_lion07 as final with a limit of 9,000 SGD")
     assert turn.interrupt is None  # below the SGD approval threshold
     assert turn.tool_calls[0]["args"]["application_id"] == app
     (result,) = turn.tool_results("credit_final_decision")
@@ -367,6 +561,140 @@ def test_explain_unknown_decision_says_not_found(team: TeamHarness) -> None:
     (result,) = turn.tool_results("credit_explain")
     assert result["error"]["code"] == "decision_not_found"
     assert "couldn't explain" in turn.answer
+
+
+# ----- strategy changes described in the conversation ----------------------------------------
+
+
+def test_described_change_is_created_backtested_and_deployed(
+    team: TeamHarness, restore_live: dict[str, Any]
+) -> None:
+    key = team.admin_key
+    before = versions(team)
+    tid = team.thread(key)
+    turn = say(
+        team,
+        key,
+        tid,
+        "Raise the approval threshold to a score of 565 and decline merchants whose dispute "
+        "rate is over 0.9%",
+    )
+    assert turn.tools_called == ["credit_propose_strategy"]
+    (proposal,) = turn.tool_results("credit_propose_strategy")
+    new_id = proposal["version_id"]
+    assert {c["setting"]: c["to"] for c in proposal["changes"]} == {
+        "approve_cutoff": 565,
+        "max_dispute_rate": 0.009,
+    }
+    assert new_id in turn.answer and "534 → 565" in turn.answer and "0.9%" in turn.answer
+    # Stored (not live), with the rules edited and regenerated tests that pass.
+    created = team.get(key, f"/v1/credit/strategies/{new_id}")
+    assert len(versions(team)) == len(before) + 1
+    assert created["tests_passed"] and created["test_report"]["failed"] == 0
+    assert rule_cell(created, "decide", "standard", "i_s") == ">= 565"
+    assert rule_cell(created, "knockouts", "disputes", "k_disp") == "> 0.009"
+    assert rule_cell(created, "decide", "prime", "i_s") == ">= 580"  # not named: kept
+    names = [t["name"] for t in created["test_report"]["results"]]
+    assert any("565" in n for n in names) and any("0.9%" in n for n in names)
+    assert live(team, SLOT)["id"] == restore_live["id"]
+
+    # "it" is the version just created (the thread remembers it).
+    tested = say(team, key, tid, "Good. Now backtest it")
+    assert tested.tools_called == ["credit_backtest"]
+    assert tested.tool_calls[0]["args"]["version_id"] == new_id
+    (report,) = tested.tool_results("credit_backtest")
+    assert report["champion"]["version_id"] == restore_live["champion_version_id"]
+    assert report["strategy"]["approval_rate"] < report["champion"]["approval_rate"]
+    assert "Nothing was deployed" in tested.answer
+
+    ask = say(team, key, tid, "Looks right, deploy it")
+    assert ask.interrupt is not None and ask.interrupt["tool"] == "credit_deploy_strategy"
+    assert ask.interrupt["args"]["version_id"] == new_id
+    assert live(team, SLOT)["id"] == restore_live["id"]  # nothing changed while waiting
+    done = approve(team, key, tid)
+    (deployed,) = done.tool_results("credit_deploy_strategy")
+    now = live(team, SLOT)
+    assert now["champion_version_id"] == new_id and now["id"] == deployed["id"]
+    assert new_id in done.answer
+    # Merchants are now decided on the new version.
+    mtid = team.thread(team.merchant_key)
+    preview = say(team, team.merchant_key, mtid, "can my shop get financing now?")
+    (decision,) = preview.tool_results("credit_decide_preview")
+    assert decision["version_id"] == new_id
+
+
+def test_rejected_deploy_of_a_described_change_changes_nothing(
+    team: TeamHarness, restore_live: dict[str, Any]
+) -> None:
+    key = team.admin_key
+    tid = team.thread(key)
+    turn = say(
+        team,
+        key,
+        tid,
+        "New version please: prime tier from 600, approvals from 545 and referrals from 530",
+    )
+    (proposal,) = turn.tool_results("credit_propose_strategy")
+    assert {c["setting"]: c["to"] for c in proposal["changes"]} == {
+        "prime_cutoff": 600,
+        "approve_cutoff": 545,
+        "refer_floor": 530,
+    }
+    calls_before = len(deploy_calls(team))
+    ask = say(team, key, tid, "ship it to production")
+    assert ask.interrupt is not None
+    assert ask.interrupt["args"]["version_id"] == proposal["version_id"]
+    done = reject(team, key, tid)
+    assert "not approved" in done.answer and "unchanged" in done.answer
+    assert live(team, SLOT)["id"] == restore_live["id"]
+    assert len(deploy_calls(team)) == calls_before
+    stored = team.get(key, f"/v1/credit/strategies/{proposal['version_id']}")
+    assert stored["tests_passed"]  # the version exists, it just is not live
+
+
+def test_change_with_out_of_order_cutoffs_is_refused(team: TeamHarness) -> None:
+    key = team.admin_key
+    before = len(versions(team))
+    tid = team.thread(key)
+    turn = say(team, key, tid, "tighten approvals so the cut-off becomes 590")
+    (result,) = turn.tool_results("credit_propose_strategy")
+    assert result["error"]["code"] == "cutoffs_out_of_order"
+    assert "not created" in turn.answer and "prime" in turn.answer
+    assert len(versions(team)) == before
+
+
+def test_change_naming_no_setting_lists_what_can_change(team: TeamHarness) -> None:
+    key = team.admin_key
+    before = len(versions(team))
+    tid = team.thread(key)
+    turn = say(team, key, tid, "Draft a new version of our merchant financing strategy")
+    assert turn.tools_called == ["credit_propose_strategy"]
+    (result,) = turn.tool_results("credit_propose_strategy")
+    assert result["error"]["code"] == "no_changes"
+    assert "approval cut-off score" in turn.answer and "dispute-rate knock-out" in turn.answer
+    assert len(versions(team)) == before
+
+
+def test_merchant_key_cannot_propose_or_deploy_a_change(
+    team: TeamHarness, pilot: dict[str, str]
+) -> None:
+    key = team.merchant_key
+    before_versions = len(versions(team))
+    before_live = live(team, SLOT)
+    tid = team.thread(key)
+    turn = say(team, key, tid, "lower the approval cut-off to 500 and the refer floor to 490")
+    (result,) = turn.tool_results("credit_propose_strategy")
+    assert result["error"]["code"] == "role_required"
+    assert "not created" in turn.answer
+    assert len(versions(team)) == before_versions
+    # Even approving its own deploy request does not let a merchant key deploy.
+    ask = say(team, key, tid, f"make {pilot['looser']} the live strategy")
+    assert ask.interrupt is not None
+    done = approve(team, key, tid)
+    (refused,) = done.tool_results("credit_deploy_strategy")
+    assert refused["error"]["code"] == "role_required"
+    assert live(team, PILOT)["champion_version_id"] != pilot["looser"]
+    assert live(team, SLOT)["id"] == before_live["id"]
 
 
 # ----- strategy changes: backtest and deploy --------------------------------------------------

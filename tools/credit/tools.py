@@ -1,31 +1,72 @@
 """Agent tools for credit decisioning.
 
 READ: ``credit_decide_preview``, ``credit_explain``, ``credit_backtest``.
-WRITE: ``credit_deploy_strategy``, ``credit_final_decision`` — both idempotent
-on ``ctx.idempotency_key``; the final decision names its limit in
-``amount``/``currency`` so policy can require a human approval above a threshold.
-The tenant is always ``ctx.principal.tenant_id``.
+WRITE: ``credit_propose_strategy`` (stores a new, not-live strategy version: it changes no
+decision, so it needs no approval, but it is a persistent, audited record and runs exactly once),
+``credit_deploy_strategy`` and ``credit_final_decision`` — idempotent on ``ctx.idempotency_key``;
+the final decision names its limit in ``amount``/``currency`` so policy can require a human
+approval above a threshold. The tenant is always ``ctx.principal.tenant_id``.
+
+Merchant financing is decided on the merchant's own processing activity (the payments
+activity source in ``ctx.extras``, see :mod:`tools.credit.activity`) unless an ``applicant`` is
+given: a key bound to a merchant always uses its own merchant, an admin or partner key names one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cockpit.errors import PermissionDenied, ToolError
+from cockpit.errors import NotFound, PermissionDenied, ToolError, ValidationFailed
 from cockpit.tenancy.principal import Role
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
-from tools.credit.service import service_for
+from tools.credit.activity import (
+    MerchantActivity,
+    activity_source,
+    applicant_from_activity,
+    figures,
+)
+from tools.credit.catalog import builtin_scorecard
+from tools.credit.proposal import derive
+from tools.credit.records import major_units
+from tools.credit.service import CreditService, service_for
+from tools.credit.strategy import CompiledStrategy, parse_spec
+
+MERCHANT_STRATEGY = "merchant-default"
+"""Slot merchants are decided on when the applicant is built from their activity."""
+APPLICANT_STRATEGY = "consumer-default"
+"""Default slot when the caller supplies an applicant (the original default of these tools)."""
+
+_MERCHANT_ID = Field(
+    default=None,
+    description="Merchant to decide for (mer_…); only admin/partner keys name one, a merchant key "
+    "always uses its own merchant",
+)
+Financing = Literal["none", "one", "several"]
+_EXISTING_HELP = "Other merchant financing outstanding: none, one or several"
 
 
 class PreviewArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    strategy: str = Field(
-        default="consumer-default",
-        description="Strategy slot, e.g. consumer-default or merchant-default",
+    strategy: str | None = Field(
+        default=None,
+        description="Strategy slot; default merchant-default (consumer-default when an "
+        "applicant is given)",
     )
-    applicant: dict[str, Any] = Field(description="Applicant fields the strategy's scorecard needs")
+    merchant_id: str | None = _MERCHANT_ID
+    requested_amount: float | None = Field(
+        default=None,
+        gt=0,
+        description="Financing asked for, EUR (major units); default one month of revenue",
+    )
+    existing_financing: Financing = Field(default="none", description=_EXISTING_HELP)
+    applicant: dict[str, Any] | None = Field(
+        default=None,
+        description="Applicant fields the strategy's scorecard needs; leave out to build a "
+        "merchant-financing application from the merchant's processing activity",
+    )
     application_id: str | None = Field(default=None, description="Application reference, if known")
 
 
@@ -55,13 +96,100 @@ class DeployArgs(BaseModel):
 
 class FinalDecisionArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    strategy: str = Field(default="consumer-default", description="Strategy slot to decide on")
+    strategy: str | None = Field(
+        default=None,
+        description="Strategy slot to decide on; default as for the preview",
+    )
     application_id: str = Field(description="Application reference")
-    applicant: dict[str, Any] = Field(description="Applicant fields")
+    merchant_id: str | None = _MERCHANT_ID
     amount: int = Field(
         ge=0, description="Credit limit to grant, in minor units; at most the strategy's limit"
     )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="Currency of the limit, e.g. EUR")
+    requested_amount: float | None = Field(
+        default=None,
+        gt=0,
+        description="Financing asked for, EUR (major units); default the granted amount",
+    )
+    existing_financing: Financing = Field(default="none", description=_EXISTING_HELP)
+    applicant: dict[str, Any] | None = Field(
+        default=None,
+        description="Applicant fields; leave out to build the application from the merchant's "
+        "processing activity (merchant keys always do)",
+    )
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _number_in(value: Any) -> Any:
+    """A number, or the last number of a short phrase ("approval cut-off to 560" → "560").
+
+    The local planner fills these settings with the words it matched around the number; a
+    model passes the number itself.
+    """
+    if isinstance(value, str):
+        found = _NUMBER.findall(value.replace(",", ""))
+        if not found:
+            raise ValueError(f"no number in {value!r}")
+        return found[-1]
+    return value
+
+
+class ProposeArgs(BaseModel):
+    """Named changes to the live version of a strategy slot (everything not named is kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+    strategy: str = Field(default=MERCHANT_STRATEGY, description="Strategy slot to change")
+    prime_cutoff: int | None = Field(
+        default=None, ge=0, le=1000, description="Lowest score of the prime tier"
+    )
+    refer_floor: int | None = Field(
+        default=None, ge=0, le=1000, description="Lowest score referred to a human"
+    )
+    approve_cutoff: int | None = Field(
+        default=None, ge=0, le=1000, description="Lowest score approved (standard tier)"
+    )
+    max_dispute_rate_pct: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        description="Dispute-rate knock-out in percent: merchants above it are declined (1 = 1%)",
+    )
+    min_tenure_months: int | None = Field(
+        default=None, ge=0, le=600, description="Months of processing history required"
+    )
+    prime_limit_multiple: float | None = Field(
+        default=None, gt=0, le=12, description="Prime limit as a multiple of monthly revenue"
+    )
+    standard_limit_multiple: float | None = Field(
+        default=None, gt=0, le=12, description="Standard limit as a multiple of monthly revenue"
+    )
+    prime_apr: float | None = Field(default=None, ge=0, le=100, description="Prime APR in %")
+    standard_apr: float | None = Field(default=None, ge=0, le=100, description="Standard APR in %")
+
+    _numbers = field_validator(
+        "prime_cutoff",
+        "refer_floor",
+        "approve_cutoff",
+        "max_dispute_rate_pct",
+        "min_tenure_months",
+        "prime_limit_multiple",
+        "standard_limit_multiple",
+        "prime_apr",
+        "standard_apr",
+        mode="before",
+    )(_number_in)
+
+    def changes(self) -> dict[str, float]:
+        named = self.model_dump(exclude={"strategy"}, exclude_none=True)
+        out = {k: float(v) for k, v in named.items() if k != "max_dispute_rate_pct"}
+        if self.max_dispute_rate_pct is not None:
+            out["max_dispute_rate"] = round(self.max_dispute_rate_pct / 100, 10)
+        return out
+
+
+# ----- helpers --------------------------------------------------------------------------------
 
 
 def _require_analyst(ctx: ToolContext, what: str) -> None:
@@ -70,14 +198,77 @@ def _require_analyst(ctx: ToolContext, what: str) -> None:
         raise PermissionDenied(f"only admin or partner keys may {what}", code="role_required")
 
 
+def _merchant(ctx: ToolContext, named: str | None) -> str:
+    """The merchant a call is about: a bound key's own; otherwise the one named."""
+    bound = ctx.principal.merchant_id
+    if bound:
+        if named and named != bound:
+            raise NotFound(f"no merchant {named!r}", code="merchant_not_found", param="merchant_id")
+        return bound
+    if not named:
+        raise ValidationFailed(
+            "name the merchant to decide for (merchant_id, mer_…): this key is not bound to one",
+            code="merchant_required",
+            param="merchant_id",
+        )
+    return named
+
+
+def _activity(ctx: ToolContext, merchant_id: str | None) -> MerchantActivity:
+    return activity_source(ctx.extras).activity(
+        ctx.principal.tenant_id, _merchant(ctx, merchant_id)
+    )
+
+
+def _build(
+    ctx: ToolContext,
+    *,
+    applicant: dict[str, Any] | None,
+    merchant_id: str | None,
+    requested_amount: float | None,
+    existing_financing: str,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(applicant, figures used) — figures only when built from the merchant's activity."""
+    if applicant is not None:
+        return applicant, None
+    activity = _activity(ctx, merchant_id)
+    built = applicant_from_activity(
+        activity, requested_amount=requested_amount, existing_financing=existing_financing
+    )
+    return dict(built), figures(built, activity)
+
+
+def _strategy(named: str | None, figures_used: dict[str, Any] | None) -> str:
+    if named:
+        return named
+    return MERCHANT_STRATEGY if figures_used is not None else APPLICANT_STRATEGY
+
+
+# ----- decisions ------------------------------------------------------------------------------
+
+
 @register_tool("credit_decide_preview", kind=ToolKind.READ, args=PreviewArgs)
 def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]:
     """Preview a credit decision on the live strategy without recording it: approve/decline/refer,
-    limit, APR, score, the reasons that lowered the score, and which rules fired."""
-    arm, decision = service_for(ctx.db).preview(
-        ctx.principal.tenant_id, args.strategy, args.applicant, application_id=args.application_id
+    limit, APR, score, the reasons that lowered the score, which rules fired, and the figures the
+    merchant's application was built from (its last six months of processing)."""
+    applicant, used = _build(
+        ctx,
+        applicant=args.applicant,
+        merchant_id=args.merchant_id,
+        requested_amount=args.requested_amount,
+        existing_financing=args.existing_financing,
     )
-    return {**decision.to_dict(), "arm": arm, "trace": decision.trace}
+    arm, decision = service_for(ctx.db).preview(
+        ctx.principal.tenant_id,
+        _strategy(args.strategy, used),
+        applicant,
+        application_id=args.application_id,
+    )
+    out = {**decision.to_dict(), "arm": arm, "trace": decision.trace, "applicant": applicant}
+    if used is not None:
+        out["figures"] = used
+    return out
 
 
 @register_tool("credit_explain", kind=ToolKind.READ, args=ExplainArgs)
@@ -85,6 +276,55 @@ def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a stored credit decision: points per characteristic, the factors that cost the most
     points (adverse-action reasons), the rules that fired, and the strategy version used."""
     return service_for(ctx.db).explain(ctx.principal.tenant_id, args.decision_id)
+
+
+@register_tool(
+    "credit_final_decision",
+    kind=ToolKind.WRITE,
+    args=FinalDecisionArgs,
+    amount_field="amount",
+    currency_field="currency",
+)
+def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str, Any]:
+    """Record the final credit decision for an application on the live strategy, granting `amount`
+    (minor units, at most the strategy's limit; preview first). A strategy decline is recorded as a
+    decline. Repeating the same call returns the first decision."""
+    if not ctx.idempotency_key:
+        raise ToolError(
+            "credit_final_decision needs an idempotency key", code="missing_idempotency_key"
+        )
+    if args.applicant is not None and ctx.principal.merchant_id:
+        raise PermissionDenied(
+            "a merchant key's final decision is built from its own processing activity; an "
+            "applicant cannot be supplied",
+            code="applicant_not_allowed",
+            param="applicant",
+        )
+    requested = args.requested_amount
+    if requested is None and args.applicant is None:
+        requested = max(major_units(args.amount, args.currency), 100.0)
+    applicant, used = _build(
+        ctx,
+        applicant=args.applicant,
+        merchant_id=args.merchant_id,
+        requested_amount=requested,
+        existing_financing=args.existing_financing,
+    )
+    record = service_for(ctx.db).decide(
+        ctx.principal.tenant_id,
+        _strategy(args.strategy, used),
+        applicant,
+        created_by=ctx.principal.key_id,
+        application_id=args.application_id,
+        idempotency_key=f"tool:{ctx.idempotency_key}",
+        kind="final",
+        grant_minor=args.amount,
+        grant_currency=args.currency,
+    )
+    return {**record, "figures": used} if used is not None else record
+
+
+# ----- strategies -----------------------------------------------------------------------------
 
 
 @register_tool("credit_backtest", kind=ToolKind.READ, args=BacktestArgs)
@@ -97,6 +337,63 @@ def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
         .backtest_version(ctx.principal.tenant_id, args.version_id, portfolio_name=args.portfolio)
         .to_dict()
     )
+
+
+def _same_document(svc: CreditService, tenant: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """An existing version of the slot with exactly this document (a repeated proposal)."""
+    for summary in svc.list_versions(tenant, name=body["name"]):
+        if summary["description"] != body["description"]:
+            continue
+        full = svc.get_version(tenant, summary["id"])
+        if (
+            full["decision_model"] == body["decision_model"]
+            and full["scorecard"] == body["scorecard"]
+        ):
+            return full
+    return None
+
+
+@register_tool("credit_propose_strategy", kind=ToolKind.WRITE, args=ProposeArgs)
+def credit_propose_strategy(ctx: ToolContext, args: ProposeArgs) -> dict[str, Any]:
+    """Create a new version of a strategy slot from its live version with the named changes
+    (approval / prime cut-off, refer floor, dispute-rate knock-out in %, minimum tenure, limit
+    multiples of monthly revenue, APRs). Its embedded tests are regenerated for the new boundaries.
+    The version is NOT live: backtest it, then deploy it (with approval). Returns the version id
+    and what changed."""
+    _require_analyst(ctx, "propose strategy changes")
+    tenant = ctx.principal.tenant_id
+    svc = service_for(ctx.db)
+    live = svc.deployment(tenant, args.strategy)
+    base = svc.get_version(tenant, live["champion_version_id"])
+    derived = derive(base, args.changes(), base_label=f"live version v{base['version']}")
+    spec = parse_spec(derived.body)
+    report = CompiledStrategy("proposal", spec, builtin_scorecard(spec.scorecard)).run_tests()
+    if not report.passed:  # derive() writes the tests for its own edits: a bug if this fires
+        failing = next(r for r in report.results if not r.passed)
+        raise ToolError(
+            f"the derived strategy fails its regenerated test {failing.name!r}: {failing.message}",
+            code="proposal_tests_failed",
+        )
+    created = _same_document(svc, tenant, derived.body)
+    existing = created is not None
+    if created is None:
+        created = svc.create_version(tenant, derived.body, created_by=ctx.principal.key_id)
+    return {
+        "version_id": created["id"],
+        "name": created["name"],
+        "version": created["version"],
+        "live": False,
+        "existing": existing,
+        "derived_from": {"version": base["version"], "version_id": base["id"]},
+        "changes": derived.changes,
+        "rules_changed": derived.cells,
+        "tests": {
+            "passed": created["tests_passed"],
+            "total": report.total,
+            "names": [r.name for r in report.results],
+        },
+        "description": created["description"],
+    }
 
 
 @register_tool("credit_deploy_strategy", kind=ToolKind.WRITE, args=DeployArgs)
@@ -118,38 +415,11 @@ def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]
     )
 
 
-@register_tool(
-    "credit_final_decision",
-    kind=ToolKind.WRITE,
-    args=FinalDecisionArgs,
-    amount_field="amount",
-    currency_field="currency",
-)
-def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str, Any]:
-    """Record the final credit decision for an application on the live strategy, granting `amount`
-    (minor units, at most the strategy's limit; preview first). A strategy decline is recorded as a
-    decline. Repeating the same call returns the first decision."""
-    if not ctx.idempotency_key:
-        raise ToolError(
-            "credit_final_decision needs an idempotency key", code="missing_idempotency_key"
-        )
-    return service_for(ctx.db).decide(
-        ctx.principal.tenant_id,
-        args.strategy,
-        args.applicant,
-        created_by=ctx.principal.key_id,
-        application_id=args.application_id,
-        idempotency_key=f"tool:{ctx.idempotency_key}",
-        kind="final",
-        grant_minor=args.amount,
-        grant_currency=args.currency,
-    )
-
-
 __all__ = [
     "credit_backtest",
     "credit_decide_preview",
     "credit_deploy_strategy",
     "credit_explain",
     "credit_final_decision",
+    "credit_propose_strategy",
 ]

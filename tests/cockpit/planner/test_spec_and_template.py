@@ -58,6 +58,9 @@ def test_render_paths_filters_and_missing_values() -> None:
     assert render("{items|list:id} ({items|count})", data) == "a, b (2)"
     assert render("{rate|pct} {missing} {missing|default:none}", data) == "50.0% n/a none"
     assert render("{{literal}} {items.1.id}", data) == "{literal} b"
+    reasons = {"r": [{"code": "MF04", "text": "High dispute rate"}, {"code": "MF06"}], "none": []}
+    assert render("{r|pairs:code,text}", reasons) == "MF04 (High dispute rate), MF06 (n/a)"
+    assert render("{none|pairs:code,text}", reasons) == "none"
 
 
 def test_render_never_touches_attributes_or_reparses_values() -> None:
@@ -69,7 +72,9 @@ def test_render_never_touches_attributes_or_reparses_values() -> None:
     assert render("{text}", data) == "{obj.token}"
 
 
-@pytest.mark.parametrize("bad", ["{a!r}", "{a:>10}", "{a[0]}", "{}", "{a|eval}", "{a", "a}"])
+@pytest.mark.parametrize(
+    "bad", ["{a!r}", "{a:>10}", "{a[0]}", "{}", "{a|eval}", "{a", "a}", "{a|pairs:x}"]
+)
 def test_check_template_rejects_format_syntax(bad: str) -> None:
     with pytest.raises(TemplateError):
         check_template(bad)
