@@ -78,7 +78,8 @@ def _in_data(data: Any, plan: SlotPlan) -> Iterator[str]:
             yield from _in_data(value, plan)
 
 
-def _parsed(message: ToolMessage) -> Any:
+def parse_tool_content(message: ToolMessage) -> Any:
+    """A tool message's JSON content, or its text when it is not JSON."""
     text = message_text(message)
     try:
         return json.loads(text)
@@ -96,7 +97,7 @@ def _candidates(message: BaseMessage, plan: SlotPlan) -> list[str]:
         # People name the thing they mean last ("not pay_1, I mean pay_2").
         return _distinct(list(reversed(_in_text(message_text(message), plan))))
     if isinstance(message, ToolMessage):
-        return _distinct(list(_in_data(_parsed(message), plan)))
+        return _distinct(list(_in_data(parse_tool_content(message), plan)))
     if isinstance(message, AIMessage):
         named = [
             str(call["args"][plan.name])
@@ -147,7 +148,7 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
         args = executed if isinstance(executed, Mapping) else calls[message.tool_call_id]
         if any(name in args and args[name] != value for name, value in agree.items()):
             continue
-        result = _parsed(message)
+        result = parse_tool_content(message)
         if _succeeded(message, result):
             value = lookup(result, path)
             if value is not None:
@@ -155,4 +156,4 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
     return None
 
 
-__all__ = ["message_text", "recall_id", "recall_result", "refers_back"]
+__all__ = ["message_text", "parse_tool_content", "recall_id", "recall_result", "refers_back"]

@@ -18,7 +18,6 @@ never calls a tool it was not given.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,13 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from cockpit.embeddings import Embedder
-from cockpit.planner.context import message_text, recall_id, recall_result, refers_back
+from cockpit.planner.context import (
+    message_text,
+    parse_tool_content,
+    recall_id,
+    recall_result,
+    refers_back,
+)
 from cockpit.planner.intents import IntentScore, cached_index
 from cockpit.planner.slots import (
     SlotPlan,
@@ -495,7 +500,7 @@ class Dialogue:
         executed = tool_message.additional_kwargs.get("executed_args")
         if isinstance(executed, Mapping):
             args = dict(executed)  # an approver edited the call: answer about what ran
-        result = _parse_content(tool_message)
+        result = parse_tool_content(tool_message)
         outcome = _outcome(tool_message, result)
         context: dict[str, Any] = {**args}
         if isinstance(result, Mapping):
@@ -545,14 +550,6 @@ def _find_call(
                 if call.get("id") == call_id:
                     return message, dict(call)
     return None, None
-
-
-def _parse_content(message: ToolMessage) -> Any:
-    text = message_text(message)
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
 
 
 def _outcome(message: ToolMessage, result: Any) -> str:

@@ -35,6 +35,7 @@ from cockpit.db.session import Database
 from cockpit.errors import NotFound, ValidationFailed
 from tools.payments.models import Capture, Dispute, Merchant, Refund
 from tools.payments.money import EXPONENTS, FixedRates
+from tools.payments.simulator import EEA
 from tools.payments.tx import read_tx
 
 EXTRAS_KEY = "credit_activity_source"
@@ -72,44 +73,9 @@ _MEDIUM_MCC: tuple[tuple[int, int], ...] = (
     (7922, 7922),  # theatrical producers, ticket agencies
 )
 
-_EU = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "IS",
-        "LI",
-        "NO",
-        "CH",
-        "MC",
-        "AD",
-        "SM",
-    ]
-)
+# Europe for merchant financing: the EEA plus the European microstates that use the euro
+# area's rails.
+_EU = EEA | frozenset({"CH", "MC", "AD", "SM"})
 _UK = frozenset({"GB", "GG", "JE", "IM"})
 _US = frozenset({"US", "PR"})
 _APAC = frozenset(
