@@ -309,6 +309,13 @@ def _build(
             disputes.submit_in(session, dispute_id, {t: "supplied by merchant" for t in tags[:2]},
                                at=d.opened_at + timedelta(days=5))  # fmt: skip
             disputes.advance_in(session, dispute_id, at=d.opened_at + timedelta(days=15))
+        # A later stage (pre-arbitration) whose deadline also passed before today timed out:
+        # the world holds no dispute that still "needs a response" after its deadline.
+        d = load_dispute(session, dispute_id)
+        if d.status == "NEEDS_RESPONSE" and d.defense_due_at <= end:
+            disputes.advance_in(
+                session, dispute_id, at=min(d.defense_due_at + timedelta(hours=1), end)
+            )
     return DemoWorldSummary(
         tenant_id=tenant_id, seed=seed, days=days, created=True, merchant_ids=ids,
         kyb_states={ids[s.key]: s.kyb for s in MERCHANTS}, customers=counts["customers"],

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from tools.payments import ledger
 from tools.payments.demo import seed_demo_world
@@ -71,6 +72,12 @@ def test_startup_hook_seeds_demo_tenant_in_background(db: Database) -> None:
     assert isinstance(services.extras[GATEWAY_KEY], Gateway)
     services.extras[SEED_THREAD_KEY].join(timeout=240)
     assert _counts(db, "demo")[1] > 1000  # 180 days of traffic
+    with db.tenant_session("demo") as s:
+        # Nothing still waits for a response after its deadline: late stages timed out.
+        waiting = s.scalars(select(Dispute).where(Dispute.status == "NEEDS_RESPONSE")).all()
+        now = utcnow()
+        due = [d.defense_due_at.replace(tzinfo=d.defense_due_at.tzinfo or UTC) for d in waiting]
+        assert due and all(when > now for when in due), due
     quiet = SimpleNamespace(db=db, settings=SimpleNamespace(demo=False), extras={})
     on_startup(quiet)
     assert SEED_THREAD_KEY not in quiet.extras
