@@ -235,9 +235,11 @@ class Dialogue:
             # Weak and barely closer to the domain than to small talk: not worth a question.
             verdict = "out_of_scope" if gap < spec.scope_gap / 2 else "clarify"
             return Classification(None, verdict, ranking, oos)
-        if margin < spec.ambiguity_margin:
+        chosen = spec.intent(best.name)
+        needed = max(spec.ambiguity_margin, (chosen.min_margin or 0.0) if chosen else 0.0)
+        if margin < needed:
             return Classification(None, "clarify", ranking, oos)
-        return Classification(spec.intent(best.name), "act", ranking, oos)
+        return Classification(chosen, "act", ranking, oos)
 
     def _with_evidence(self, text: str, ranking: list[IntentScore]) -> list[IntentScore]:
         """Nudge intents whose tool can use the values the utterance carries.

@@ -76,10 +76,16 @@ class Report:
     n_out_of_scope: int
     latencies_ms: list[float] = field(default_factory=list)
     failures: list[Outcome] = field(default_factory=list)
+    asked: int = 0
+    """In-scope cases answered with a question (clarify) instead of a tool call."""
+    wrong_calls: int = 0
+    """In-scope cases that called a tool of another intent: the costly kind of miss."""
 
     def summary(self) -> dict[str, Any]:
         return {
             "intent_accuracy": round(self.intent_accuracy, 4),
+            "asked_instead": self.asked,
+            "wrong_tool_calls": self.wrong_calls,
             "slot_accuracy": round(self.slot_accuracy, 4),
             "joint_accuracy": round(self.joint_accuracy, 4),
             "out_of_scope_handled": round(self.out_of_scope_handled, 4),
@@ -206,6 +212,8 @@ def evaluate(suite: Suite, *, embedder: Embedder | None = None) -> Report:
         n_out_of_scope=len(suite.out_of_scope),
         latencies_ms=latencies,
         failures=failures,
+        asked=sum(1 for o in outcomes if o.tool_called is None and o.predicted_intent is None),
+        wrong_calls=sum(1 for o in outcomes if o.tool_called is not None and not o.intent_ok),
     )
 
 

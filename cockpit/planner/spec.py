@@ -130,6 +130,9 @@ class IntentSpec(BaseModel):
     """Hints per tool argument name."""
     responses: dict[str, str] = Field(default_factory=dict)
     """Answer templates by outcome: ``ok``, ``error``, ``approval_rejected``, ``empty``…"""
+    min_margin: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Act only when this intent leads the runner-up by at least this much (else ask): for
+    writes that cannot be undone, where a near tie should be a question, not a guess."""
 
     @field_validator("name")
     @classmethod

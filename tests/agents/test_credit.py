@@ -111,11 +111,14 @@ def create_version(team: TeamHarness, body: dict[str, Any]) -> dict[str, Any]:
 def decide_over_http(
     team: TeamHarness, applicant: dict[str, Any], application_id: str
 ) -> dict[str, Any]:
+    # Made by the admin for the Singapore merchant, whose key (team.merchant_key) can then read
+    # it: a merchant key sees only its own merchant's decisions.
     r = team.client.post(
         "/v1/credit/applications",
         json={
             "strategy": "merchant-default",
             "application_id": application_id,
+            "merchant_id": team.merchants["sg"],
             "applicant": applicant,
         },
         headers={**team.h(team.admin_key), "idempotency-key": f"seed-{application_id}"},
@@ -890,3 +893,59 @@ def test_supervisor_routes_financing_to_credit(team: TeamHarness) -> None:
     (result,) = turn.tool_results("credit_decide_preview")
     assert result["decision"].upper() in turn.answer
     assert team.get(key, f"/threads/{tid}/state")["values"]["active_agent"] == AGENT
+
+
+# ----- merchant scope ------------------------------------------------------------------------
+
+
+def test_merchant_cannot_have_another_merchants_decision_explained(team: TeamHarness) -> None:
+    # Lion Electronics (sg) records a decision over HTTP with its own key: it is for sg.
+    r = team.client.post(
+        "/v1/credit/applications",
+        json={"strategy": SLOT, "application_id": "app_lion_private", "applicant": WEAK},
+        headers={**team.h(team.merchant_key), "idempotency-key": "scope-lion-private"},
+    )
+    assert r.status_code == 201, r.text
+    theirs = r.json()
+    assert theirs["merchant_id"] == team.merchants["sg"]
+    # Berlin Outdoor's key asks the credit agent about it.
+    key = team.key_for("de")
+    tid = team.thread(key)
+    turn = say(
+        team, key, tid, f"Can you tell me the reasons behind credit decision {theirs['id']}?"
+    )
+    assert turn.tools_called == ["credit_explain"]
+    (result,) = turn.tool_results("credit_explain")
+    assert result["error"]["code"] == "decision_not_found"
+    assert set(result) == {"error"}
+    # The same answer as for an id that never existed.
+    unknown = say(
+        team,
+        key,
+        team.thread(key),
+        "Can you tell me the reasons behind credit decision cdec_0nothing0?",
+    )
+    (missing,) = unknown.tool_results("credit_explain")
+    assert missing["error"]["code"] == "decision_not_found"
+    assert turn.answer.replace(theirs["id"], "<id>") == unknown.answer.replace(
+        "cdec_0nothing0", "<id>"
+    )
+    assert "couldn't explain" in turn.answer
+    leaked = [
+        theirs["decision"].upper(),
+        str(theirs["score"]),
+        "app_lion_private",
+        team.merchants["sg"],
+        "Lion",
+        *[reason["code"] for reason in theirs["reasons"]],
+    ]
+    for secret in leaked:
+        assert secret not in turn.answer and secret not in json.dumps(result), secret
+    # Over HTTP too: hidden from Berlin Outdoor, still there for its own merchant and the admin.
+    hidden = team.client.get(f"/v1/credit/decisions/{theirs['id']}", headers=team.h(key))
+    assert hidden.status_code == 404 and hidden.json()["code"] == "decision_not_found"
+    assert team.get(team.merchant_key, f"/v1/credit/decisions/{theirs['id']}")["id"] == theirs["id"]
+    assert (
+        team.get(team.admin_key, f"/v1/credit/decisions/{theirs['id']}")["decision"]
+        == (theirs["decision"])
+    )

@@ -195,6 +195,16 @@ def test_keys_missing_invalid_revoked(api: Api, tmp_path: Path) -> None:
 def test_roles_are_enforced(api: Api) -> None:
     shopper = api.tenant("shop-tenant", role="shopper")
     _err(api.client.get("/v1/audit", headers=api.h(shopper)), 403, "role_required")
+    # The audit chain holds every merchant's calls: a key bound to one merchant cannot read it.
+    admin = api.tenant("shop-tenant", role="admin")
+    made = api.client.post(
+        "/v1/keys", json={"role": "merchant", "merchant_id": "mer_one"}, headers=api.h(admin)
+    )
+    assert made.status_code == 201, made.text
+    bound = made.json()["key"]
+    for path in ("/v1/audit", "/v1/audit/verify", "/v1/audit/export"):
+        _err(api.client.get(path, headers=api.h(bound)), 403, "tenant_key_required")
+    assert api.client.get("/v1/audit", headers=api.h(admin)).status_code == 200
     _err(
         api.client.post("/v1/keys", json={"role": "admin"}, headers=api.h(shopper)),
         403,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -34,6 +35,31 @@ A_AGENT = {
     "model": "fake:spine",
     "tools": [{"name": "spine_note"}],
 }
+CREDIT_STRATEGY = Path(__file__).parents[2] / "tools/credit/strategies/merchant_default.json"
+CREDIT_APPLICANT = {
+    "monthly_revenue": 30_000,
+    "revenue_growth": 0.05,
+    "revenue_volatility": 0.2,
+    "dispute_rate": 0.003,
+    "refund_rate": 0.02,
+    "tenure_months": 30,
+    "mcc_risk": "low",
+    "market": "EU",
+    "requested_amount": 10_000,
+    "existing_financing": "none",
+}
+
+
+def _seed_credit(api: Api, key_a: str) -> dict[str, str]:
+    """A deployed strategy version and a stored credit decision of A."""
+    c, h = api.client, api.h(key_a)
+    spec = json.loads(CREDIT_STRATEGY.read_text())
+    version_id = c.post("/v1/credit/strategies", json=spec, headers=h).json()["id"]
+    assert c.post(f"/v1/credit/strategies/{version_id}/deploy", headers=h).status_code == 200
+    body = {"strategy": spec["name"], "applicant": CREDIT_APPLICANT}
+    r = c.post("/v1/credit/applications", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    return {"version_id": version_id, "decision_id": r.json()["id"]}
 
 
 def _seed_a(api: Api, key_a: str) -> dict[str, str]:
@@ -57,6 +83,7 @@ def _seed_a(api: Api, key_a: str) -> dict[str, str]:
         "key_id": key_id,
         # Enumerated path segments get a valid value, so the id after them is what is looked up.
         "kind": "card",
+        **_seed_credit(api, key_a),
     }
 
 
@@ -112,6 +139,7 @@ def test_tenant_b_cannot_reach_tenant_a(
                         "a-private",
                         "secret-of-a",
                         ids["key_id"],
+                        ids["decision_id"],
                     ):
                         assert secret not in text, (method, path, secret)
                     checked += 1
@@ -120,6 +148,10 @@ def test_tenant_b_cannot_reach_tenant_a(
         tid = ids["thread_id"]
         thread = api.client.get(f"/threads/{tid}", headers=api.h(key_a)).json()
         assert thread["metadata"] == {"owner": "a"} and thread["status"] == "interrupted"
+        decision = api.client.get(
+            f"/v1/credit/decisions/{ids['decision_id']}", headers=api.h(key_a)
+        )
+        assert decision.status_code == 200
         audit = api.client.get("/v1/audit", headers=api.h(key_a)).json()
         assert any(r["kind"] == "approval_requested" for r in audit)
         assert api.client.get("/v1/audit/verify", headers=api.h(key_a)).json()["ok"] is True

@@ -4,7 +4,8 @@ Versions are immutable (nothing updates a row after insert). A deployment row
 points a strategy slot at a champion (and optionally a challenger); the live
 deployment of a slot is its newest row not rolled back, so rollback only
 stamps ``rolled_back_at`` and the history stays auditable. Decisions keep the
-applicant, the score, the reasons and the node trace.
+applicant, the score, the reasons and the node trace, and the merchant they are for
+(a merchant-bound key reads only its own merchant's decisions).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class DecisionRow(TenantScoped, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     application_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    merchant_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """Merchant the decision is for (``None``: a tenant-level decision of an admin or partner)."""
     strategy: Mapped[str] = mapped_column(String(64))
     version_id: Mapped[str] = mapped_column(ForeignKey("credit_strategy_versions.id"))
     deployment_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

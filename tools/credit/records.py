@@ -73,6 +73,7 @@ def decision_record(row: DecisionRow, *, replayed: bool = False) -> dict[str, An
     return {
         "id": row.id,
         "application_id": row.application_id,
+        "merchant_id": row.merchant_id,
         "strategy": row.strategy,
         "version_id": row.version_id,
         "deployment_id": row.deployment_id,

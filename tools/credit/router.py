@@ -3,7 +3,9 @@
 Endpoints that touch the database or run a backtest are plain ``def`` (FastAPI
 runs them in its thread pool, keeping the event loop free); the rest are
 ``async``. The tenant always comes from the API key, and another tenant's ids
-are simply not found (404).
+are simply not found (404). A key bound to a merchant decides only for its own
+merchant and reads only its own merchant's decisions: another merchant's
+decision is 404 exactly like an unknown id.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import Ctx, RequestContext
+from cockpit.errors import NotFound
 from cockpit.tenancy.principal import Role
 from tools.credit.catalog import SCORECARDS, builtin_scorecard
 from tools.credit.schemas import (
@@ -43,6 +46,12 @@ class ApplicationRequest(BaseModel):
         max_length=128,
         description="Caller's id; also the stable key for champion/challenger routing",
     )
+    merchant_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Merchant the application is for (mer_…); a merchant key always decides "
+        "for its own merchant, an admin or partner key may name one or none (tenant-level)",
+    )
     applicant: dict[str, Any] = Field(
         description="Applicant fields, as the strategy's scorecard defines them"
     )
@@ -69,6 +78,15 @@ def _svc(ctx: Ctx) -> CreditService:
     return service_for(ctx.db)
 
 
+def _merchant(ctx: RequestContext, named: str | None) -> str | None:
+    """The merchant a decision is for: a bound key's own (naming another is 404), else the one
+    named, if any."""
+    bound = ctx.principal.merchant_id
+    if bound and named and named != bound:
+        raise NotFound(f"no merchant {named!r}", code="merchant_not_found", param="merchant_id")
+    return bound or named
+
+
 @router.post("/applications", status_code=201, response_model=DecisionOut)
 def decide_application(
     body: ApplicationRequest,
@@ -83,6 +101,7 @@ def decide_application(
         body.strategy,
         body.applicant,
         created_by=ctx.principal.key_id,
+        merchant_id=_merchant(ctx, body.merchant_id),
         application_id=body.application_id,
         idempotency_key=idempotency_key,
     )
@@ -95,6 +114,7 @@ def decide_application(
 def preview_application(body: ApplicationRequest, ctx: Ctx) -> dict[str, Any]:
     """Decide without storing anything (what-if)."""
     ctx.require(*_DECIDERS)
+    _merchant(ctx, body.merchant_id)
     arm, decision = _svc(ctx).preview(
         ctx.principal.tenant_id, body.strategy, body.applicant, application_id=body.application_id
     )
@@ -103,15 +123,20 @@ def preview_application(body: ApplicationRequest, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/decisions/{decision_id}", response_model=DecisionOut)
 def get_decision(decision_id: str, ctx: Ctx) -> dict[str, Any]:
+    """A stored decision (a merchant key: only its own merchant's)."""
     ctx.require(*_DECIDERS)
-    return _svc(ctx).get_decision(ctx.principal.tenant_id, decision_id)
+    return _svc(ctx).get_decision(
+        ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
+    )
 
 
 @router.get("/decisions/{decision_id}/explain")
 def explain_decision(decision_id: str, ctx: Ctx) -> dict[str, Any]:
     """Points per characteristic, score factors, the rules that fired and the inputs."""
     ctx.require(*_DECIDERS)
-    return _svc(ctx).explain(ctx.principal.tenant_id, decision_id)
+    return _svc(ctx).explain(
+        ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
+    )
 
 
 @router.post("/strategies", status_code=201, response_model=VersionOut)

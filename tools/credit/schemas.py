@@ -24,6 +24,9 @@ class ReasonOut(BaseModel):
 class DecisionOut(BaseModel):
     id: str
     application_id: str | None
+    merchant_id: str | None = Field(
+        default=None, description="Merchant the decision is for (null: tenant-level decision)"
+    )
     strategy: str
     version_id: str
     deployment_id: str | None

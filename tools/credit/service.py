@@ -398,6 +398,7 @@ class CreditService:
         applicant: Mapping[str, Any],
         *,
         created_by: str,
+        merchant_id: str | None = None,
         application_id: str | None = None,
         idempotency_key: str | None = None,
         kind: str = "decision",
@@ -406,14 +407,14 @@ class CreditService:
     ) -> dict[str, Any]:
         """Decide on the live strategy and store the decision (idempotent on ``idempotency_key``).
 
-        ``grant_minor`` (final decisions) grants that limit instead of the strategy's, and
-        must not exceed it; a strategy decline is recorded as a decline whatever was asked.
+        ``merchant_id`` is the merchant the decision is for (``None``: tenant-level); the caller
+        resolves it from the key. ``grant_minor`` (final decisions) grants that limit instead of
+        the strategy's, and must not exceed it; a strategy decline is recorded as a decline
+        whatever was asked.
         """
         with self.db.tenant_session(tenant_id) as s:
             if idempotency_key:
-                prior = s.execute(
-                    select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
-                ).scalar_one_or_none()
+                prior = self._prior(s, idempotency_key, merchant_id)
                 if prior is not None:
                     return decision_record(prior, replayed=True)
             live = self._sync_live(tenant_id, name, s)
@@ -451,6 +452,7 @@ class CreditService:
             row = DecisionRow(
                 id=_new_id("cdec"),
                 application_id=application_id,
+                merchant_id=merchant_id,
                 strategy=name,
                 version_id=decision.version_id,
                 deployment_id=live.deployment_id,
@@ -475,9 +477,7 @@ class CreditService:
                 with s.begin_nested():
                     s.add(row)
             except IntegrityError:
-                prior = s.execute(
-                    select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
-                ).scalar_one_or_none()
+                prior = self._prior(s, idempotency_key, merchant_id) if idempotency_key else None
                 if prior is None:
                     raise
                 return decision_record(prior, replayed=True)
@@ -489,6 +489,7 @@ class CreditService:
             subject=record["id"],
             payload={
                 "kind": kind,
+                "merchant_id": merchant_id,
                 "strategy": name,
                 "version_id": record["version_id"],
                 "arm": arm,
@@ -501,25 +502,49 @@ class CreditService:
         )
         return record
 
-    def get_decision(self, tenant_id: str, decision_id: str) -> dict[str, Any]:
+    @staticmethod
+    def _prior(s: Session, idempotency_key: str, merchant_id: str | None) -> DecisionRow | None:
+        """The decision stored under this key; one for another merchant is a conflict, not a
+        replay (a merchant key must not read another merchant's decision by reusing its key)."""
+        prior = s.execute(
+            select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if prior is not None and prior.merchant_id != merchant_id:
+            raise Conflict(
+                "idempotency key was already used for another decision",
+                code="idempotency_key_reused",
+                param="idempotency_key",
+            )
+        return prior
+
+    def get_decision(
+        self, tenant_id: str, decision_id: str, *, merchant_id: str | None = None
+    ) -> dict[str, Any]:
+        """A stored decision; with ``merchant_id`` (a merchant-bound caller) only that merchant's."""
         with self.db.tenant_session(tenant_id) as s:
-            return decision_record(self._decision(s, decision_id))
+            return decision_record(self._decision(s, decision_id, merchant_id))
 
     @staticmethod
-    def _decision(s: Session, decision_id: str) -> DecisionRow:
-        row = s.execute(
-            select(DecisionRow).where(DecisionRow.id == decision_id)
-        ).scalar_one_or_none()
+    def _decision(s: Session, decision_id: str, merchant_id: str | None = None) -> DecisionRow:
+        """The decision, scoped to ``merchant_id`` when given: another merchant's decision is not
+        found, exactly like an unknown id (nothing tells them apart)."""
+        q = select(DecisionRow).where(DecisionRow.id == decision_id)
+        if merchant_id is not None:
+            q = q.where(DecisionRow.merchant_id == merchant_id)
+        row = s.execute(q).scalar_one_or_none()
         if row is None:
             raise NotFound(
                 f"no credit decision {decision_id}", code="decision_not_found", param="decision_id"
             )
         return row
 
-    def explain(self, tenant_id: str, decision_id: str) -> dict[str, Any]:
-        """A stored decision with its points, score factors, node trace and inputs."""
+    def explain(
+        self, tenant_id: str, decision_id: str, *, merchant_id: str | None = None
+    ) -> dict[str, Any]:
+        """A stored decision with its points, score factors, node trace and inputs (scoped to
+        ``merchant_id`` when given, as :meth:`get_decision`)."""
         with self.db.tenant_session(tenant_id) as s:
-            row = self._decision(s, decision_id)
+            row = self._decision(s, decision_id, merchant_id)
             card = self._compile(self._version(s, row.version_id)).scorecard
             pts = [int(row.points.get(f, 0)) for f in card.feature_names]
             factors = [r.to_dict() for r in card.reasons(pts, limit=len(pts))]

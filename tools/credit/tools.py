@@ -10,6 +10,8 @@ approval above a threshold. The tenant is always ``ctx.principal.tenant_id``.
 Merchant financing is decided on the merchant's own processing activity (the payments
 activity source in ``ctx.extras``, see :mod:`tools.credit.activity`) unless an ``applicant`` is
 given: a key bound to a merchant always uses its own merchant, an admin or partner key names one.
+A stored decision records the merchant it is for, and a key bound to a merchant explains only
+its own merchant's decisions (another merchant's is "not found", like an unknown id).
 """
 
 from __future__ import annotations
@@ -238,6 +240,18 @@ def _build(
     return dict(built), figures(built, activity)
 
 
+def _decided_for(
+    ctx: ToolContext, named: str | None, figures_used: dict[str, Any] | None
+) -> str | None:
+    """The merchant a stored decision is for: the one whose activity built it, else the key's
+    own or the one named; ``None`` for an admin's tenant-level applicant."""
+    if figures_used is not None:
+        return str(figures_used["merchant_id"])
+    if named or ctx.principal.merchant_id:
+        return _merchant(ctx, named)
+    return None
+
+
 def _strategy(named: str | None, figures_used: dict[str, Any] | None) -> str:
     if named:
         return named
@@ -275,7 +289,9 @@ def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]
 def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a stored credit decision: points per characteristic, the factors that cost the most
     points (adverse-action reasons), the rules that fired, and the strategy version used."""
-    return service_for(ctx.db).explain(ctx.principal.tenant_id, args.decision_id)
+    return service_for(ctx.db).explain(
+        ctx.principal.tenant_id, args.decision_id, merchant_id=ctx.principal.merchant_id
+    )
 
 
 @register_tool(
@@ -315,6 +331,7 @@ def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str
         _strategy(args.strategy, used),
         applicant,
         created_by=ctx.principal.key_id,
+        merchant_id=_decided_for(ctx, args.merchant_id, used),
         application_id=args.application_id,
         idempotency_key=f"tool:{ctx.idempotency_key}",
         kind="final",

@@ -4,7 +4,9 @@ Bodies are validated by :func:`tools.fraud.schema.parse_transaction`, so bad
 input gets the same stable codes as the agent tools (``missing_field``,
 ``invalid_type``, ``unknown_currency``, ``invalid_amount``…), with ``param``
 naming the field (``transactions[3].currency`` in a batch). A batch with one
-bad item is refused whole, before any state changes. Blocks apply to the next
+bad item is refused whole, before any state changes. Every result is stored
+(:mod:`tools.fraud.store`): scoring is idempotent per ``txn_id`` and
+explanations survive restarts. Blocks apply to the next
 payment in this worker and within a second in other workers (see
 :mod:`tools.fraud.blocks`).
 """
@@ -48,16 +50,22 @@ def _blocked(ctx: RequestContext, txns: list[Transaction]) -> set[tuple[str, str
 
 
 @router.post("/score")
-async def score(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Score one transaction: score, decision, reason codes."""
+def score(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Score one transaction: score, decision, reason codes (stored; sync: it writes the DB).
+
+    Idempotent per ``txn_id``: the same transaction again returns the stored result with
+    ``replayed: true``; other details under the same id are 409 ``txn_already_scored``.
+    """
     ctx.require(*_SCORERS)
     txn = parse_transaction(body)
-    return _svc(ctx).score(txn, blocked=_blocked(ctx, [txn])).to_dict()
+    return _svc(ctx).score(ctx.db, txn, blocked=_blocked(ctx, [txn]))
 
 
 @router.post("/score/batch")
 def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Score up to 10,000 transactions in time order (sync: CPU work runs in the thread pool)."""
+    """Score up to 10,000 transactions in time order, stored in one DB transaction (sync: CPU
+    and DB work run in the thread pool). Already-scored ids are replayed; a conflicting one
+    (409 ``txn_already_scored``, ``param`` naming it) refuses the batch before anything is scored."""
     ctx.require(*_SCORERS)
     items = body.get("transactions")
     if not isinstance(items, list):
@@ -84,18 +92,19 @@ def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
             raise ValidationFailed(
                 f"transactions[{i}]: {exc.message}", code=exc.code, param=param
             ) from None
-    results = _svc(ctx).score_batch(txns, blocked=_blocked(ctx, txns), explain=explain)
+    results = _svc(ctx).score_batch(ctx.db, txns, blocked=_blocked(ctx, txns), explain=explain)
     counts = {
-        d: sum(1 for r in results if r.decision == d) for d in ("approve", "review", "decline")
+        d: sum(1 for r in results if r["decision"] == d) for d in ("approve", "review", "decline")
     }
-    return {"results": [r.to_dict() for r in results], "counts": counts}
+    return {"results": results, "counts": counts}
 
 
 @router.get("/explain/{txn_id}")
-async def explain(ctx: Ctx, txn_id: str) -> dict[str, Any]:
-    """Every feature's value and contribution for a transaction this tenant scored."""
+def explain(ctx: Ctx, txn_id: str) -> dict[str, Any]:
+    """Every feature's value and contribution for a transaction this tenant scored (from the
+    score store, so it survives restarts; 404 ``transaction_not_found`` otherwise)."""
     ctx.require(*_SCORERS)
-    return _svc(ctx).explain(txn_id)
+    return _svc(ctx).explain(ctx.db, txn_id)
 
 
 @router.get("/entities/{kind}/{entity_id}/graph")

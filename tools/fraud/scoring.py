@@ -7,8 +7,10 @@ policy floor) forces at least a review. Anything that goes wrong while
 scoring (not while validating input — that is the caller's error) fails
 closed: the result is ``review`` with reason ``SCORING_ERROR``, never approve.
 
-A transaction id is scored once: repeats return the first result and do not
-count twice in the velocity and graph state.
+A transaction id is scored once per scorer: repeats return the first result and
+do not count twice in the velocity and graph state. This in-memory guard is
+bounded (``cache_size``) and dies with the process; the durable one is the
+score store behind :class:`tools.fraud.service.FraudService`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,34 +244,53 @@ class FraudScorer:
                     results[i] = self._failed(txns[i].txn_id, "scoring_failed")
         return [r for r in results if r is not None]
 
+    def model_values(self, txn_id: str) -> np.ndarray | None:
+        """The feature values (``model.feature_names`` order) a cached transaction was scored
+        on; None if it is not cached (never scored here, forgotten, or scoring failed)."""
+        hit = self._cache.get(txn_id)
+        return None if hit is None else hit.vector[self._idx]
+
+    def forget(self, txn_ids: Iterable[str]) -> None:
+        """Drop cached results (the caller keeps them elsewhere, e.g. the score store)."""
+        for txn_id in txn_ids:
+            self._cache.pop(txn_id, None)
+
     def explain(self, txn_id: str) -> dict[str, Any] | None:
         """Every feature's value and contribution for a transaction scored earlier (None if unknown)."""
         hit = self._cache.get(txn_id)
         if hit is None:
             return None
-        x = hit.vector[self._idx].reshape(1, -1)
-        contrib = self.model.contributions(x)[0]
-        margin = float(contrib.sum())
-        rows = sorted(
-            (
-                {
-                    "feature": name,
-                    "value": None if math.isnan(v) else float(v),
-                    "contribution": float(c),
-                }
-                for name, v, c in zip(
-                    self.model.feature_names, x[0].tolist(), contrib[:-1].tolist(), strict=True
-                )
-            ),
-            key=lambda r: -abs(float(r["contribution"])),  # type: ignore[arg-type]
-        )
+        base, margin, rows = contributions(self.model, hit.vector[self._idx])
         return {
             "txn_id": txn_id,
             "result": hit.result.to_dict(),
-            "base_log_odds": float(contrib[-1]),
+            "base_log_odds": base,
             "margin": margin,
             "features": rows,
         }
 
 
-__all__ = ["FraudScorer", "ScoreResult", "entity_keys"]
+def contributions(
+    model: FraudModel, values: np.ndarray
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """Base log-odds, margin and per-feature ``{feature, value, contribution}`` (largest first)
+    of one row of ``values`` in ``model.feature_names`` order (NaN = missing)."""
+    x = np.asarray(values, dtype=np.float64).reshape(1, -1)
+    contrib = model.contributions(x)[0]
+    rows = sorted(
+        (
+            {
+                "feature": name,
+                "value": None if math.isnan(v) else float(v),
+                "contribution": float(c),
+            }
+            for name, v, c in zip(
+                model.feature_names, x[0].tolist(), contrib[:-1].tolist(), strict=True
+            )
+        ),
+        key=lambda r: -abs(float(r["contribution"])),  # type: ignore[arg-type]
+    )
+    return float(contrib[-1]), float(contrib.sum()), rows
+
+
+__all__ = ["FraudScorer", "ScoreResult", "contributions", "entity_keys"]

@@ -6,23 +6,34 @@ Tools and the router reach a tenant's :class:`FraudService` through
 the registry's live model (training a simulator model first if none exists,
 so the demo works offline). Each tenant gets its own state; the demo tenant's
 is warmed with the simulator's history so the entity graph has content.
+
+What lives where: the velocity windows, entity graph and merchant statistics
+are in memory (rebuilt from traffic); every scoring result is in the database
+(``fraud_scores``), which is what explanations read and what keeps a retried
+transaction from counting twice, across restarts and workers alike.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
 from cockpit.config import Settings
-from cockpit.errors import NotFound, ValidationFailed
+from cockpit.db.session import Database
+from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from tools.fraud import store
 from tools.fraud.features import FeatureEngine, label_events
 from tools.fraud.model import FraudModel
 from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
-from tools.fraud.scoring import FraudScorer, ScoreResult
+from tools.fraud.scoring import FraudScorer, ScoreResult, contributions
 from tools.fraud.simulator import SeedCustomer, SimConfig, frame_to_transactions, simulate
 from tools.fraud.training import train_from_simulator
 
@@ -41,13 +52,35 @@ class _MerchantStats:
     declined_amount_usd: float = 0.0
 
 
-class FraudService:
-    """Thread-safe façade over one :class:`FraudScorer`."""
+ModelLoader = Callable[[str], FraudModel]
+"""Loads a model version (the registry's ``load``), to explain scores of an older model."""
 
-    def __init__(self, model: FraudModel, *, engine: FeatureEngine | None = None) -> None:
+
+class FraudService:
+    """Thread-safe façade over one tenant's :class:`FraudScorer`, with every score stored.
+
+    Scoring is idempotent per transaction id: an id already in the tenant's score store
+    (:mod:`tools.fraud.store`) is answered from there — ``replayed: true``, nothing scored,
+    the velocity / graph state and merchant statistics untouched — when its inputs are the
+    same, and refused with 409 ``txn_already_scored`` when they differ. This holds across
+    restarts and API workers, since the store is the database. Explanations read the store.
+    """
+
+    def __init__(
+        self,
+        model: FraudModel,
+        *,
+        tenant_id: str,
+        engine: FeatureEngine | None = None,
+        models: ModelLoader | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
         self.scorer = FraudScorer(model=model, engine=engine or FeatureEngine())
         self._lock = threading.Lock()
         self._merchants: dict[str, _MerchantStats] = {}
+        self._models = models
+        self._older: dict[str, FraudModel | None] = {}
+        self._older_lock = threading.Lock()
 
     @property
     def model(self) -> FraudModel:
@@ -64,44 +97,155 @@ class FraudService:
         for r in res.reasons:
             st.reasons[r.code] += 1
 
-    def score(self, txn: Transaction, *, blocked: Collection[tuple[str, str]] = ()) -> ScoreResult:
-        with self._lock:
-            fresh = txn.txn_id not in self.scorer._cache
-            res = self.scorer.score(txn, blocked=blocked)
-            if fresh:
-                self._account(txn, res)
-            return res
+    # ---- scoring -------------------------------------------------------------
+    def score(
+        self, db: Database, txn: Transaction, *, blocked: Collection[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        """Score one transaction (reason codes always), or replay its stored result."""
+        return self._decide(
+            db,
+            [txn],
+            lambda fresh: [self.scorer.score(t, blocked=blocked) for t in fresh],
+            param=lambda _i: "txn_id",
+        )[0]
 
     def score_batch(
         self,
+        db: Database,
         txns: Sequence[Transaction],
         *,
         blocked: Collection[tuple[str, str]] = (),
         explain: bool = False,
-    ) -> list[ScoreResult]:
-        ids = [t.txn_id for t in txns]
-        if len(set(ids)) != len(ids):
-            raise ValidationFailed(
-                "txn_id values in a batch must be unique",
-                code="duplicate_txn_id",
-                param="transactions",
-            )
-        with self._lock:
-            fresh = [t.txn_id not in self.scorer._cache for t in txns]
-            results = self.scorer.score_batch(txns, blocked=blocked, explain=explain)
-            for t, r, f in zip(txns, results, fresh, strict=True):
-                if f:
-                    self._account(t, r)
-            return results
+    ) -> list[dict[str, Any]]:
+        """Score many in order, stored in one transaction; already-stored ids are replayed.
 
-    def explain(self, txn_id: str) -> dict[str, Any]:
+        ``explain`` only adds reason codes to approvals; it is not part of the inputs, so a
+        retry with another ``explain`` replays the first result as it was.
+        """
+        _unique(txns)
+        return self._decide(
+            db,
+            txns,
+            lambda fresh: self.scorer.score_batch(fresh, blocked=blocked, explain=explain),
+            param=lambda i: f"transactions[{i}].txn_id",
+        )
+
+    def _decide(
+        self,
+        db: Database,
+        txns: Sequence[Transaction],
+        run: Callable[[list[Transaction]], list[ScoreResult]],
+        *,
+        param: Callable[[int], str],
+    ) -> list[dict[str, Any]]:
+        """Replay stored ids, score the rest and store them: one DB transaction (two if another
+        worker stored one of the ids between our read and our write)."""
+        fps = [store.fingerprint(t) for t in txns]
+        out: list[dict[str, Any]] = [{} for _ in txns]
+        fresh: list[int] = []
+        results: list[ScoreResult] = []
+        wire: list[dict[str, Any]] = []
+        rows: list[store.NewScore] = []
         with self._lock:
-            out = self.scorer.explain(txn_id)
-        if out is None:
+            try:
+                with db.tenant_session(self.tenant_id) as s:
+                    prior = store.find(s, [t.txn_id for t in txns])
+                    for i, (t, fp) in enumerate(zip(txns, fps, strict=True)):
+                        if t.txn_id in prior:  # all checked before anything is scored
+                            out[i] = _replay(t.txn_id, fp, prior[t.txn_id], param(i))
+                        else:
+                            fresh.append(i)
+                    if not fresh:
+                        return out
+                    results = run([txns[i] for i in fresh])
+                    wire = [r.to_dict() for r in results]
+                    rows = [self._row(txns[i], fps[i], w) for i, w in zip(fresh, wire, strict=True)]
+                    store.add(s, rows)
+                won: dict[str, store.PriorScore] = {}
+            except IntegrityError:
+                won = self._store_missing(db, rows)
+            self.scorer.forget(r.txn_id for r in rows)  # the store holds them now
+            for i, res, w in zip(fresh, results, wire, strict=True):
+                t = txns[i]
+                if t.txn_id in won:  # another worker stored it first: its result stands
+                    out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], param(i))
+                    continue
+                self._account(t, res)
+                out[i] = {**w, "replayed": False}
+        return out
+
+    def _row(self, txn: Transaction, fp: str, result: dict[str, Any]) -> store.NewScore:
+        values = self.scorer.model_values(txn.txn_id)  # None if scoring failed (fail closed)
+        features = (
+            {} if values is None else store.feature_map(self.model.feature_names, values.tolist())
+        )
+        return store.NewScore(
+            txn_id=txn.txn_id,
+            merchant_id=txn.merchant_id,
+            fingerprint=fp,
+            result=result,
+            model_version=self.model.version,
+            features=features,
+        )
+
+    def _store_missing(
+        self, db: Database, rows: list[store.NewScore]
+    ) -> dict[str, store.PriorScore]:
+        """Store the rows no other worker stored meanwhile; returns the ones it did store."""
+        with db.tenant_session(self.tenant_id) as s:
+            won = store.find(s, [r.txn_id for r in rows])
+            store.add(s, [r for r in rows if r.txn_id not in won])
+        return won
+
+    # ---- reading -----------------------------------------------------------------
+    def explain(self, db: Database, txn_id: str) -> dict[str, Any]:
+        """The stored result, and every feature's value and contribution to the log-odds."""
+        rec = store.load(db, self.tenant_id, txn_id)
+        if rec is None:
             raise NotFound(
                 f"no scored transaction {txn_id!r}", code="transaction_not_found", param="txn_id"
             )
-        return out
+        out: dict[str, Any] = {
+            "txn_id": rec.txn_id,
+            "merchant_id": rec.merchant_id,
+            "scored_at": rec.created_at,
+            "model_version": rec.model_version,
+            "result": rec.result,
+        }
+        model = self._model_for(rec.model_version)
+        if model is None or not rec.features or not set(model.feature_names) <= set(rec.features):
+            why = (
+                "scoring failed, so no features were computed"
+                if not rec.features
+                else f"model {rec.model_version} is no longer available"
+            )
+            return {
+                **out,
+                "base_log_odds": None,
+                "margin": None,
+                "features": [
+                    {"feature": k, "value": v, "contribution": None}
+                    for k, v in rec.features.items()
+                ],
+                "note": f"feature contributions unavailable: {why}",
+            }
+        values = np.array([_nan(rec.features[n]) for n in model.feature_names], dtype=np.float64)
+        base, margin, rows = contributions(model, values)
+        return {**out, "base_log_odds": base, "margin": margin, "features": rows}
+
+    def _model_for(self, version: str | None) -> FraudModel | None:
+        """The model that scored a stored result: the live one, or an older registry version."""
+        if version == self.model.version:
+            return self.model
+        if version is None or self._models is None:
+            return None
+        with self._older_lock:
+            if version not in self._older:
+                try:
+                    self._older[version] = self._models(version)
+                except CockpitError:
+                    self._older[version] = None
+            return self._older[version]
 
     def report_fraud(self, customer_id: str, *, ts: float) -> None:
         with self._lock:
@@ -156,13 +300,43 @@ class FraudService:
     def warm_up(
         self, txns: Sequence[Transaction], *, labels: Sequence[tuple[float, str]] = ()
     ) -> None:
-        """Replay history into the state (and merchant stats) without keeping per-txn caches."""
+        """Replay history into the state and merchant stats. Nothing is stored: replaying
+        history is not scoring, and those ids stay free for the tenant's own traffic."""
+        _unique(txns)
         with self._lock:
             self.scorer.engine.report_labels(labels)
         for start in range(0, len(txns), 5000):
-            self.score_batch(txns[start : start + 5000])
-        with self._lock:
-            self.scorer._cache.clear()
+            chunk = txns[start : start + 5000]
+            with self._lock:
+                for t, r in zip(chunk, self.scorer.score_batch(chunk), strict=True):
+                    self._account(t, r)
+                self.scorer.forget(t.txn_id for t in chunk)
+
+
+def _unique(txns: Sequence[Transaction]) -> None:
+    ids = [t.txn_id for t in txns]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed(
+            "txn_id values in a batch must be unique",
+            code="duplicate_txn_id",
+            param="transactions",
+        )
+
+
+def _replay(txn_id: str, fp: str, prior: store.PriorScore, param: str) -> dict[str, Any]:
+    """The stored result for a retry with the same inputs; 409 for different ones."""
+    if prior.fingerprint != fp:
+        raise Conflict(
+            f"transaction {txn_id!r} was already scored with different details; "
+            "a transaction id is scored once — send a new txn_id for a new payment",
+            code="txn_already_scored",
+            param=param,
+        )
+    return {**prior.result, "replayed": True}
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 DEMO_TENANT = "demo"  # the composition root's demo tenant (cockpit.app.DEMO_TENANT)
@@ -171,9 +345,9 @@ DEMO_TENANT = "demo"  # the composition root's demo tenant (cockpit.app.DEMO_TEN
 class FraudHub:
     """One model, one isolated :class:`FraudService` per tenant.
 
-    Streaming state (velocity, entity graph, scored transactions, merchant
-    statistics) never crosses tenants: a tenant only ever sees entities from
-    its own traffic. With ``demo_history`` the demo tenant starts from the
+    Streaming state (velocity, entity graph, merchant statistics) never crosses
+    tenants: a tenant only ever sees entities from its own traffic. Scored
+    transactions live in the database, scoped by tenant (:mod:`tools.fraud.store`). With ``demo_history`` the demo tenant starts from the
     simulator's history so the entity graph and reports have content.
     """
 
@@ -183,8 +357,11 @@ class FraudHub:
         *,
         demo_history: SimConfig | None = None,
         demo_customers: Callable[[], Sequence[SeedCustomer]] | None = None,
+        models: ModelLoader | None = None,
     ) -> None:
         self.model = model
+        self._models = models
+        """Loads older model versions, to explain scores stored before a retrain."""
         self._demo_history = demo_history
         self._demo_customers = demo_customers
         """Where the demo tenant's genuine customers come from (the payments demo world)."""
@@ -195,7 +372,9 @@ class FraudHub:
         with self._lock:
             svc = self._tenants.get(tenant_id)
             if svc is None:
-                svc = self._tenants[tenant_id] = FraudService(self.model)
+                svc = self._tenants[tenant_id] = FraudService(
+                    self.model, tenant_id=tenant_id, models=self._models
+                )
                 if tenant_id == DEMO_TENANT and self._demo_history is not None:
                     config = self._demo_history
                     seeds = tuple(self._demo_customers()) if self._demo_customers else ()
@@ -232,6 +411,7 @@ def get_hub(extras: dict[str, Any], settings: Settings) -> FraudHub:
                 load_or_train(settings),
                 demo_history=DEMO_SIM if settings.demo else None,
                 demo_customers=extras.get(DEMO_CUSTOMERS_KEY),
+                models=ModelRegistry(default_root(settings)).load,
             )
         return _default
 

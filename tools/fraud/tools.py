@@ -1,6 +1,8 @@
 """Agent tools for fraud and risk.
 
-READ: ``score_transaction``, ``explain_score``, ``entity_graph``, ``merchant_risk_report``.
+READ: ``score_transaction``, ``explain_score``, ``entity_graph``, ``merchant_risk_report``
+(``score_transaction`` stores its result, idempotently per txn id: see its docstring for why it
+is still READ).
 WRITE: ``block_entity``, ``release_entity`` — idempotent on ``ctx.idempotency_key``; whether a
 human must approve them is the agent spec's policy, enforced by the runtime.
 The tenant is always ``ctx.principal.tenant_id``; state never crosses tenants.
@@ -62,21 +64,42 @@ class BlockArgs(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="Why (kept in the audit trail)")
 
 
-@register_tool("score_transaction", kind=ToolKind.READ, args=ScoreArgs)
+_SCORE_DESCRIPTION = (
+    "Score a payment for fraud risk: calibrated probability, decision (approve / review / "
+    "decline from the cost-based policy), and the top reason codes with the features behind "
+    "them. Blocked cards, devices, customers or IPs are declined. Scoring errors give 'review', "
+    "never approve. A transaction id is scored once: asking again with the same details returns "
+    "the stored result (replayed: true); other details under the same id are refused "
+    "(txn_already_scored)."
+)
+
+
+@register_tool(
+    "score_transaction", kind=ToolKind.READ, args=ScoreArgs, description=_SCORE_DESCRIPTION
+)
 def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
-    """Score a payment for fraud risk: calibrated probability, decision (approve / review /
-    decline from the cost-based policy), and the top reason codes with the features behind them.
-    Blocked cards, devices, customers or IPs are declined. Scoring errors give 'review', never approve."""
+    """Score one transaction for the caller's tenant and store the result.
+
+    Why READ although it records something: scoring observes a payment, it does not act on
+    one — no money moves, no payment, dispute or block changes state, and nothing needs a
+    human's approval. What it records (the stored score, and the payment counted once in the
+    tenant's velocity and entity-graph state, as the payment itself would be) is keyed by the
+    transaction id, not by the tool call: a retry, a resumed run or a second agent asking
+    about the same payment gets the stored result back (``replayed: true``) and counts
+    nothing again; different details under a scored id are a 409 ``txn_already_scored``.
+    As a WRITE it would instead be deduplicated by the runtime's per-call idempotency key,
+    which two calls about the same payment do not share — weaker than the txn id.
+    """
     txn = parse_transaction(args)
     blocked = blocked_set(ctx.db, ctx.principal.tenant_id, list(entity_keys(txn)))
-    return _service(ctx).score(txn, blocked=blocked).to_dict()
+    return _service(ctx).score(ctx.db, txn, blocked=blocked)
 
 
 @register_tool("explain_score", kind=ToolKind.READ, args=ExplainArgs)
 def explain_score(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a scored transaction: every feature's value and its contribution to the fraud
     log-odds (positive = towards fraud), the decision and thresholds used, and the model version."""
-    return _service(ctx).explain(args.txn_id)
+    return _service(ctx).explain(ctx.db, args.txn_id)
 
 
 @register_tool("entity_graph", kind=ToolKind.READ, args=GraphArgs)

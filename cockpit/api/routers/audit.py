@@ -12,9 +12,21 @@ from fastapi.responses import StreamingResponse
 from cockpit.api.deps import Ctx
 from cockpit.api.routers._common import services
 from cockpit.audit.log import verify
+from cockpit.errors import PermissionDenied
 from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+def _require_tenant_wide(ctx: Ctx) -> None:
+    """The chain is the whole tenant's (every merchant's tool calls and decisions): a key bound
+    to one merchant may not read it."""
+    ctx.require(Role.MERCHANT, Role.PARTNER)
+    if ctx.principal.merchant_id is not None:
+        raise PermissionDenied(
+            "a key bound to one merchant cannot read the tenant's audit chain",
+            code="tenant_key_required",
+        )
 
 
 @router.get("", summary="Audit records, oldest first")
@@ -26,7 +38,7 @@ async def records(
     after_seq: int = 0,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    ctx.require(Role.MERCHANT, Role.PARTNER)
+    _require_tenant_wide(ctx)
     return services(request).audit.records(
         ctx.principal.tenant_id,
         kind=kind,
@@ -38,14 +50,14 @@ async def records(
 
 @router.get("/verify", summary="Verify the hash chain")
 async def verify_chain(ctx: Ctx) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT, Role.PARTNER)
+    _require_tenant_wide(ctx)
     r = verify(ctx.db, ctx.principal.tenant_id)
     return {"ok": r.ok, "records": r.records, "problem": r.problem, "at_seq": r.at_seq}
 
 
 @router.get("/export", summary="Export the chain as JSON lines")
 async def export(request: Request, ctx: Ctx) -> StreamingResponse:
-    ctx.require(Role.MERCHANT, Role.PARTNER)
+    _require_tenant_wide(ctx)
     log = services(request).audit
 
     def lines() -> Iterator[bytes]:

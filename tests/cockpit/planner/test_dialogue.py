@@ -492,3 +492,33 @@ def test_intent_does_not_depend_on_which_currency_or_ip_is_named(
         )
     ]
     assert rankings[0] == rankings[1] == rankings[2]
+
+
+def test_a_write_intent_with_min_margin_asks_on_a_near_tie(embedder: Embedder) -> None:
+    def spec(margin: float | None) -> PlannerSpec:
+        return PlannerSpec.model_validate(
+            {
+                "intents": [
+                    {"name": "draft", "tool": "draft", "examples": ["draft the reply"]},
+                    {
+                        "name": "send",
+                        "tool": "send",
+                        "examples": ["send the draft reply"],
+                        "min_margin": margin,
+                    },
+                ]
+            }
+        )
+
+    tools = [
+        {"type": "function", "function": {"name": n, "description": n, "parameters": {}}}
+        for n in ("draft", "send")
+    ]
+    text = "the draft reply, send"
+    eager = LocalPlanner(spec=spec(None), embedder=embedder, clock=lambda: TODAY)
+    careful = LocalPlanner(spec=spec(0.2), embedder=embedder, clock=lambda: TODAY)
+    ranking = eager.dialogue(tools).classify(text).ranking
+    assert ranking[0].name == "send" and ranking[0].score - ranking[1].score < 0.2
+    assert eager.dialogue(tools).classify(text).verdict == "act"
+    assert careful.dialogue(tools).classify(text).verdict == "clarify"
+    assert careful.dialogue(tools).classify("send").verdict == "act"

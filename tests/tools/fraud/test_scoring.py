@@ -166,7 +166,7 @@ def test_nan_score_never_approves(trained: TrainingRun, sim_frame: pd.DataFrame)
 
 
 def test_service_reports_merchants_and_graph(trained: TrainingRun, sim_frame: pd.DataFrame) -> None:
-    svc = FraudService(trained.model)
+    svc = FraudService(trained.model, tenant_id="t1")
     txns = frame_to_transactions(sim_frame)
     svc.warm_up(txns, labels=label_events(sim_frame))
     merchant = sim_frame["merchant_id"].iloc[0]
