@@ -6,7 +6,8 @@ Public surface (other packages import only these):
 * features: :class:`FeatureEngine` (streaming), :func:`bulk_features` (training), :data:`FEATURE_NAMES`
 * model: :func:`train_on_frame`, :func:`train_from_simulator`, :class:`FraudModel`, :class:`ModelRegistry`
 * scoring: :class:`FraudScorer`, :class:`ScoreResult`, :func:`parse_transaction`, :class:`Transaction`
-* service: :class:`FraudHub`, :class:`FraudService`, :func:`get_service`
+* service: :class:`FraudHub`, :class:`FraudService`, :func:`get_service` (every score stored in
+  ``fraud_scores`` by :mod:`tools.fraud.store`: idempotent per txn id, explainable after restarts)
 
 Agent tools live in ``tools.fraud.tools``, HTTP in ``tools.fraud.router``,
 CLI in ``tools.fraud.cli`` (``cockpit fraud``) and ``tools.fraud.data``

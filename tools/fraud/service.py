@@ -217,7 +217,7 @@ class FraudService:
             why = (
                 "scoring failed, so no features were computed"
                 if not rec.features
-                else f"model {rec.model_version} is no longer available"
+                else f"model {rec.model_version} that scored it is not available here"
             )
             return {
                 **out,
@@ -234,7 +234,8 @@ class FraudService:
         return {**out, "base_log_odds": base, "margin": margin, "features": rows}
 
     def _model_for(self, version: str | None) -> FraudModel | None:
-        """The model that scored a stored result: the live one, or an older registry version."""
+        """The model that scored a stored result: the live one, or an older registry version.
+        An unversioned model (tests, benchmarks: never saved) is taken to be the live one."""
         if version == self.model.version:
             return self.model
         if version is None or self._models is None:
