@@ -122,6 +122,18 @@ def _query_slots(suite: Suite, intent_name: str) -> set[str]:
     return {p.name for p in plan_slots(params, intent.slots) if p.kind == "query"}
 
 
+_NONE = object()
+
+
+def _defaults(suite: Suite, intent_name: str) -> dict[str, Any]:
+    intent = suite.planner.intent(intent_name)
+    if intent is None or intent.tool_name is None:
+        return {}
+    tool = _tool(suite.tools, intent.tool_name)
+    params = tool.get("parameters", {}) if tool else {}
+    return {p.name: p.default for p in plan_slots(params, intent.slots) if p.default is not None}
+
+
 def _tool(tools: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
     for tool in tools:
         function = tool.get("function", tool)
@@ -171,7 +183,14 @@ def evaluate(suite: Suite, *, embedder: Embedder | None = None) -> Report:
         latencies.append(seconds * 1000)
         intent, slots, tool = _interpret(suite, reply)
         ignore = _query_slots(suite, case.intent)
-        compared = {k: v for k, v in slots.items() if k not in ignore}
+        # Values the spec fills by itself (a slot's default) are not the user's words: a case
+        # lists them only when the user said something else.
+        defaults = _defaults(suite, intent) if intent else {}
+        compared = {
+            k: v
+            for k, v in slots.items()
+            if k not in ignore and (k in case.slots or defaults.get(k, _NONE) != v)
+        }
         outcomes.append(
             Outcome(
                 case.text,
