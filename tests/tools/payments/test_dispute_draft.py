@@ -13,7 +13,8 @@ from cockpit.errors import Conflict, NotFound
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, ToolKind, default_registry
 from tools.payments import tools as ptools
-from tools.payments.disputes import MAX_DRAFT_CHARS, MERCHANT_SUPPLIES, Disputes
+from tools.payments.dispute_draft import MAX_DRAFT_CHARS, MERCHANT_SUPPLIES
+from tools.payments.disputes import Disputes
 from tools.payments.gateway import Gateway, PayRequest, RefundRequest
 from tools.payments.models import (
     Capture,
