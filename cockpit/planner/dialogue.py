@@ -237,9 +237,21 @@ class Dialogue:
             return Classification(None, verdict, ranking, oos)
         chosen = spec.intent(best.name)
         needed = max(spec.ambiguity_margin, (chosen.min_margin or 0.0) if chosen else 0.0)
-        if margin < needed:
+        if margin < needed and not self._same_call(chosen, ranking[1].name):
             return Classification(None, "clarify", ranking, oos)
         return Classification(chosen, "act", ranking, oos)
+
+    def _same_call(self, chosen: IntentSpec | None, runner_up: str) -> bool:
+        """Two intents that call the same tool differ only in how the answer reads: asking
+        which one is meant would end in the same call, so the nearer one acts."""
+        other = self.spec.intent(runner_up)
+        return (
+            chosen is not None
+            and other is not None
+            and chosen.tool_name is not None
+            and chosen.tool_name == other.tool_name
+            and not chosen.min_margin
+        )
 
     def _with_evidence(self, text: str, ranking: list[IntentScore]) -> list[IntentScore]:
         """Nudge intents whose tool can use the values the utterance carries.

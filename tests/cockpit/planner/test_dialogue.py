@@ -522,3 +522,28 @@ def test_a_write_intent_with_min_margin_asks_on_a_near_tie(embedder: Embedder) -
     assert eager.dialogue(tools).classify(text).verdict == "act"
     assert careful.dialogue(tools).classify(text).verdict == "clarify"
     assert careful.dialogue(tools).classify("send").verdict == "act"
+
+
+def test_a_near_tie_between_two_intents_of_one_tool_acts_instead_of_asking(
+    embedder: Embedder,
+) -> None:
+    def spec(second_tool: str) -> PlannerSpec:
+        return PlannerSpec.model_validate(
+            {
+                "ambiguity_margin": 0.5,  # every near tie would be a question
+                "intents": [
+                    {"name": "details", "tool": "look", "examples": ["show the dispute"]},
+                    {"name": "assess", "tool": second_tool, "examples": ["rate the dispute"]},
+                ],
+            }
+        )
+
+    tools = [
+        {"type": "function", "function": {"name": n, "description": n, "parameters": {}}}
+        for n in ("look", "judge")
+    ]
+    text = "the dispute"
+    shared = LocalPlanner(spec=spec("look"), embedder=embedder, clock=lambda: TODAY)
+    separate = LocalPlanner(spec=spec("judge"), embedder=embedder, clock=lambda: TODAY)
+    assert shared.dialogue(tools).classify(text).verdict == "act"
+    assert separate.dialogue(tools).classify(text).verdict == "clarify"
