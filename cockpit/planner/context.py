@@ -54,6 +54,15 @@ def refers_back(text: str, plan: SlotPlan) -> bool:
     return re.search(rf"\bthe\s+{re.escape(noun)}\b", text, re.I) is not None
 
 
+def points_at(text: str, plan: SlotPlan) -> bool:
+    """Whether ``text`` names the earlier thing itself ("that payment", "this same dispute"):
+    strong enough to fill an *optional* id, where a bare "it" is not."""
+    noun = re.escape(plan.name.lower().removesuffix("_id").replace("_", " "))
+    return (
+        re.search(rf"\b(?:that|this|the\s+same|same)\s+(?:\w+\s+)?{noun}\b", text, re.I) is not None
+    )
+
+
 def _in_text(text: str, plan: SlotPlan) -> list[str]:
     found = [
         (m.start(), m.group(0)) for m in ID_TOKEN.finditer(text) if id_matches(plan, m.group(0))
@@ -156,4 +165,11 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
     return None
 
 
-__all__ = ["message_text", "parse_tool_content", "recall_id", "recall_result", "refers_back"]
+__all__ = [
+    "message_text",
+    "parse_tool_content",
+    "points_at",
+    "recall_id",
+    "recall_result",
+    "refers_back",
+]

@@ -31,6 +31,7 @@ from cockpit.embeddings import Embedder
 from cockpit.planner.context import (
     message_text,
     parse_tool_content,
+    points_at,
     recall_id,
     recall_result,
     refers_back,
@@ -414,8 +415,9 @@ class Dialogue:
     ) -> None:
         """Fill what the thread already says: referred-back ids, then ``from_result`` slots."""
         for plan in plans:
-            wanted = plan.kind == "id" and plan.required and plan.name not in slots
-            if wanted and refers_back(text, plan):
+            if plan.kind != "id" or plan.name in slots:
+                continue
+            if refers_back(text, plan) if plan.required else points_at(text, plan):
                 value = recall_id(messages, plan)
                 if value is not None:
                     slots[plan.name] = value

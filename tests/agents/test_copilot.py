@@ -288,6 +288,22 @@ def test_why_did_payment_fail_names_code_meaning_and_lever(team: TeamHarness) ->
     assert _payment(team, key, pid)["state"] == "FAILED"
 
 
+def test_the_latest_decline_is_explained_without_an_id(team: TeamHarness) -> None:
+    key = team.merchant_key
+    newest = team.get(key, "/v1/payments/payments", state="FAILED", limit=1)["data"][0]
+    explained = team.get(key, f"/v1/payments/payments/{newest['paymentId']}/decline")
+    assert explained["declined"] is True  # every FAILED demo payment carries a decline code
+    tid = team.thread(key)
+    turn = team.say(key, tid, "what's the reason my newest payment was declined?", assistant=AGENT)
+    assert turn.tool_calls == [
+        {**turn.tool_calls[0], "name": "payments_explain_decline", "args": {}}
+    ], turn.tool_calls
+    result = turn.tool_results("payments_explain_decline")[0]
+    assert result["paymentId"] == newest["paymentId"] and result["code"] == explained["code"]
+    assert f"most recent declined payment is {newest['paymentId']}" in turn.answer
+    assert explained["meaning"] in turn.answer and explained["lever"] in turn.answer
+
+
 def test_why_did_it_fail_without_id_asks_then_explains(team: TeamHarness) -> None:
     key = team.merchant_key
     failed = _failed_with(team, key, "91")

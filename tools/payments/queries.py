@@ -88,11 +88,27 @@ def search_payments(
     return [payment_view(p) for p in session.scalars(stmt)]
 
 
+def latest_declined(session: Session, merchant_id: str | None) -> Payment:
+    """The most recent declined payment in scope (404 when there is none)."""
+    stmt = select(Payment).where(Payment.state == "FAILED", Payment.decline_code.is_not(None))
+    if merchant_id:
+        stmt = stmt.where(Payment.merchant_id == merchant_id)
+    payment = session.scalar(stmt.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1))
+    if payment is None:
+        raise NotFound("no declined payment yet", code="payment_not_found", param="payment_id")
+    return payment
+
+
 def explain_decline(
-    session: Session, payment_id: str, *, merchant_id: str | None = None
+    session: Session, payment_id: str | None, *, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    """Why a payment failed and what to do: code, soft/hard, Visa category, lever, MAC, context."""
-    p = _scoped_payment(session, payment_id, merchant_id)
+    """Why a payment failed and what to do: code, soft/hard, Visa category, lever, MAC, context.
+    Without ``payment_id``: the most recent declined payment in scope."""
+    p = (
+        _scoped_payment(session, payment_id, merchant_id)
+        if payment_id
+        else latest_declined(session, merchant_id)
+    )
     if p.state != "FAILED" or not p.decline_code:
         return {"paymentId": p.id, "declined": False, "state": p.state,
                 "message": f"payment is {p.state}; it was not declined"}  # fmt: skip

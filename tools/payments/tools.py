@@ -123,10 +123,17 @@ def search_payments(ctx: ToolContext, args: SearchArgs) -> dict[str, Any]:
     return {"count": len(rows), "payments": rows}
 
 
-@register_tool("payments_explain_decline", kind=ToolKind.READ, args=PaymentArgs)
-def explain_decline(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
+class DeclineArgs(BaseModel):
+    payment_id: str | None = Field(
+        None, description="Payment id, e.g. pay_3f2a…; omit for the most recent declined payment"
+    )
+
+
+@register_tool("payments_explain_decline", kind=ToolKind.READ, args=DeclineArgs)
+def explain_decline(ctx: ToolContext, args: DeclineArgs) -> dict[str, Any]:
     """Explain why a payment was declined: the issuer/wallet code and meaning, soft or hard, whether a
-    retry is allowed, the Mastercard advice code, and the lever that would raise success."""
+    retry is allowed, the Mastercard advice code, and the lever that would raise success. Without a
+    payment id it explains the caller's most recent declined payment."""
     return read_tx(
         ctx.db,
         _tenant(ctx),

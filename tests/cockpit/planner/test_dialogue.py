@@ -547,3 +547,46 @@ def test_a_near_tie_between_two_intents_of_one_tool_acts_instead_of_asking(
     separate = LocalPlanner(spec=spec("judge"), embedder=embedder, clock=lambda: TODAY)
     assert shared.dialogue(tools).classify(text).verdict == "act"
     assert separate.dialogue(tools).classify(text).verdict == "clarify"
+
+
+def test_an_optional_id_is_taken_from_the_thread_only_when_named_again(
+    embedder: Embedder,
+) -> None:
+    spec = PlannerSpec.model_validate(
+        {
+            "intents": [
+                {"name": "show", "tool": "show_payment", "examples": ["show payment"]},
+                {"name": "why", "tool": "explain", "examples": ["why did it fail"]},
+            ]
+        }
+    )
+    pid = {"type": "string", "pattern": "pay_[a-z0-9]+"}
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "show_payment",
+                "description": "show",
+                "parameters": {"properties": {"payment_id": pid}, "required": ["payment_id"]},
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": "explain",
+                "description": "explain a decline; without an id the latest one",
+                "parameters": {"properties": {"payment_id": pid}},
+            },
+        },
+    ]
+    planner = LocalPlanner(spec=spec, embedder=embedder, clock=lambda: TODAY)
+    named = Chat(planner, tools)
+    named.say("show payment pay_abc1")
+    named.tool_result({"id": "pay_abc1"})
+    assert named.say("why did that payment fail").tool_calls[0]["args"] == {
+        "payment_id": "pay_abc1"
+    }
+    vague = Chat(planner, tools)
+    vague.say("show payment pay_abc1")
+    vague.tool_result({"id": "pay_abc1"})
+    assert vague.say("why did it fail").tool_calls[0]["args"] == {}
