@@ -13,6 +13,7 @@ merchant-bound key) are 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -329,32 +330,28 @@ def success_rate(
                   lambda s: analytics.success_rate(s, group_by=group_by, start=start, merchant_id=scope))  # fmt: skip
 
 
+def _windowed_rows(
+    ctx: Ctx, days: int, merchant_id: str | None, fn: Callable[..., list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """An analytics list over the last ``days`` in the caller's merchant scope."""
+    ctx.require(*READ_ROLES)
+    scope, start = _window(ctx, days, merchant_id)
+    rows = read_tx(ctx.db, ctx.principal.tenant_id, lambda s: fn(s, start=start, merchant_id=scope))
+    return {"data": rows}
+
+
 @router.get("/analytics/declines")
 def declines(
     ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
-    scope, start = _window(ctx, days, merchant_id)
-    rows = read_tx(
-        ctx.db,
-        ctx.principal.tenant_id,
-        lambda s: analytics.decline_breakdown(s, start=start, merchant_id=scope),
-    )
-    return {"data": rows}
+    return _windowed_rows(ctx, days, merchant_id, analytics.decline_breakdown)
 
 
 @router.get("/analytics/levers")
 def levers(
     ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
-    scope, start = _window(ctx, days, merchant_id)
-    rows = read_tx(
-        ctx.db,
-        ctx.principal.tenant_id,
-        lambda s: analytics.top_levers(s, start=start, merchant_id=scope),
-    )
-    return {"data": rows}
+    return _windowed_rows(ctx, days, merchant_id, analytics.top_levers)
 
 
 @router.get("/analytics/dispute-monitoring/{merchant_id}")
