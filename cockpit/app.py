@@ -183,6 +183,7 @@ def _write_secret(path: Path, secret: str) -> None:
 def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
     """Data dir, database, migrations and bootstrap keys — everything before the event loop."""
     settings.ensure_data_dir()
+    settings.install_clock()
     db = Database(settings.resolved_database_url)
     upgrade(db)
     keys = KeyService(db)

@@ -6,6 +6,7 @@ Chroma under the data directory, the local planner model).
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     """Warm up at start: knowledge corpus, fraud model, and (in demo mode) the demo world."""
     embeddings: str = "minilm"
     """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
+    clock_start: datetime | None = None
+    """Start the platform clock at this instant (it then advances in real time); unset: wall clock."""
 
     @field_validator("data_dir")
     @classmethod
@@ -77,6 +80,14 @@ class Settings(BaseSettings):
         if self.database_url and self.database_url.startswith("postgresql"):
             return self.database_url
         return str(self.data_dir / "checkpoints.db")
+
+    def install_clock(self) -> None:
+        """Put ``clock_start`` into effect for this process (no-op when unset)."""
+        if self.clock_start is not None:
+            from cockpit.clock import StartedClock, current, install
+
+            if getattr(current(), "start", None) != self.clock_start:
+                install(StartedClock(self.clock_start))
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

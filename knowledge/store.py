@@ -18,7 +18,6 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +28,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError as ChromaNotFound
 
+from cockpit.clock import utcnow
 from cockpit.config import Settings
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -323,7 +323,7 @@ class KnowledgeStore:
 
             ids, texts, metas = [], [], []
             untrusted = 0
-            now = datetime.now(UTC).isoformat(timespec="seconds")
+            now = utcnow().isoformat(timespec="seconds")
             for draft in drafts:
                 verdict = screen_text(draft.body)
                 untrusted += int(verdict.untrusted)

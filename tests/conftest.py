@@ -8,6 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from cockpit.clock import StartedClock, install, parse_instant
+
+#: Every test runs on a clock that starts at this instant: seeded worlds, deadlines and "last N
+#: days" windows mean the same on any calendar day. Subprocesses (servers) inherit it too.
+TEST_CLOCK_START = "2026-11-25T12:00:00+00:00"
+os.environ.setdefault("COCKPIT_CLOCK_START", TEST_CLOCK_START)
+install(StartedClock(parse_instant(os.environ["COCKPIT_CLOCK_START"])))
+
 PG_BASE = os.environ.get(
     "COCKPIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from sqlalchemy import func, select
 
+from cockpit.clock import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import InternalError
 from cockpit.models.usage import ModelUsage
@@ -86,7 +87,7 @@ class UsageRecord:
     agent_id: str | None = None
     run_id: str | None = None
     thread_id: str | None = None
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    at: datetime = field(default_factory=utcnow)
 
     @property
     def total_tokens(self) -> int:

@@ -8,7 +8,7 @@ detection uses the offline sentence embedder from :mod:`cockpit.embeddings`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -21,6 +21,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
+from cockpit.clock import utcnow
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.planner.dialogue import Dialogue
 from cockpit.planner.spec import PlannerSpec
@@ -29,7 +30,7 @@ MODEL_NAME = "local:planner"
 
 
 def _utc_today() -> date:
-    return datetime.now(UTC).date()
+    return utcnow().date()
 
 
 class LocalPlanner(BaseChatModel):

@@ -14,7 +14,7 @@ import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cockpit.clock import utcnow
 from cockpit.planner.template import scalar_text as shown
 from tests.support.agentkit import DEMO, TeamHarness, Turn
 from tools.payments.models import Capture, Dispute, Merchant, Refund
@@ -337,7 +338,7 @@ def test_too_little_history_is_answered_plainly(team: TeamHarness) -> None:
                 kyb_state="APPROVED",
                 kyb_detail={},
                 webhook_secret="x" * 64,
-                created_at=datetime.now(UTC) - timedelta(days=45),
+                created_at=utcnow() - timedelta(days=45),
             )
         )
     before = len(audit(team, "credit_decision"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -162,9 +162,7 @@ def pool(team: TeamHarness, keys: dict[str, str], reserved: dict[str, Case]) -> 
             case = Case(merchant, keys[merchant], d["disputeId"], d)
             # Open means a response is still accepted: awaiting one, with the deadline ahead.
             due = datetime.fromisoformat(d["defenseDueTime"].replace("Z", "+00:00"))
-            still_open = d["status"] == "NEEDS_RESPONSE" and due > datetime.now(UTC) + timedelta(
-                hours=1
-            )
+            still_open = d["status"] == "NEEDS_RESPONSE" and due > utcnow() + timedelta(hours=1)
             (found.open if still_open else found.closed).append(case)
     # Card disputes first: they hold funds, so accepting one visibly moves the ledger.
     found.open.sort(key=lambda c: (c.view["network"] == "WALLET", c.merchant, c.id))
@@ -676,7 +674,7 @@ def test_submitting_after_the_deadline_is_refused_plainly(
 ) -> None:
     case = reserved["late"]
     assert case.view["status"] == "NEEDS_RESPONSE"
-    assert datetime.fromisoformat(case.view["defenseDueTime"]) < datetime.now(UTC)
+    assert datetime.fromisoformat(case.view["defenseDueTime"]) < utcnow()
     before, evidence_before = snapshot(team, case.key), evidence_of(team, case)
     tid = team.thread(case.key)
     drafted = say(team, case.key, tid, f"write up a response for {case.id}")

@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cockpit(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("COCKPIT_") or k == "COCKPIT_CLOCK_START"
+    }
     env["COCKPIT_DATA_DIR"] = str(data)
     return subprocess.run(
         [sys.executable, "-m", "cockpit", *args],

@@ -35,7 +35,11 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("COCKPIT_") or k == "COCKPIT_CLOCK_START"
+        }
         env.update(
             {
                 "COCKPIT_DATA_DIR": str(self.data_dir),

@@ -21,12 +21,12 @@ import re
 import shutil
 import tempfile
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 
+from cockpit.clock import utcnow
 from cockpit.config import Settings
 from cockpit.errors import Conflict, InternalError, NotFound, ValidationFailed
 from tools.fraud.model import CostModel, FraudModel, Policy
@@ -80,7 +80,7 @@ class ModelRegistry:
             meta = {
                 "schema": META_SCHEMA,
                 "version": version,
-                "created_at": datetime.now(UTC).isoformat(),
+                "created_at": utcnow().isoformat(),
                 "note": note,
                 "feature_names": list(model.feature_names),
                 "calibration": {"a": model.calib_a, "b": model.calib_b},

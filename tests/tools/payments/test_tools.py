@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from cockpit.clock import utcnow
 from cockpit.errors import Conflict, NotFound, ToolError
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, ToolKind, default_registry
@@ -95,7 +96,7 @@ def test_dispute_tools_and_explain_decline(gw: Gateway) -> None:
     pid = gw.pay(T, PayRequest("m_sg", "p1", 10_000, "SGD", card_id="card_visa"), at=NOW)[
         "paymentId"
     ]
-    did = Disputes(gw).open(T, pid, "13.1", at=datetime.now(UTC))["disputeId"]
+    did = Disputes(gw).open(T, pid, "13.1", at=utcnow())["disputeId"]
     listed = ptools.list_disputes(ctx(gw), ptools.ListDisputesArgs(status="NEEDS_RESPONSE"))
     assert [d["disputeId"] for d in listed["disputes"]] == [did]
     detail = ptools.dispute_details(ctx(gw), ptools.DisputeArgs(dispute_id=did))
