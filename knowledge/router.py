@@ -14,7 +14,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import StaffCtx
 from cockpit.errors import ValidationFailed
 from cockpit.tenancy.principal import Role
 from knowledge.service import store_from_extras
@@ -74,15 +74,13 @@ class QueryRequest(BaseModel):
 
 
 @router.get("/collections")
-def list_collections(ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_READERS)
+def list_collections(ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     return {"data": [c.to_dict() for c in store.list_collections(ctx.principal.tenant_id)]}
 
 
 @router.post("/collections", status_code=201)
-def create_collection(body: CollectionCreate, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_WRITERS)
+def create_collection(body: CollectionCreate, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     return store.create_collection(
         ctx.principal.tenant_id, body.name, description=body.description
@@ -90,24 +88,21 @@ def create_collection(body: CollectionCreate, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.delete("/collections/{name}", status_code=204)
-def delete_collection(name: str, ctx: Ctx) -> Response:
-    ctx.require(*_WRITERS)
+def delete_collection(name: str, ctx: StaffCtx) -> Response:
     store_from_extras(ctx.extras, ctx.settings).delete_collection(ctx.principal.tenant_id, name)
     return Response(status_code=204)
 
 
 @router.get("/collections/{name}/documents")
-def list_documents(name: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_READERS)
+def list_documents(name: str, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     return {"data": [d.to_dict() for d in store.list_documents(ctx.principal.tenant_id, name)]}
 
 
 @router.post("/collections/{name}/documents", status_code=201)
 def upload_document(
-    name: str, body: DocumentUpload, ctx: Ctx, response: Response
+    name: str, body: DocumentUpload, ctx: StaffCtx, response: Response
 ) -> dict[str, Any]:
-    ctx.require(*_WRITERS)
     store = store_from_extras(ctx.extras, ctx.settings)
     result = store.ingest(
         ctx.principal.tenant_id,
@@ -126,15 +121,13 @@ def upload_document(
 
 
 @router.get("/collections/{name}/documents/{document_id:path}")
-def get_document(name: str, document_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_READERS)
+def get_document(name: str, document_id: str, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     return store.get_document(ctx.principal.tenant_id, name, document_id).to_dict()
 
 
 @router.delete("/collections/{name}/documents/{document_id:path}")
-def delete_document(name: str, document_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_WRITERS)
+def delete_document(name: str, document_id: str, ctx: StaffCtx) -> dict[str, Any]:
     removed = store_from_extras(ctx.extras, ctx.settings).delete_document(
         ctx.principal.tenant_id, name, document_id
     )
@@ -142,8 +135,7 @@ def delete_document(name: str, document_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/query")
-def query(body: QueryRequest, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_READERS)
+def query(body: QueryRequest, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     hits = store.query(
         ctx.principal.tenant_id,

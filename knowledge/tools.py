@@ -30,7 +30,12 @@ class SearchKnowledgeArgs(BaseModel):
     document_id: str | None = Field(default=None, max_length=200, description="Only this document.")
 
 
-@register_tool("search_knowledge", kind=ToolKind.READ, args=SearchKnowledgeArgs)
+@register_tool(
+    "search_knowledge",
+    kind=ToolKind.READ,
+    args=SearchKnowledgeArgs,
+    rest=("POST", "/v1/knowledge/query"),
+)
 def search_knowledge(ctx: ToolContext, args: SearchKnowledgeArgs) -> dict[str, Any]:
     """Search the knowledge base (Cockpit's documentation on payment methods, decline codes,
     disputes and evidence, KYB, the integration API, FX hedging and credit reason codes, plus

@@ -13,7 +13,8 @@ from fastapi import Depends, Request
 
 from cockpit.config import Settings
 from cockpit.db.session import Database
-from cockpit.errors import AuthError, PermissionDenied
+from cockpit.errors import AuthError
+from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal, Role
 
 
@@ -27,11 +28,7 @@ class RequestContext:
 
     def require(self, *roles: Role) -> None:
         """Raise 403 unless the caller has one of ``roles`` (admin always passes)."""
-        if not self.principal.has_role(*roles):
-            raise PermissionDenied(
-                f"this operation needs role {' or '.join(r.value for r in roles)}",
-                code="role_required",
-            )
+        rights.require(self.principal, roles)
 
 
 def _api_key(request: Request) -> str:
@@ -60,5 +57,43 @@ async def request_context(request: Request) -> RequestContext:
 
 
 Ctx = Annotated[RequestContext, Depends(request_context)]
+"""Any authenticated caller. Routes declare who may call them with one of the aliases below."""
 
-__all__ = ["Ctx", "RequestContext", "request_context"]
+
+def allow(roles: frozenset[Role]) -> Any:
+    """A dependency that admits only ``roles`` (and admins); the set rides on it as ``.roles``.
+
+    The role check runs before the body is validated, so a key without the role learns
+    nothing about the route's input; the authorisation matrix test reads ``.roles``.
+    """
+
+    async def check(ctx: Ctx) -> RequestContext:
+        rights.require(ctx.principal, roles)
+        return ctx
+
+    check.roles = roles  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+AdminCtx = Annotated[RequestContext, allow(rights.ADMINS)]
+"""Tenant administration (keys, tenants)."""
+MerchantCtx = Annotated[RequestContext, allow(rights.MERCHANTS)]
+"""Merchant operations: money movement, disputes, blocks."""
+PartnerCtx = Annotated[RequestContext, allow(rights.PARTNERS)]
+"""Partner work: agent specs, credit strategies."""
+StaffCtx = Annotated[RequestContext, allow(rights.STAFF)]
+"""Merchants and partners: reads, conversations, approvals."""
+AnyCtx = Annotated[RequestContext, allow(rights.EVERYONE)]
+"""Every authenticated key, shoppers included."""
+
+__all__ = [
+    "AdminCtx",
+    "AnyCtx",
+    "Ctx",
+    "MerchantCtx",
+    "PartnerCtx",
+    "RequestContext",
+    "StaffCtx",
+    "allow",
+    "request_context",
+]

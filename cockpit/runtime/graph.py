@@ -28,12 +28,19 @@ from sqlalchemy import select
 from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.errors import CockpitError, ModelBehaviorError, PolicyViolation, UserError
+from cockpit.errors import (
+    CockpitError,
+    ModelBehaviorError,
+    PermissionDenied,
+    PolicyViolation,
+    UserError,
+)
 from cockpit.guardrails.redact import redact_text
 from cockpit.runtime.executor import error_result, execute, validate_args
-from cockpit.runtime.policy import RateLimiter, check_call
+from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
 from cockpit.specs.spec import AgentSpec
+from cockpit.tenancy import rights
 from cockpit.tenancy.models import Tenant
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit.registry import ToolContext, ToolRegistry
@@ -59,6 +66,16 @@ def _principal(config: RunnableConfig) -> Principal:
         key_id=c.get("key_id", "system"),
         merchant_id=c.get("merchant_id"),
     )
+
+
+def check_assistant(principal: Principal, spec: AgentSpec) -> None:
+    """Refuse a key whose role the assistant's spec does not admit (403 ``assistant_not_allowed``)."""
+    if not rights.permits(principal, spec.roles):
+        raise PermissionDenied(
+            f"assistant {spec.id!r} is not available to a {principal.role.value} key",
+            code="assistant_not_allowed",
+            param="assistant_id",
+        )
 
 
 def tool_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +214,8 @@ def build_graph(
                 continue
             if name.startswith(HANDOFF_PREFIX):
                 target = team.handoff_target(spec, name)
+                if target is not None and not rights.permits(principal, target.roles):
+                    target = None  # the caller may not run that agent: no handoff to it
                 if target is None:
                     exc = PolicyViolation(
                         f"{spec.id} may not hand off via {name}",
@@ -289,18 +308,21 @@ def _run_tool(
     raw_args: dict[str, Any],
 ) -> ToolMessage:
     tool = team.registry.get(name) if name in team.registry else None
+    allowlist = team.tenant_allowlist(principal.tenant_id)
     try:
+        tool = check_allowed(
+            spec, tool, name, raw_args, principal=principal, tenant_allowlist=allowlist
+        )
+        # Policy reads the validated, coerced arguments: exactly what the tool will receive.
+        args = validate_args(tool, raw_args)
         decision = check_call(
             spec,
             tool,
             name,
-            raw_args,
+            args.model_dump(mode="python"),
             tenant_id=principal.tenant_id,
-            tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
             limiter=team.limiter,
         )
-        assert tool is not None
-        args = validate_args(tool, raw_args)
     except CockpitError as exc:
         _audit_refusal(team, principal, spec, thread_id, name, raw_args, exc)
         return _refusal(call_id, name, exc)
@@ -319,11 +341,16 @@ def _run_tool(
             "reason": decision.reason,
             "requested_by": principal.key_id,
         }
-        _open_approval(team, principal, spec, thread_id, conf.get("run_id"), apr, name, request)
+        requester = _open_approval(
+            team, principal, spec, thread_id, conf.get("run_id"), apr, name, request
+        )
         answer = interrupt(request)
         action, edited, note = _parse_decision(answer)
         resumer = conf.get("key_id", "system")
         _close_approval(team, principal, apr, action, edited, note, resumer)
+        # The write runs for the key whose request caused it, whoever approved it: an
+        # approver's wider rights never widen what the requester's call may touch.
+        principal = requester
         if action == "reject":
             return ToolMessage(
                 content=json.dumps({"rejected": True, "approval_id": apr, "reason": note or ""}),
@@ -334,16 +361,18 @@ def _run_tool(
         if action == "edit":
             merged = {**args.model_dump(mode="json"), **(edited or {})}
             try:
+                check_allowed(
+                    spec, tool, name, merged, principal=principal, tenant_allowlist=allowlist
+                )
+                args = validate_args(tool, merged)
                 check_call(
                     spec,
                     tool,
                     name,
-                    merged,
+                    args.model_dump(mode="python"),
                     tenant_id=principal.tenant_id,
-                    tenant_allowlist=team.tenant_allowlist(principal.tenant_id),
                     limiter=RateLimiter(),
                 )
-                args = validate_args(tool, merged)
             except CockpitError as exc:
                 _audit_refusal(team, principal, spec, thread_id, name, merged, exc)
                 return _refusal(call_id, name, exc)
@@ -396,10 +425,18 @@ def _open_approval(
     apr: str,
     tool: str,
     request: dict[str, Any],
-) -> None:
+) -> Principal:
+    """Record the pending approval once; returns the principal whose request caused it."""
     with team.db.tenant_session(principal.tenant_id) as s:
-        if s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none():
-            return
+        existing = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
+        if existing is not None:
+            # A resume re-runs this node under the approver's key: the requester is on record.
+            return Principal(
+                tenant_id=principal.tenant_id,
+                role=Role(existing.requester_role or principal.role.value),
+                key_id=existing.requester_key_id or principal.key_id,
+                merchant_id=existing.merchant_id,
+            )
         s.add(
             ApprovalRecord(
                 id=apr,
@@ -409,6 +446,12 @@ def _open_approval(
                 tool=tool,
                 request=request,
                 status="pending",
+                merchant_id=principal.merchant_id,
+                requester_key_id=principal.key_id,
+                requester_role=principal.role.value,
+                four_eyes=bool(
+                    (policy := spec.policy(tool)) and policy.approval and policy.approval.four_eyes
+                ),
             )
         )
     team.audit.record(
@@ -418,6 +461,7 @@ def _open_approval(
         subject=thread_id,
         payload=request,
     )
+    return principal
 
 
 def _close_approval(
@@ -471,6 +515,7 @@ __all__ = [
     "TeamState",
     "approval_id",
     "build_graph",
+    "check_assistant",
     "reachable",
     "tool_schema",
 ]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import PolicyViolation, RateLimited
 from cockpit.specs.spec import AgentSpec
+from cockpit.tenancy import rights
+from cockpit.tenancy.principal import Principal
 from cockpit.toolkit.registry import ToolDef, ToolKind
 
 #: Argument names that would let a model choose whose data it touches.
@@ -45,19 +48,18 @@ class RateLimiter:
             return True
 
 
-def check_call(
+def check_allowed(
     spec: AgentSpec,
     tool: ToolDef | None,
     tool_name: str,
-    raw_args: dict[str, Any],
+    supplied: Iterable[str],
     *,
-    tenant_id: str,
+    principal: Principal,
     tenant_allowlist: list[str] | None,
-    limiter: RateLimiter,
-) -> PolicyDecision:
-    """Refuse a call the spec or tenant does not allow; say whether it needs approval."""
-    policy = spec.policy(tool_name)
-    if policy is None or tool is None:
+) -> ToolDef:
+    """Refuse a call before its arguments are even read: a tool outside the spec or the
+    tenant's allowlist, a caller whose key may not run it, identity smuggled in arguments."""
+    if spec.policy(tool_name) is None or tool is None:
         raise PolicyViolation(
             f"agent {spec.id!r} may not call tool {tool_name!r}",
             code="tool_not_allowed",
@@ -69,12 +71,37 @@ def check_call(
             code="tool_not_enabled",
             param="tool",
         )
-    smuggled = IDENTITY_ARGS & set(raw_args)
+    if not rights.permits(principal, tool.roles):
+        # The agent acts for the caller: it has the caller's rights, never more.
+        raise PolicyViolation(
+            f"{tool_name} cannot be run for a {principal.role.value} key",
+            code="role_required",
+            param="tool",
+        )
+    smuggled = IDENTITY_ARGS & set(supplied)
     if smuggled:
         raise PolicyViolation(
             f"identity is injected by the platform; the model may not set {sorted(smuggled)}",
             code="identity_argument",
             param=sorted(smuggled)[0],
+        )
+    return tool
+
+
+def check_call(
+    spec: AgentSpec,
+    tool: ToolDef,
+    tool_name: str,
+    args: dict[str, Any],
+    *,
+    tenant_id: str,
+    limiter: RateLimiter,
+) -> PolicyDecision:
+    """Limits, rate and approval on the *validated* arguments (what the tool will receive)."""
+    policy = spec.policy(tool_name)
+    if policy is None:
+        raise PolicyViolation(
+            f"agent {spec.id!r} may not call tool {tool_name!r}", code="tool_not_allowed"
         )
     if policy.rate_limit is not None and not limiter.hit(
         (tenant_id, spec.id, tool_name),
@@ -90,10 +117,10 @@ def check_call(
     amount: int | None = None
     currency: str | None = None
     if tool.amount_field is not None:
-        value = raw_args.get(tool.amount_field)
+        value = args.get(tool.amount_field)
         amount = value if isinstance(value, int) and not isinstance(value, bool) else None
         if tool.currency_field is not None:
-            cur = raw_args.get(tool.currency_field)
+            cur = args.get(tool.currency_field)
             currency = cur.upper() if isinstance(cur, str) else None
     if policy.max_amount is not None and amount is not None:
         if currency is None or currency not in policy.max_amount:
@@ -135,4 +162,4 @@ def check_call(
     return PolicyDecision(False, amount, currency, "")
 
 
-__all__ = ["IDENTITY_ARGS", "PolicyDecision", "RateLimiter", "check_call"]
+__all__ = ["IDENTITY_ARGS", "PolicyDecision", "RateLimiter", "check_allowed", "check_call"]

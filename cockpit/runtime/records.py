@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cockpit.db.base import Base, TenantScoped, utcnow
@@ -22,6 +22,8 @@ class ThreadRecord(TenantScoped, Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     status: Mapped[str] = mapped_column(String(20), default="idle")
     assistant_id: Mapped[str | None] = mapped_column(String(120), default=None)
+    merchant_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Merchant of the key that created the thread; a key bound to another merchant gets 404."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -71,5 +73,12 @@ class ApprovalRecord(TenantScoped, Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     decision: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    merchant_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Merchant of the requesting key (the thread's owner)."""
+    requester_key_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Key whose request caused the call; the write runs with its rights."""
+    requester_role: Mapped[str | None] = mapped_column(String(20), default=None)
+    four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The spec demands an approver other than the requesting key."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)

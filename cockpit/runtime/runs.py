@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
 from sqlalchemy import select
 
 from cockpit.audit.log import AuditLog
@@ -45,6 +45,8 @@ STREAM_MODES = {
     "debug": "debug",
 }
 RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
+ResumeGuard = Callable[[Principal, str, list[Interrupt]], None]
+"""``guard(principal, thread_id, pending_interrupts)``: raises when the principal may not resume."""
 _END = object()
 
 
@@ -157,6 +159,10 @@ class RunHandle:
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
         self.final: dict[str, Any] = {}
+        self.error: dict[str, Any] | None = None
+        """The run's failure as ``{type, code, message, param}`` (None when it did not fail)."""
+        self.error_status = 200
+        """HTTP status a waiting client gets for that failure."""
         self.usage: UsageTracker | None = None
         self._subs: list[asyncio.Queue[Any]] = []
         self._seen_messages: dict[str, Any] = {}
@@ -218,6 +224,8 @@ class RunManager:
         self._threads = threads
         self._timeout = timeout_s
         self._active: dict[str, RunHandle] = {}
+        self.resume_guard: ResumeGuard | None = None
+        """Checks that a principal may decide the approvals a resume would answer."""
 
     # ---- lifecycle -----------------------------------------------------------------
     def recover(self, *, single_node: bool) -> int:
@@ -273,7 +281,7 @@ class RunManager:
         self, principal: Principal, thread_id: str, spec: RunSpec, graph: CompiledStateGraph[Any]
     ) -> RunHandle:
         tenant = principal.tenant_id
-        thread = self._threads.get_record(tenant, thread_id)
+        thread = self._threads.get_record(tenant, thread_id, principal)
         if spec.multitask_strategy != "reject":
             raise ValidationFailed(
                 "only multitask_strategy 'reject' is supported",
@@ -291,6 +299,9 @@ class RunManager:
                 code="no_pending_interrupt",
                 param="command.resume",
             )
+        if spec.has_resume and self.resume_guard is not None:
+            # Deciding an approval by command.resume is held to the same rule as the route.
+            self.resume_guard(principal, thread_id, list(snap.interrupts))
         if spec.input is not None and snap.interrupts:
             raise Conflict(
                 "the thread is waiting for an approval; resume it with command.resume",
@@ -361,7 +372,7 @@ class RunManager:
     ) -> None:
         rec, tenant = handle.record, handle.principal.tenant_id
         self._set_status(tenant, rec.run_id, "running")
-        status, error = "success", None
+        status, error, http_status = "success", None, 200
         try:
             async with asyncio.timeout(self._timeout):
                 async for mode, chunk in graph.astream(payload, config, stream_mode=modes):  # type: ignore[arg-type]
@@ -372,7 +383,7 @@ class RunManager:
                 status = "interrupted"
                 handle.final["__interrupt__"] = to_json(list(snap.interrupts))
         except asyncio.CancelledError:
-            status = "interrupted"
+            status, http_status = "interrupted", 409
             error = {
                 "type": "api_error",
                 "code": "run_cancelled",
@@ -380,7 +391,7 @@ class RunManager:
                 "param": None,
             }
         except TimeoutError:
-            status = "timeout"
+            status, http_status = "timeout", 504
             error = {
                 "type": "api_error",
                 "code": "run_timeout",
@@ -388,10 +399,10 @@ class RunManager:
                 "param": None,
             }
         except CockpitError as exc:
-            status, error = "error", exc.to_dict()
+            status, error, http_status = "error", exc.to_dict(), exc.status
         except Exception:
             log.exception("run %s failed", rec.run_id)
-            status = "error"
+            status, http_status = "error", 500
             error = {
                 "type": "api_error",
                 "code": "run_failed",
@@ -401,6 +412,7 @@ class RunManager:
         if error is not None:
             handle.publish("error", {"error": error["code"], "message": error["message"]})
             handle.final = {"__error__": {"error": error["code"], "message": error["message"]}}
+            handle.error, handle.error_status = error, http_status
         thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
         if status == "interrupted" and error is not None:
             thread_status = "idle"
@@ -446,6 +458,7 @@ class RunManager:
 
     # ---- read / control ---------------------------------------------------------
     def get(self, principal: Principal, thread_id: str, run_id: str) -> RunRecord:
+        self._threads.get_record(principal.tenant_id, thread_id, principal)
         with self._db.tenant_session(principal.tenant_id) as s:
             rec = s.scalars(
                 select(RunRecord).where(
@@ -461,7 +474,7 @@ class RunManager:
     def list(
         self, principal: Principal, thread_id: str, *, limit: int, offset: int, status: str | None
     ) -> list[RunRecord]:
-        self._threads.get_record(principal.tenant_id, thread_id)
+        self._threads.get_record(principal.tenant_id, thread_id, principal)
         if status is not None and status not in RUN_STATUSES:
             raise ValidationFailed(
                 f"status must be one of {RUN_STATUSES}", code="invalid_value", param="status"
@@ -535,6 +548,7 @@ def _aware(value: datetime) -> datetime:
 
 __all__ = [
     "RUN_STATUSES",
+    "ResumeGuard",
     "RunHandle",
     "RunManager",
     "RunSpec",

@@ -11,11 +11,13 @@ from langgraph.graph.state import CompiledStateGraph
 
 from cockpit.audit.log import AuditLog
 from cockpit.db.session import Database
-from cockpit.runtime.graph import ModelFactory, Team, build_graph, reachable
+from cockpit.runtime.approvals import resume_guard
+from cockpit.runtime.graph import ModelFactory, Team, build_graph, check_assistant, reachable
 from cockpit.runtime.runs import RunManager
 from cockpit.runtime.threads import ThreadStore
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 from cockpit.specs.spec import AgentSpec
+from cockpit.tenancy.principal import Principal
 from cockpit.toolkit.registry import ToolRegistry
 
 _READER_SPEC = AgentSpec(
@@ -50,11 +52,15 @@ class Runtime:
         self.runs = RunManager(
             db=self.db, threads=self.threads, timeout_s=self.timeout_s, audit=self.audit
         )
+        self.runs.resume_guard = resume_guard(self.db, self.tools)
 
     def graph_for(
-        self, tenant_id: str, assistant_ref: str
+        self, tenant_id: str, assistant_ref: str, principal: Principal | None = None
     ) -> tuple[ResolvedAgent, CompiledStateGraph[Any]]:
+        """The assistant's compiled team; with ``principal``, refuse a key its spec does not admit."""
         resolved = self.specs.resolve(tenant_id, assistant_ref)
+        if principal is not None:
+            check_assistant(principal, resolved.spec)
         team_specs = reachable(
             resolved.spec.id, {**self.specs.specs_for(tenant_id), resolved.spec.id: resolved.spec}
         )

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.runtime.records import RunRecord, ThreadRecord
 from cockpit.runtime.serialize import to_json
+from cockpit.tenancy.principal import Principal
 
 THREAD_STATUSES = ("idle", "busy", "interrupted", "error")
 
@@ -73,6 +74,17 @@ def snapshot_json(snap: StateSnapshot) -> dict[str, Any]:
     }
 
 
+_Q = TypeVar("_Q", bound=Select[Any])
+
+
+def _visible(q: _Q, viewer: Principal | None) -> _Q:
+    """Confine a thread query to what ``viewer`` may see: a merchant-bound key sees only its
+    merchant's threads (others are 404, as if they did not exist)."""
+    if viewer is not None and viewer.merchant_id is not None:
+        return q.where(ThreadRecord.merchant_id == viewer.merchant_id)
+    return q
+
+
 def _public(key: str) -> str:
     return key.split(":", 1)[1] if ":" in key else key
 
@@ -103,6 +115,7 @@ class ThreadStore:
         thread_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         if_exists: str = "raise",
+        owner: Principal | None = None,
     ) -> ThreadRecord:
         tid = _check_thread_id(thread_id) if thread_id else str(uuid.uuid4())
         if if_exists not in ("raise", "do_nothing"):
@@ -114,30 +127,45 @@ class ThreadStore:
                 select(ThreadRecord).where(ThreadRecord.thread_id == tid)
             ).one_or_none()
             if existing is not None:
-                if if_exists == "do_nothing":
+                if if_exists == "do_nothing" and (
+                    owner is None
+                    or owner.merchant_id is None
+                    or existing.merchant_id == owner.merchant_id
+                ):
                     return existing
                 raise Conflict(
                     f"thread {tid} already exists", code="thread_exists", param="thread_id"
                 )
-            rec = ThreadRecord(thread_id=tid, meta=metadata or {}, status="idle")
+            rec = ThreadRecord(
+                thread_id=tid,
+                meta=metadata or {},
+                status="idle",
+                merchant_id=owner.merchant_id if owner is not None else None,
+            )
             s.add(rec)
         return rec
 
-    def get_record(self, tenant_id: str, thread_id: str) -> ThreadRecord:
+    def get_record(
+        self, tenant_id: str, thread_id: str, viewer: Principal | None = None
+    ) -> ThreadRecord:
         with self._db.tenant_session(tenant_id) as s:
             rec = s.scalars(
-                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+                _visible(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id), viewer)
             ).one_or_none()
         if rec is None:
             raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
         return rec
 
-    async def state(self, tenant_id: str, thread_id: str) -> StateSnapshot:
-        self.get_record(tenant_id, thread_id)
+    async def state(
+        self, tenant_id: str, thread_id: str, viewer: Principal | None = None
+    ) -> StateSnapshot:
+        self.get_record(tenant_id, thread_id, viewer)
         return await self._reader.aget_state(self.config(tenant_id, thread_id))
 
-    async def history(self, tenant_id: str, thread_id: str, *, limit: int) -> list[dict[str, Any]]:
-        self.get_record(tenant_id, thread_id)
+    async def history(
+        self, tenant_id: str, thread_id: str, *, limit: int, viewer: Principal | None = None
+    ) -> list[dict[str, Any]]:
+        self.get_record(tenant_id, thread_id, viewer)
         out = []
         async for snap in self._reader.aget_state_history(
             self.config(tenant_id, thread_id), limit=limit
@@ -174,13 +202,14 @@ class ThreadStore:
         status: str | None,
         limit: int,
         offset: int,
+        viewer: Principal | None = None,
     ) -> list[ThreadRecord]:
         if status is not None and status not in THREAD_STATUSES:
             raise ValidationFailed(
                 f"status must be one of {THREAD_STATUSES}", code="invalid_value", param="status"
             )
         with self._db.tenant_session(tenant_id) as s:
-            q = select(ThreadRecord)
+            q = _visible(select(ThreadRecord), viewer)
             if status:
                 q = q.where(ThreadRecord.status == status)
             rows = list(
@@ -190,10 +219,16 @@ class ThreadStore:
             rows = [r for r in rows if all(r.meta.get(k) == v for k, v in metadata.items())]
         return rows[offset : offset + limit]
 
-    def patch(self, tenant_id: str, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+    def patch(
+        self,
+        tenant_id: str,
+        thread_id: str,
+        metadata: dict[str, Any],
+        viewer: Principal | None = None,
+    ) -> ThreadRecord:
         with self._db.tenant_session(tenant_id) as s:
             rec = s.scalars(
-                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+                _visible(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id), viewer)
             ).one_or_none()
             if rec is None:
                 raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
@@ -201,10 +236,10 @@ class ThreadStore:
             rec.updated_at = utcnow()
         return rec
 
-    async def delete(self, tenant_id: str, thread_id: str) -> None:
+    async def delete(self, tenant_id: str, thread_id: str, viewer: Principal | None = None) -> None:
         with self._db.tenant_session(tenant_id) as s:
             rec = s.scalars(
-                select(ThreadRecord).where(ThreadRecord.thread_id == thread_id)
+                _visible(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id), viewer)
             ).one_or_none()
             if rec is None:
                 raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")

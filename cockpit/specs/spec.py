@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.errors import ValidationFailed
 from cockpit.planner.spec import PlannerSpec
+from cockpit.tenancy.principal import Role
+from cockpit.tenancy.rights import STAFF
 from cockpit.toolkit.registry import ToolKind, ToolRegistry
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]{1,62}$")
@@ -48,6 +50,8 @@ class ApprovalRule(_Strict):
     """Every call needs approval."""
     above: dict[str, int] | None = None
     """Approval needed when the amount exceeds this, per currency, in minor units."""
+    four_eyes: bool = False
+    """The approver must be a different key from the one whose request caused the call."""
 
     @field_validator("above")
     @classmethod
@@ -117,6 +121,9 @@ class AgentSpec(_Strict):
     """Local-planner data: intents with example utterances, slot hints and answer templates."""
     evals: list[str] = Field(default_factory=list)
     """Eval suites that gate publishing this agent."""
+    roles: list[Role] = Field(default_factory=lambda: sorted(STAFF))
+    """Roles whose keys may run this assistant (admins always may). Merchant agents are for
+    merchants and partners; a shopper key reaches none of them."""
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("id")

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from cockpit.errors import UserError
+from cockpit.tenancy.principal import Role
+from cockpit.tenancy.rights import MERCHANTS, STAFF
 
 if TYPE_CHECKING:
     from cockpit.db.session import Database
@@ -66,6 +68,12 @@ class ToolDef:
     """For WRITE tools moving money: the argument holding the amount (minor units)."""
     currency_field: str | None = None
     """The argument holding the currency of ``amount_field``."""
+    roles: frozenset[Role] = STAFF
+    """Roles whose keys may have this tool run for them (admins always may); also who may
+    approve it. The runtime checks the *caller's* key, whichever agent makes the call."""
+    rest: tuple[str, str] | None = None
+    """The REST route doing the same operation (``("POST", "/v1/...")``): it must admit the
+    same roles, which the authorisation matrix test checks."""
 
     def json_schema(self) -> dict[str, Any]:
         return self.args.model_json_schema()
@@ -127,9 +135,15 @@ def register_tool(
     description: str | None = None,
     amount_field: str | None = None,
     currency_field: str | None = None,
+    roles: frozenset[Role] | None = None,
+    rest: tuple[str, str] | None = None,
     registry: ToolRegistry | None = None,
 ) -> Callable[[ToolFn], ToolFn]:
-    """Decorator: register ``fn(ctx, args)`` as a tool named ``name``."""
+    """Decorator: register ``fn(ctx, args)`` as a tool named ``name``.
+
+    ``roles`` defaults to merchants and partners for a READ and to merchants for a WRITE:
+    a tool that moves money or changes a merchant's records is the merchant's to run.
+    """
 
     def wrap(fn: ToolFn) -> ToolFn:
         doc = description or (fn.__doc__ or "").strip()
@@ -144,6 +158,8 @@ def register_tool(
                 description=doc,
                 amount_field=amount_field,
                 currency_field=currency_field,
+                roles=roles if roles is not None else (STAFF if kind is ToolKind.READ else MERCHANTS),
+                rest=rest,
             )
         )
         return fn

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx, RequestContext
+from cockpit.api.deps import Ctx, PartnerCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound
 from cockpit.tenancy.principal import Role
 from tools.credit.catalog import SCORECARDS, builtin_scorecard
@@ -90,12 +90,11 @@ def _merchant(ctx: RequestContext, named: str | None) -> str | None:
 @router.post("/applications", status_code=201, response_model=DecisionOut)
 def decide_application(
     body: ApplicationRequest,
-    ctx: Ctx,
+    ctx: StaffCtx,
     response: Response,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> dict[str, Any]:
     """Decide an application on the live strategy and store the decision (idempotent on the header)."""
-    ctx.require(*_DECIDERS)
     record = _svc(ctx).decide(
         ctx.principal.tenant_id,
         body.strategy,
@@ -111,9 +110,8 @@ def decide_application(
 
 
 @router.post("/applications/preview")
-def preview_application(body: ApplicationRequest, ctx: Ctx) -> dict[str, Any]:
+def preview_application(body: ApplicationRequest, ctx: StaffCtx) -> dict[str, Any]:
     """Decide without storing anything (what-if)."""
-    ctx.require(*_DECIDERS)
     _merchant(ctx, body.merchant_id)
     arm, decision = _svc(ctx).preview(
         ctx.principal.tenant_id, body.strategy, body.applicant, application_id=body.application_id
@@ -122,57 +120,50 @@ def preview_application(body: ApplicationRequest, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionOut)
-def get_decision(decision_id: str, ctx: Ctx) -> dict[str, Any]:
+def get_decision(decision_id: str, ctx: StaffCtx) -> dict[str, Any]:
     """A stored decision (a merchant key: only its own merchant's)."""
-    ctx.require(*_DECIDERS)
     return _svc(ctx).get_decision(
         ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
     )
 
 
 @router.get("/decisions/{decision_id}/explain")
-def explain_decision(decision_id: str, ctx: Ctx) -> dict[str, Any]:
+def explain_decision(decision_id: str, ctx: StaffCtx) -> dict[str, Any]:
     """Points per characteristic, score factors, the rules that fired and the inputs."""
-    ctx.require(*_DECIDERS)
     return _svc(ctx).explain(
         ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
     )
 
 
 @router.post("/strategies", status_code=201, response_model=VersionOut)
-def create_strategy(body: StrategySpec, ctx: Ctx) -> dict[str, Any]:
+def create_strategy(body: StrategySpec, ctx: PartnerCtx) -> dict[str, Any]:
     """Store a new immutable version of a strategy; its embedded tests run at once."""
-    ctx.require(*_ANALYSTS)
     return _svc(ctx).create_version(
         ctx.principal.tenant_id, body.model_dump(mode="json"), created_by=ctx.principal.key_id
     )
 
 
 @router.get("/strategies", response_model=VersionList)
-def list_strategies(ctx: Ctx, name: str | None = Query(default=None)) -> dict[str, Any]:
-    ctx.require(*_DECIDERS)
+def list_strategies(ctx: StaffCtx, name: str | None = Query(default=None)) -> dict[str, Any]:
     return {"data": _svc(ctx).list_versions(ctx.principal.tenant_id, name=name)}
 
 
 @router.get("/strategies/{version_id}", response_model=VersionOut)
-def get_strategy(version_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_DECIDERS)
+def get_strategy(version_id: str, ctx: StaffCtx) -> dict[str, Any]:
     return _svc(ctx).get_version(ctx.principal.tenant_id, version_id)
 
 
 @router.post("/strategies/{version_id}/test", response_model=TestReportOut)
-def test_strategy(version_id: str, ctx: Ctx) -> dict[str, Any]:
+def test_strategy(version_id: str, ctx: PartnerCtx) -> dict[str, Any]:
     """Re-run the version's embedded tests."""
-    ctx.require(*_ANALYSTS)
     return _svc(ctx).test_version(ctx.principal.tenant_id, version_id).to_dict()
 
 
 @router.post("/strategies/{version_id}/backtest")
 def backtest_strategy(
-    version_id: str, ctx: Ctx, body: BacktestRequest | None = None
+    version_id: str, ctx: PartnerCtx, body: BacktestRequest | None = None
 ) -> dict[str, Any]:
     """Backtest over a labelled portfolio, compared with the live champion when there is one."""
-    ctx.require(*_ANALYSTS)
     report = _svc(ctx).backtest_version(
         ctx.principal.tenant_id, version_id, portfolio_name=body.portfolio if body else None
     )
@@ -182,12 +173,11 @@ def backtest_strategy(
 @router.post("/strategies/{version_id}/deploy", response_model=DeploymentOut)
 def deploy_strategy(
     version_id: str,
-    ctx: Ctx,
+    ctx: PartnerCtx,
     body: DeployRequest | None = None,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> dict[str, Any]:
     """Swap the version in as its slot's live champion (refused if its tests fail); no restart."""
-    ctx.require(*_ANALYSTS)
     req = body or DeployRequest()
     return _svc(ctx).deploy(
         ctx.principal.tenant_id,
@@ -200,25 +190,23 @@ def deploy_strategy(
 
 
 @router.post("/strategies/{name}/rollback", response_model=RollbackOut)
-def rollback_strategy(name: str, ctx: Ctx) -> dict[str, Any]:
+def rollback_strategy(name: str, ctx: PartnerCtx) -> dict[str, Any]:
     """Retire the slot's live deployment and restore the previous one."""
-    ctx.require(*_ANALYSTS)
     return _svc(ctx).rollback(ctx.principal.tenant_id, name, created_by=ctx.principal.key_id)
 
 
 @router.get("/deployments/{name}", response_model=DeploymentOut)
-def get_deployment(name: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*_DECIDERS)
+def get_deployment(name: str, ctx: StaffCtx) -> dict[str, Any]:
     return _svc(ctx).deployment(ctx.principal.tenant_id, name)
 
 
 @router.get("/scorecards")
-async def list_scorecards(ctx: Ctx) -> dict[str, Any]:
+async def list_scorecards(ctx: StaffCtx) -> dict[str, Any]:
     return {"data": list(SCORECARDS)}
 
 
 @router.get("/scorecards/{name}")
-def get_scorecard(name: str, ctx: Ctx) -> dict[str, Any]:
+def get_scorecard(name: str, ctx: StaffCtx) -> dict[str, Any]:
     """A built-in scorecard's points table, IVs and dropped features."""
     return builtin_scorecard(name).to_dict()
 

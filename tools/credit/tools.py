@@ -17,12 +17,15 @@ its own merchant's decisions (another merchant's is "not found", like an unknown
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cockpit.errors import NotFound, PermissionDenied, ToolError, ValidationFailed
+from cockpit.money import CurrencyCode, ModelMajorAmount, ModelMinorAmount
 from cockpit.tenancy.principal import Role
+from cockpit.tenancy.rights import PARTNERS, STAFF
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
 from tools.credit.activity import (
     MerchantActivity,
@@ -58,7 +61,7 @@ class PreviewArgs(BaseModel):
         "applicant is given)",
     )
     merchant_id: str | None = _MERCHANT_ID
-    requested_amount: float | None = Field(
+    requested_amount: ModelMajorAmount | None = Field(
         default=None,
         gt=0,
         description="Financing asked for, EUR (major units); default one month of revenue",
@@ -104,11 +107,11 @@ class FinalDecisionArgs(BaseModel):
     )
     application_id: str = Field(description="Application reference")
     merchant_id: str | None = _MERCHANT_ID
-    amount: int = Field(
+    amount: ModelMinorAmount = Field(
         ge=0, description="Credit limit to grant, in minor units; at most the strategy's limit"
     )
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="Currency of the limit, e.g. EUR")
-    requested_amount: float | None = Field(
+    currency: CurrencyCode = Field(description="Currency of the limit, e.g. EUR")
+    requested_amount: ModelMajorAmount | None = Field(
         default=None,
         gt=0,
         description="Financing asked for, EUR (major units); default the granted amount",
@@ -227,15 +230,16 @@ def _build(
     *,
     applicant: dict[str, Any] | None,
     merchant_id: str | None,
-    requested_amount: float | None,
+    requested_amount: Decimal | float | None,
     existing_financing: str,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(applicant, figures used) — figures only when built from the merchant's activity."""
     if applicant is not None:
         return applicant, None
     activity = _activity(ctx, merchant_id)
+    requested = None if requested_amount is None else float(requested_amount)  # a score input
     built = applicant_from_activity(
-        activity, requested_amount=requested_amount, existing_financing=existing_financing
+        activity, requested_amount=requested, existing_financing=existing_financing
     )
     return dict(built), figures(built, activity)
 
@@ -261,7 +265,12 @@ def _strategy(named: str | None, figures_used: dict[str, Any] | None) -> str:
 # ----- decisions ------------------------------------------------------------------------------
 
 
-@register_tool("credit_decide_preview", kind=ToolKind.READ, args=PreviewArgs)
+@register_tool(
+    "credit_decide_preview",
+    kind=ToolKind.READ,
+    args=PreviewArgs,
+    rest=("POST", "/v1/credit/applications/preview"),
+)
 def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]:
     """Preview a credit decision on the live strategy without recording it: approve/decline/refer,
     limit, APR, score, the reasons that lowered the score, which rules fired, and the figures the
@@ -285,7 +294,12 @@ def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]
     return out
 
 
-@register_tool("credit_explain", kind=ToolKind.READ, args=ExplainArgs)
+@register_tool(
+    "credit_explain",
+    kind=ToolKind.READ,
+    args=ExplainArgs,
+    rest=("GET", "/v1/credit/decisions/{decision_id}/explain"),
+)
 def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a stored credit decision: points per characteristic, the factors that cost the most
     points (adverse-action reasons), the rules that fired, and the strategy version used."""
@@ -300,6 +314,8 @@ def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     args=FinalDecisionArgs,
     amount_field="amount",
     currency_field="currency",
+    rest=("POST", "/v1/credit/applications"),
+    roles=STAFF,
 )
 def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str, Any]:
     """Record the final credit decision for an application on the live strategy, granting `amount`
@@ -316,7 +332,7 @@ def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str
             code="applicant_not_allowed",
             param="applicant",
         )
-    requested = args.requested_amount
+    requested: Decimal | float | None = args.requested_amount
     if requested is None and args.applicant is None:
         requested = max(major_units(args.amount, args.currency), 100.0)
     applicant, used = _build(
@@ -344,7 +360,13 @@ def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str
 # ----- strategies -----------------------------------------------------------------------------
 
 
-@register_tool("credit_backtest", kind=ToolKind.READ, args=BacktestArgs)
+@register_tool(
+    "credit_backtest",
+    kind=ToolKind.READ,
+    args=BacktestArgs,
+    rest=("POST", "/v1/credit/strategies/{version_id}/backtest"),
+    roles=PARTNERS,
+)
 def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
     """Backtest a strategy version on a labelled portfolio: approval rate, bad rate, expected cost and
     profit under the 5:1 cost matrix, expected loss, and the comparison with the live champion."""
@@ -370,7 +392,13 @@ def _same_document(svc: CreditService, tenant: str, body: dict[str, Any]) -> dic
     return None
 
 
-@register_tool("credit_propose_strategy", kind=ToolKind.WRITE, args=ProposeArgs)
+@register_tool(
+    "credit_propose_strategy",
+    kind=ToolKind.WRITE,
+    args=ProposeArgs,
+    rest=("POST", "/v1/credit/strategies"),
+    roles=PARTNERS,
+)
 def credit_propose_strategy(ctx: ToolContext, args: ProposeArgs) -> dict[str, Any]:
     """Create a new version of a strategy slot from its live version with the named changes
     (approval / prime cut-off, refer floor, dispute-rate knock-out in %, minimum tenure, limit
@@ -413,7 +441,13 @@ def credit_propose_strategy(ctx: ToolContext, args: ProposeArgs) -> dict[str, An
     }
 
 
-@register_tool("credit_deploy_strategy", kind=ToolKind.WRITE, args=DeployArgs)
+@register_tool(
+    "credit_deploy_strategy",
+    kind=ToolKind.WRITE,
+    args=DeployArgs,
+    rest=("POST", "/v1/credit/strategies/{version_id}/deploy"),
+    roles=PARTNERS,
+)
 def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]:
     """Deploy a strategy version live (optionally with a challenger share). Refused when any of its
     embedded tests fail. Takes effect at once, without a restart; roll back through the API or CLI."""

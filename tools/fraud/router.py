@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx, RequestContext
+from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.tenancy.principal import Role
 from tools.fraud import blocks
@@ -50,23 +50,23 @@ def _blocked(ctx: RequestContext, txns: list[Transaction]) -> set[tuple[str, str
 
 
 @router.post("/score")
-def score(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Score one transaction: score, decision, reason codes (stored; sync: it writes the DB).
 
     Idempotent per ``txn_id``: the same transaction again returns the stored result with
     ``replayed: true``; other details under the same id are 409 ``txn_already_scored``.
     """
-    ctx.require(*_SCORERS)
     txn = parse_transaction(body)
-    return _svc(ctx).score(ctx.db, txn, blocked=_blocked(ctx, [txn]))
+    return _svc(ctx).score(
+        ctx.db, txn, blocked=_blocked(ctx, [txn]), merchant_id=ctx.principal.merchant_id
+    )
 
 
 @router.post("/score/batch")
-def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def score_batch(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Score up to 10,000 transactions in time order, stored in one DB transaction (sync: CPU
     and DB work run in the thread pool). Already-scored ids are replayed; a conflicting one
     (409 ``txn_already_scored``, ``param`` naming it) refuses the batch before anything is scored."""
-    ctx.require(*_SCORERS)
     items = body.get("transactions")
     if not isinstance(items, list):
         raise ValidationFailed(
@@ -92,7 +92,13 @@ def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
             raise ValidationFailed(
                 f"transactions[{i}]: {exc.message}", code=exc.code, param=param
             ) from None
-    results = _svc(ctx).score_batch(ctx.db, txns, blocked=_blocked(ctx, txns), explain=explain)
+    results = _svc(ctx).score_batch(
+        ctx.db,
+        txns,
+        blocked=_blocked(ctx, txns),
+        explain=explain,
+        merchant_id=ctx.principal.merchant_id,
+    )
     counts = {
         d: sum(1 for r in results if r["decision"] == d) for d in ("approve", "review", "decline")
     }
@@ -100,26 +106,24 @@ def score_batch(ctx: Ctx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
 
 
 @router.get("/explain/{txn_id}")
-def explain(ctx: Ctx, txn_id: str) -> dict[str, Any]:
+def explain(ctx: StaffCtx, txn_id: str) -> dict[str, Any]:
     """Every feature's value and contribution for a transaction this tenant scored (from the
-    score store, so it survives restarts; 404 ``transaction_not_found`` otherwise)."""
-    ctx.require(*_SCORERS)
-    return _svc(ctx).explain(ctx.db, txn_id)
+    score store, so it survives restarts; 404 ``transaction_not_found`` otherwise, and for
+    another merchant's transaction when the key is bound to a merchant)."""
+    return _svc(ctx).explain(ctx.db, txn_id, merchant_id=ctx.principal.merchant_id)
 
 
 @router.get("/entities/{kind}/{entity_id}/graph")
-async def entity_graph(ctx: Ctx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
+async def entity_graph(ctx: StaffCtx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
     """Neighbourhood of an entity in this tenant's graph, with a ring verdict."""
-    ctx.require(*_SCORERS)
     if not 1 <= hops <= 3:
         raise ValidationFailed("hops must be 1-3", code="invalid_value", param="hops")
     return _svc(ctx).entity_graph(kind, entity_id, hops=hops)
 
 
 @router.get("/merchants/{merchant_id}/report")
-async def merchant_report(ctx: Ctx, merchant_id: str) -> dict[str, Any]:
+async def merchant_report(ctx: StaffCtx, merchant_id: str) -> dict[str, Any]:
     """Decision rates, mean score and top reasons of a merchant's scored traffic."""
-    ctx.require(*_SCORERS)
     bound = ctx.principal.merchant_id
     if bound and merchant_id != bound:
         raise NotFound(
@@ -140,10 +144,9 @@ def _idem(key: str | None) -> str:
 
 @router.post("/entities/block")
 async def block(
-    ctx: Ctx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
+    ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
     """Block a customer, card, device or IP for this tenant (idempotent on Idempotency-Key)."""
-    ctx.require(Role.MERCHANT)
     return blocks.block_entity(
         ctx.db,
         ctx.principal.tenant_id,
@@ -157,10 +160,9 @@ async def block(
 
 @router.post("/entities/release")
 async def release(
-    ctx: Ctx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
+    ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
     """Release a blocked entity (404 entity_not_blocked if it is not blocked)."""
-    ctx.require(Role.MERCHANT)
     return blocks.release_entity(
         ctx.db,
         ctx.principal.tenant_id,
@@ -173,16 +175,14 @@ async def release(
 
 
 @router.get("/entities/blocks")
-async def list_blocks(ctx: Ctx) -> dict[str, Any]:
+async def list_blocks(ctx: StaffCtx) -> dict[str, Any]:
     """This tenant's blocked and released entities."""
-    ctx.require(*_SCORERS)
     return {"blocks": blocks.list_blocks(ctx.db, ctx.principal.tenant_id)}
 
 
 @router.get("/model")
-async def model_info(ctx: Ctx) -> dict[str, Any]:
+async def model_info(ctx: StaffCtx) -> dict[str, Any]:
     """The model scoring this tenant's traffic: version, thresholds, features and metrics."""
-    ctx.require(*_SCORERS)
     model = _svc(ctx).model
     return {
         "version": model.version,

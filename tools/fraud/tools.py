@@ -75,7 +75,11 @@ _SCORE_DESCRIPTION = (
 
 
 @register_tool(
-    "score_transaction", kind=ToolKind.READ, args=ScoreArgs, description=_SCORE_DESCRIPTION
+    "score_transaction",
+    kind=ToolKind.READ,
+    args=ScoreArgs,
+    description=_SCORE_DESCRIPTION,
+    rest=("POST", "/v1/fraud/score"),
 )
 def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
     """Score one transaction for the caller's tenant and store the result.
@@ -92,17 +96,29 @@ def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
     """
     txn = parse_transaction(args)
     blocked = blocked_set(ctx.db, ctx.principal.tenant_id, list(entity_keys(txn)))
-    return _service(ctx).score(ctx.db, txn, blocked=blocked)
+    return _service(ctx).score(
+        ctx.db, txn, blocked=blocked, merchant_id=ctx.principal.merchant_id
+    )
 
 
-@register_tool("explain_score", kind=ToolKind.READ, args=ExplainArgs)
+@register_tool(
+    "explain_score",
+    kind=ToolKind.READ,
+    args=ExplainArgs,
+    rest=("GET", "/v1/fraud/explain/{txn_id}"),
+)
 def explain_score(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a scored transaction: every feature's value and its contribution to the fraud
     log-odds (positive = towards fraud), the decision and thresholds used, and the model version."""
-    return _service(ctx).explain(ctx.db, args.txn_id)
+    return _service(ctx).explain(ctx.db, args.txn_id, merchant_id=ctx.principal.merchant_id)
 
 
-@register_tool("entity_graph", kind=ToolKind.READ, args=GraphArgs)
+@register_tool(
+    "entity_graph",
+    kind=ToolKind.READ,
+    args=GraphArgs,
+    rest=("GET", "/v1/fraud/entities/{kind}/{entity_id}/graph"),
+)
 def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
     """Show the neighbourhood of an account, device, card or IP in the entity graph: linked
     entities, how many accounts share each device / card, confirmed-fraud accounts nearby,
@@ -110,7 +126,12 @@ def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
     return _service(ctx).entity_graph(args.kind, args.entity_id, hops=args.hops)
 
 
-@register_tool("merchant_risk_report", kind=ToolKind.READ, args=MerchantArgs)
+@register_tool(
+    "merchant_risk_report",
+    kind=ToolKind.READ,
+    args=MerchantArgs,
+    rest=("GET", "/v1/fraud/merchants/{merchant_id}/report"),
+)
 def merchant_risk_report(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     """Risk report for a merchant from its scored traffic: approve / review / decline rates,
     mean score, declined amount and the most frequent reason codes."""
@@ -131,7 +152,9 @@ def _key(ctx: ToolContext) -> str:
     return ctx.idempotency_key
 
 
-@register_tool("block_entity", kind=ToolKind.WRITE, args=BlockArgs)
+@register_tool(
+    "block_entity", kind=ToolKind.WRITE, args=BlockArgs, rest=("POST", "/v1/fraud/entities/block")
+)
 def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Block a card, device, customer or IP: every later payment using it is declined with reason
     ENTITY_BLOCKED. Repeating the same call returns the first result."""
@@ -146,7 +169,12 @@ def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     )
 
 
-@register_tool("release_entity", kind=ToolKind.WRITE, args=BlockArgs)
+@register_tool(
+    "release_entity",
+    kind=ToolKind.WRITE,
+    args=BlockArgs,
+    rest=("POST", "/v1/fraud/entities/release"),
+)
 def release_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Release a blocked card, device, customer or IP (error entity_not_blocked if it is not
     blocked). Repeating the same call returns the first result."""

@@ -13,8 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cockpit.api.deps import Ctx
-from cockpit.tenancy.principal import Role
+from cockpit.api.deps import StaffCtx
 from tools.fx.charts import media_type, render_forecast
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
@@ -25,7 +24,7 @@ router = APIRouter(prefix="/v1/fx", tags=["fx"])
 
 @router.get("/rates")
 async def get_rates(
-    ctx: Ctx,
+    ctx: StaffCtx,
     pair: str = Query(description="BASE/QUOTE, e.g. USD/PHP"),
     start: date | None = None,
     end: date | None = None,
@@ -37,7 +36,7 @@ async def get_rates(
 
 @router.get("/convert")
 async def get_convert(
-    ctx: Ctx,
+    ctx: StaffCtx,
     amount: str,
     source: str = Query(alias="from", min_length=3, max_length=3),
     target: str = Query(alias="to", min_length=3, max_length=3),
@@ -59,7 +58,9 @@ def _wanted_chart(body: ForecastRequest, request: Request) -> str | None:
 
 
 @router.post("/forecast", response_model=None)
-def post_forecast(body: ForecastRequest, request: Request, ctx: Ctx) -> dict[str, Any] | Response:
+def post_forecast(
+    body: ForecastRequest, request: Request, ctx: StaffCtx
+) -> dict[str, Any] | Response:
     """Forecast an ECB pair or a supplied series with calibrated quantiles; optionally as a chart."""
     fc = run_forecast(body)
     fmt = _wanted_chart(body, request)
@@ -70,17 +71,15 @@ def post_forecast(body: ForecastRequest, request: Request, ctx: Ctx) -> dict[str
 
 
 @router.post("/exposure")
-def post_exposure(body: ExposureRequest, ctx: Ctx) -> dict[str, Any]:
+def post_exposure(body: ExposureRequest, ctx: StaffCtx) -> dict[str, Any]:
     """Forecast daily FX demand per currency from volume records or the tenant's ledger."""
-    ctx.require(Role.MERCHANT, Role.PARTNER)
     p = ctx.principal
     return run_exposure(body, extras=ctx.extras, tenant_id=p.tenant_id, merchant_id=p.merchant_id)
 
 
 @router.post("/hedge")
-def post_hedge(body: HedgeRequest, ctx: Ctx) -> dict[str, Any]:
+def post_hedge(body: HedgeRequest, ctx: StaffCtx) -> dict[str, Any]:
     """Recommend hedge ratios and forward amounts per currency."""
-    ctx.require(Role.MERCHANT, Role.PARTNER)
     p = ctx.principal
     return run_hedge(body, extras=ctx.extras, tenant_id=p.tenant_id, merchant_id=p.merchant_id)
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cockpit.money import ModelMajorAmount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
 from tools.fx.forecast import Forecast
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
@@ -50,7 +51,7 @@ class HedgeArgs(_Args):
 
 
 class ConvertArgs(_Args):
-    amount: str = Field(description='Decimal amount in major units, e.g. "1250.50"')
+    amount: ModelMajorAmount = Field(description='Decimal amount in major units, e.g. "1250.50"')
     source: str = Field(min_length=3, max_length=3, description="ISO code to convert from")
     target: str = Field(min_length=3, max_length=3, description="ISO code to convert to")
     on: date | None = Field(
@@ -66,7 +67,9 @@ def _summary(fc: Forecast, *, every: int) -> dict[str, Any]:
     return body
 
 
-@register_tool("fx_forecast", kind=ToolKind.READ, args=ForecastArgs)
+@register_tool(
+    "fx_forecast", kind=ToolKind.READ, args=ForecastArgs, rest=("POST", "/v1/fx/forecast")
+)
 def fx_forecast(ctx: ToolContext, args: ForecastArgs) -> dict[str, Any]:
     """Forecast an exchange rate from ECB reference rates, with 5/10/50/90/95% quantiles.
 
@@ -78,7 +81,9 @@ def fx_forecast(ctx: ToolContext, args: ForecastArgs) -> dict[str, Any]:
     return _summary(fc, every=5)
 
 
-@register_tool("fx_exposure", kind=ToolKind.READ, args=ExposureArgs)
+@register_tool(
+    "fx_exposure", kind=ToolKind.READ, args=ExposureArgs, rest=("POST", "/v1/fx/exposure")
+)
 def fx_exposure(ctx: ToolContext, args: ExposureArgs) -> dict[str, Any]:
     """Forecast the merchant's daily net FX demand per currency from its payment volumes.
 
@@ -107,7 +112,9 @@ def fx_exposure(ctx: ToolContext, args: ExposureArgs) -> dict[str, Any]:
     return out
 
 
-@register_tool("fx_hedge_recommendation", kind=ToolKind.READ, args=HedgeArgs)
+@register_tool(
+    "fx_hedge_recommendation", kind=ToolKind.READ, args=HedgeArgs, rest=("POST", "/v1/fx/hedge")
+)
 def fx_hedge_recommendation(ctx: ToolContext, args: HedgeArgs) -> dict[str, Any]:
     """Recommend how much of each foreign-currency exposure to hedge with a forward, and why.
 
@@ -129,7 +136,7 @@ def fx_hedge_recommendation(ctx: ToolContext, args: HedgeArgs) -> dict[str, Any]
     )
 
 
-@register_tool("fx_convert", kind=ToolKind.READ, args=ConvertArgs)
+@register_tool("fx_convert", kind=ToolKind.READ, args=ConvertArgs, rest=("GET", "/v1/fx/convert"))
 def fx_convert(ctx: ToolContext, args: ConvertArgs) -> dict[str, Any]:
     """Convert an amount between currencies at the ECB reference rate (cross via EUR).
 

@@ -18,10 +18,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
-from cockpit.api.deps import Ctx, RequestContext
+from cockpit.api.deps import AnyCtx, MerchantCtx, RequestContext, StaffCtx
 from cockpit.db.base import utcnow
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.tenancy.principal import Role
@@ -44,6 +45,17 @@ class Amount(BaseModel):
     model_config = ConfigDict(extra="forbid")
     currency: str = Field(description="ISO 4217 code")
     value: str | int = Field(description='Integer minor units, e.g. "1000" for 10.00 USD')
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _integer_or_digits(cls, value: object) -> object:
+        # Lax pydantic would read true as 1 and 1000.0 as 1000; the wire says int or string.
+        # Strings are checked in full by minor(), which knows the currency's exponent.
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise PydanticCustomError(
+                "amount_not_integer", "must be an integer or a string of ASCII digits"
+            )
+        return value
 
     def minor(self, *, method_type: str | None = None) -> tuple[int, str]:
         currency = normalize_currency(self.currency, param="amount.currency")
@@ -133,8 +145,9 @@ def _payment_merchant(ctx: RequestContext, payment_id: str) -> tuple[str, str]:
 
 
 @router.post("/payments")
-def create_payment(body: PayBody, ctx: Ctx, idempotency_key: IdemKey = None) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT)
+def create_payment(
+    body: PayBody, ctx: MerchantCtx, idempotency_key: IdemKey = None
+) -> dict[str, Any]:
     amount, currency = body.amount.minor(method_type=body.payment_method_type.upper())
     req = PayRequest(
         merchant_id=_merchant(ctx, body.merchant_id), request_id=_key(body.payment_request_id, idempotency_key),
@@ -147,11 +160,10 @@ def create_payment(body: PayBody, ctx: Ctx, idempotency_key: IdemKey = None) -> 
 
 @router.get("/payments")
 def search_payments(
-    ctx: Ctx, merchant_id: str | None = None, state: str | None = None, method_type: str | None = None,
+    ctx: StaffCtx, merchant_id: str | None = None, state: str | None = None, method_type: str | None = None,
     decline_code: str | None = None, days: Annotated[int, Query(ge=1, le=365)] = 30,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:  # fmt: skip
-    ctx.require(*READ_ROLES)
     scope = ctx.principal.merchant_id or merchant_id
     rows = read_tx(ctx.db, ctx.principal.tenant_id, lambda s: queries.search_payments(
         s, merchant_id=scope, state=state, method_type=method_type, decline_code=decline_code,
@@ -160,32 +172,28 @@ def search_payments(
 
 
 @router.get("/payments/{payment_id}")
-def get_payment(payment_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def get_payment(payment_id: str, ctx: StaffCtx) -> dict[str, Any]:
     return read_tx(ctx.db, ctx.principal.tenant_id,
                   lambda s: queries.get_payment(s, payment_id, merchant_id=ctx.principal.merchant_id))  # fmt: skip
 
 
 @router.get("/payments/{payment_id}/decline")
-def explain_decline(payment_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def explain_decline(payment_id: str, ctx: StaffCtx) -> dict[str, Any]:
     return read_tx(ctx.db, ctx.principal.tenant_id,
                   lambda s: queries.explain_decline(s, payment_id, merchant_id=ctx.principal.merchant_id))  # fmt: skip
 
 
 @router.post("/payments/{payment_id}/inquiry")
-def inquire(payment_id: str, ctx: Ctx) -> dict[str, Any]:
+def inquire(payment_id: str, ctx: MerchantCtx) -> dict[str, Any]:
     """Current state; resolves a payment whose result was U."""
-    ctx.require(Role.MERCHANT)
     _payment_merchant(ctx, payment_id)
     return _gateway(ctx).inquire(ctx.principal.tenant_id, payment_id)
 
 
 @router.post("/payments/{payment_id}/captures")
 def capture(
-    payment_id: str, body: CaptureBody, ctx: Ctx, idempotency_key: IdemKey = None
+    payment_id: str, body: CaptureBody, ctx: MerchantCtx, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT)
     merchant, currency = _payment_merchant(ctx, payment_id)
     amount, ccy = body.amount.minor()
     if ccy != currency:
@@ -199,9 +207,8 @@ def capture(
 
 @router.post("/payments/{payment_id}/refunds")
 def refund(
-    payment_id: str, body: RefundBody, ctx: Ctx, idempotency_key: IdemKey = None
+    payment_id: str, body: RefundBody, ctx: MerchantCtx, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT)
     merchant, currency = _payment_merchant(ctx, payment_id)
     amount, ccy = body.amount.minor()
     if ccy != currency:
@@ -215,9 +222,8 @@ def refund(
 
 
 @router.post("/payments/{payment_id}/cancel")
-def cancel(payment_id: str, ctx: Ctx) -> dict[str, Any]:
+def cancel(payment_id: str, ctx: MerchantCtx) -> dict[str, Any]:
     """Idempotent by payment: a repeat returns the first cancel."""
-    ctx.require(Role.MERCHANT)
     merchant, _ = _payment_merchant(ctx, payment_id)
     return _gateway(ctx).cancel(ctx.principal.tenant_id, merchant, payment_id)
 
@@ -227,9 +233,8 @@ def cancel(payment_id: str, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/disputes")
 def list_disputes(
-    ctx: Ctx, status: str | None = None, merchant_id: str | None = None
+    ctx: StaffCtx, status: str | None = None, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
     scope = ctx.principal.merchant_id or merchant_id
     rows = read_tx(
         ctx.db,
@@ -240,8 +245,7 @@ def list_disputes(
 
 
 @router.get("/disputes/{dispute_id}")
-def get_dispute(dispute_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def get_dispute(dispute_id: str, ctx: StaffCtx) -> dict[str, Any]:
     disputes = Disputes(_gateway(ctx))
 
     def fn(s: Any) -> dict[str, Any]:
@@ -253,16 +257,16 @@ def get_dispute(dispute_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/disputes/{dispute_id}/response")
-def submit_dispute_response(dispute_id: str, body: DisputeResponseBody, ctx: Ctx) -> dict[str, Any]:
+def submit_dispute_response(
+    dispute_id: str, body: DisputeResponseBody, ctx: MerchantCtx
+) -> dict[str, Any]:
     """Defence for the current stage; immutable once submitted (a repeat is 409)."""
-    ctx.require(Role.MERCHANT)
     return Disputes(_gateway(ctx)).submit(ctx.principal.tenant_id, dispute_id, body.evidence,
                                           merchant_id=ctx.principal.merchant_id)  # fmt: skip
 
 
 @router.post("/disputes/{dispute_id}/accept")
-def accept_dispute(dispute_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT)
+def accept_dispute(dispute_id: str, ctx: MerchantCtx) -> dict[str, Any]:
     return Disputes(_gateway(ctx)).accept(
         ctx.principal.tenant_id, dispute_id, merchant_id=ctx.principal.merchant_id
     )
@@ -272,8 +276,7 @@ def accept_dispute(dispute_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/balances/{merchant_id}")
-def balances(merchant_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def balances(merchant_id: str, ctx: StaffCtx) -> dict[str, Any]:
     merchant = _merchant(ctx, merchant_id)
 
     def read(s: Session) -> dict[str, Any]:
@@ -284,9 +287,8 @@ def balances(merchant_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/methods")
-def consult_methods(ctx: Ctx, market: str, currency: str) -> dict[str, Any]:
+def consult_methods(ctx: AnyCtx, market: str, currency: str) -> dict[str, Any]:
     """Methods available for a market and currency (the gateway's ``consult``)."""
-    ctx.require(*READ_ROLES, Role.SHOPPER)
     ccy = normalize_currency(currency)
     rows = [
         {"paymentMethodType": m.code, "paymentMethodCategory": m.category, "minAmount": m.min_minor,
@@ -298,8 +300,7 @@ def consult_methods(ctx: Ctx, market: str, currency: str) -> dict[str, Any]:
 
 
 @router.get("/merchants")
-def list_merchants(ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def list_merchants(ctx: StaffCtx) -> dict[str, Any]:
     if ctx.principal.merchant_id:
         merchant = ctx.principal.merchant_id
         return {
@@ -313,28 +314,25 @@ def list_merchants(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/merchants/{merchant_id}")
-def get_merchant(merchant_id: str, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
+def get_merchant(merchant_id: str, ctx: StaffCtx) -> dict[str, Any]:
     merchant = _merchant(ctx, merchant_id)
     return read_tx(ctx.db, ctx.principal.tenant_id, lambda s: queries.merchant_kyb(s, merchant))
 
 
 @router.get("/analytics/success-rate")
 def success_rate(
-    ctx: Ctx, group_by: str = "method_type", days: Annotated[int, Query(ge=1, le=365)] = 30,
+    ctx: StaffCtx, group_by: str = "method_type", days: Annotated[int, Query(ge=1, le=365)] = 30,
     merchant_id: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    ctx.require(*READ_ROLES)
     scope, start = _window(ctx, days, merchant_id)
     return read_tx(ctx.db, ctx.principal.tenant_id,
                   lambda s: analytics.success_rate(s, group_by=group_by, start=start, merchant_id=scope))  # fmt: skip
 
 
 def _windowed_rows(
-    ctx: Ctx, days: int, merchant_id: str | None, fn: Callable[..., list[dict[str, Any]]]
+    ctx: RequestContext, days: int, merchant_id: str | None, fn: Callable[..., list[dict[str, Any]]]
 ) -> dict[str, Any]:
     """An analytics list over the last ``days`` in the caller's merchant scope."""
-    ctx.require(*READ_ROLES)
     scope, start = _window(ctx, days, merchant_id)
     rows = read_tx(ctx.db, ctx.principal.tenant_id, lambda s: fn(s, start=start, merchant_id=scope))
     return {"data": rows}
@@ -342,23 +340,22 @@ def _windowed_rows(
 
 @router.get("/analytics/declines")
 def declines(
-    ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
+    ctx: StaffCtx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
     return _windowed_rows(ctx, days, merchant_id, analytics.decline_breakdown)
 
 
 @router.get("/analytics/levers")
 def levers(
-    ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
+    ctx: StaffCtx, days: Annotated[int, Query(ge=1, le=365)] = 30, merchant_id: str | None = None
 ) -> dict[str, Any]:
     return _windowed_rows(ctx, days, merchant_id, analytics.top_levers)
 
 
 @router.get("/analytics/dispute-monitoring/{merchant_id}")
 def dispute_monitoring(
-    merchant_id: str, ctx: Ctx, days: Annotated[int, Query(ge=1, le=92)] = 30
+    merchant_id: str, ctx: StaffCtx, days: Annotated[int, Query(ge=1, le=92)] = 30
 ) -> dict[str, Any]:
-    ctx.require(*READ_ROLES)
     merchant, end = _merchant(ctx, merchant_id), utcnow()
 
     def read(s: Session) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from cockpit.db.base import utcnow
 from cockpit.errors import Conflict, NotFound, ToolError
+from cockpit.money import CurrencyCode, ModelMinorAmount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
 from tools.payments import analytics, queries
 from tools.payments.disputes import Disputes
@@ -87,7 +88,12 @@ class PaymentArgs(BaseModel):
     payment_id: str = Field(description="Payment id, e.g. pay_3f2a…")
 
 
-@register_tool("payments_get_payment", kind=ToolKind.READ, args=PaymentArgs)
+@register_tool(
+    "payments_get_payment",
+    kind=ToolKind.READ,
+    args=PaymentArgs,
+    rest=("GET", "/v1/payments/payments/{payment_id}"),
+)
 def get_payment(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     """Get one payment: status (SUCCESS/FAIL/PROCESSING/CANCELLED), result code, amount in minor units,
     method, captured and refunded amounts, refunds, and decline details if it failed."""
@@ -113,7 +119,9 @@ class SearchArgs(BaseModel):
     limit: int = Field(20, ge=1, le=100)
 
 
-@register_tool("payments_search", kind=ToolKind.READ, args=SearchArgs)
+@register_tool(
+    "payments_search", kind=ToolKind.READ, args=SearchArgs, rest=("GET", "/v1/payments/payments")
+)
 def search_payments(ctx: ToolContext, args: SearchArgs) -> dict[str, Any]:
     """Search recent payments (newest first) by state, method, decline code and look-back window."""
     start = utcnow() - timedelta(days=args.days)
@@ -129,7 +137,12 @@ class DeclineArgs(BaseModel):
     )
 
 
-@register_tool("payments_explain_decline", kind=ToolKind.READ, args=DeclineArgs)
+@register_tool(
+    "payments_explain_decline",
+    kind=ToolKind.READ,
+    args=DeclineArgs,
+    rest=("GET", "/v1/payments/payments/{payment_id}/decline"),
+)
 def explain_decline(ctx: ToolContext, args: DeclineArgs) -> dict[str, Any]:
     """Explain why a payment was declined: the issuer/wallet code and meaning, soft or hard, whether a
     retry is allowed, the Mastercard advice code, and the lever that would raise success. Without a
@@ -151,7 +164,12 @@ class ListDisputesArgs(BaseModel):
     limit: int = Field(50, ge=1, le=200)
 
 
-@register_tool("payments_list_disputes", kind=ToolKind.READ, args=ListDisputesArgs)
+@register_tool(
+    "payments_list_disputes",
+    kind=ToolKind.READ,
+    args=ListDisputesArgs,
+    rest=("GET", "/v1/payments/disputes"),
+)
 def list_disputes(ctx: ToolContext, args: ListDisputesArgs) -> dict[str, Any]:
     """List disputes, soonest response deadline first, with reason code, stage, status and amount."""
     rows = read_tx(ctx.db, _tenant(ctx), lambda s: queries.list_disputes(
@@ -163,7 +181,12 @@ class DisputeArgs(BaseModel):
     dispute_id: str = Field(description="Dispute id, e.g. dsp_9c1…")
 
 
-@register_tool("payments_dispute_details", kind=ToolKind.READ, args=DisputeArgs)
+@register_tool(
+    "payments_dispute_details",
+    kind=ToolKind.READ,
+    args=DisputeArgs,
+    rest=("GET", "/v1/payments/disputes/{dispute_id}"),
+)
 def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     """Dispute detail with its evidence checklist: each evidence tag, its win-rate contribution and
     whether it is obtained; the win-rate level (HIGH/MEDIUM/LOW), liability shift, Visa CE 3.0
@@ -180,7 +203,12 @@ def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     return read_tx(ctx.db, _tenant(ctx), fn)
 
 
-@register_tool("payments_draft_dispute_response", kind=ToolKind.READ, args=DisputeArgs)
+@register_tool(
+    "payments_draft_dispute_response",
+    kind=ToolKind.READ,
+    args=DisputeArgs,
+    rest=("GET", "/v1/payments/disputes/{dispute_id}"),
+)
 def draft_dispute_response(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     """Draft a dispute's response without submitting it: `evidence` maps each checklist tag the
     gateway can support to a factual text (3DS/ECI, device and IP, Visa CE 3.0 prior undisputed
@@ -210,7 +238,12 @@ class SuccessRateArgs(BaseModel):
     )
 
 
-@register_tool("payments_success_rate_report", kind=ToolKind.READ, args=SuccessRateArgs)
+@register_tool(
+    "payments_success_rate_report",
+    kind=ToolKind.READ,
+    args=SuccessRateArgs,
+    rest=("GET", "/v1/payments/analytics/success-rate"),
+)
 def success_rate_report(ctx: ToolContext, args: SuccessRateArgs) -> dict[str, Any]:
     """Payment success rate over the last N days grouped by a dimension, the decline-code breakdown
     (soft/hard, lever) and the top levers: segments losing the most approvals and what to change."""
@@ -242,14 +275,24 @@ def _merchant_id(ctx: ToolContext, args: MerchantArgs) -> str:
     return merchant
 
 
-@register_tool("payments_merchant_kyb_status", kind=ToolKind.READ, args=MerchantArgs)
+@register_tool(
+    "payments_merchant_kyb_status",
+    kind=ToolKind.READ,
+    args=MerchantArgs,
+    rest=("GET", "/v1/payments/merchants/{merchant_id}"),
+)
 def merchant_kyb_status(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     """A merchant's onboarding (KYB) state, whether it can take payments, and what is missing."""
     merchant = _merchant_id(ctx, args)
     return read_tx(ctx.db, _tenant(ctx), lambda s: queries.merchant_kyb(s, merchant))
 
 
-@register_tool("payments_balances", kind=ToolKind.READ, args=MerchantArgs)
+@register_tool(
+    "payments_balances",
+    kind=ToolKind.READ,
+    args=MerchantArgs,
+    rest=("GET", "/v1/payments/balances/{merchant_id}"),
+)
 def balances(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     """A merchant's ledger balances per currency in minor units: pending (captured, not settled),
     available (settled, net of fees and refunds) and reserve (frozen by open disputes)."""
@@ -268,7 +311,12 @@ def _percent(ratio: float) -> str:
     return f"{ratio * 100:.2f}%"
 
 
-@register_tool("payments_dispute_monitoring", kind=ToolKind.READ, args=DisputeMonitoringArgs)
+@register_tool(
+    "payments_dispute_monitoring",
+    kind=ToolKind.READ,
+    args=DisputeMonitoringArgs,
+    rest=("GET", "/v1/payments/analytics/dispute-monitoring/{merchant_id}"),
+)
 def dispute_monitoring(ctx: ToolContext, args: DisputeMonitoringArgs) -> dict[str, Any]:
     """A merchant's dispute-to-sales ratio per card network over the last N days against the scheme
     monitoring programmes: Visa VAMP (flagged only when disputes > 1,500 AND ratio > 1.5%) and
@@ -298,8 +346,10 @@ def dispute_monitoring(ctx: ToolContext, args: DisputeMonitoringArgs) -> dict[st
 
 class RefundArgs(BaseModel):
     payment_id: str = Field(description="Payment to refund")
-    amount: int = Field(description="Amount in minor units of the payment currency (e.g. cents)")
-    currency: str = Field(description="ISO currency of the payment, e.g. SGD")
+    amount: ModelMinorAmount = Field(
+        gt=0, description="Amount in minor units of the payment currency (e.g. cents)"
+    )
+    currency: CurrencyCode = Field(description="ISO currency of the payment, e.g. SGD")
     reason: str | None = Field(None, max_length=200)
 
 
@@ -309,6 +359,7 @@ class RefundArgs(BaseModel):
     args=RefundArgs,
     amount_field="amount",
     currency_field="currency",
+    rest=("POST", "/v1/payments/payments/{payment_id}/refunds"),
 )
 def refund(ctx: ToolContext, args: RefundArgs) -> dict[str, Any]:
     """Refund a captured payment, fully or partly (several partial refunds are allowed; their total
@@ -326,8 +377,8 @@ def refund(ctx: ToolContext, args: RefundArgs) -> dict[str, Any]:
 
 class CaptureArgs(BaseModel):
     payment_id: str = Field(description="Authorised (manual-capture) payment")
-    amount: int = Field(description="Amount to capture in minor units")
-    currency: str = Field(description="ISO currency of the payment")
+    amount: ModelMinorAmount = Field(gt=0, description="Amount to capture in minor units")
+    currency: CurrencyCode = Field(description="ISO currency of the payment")
     final: bool = Field(False, description="True if no further captures will follow")
 
 
@@ -337,6 +388,7 @@ class CaptureArgs(BaseModel):
     args=CaptureArgs,
     amount_field="amount",
     currency_field="currency",
+    rest=("POST", "/v1/payments/payments/{payment_id}/captures"),
 )
 def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
     """Capture an authorised manual-capture payment, fully or in parts before the authorisation
@@ -351,7 +403,12 @@ def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
                       fn=lambda s: gw.capture_in(s, req, at=utcnow()))  # fmt: skip
 
 
-@register_tool("payments_cancel", kind=ToolKind.WRITE, args=PaymentArgs)
+@register_tool(
+    "payments_cancel",
+    kind=ToolKind.WRITE,
+    args=PaymentArgs,
+    rest=("POST", "/v1/payments/payments/{payment_id}/cancel"),
+)
 def cancel(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     """Cancel a payment: a card payment only before capture and within 7 days; a wallet payment until
     00:15 (UTC+8) the next day, reversing the funds. Fails with cancel_window_exceeded,
@@ -370,7 +427,12 @@ class DisputeResponseArgs(BaseModel):
     )
 
 
-@register_tool("payments_submit_dispute_response", kind=ToolKind.WRITE, args=DisputeResponseArgs)
+@register_tool(
+    "payments_submit_dispute_response",
+    kind=ToolKind.WRITE,
+    args=DisputeResponseArgs,
+    rest=("POST", "/v1/payments/disputes/{dispute_id}/response"),
+)
 def submit_dispute_response(ctx: ToolContext, args: DisputeResponseArgs) -> dict[str, Any]:
     """Submit the defence for a dispute's current stage. Immutable once submitted. Fails with
     time_exceeds_limit (deadline passed), defense_already_submitted, not_allow_in_current_status,
@@ -387,10 +449,11 @@ class AcceptDisputeArgs(BaseModel):
     dispute_id: str = Field(
         description="Dispute to accept (the disputed amount goes back to the buyer)"
     )
-    amount: int = Field(
-        description="The disputed amount being conceded, in minor units (must match the dispute)"
+    amount: ModelMinorAmount = Field(
+        gt=0,
+        description="The disputed amount being conceded, in minor units (must match the dispute)",
     )
-    currency: str = Field(description="ISO currency of the dispute")
+    currency: CurrencyCode = Field(description="ISO currency of the dispute")
 
 
 @register_tool(
@@ -399,6 +462,7 @@ class AcceptDisputeArgs(BaseModel):
     args=AcceptDisputeArgs,
     amount_field="amount",
     currency_field="currency",
+    rest=("POST", "/v1/payments/disputes/{dispute_id}/accept"),
 )
 def accept_dispute(ctx: ToolContext, args: AcceptDisputeArgs) -> dict[str, Any]:
     """Accept a dispute: the disputed amount (and any scheme fee) is debited and the case closes.

@@ -8,12 +8,11 @@ import yaml
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import PartnerCtx, StaffCtx
 from cockpit.api.routers._common import services
 from cockpit.api.routers.assistants import assistant_json
 from cockpit.errors import ValidationFailed
 from cockpit.specs.spec import parse_spec
-from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -37,8 +36,7 @@ async def _spec_body(request: Request) -> Any:
 
 
 @router.post("", status_code=201, summary="Create a new version of an agent (JSON or YAML spec)")
-async def create_version(request: Request, ctx: Ctx) -> dict[str, Any]:
-    ctx.require(Role.PARTNER)
+async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
     spec = parse_spec(await _spec_body(request))
     svc = services(request)
     version = svc.runtime.specs.create_version(
@@ -55,20 +53,20 @@ async def create_version(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("", summary="Agents this tenant can use")
-async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+async def list_agents(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
     return [
         assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
     ]
 
 
 @router.get("/{agent_id}", summary="The spec an agent reference resolves to (id, id@alias, id@vN)")
-async def get_agent(request: Request, ctx: Ctx, agent_id: str) -> dict[str, Any]:
+async def get_agent(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
     r = services(request).runtime.specs.resolve(ctx.principal.tenant_id, agent_id)
     return {**assistant_json(r), "spec": r.spec.model_dump(mode="json")}
 
 
 @router.get("/{agent_id}/versions", summary="Versions of a tenant agent")
-async def versions(request: Request, ctx: Ctx, agent_id: str) -> list[dict[str, Any]]:
+async def versions(request: Request, ctx: StaffCtx, agent_id: str) -> list[dict[str, Any]]:
     rows = services(request).runtime.specs.versions(ctx.principal.tenant_id, agent_id)
     return [{"version": v, "hash": h, "created_at": c.isoformat()} for v, h, c in rows]
 
@@ -77,9 +75,8 @@ async def versions(request: Request, ctx: Ctx, agent_id: str) -> list[dict[str, 
     "/{agent_id}/aliases/{alias}", summary="Point an alias at a version (publish / roll back)"
 )
 async def move_alias(
-    request: Request, ctx: Ctx, agent_id: str, alias: str, body: AliasMove
+    request: Request, ctx: PartnerCtx, agent_id: str, alias: str, body: AliasMove
 ) -> dict[str, Any]:
-    ctx.require(Role.PARTNER)
     svc = services(request)
     svc.runtime.specs.set_alias(ctx.principal.tenant_id, agent_id, alias, body.version)
     svc.audit.record(

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import RequestContext, StaffCtx
+from cockpit.api.limits import PageLimit
 from cockpit.api.routers._common import services
 from cockpit.db.base import iso
 from cockpit.errors import Conflict, NotFound
+from cockpit.runtime.approvals import authorize_decision
 from cockpit.runtime.records import ApprovalRecord
 from cockpit.runtime.runs import RunSpec
-from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+_Q = TypeVar("_Q", bound=Select[Any])
 
 
 class Decision(BaseModel):
@@ -42,22 +45,32 @@ def _json(r: ApprovalRecord) -> dict[str, Any]:
     }
 
 
-def _get(ctx: Ctx, approval_id: str) -> ApprovalRecord:
+def _get(ctx: RequestContext, approval_id: str) -> ApprovalRecord:
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
         rec = s.scalars(
-            select(ApprovalRecord).where(ApprovalRecord.id == approval_id)
+            _owned(select(ApprovalRecord).where(ApprovalRecord.id == approval_id), ctx)
         ).one_or_none()
     if rec is None:
         raise NotFound(f"no approval {approval_id}", code="approval_not_found", param="approval_id")
     return rec
 
 
+def _owned(q: _Q, ctx: RequestContext) -> _Q:
+    """A merchant-bound key sees only its own merchant's approvals; others are 404."""
+    if ctx.principal.merchant_id is not None:
+        return q.where(ApprovalRecord.merchant_id == ctx.principal.merchant_id)
+    return q
+
+
 @router.get("", summary="List approvals (pending first)")
 async def list_approvals(
-    ctx: Ctx, status: str | None = "pending", thread_id: str | None = None, limit: int = 50
+    ctx: StaffCtx,
+    status: str | None = "pending",
+    thread_id: str | None = None,
+    limit: PageLimit = 50,
 ) -> list[dict[str, Any]]:
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
-        q = select(ApprovalRecord)
+        q = _owned(select(ApprovalRecord), ctx)
         if status:
             q = q.where(ApprovalRecord.status == status)
         if thread_id:
@@ -69,22 +82,28 @@ async def list_approvals(
 
 
 @router.get("/{approval_id}", summary="Get an approval")
-async def get(ctx: Ctx, approval_id: str) -> dict[str, Any]:
+async def get(ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
     return _json(_get(ctx, approval_id))
 
 
-@router.post("/{approval_id}/decision", summary="Approve, edit or reject; resumes the thread")
-async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT, Role.PARTNER)
+@router.post(
+    "/{approval_id}/decision",
+    summary="Approve, edit or reject; resumes the thread",
+    response_model=None,
+)
+async def decide(
+    request: Request, ctx: StaffCtx, approval_id: str, body: Decision
+) -> dict[str, Any] | JSONResponse:
     rec = _get(ctx, approval_id)
+    svc = services(request)
+    authorize_decision(ctx.principal, rec, svc.runtime.tools)
     if rec.status != "pending":
         raise Conflict(
             f"approval {approval_id} is already {rec.status}",
             code="approval_decided",
             param="approval_id",
         )
-    svc = services(request)
-    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, rec.thread_id)
+    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, rec.thread_id, ctx.principal)
     target = [
         i
         for i in snap.interrupts
@@ -98,11 +117,13 @@ async def decide(request: Request, ctx: Ctx, approval_id: str, body: Decision) -
         )
     thread = svc.runtime.threads.get_record(ctx.principal.tenant_id, rec.thread_id)
     assistant = thread.assistant_id or rec.agent_id
-    _resolved, graph = svc.runtime.graph_for(ctx.principal.tenant_id, assistant)
+    _resolved, graph = svc.runtime.graph_for(ctx.principal.tenant_id, assistant, ctx.principal)
     value = body.model_dump(exclude_none=True)
     spec = RunSpec(assistant_id=assistant, resume={target[0].id: value}, has_resume=True)
     handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
     await handle.done.wait()
+    if handle.error is not None:
+        return JSONResponse(handle.error, status_code=handle.error_status)
     run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
     return {
         "approval": _json(_get(ctx, approval_id)),

@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.routers._common import services
+from cockpit.errors import NotFound
 from cockpit.specs.registry import ResolvedAgent
+from cockpit.tenancy import rights
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -45,9 +47,20 @@ def assistant_json(r: ResolvedAgent) -> dict[str, Any]:
     }
 
 
-def _search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str, Any]]:
+def _visible(ctx: RequestContext, resolved: ResolvedAgent) -> ResolvedAgent:
+    """An assistant the caller's role may not run does not exist for it (404)."""
+    if not rights.permits(ctx.principal, resolved.spec.roles):
+        raise NotFound(
+            f"no assistant {resolved.spec.id}", code="assistant_not_found", param="assistant_id"
+        )
+    return resolved
+
+
+def _search(request: Request, ctx: RequestContext, body: AssistantSearch) -> list[dict[str, Any]]:
     items = [
-        assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
+        assistant_json(r)
+        for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
+        if rights.permits(ctx.principal, r.spec.roles)
     ]
     if body.graph_id:
         items = [a for a in items if a["graph_id"] == body.graph_id]
@@ -61,25 +74,29 @@ def _search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str,
 
 
 @router.post("/search", summary="Search assistants")
-async def search(request: Request, ctx: Ctx, body: AssistantSearch) -> list[dict[str, Any]]:
+async def search(request: Request, ctx: StaffCtx, body: AssistantSearch) -> list[dict[str, Any]]:
     return _search(request, ctx, body)[body.offset : body.offset + body.limit]
 
 
 @router.post("/count", summary="Count assistants")
-async def count(request: Request, ctx: Ctx, body: AssistantSearch) -> int:
+async def count(request: Request, ctx: StaffCtx, body: AssistantSearch) -> int:
     return len(_search(request, ctx, body))
 
 
 @router.get("/{assistant_id}", summary="Get an assistant")
-async def get(request: Request, ctx: Ctx, assistant_id: str) -> dict[str, Any]:
+async def get(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
     return assistant_json(
-        services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
+        _visible(
+            ctx, services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
+        )
     )
 
 
 @router.get("/{assistant_id}/schemas", summary="Input, state and config schemas")
-async def schemas(request: Request, ctx: Ctx, assistant_id: str) -> dict[str, Any]:
-    r = services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
+async def schemas(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
+    r = _visible(
+        ctx, services(request).runtime.specs.resolve(ctx.principal.tenant_id, assistant_id)
+    )
     message = {
         "type": "object",
         "properties": {"role": {"enum": ["user"]}, "content": {"type": "string"}},

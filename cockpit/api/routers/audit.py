@@ -1,4 +1,4 @@
-"""``/v1/audit`` — the caller's tenant's audit chain: read, verify, export."""
+"""``/v1/audit`` — the caller's tenant's audit chain: read, verify, export, signed head."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import RequestContext, StaffCtx
+from cockpit.api.limits import Offset, PageLimit
 from cockpit.api.routers._common import services
-from cockpit.audit.log import verify
+from cockpit.audit import SignedHead, VerifyResult
 from cockpit.errors import PermissionDenied
-from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-def _require_tenant_wide(ctx: Ctx) -> None:
+def _require_tenant_wide(ctx: RequestContext) -> None:
     """The chain is the whole tenant's (every merchant's tool calls and decisions): a key bound
     to one merchant may not read it."""
-    ctx.require(Role.MERCHANT, Role.PARTNER)
     if ctx.principal.merchant_id is not None:
         raise PermissionDenied(
             "a key bound to one merchant cannot read the tenant's audit chain",
@@ -32,31 +31,46 @@ def _require_tenant_wide(ctx: Ctx) -> None:
 @router.get("", summary="Audit records, oldest first")
 async def records(
     request: Request,
-    ctx: Ctx,
+    ctx: StaffCtx,
     kind: str | None = None,
     subject: str | None = None,
-    after_seq: int = 0,
-    limit: int = 100,
+    after_seq: Offset = 0,
+    limit: PageLimit = 100,
 ) -> list[dict[str, Any]]:
     _require_tenant_wide(ctx)
     return services(request).audit.records(
         ctx.principal.tenant_id,
         kind=kind,
         subject=subject,
-        after_seq=max(0, after_seq),
-        limit=max(1, min(limit, 1000)),
+        after_seq=after_seq,
+        limit=limit,
     )
 
 
-@router.get("/verify", summary="Verify the hash chain")
-async def verify_chain(ctx: Ctx) -> dict[str, Any]:
+@router.get("/verify", summary="Verify the keyed hash chain")
+async def verify_chain(request: Request, ctx: StaffCtx) -> dict[str, Any]:
     _require_tenant_wide(ctx)
-    r = verify(ctx.db, ctx.principal.tenant_id)
+    return _verified(services(request).audit.verify(ctx.principal.tenant_id))
+
+
+@router.post("/verify", summary="Verify the chain and that it still holds an exported head")
+async def verify_anchored(request: Request, ctx: StaffCtx, anchor: SignedHead) -> dict[str, Any]:
+    _require_tenant_wide(ctx)
+    return _verified(services(request).audit.verify(ctx.principal.tenant_id, anchor=anchor))
+
+
+def _verified(r: VerifyResult) -> dict[str, Any]:
     return {"ok": r.ok, "records": r.records, "problem": r.problem, "at_seq": r.at_seq}
 
 
+@router.get("/head", summary="The chain's newest record, signed: keep it elsewhere as an anchor")
+async def head(request: Request, ctx: StaffCtx) -> SignedHead:
+    _require_tenant_wide(ctx)
+    return services(request).audit.head(ctx.principal.tenant_id)
+
+
 @router.get("/export", summary="Export the chain as JSON lines")
-async def export(request: Request, ctx: Ctx) -> StreamingResponse:
+async def export(request: Request, ctx: StaffCtx) -> StreamingResponse:
     _require_tenant_wide(ctx)
     log = services(request).audit
 

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import AdminCtx, AnyCtx, RequestContext
+from cockpit.api.limits import ID_PATTERN
 from cockpit.api.routers._common import services
 from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.tenancy.principal import Role
@@ -20,18 +21,17 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
     name: str = Field(default="", max_length=200)
-    tenant_id: str | None = None
-    merchant_id: str | None = Field(default=None, max_length=64)
+    tenant_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    merchant_id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tenant_id: str = Field(min_length=2, max_length=63)
+    tenant_id: str = Field(min_length=2, max_length=63, pattern=ID_PATTERN)
     name: str | None = Field(default=None, max_length=200)
 
 
-def _target_tenant(ctx: Ctx, requested: str | None) -> str:
-    ctx.require(Role.ADMIN)
+def _target_tenant(ctx: RequestContext, requested: str | None) -> str:
     if requested and requested != ctx.principal.tenant_id:
         if ctx.principal.tenant_id != PLATFORM_TENANT:
             raise PermissionDenied(
@@ -42,7 +42,7 @@ def _target_tenant(ctx: Ctx, requested: str | None) -> str:
 
 
 @router.post("/v1/keys", status_code=201, summary="Create an API key (its secret is shown once)")
-async def create_key(request: Request, ctx: Ctx, body: KeyCreate) -> dict[str, Any]:
+async def create_key(request: Request, ctx: AdminCtx, body: KeyCreate) -> dict[str, Any]:
     tenant = _target_tenant(ctx, body.tenant_id)
     issued = services(request).keys.create_key(
         tenant, body.role, name=body.name, merchant_id=body.merchant_id
@@ -64,8 +64,7 @@ async def create_key(request: Request, ctx: Ctx, body: KeyCreate) -> dict[str, A
 
 
 @router.get("/v1/keys", summary="List this tenant's API keys (no secrets)")
-async def list_keys(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    ctx.require(Role.ADMIN)
+async def list_keys(request: Request, ctx: AdminCtx) -> list[dict[str, Any]]:
     return [
         {
             "id": k.id,
@@ -80,8 +79,7 @@ async def list_keys(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_key(request: Request, ctx: Ctx, key_id: str) -> Response:
-    ctx.require(Role.ADMIN)
+async def revoke_key(request: Request, ctx: AdminCtx, key_id: str) -> Response:
     tenant = None if ctx.principal.tenant_id == PLATFORM_TENANT else ctx.principal.tenant_id
     services(request).keys.revoke(key_id, tenant_id=tenant)
     services(request).audit.record(
@@ -94,8 +92,7 @@ async def revoke_key(request: Request, ctx: Ctx, key_id: str) -> Response:
 
 
 @router.post("/v1/tenants", status_code=201, summary="Create a tenant (platform admins)")
-async def create_tenant(request: Request, ctx: Ctx, body: TenantCreate) -> dict[str, Any]:
-    ctx.require(Role.ADMIN)
+async def create_tenant(request: Request, ctx: AdminCtx, body: TenantCreate) -> dict[str, Any]:
     if ctx.principal.tenant_id != PLATFORM_TENANT:
         raise PermissionDenied("only platform admins create tenants", code="platform_admin_only")
     services(request).keys.ensure_tenant(body.tenant_id, name=body.name)
@@ -109,13 +106,12 @@ class ToolAllowlist(BaseModel):
 
 
 @router.get("/v1/tenant", summary="The caller's tenant and its settings")
-async def get_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def get_tenant(request: Request, ctx: AnyCtx) -> dict[str, Any]:
     return services(request).keys.tenant_settings(ctx.principal.tenant_id)
 
 
 @router.put("/v1/tenant/tools", summary="Restrict which tools this tenant's agents may call")
-async def set_tools(request: Request, ctx: Ctx, body: ToolAllowlist) -> dict[str, Any]:
-    ctx.require(Role.ADMIN)
+async def set_tools(request: Request, ctx: AdminCtx, body: ToolAllowlist) -> dict[str, Any]:
     svc = services(request)
     for i, name in enumerate(body.allowlist or []):
         if name not in svc.runtime.tools:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import StaffCtx
+from cockpit.api.limits import Offset, PageLimit
 from cockpit.api.routers._common import services, sse_stream
 from cockpit.api.services import Services
 from cockpit.errors import ValidationFailed
@@ -78,7 +79,7 @@ def _spec(body: RunCreate) -> RunSpec:
 
 async def _start(svc: Services, principal: Principal, thread_id: str, body: RunCreate) -> RunHandle:
     spec = _spec(body)
-    resolved, graph = svc.runtime.graph_for(principal.tenant_id, spec.assistant_id)
+    resolved, graph = svc.runtime.graph_for(principal.tenant_id, spec.assistant_id, principal)
     spec.assistant_id = (
         resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
     )
@@ -87,6 +88,16 @@ async def _start(svc: Services, principal: Principal, thread_id: str, body: RunC
 
 def _location(handle: RunHandle) -> dict[str, str]:
     return {"Content-Location": f"/threads/{handle.record.thread_id}/runs/{handle.record.run_id}"}
+
+
+async def _waited(handle: RunHandle) -> JSONResponse:
+    """The final state, or the run's failure in the error shape with its status."""
+    await handle.done.wait()
+    if handle.error is not None:
+        return JSONResponse(
+            handle.error, status_code=handle.error_status, headers=_location(handle)
+        )
+    return JSONResponse(handle.final, headers=_location(handle))
 
 
 def _streaming(svc: Services, handle: RunHandle, on_disconnect: str | None) -> StreamingResponse:
@@ -101,22 +112,23 @@ def _streaming(svc: Services, handle: RunHandle, on_disconnect: str | None) -> S
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Run and stream events over SSE")
-async def stream(request: Request, ctx: Ctx, thread_id: str, body: RunCreate) -> StreamingResponse:
+async def stream(
+    request: Request, ctx: StaffCtx, thread_id: str, body: RunCreate
+) -> StreamingResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
     return _streaming(svc, handle, body.on_disconnect)
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Run and wait for the final state")
-async def wait(request: Request, ctx: Ctx, thread_id: str, body: RunCreate) -> JSONResponse:
+async def wait(request: Request, ctx: StaffCtx, thread_id: str, body: RunCreate) -> JSONResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
-    await handle.done.wait()
-    return JSONResponse(handle.final, headers=_location(handle))
+    return await _waited(handle)
 
 
 @router.post("/threads/{thread_id}/runs", summary="Start a background run")
-async def create(request: Request, ctx: Ctx, thread_id: str, body: RunCreate) -> JSONResponse:
+async def create(request: Request, ctx: StaffCtx, thread_id: str, body: RunCreate) -> JSONResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
     return JSONResponse(run_json(handle.record), headers=_location(handle))
@@ -125,10 +137,10 @@ async def create(request: Request, ctx: Ctx, thread_id: str, body: RunCreate) ->
 @router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
 async def list_runs(
     request: Request,
-    ctx: Ctx,
+    ctx: StaffCtx,
     thread_id: str,
-    limit: int = 10,
-    offset: int = 0,
+    limit: PageLimit = 10,
+    offset: Offset = 0,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     limit = max(1, min(limit, 1000))
@@ -139,14 +151,14 @@ async def list_runs(
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
-async def get_run(request: Request, ctx: Ctx, thread_id: str, run_id: str) -> dict[str, Any]:
+async def get_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dict[str, Any]:
     return run_json(services(request).runtime.runs.get(ctx.principal, thread_id, run_id))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")
 async def cancel(
     request: Request,
-    ctx: Ctx,
+    ctx: StaffCtx,
     thread_id: str,
     run_id: str,
     wait: int = 0,
@@ -163,16 +175,16 @@ async def cancel(
 @router.get(
     "/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return the final state"
 )
-async def join(request: Request, ctx: Ctx, thread_id: str, run_id: str) -> dict[str, Any]:
+async def join(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dict[str, Any]:
     svc = services(request)
-    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, thread_id)
+    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, thread_id, ctx.principal)
     from cockpit.runtime.serialize import to_json
 
     return await svc.runtime.runs.join(ctx.principal, thread_id, run_id, to_json(snap.values))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Stream a run in progress")
-async def join_stream(request: Request, ctx: Ctx, thread_id: str, run_id: str) -> Response:
+async def join_stream(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
     svc = services(request)
     rec = svc.runtime.runs.get(ctx.principal, thread_id, run_id)
     handle = svc.runtime.runs.handle(rec.run_id)
@@ -188,12 +200,14 @@ async def join_stream(request: Request, ctx: Ctx, thread_id: str, run_id: str) -
 async def _stateless_thread(svc: Services, principal: Principal, body: RunCreate) -> str:
     # Validate everything first so a bad request leaves no orphan thread behind.
     spec = _spec(body)
-    svc.runtime.specs.resolve(principal.tenant_id, spec.assistant_id)
-    return svc.runtime.threads.create(principal.tenant_id, metadata={"stateless": True}).thread_id
+    svc.runtime.graph_for(principal.tenant_id, spec.assistant_id, principal)
+    return svc.runtime.threads.create(
+        principal.tenant_id, metadata={"stateless": True}, owner=principal
+    ).thread_id
 
 
 @router.post("/runs/stream", summary="Run on a new thread and stream events")
-async def stateless_stream(request: Request, ctx: Ctx, body: RunCreate) -> StreamingResponse:
+async def stateless_stream(request: Request, ctx: StaffCtx, body: RunCreate) -> StreamingResponse:
     svc = services(request)
     tid = await _stateless_thread(svc, ctx.principal, body)
     handle = await _start(svc, ctx.principal, tid, body)
@@ -201,9 +215,8 @@ async def stateless_stream(request: Request, ctx: Ctx, body: RunCreate) -> Strea
 
 
 @router.post("/runs/wait", summary="Run on a new thread and wait")
-async def stateless_wait(request: Request, ctx: Ctx, body: RunCreate) -> JSONResponse:
+async def stateless_wait(request: Request, ctx: StaffCtx, body: RunCreate) -> JSONResponse:
     svc = services(request)
     tid = await _stateless_thread(svc, ctx.principal, body)
     handle = await _start(svc, ctx.principal, tid, body)
-    await handle.done.wait()
-    return JSONResponse(handle.final, headers=_location(handle))
+    return await _waited(handle)

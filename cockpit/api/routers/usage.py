@@ -6,15 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from cockpit.api.deps import Ctx
+from cockpit.api.deps import StaffCtx
 from cockpit.models import usage_summary
-from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 
 @router.get("", summary="Token and cost totals for the caller's tenant")
-async def usage(ctx: Ctx, agent_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
-    ctx.require(Role.MERCHANT, Role.PARTNER)
+async def usage(
+    ctx: StaffCtx, agent_id: str | None = None, run_id: str | None = None
+) -> dict[str, Any]:
     summary = usage_summary(ctx.db, ctx.principal.tenant_id, agent_id=agent_id, run_id=run_id)
     return {"agent_id": agent_id, "run_id": run_id, **summary.to_dict()}
