@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from cockpit import __version__
 from cockpit.api.errors import install_error_handlers
-from cockpit.api.limits import BodySizeLimit
+from cockpit.api.limits import BodySizeLimit, install_input_guard
 from cockpit.api.routers import (
     agents,
     approvals,
@@ -253,6 +253,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_input_guard(app)
     for router in (
         system.router,
         assistants.router,

@@ -1,16 +1,25 @@
-"""The one place errors become HTTP responses: ``{type, code, message, param}``, never a trace."""
+"""The one place errors become HTTP responses: ``{type, code, message, param}``, never a trace.
+
+Database errors caused by the values a request carried (a duplicate key, a value too long for
+its column, a number out of range, text the database cannot store) are the caller's fault and
+map here to 409/422; the transaction they happened in has rolled back, so nothing is
+half-written. Every other database error is ours: a 500 that logs, and says nothing more.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cockpit.api.limits import printable
 from cockpit.errors import CockpitError
 
 log = logging.getLogger(__name__)
@@ -31,10 +40,66 @@ def error_response(
     param: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    # Messages may echo what the caller sent: escape what JSON-as-UTF-8 cannot carry.
+    message, param = printable(message), printable(param) if param is not None else None
     body: dict[str, Any] = {"type": type_, "code": code, "message": message, "param": param}
     if details:
         body["details"] = details
     return JSONResponse(body, status_code=status)
+
+
+_INTERNAL = (500, "api_error", "internal_error", "internal error; the server log has the details")
+
+# PostgreSQL SQLSTATEs of class 22 (data exception) and 23 (integrity) that a value causes.
+_SQLSTATE = {
+    "22001": ("value_too_long", "a value is longer than its field allows"),
+    "22003": ("number_out_of_range", "a number is out of the range its field allows"),
+    "22021": ("invalid_text", "text holds a character the database cannot store"),
+    "22P05": ("invalid_text", "text holds a character the database cannot store"),
+    "23505": ("already_exists", "a record with this id already exists"),
+}
+
+
+def _dbapi_errors() -> tuple[type[Exception], ...]:
+    """Driver errors raised outside SQLAlchemy (e.g. by the LangGraph checkpointers)."""
+    found: list[type[Exception]] = [sqlite3.IntegrityError, sqlite3.DataError]
+    try:
+        import psycopg
+    except ImportError:
+        return tuple(found)
+    return (*found, psycopg.IntegrityError, psycopg.DataError)
+
+
+def classify_db_error(exc: BaseException) -> tuple[int, str, str, str, str | None]:
+    """``(status, type, code, message, param)`` for a database error; 500 unless the request's
+    values caused it. Never echoes SQL or the driver's message."""
+    orig = exc.orig if isinstance(exc, sa_exc.StatementError) else exc
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    diag = getattr(orig, "diag", None)
+    param = getattr(diag, "column_name", None) if diag is not None else None
+    text = str(orig)
+    integrity = (sa_exc.IntegrityError, sqlite3.IntegrityError)
+    data = (sa_exc.DataError, sqlite3.DataError)
+    if sqlstate in _SQLSTATE:
+        code, message = _SQLSTATE[sqlstate]
+    elif "NUL (0x00)" in text:
+        code, message = "invalid_text", "text holds a NUL character, which cannot be stored"
+    elif isinstance(exc, integrity) or type(orig).__name__ == "IntegrityError":
+        if "UNIQUE constraint failed" in text:
+            code, message = "already_exists", "a record with this id already exists"
+        else:
+            code, message = "constraint_violated", "the request breaks a constraint of the data"
+    elif isinstance(exc, data) or type(orig).__name__ == "DataError":
+        code, message = "invalid_value", "a value cannot be stored in its field"
+    elif isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError):
+        # Raised while binding parameters, before the database saw the statement.
+        if not isinstance(orig, ValueError | TypeError | OverflowError):
+            return (*_INTERNAL, None)
+        code, message = "invalid_value", "a value cannot be stored in its field"
+    else:
+        return (*_INTERNAL, None)
+    status = 409 if code == "already_exists" else 422
+    return status, "invalid_request_error", code, message, param
 
 
 def _param(loc: Any) -> str | None:
@@ -69,7 +134,10 @@ def install_error_handlers(app: FastAPI) -> None:
             param,
             {
                 "errors": [
-                    {"param": _param(e.get("loc", ())), "message": str(e.get("msg"))}
+                    {
+                        "param": printable(_param(e.get("loc", ())) or ""),
+                        "message": str(e.get("msg")),
+                    }
                     for e in errors[:20]
                 ]
             },
@@ -106,5 +174,16 @@ def install_error_handlers(app: FastAPI) -> None:
             500, "api_error", "internal_error", "internal error; the server log has the details"
         )
 
+    async def _database(req: Request, exc: Exception) -> JSONResponse:
+        status, type_, code, message, param = classify_db_error(exc)
+        if status >= 500:
+            return await _unexpected(req, exc)
+        log.warning("%s %s refused by the database: %s", req.method, req.url.path, code)
+        return error_response(status, type_, code, message, param)
 
-__all__ = ["error_response", "install_error_handlers"]
+    db_errors: tuple[type[Exception], ...] = (sa_exc.StatementError, *_dbapi_errors())
+    for db_error in db_errors:
+        app.add_exception_handler(db_error, _database)
+
+
+__all__ = ["classify_db_error", "error_response", "install_error_handlers"]
