@@ -93,6 +93,18 @@ RAW_CALLS = [
         "name": "spine_payout",
         "args": {"amount": "lots", "currency": "USD", "payee": "x"},
     },  # 4 bad args
+    {
+        "name": "spine_payout",
+        "args": {"amount": "9999999", "currency": "USD", "payee": "x"},
+    },  # 5 over limit, as a numeric string the schema coerces
+    {
+        "name": "spine_payout",
+        "args": {"amount": 9999999.0, "currency": "USD", "payee": "x"},
+    },  # 6 over limit, as an integral float the schema coerces
+    {
+        "name": "spine_payout",
+        "args": {"amount": 900, "currency": "usd", "payee": "x"},
+    },  # 7 a currency the schema refuses is not read past policy either
 ]
 
 
@@ -104,6 +116,10 @@ RAW_CALLS = [
         (2, "currency_not_allowed"),
         (3, "identity_argument"),
         (4, "invalid_tool_arguments"),
+        # Policy reads the validated arguments: a coerced amount cannot slip past the limit.
+        (5, "amount_over_limit"),
+        (6, "amount_over_limit"),
+        (7, "invalid_tool_arguments"),
     ],
 )
 def test_model_cannot_bypass_policy(tmp_path: Path, call: int, code: str) -> None:
