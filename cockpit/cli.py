@@ -7,14 +7,18 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cockpit import __version__
 from cockpit.config import Settings
+
+if TYPE_CHECKING:
+    from cockpit.audit import AuditLog
 
 app = typer.Typer(
     help="Cockpit: open agentic-commerce platform.",
@@ -205,35 +209,95 @@ def tenants_create(tenant_id: str, name: Annotated[str | None, typer.Option()] =
     console.print(f"tenant {tenant_id} ready")
 
 
+def _audit_log(settings: Settings, db: Any = None) -> AuditLog:
+    from cockpit.audit import AuditKeyError, AuditLog, keyring_for
+
+    try:
+        keys = keyring_for(settings.resolved_database_url, settings)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc.code}: {escape(exc.message)}[/]")
+        raise typer.Exit(2) from None
+    return AuditLog(db or _host_db(settings), keys=keys)
+
+
 @audit_app.command("verify")
 def audit_verify(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(help="A head saved by `cockpit audit head`: the chain must still hold it."),
+    ] = None,
 ) -> None:
-    """Verify every tenant's hash chain; exit 1 if any record was edited or removed."""
-    from cockpit.audit.log import verify
+    """Verify hash chains with the audit key; exit 1 if any record was edited or removed."""
+    from pydantic import ValidationError
+
+    from cockpit.audit import SignedHead
     from cockpit.tenancy.keys import KeyService
 
-    db = _host_db(Settings())
+    settings = Settings()
+    db = _host_db(settings)
+    log = _audit_log(settings, db)
+    head: SignedHead | None = None
+    if anchor is not None:
+        try:
+            head = SignedHead.model_validate_json(anchor.read_text())
+        except (OSError, ValidationError) as exc:
+            err.print(f"[red]cannot read the anchor {anchor}: {escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
+        tenant = tenant or head.tenant
     tenants = [tenant] if tenant else KeyService(db).list_tenants()
     bad = 0
     for t in tenants:
-        r = verify(db, t)
+        r = log.verify(t, anchor=head)
         if r.ok:
-            console.print(f"[green]ok[/]   {t}: {r.records} records")
+            legacy = f" ({r.legacy} unkeyed, sealed)" if r.legacy else ""
+            anchored = f", holds the anchor at record {head.seq}" if head else ""
+            console.print(f"[green]ok[/]   {t}: {r.records} records{legacy}{anchored}")
         else:
             bad += 1
+            where = f" at record {r.at_seq}" if r.at_seq is not None else ""
             console.print(
-                f"[red]FAIL[/] {t}: {r.problem} at record {r.at_seq} ({r.records} verified before it)"
+                f"[red]FAIL[/] {t}: {escape(r.problem or '')}{where}"
+                f" ({r.records} verified before it)"
             )
     raise typer.Exit(1 if bad else 0)
+
+
+@audit_app.command("head")
+def audit_head(tenant: Annotated[str, typer.Option()]) -> None:
+    """Print the chain's signed head (JSON); save it elsewhere and pass it to `verify --anchor`."""
+    try:
+        head = _audit_log(Settings()).head(tenant)
+    except Exception as exc:
+        _fail(exc)
+        return
+    print(head.model_dump_json())
+
+
+@audit_app.command("seal")
+def audit_seal(tenant: Annotated[str, typer.Option()]) -> None:
+    """Append a keyed record, so a chain of unkeyed (pre-key) records is sealed by the key."""
+    seq = _audit_log(Settings()).record(tenant, kind="audit_sealed", actor="cli", subject=tenant)
+    console.print(f"{tenant}: sealed at record {seq}")
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key() -> None:
+    """Put a new key first in the generated key file; older keys stay to verify older records."""
+    from cockpit.audit.keys import key_file, rotate_key_file
+
+    settings = Settings()
+    if settings.audit_keys is not None:
+        err.print("[red]COCKPIT_AUDIT_KEYS is set: rotate by putting a new kid:secret first[/]")
+        raise typer.Exit(2)
+    path = key_file(settings, settings.resolved_database_url)
+    console.print(f"new audit key {rotate_key_file(path)} in {path}")
 
 
 @audit_app.command("export")
 def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
     """Write a tenant's chain as JSON lines to stdout."""
-    from cockpit.audit.log import AuditLog
-
-    for rec in AuditLog(_host_db(Settings())).export(tenant):
+    for rec in _audit_log(Settings()).export(tenant):
         sys.stdout.write(json.dumps(rec) + "\n")
 
 

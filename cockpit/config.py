@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     """Warm up at start: knowledge corpus, fraud model, and (in demo mode) the demo world."""
     embeddings: str = "minilm"
     """Sentence embeddings: ``minilm`` (offline ONNX, default), ``hashing`` (tests), ``openai:<model>``."""
+    audit_keys: SecretStr | None = None
+    """Audit chain HMAC keys, ``kid:secret`` newest first (JSON or comma list); default: one key
+    generated into ``<data dir>/audit.key`` (0600). Set it on every host sharing a database."""
     clock_start: datetime | None = None
     """Start the platform clock at this instant (it then advances in real time); unset: wall clock."""
 

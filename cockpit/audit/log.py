@@ -1,19 +1,16 @@
 """Append-only, hash-chained audit log, one chain per tenant.
 
-Each record's hash covers its sequence number, time, kind, actor, subject,
-redacted payload and the previous record's hash. :func:`verify` walks a
-chain and reports the first record that was edited, removed or reordered;
-the per-tenant head row catches removal of the newest records.
+Each record's hash is an HMAC (keyed with the newest audit key, :mod:`cockpit.audit.keys`) over
+its sequence number, time, kind, actor, subject, redacted payload, key id and the previous
+record's hash. Checking a chain lives in :mod:`cockpit.audit.verify`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,41 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from cockpit.audit.chain import CURRENT_VERSION, GENESIS, canonical, record_hash
+from cockpit.audit.keys import AuditKeyring, keyring_for
 from cockpit.audit.models import AuditHead, AuditRecord
+from cockpit.audit.verify import SignedHead, VerifyResult, signed_head, verify
 from cockpit.db.session import Database, session_tenant
 from cockpit.guardrails.redact import redact
 
-GENESIS = "0" * 64
 _sqlite_lock = threading.Lock()
-
-
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-
-
-def record_hash(
-    *,
-    tenant_id: str,
-    seq: int,
-    ts: str,
-    kind: str,
-    actor: str,
-    subject: str,
-    payload: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    body = _canonical(
-        {
-            "tenant": tenant_id,
-            "seq": seq,
-            "ts": ts,
-            "kind": kind,
-            "actor": actor,
-            "subject": subject,
-            "payload": payload,
-        }
-    )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
 def append(
@@ -65,12 +35,14 @@ def append(
     actor: str,
     subject: str,
     payload: dict[str, Any] | None = None,
+    keys: AuditKeyring | None = None,
 ) -> AuditRecord:
     """Append a record inside the caller's tenant transaction (it commits with the caller's work)."""
     tenant = session_tenant(session)
+    key = (keys or keyring_for(str(session.get_bind().engine.url))).newest
     clean: dict[str, Any] = redact(payload or {})
     # JSON round-trip so the stored payload hashes the same when read back.
-    clean = json.loads(_canonical(clean))
+    clean = json.loads(canonical(clean))
     head = session.scalars(select(AuditHead).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(tenant_id=tenant, seq=0, hash=GENESIS)
@@ -86,6 +58,8 @@ def append(
         subject=subject,
         payload=clean,
         prev_hash=head.hash,
+        version=CURRENT_VERSION,
+        key=key,
     )
     rec = AuditRecord(
         seq=seq,
@@ -96,6 +70,8 @@ def append(
         payload=clean,
         prev_hash=head.hash,
         hash=digest,
+        version=CURRENT_VERSION,
+        kid=key.kid,
     )
     session.add(rec)
     head.seq = seq
@@ -107,8 +83,16 @@ def append(
 class AuditLog:
     """Convenience over :func:`append` for callers without an open transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, keys: AuditKeyring | None = None) -> None:
         self._db = db
+        self._keys = keys
+
+    @property
+    def keys(self) -> AuditKeyring:
+        """The keyring given, else the database's (``COCKPIT_AUDIT_KEYS`` or the key file)."""
+        if self._keys is None:
+            self._keys = keyring_for(self._db.url)
+        return self._keys
 
     def record(
         self,
@@ -120,15 +104,20 @@ class AuditLog:
         payload: dict[str, Any] | None = None,
     ) -> int:
         """Append in its own transaction, retrying when a concurrent append won the race."""
+        keys = self.keys
+        fields: dict[str, Any] = {
+            "kind": kind,
+            "actor": actor,
+            "subject": subject,
+            "payload": payload,
+        }
         for attempt in range(20):
             try:
                 if self._db.dialect == "sqlite":
                     with _sqlite_lock, self._db.tenant_session(tenant_id) as s:
-                        return append(
-                            s, kind=kind, actor=actor, subject=subject, payload=payload
-                        ).seq
+                        return append(s, keys=keys, **fields).seq
                 with self._db.tenant_session(tenant_id) as s:
-                    return append(s, kind=kind, actor=actor, subject=subject, payload=payload).seq
+                    return append(s, keys=keys, **fields).seq
             except (IntegrityError, OperationalError):
                 time.sleep(0.01 * (attempt + 1))
         raise RuntimeError("audit append kept conflicting")
@@ -151,6 +140,14 @@ class AuditLog:
             rows = s.scalars(q.order_by(AuditRecord.seq).limit(limit))
             return [_as_dict(r) for r in rows]
 
+    def verify(self, tenant_id: str, *, anchor: SignedHead | None = None) -> VerifyResult:
+        """Check the tenant's chain with this log's keys (and against an anchor, if given)."""
+        return verify(self._db, tenant_id, keys=self.keys, anchor=anchor)
+
+    def head(self, tenant_id: str, *, now: datetime | None = None) -> SignedHead:
+        """The verified chain's newest record, signed: keep it elsewhere as an anchor."""
+        return signed_head(self._db, tenant_id, keys=self.keys, now=now)
+
     def export(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         after = 0
         while True:
@@ -171,52 +168,17 @@ def _as_dict(r: AuditRecord) -> dict[str, Any]:
         "payload": r.payload,
         "prev_hash": r.prev_hash,
         "hash": r.hash,
+        "v": r.version,
+        "kid": r.kid,
     }
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
-    tenant_id: str
-    ok: bool
-    records: int
-    problem: str | None = None
-    at_seq: int | None = None
-
-
-def verify(db: Database, tenant_id: str) -> VerifyResult:
-    """Walk one tenant's chain; the first broken link is reported."""
-    with db.tenant_session(tenant_id) as s:
-        head = s.scalars(select(AuditHead)).one_or_none()
-        prev = GENESIS
-        expected_seq = 1
-        count = 0
-        for r in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
-            if r.seq != expected_seq:
-                return VerifyResult(tenant_id, False, count, "record missing", expected_seq)
-            if r.prev_hash != prev:
-                return VerifyResult(tenant_id, False, count, "chain link broken", r.seq)
-            digest = record_hash(
-                tenant_id=tenant_id,
-                seq=r.seq,
-                ts=r.ts,
-                kind=r.kind,
-                actor=r.actor,
-                subject=r.subject,
-                payload=r.payload,
-                prev_hash=r.prev_hash,
-            )
-            if digest != r.hash:
-                return VerifyResult(tenant_id, False, count, "record edited", r.seq)
-            prev = r.hash
-            expected_seq += 1
-            count += 1
-        if head is None:
-            if count:
-                return VerifyResult(tenant_id, False, count, "chain head missing", None)
-            return VerifyResult(tenant_id, True, 0)
-        if head.seq != count or head.hash != prev:
-            return VerifyResult(tenant_id, False, count, "newest records removed", count + 1)
-        return VerifyResult(tenant_id, True, count)
-
-
-__all__ = ["AuditLog", "VerifyResult", "append", "record_hash", "verify"]
+__all__ = [
+    "GENESIS",
+    "AuditLog",
+    "SignedHead",
+    "VerifyResult",
+    "append",
+    "record_hash",
+    "verify",
+]

@@ -23,6 +23,10 @@ class AuditRecord(TenantScoped, Base):
     payload: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    """Hash scheme: 1 = bare SHA-256 (records from before keyed chains), 2 = HMAC-SHA256."""
+    kid: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Id of the key a version-2 record was chained with; ``None`` on version 1."""
 
 
 class AuditHead(TenantScoped, Base):
