@@ -5,7 +5,8 @@ points a strategy slot at a champion (and optionally a challenger); the live
 deployment of a slot is its newest row not rolled back, so rollback only
 stamps ``rolled_back_at`` and the history stays auditable. Decisions keep the
 applicant, the score, the reasons and the node trace, and the merchant they are for
-(a merchant-bound key reads only its own merchant's decisions).
+(a merchant-bound key reads only its own merchant's decisions). A keyed deployment or
+decision is its own idempotency record: key, request fingerprint and first response.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class DeploymentRow(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Fingerprint of the request stored under ``idempotency_key`` (``cockpit.idempotency``)."""
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The response the keyed request was given; its retries get it again."""
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_credit_deployments_idem"),
@@ -98,6 +103,10 @@ class DecisionRow(TenantScoped, Base):
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     shadow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Fingerprint of the request stored under ``idempotency_key`` (``cockpit.idempotency``)."""
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The response the keyed request was given; its retries get it again."""
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

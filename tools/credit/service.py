@@ -8,6 +8,11 @@ version's embedded tests, and records every decision with its reasons and
 node trace. Other workers notice a deploy or rollback on their next
 decision: the live deployment id is read from the database on each
 persisted decision and a changed one is compiled and swapped in.
+
+Deployments and decisions are idempotent on their key (:mod:`cockpit.idempotency`):
+the row stores the request's fingerprint and the response, a retry gets that
+response with ``replayed: true``, another request under the key is a 409, and
+concurrent requests with one key make one row.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ToolError, ValidationFailed
+from cockpit.idempotency import Record, fingerprint, key_reused, write_once
 from tools.credit.backtest import BacktestReport, backtest
 from tools.credit.catalog import DEFAULT_PORTFOLIO, builtin_scorecard, portfolio
 from tools.credit.live import LiveDeployment, LiveTable, applicant_key
@@ -259,59 +265,41 @@ class CreditService:
                 code="invalid_share",
                 param="challenger_share",
             )
-        started = time.perf_counter()
-        with self.db.tenant_session(tenant_id) as s:
-            if idempotency_key:
-                prior = s.execute(
-                    select(DeploymentRow).where(DeploymentRow.idempotency_key == idempotency_key)
-                ).scalar_one_or_none()
-                if prior is not None:
-                    return {**deployment_summary(prior), "replayed": True}
-            champ_row = self._version(s, version_id)
-            rows = [("version_id", champ_row)]
-            if challenger_version_id is not None:
-                chal_row = self._version(s, challenger_version_id)
-                if chal_row.name != champ_row.name:
-                    raise ValidationFailed(
-                        f"challenger is a version of {chal_row.name}, not {champ_row.name}",
-                        code="challenger_slot_mismatch",
-                        param="challenger_version_id",
-                    )
-                if chal_row.id == champ_row.id:
-                    raise ValidationFailed(
-                        "challenger must differ from the champion",
-                        code="challenger_is_champion",
-                        param="challenger_version_id",
-                    )
-                rows.append(("challenger_version_id", chal_row))
-            for param, row in rows:
-                report = self._compile(row).run_tests()
-                if not report.passed:
-                    failing = [r.name + ": " + r.message for r in report.results if not r.passed]
-                    raise Conflict(
-                        f"strategy version {row.id} ({row.name} v{row.version}) cannot be deployed: "
-                        f"{report.failed} embedded test(s) fail — {failing[0]}",
-                        code="strategy_tests_failed",
-                        param=param,
-                        details={"test_report": report.to_dict()},
-                    )
-            previous = self._live_row(s, champ_row.name)
-            dep = DeploymentRow(
-                id=_new_id("cdep"),
-                name=champ_row.name,
-                champion_id=champ_row.id,
-                challenger_id=challenger_version_id,
-                challenger_share=challenger_share if challenger_version_id else 0.0,
+        request = {
+            "version_id": version_id,
+            "challenger_version_id": challenger_version_id,
+            "challenger_share": challenger_share,
+        }
+        request_hash = fingerprint(request, operation="credit.deploy")
+        made: list[LiveDeployment] = []
+
+        def write(s: Session) -> dict[str, Any]:
+            response, fresh = self._deploy_in(
+                s,
+                version_id,
                 created_by=created_by,
-                created_at=utcnow(),
+                challenger_version_id=challenger_version_id,
+                challenger_share=challenger_share,
                 idempotency_key=idempotency_key,
+                request_hash=request_hash,
             )
-            s.add(dep)
-            s.flush()
-            fresh = self._materialise(s, dep)
-            summary = deployment_summary(dep)
+            made.append(fresh)
+            return response
+
+        outcome = write_once(
+            self.db,
+            tenant_id,
+            key=idempotency_key,
+            request_fingerprint=request_hash,
+            find=lambda s: self._prior_deployment(s, idempotency_key or ""),
+            write=write,
+        )
+        if outcome.replayed:
+            return {**outcome.response, "replayed": True}
         # Swap only after the row is committed: a failed commit leaves the old version live.
+        fresh = made[-1]
         self.live.swap(tenant_id, fresh.name, fresh)
+        summary = outcome.response
         self.audit.record(
             tenant_id,
             kind="credit_strategy_deployed",
@@ -327,12 +315,81 @@ class CreditService:
                 )
             },
         )
-        return {
-            **summary,
+        return summary
+
+    def _deploy_in(
+        self,
+        s: Session,
+        version_id: str,
+        *,
+        created_by: str,
+        challenger_version_id: str | None,
+        challenger_share: float,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> tuple[dict[str, Any], LiveDeployment]:
+        """Store the deployment (with its response when keyed); the compiled entry to swap in."""
+        started = time.perf_counter()
+        champ_row = self._version(s, version_id)
+        rows = [("version_id", champ_row)]
+        if challenger_version_id is not None:
+            chal_row = self._version(s, challenger_version_id)
+            if chal_row.name != champ_row.name:
+                raise ValidationFailed(
+                    f"challenger is a version of {chal_row.name}, not {champ_row.name}",
+                    code="challenger_slot_mismatch",
+                    param="challenger_version_id",
+                )
+            if chal_row.id == champ_row.id:
+                raise ValidationFailed(
+                    "challenger must differ from the champion",
+                    code="challenger_is_champion",
+                    param="challenger_version_id",
+                )
+            rows.append(("challenger_version_id", chal_row))
+        for param, row in rows:
+            report = self._compile(row).run_tests()
+            if not report.passed:
+                failing = [r.name + ": " + r.message for r in report.results if not r.passed]
+                raise Conflict(
+                    f"strategy version {row.id} ({row.name} v{row.version}) cannot be deployed: "
+                    f"{report.failed} embedded test(s) fail — {failing[0]}",
+                    code="strategy_tests_failed",
+                    param=param,
+                    details={"test_report": report.to_dict()},
+                )
+        previous = self._live_row(s, champ_row.name)
+        dep = DeploymentRow(
+            id=_new_id("cdep"),
+            name=champ_row.name,
+            champion_id=champ_row.id,
+            challenger_id=challenger_version_id,
+            challenger_share=challenger_share if challenger_version_id else 0.0,
+            created_by=created_by,
+            created_at=utcnow(),
+            idempotency_key=idempotency_key,
+            request_hash=request_hash if idempotency_key else None,
+        )
+        fresh = self._materialise(s, dep)
+        response = {
+            **deployment_summary(dep),
             "previous_champion_version_id": previous.champion_id if previous else None,
             "deploy_ms": round((time.perf_counter() - started) * 1000, 2),
             "replayed": False,
         }
+        dep.response = response if idempotency_key else None
+        s.add(dep)
+        s.flush()
+        return response, fresh
+
+    @staticmethod
+    def _prior_deployment(s: Session, idempotency_key: str) -> Record | None:
+        prior = s.execute(
+            select(DeploymentRow).where(DeploymentRow.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if prior is None:
+            return None
+        return Record(prior.request_hash, prior.response or deployment_summary(prior))
 
     def rollback(self, tenant_id: str, name: str, *, created_by: str) -> dict[str, Any]:
         """Retire the slot's live deployment; the one before it becomes live again."""
@@ -412,11 +469,19 @@ class CreditService:
         the strategy's, and must not exceed it; a strategy decline is recorded as a decline
         whatever was asked.
         """
-        with self.db.tenant_session(tenant_id) as s:
-            if idempotency_key:
-                prior = self._prior(s, idempotency_key, merchant_id)
-                if prior is not None:
-                    return decision_record(prior, replayed=True)
+        request = {
+            "strategy": name,
+            "applicant": dict(applicant),
+            "merchant_id": merchant_id,
+            "application_id": application_id,
+            "kind": kind,
+            "grant_minor": grant_minor,
+            "grant_currency": grant_currency,
+        }
+        request_hash = fingerprint(request, operation="credit.decide")
+        routed: list[str] = []
+
+        def write(s: Session) -> dict[str, Any]:
             live = self._sync_live(tenant_id, name, s)
             if live is None:
                 raise NotFound(
@@ -425,6 +490,7 @@ class CreditService:
                     param="strategy",
                 )
             arm, strategy, other = live.route(applicant_key(applicant, application_id))
+            routed.append(arm)
             decision = strategy.decide(applicant, trace=True)
             limit_minor = minor_units(decision.limit, decision.currency)
             if grant_minor is not None:
@@ -470,18 +536,27 @@ class CreditService:
                 trace=decision.trace or [],
                 shadow=shadow,
                 idempotency_key=idempotency_key,
+                request_hash=request_hash if idempotency_key else None,
                 created_by=created_by,
                 created_at=utcnow(),
             )
-            try:
-                with s.begin_nested():
-                    s.add(row)
-            except IntegrityError:
-                prior = self._prior(s, idempotency_key, merchant_id) if idempotency_key else None
-                if prior is None:
-                    raise
-                return decision_record(prior, replayed=True)
             record = decision_record(row)
+            row.response = record if idempotency_key else None
+            s.add(row)
+            s.flush()
+            return record
+
+        outcome = write_once(
+            self.db,
+            tenant_id,
+            key=idempotency_key,
+            request_fingerprint=request_hash,
+            find=lambda s: self._prior(s, idempotency_key or "", merchant_id),
+            write=write,
+        )
+        if outcome.replayed:
+            return {**outcome.response, "replayed": True}
+        record = outcome.response
         self.audit.record(
             tenant_id,
             kind="credit_decision",
@@ -492,7 +567,7 @@ class CreditService:
                 "merchant_id": merchant_id,
                 "strategy": name,
                 "version_id": record["version_id"],
-                "arm": arm,
+                "arm": routed[-1],
                 "decision": record["decision"],
                 "limit_minor": record["limit_minor"],
                 "currency": record["currency"],
@@ -503,19 +578,18 @@ class CreditService:
         return record
 
     @staticmethod
-    def _prior(s: Session, idempotency_key: str, merchant_id: str | None) -> DecisionRow | None:
-        """The decision stored under this key; one for another merchant is a conflict, not a
-        replay (a merchant key must not read another merchant's decision by reusing its key)."""
+    def _prior(s: Session, idempotency_key: str, merchant_id: str | None) -> Record | None:
+        """The decision stored under this key. A row from before keys were fingerprinted has no
+        hash to compare: one for another merchant is still a conflict, not a replay (a merchant
+        key must not read another merchant's decision by reusing its key)."""
         prior = s.execute(
             select(DecisionRow).where(DecisionRow.idempotency_key == idempotency_key)
         ).scalar_one_or_none()
-        if prior is not None and prior.merchant_id != merchant_id:
-            raise Conflict(
-                "idempotency key was already used for another decision",
-                code="idempotency_key_reused",
-                param="idempotency_key",
-            )
-        return prior
+        if prior is None:
+            return None
+        if prior.request_hash is None and prior.merchant_id != merchant_id:
+            raise key_reused(idempotency_key)
+        return Record(prior.request_hash, prior.response or decision_record(prior))
 
     def get_decision(
         self, tenant_id: str, decision_id: str, *, merchant_id: str | None = None

@@ -3,9 +3,13 @@
 Each operation runs in one transaction (:func:`tools.payments.tx.run_tx`):
 the business rows, the ledger journal and the notification outbox row are
 committed together or not at all. Request ids make every operation
-idempotent: the same id and body return the stored first response, the same
-id with another body is ``idempotency_key_reused``. Bad input and broken
-preconditions raise before anything is written.
+idempotent (:mod:`cockpit.idempotency`; a payment, capture or refund row is the
+record of its request id): the same id and body return the stored first response,
+the same id with another body is ``idempotency_key_reused``. The payment row is
+locked *before* a request id is looked up, so a retry that waited for the lock
+finds the success it raced with instead of the state that success left (a closed
+capture, nothing left to refund). Bad input and broken preconditions raise before
+anything is written.
 
 Result semantics follow DOMAIN.md §2.3: ``S`` / ``F`` are final, ``U`` means
 the issuer did not answer; a ``U`` payment is retried (same request id) or
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database, session_tenant
 from cockpit.errors import Conflict, NotFound, ValidationFailed
+from cockpit.idempotency import Record, fingerprint, replay
 from tools.payments import ledger
 from tools.payments.codes import describe
 from tools.payments.methods import CancelRule, get_method, wallet_cancel_deadline
@@ -39,7 +44,7 @@ from tools.payments.requests import (
     new_id,
 )
 from tools.payments.simulator import AuthContext, IssuerSimulator
-from tools.payments.tx import fingerprint, reused_key, run_tx
+from tools.payments.tx import run_tx
 from tools.payments.views import cancel_view, capture_view, payment_view, refund_view
 
 ACTIVE_KYB = ("APPROVED", "APPROVED_WITH_RESERVE")
@@ -81,23 +86,23 @@ def load_payment(
 
 _Keyed = TypeVar("_Keyed", Capture, Refund)
 
+REUSED_DETAILS = {"resultCode": "REPEAT_REQ_INCONSISTENT", "resultStatus": "F"}
+"""What the wire adds to ``idempotency_key_reused`` for a request id (the gateway's code)."""
+
 
 def _replayed(
     session: Session, model: type[_Keyed], req: CaptureRequest | RefundRequest
 ) -> tuple[str, dict[str, Any] | None]:
-    """Request-id idempotency: the first result for the same body, a conflict for another body."""
-    check_request_id(req.request_id, "request_id")
+    """The first result for the same body, a conflict for another body. Call it with the
+    payment locked: a concurrent twin has then committed, and its row is found."""
     fp = fingerprint(asdict(req))
     existing = session.scalar(
         select(model).where(
             model.merchant_id == req.merchant_id, model.request_id == req.request_id
         )
     )
-    if existing is None:
-        return fp, None
-    if existing.fingerprint != fp:
-        raise reused_key(req.request_id)
-    return fp, dict(existing.response)
+    record = None if existing is None else Record(existing.fingerprint, existing.response)
+    return fp, replay(record, fp, key=req.request_id, param="request_id", details=REUSED_DETAILS)
 
 
 @dataclass(slots=True)
@@ -118,16 +123,22 @@ class Gateway:
         check_request_id(req.request_id, "request_id")
         check_notes(req.description, req.metadata)
         existing = session.scalar(
-            select(Payment).where(
-                Payment.merchant_id == req.merchant_id, Payment.request_id == req.request_id
-            )
+            select(Payment)
+            .where(Payment.merchant_id == req.merchant_id, Payment.request_id == req.request_id)
+            .with_for_update()  # a retry of an unknown (U) result authorises it once, in turn
         )
         if existing is not None:
-            if existing.fingerprint != fp:
-                raise reused_key(req.request_id)
+            view = existing.response or payment_view(existing)
+            stored = replay(
+                Record(existing.fingerprint, view),
+                fp,
+                key=req.request_id,
+                param="request_id",
+                details=REUSED_DETAILS,
+            )
             if existing.state == "PROCESSING":
                 return self._authorize(session, existing, at=at)
-            return dict(existing.response or payment_view(existing))
+            return stored if stored is not None else dict(view)
         merchant = load_merchant(session, req.merchant_id)
         if merchant.kyb_state not in ACTIVE_KYB:
             raise Conflict(
@@ -325,10 +336,11 @@ class Gateway:
         return run_tx(self.db, tenant_id, lambda s: self.capture_in(s, req, at=at or utcnow()))
 
     def capture_in(self, session: Session, req: CaptureRequest, *, at: datetime) -> dict[str, Any]:
-        fp, replay = _replayed(session, Capture, req)
-        if replay is not None:
-            return replay
+        check_request_id(req.request_id, "request_id")
         payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
+        fp, stored = _replayed(session, Capture, req)
+        if stored is not None:
+            return stored
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         if payment.state == "CANCELLED":
             raise Conflict(
@@ -400,10 +412,11 @@ class Gateway:
         return run_tx(self.db, tenant_id, lambda s: self.refund_in(s, req, at=at or utcnow()))
 
     def refund_in(self, session: Session, req: RefundRequest, *, at: datetime) -> dict[str, Any]:
-        fp, replay = _replayed(session, Refund, req)
-        if replay is not None:
-            return replay
+        check_request_id(req.request_id, "request_id")
         payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
+        fp, stored = _replayed(session, Refund, req)
+        if stored is not None:
+            return stored
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         if payment.state != "CAPTURED" or payment.captured_amount == 0:
             raise Conflict(f"payment is {payment.state}; only captured payments can be refunded",

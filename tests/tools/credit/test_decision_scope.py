@@ -191,7 +191,7 @@ def test_merchant_cannot_decide_for_another_merchant(
     # Naming its own merchant is fine, and a replay of its own key replays its own decision.
     own = world.decide(world.a, "scope-a-own", merchant_id=MER_A)
     assert own.status_code == 201 and own.json()["merchant_id"] == MER_A
-    again = world.decide(world.a, "scope-a")
+    again = world.decide(world.a, "scope-a", application_id="app-scope-a")
     assert again.status_code == 200 and again.json()["id"] == decisions["a"]["id"]
     assert len(world.stored_decisions()) == before + 1
 
@@ -223,7 +223,7 @@ def test_migration_adds_the_merchant_column_and_backfills_it(backend_url: str) -
     db = Database(backend_url)
     try:
         core_migrate.upgrade(db)  # a fresh database, straight to the heads
-        assert "credit_0002" in core_migrate.current_heads(db)
+        assert "credit_0003" in core_migrate.current_heads(db)
         cols = _columns(db)
         assert cols["merchant_id"]["nullable"] is True
         with db.engine.connect() as conn:

@@ -127,7 +127,7 @@ def test_decisions_are_idempotent_and_stored_with_trace(
     v = svc.create_version("t1", consumer_spec, created_by="k")
     svc.deploy("t1", v["id"], created_by="k")
     first = svc.decide("t1", SLOT, german_rows[2], created_by="k", idempotency_key="idem-1")
-    again = svc.decide("t1", SLOT, german_rows[3], created_by="k", idempotency_key="idem-1")
+    again = svc.decide("t1", SLOT, german_rows[2], created_by="k", idempotency_key="idem-1")
     assert again["id"] == first["id"] and again["replayed"] and not first["replayed"]
     with svc.db.tenant_session("t1") as s:
         rows = s.execute(select(DecisionRow)).scalars().all()

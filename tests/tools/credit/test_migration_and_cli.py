@@ -17,7 +17,7 @@ from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
 
 
 def test_migration_creates_the_model_tables(db: Database) -> None:
-    assert "credit_0002" in current_heads(db)
+    assert "credit_0003" in current_heads(db)
     insp = inspect(db.engine)
     for model in (StrategyVersionRow, DeploymentRow, DecisionRow):
         table = model.__table__
