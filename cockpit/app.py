@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from cockpit import __version__
 from cockpit.api.errors import install_error_handlers
 from cockpit.api.limits import BodySizeLimit, install_input_guard
+from cockpit.api.openapi import install_openapi
 from cockpit.api.routers import (
     agents,
     approvals,
@@ -32,6 +33,7 @@ from cockpit.api.routers import (
     usage,
 )
 from cockpit.api.services import Services
+from cockpit.audit import keyring_for
 from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
 from cockpit.db.migrate import upgrade
@@ -41,7 +43,7 @@ from cockpit.runtime.graph import ModelFactory
 from cockpit.runtime.service import Runtime
 from cockpit.specs.registry import SpecRegistry, load_builtin_specs
 from cockpit.specs.spec import AgentSpec
-from cockpit.tenancy.keys import KeyService
+from cockpit.tenancy.keys import KeyService, MerchantExists
 from cockpit.tenancy.principal import Role
 from cockpit.toolkit.registry import ToolRegistry, default_registry
 
@@ -148,6 +150,26 @@ def _demo_customers(svc: Services, payments: Any) -> Any:
     return customers
 
 
+def merchant_lookup(db: Database) -> MerchantExists | None:
+    """Key bindings are checked against the payments domain's merchants (None without it)."""
+    if _optional_module("tools.payments.models") is None:
+        return None
+    from sqlalchemy import select
+
+    from tools.payments.models import Merchant
+
+    def exists(tenant_id: str, merchant_id: str) -> bool:
+        with db.tenant_session(tenant_id) as s:
+            found = s.scalar(
+                select(Merchant.id).where(
+                    Merchant.tenant_id == tenant_id, Merchant.id == merchant_id
+                )
+            )
+        return found is not None
+
+    return exists
+
+
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()
     for module in settings.tool_modules:
@@ -186,7 +208,7 @@ def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
     settings.install_clock()
     db = Database(settings.resolved_database_url)
     upgrade(db)
-    keys = KeyService(db)
+    keys = KeyService(db, merchant_exists=merchant_lookup(db))
     created = bootstrap(settings, db, keys)
     return db, keys, created
 
@@ -205,7 +227,7 @@ def create_app(
         db, keys, created = prepare(settings)
         app.state.bootstrap_keys = created
         load_tools(settings, registry)
-        audit_log = AuditLog(db)
+        audit_log = AuditLog(db, keys=keyring_for(settings.resolved_database_url, settings))
         specs = SpecRegistry(db, registry, load_builtin_specs(builtin_agent_dirs(settings)))
         async with open_checkpointer(settings.resolved_checkpoint_url) as saver:
             runtime = Runtime(
@@ -254,6 +276,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_input_guard(app)
+    install_openapi(app)
     for router in (
         system.router,
         assistants.router,

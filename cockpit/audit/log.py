@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from cockpit.audit.chain import CURRENT_VERSION, GENESIS, canonical, record_hash
 from cockpit.audit.keys import AuditKeyring, keyring_for
 from cockpit.audit.models import AuditHead, AuditRecord
 from cockpit.audit.verify import SignedHead, VerifyResult, signed_head, verify
+from cockpit.clock import utcnow
 from cockpit.db.session import Database, session_tenant
 from cockpit.guardrails.redact import redact
 
@@ -48,7 +49,7 @@ def append(
         head = AuditHead(tenant_id=tenant, seq=0, hash=GENESIS)
         session.add(head)
     seq = head.seq + 1
-    ts = datetime.now(UTC).isoformat(timespec="microseconds")
+    ts = utcnow().isoformat(timespec="microseconds")
     digest = record_hash(
         tenant_id=tenant,
         seq=seq,

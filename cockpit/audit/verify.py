@@ -21,6 +21,7 @@ from sqlalchemy import select
 from cockpit.audit.chain import GENESIS, KEYED, UNKEYED, canonical, record_hash
 from cockpit.audit.keys import AuditKeyring, keyring_for
 from cockpit.audit.models import AuditHead, AuditRecord
+from cockpit.clock import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict
 
@@ -206,7 +207,7 @@ def signed_head(
         tenant_id=tenant_id,
         seq=result.records,
         hash=result.head_hash,
-        now=now or datetime.now(UTC),
+        now=now or utcnow(),
     )
 
 

@@ -22,6 +22,7 @@ from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import default_registry
 from tests.support.apptest import Api, running_app
+from tests.support.merchants import add_merchant
 from tests.support.routes import api_routes
 from tests.support.spinekit import AGENTS_DIR
 
@@ -77,6 +78,8 @@ def world(
         other = f"mx_{request.param}_other"
         svc.keys.ensure_tenant(tenant, name="matrix")
         svc.keys.ensure_tenant(other, name="matrix other")
+        add_merchant(svc.db, tenant, "mer_a")
+        add_merchant(svc.db, tenant, "mer_b")
         issued = {
             "admin": svc.keys.create_key(tenant, Role.ADMIN),
             "merchant_a": svc.keys.create_key(tenant, Role.MERCHANT, merchant_id="mer_a"),
