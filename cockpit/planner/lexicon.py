@@ -1,7 +1,7 @@
 """Word lists the slot filler matches against: currencies, markets, payment methods.
 
-Currency exponents follow ISO 4217 as summarised in DOMAIN.md §1.1; markets
-and method codes follow DOMAIN.md §3.2. Everything here is plain data plus
+Currency exponents come from :mod:`cockpit.money` (ISO 4217); markets and
+method codes follow DOMAIN.md §3.2. Everything here is plain data plus
 tiny lookups, so a partner can read (and extend) what the planner knows.
 """
 
@@ -10,27 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-#: ISO 4217 exponent for currencies whose minor unit is not 1/100.
-_EXPONENT_OVERRIDES: Final = MappingProxyType(
-    {
-        "JPY": 0,
-        "KRW": 0,
-        "VND": 0,
-        "CLP": 0,
-        "ISK": 0,
-        "UGX": 0,
-        "XOF": 0,
-        "XAF": 0,
-        "PYG": 0,
-        "KWD": 3,
-        "BHD": 3,
-        "OMR": 3,
-        "JOD": 3,
-        "TND": 3,
-        "LYD": 3,
-        "IQD": 3,
-    }
-)
+from cockpit import money
 
 #: Currencies the planner recognises by their ISO code in text.
 CURRENCY_CODES: Final = frozenset(
@@ -87,8 +67,8 @@ CURRENCY_WORDS: Final = MappingProxyType(
 
 
 def currency_exponent(code: str) -> int:
-    """Digits after the decimal point for ``code`` (2 unless ISO 4217 says otherwise)."""
-    return _EXPONENT_OVERRIDES.get(code.upper(), 2)
+    """Digits after the decimal point for ``code`` (from :mod:`cockpit.money`; 2 if unknown)."""
+    return money.exponent(code) if money.is_known(code) else 2
 
 
 #: ISO 3166 alpha-2 -> names and adjectives (lower case) that mean that market.

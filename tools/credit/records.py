@@ -6,35 +6,20 @@ The service returns these plain dicts; the router validates them against
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from cockpit import money
 from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
-
-_EXPONENT = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "JOD": 3,
-    "OMR": 3,
-    "TND": 3,
-}
-
-
-def _scale(currency: str) -> int:
-    return int(10 ** _EXPONENT.get(currency, 2))
 
 
 def minor_units(amount: float, currency: str) -> int:
-    """Major → minor units (DOMAIN.md §1: 2 decimals unless the currency says otherwise)."""
-    return round(amount * _scale(currency))
+    """Major → minor units, half-even (exponent from :mod:`cockpit.money`; scores are floats)."""
+    return money.to_minor(Decimal(str(float(amount))), currency, rounding=ROUND_HALF_EVEN)
 
 
 def major_units(amount_minor: int, currency: str) -> float:
-    return amount_minor / _scale(currency)
+    return float(money.to_major(amount_minor, currency))
 
 
 def version_summary(row: StrategyVersionRow, *, full: bool = False) -> dict[str, Any]:

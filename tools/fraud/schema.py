@@ -18,15 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cockpit.errors import ValidationFailed
-
-# ISO 4217 exponent per supported currency (DOMAIN.md section 1.1).
-CURRENCY_EXPONENT: dict[str, int] = {
-    "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "IDR": 2,
-    "CNY": 2, "HKD": 2, "TWD": 2, "SGD": 2, "MYR": 2, "THB": 2, "PHP": 2, "INR": 2,
-    "AUD": 2, "NZD": 2, "BRL": 2, "MXN": 2, "PEN": 2, "PKR": 2, "BDT": 2, "PLN": 2,
-    "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2, "CZK": 2, "HUF": 2, "CAD": 2, "ZAR": 2,
-    "TRY": 2, "ILS": 2, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
-}  # fmt: skip
+from cockpit.money import MinorAmount, exponent
 
 # Rough USD value of one major unit. Only used to put amounts of different
 # currencies on one scale for the model; it is not an FX rate to settle with.
@@ -39,6 +31,10 @@ USD_PER_UNIT: dict[str, float] = {
     "CAD": 0.73, "ZAR": 0.054, "TRY": 0.031, "ILS": 0.27, "ISK": 0.0072, "KWD": 3.25,
     "BHD": 2.65, "OMR": 2.6, "JOD": 1.41, "TND": 0.32,
 }  # fmt: skip
+
+# Exponent of each currency the fraud engine scores, from cockpit.money. The keys are the
+# supported set (those with a USD scale); the tabular features encode a currency by its rank.
+CURRENCY_EXPONENT: dict[str, int] = {code: exponent(code) for code in USD_PER_UNIT}
 
 METHODS: tuple[str, ...] = ("card", "wallet", "bank_transfer")
 ENTITY_KINDS: tuple[str, ...] = ("customer", "card", "device", "ip")
@@ -110,7 +106,9 @@ class TransactionIn(BaseModel):
     device_id: str = Field(min_length=1, max_length=128)
     ip: str = Field(min_length=1, max_length=64)
     merchant_id: str = Field(min_length=1, max_length=128)
-    amount_minor: int = Field(ge=0, le=10**15, description="Amount in minor units (e.g. cents).")
+    amount_minor: MinorAmount = Field(
+        ge=0, le=10**15, description="Amount in minor units (e.g. cents)."
+    )
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. USD.")
     method: str = "card"
     mcc: int = Field(default=5999, ge=0, le=9999)
@@ -124,16 +122,6 @@ class TransactionIn(BaseModel):
     declined: bool = False
     liveness_score: float | None = Field(default=None, ge=0.0, le=1.0)
     attack_type: str | None = Field(default=None, max_length=64)
-
-    @field_validator("amount_minor", mode="before")
-    @classmethod
-    def _integral_amount(cls, value: Any) -> Any:
-        # Floats are refused outright: a NaN or 12.5 "minor units" is a bug upstream.
-        if isinstance(value, float):
-            raise ValueError("amount_minor must be an integer number of minor units")
-        if isinstance(value, bool):
-            raise ValueError("amount_minor must be an integer, not a boolean")
-        return value
 
     @field_validator("ts", "account_created_ts", "profile_changed_ts", "liveness_score")
     @classmethod

@@ -6,7 +6,10 @@ from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from cockpit.errors import ValidationFailed
+from cockpit.money import parse_major
 from tools.fx.models import DEFAULT_QUANTILES
 
 
@@ -24,8 +27,19 @@ class VolumeIn(_Body):
 
     date: date
     currency: str = Field(min_length=3, max_length=3)
-    amount: float
+    amount: float = Field(description="Signed major units, e.g. -1250.5 (a payable)")
     merchant_id: str | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _decimal_amount(cls, value: object) -> object:
+        # Lax float parsing would take true, "NaN", "1e309" and non-ASCII digits; a volume is
+        # statistics input, so a float is fine once it is a bounded, canonical number.
+        try:
+            number = parse_major(value, param="amount", signed=True, floats=True, max_fraction=20)
+            return float(number)
+        except ValidationFailed as exc:
+            raise PydanticCustomError(exc.code, "{reason}", {"reason": exc.message}) from None
 
 
 class ForecastRequest(_Body):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
 
 from cockpit.errors import ValidationFailed
+from cockpit.money import exponent, parse_major
 from tools.fx.ecb import load_ecb, parse_pair
 from tools.fx.exposure import VolumeRecord, daily_exposure
 from tools.fx.forecast import Forecast, check_horizon, forecast_series
@@ -30,15 +31,8 @@ from tools.fx.intervals import (
 from tools.fx.models import DEFAULT_QUANTILES, model_spec
 from tools.fx.series import TimeSeries, season_length_for
 
-#: ISO 4217 exponents that are not 2 among the ECB currencies (DOMAIN §1.1; ISK unverified).
-_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0}
-
 #: Refuse to return a rate series longer than this many points in one response.
 MAX_RATE_POINTS = 10_000
-
-
-def exponent(currency: str) -> int:
-    return _EXPONENT.get(currency.upper(), 2)
 
 
 def rates(
@@ -102,13 +96,10 @@ def convert(
     Rounded half-even to the target currency's minor unit (DOMAIN §1.2).
     """
     try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        raise ValidationFailed(
-            f"amount {amount!r} is not a number", code="invalid_amount", param="amount"
-        ) from None
-    if not value.is_finite():
-        raise ValidationFailed("amount must be finite", code="invalid_amount", param="amount")
+        # Canonical decimal strings only, and bounded: ``1e309`` used to end in a 500.
+        value = parse_major(f"{amount:f}" if isinstance(amount, Decimal) else amount)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code="invalid_amount", param="amount") from None
     src, dst = source.upper(), target.upper()
     table = load_ecb()
     if src == dst:

@@ -8,24 +8,25 @@ with a stable code so callers can reject a request before writing anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
 
+from cockpit import money
 from cockpit.errors import ValidationFailed
+from cockpit.money import format_amount
 
-# ISO 4217 exponents of the currencies the simulator accepts (DOMAIN.md §1.1).
-EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(["JPY", "KRW", "VND", "CLP", "ISK"], 0),
-    **dict.fromkeys(["KWD", "BHD", "OMR", "JOD", "TND"], 3),
-    **dict.fromkeys(
-        [
-            "USD", "EUR", "GBP", "IDR", "CNY", "HKD", "TWD", "SGD", "MYR", "THB", "PHP",
-            "INR", "AUD", "NZD", "BRL", "MXN", "PEN", "PKR", "BDT", "PLN", "CHF", "SEK",
-            "NOK", "DKK", "CZK", "HUF", "CAD", "ZAR", "TRY", "ILS", "MOP",
-        ],
-        2,
-    ),
-}  # fmt: skip
+_SUPPORTED = (
+    "USD EUR GBP JPY KRW VND CLP ISK KWD BHD OMR JOD TND IDR CNY HKD TWD SGD MYR THB PHP "
+    "INR AUD NZD BRL MXN PEN PKR BDT PLN CHF SEK NOK DKK CZK HUF CAD ZAR TRY ILS MOP"
+)
+SUPPORTED_CURRENCIES: frozenset[str] = frozenset(_SUPPORTED.split())
+"""Currencies the simulator accepts (DOMAIN.md §1.1); exponents come from cockpit.money."""
+EXPONENTS: Mapping[str, int] = MappingProxyType(
+    {code: money.exponent(code) for code in sorted(SUPPORTED_CURRENCIES)}
+)
+"""Exponent of each supported currency, read from :data:`cockpit.money.EXPONENTS`."""
 
 # Granularity of the integer minor value the gateway accepts, when not 1.
 CURRENCY_WIRE_STEP: dict[str, int] = {"IDR": 100}
@@ -36,11 +37,9 @@ MAX_MINOR = 10**15
 
 
 def normalize_currency(code: str, *, param: str = "currency") -> str:
-    """Uppercase ISO code, or ``unknown_currency``."""
-    if not isinstance(code, str):
-        raise ValidationFailed("currency must be a string", code="unknown_currency", param=param)
-    upper = code.strip().upper()
-    if upper not in EXPONENTS:
+    """Uppercase ISO code of a currency the simulator supports, or ``unknown_currency``."""
+    upper = money.normalize_currency(code, param=param)
+    if upper not in SUPPORTED_CURRENCIES:
         raise ValidationFailed(
             f"unknown or unsupported currency {code!r}", code="unknown_currency", param=param
         )
@@ -91,18 +90,10 @@ def check_minor(
 def parse_minor(
     value: str | int, currency: str, *, method_type: str | None = None, param: str = "amount"
 ) -> int:
-    """Parse a gateway wire value (integer minor units, possibly as a string)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdigit():
-            raise ValidationFailed(
-                f"amount {value!r} is not an integer number of minor units "
-                f"({currency} has {exponent(currency)} decimals)",
-                code="amount_wrong_exponent",
-                param=param,
-            )
-        value = int(text)
-    return check_minor(value, currency, method_type=method_type, param=param)
+    """Parse a gateway wire value: integer minor units as an ``int`` or ASCII-digit string."""
+    ccy = normalize_currency(currency)
+    number = money.parse_minor(value, param=param, currency=ccy, signed=True)
+    return check_minor(number, ccy, method_type=method_type, param=param)
 
 
 def major_to_minor(
@@ -110,31 +101,18 @@ def major_to_minor(
 ) -> int:
     """Convert a decimal major amount ("12.34") to minor units; extra digits are an error."""
     ccy = normalize_currency(currency)
-    try:
-        dec = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationFailed(
-            f"{value!r} is not a decimal amount", code="amount_invalid", param=param
-        ) from None
-    if not dec.is_finite():
-        raise ValidationFailed("amount must be finite", code="amount_invalid", param=param)
-    scaled = dec.scaleb(EXPONENTS[ccy])
-    if scaled != scaled.to_integral_value():
-        raise ValidationFailed(
-            f"{ccy} has {EXPONENTS[ccy]} decimals; {value} has more",
-            code="amount_wrong_exponent",
-            param=param,
-        )
-    return check_minor(int(scaled), ccy, method_type=method_type, param=param)
+    major = (
+        value
+        if isinstance(value, Decimal)
+        else money.parse_major(value, param=param, currency=ccy, signed=True)
+    )
+    return check_minor(
+        money.to_minor(major, ccy, param=param), ccy, method_type=method_type, param=param
+    )
 
 
 def minor_to_major(value: int, currency: str) -> Decimal:
-    return Decimal(value).scaleb(-exponent(currency))
-
-
-def format_amount(value: int, currency: str) -> str:
-    exp = exponent(currency)
-    return f"{minor_to_major(value, currency):.{exp}f} {currency.upper()}"
+    return money.to_major(value, normalize_currency(currency))
 
 
 def split_largest_remainder(total: int, weights: list[int]) -> list[int]:
@@ -203,13 +181,14 @@ class FixedRates:
         """``target_minor = round_half_even(minor / 10^e_src × rate × 10^e_dst)``."""
         src, dst = normalize_currency(source), normalize_currency(target)
         rate = Decimal(1) if src == dst else self.rate(src, dst)
-        value = Decimal(minor).scaleb(-EXPONENTS[src]) * rate
-        target_minor = int(value.scaleb(EXPONENTS[dst]).quantize(Decimal(1), ROUND_HALF_EVEN))
+        value = money.to_major(minor, src) * rate
+        target_minor = money.to_minor(value, dst, rounding=ROUND_HALF_EVEN)
         return FxQuote(src, dst, rate, minor, target_minor, f"{self.source}:{src}{dst}:{rate:.8f}")
 
 
 __all__ = [
     "EXPONENTS",
+    "SUPPORTED_CURRENCIES",
     "FixedRates",
     "FxQuote",
     "check_minor",
