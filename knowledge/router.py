@@ -1,7 +1,9 @@
 """``/v1/knowledge`` — collections, documents and queries for the caller's tenant.
 
 The tenant comes from the API key. Collections of other tenants are simply
-not found (404). Ingestion and queries embed text on the CPU, so those
+not found (404); so are other merchants' for a key bound to a merchant, which
+writes only its own merchant's collections (see :mod:`knowledge.store`).
+Ingestion and queries embed text on the CPU, so those
 endpoints are plain ``def`` and run in FastAPI's thread pool.
 """
 
@@ -16,12 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.api.deps import StaffCtx
 from cockpit.errors import ValidationFailed
-from cockpit.tenancy.principal import Role
 from knowledge.service import store_from_extras
 
 router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
-_READERS = (Role.MERCHANT, Role.PARTNER)
-_WRITERS = (Role.MERCHANT, Role.PARTNER)
 
 
 class CollectionCreate(BaseModel):
@@ -76,27 +75,36 @@ class QueryRequest(BaseModel):
 @router.get("/collections")
 def list_collections(ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
-    return {"data": [c.to_dict() for c in store.list_collections(ctx.principal.tenant_id)]}
+    tenant, merchant = ctx.principal.tenant_id, ctx.principal.merchant_id
+    return {"data": [c.to_dict() for c in store.list_collections(tenant, merchant_id=merchant)]}
 
 
 @router.post("/collections", status_code=201)
 def create_collection(body: CollectionCreate, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
     return store.create_collection(
-        ctx.principal.tenant_id, body.name, description=body.description
+        ctx.principal.tenant_id,
+        body.name,
+        description=body.description,
+        merchant_id=ctx.principal.merchant_id,
     ).to_dict()
 
 
 @router.delete("/collections/{name}", status_code=204)
 def delete_collection(name: str, ctx: StaffCtx) -> Response:
-    store_from_extras(ctx.extras, ctx.settings).delete_collection(ctx.principal.tenant_id, name)
+    store_from_extras(ctx.extras, ctx.settings).delete_collection(
+        ctx.principal.tenant_id, name, merchant_id=ctx.principal.merchant_id
+    )
     return Response(status_code=204)
 
 
 @router.get("/collections/{name}/documents")
 def list_documents(name: str, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
-    return {"data": [d.to_dict() for d in store.list_documents(ctx.principal.tenant_id, name)]}
+    docs = store.list_documents(
+        ctx.principal.tenant_id, name, merchant_id=ctx.principal.merchant_id
+    )
+    return {"data": [d.to_dict() for d in docs]}
 
 
 @router.post("/collections/{name}/documents", status_code=201)
@@ -114,6 +122,7 @@ def upload_document(
         version=body.version,
         tags=body.tags,
         source=body.source,
+        merchant_id=ctx.principal.merchant_id,
     )
     if result.status != "created":
         response.status_code = 200
@@ -123,13 +132,15 @@ def upload_document(
 @router.get("/collections/{name}/documents/{document_id:path}")
 def get_document(name: str, document_id: str, ctx: StaffCtx) -> dict[str, Any]:
     store = store_from_extras(ctx.extras, ctx.settings)
-    return store.get_document(ctx.principal.tenant_id, name, document_id).to_dict()
+    return store.get_document(
+        ctx.principal.tenant_id, name, document_id, merchant_id=ctx.principal.merchant_id
+    ).to_dict()
 
 
 @router.delete("/collections/{name}/documents/{document_id:path}")
 def delete_document(name: str, document_id: str, ctx: StaffCtx) -> dict[str, Any]:
     removed = store_from_extras(ctx.extras, ctx.settings).delete_document(
-        ctx.principal.tenant_id, name, document_id
+        ctx.principal.tenant_id, name, document_id, merchant_id=ctx.principal.merchant_id
     )
     return {"document_id": document_id, "deleted": True, "removed_chunks": removed}
 
@@ -144,6 +155,7 @@ def query(body: QueryRequest, ctx: StaffCtx) -> dict[str, Any]:
         k=body.k,
         mode=body.mode,
         filters=body.filters or None,
+        merchant_id=ctx.principal.merchant_id,
     )
     return {"query": body.query, "mode": body.mode, "data": [h.to_dict() for h in hits]}
 

@@ -9,6 +9,16 @@ Ingestion is all-or-nothing: a document is parsed, chunked, screened and
 embedded before anything is written; its new chunks are added under ids that
 include the content hash, and only then are the previous version's chunks
 deleted, so a failure leaves the previous version whole.
+
+Merchant ownership: a collection created by a key bound to a merchant records that
+merchant in its Chroma collection metadata (``merchant``); one created by a tenant-wide
+key, or before ownership existed, has none and is the tenant's. Knowledge persists
+nothing outside Chroma, so the owner lives with the collection it guards and goes when
+it is deleted. Methods take the caller's binding as ``merchant_id``: a bound caller
+writes only its merchant's collections, reads those and the tenant's and shared ones
+(writing those is 403 ``read_only_collection``), and never sees another merchant's (404,
+reads included, exactly as for a name that does not exist). Collection names stay unique
+per tenant, so creating one under a taken name is a 409 whoever holds it.
 """
 
 from __future__ import annotations
@@ -57,6 +67,19 @@ from knowledge.screen import screen_text
 
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _EMBED_BATCH = 64
+_OWNER = "merchant"
+"""Collection metadata key: the merchant that owns a tenant collection (absent: the tenant's)."""
+
+
+def _owner(metadata: Mapping[str, Any] | None) -> str | None:
+    owner = (metadata or {}).get(_OWNER)
+    return str(owner) if owner else None
+
+
+def _visible(metadata: Mapping[str, Any] | None, merchant_id: str | None) -> bool:
+    """May a caller bound to ``merchant_id`` (None: tenant-wide) see this collection?"""
+    owner = _owner(metadata)
+    return merchant_id is None or owner is None or owner == merchant_id
 
 
 def make_chroma_client(settings: Settings) -> ClientAPI:
@@ -126,10 +149,12 @@ class KnowledgeStore:
             return False
         return True
 
-    def _resolve(self, tenant_id: str, name: str) -> str:
-        """The Chroma name a tenant means: its own collection, else a shared one."""
+    def _resolve(self, tenant_id: str, name: str, merchant_id: str | None = None) -> str:
+        """The Chroma name a tenant means: its own collection, else a shared one.
+
+        Another merchant's collection is skipped as if it did not exist."""
         own = full_name(tenant_namespace(tenant_id), name)
-        if self._exists(own):
+        if self._exists(own) and _visible(self._collection(own).metadata, merchant_id):
             return own
         shared = full_name(SHARED_NAMESPACE, name)
         if self._exists(shared):
@@ -147,39 +172,65 @@ class KnowledgeStore:
             )
         return full_name(namespace, name)
 
+    def _check_owner(
+        self, col: Collection, name: str, merchant_id: str | None, *, write: bool
+    ) -> None:
+        """Refuse a bound caller another merchant's collection (404), or writing the tenant's."""
+        if merchant_id is None:
+            return
+        if not _visible(col.metadata, merchant_id):
+            raise NotFound(
+                f"no collection {name!r}", code="collection_not_found", param="collection"
+            )
+        if write and _owner(col.metadata) is None:
+            raise PermissionDenied(
+                f"collection {name!r} belongs to the whole tenant: read-only to a merchant key",
+                code="read_only_collection",
+            )
+
     # ------------------------------------------------------------ collections
-    def _create(self, full: str, *, description: str = "") -> Collection:
+    def _create(
+        self, full: str, *, description: str = "", merchant_id: str | None = None
+    ) -> Collection:
+        metadata: dict[str, Any] = {
+            "embedder": self.embedder.name,
+            "revision": "0",
+            "description": description or "-",
+        }
+        if merchant_id is not None:
+            metadata[_OWNER] = merchant_id
         return self._client.create_collection(
             full,
             embedding_function=self._function,  # type: ignore[arg-type]
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={
-                "embedder": self.embedder.name,
-                "revision": "0",
-                "description": description or "-",
-            },
+            metadata=metadata,
         )
 
     def create_collection(
-        self, tenant_id: str, name: str, *, description: str = ""
+        self, tenant_id: str, name: str, *, description: str = "", merchant_id: str | None = None
     ) -> CollectionInfo:
-        """Create a tenant collection; Conflict if it exists, PermissionDenied for shared names."""
+        """Create a tenant collection (owned by ``merchant_id`` when the caller is bound to one);
+        Conflict if it exists, PermissionDenied for shared names."""
         full = self._writable(tenant_id, name)
         with self._lock:
             if self._exists(full):
                 raise Conflict(
                     f"collection {name!r} already exists", code="collection_exists", param="name"
                 )
-            self._create(full, description=description)
+            self._create(full, description=description, merchant_id=merchant_id)
         return CollectionInfo(name=name, shared=False, chunks=0, description=description)
 
-    def list_collections(self, tenant_id: str) -> list[CollectionInfo]:
-        """The tenant's own collections, then the shared ones."""
+    def list_collections(
+        self, tenant_id: str, *, merchant_id: str | None = None
+    ) -> list[CollectionInfo]:
+        """The tenant's own collections (a bound caller: not other merchants'), then the shared."""
         namespace = tenant_namespace(tenant_id)
         out: list[CollectionInfo] = []
         for col in self._client.list_collections():
             parts = split_full_name(col.name)
             if parts is None or parts[0] not in (namespace, SHARED_NAMESPACE):
+                continue
+            if not _visible(col.metadata, merchant_id):
                 continue
             meta = col.metadata or {}
             description = str(meta.get("description", ""))
@@ -193,13 +244,16 @@ class KnowledgeStore:
             )
         return sorted(out, key=lambda c: (c.shared, c.name))
 
-    def delete_collection(self, tenant_id: str, name: str) -> None:
+    def delete_collection(
+        self, tenant_id: str, name: str, *, merchant_id: str | None = None
+    ) -> None:
         full = self._writable(tenant_id, name)
         with self._lock:
             if not self._exists(full):
                 raise NotFound(
                     f"no collection {name!r}", code="collection_not_found", param="collection"
                 )
+            self._check_owner(self._collection(full), name, merchant_id, write=True)
             self._client.delete_collection(full)
             self._snapshots.pop(full, None)
 
@@ -218,6 +272,7 @@ class KnowledgeStore:
         source: str | None = None,
         doc_type: str | None = None,
         create: bool = False,
+        merchant_id: str | None = None,
     ) -> IngestResult:
         """Add or replace one document in a tenant collection (all-or-nothing)."""
         full = self._writable(tenant_id, collection)
@@ -228,7 +283,8 @@ class KnowledgeStore:
                 )
             with self._lock:
                 if not self._exists(full):
-                    self._create(full)
+                    self._create(full, merchant_id=merchant_id)
+        self._check_owner(self._collection(full), collection, merchant_id, write=True)
         return self._ingest(
             full,
             data,
@@ -396,8 +452,10 @@ class KnowledgeStore:
         self._snapshots.pop(col.name, None)
 
     # -------------------------------------------------------------- documents
-    def list_documents(self, tenant_id: str, collection: str) -> list[DocumentInfo]:
-        full = self._resolve(tenant_id, collection)
+    def list_documents(
+        self, tenant_id: str, collection: str, *, merchant_id: str | None = None
+    ) -> list[DocumentInfo]:
+        full = self._resolve(tenant_id, collection, merchant_id)
         snap = self._snapshot(self._collection(full))
         grouped: dict[str, list[Mapping[str, Any]]] = {}
         for meta in snap.metadatas:
@@ -420,19 +478,24 @@ class KnowledgeStore:
             )
         return docs
 
-    def get_document(self, tenant_id: str, collection: str, document_id: str) -> DocumentInfo:
-        for doc in self.list_documents(tenant_id, collection):
+    def get_document(
+        self, tenant_id: str, collection: str, document_id: str, *, merchant_id: str | None = None
+    ) -> DocumentInfo:
+        for doc in self.list_documents(tenant_id, collection, merchant_id=merchant_id):
             if doc.document_id == document_id:
                 return doc
         raise NotFound(
             f"no document {document_id!r}", code="document_not_found", param="document_id"
         )
 
-    def delete_document(self, tenant_id: str, collection: str, document_id: str) -> int:
+    def delete_document(
+        self, tenant_id: str, collection: str, document_id: str, *, merchant_id: str | None = None
+    ) -> int:
         """Remove every chunk of a document; returns how many were removed."""
         full = self._writable(tenant_id, collection)
         with self._lock:
             col = self._collection(full)
+            self._check_owner(col, collection, merchant_id, write=True)
             found = col.get(where={"document_id": document_id}, include=[])["ids"]
             if not found:
                 raise NotFound(
@@ -474,8 +537,10 @@ class KnowledgeStore:
         mode: SearchMode = "hybrid",
         filters: Mapping[str, Any] | None = None,
         candidates: int | None = None,
+        merchant_id: str | None = None,
     ) -> list[SearchHit]:
-        """Top ``k`` passages for ``text`` from the tenant's and the shared collections."""
+        """Top ``k`` passages for ``text`` from the tenant's and the shared collections (for a
+        caller bound to ``merchant_id``: not from other merchants' collections)."""
         namespace = tenant_namespace(tenant_id)
         if not text or not text.strip():
             raise ValidationFailed("the query is empty", code="empty_query", param="query")
@@ -496,9 +561,12 @@ class KnowledgeStore:
                 for c in self._client.list_collections()
                 if (p := split_full_name(c.name)) is not None
                 and p[0] in (namespace, SHARED_NAMESPACE)
+                and _visible(c.metadata, merchant_id)
             ]
         else:
-            fulls = [self._resolve(tenant_id, name) for name in dict.fromkeys(collections)]
+            fulls = [
+                self._resolve(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
+            ]
         pool = candidates or max(4 * k, 30)
         query_vector = self.embedder.embed([text])[0] if mode != "bm25" else None
 

@@ -54,6 +54,7 @@ def search_knowledge(ctx: ToolContext, args: SearchKnowledgeArgs) -> dict[str, A
         collections=args.collections,
         k=args.k,
         filters=filters or None,
+        merchant_id=ctx.principal.merchant_id,
     )
     passages = []
     for n, hit in enumerate(hits, 1):

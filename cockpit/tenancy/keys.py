@@ -3,6 +3,11 @@
 A key reads ``ck_<key id>_<secret>``; the id finds the row, a constant-time
 comparison of the hash checks the secret. Keys carry 192 bits of randomness,
 so a fast hash is the right tool (there is nothing to brute-force).
+
+A key never carries more rights than the rules allow, whoever mints it: only merchant and
+shopper keys are bound to a merchant, and only to a merchant of the key's own tenant (the
+core cannot import the payments domain, so the composition root passes ``merchant_exists``);
+a key minted by a merchant-bound key is bound to that same merchant.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,12 +24,17 @@ from sqlalchemy import select
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.errors import AuthError, NotFound, UserError
+from cockpit.errors import AuthError, NotFound, PermissionDenied, UserError, ValidationFailed
 from cockpit.tenancy.models import ApiKey, Tenant
 from cockpit.tenancy.principal import Principal, Role
 
 _KEY = re.compile(r"^ck_([a-z0-9]{12})_([A-Za-z0-9_\-]{32})$")
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,62}$")
+BINDABLE: frozenset[Role] = frozenset({Role.MERCHANT, Role.SHOPPER})
+"""Roles whose keys may be bound to a merchant: an admin or partner key is tenant-wide."""
+
+MerchantExists = Callable[[str, str], bool]
+"""``(tenant_id, merchant_id) -> bool``: does the tenant have this merchant?"""
 
 
 def _hash(secret: str) -> str:
@@ -59,8 +70,11 @@ class KeyService:
     one primary-key read.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, merchant_exists: MerchantExists | None = None) -> None:
         self._db = db
+        self.merchant_exists = merchant_exists
+        """Checks a merchant binding against the target tenant; set by the composition root
+        (None: no merchant domain is installed, e.g. the host-side CLI — bindings unchecked)."""
 
     # tenants -----------------------------------------------------------------
     def ensure_tenant(self, tenant_id: str, *, name: str | None = None, demo: bool = False) -> None:
@@ -113,7 +127,35 @@ class KeyService:
         *,
         name: str = "",
         merchant_id: str | None = None,
+        issuer: Principal | None = None,
     ) -> IssuedKey:
+        """A new key of ``tenant_id``; ``issuer`` is the key minting it (None: host-side).
+
+        Refused: a merchant binding on an admin or partner key (422), a merchant the tenant does
+        not have (404, as for any merchant it cannot see), and a key reaching beyond a
+        merchant-bound issuer's merchant (403 ``key_exceeds_issuer``).
+        """
+        bound = None if issuer is None else (issuer.tenant_id, issuer.merchant_id)
+        if bound is not None and bound[1] is not None and bound != (tenant_id, merchant_id):
+            raise PermissionDenied(
+                f"this key is bound to merchant {bound[1]!r}: it mints only keys bound to that "
+                "merchant",
+                code="key_exceeds_issuer",
+            )
+        if merchant_id is not None:
+            if role not in BINDABLE:
+                raise ValidationFailed(
+                    f"a {role.value} key is tenant-wide: only merchant and shopper keys are "
+                    "bound to a merchant",
+                    code="merchant_binding_not_allowed",
+                    param="merchant_id",
+                )
+            if self.merchant_exists is not None and not self.merchant_exists(
+                tenant_id, merchant_id
+            ):
+                raise NotFound(
+                    f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
+                )
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(24)[:32].ljust(32, "x")
         with self._db.system_session() as s:
@@ -176,4 +218,4 @@ class KeyService:
             return Principal(row.tenant_id, Role(row.role), row.id, row.merchant_id)
 
 
-__all__ = ["IssuedKey", "KeyInfo", "KeyService"]
+__all__ = ["BINDABLE", "IssuedKey", "KeyInfo", "KeyService", "MerchantExists"]

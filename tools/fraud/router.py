@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound, ValidationFailed
-from cockpit.tenancy.principal import Role
 from tools.fraud import blocks
 from tools.fraud.registry import clean_json as _clean
 from tools.fraud.schema import Transaction, parse_transaction
@@ -30,7 +29,6 @@ from tools.fraud.service import FraudService, get_service
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
 
 MAX_BATCH = 10_000
-_SCORERS = (Role.MERCHANT, Role.PARTNER)
 
 
 class BlockRequest(BaseModel):

@@ -11,6 +11,12 @@ What lives where: the velocity windows, entity graph and merchant statistics
 are in memory (rebuilt from traffic); every scoring result is in the database
 (``fraud_scores``), which is what explanations read and what keeps a retried
 transaction from counting twice, across restarts and workers alike.
+
+Ownership: a stored score belongs to the merchant of the scored payment (its
+``merchant_id``, a column of ``fraud_scores`` since the table exists, so no new column).
+Callers pass their key's merchant binding: a bound key scores only its own merchant's
+payments and never sees another merchant's score (404, as for an unknown transaction).
+The in-memory velocity and graph state stay tenant-wide: fraud rings cross merchants.
 """
 
 from __future__ import annotations
@@ -99,14 +105,24 @@ class FraudService:
 
     # ---- scoring -------------------------------------------------------------
     def score(
-        self, db: Database, txn: Transaction, *, blocked: Collection[tuple[str, str]] = ()
+        self,
+        db: Database,
+        txn: Transaction,
+        *,
+        blocked: Collection[tuple[str, str]] = (),
+        merchant_id: str | None = None,
     ) -> dict[str, Any]:
-        """Score one transaction (reason codes always), or replay its stored result."""
+        """Score one transaction (reason codes always), or replay its stored result.
+
+        ``merchant_id`` is the caller's merchant binding: a bound key scores only its own
+        merchant's payments (another merchant's is 404 ``merchant_not_found``).
+        """
         return self._decide(
             db,
             [txn],
             lambda fresh: [self.scorer.score(t, blocked=blocked) for t in fresh],
-            param=lambda _i: "txn_id",
+            param=lambda _i: "",
+            merchant_id=merchant_id,
         )[0]
 
     def score_batch(
@@ -116,6 +132,7 @@ class FraudService:
         *,
         blocked: Collection[tuple[str, str]] = (),
         explain: bool = False,
+        merchant_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Score many in order, stored in one transaction; already-stored ids are replayed.
 
@@ -127,7 +144,8 @@ class FraudService:
             db,
             txns,
             lambda fresh: self.scorer.score_batch(fresh, blocked=blocked, explain=explain),
-            param=lambda i: f"transactions[{i}].txn_id",
+            param=lambda i: f"transactions[{i}].",
+            merchant_id=merchant_id,
         )
 
     def _decide(
@@ -137,9 +155,22 @@ class FraudService:
         run: Callable[[list[Transaction]], list[ScoreResult]],
         *,
         param: Callable[[int], str],
+        merchant_id: str | None,
     ) -> list[dict[str, Any]]:
         """Replay stored ids, score the rest and store them: one DB transaction (two if another
-        worker stored one of the ids between our read and our write)."""
+        worker stored one of the ids between our read and our write).
+
+        ``param(i)`` prefixes the field names of item ``i`` in errors. A payment of a merchant
+        other than ``merchant_id`` (when set) refuses the whole call before anything is read.
+        A replay never crosses merchants: the merchant is part of the inputs' fingerprint.
+        """
+        for i, t in enumerate(txns):
+            if merchant_id is not None and t.merchant_id != merchant_id:
+                raise NotFound(
+                    f"no merchant {t.merchant_id!r}",
+                    code="merchant_not_found",
+                    param=f"{param(i)}merchant_id",
+                )
         fps = [store.fingerprint(t) for t in txns]
         out: list[dict[str, Any]] = [{} for _ in txns]
         fresh: list[int] = []
@@ -152,7 +183,7 @@ class FraudService:
                     prior = store.find(s, [t.txn_id for t in txns])
                     for i, (t, fp) in enumerate(zip(txns, fps, strict=True)):
                         if t.txn_id in prior:  # all checked before anything is scored
-                            out[i] = _replay(t.txn_id, fp, prior[t.txn_id], param(i))
+                            out[i] = _replay(t.txn_id, fp, prior[t.txn_id], f"{param(i)}txn_id")
                         else:
                             fresh.append(i)
                     if not fresh:
@@ -168,7 +199,7 @@ class FraudService:
             for i, res, w in zip(fresh, results, wire, strict=True):
                 t = txns[i]
                 if t.txn_id in won:  # another worker stored it first: its result stands
-                    out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], param(i))
+                    out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], f"{param(i)}txn_id")
                     continue
                 self._account(t, res)
                 out[i] = {**w, "replayed": False}
@@ -198,10 +229,16 @@ class FraudService:
         return won
 
     # ---- reading -----------------------------------------------------------------
-    def explain(self, db: Database, txn_id: str) -> dict[str, Any]:
-        """The stored result, and every feature's value and contribution to the log-odds."""
+    def explain(
+        self, db: Database, txn_id: str, *, merchant_id: str | None = None
+    ) -> dict[str, Any]:
+        """The stored result, and every feature's value and contribution to the log-odds.
+
+        With ``merchant_id`` (the caller's binding) another merchant's score is not found,
+        exactly like a transaction never scored: its existence is not revealed.
+        """
         rec = store.load(db, self.tenant_id, txn_id)
-        if rec is None:
+        if rec is None or (merchant_id is not None and rec.merchant_id != merchant_id):
             raise NotFound(
                 f"no scored transaction {txn_id!r}", code="transaction_not_found", param="txn_id"
             )

@@ -96,9 +96,7 @@ def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
     """
     txn = parse_transaction(args)
     blocked = blocked_set(ctx.db, ctx.principal.tenant_id, list(entity_keys(txn)))
-    return _service(ctx).score(
-        ctx.db, txn, blocked=blocked, merchant_id=ctx.principal.merchant_id
-    )
+    return _service(ctx).score(ctx.db, txn, blocked=blocked, merchant_id=ctx.principal.merchant_id)
 
 
 @register_tool(

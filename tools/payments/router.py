@@ -113,11 +113,17 @@ def _key(field_value: str | None, header: str | None) -> str:
     return key
 
 
-def _merchant(ctx: RequestContext, requested: str | None) -> str:
+def _scope(ctx: RequestContext, requested: str | None) -> str | None:
+    """The merchant a read is confined to: a bound key's own (naming another is 404, as for a
+    merchant that does not exist), else the one asked for, or None for the whole tenant."""
     bound = ctx.principal.merchant_id
     if bound and requested and requested != bound:
         raise NotFound(f"no merchant {requested!r}", code="merchant_not_found", param="merchant_id")
-    merchant = bound or requested
+    return bound or requested
+
+
+def _merchant(ctx: RequestContext, requested: str | None) -> str:
+    merchant = _scope(ctx, requested)
     if not merchant:
         raise ValidationFailed(
             "merchant_id is required", code="merchant_required", param="merchant_id"
@@ -126,8 +132,8 @@ def _merchant(ctx: RequestContext, requested: str | None) -> str:
 
 
 def _window(ctx: RequestContext, days: int, merchant_id: str | None) -> tuple[str | None, Any]:
-    """Analytics scope (a bound key's own merchant wins) and the window's start."""
-    return ctx.principal.merchant_id or merchant_id, utcnow() - timedelta(days=days)
+    """Analytics scope (see :func:`_scope`) and the window's start."""
+    return _scope(ctx, merchant_id), utcnow() - timedelta(days=days)
 
 
 def _gateway(ctx: RequestContext) -> Gateway:
@@ -164,7 +170,7 @@ def search_payments(
     decline_code: str | None = None, days: Annotated[int, Query(ge=1, le=365)] = 30,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:  # fmt: skip
-    scope = ctx.principal.merchant_id or merchant_id
+    scope = _scope(ctx, merchant_id)
     rows = read_tx(ctx.db, ctx.principal.tenant_id, lambda s: queries.search_payments(
         s, merchant_id=scope, state=state, method_type=method_type, decline_code=decline_code,
         start=utcnow() - timedelta(days=days), limit=limit))  # fmt: skip
@@ -235,7 +241,7 @@ def cancel(payment_id: str, ctx: MerchantCtx) -> dict[str, Any]:
 def list_disputes(
     ctx: StaffCtx, status: str | None = None, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    scope = ctx.principal.merchant_id or merchant_id
+    scope = _scope(ctx, merchant_id)
     rows = read_tx(
         ctx.db,
         ctx.principal.tenant_id,

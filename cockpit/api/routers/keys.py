@@ -45,7 +45,7 @@ def _target_tenant(ctx: RequestContext, requested: str | None) -> str:
 async def create_key(request: Request, ctx: AdminCtx, body: KeyCreate) -> dict[str, Any]:
     tenant = _target_tenant(ctx, body.tenant_id)
     issued = services(request).keys.create_key(
-        tenant, body.role, name=body.name, merchant_id=body.merchant_id
+        tenant, body.role, name=body.name, merchant_id=body.merchant_id, issuer=ctx.principal
     )
     services(request).audit.record(
         tenant,
