@@ -216,7 +216,8 @@ def _int_query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-_INT_QUERIES: dict[int, frozenset[str]] = {}
+_INT_QUERIES: dict[int, tuple[Dependant, frozenset[str]]] = {}
+"""Per route dependant (kept alive with its entry, so its id is never reused)."""
 
 
 def _check_query_int(name: str, raw: str) -> None:
@@ -237,10 +238,13 @@ async def check_input(request: Request) -> None:
         _check_path(name, value, convertors.get(name))
     dependant = getattr(route, "dependant", None)
     ints = frozenset[str]()
-    if dependant is not None:
-        ints = _INT_QUERIES.get(id(route)) or _INT_QUERIES.setdefault(
-            id(route), _int_query_names(dependant)
-        )
+    if isinstance(dependant, Dependant):
+        cached = _INT_QUERIES.get(id(dependant))
+        if cached is None:
+            cached = _INT_QUERIES.setdefault(
+                id(dependant), (dependant, _int_query_names(dependant))
+            )
+        ints = cached[1]
     for name, value in request.query_params.multi_items():
         check_text(name, name)
         check_text(value, name)
