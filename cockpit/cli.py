@@ -151,9 +151,18 @@ def keys_create(
     except ValueError:
         err.print(f"[red]role must be one of {[x.value for x in Role]}[/]")
         raise typer.Exit(2) from None
-    keys = KeyService(_host_db(Settings()))
+    from cockpit.app import merchant_lookup
+    from cockpit.errors import CockpitError
+
+    db = _host_db(Settings())
+    # The same binding rules as POST /v1/keys: a merchant of this tenant, merchant/shopper keys only.
+    keys = KeyService(db, merchant_exists=merchant_lookup(db))
     keys.ensure_tenant(tenant)
-    issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
+    try:
+        issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
+    except CockpitError as exc:
+        err.print(f"[red]{exc.message}[/] ({exc.code})")
+        raise typer.Exit(2) from None
     console.print(f"key id {issued.id} ({r.value} of {tenant}); secret, shown once:")
     print(issued.secret)
 

@@ -25,6 +25,3 @@ class Principal:
     """Id of the API key used (``"system"`` for host-side CLI work)."""
     merchant_id: str | None = None
     """Merchant this key acts for, when the key is bound to one."""
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles or self.role is Role.ADMIN

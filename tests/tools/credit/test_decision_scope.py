@@ -18,6 +18,7 @@ from sqlalchemy import inspect
 from cockpit.db import migrate as core_migrate
 from cockpit.db.session import Database
 from tests.support.apptest import Api, running_app
+from tests.support.merchants import add_merchant
 
 TENANT = "t-credit-scope"
 MER_A, MER_B = "mer_scope_a", "mer_scope_b"
@@ -83,6 +84,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             headers={**api.h(admin), "idempotency-key": "scope-deploy"},
         )
         assert r.status_code == 200, r.text
+        for merchant in (MER_A, MER_B):
+            add_merchant(api.client.app.state.services.db, TENANT, merchant)  # type: ignore[attr-defined]
         yield World(
             api,
             admin,

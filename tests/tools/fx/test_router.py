@@ -173,7 +173,8 @@ def test_hedge_endpoint(client: TestClient) -> None:
 def test_roles_and_missing_ledger(tmp_path: Path, daily_records: list[Volume]) -> None:
     with _client(tmp_path, daily_records, role=Role.SHOPPER) as c:
         assert c.post("/v1/fx/hedge", json={"home": "PHP"}).status_code == 403
-        assert c.post("/v1/fx/forecast", json={"pair": "USD/PHP", "horizon": 2}).status_code == 200
+        # Shoppers reach only the commerce surfaces: not even a read-only forecast.
+        assert c.post("/v1/fx/forecast", json={"pair": "USD/PHP", "horizon": 2}).status_code == 403
     app_client = _client(tmp_path, daily_records)
     app_client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
     ctx = RequestContext(
