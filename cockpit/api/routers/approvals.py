@@ -75,9 +75,7 @@ async def list_approvals(
             q = q.where(ApprovalRecord.status == status)
         if thread_id:
             q = q.where(ApprovalRecord.thread_id == thread_id)
-        rows = s.scalars(
-            q.order_by(ApprovalRecord.created_at.desc()).limit(max(1, min(limit, 500)))
-        )
+        rows = s.scalars(q.order_by(ApprovalRecord.created_at.desc()).limit(limit))
         return [_json(r) for r in rows]
 
 

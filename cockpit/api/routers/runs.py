@@ -143,9 +143,8 @@ async def list_runs(
     offset: Offset = 0,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    limit = max(1, min(limit, 1000))
     rows = services(request).runtime.runs.list(
-        ctx.principal, thread_id, limit=limit, offset=max(0, offset), status=status
+        ctx.principal, thread_id, limit=limit, offset=offset, status=status
     )
     return [run_json(r) for r in rows]
 
