@@ -1,0 +1,132 @@
+"""Isolated worlds for eval tasks: a seeded template data dir, copied per task trial.
+
+Seeding the demo world (payments, credit strategies, the knowledge corpus) takes seconds; copying
+a data dir takes milliseconds. A template is built once per (seed, clock instant) and cached; each
+trial gets its own copy, so no trial sees another's writes. This module never runs an agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cockpit.clock import StartedClock, install
+from cockpit.config import Settings
+from cockpit.db.migrate import upgrade
+from cockpit.db.session import Database
+from cockpit.tenancy.keys import KeyService
+from cockpit.tenancy.principal import Role
+
+TENANT = "demo"
+"""Every eval world is the demo tenant of a fresh platform."""
+_LAYOUT_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A seeded data dir that worlds are copied from."""
+
+    dir: Path
+    seed: int
+    clock: datetime
+    merchants: dict[str, str]
+    """Demo merchant ids by short key (``sg``, ``kr``, ``th``, ``de``…)."""
+
+    @property
+    def database(self) -> Path:
+        return self.dir / "cockpit.db"
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """One trial's private copy of a template."""
+
+    dir: Path
+    template: Template
+    key: str
+    """The API key of the task's user (its role, bound to the task's merchant)."""
+    merchant_id: str | None
+
+    @property
+    def database(self) -> Path:
+        return self.dir / "cockpit.db"
+
+    def settings(self, **overrides: object) -> Settings:
+        return world_settings(self.dir, self.template.clock, **overrides)
+
+
+def world_settings(data_dir: Path, clock: datetime, **overrides: object) -> Settings:
+    """Settings of a world's app: its own data dir, no background seeding, its clock."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "demo": True,
+        "warmup": False,
+        "embeddings": "minilm",
+        "clock_start": clock,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+def _template_key(seed: int, clock: datetime) -> str:
+    from cockpit import __version__
+
+    raw = json.dumps([_LAYOUT_VERSION, __version__, seed, clock.isoformat()])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
+    """The template for (seed, clock) under ``cache``, seeding it on first use."""
+    from knowledge import open_store
+    from tools.credit.service import service_for
+    from tools.credit.startup import seed_examples
+    from tools.payments.demo import seed_demo_world
+
+    data = cache / f"world-{seed}-{_template_key(seed, clock)}"
+    meta = data / "eval-template.json"
+    if meta.exists():
+        merchants = json.loads(meta.read_text())["merchants"]
+        return Template(data, seed, clock, dict(merchants))
+    building = cache / f"{data.name}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    install(StartedClock(clock))
+    settings = world_settings(building, clock)
+    settings.ensure_data_dir()
+    db = Database(settings.resolved_database_url)
+    try:
+        upgrade(db)
+        KeyService(db).ensure_tenant(TENANT, name="Demo", demo=True)
+        summary = seed_demo_world(db, TENANT, seed=seed, now=clock)
+        seed_examples(service_for(db), TENANT)
+    finally:
+        db.dispose()
+    open_store(settings)  # embeds the corpus into <data>/chroma once
+    (building / "eval-template.json").write_text(
+        json.dumps({"seed": seed, "clock": clock.isoformat(), "merchants": summary.merchant_ids})
+    )
+    shutil.rmtree(data, ignore_errors=True)
+    building.rename(data)
+    return Template(data, seed, clock, dict(summary.merchant_ids))
+
+
+def new_world(template: Template, into: Path, *, role: str, merchant: str | None) -> World:
+    """Copy ``template`` into ``into`` and mint the user's key (``merchant``: a short key or id)."""
+    from cockpit.app import merchant_lookup
+
+    shutil.copytree(template.dir, into)
+    merchant_id = template.merchants.get(merchant, merchant) if merchant else None
+    db = Database(world_settings(into, template.clock).resolved_database_url)
+    try:
+        keys = KeyService(db, merchant_exists=merchant_lookup(db))
+        issued = keys.create_key(TENANT, Role(role), name="eval user", merchant_id=merchant_id)
+    finally:
+        db.dispose()
+    return World(into, template, issued.secret, merchant_id)
+
+
+__all__ = ["TENANT", "Template", "World", "build_template", "new_world", "world_settings"]
