@@ -3,7 +3,17 @@
 Each write carries an idempotency key; the first result is stored under a
 unique ``(tenant_id, idempotency_key)`` and a repeat returns it unchanged —
 even if the entity's state has moved on since. Reusing a key for a
-different action or entity is a :class:`~cockpit.errors.Conflict`.
+different action, entity or merchant is a :class:`~cockpit.errors.Conflict`.
+
+Ownership: a block records who set it (``merchant_id``; NULL = tenant-wide, set by a key bound
+to no merchant). A merchant's block applies to that merchant's payments only — one merchant
+must never deny service at another — and a tenant-wide block to every merchant's. Each scope
+has its own row, so a merchant blocking an entity another merchant (or the tenant) blocked
+neither reveals nor touches the other block. A bound key releases only its own merchant's
+blocks: another merchant's is 404 ``entity_not_blocked``, exactly like an entity never blocked.
+A tenant-wide block is 403 ``tenant_block`` instead of 404: a bound key's list shows it (it
+declines that merchant's payments, so the merchant must be able to see why), and answering
+"not blocked" about a block the same key can list would be false, not discreet.
 """
 
 from __future__ import annotations
@@ -11,28 +21,59 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cockpit.db.base import Base, TenantScoped, utcnow
 from cockpit.db.session import Database
-from cockpit.errors import Conflict, NotFound, ValidationFailed
+from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tools.fraud.schema import ENTITY_KINDS
+
+_TENANT_WIDE = text("merchant_id IS NULL")
 
 
 class EntityBlock(TenantScoped, Base):
     __tablename__ = "fraud_entity_blocks"
     __table_args__ = (
         UniqueConstraint(
-            "tenant_id", "entity_kind", "entity_id", name="uq_fraud_entity_blocks_entity"
+            "tenant_id",
+            "merchant_id",
+            "entity_kind",
+            "entity_id",
+            name="uq_fraud_entity_blocks_scope",
+        ),
+        # NULLs are distinct in a unique constraint: tenant-wide rows need their own index.
+        Index(
+            "uq_fraud_entity_blocks_tenant_wide",
+            "tenant_id",
+            "entity_kind",
+            "entity_id",
+            unique=True,
+            sqlite_where=_TENANT_WIDE,
+            postgresql_where=_TENANT_WIDE,
         ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The merchant whose payments the block applies to; NULL = every merchant's."""
     entity_kind: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
@@ -50,6 +91,8 @@ class BlockAction(TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200))
+    merchant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The scope the action was for (see :attr:`EntityBlock.merchant_id`)."""
     action: Mapped[str] = mapped_column(String(16))
     entity_kind: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[str] = mapped_column(String(128))
@@ -74,11 +117,19 @@ def _as_dict(row: EntityBlock) -> dict[str, Any]:
     return {
         "kind": row.entity_kind,
         "entity_id": row.entity_id,
+        "merchant_id": row.merchant_id,
         "status": row.status,
         "reason": row.reason,
         "updated_by": row.updated_by,
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
     }
+
+
+def _scope(merchant_id: str | None) -> ColumnElement[bool]:
+    """Rows of exactly this scope (one merchant's, or the tenant-wide ones)."""
+    if merchant_id is None:
+        return EntityBlock.merchant_id.is_(None)
+    return EntityBlock.merchant_id == merchant_id
 
 
 def _apply(
@@ -91,6 +142,7 @@ def _apply(
     reason: str,
     actor: str,
     idempotency_key: str,
+    merchant_id: str | None,
 ) -> dict[str, Any]:
     _check(kind, entity_id)
     if not idempotency_key:
@@ -100,17 +152,27 @@ def _apply(
             select(BlockAction).where(BlockAction.idempotency_key == idempotency_key)
         ).first()
         if prior is not None:
-            if (prior.action, prior.entity_kind, prior.entity_id) != (action, kind, entity_id):
+            done = (prior.action, prior.entity_kind, prior.entity_id, prior.merchant_id)
+            if done != (action, kind, entity_id, merchant_id):
                 raise Conflict(
                     "idempotency key was used for a different action", code="idempotency_key_reused"
                 )
             return {**prior.result, "replayed": True}
         row = s.scalars(
             select(EntityBlock).where(
-                EntityBlock.entity_kind == kind, EntityBlock.entity_id == entity_id
+                EntityBlock.entity_kind == kind,
+                EntityBlock.entity_id == entity_id,
+                _scope(merchant_id),
             )
         ).first()
         if action == "release" and (row is None or row.status != "blocked"):
+            if merchant_id is not None and _tenant_wide_block(s, kind, entity_id):
+                raise PermissionDenied(
+                    f"{kind} {entity_id!r} is blocked for the whole tenant; only a key "
+                    "bound to no merchant can release it",
+                    code="tenant_block",
+                    param="entity_id",
+                )
             raise NotFound(
                 f"{kind} {entity_id!r} is not blocked", code="entity_not_blocked", param="entity_id"
             )
@@ -119,6 +181,7 @@ def _apply(
         status = "blocked" if action == "block" else "released"
         if row is None:
             row = EntityBlock(
+                merchant_id=merchant_id,
                 entity_kind=kind,
                 entity_id=entity_id,
                 status=status,
@@ -135,6 +198,7 @@ def _apply(
         s.add(
             BlockAction(
                 idempotency_key=idempotency_key,
+                merchant_id=merchant_id,
                 action=action,
                 entity_kind=kind,
                 entity_id=entity_id,
@@ -145,6 +209,18 @@ def _apply(
     # After the commit: a reader in between would otherwise cache the old state again.
     _cache.invalidate(db, tenant_id)
     return result
+
+
+def _tenant_wide_block(s: Any, kind: str, entity_id: str) -> bool:
+    found = s.scalars(
+        select(EntityBlock.id).where(
+            EntityBlock.entity_kind == kind,
+            EntityBlock.entity_id == entity_id,
+            EntityBlock.merchant_id.is_(None),
+            EntityBlock.status == "blocked",
+        )
+    ).first()
+    return found is not None
 
 
 def _retrying(fn: Any, **kw: Any) -> dict[str, Any]:
@@ -164,8 +240,10 @@ def block_entity(
     reason: str,
     actor: str,
     idempotency_key: str,
+    merchant_id: str | None = None,
 ) -> dict[str, Any]:
-    """Block an entity for this tenant (idempotent on ``idempotency_key``)."""
+    """Block an entity for ``merchant_id``'s payments, or every merchant's when it is None
+    (the caller's merchant binding; idempotent on ``idempotency_key``)."""
     return _retrying(
         _apply,
         db=db,
@@ -176,6 +254,7 @@ def block_entity(
         reason=reason,
         actor=actor,
         idempotency_key=idempotency_key,
+        merchant_id=merchant_id,
     )
 
 
@@ -188,8 +267,14 @@ def release_entity(
     reason: str,
     actor: str,
     idempotency_key: str,
+    merchant_id: str | None = None,
 ) -> dict[str, Any]:
-    """Release a blocked entity (idempotent on ``idempotency_key``; NotFound if it is not blocked)."""
+    """Release ``merchant_id``'s block (None: the tenant-wide one) of an entity.
+
+    Idempotent on ``idempotency_key``. 404 ``entity_not_blocked`` when this scope has no block
+    (another merchant's block is not revealed); 403 ``tenant_block`` when a bound key asks and
+    only a tenant-wide block exists (see the module docstring).
+    """
     return _retrying(
         _apply,
         db=db,
@@ -200,11 +285,32 @@ def release_entity(
         reason=reason,
         actor=actor,
         idempotency_key=idempotency_key,
+        merchant_id=merchant_id,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveBlocks:
+    """A snapshot of a tenant's blocks in force: each blocked (kind, id) and its scopes."""
+
+    scopes: Mapping[tuple[str, str], frozenset[str | None]]
+    """Per blocked entity, who blocked it: merchant ids, and None for a tenant-wide block."""
+
+    def matching(
+        self, keys: Iterable[tuple[str, str]], merchant_id: str | None
+    ) -> frozenset[tuple[str, str]]:
+        """Which of ``keys`` are blocked for a payment of ``merchant_id``: by the tenant, or
+        by that merchant itself (``None``: tenant-wide blocks only)."""
+        hit: list[tuple[str, str]] = []
+        for key in keys:
+            scopes = self.scopes.get(key)
+            if scopes and (None in scopes or merchant_id in scopes):
+                hit.append(key)
+        return frozenset(hit)
+
+
 class _BlockCache:
-    """Each tenant's blocked set, re-read from the database at most every ``max_age_s``.
+    """Each tenant's blocks in force, re-read from the database at most every ``max_age_s``.
 
     Scoring checks blocks on every payment; one indexed read per second per
     tenant instead of one per payment keeps HTTP scoring fast. Writes through
@@ -214,11 +320,11 @@ class _BlockCache:
 
     def __init__(self) -> None:
         self._entries: weakref.WeakKeyDictionary[
-            Database, dict[str, tuple[float, frozenset[tuple[str, str]]]]
+            Database, dict[str, tuple[float, ActiveBlocks]]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def get(self, db: Database, tenant_id: str, *, max_age_s: float) -> frozenset[tuple[str, str]]:
+    def get(self, db: Database, tenant_id: str, *, max_age_s: float) -> ActiveBlocks:
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(db, {}).get(tenant_id)
@@ -226,11 +332,14 @@ class _BlockCache:
             return entry[1]
         with db.tenant_session(tenant_id) as s:
             rows = s.execute(
-                select(EntityBlock.entity_kind, EntityBlock.entity_id).where(
-                    EntityBlock.status == "blocked"
-                )
+                select(
+                    EntityBlock.entity_kind, EntityBlock.entity_id, EntityBlock.merchant_id
+                ).where(EntityBlock.status == "blocked")
             ).all()
-        value = frozenset((str(k), str(e)) for k, e in rows)
+        scopes: dict[tuple[str, str], set[str | None]] = {}
+        for kind, entity, merchant in rows:
+            scopes.setdefault((str(kind), str(entity)), set()).add(merchant)
+        value = ActiveBlocks(scopes={k: frozenset(v) for k, v in scopes.items()})
         with self._lock:
             self._entries.setdefault(db, {})[tenant_id] = (now, value)
         return value
@@ -243,24 +352,45 @@ class _BlockCache:
 _cache = _BlockCache()
 
 
+def active_blocks(db: Database, tenant_id: str, *, max_age_s: float = 1.0) -> ActiveBlocks:
+    """The tenant's blocks in force, for scoring (``max_age_s=0`` reads fresh)."""
+    return _cache.get(db, tenant_id, max_age_s=max_age_s)
+
+
 def blocked_set(
-    db: Database, tenant_id: str, keys: list[tuple[str, str]], *, max_age_s: float = 1.0
+    db: Database,
+    tenant_id: str,
+    keys: list[tuple[str, str]],
+    *,
+    merchant_id: str | None = None,
+    max_age_s: float = 1.0,
 ) -> set[tuple[str, str]]:
-    """Which of ``keys`` (kind, id) are blocked for the tenant (``max_age_s=0`` reads fresh)."""
+    """Which of ``keys`` (kind, id) are blocked for a payment of ``merchant_id`` (None:
+    tenant-wide blocks only; ``max_age_s=0`` reads fresh)."""
     if not keys:
         return set()
-    return set(keys) & _cache.get(db, tenant_id, max_age_s=max_age_s)
+    return set(active_blocks(db, tenant_id, max_age_s=max_age_s).matching(keys, merchant_id))
 
 
-def list_blocks(db: Database, tenant_id: str) -> list[dict[str, Any]]:
+def list_blocks(
+    db: Database, tenant_id: str, *, merchant_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's blocks (blocked and released); for a bound key (``merchant_id``) only its
+    own merchant's and the tenant-wide ones."""
+    query = select(EntityBlock).order_by(EntityBlock.id)
+    if merchant_id is not None:
+        query = query.where(
+            or_(EntityBlock.merchant_id.is_(None), EntityBlock.merchant_id == merchant_id)
+        )
     with db.tenant_session(tenant_id) as s:
-        rows = s.scalars(select(EntityBlock).order_by(EntityBlock.id)).all()
-        return [_as_dict(r) for r in rows]
+        return [_as_dict(r) for r in s.scalars(query).all()]
 
 
 __all__ = [
+    "ActiveBlocks",
     "BlockAction",
     "EntityBlock",
+    "active_blocks",
     "block_entity",
     "blocked_set",
     "list_blocks",

@@ -8,7 +8,9 @@ bad item is refused whole, before any state changes. Every result is stored
 (:mod:`tools.fraud.store`): scoring is idempotent per ``txn_id`` and
 explanations survive restarts. Blocks apply to the next
 payment in this worker and within a second in other workers (see
-:mod:`tools.fraud.blocks`).
+:mod:`tools.fraud.blocks`): a merchant-bound key's blocks to its own merchant's payments only,
+a tenant-wide key's to every merchant's. A bound key sees the entity graph with other
+merchants' entity ids withheld (:mod:`tools.fraud.graph_view`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from cockpit.errors import NotFound, ValidationFailed
 from tools.fraud import blocks
 from tools.fraud.registry import clean_json as _clean
 from tools.fraud.schema import Transaction, parse_transaction
-from tools.fraud.scoring import entity_keys
 from tools.fraud.service import FraudService, get_service
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
@@ -42,9 +43,8 @@ def _svc(ctx: RequestContext) -> FraudService:
     return get_service(ctx.extras, ctx.settings, ctx.principal.tenant_id)
 
 
-def _blocked(ctx: RequestContext, txns: list[Transaction]) -> set[tuple[str, str]]:
-    keys = sorted({k for t in txns for k in entity_keys(t)})
-    return blocks.blocked_set(ctx.db, ctx.principal.tenant_id, keys)
+def _blocked(ctx: RequestContext) -> blocks.ActiveBlocks:
+    return blocks.active_blocks(ctx.db, ctx.principal.tenant_id)
 
 
 @router.post("/score")
@@ -56,7 +56,7 @@ def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """
     txn = parse_transaction(body)
     return _svc(ctx).score(
-        ctx.db, txn, blocked=_blocked(ctx, [txn]), merchant_id=ctx.principal.merchant_id
+        ctx.db, txn, blocked=_blocked(ctx), merchant_id=ctx.principal.merchant_id
     )
 
 
@@ -93,7 +93,7 @@ def score_batch(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, An
     results = _svc(ctx).score_batch(
         ctx.db,
         txns,
-        blocked=_blocked(ctx, txns),
+        blocked=_blocked(ctx),
         explain=explain,
         merchant_id=ctx.principal.merchant_id,
     )
@@ -113,10 +113,12 @@ def explain(ctx: StaffCtx, txn_id: str) -> dict[str, Any]:
 
 @router.get("/entities/{kind}/{entity_id}/graph")
 async def entity_graph(ctx: StaffCtx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
-    """Neighbourhood of an entity in this tenant's graph, with a ring verdict."""
+    """Neighbourhood of an entity in this tenant's graph, with a ring verdict. A merchant-bound
+    key sees ids only of entities in its own merchant's traffic (the others are counted under
+    ``other_merchants``); an entity only other merchants saw is 404 ``entity_not_found``."""
     if not 1 <= hops <= 3:
         raise ValidationFailed("hops must be 1-3", code="invalid_value", param="hops")
-    return _svc(ctx).entity_graph(kind, entity_id, hops=hops)
+    return _svc(ctx).entity_graph(kind, entity_id, hops=hops, merchant_id=ctx.principal.merchant_id)
 
 
 @router.get("/merchants/{merchant_id}/report")
@@ -144,7 +146,8 @@ def _idem(key: str | None) -> str:
 async def block(
     ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
-    """Block a customer, card, device or IP for this tenant (idempotent on Idempotency-Key)."""
+    """Block a customer, card, device or IP (idempotent on Idempotency-Key): for the key's
+    merchant's payments, or every merchant's when the key is bound to no merchant."""
     return blocks.block_entity(
         ctx.db,
         ctx.principal.tenant_id,
@@ -153,6 +156,7 @@ async def block(
         reason=req.reason,
         actor=ctx.principal.key_id,
         idempotency_key=_idem(idempotency_key),
+        merchant_id=ctx.principal.merchant_id,
     )
 
 
@@ -160,7 +164,8 @@ async def block(
 async def release(
     ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
-    """Release a blocked entity (404 entity_not_blocked if it is not blocked)."""
+    """Release the key's own block of an entity (404 entity_not_blocked if it has none, also
+    when another merchant blocked it; 403 tenant_block for a bound key if only the tenant did)."""
     return blocks.release_entity(
         ctx.db,
         ctx.principal.tenant_id,
@@ -169,13 +174,18 @@ async def release(
         reason=req.reason,
         actor=ctx.principal.key_id,
         idempotency_key=_idem(idempotency_key),
+        merchant_id=ctx.principal.merchant_id,
     )
 
 
 @router.get("/entities/blocks")
 async def list_blocks(ctx: StaffCtx) -> dict[str, Any]:
-    """This tenant's blocked and released entities."""
-    return {"blocks": blocks.list_blocks(ctx.db, ctx.principal.tenant_id)}
+    """This tenant's blocked and released entities (a bound key: its merchant's and the
+    tenant-wide ones)."""
+    rows = blocks.list_blocks(
+        ctx.db, ctx.principal.tenant_id, merchant_id=ctx.principal.merchant_id
+    )
+    return {"blocks": rows}
 
 
 @router.get("/model")

@@ -16,7 +16,10 @@ Ownership: a stored score belongs to the merchant of the scored payment (its
 ``merchant_id``, a column of ``fraud_scores`` since the table exists, so no new column).
 Callers pass their key's merchant binding: a bound key scores only its own merchant's
 payments and never sees another merchant's score (404, as for an unknown transaction).
-The in-memory velocity and graph state stay tenant-wide: fraud rings cross merchants.
+The in-memory velocity and graph state stay tenant-wide: fraud rings cross merchants. A bound
+key's graph view names only entities its merchant's traffic carried
+(:mod:`tools.fraud.graph_view`). Blocks apply per payment merchant
+(:class:`tools.fraud.blocks.ActiveBlocks`): a merchant's block only to its own payments.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ from cockpit.config import Settings
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
 from tools.fraud import store
+from tools.fraud.blocks import ActiveBlocks
 from tools.fraud.features import FeatureEngine, label_events
+from tools.fraud.graph_view import Sightings, merchant_view
 from tools.fraud.model import FraudModel
 from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
-from tools.fraud.scoring import FraudScorer, ScoreResult, contributions
+from tools.fraud.scoring import FraudScorer, ScoreResult, contributions, entity_keys
 from tools.fraud.simulator import SeedCustomer, SimConfig, frame_to_transactions, simulate
 from tools.fraud.training import train_from_simulator
 
@@ -60,6 +65,41 @@ class _MerchantStats:
 
 ModelLoader = Callable[[str], FraudModel]
 """Loads a model version (the registry's ``load``), to explain scores of an older model."""
+
+Blocked = ActiveBlocks | Collection[tuple[str, str]]
+"""The blocks to apply: the tenant's :class:`ActiveBlocks` (each payment gets its merchant's and
+the tenant-wide ones), or plain (kind, id) pairs blocked for every payment."""
+
+
+def _blocked_runs(
+    txns: Sequence[Transaction], blocked: Blocked
+) -> list[tuple[int, int, frozenset[tuple[str, str]]]]:
+    """Split ``txns`` into consecutive runs ``[start, end)`` that can each be scored with one
+    blocked set, keeping time order.
+
+    The scorer declines a payment when any of its entities is in the set it is given. A run's
+    set is the union of its payments' own blocked entities; a payment joins the run unless that
+    union would decline a payment no block of its merchant covers (a card blocked by merchant A
+    also used at B). So a batch is one run except where merchant blocks collide.
+    """
+    if not isinstance(blocked, ActiveBlocks):
+        return [(0, len(txns), frozenset(blocked))] if txns else []
+    runs: list[tuple[int, int, frozenset[tuple[str, str]]]] = []
+    start, union, clean = 0, set[tuple[str, str]](), set[tuple[str, str]]()
+    for i, t in enumerate(txns):
+        keys = entity_keys(t)
+        own = blocked.matching(keys, t.merchant_id)
+        fits = not (own & clean) if own else union.isdisjoint(keys)
+        if not fits:
+            runs.append((start, i, frozenset(union)))
+            start, union, clean = i, set(), set()
+        if own:
+            union |= own
+        else:
+            clean.update(keys)
+    if len(txns) > start:
+        runs.append((start, len(txns), frozenset(union)))
+    return runs
 
 
 class FraudService:
@@ -87,12 +127,15 @@ class FraudService:
         self._models = models
         self._older: dict[str, FraudModel | None] = {}
         self._older_lock = threading.Lock()
+        self._sightings = Sightings()
+        """Which merchants' traffic carried each entity: what a bound key may see by id."""
 
     @property
     def model(self) -> FraudModel:
         return self.scorer.model
 
     def _account(self, txn: Transaction, res: ScoreResult) -> None:
+        self._sightings.add(txn.merchant_id, entity_keys(txn))
         st = self._merchants.setdefault(txn.merchant_id, _MerchantStats())
         st.scored += 1
         st.decisions[res.decision] += 1
@@ -109,7 +152,7 @@ class FraudService:
         db: Database,
         txn: Transaction,
         *,
-        blocked: Collection[tuple[str, str]] = (),
+        blocked: Blocked = (),
         merchant_id: str | None = None,
     ) -> dict[str, Any]:
         """Score one transaction (reason codes always), or replay its stored result.
@@ -117,10 +160,17 @@ class FraudService:
         ``merchant_id`` is the caller's merchant binding: a bound key scores only its own
         merchant's payments (another merchant's is 404 ``merchant_not_found``).
         """
+
+        def run(fresh: list[Transaction]) -> list[ScoreResult]:
+            return [
+                self.scorer.score(fresh[a], blocked=keys)
+                for a, _, keys in _blocked_runs(fresh, blocked)
+            ]
+
         return self._decide(
             db,
             [txn],
-            lambda fresh: [self.scorer.score(t, blocked=blocked) for t in fresh],
+            run,
             param=lambda _i: "",
             merchant_id=merchant_id,
         )[0]
@@ -130,7 +180,7 @@ class FraudService:
         db: Database,
         txns: Sequence[Transaction],
         *,
-        blocked: Collection[tuple[str, str]] = (),
+        blocked: Blocked = (),
         explain: bool = False,
         merchant_id: str | None = None,
     ) -> list[dict[str, Any]]:
@@ -140,10 +190,17 @@ class FraudService:
         retry with another ``explain`` replays the first result as it was.
         """
         _unique(txns)
+
+        def run(fresh: list[Transaction]) -> list[ScoreResult]:
+            out: list[ScoreResult] = []
+            for a, b, keys in _blocked_runs(fresh, blocked):
+                out += self.scorer.score_batch(fresh[a:b], blocked=keys, explain=explain)
+            return out
+
         return self._decide(
             db,
             txns,
-            lambda fresh: self.scorer.score_batch(fresh, blocked=blocked, explain=explain),
+            run,
             param=lambda i: f"transactions[{i}].",
             merchant_id=merchant_id,
         )
@@ -290,8 +347,20 @@ class FraudService:
             self.scorer.engine.report_label(customer_id, ts=ts)
 
     def entity_graph(
-        self, kind: str, entity_id: str, *, hops: int = 2, limit: int = 200
+        self,
+        kind: str,
+        entity_id: str,
+        *,
+        hops: int = 2,
+        limit: int = 200,
+        merchant_id: str | None = None,
     ) -> dict[str, Any]:
+        """The entity's neighbourhood and ring verdict (:meth:`EntityGraph.neighbourhood`).
+
+        With ``merchant_id`` (the caller's binding) only entities that merchant's traffic
+        carried are named, the rest counted (:func:`merchant_view`); an entity it never saw is
+        404 like one nobody saw. Without it, the whole view, unchanged.
+        """
         if kind not in ENTITY_KINDS:
             raise ValidationFailed(
                 f"kind must be one of {', '.join(ENTITY_KINDS)}",
@@ -299,7 +368,14 @@ class FraudService:
                 param="kind",
             )
         with self._lock:
-            view = self.scorer.engine.graph.neighbourhood(kind, entity_id, hops=hops, limit=limit)
+            visible = merchant_id is None or self._sightings.seen_by(merchant_id, kind, entity_id)
+            view = (
+                self.scorer.engine.graph.neighbourhood(kind, entity_id, hops=hops, limit=limit)
+                if visible
+                else {"found": False}
+            )
+            if view["found"] and merchant_id is not None:
+                view = merchant_view(view, merchant_id=merchant_id, sightings=self._sightings)
         if not view["found"]:
             raise NotFound(
                 f"no {kind} {entity_id!r} in the entity graph",

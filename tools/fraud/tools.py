@@ -4,7 +4,9 @@ READ: ``score_transaction``, ``explain_score``, ``entity_graph``, ``merchant_ris
 (``score_transaction`` stores its result, idempotently per txn id: see its docstring for why it
 is still READ).
 WRITE: ``block_entity``, ``release_entity`` — idempotent on ``ctx.idempotency_key``; whether a
-human must approve them is the agent spec's policy, enforced by the runtime.
+human must approve them is the agent spec's policy, enforced by the runtime. A merchant-bound
+key's blocks apply to its own merchant's payments only and it releases only those
+(:mod:`tools.fraud.blocks`); it sees the entity graph with other merchants' ids withheld.
 The tenant is always ``ctx.principal.tenant_id``; state never crosses tenants.
 """
 
@@ -17,11 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from cockpit.config import Settings
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from tools.fraud.blocks import active_blocks
 from tools.fraud.blocks import block_entity as _block
-from tools.fraud.blocks import blocked_set
 from tools.fraud.blocks import release_entity as _release
 from tools.fraud.schema import TransactionIn, parse_transaction
-from tools.fraud.scoring import entity_keys
 from tools.fraud.service import FraudService, get_service
 
 EntityKind = Literal["customer", "card", "device", "ip"]
@@ -95,7 +96,7 @@ def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
     which two calls about the same payment do not share — weaker than the txn id.
     """
     txn = parse_transaction(args)
-    blocked = blocked_set(ctx.db, ctx.principal.tenant_id, list(entity_keys(txn)))
+    blocked = active_blocks(ctx.db, ctx.principal.tenant_id)
     return _service(ctx).score(ctx.db, txn, blocked=blocked, merchant_id=ctx.principal.merchant_id)
 
 
@@ -120,8 +121,11 @@ def explain_score(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
 def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
     """Show the neighbourhood of an account, device, card or IP in the entity graph: linked
     entities, how many accounts share each device / card, confirmed-fraud accounts nearby,
-    and whether it looks like a fraud ring."""
-    return _service(ctx).entity_graph(args.kind, args.entity_id, hops=args.hops)
+    and whether it looks like a fraud ring. Entities seen only at other merchants are counted
+    (other_merchants), not named."""
+    return _service(ctx).entity_graph(
+        args.kind, args.entity_id, hops=args.hops, merchant_id=ctx.principal.merchant_id
+    )
 
 
 @register_tool(
@@ -155,7 +159,8 @@ def _key(ctx: ToolContext) -> str:
 )
 def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Block a card, device, customer or IP: every later payment using it is declined with reason
-    ENTITY_BLOCKED. Repeating the same call returns the first result."""
+    ENTITY_BLOCKED (a merchant's block: that merchant's payments). Repeating the same call
+    returns the first result."""
     return _block(
         ctx.db,
         ctx.principal.tenant_id,
@@ -164,6 +169,7 @@ def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
         reason=args.reason,
         actor=ctx.principal.key_id,
         idempotency_key=_key(ctx),
+        merchant_id=ctx.principal.merchant_id,
     )
 
 
@@ -175,7 +181,8 @@ def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
 )
 def release_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Release a blocked card, device, customer or IP (error entity_not_blocked if it is not
-    blocked). Repeating the same call returns the first result."""
+    blocked; tenant_block if only the whole tenant blocked it and this key is a merchant's).
+    Repeating the same call returns the first result."""
     return _release(
         ctx.db,
         ctx.principal.tenant_id,
@@ -184,6 +191,7 @@ def release_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
         reason=args.reason,
         actor=ctx.principal.key_id,
         idempotency_key=_key(ctx),
+        merchant_id=ctx.principal.merchant_id,
     )
 
 
