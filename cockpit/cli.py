@@ -47,6 +47,7 @@ DOMAIN_CLIS = {
     "credit": "tools.credit.cli",
     "kb": "knowledge.cli",
     "data": "tools.fraud.data",
+    "eval": "evals.cli",
 }
 
 

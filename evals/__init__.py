@@ -1,1 +1,32 @@
-"""Evals: task suites, runner, scorers and reports."""
+"""Evals: agent task suites judged by end state (τ-bench style), controls, pass^k and reports.
+
+The one home of evaluation. Nothing imports ``evals`` but composition roots (the CLI),
+benchmarks and tests. See ``evals/README.md`` for the task schema.
+"""
+
+from evals.controls import CONTROLS, DO_NOTHING, ORACLE
+from evals.runner import RunOptions, TaskRun, TrialResult, run_tasks
+from evals.scoring import mean_pass_hat_k, pass_hat_k
+from evals.suites import SUITES_DIR, load_suites, select_tasks
+from evals.task import SCHEMA, Suite, Task, TaskFormatError, load_suite_file, parse_suite
+
+__all__ = [
+    "CONTROLS",
+    "DO_NOTHING",
+    "ORACLE",
+    "SCHEMA",
+    "SUITES_DIR",
+    "RunOptions",
+    "Suite",
+    "Task",
+    "TaskFormatError",
+    "TaskRun",
+    "TrialResult",
+    "load_suite_file",
+    "load_suites",
+    "mean_pass_hat_k",
+    "parse_suite",
+    "pass_hat_k",
+    "run_tasks",
+    "select_tasks",
+]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import uvicorn
@@ -56,7 +56,8 @@ def host_world(
     if in_process:
         with TestClient(app, raise_server_exceptions=False, headers=headers) as tc:
             tc.timeout = timeout_s
-            yield Hosted(app, SyncLangGraphClient(tc)  # type: ignore[arg-type]  # an httpx.Client, str(tc.base_url))
+            http = cast(httpx.Client, tc)  # a TestClient is an httpx.Client over ASGI
+            yield Hosted(app, SyncLangGraphClient(http), str(tc.base_url))
         return
     port = free_port()
     server = uvicorn.Server(
@@ -70,11 +71,11 @@ def host_world(
             raise RuntimeError("the world's server did not start")
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=url, headers=headers, timeout=timeout_s)
+    client = httpx.Client(base_url=url, headers=headers, timeout=timeout_s)
     try:
-        yield Hosted(app, SyncLangGraphClient(http), url)
+        yield Hosted(app, SyncLangGraphClient(client), url)
     finally:
-        http.close()
+        client.close()
         server.should_exit = True
         thread.join(timeout=30)
 

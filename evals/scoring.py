@@ -48,7 +48,7 @@ def _matches(gold: GoldAction, call: ToolCall) -> bool:
 
 def trajectory(gold: list[GoldAction], calls: list[ToolCall]) -> Trajectory:
     """Gold calls against the agent's: the same list, a subsequence, or all present."""
-    made = [c for c in calls if not c.rejected]
+    made = [c for c in calls if c.ok or c.rejected]  # an attempt the user rejected still counts
     exact = len(gold) == len(made) and all(_matches(g, c) for g, c in zip(gold, made, strict=False))
     pos, in_order = 0, True
     for g in gold:

@@ -1,0 +1,123 @@
+"""``cockpit eval``: run suites against agents (with the controls) and compare reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evals.controls import CONTROLS
+from evals.report import compare, read_json, summarise, write_all
+from evals.runner import RunOptions, TrialResult, run_tasks
+from evals.suites import load_suites, select_tasks
+
+app = typer.Typer(
+    help="Agent task evaluation (τ-bench style): suites, controls, reports.", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command("run")
+def run(
+    target: Annotated[
+        str, typer.Argument(help="Suite name (evals/suites/<name>), agent id, or a path.")
+    ],
+    trials: Annotated[
+        int, typer.Option(min=1, help="Trials per task (pass^k needs k ≤ trials).")
+    ] = 4,
+    agent: Annotated[
+        str | None, typer.Option(help="Run the tasks on this assistant, e.g. copilot@canary.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write report.json/.md/.html and junit.xml here.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "all",
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="ASGI in-process instead of HTTP.")
+    ] = False,
+    controls: Annotated[
+        bool, typer.Option(help="Also run the oracle and do-nothing controls.")
+    ] = True,
+    cache: Annotated[Path, typer.Option(help="Where seeded world templates are kept.")] = Path(
+        ".cockpit/evals"
+    ),
+) -> None:
+    """Run a suite; print pass^1 and pass^k per agent, with the oracle and do-nothing rows."""
+    if split not in {"dev", "heldout", "all"}:
+        raise typer.BadParameter("split is dev, heldout or all", param_hint="--split")
+    tasks = select_tasks(load_suites(target), split=split)
+    if not tasks:
+        console.print(f"no {split} tasks in {target}")
+        raise typer.Exit(1)
+    per_task = trials + (2 if controls else 0)
+    started = datetime.now(UTC)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("evaluating", total=len(tasks) * per_task)
+
+        def tick(result: TrialResult) -> None:
+            mark = "ok" if result.passed else "FAIL"
+            progress.update(
+                bar, advance=1, description=f"{result.task_id} · {result.agent} · {mark}"
+            )
+
+        opts = RunOptions(
+            trials=trials, in_process=in_process, cache=cache, controls=controls, on_trial=tick
+        )
+        runs = run_tasks(tasks, opts=opts, agent_override=agent)
+    summary = summarise(runs, trials=trials, started=started)
+    _print(summary)
+    if report is not None:
+        paths = write_all(summary, report)
+        console.print("reports: " + ", ".join(str(p) for p in paths.values()))
+    checks = summary["checks"]
+    if any(checks.values()):
+        raise typer.Exit(1)
+
+
+def _print(summary: dict[str, object]) -> None:
+    ks = summary["ks"]
+    assert isinstance(ks, list)
+    table = Table(title="pass^k (controls: oracle must be 1.00, do-nothing fails every write task)")
+    for col in ("agent", "suite", "split", "tasks", *(f"pass^{k}" for k in ks)):
+        table.add_column(col)
+    rows = summary["rows"]
+    assert isinstance(rows, list)
+    for r in sorted(
+        rows, key=lambda r: (r["agent"] in CONTROLS, r["agent"], r["suite"], r["split"])
+    ):
+        vals = ["—" if r[f"pass^{k}"] is None else f"{r[f'pass^{k}']:.2f}" for k in ks]
+        table.add_row(r["agent"], r["suite"], r["split"], str(r["tasks"]), *vals)
+    console.print(table)
+    checks = summary["checks"]
+    assert isinstance(checks, dict)
+    for name, items in checks.items():
+        if items:
+            console.print(f"[red]{name}[/red]: " + "; ".join(items))
+
+
+@app.command("diff")
+def diff(before: Path, after: Path) -> None:
+    """Name the tasks that newly fail (and newly pass) between two report.json files."""
+    changes = compare(read_json(before), read_json(after))
+    for kind, items in changes.items():
+        for item in items:
+            console.print(
+                f"{kind}: {item['suite']}/{item['task']} [{item['agent']}] {item['before']} → {item['after']}"
+            )
+    if changes["newly_failing"]:
+        raise typer.Exit(1)
+
+
+__all__ = ["app"]
