@@ -31,7 +31,9 @@ def _graph(team: TeamHarness, kind: str, entity_id: str, hops: int = 2) -> dict[
     r = team.client.get(
         f"/v1/fraud/entities/{kind}/{entity_id}/graph",
         params={"hops": hops},
-        headers=team.h(team.merchant_key),
+        # Rings span merchants: investigating one is the tenant's risk team's job (a key bound
+        # to one merchant sees only entities from its own traffic).
+        headers=team.h(team.admin_key),
     )
     return r.json() if r.status_code == 200 else None
 
@@ -214,9 +216,9 @@ def test_ring_member_graph_shows_the_shared_device_and_card(
     team: TeamHarness, rings: list[dict[str, Any]]
 ) -> None:
     r = rings[0]
-    tid = team.thread(team.merchant_key)
+    tid = team.thread(team.admin_key)
     turn = team.say(
-        team.merchant_key,
+        team.admin_key,
         tid,
         f"Is the account {r['member']} tied to a fraud ring?",
         assistant=RISK,
@@ -235,9 +237,9 @@ def test_device_graph_counts_the_accounts_sharing_it(
     r = rings[2]
     view = _graph(team, "device", r["device"])
     assert view is not None
-    tid = team.thread(team.merchant_key)
+    tid = team.thread(team.admin_key)
     turn = team.say(
-        team.merchant_key, tid, f"which accounts sit behind device {r['device']}?", assistant=RISK
+        team.admin_key, tid, f"which accounts sit behind device {r['device']}?", assistant=RISK
     )
     assert turn.tools_called == ["entity_graph"]
     assert turn.tool_calls[0]["args"] == {"kind": "device", "entity_id": r["device"]}
@@ -569,9 +571,9 @@ def test_ip_graph_counts_the_accounts_behind_it(
     ip = rings[3]["ips"][0]
     view = _graph(team, "ip", ip)
     assert view is not None
-    tid = team.thread(team.merchant_key)
+    tid = team.thread(team.admin_key)
     turn = team.say(
-        team.merchant_key, tid, f"what is connected to the IP {ip}? I smell a ring", assistant=RISK
+        team.admin_key, tid, f"what is connected to the IP {ip}? I smell a ring", assistant=RISK
     )
     assert turn.tools_called == ["entity_graph"], (ip, turn.answer)
     assert turn.tool_calls[0]["args"] == {"kind": "ip", "entity_id": ip}
@@ -644,7 +646,7 @@ def test_supervisor_routes_to_risk_then_copilot_and_back(
     team: TeamHarness, rings: list[dict[str, Any]]
 ) -> None:
     r = rings[3]
-    key = team.merchant_key
+    key = team.admin_key
     tid = team.thread(key)
     turn = team.say(key, tid, f"is customer {r['member']} part of a fraud ring?")
     assert "transfer_to_risk" in turn.tools_called and "entity_graph" in turn.tools_called

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from cockpit.app import create_app
 from cockpit.config import Settings
 from tests.support.live import LiveServer
+from tests.support.merchants import add_merchant
 from tests.support.spinekit import AGENTS_DIR
 
 MAX_EXAMPLES = 10
@@ -76,23 +77,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def _add_merchant(db_file: Path, merchant_id: str) -> None:
     """One merchant in the demo tenant (the demo world is not seeded without warm-up)."""
     from cockpit.db.session import Database
-    from tools.payments.models import Merchant
 
     db = Database(f"sqlite:///{db_file}")
-    with db.tenant_session("demo") as s:
-        s.add(
-            Merchant(
-                id=merchant_id,
-                name="Schemathesis",
-                legal_name="Schemathesis Pte Ltd",
-                country="SG",
-                mcc="5732",
-                markets=["SG"],
-                settlement_currency="SGD",
-                kyb_state="APPROVED",
-                webhook_secret="s",
-            )
-        )
+    add_merchant(db, "demo", merchant_id)
     db.dispose()
 
 
