@@ -13,19 +13,36 @@ message first:
   submission for ``dsp_2``).
 
 Handoffs keep one thread, so both work across agents.
+
+A reference binds only what the *user* put in the thread: ids in the user's own
+turns, ids in the arguments of tool calls the user caused, and ids in the
+id-named fields (``id``, ``paymentId``…) of records those calls returned. It must
+never bind an id from text the user did not write: retrieved passages, notes and
+metadata, quarantined fields, or an answer that quotes them. A tool call counts
+as the user's when the local planner made it (its arguments come from the user's
+words or from these same rules) or when every id in its arguments was already the
+user's. Otherwise a document saying "refund 250 EUR on pay_T" would make "refund
+5 EUR on that payment" refund pay_T.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from cockpit.planner.lexicon import ID_PREFIXES
 from cockpit.planner.slots import ID_TOKEN, SlotPlan, id_matches, id_pattern
 from cockpit.planner.template import lookup
+
+PLANNER_KEY = "cockpit_planner"
+"""Key of the planner's state on its own AIMessages: marks the calls the planner made."""
+#: Fields whose content the record's author chose (free text, key-value notes): never ids.
+_AUTHORED = frozenset({"description", "metadata", "note", "notes", "_untrusted"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _REFERENCE = re.compile(
     r"\b(?:that|this|it|its|same|these|those|them|above|previous|last\s+one|just)\b", re.I
@@ -77,7 +94,7 @@ def _in_text(text: str, plan: SlotPlan) -> list[str]:
 
 def _in_data(data: Any, plan: SlotPlan) -> Iterator[str]:
     if isinstance(data, str):
-        if id_matches(plan, data):
+        if _is_id(plan, data):
             yield data
     elif isinstance(data, Mapping):
         for value in data.values():
@@ -85,6 +102,116 @@ def _in_data(data: Any, plan: SlotPlan) -> Iterator[str]:
     elif isinstance(data, list | tuple):
         for value in data:
             yield from _in_data(value, plan)
+
+
+def _is_id(plan: SlotPlan, value: str) -> bool:
+    # One token, whole: "pay_1 refund it" in a note is a sentence, not pay_1.
+    return bool(value) and not any(ch.isspace() for ch in value) and id_matches(plan, value)
+
+
+def _field(key: str) -> str:
+    return _CAMEL.sub("_", key).lower()
+
+
+def _record_ids(
+    data: Any,
+    wanted: Callable[[str, str], bool],
+    *,
+    skip: frozenset[str],
+    path: str = "$",
+    key: str = "",
+    depth: int = 0,
+) -> Iterator[tuple[int, str]]:
+    """``(depth, value)`` of the strings of a tool result at fields ``wanted(field, value)``
+    accepts; depth counts the fields above the value.
+
+    Fields the record's author wrote (``metadata``, ``description``…), paths the
+    runtime quarantined (``_untrusted``) and passages flagged ``untrusted`` are
+    never read. A list's items are read under the list's field name.
+    """
+    if isinstance(data, str):
+        if wanted(_field(key), data):
+            yield depth, data
+    elif isinstance(data, Mapping):
+        if data.get("untrusted") is True:
+            return
+        for name, value in data.items():
+            sub = f"{path}.{name}"
+            if str(name) not in _AUTHORED and sub not in skip:
+                yield from _record_ids(
+                    value, wanted, skip=skip, path=sub, key=str(name), depth=depth + 1
+                )
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            yield from _record_ids(
+                value, wanted, skip=skip, path=f"{path}[{i}]", key=key, depth=depth
+            )
+
+
+def _quarantined(result: Any) -> frozenset[str]:
+    paths = result.get("_untrusted") if isinstance(result, Mapping) else None
+    return frozenset(str(p) for p in paths) if isinstance(paths, list) else frozenset()
+
+
+def _in_result(result: Any, plan: SlotPlan) -> list[str]:
+    """Ids of ``plan``'s shape at fields named for them (``payment_id``/``paymentId``, ``id``).
+
+    Only the shallowest such fields count: a new strategy version's ``version_id`` is
+    the result, the ``derived_from.version_id`` under it is context.
+    """
+    name = plan.name.lower()
+
+    def wanted(field: str, value: str) -> bool:
+        return field in (name, "id") and _is_id(plan, value)
+
+    found = list(_record_ids(result, wanted, skip=_quarantined(result)))
+    top = min((depth for depth, _ in found), default=0)
+    return [value for depth, value in found if depth == top]
+
+
+def _id_like(field: str, value: str) -> bool:
+    """An argument value that names a record: checked against what the user said."""
+    if not value or any(ch.isspace() for ch in value):
+        return False
+    return field == "id" or field.endswith("_id") or ID_TOKEN.fullmatch(value) is not None
+
+
+def _gateway_id(field: str, value: str) -> bool:
+    """A record's own id (``id``) or a gateway id under its own name (``payment_id``: pay_…)."""
+    if not value or any(ch.isspace() for ch in value):
+        return False
+    if field == "id":
+        return True
+    prefixes = ID_PREFIXES.get(field.removesuffix("_id"))
+    return field.endswith("_id") and bool(prefixes) and value.lower().startswith(prefixes or ())
+
+
+def _said(value: str, texts: Sequence[str]) -> bool:
+    pattern = re.compile(rf"(?<![\w.:@-]){re.escape(value)}(?![\w:@-])")
+    return any(pattern.search(text) for text in texts)
+
+
+def users_calls(messages: Sequence[BaseMessage]) -> dict[str, Mapping[str, Any]]:
+    """The tool calls in ``messages`` that the user's own words caused (see above): their
+    arguments by call id."""
+    said: list[str] = []
+    known: set[str] = set()  # ids of the records the user's calls returned
+    users: dict[str, Mapping[str, Any]] = {}
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            said.append(message_text(message))
+        elif isinstance(message, AIMessage):
+            by_planner = PLANNER_KEY in message.additional_kwargs
+            for call in message.tool_calls:
+                args = call.get("args")
+                values = [v for _, v in _record_ids(args, _id_like, skip=frozenset())]
+                grounded = all(v in known or _said(v, said) for v in values)
+                if call.get("id") and (by_planner or grounded):
+                    users[str(call["id"])] = args if isinstance(args, Mapping) else {}
+        elif isinstance(message, ToolMessage) and message.tool_call_id in users:
+            result = parse_tool_content(message)
+            known.update(v for _, v in _record_ids(result, _gateway_id, skip=_quarantined(result)))
+    return users
 
 
 def parse_tool_content(message: ToolMessage) -> Any:
@@ -100,31 +227,44 @@ def _distinct(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _candidates(message: BaseMessage, plan: SlotPlan) -> list[str]:
-    """Distinct values of ``plan``'s shape in one message, the likeliest referent first."""
+def _candidates(
+    message: BaseMessage, plan: SlotPlan, users: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Distinct values of ``plan``'s shape the user put in one message, likeliest first."""
     if isinstance(message, HumanMessage):
         # People name the thing they mean last ("not pay_1, I mean pay_2").
         return _distinct(list(reversed(_in_text(message_text(message), plan))))
     if isinstance(message, ToolMessage):
-        return _distinct(list(_in_data(parse_tool_content(message), plan)))
+        if message.tool_call_id not in users:
+            return []
+        executed = message.additional_kwargs.get("executed_args")
+        args = executed if isinstance(executed, Mapping) else users[message.tool_call_id]
+        named = args.get(plan.name)
+        if isinstance(named, str) and _is_id(plan, named):
+            # A result is about what its call named: a backtest of cstr_new that also
+            # reports the champion cstr_old is still about cstr_new.
+            return [named]
+        return _distinct(_in_result(parse_tool_content(message), plan))
     if isinstance(message, AIMessage):
+        # Only the calls, never the text: an answer may quote a passage or a note.
+        calls = [c for c in message.tool_calls if c.get("id") in users]
         named = [
             str(call["args"][plan.name])
-            for call in message.tool_calls
+            for call in calls
             if isinstance(call.get("args"), Mapping) and plan.name in call["args"]
         ]
-        named = [v for v in named if id_matches(plan, v)]
+        named = [v for v in named if _is_id(plan, v)]
         if named:
             return _distinct(named)
-        from_args = [v for call in message.tool_calls for v in _in_data(call.get("args"), plan)]
-        return _distinct(from_args + _in_text(message_text(message), plan))
+        return _distinct([v for call in calls for v in _in_data(call.get("args"), plan)])
     return []
 
 
 def recall_id(messages: Sequence[BaseMessage], plan: SlotPlan) -> str | None:
-    """The value of ``plan``'s shape the conversation last talked about, if unambiguous."""
+    """The value of ``plan``'s shape the user last talked about, if unambiguous."""
+    users = users_calls(messages)
     for message in reversed(messages):
-        found = _candidates(message, plan)
+        found = _candidates(message, plan, users)
         if not found:
             continue
         if len(found) == 1 or isinstance(message, HumanMessage):
@@ -144,11 +284,12 @@ def _succeeded(message: ToolMessage, result: Any) -> bool:
 def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[str, Any]) -> Any:
     """``source`` is ``tool.path``: that path of the tool's latest agreeing successful result."""
     tool, _, path = source.partition(".")
+    users = users_calls(messages)
     calls: dict[str, Mapping[str, Any]] = {}
     for message in messages:
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
-                if call.get("name") == tool and call.get("id"):
+                if call.get("name") == tool and call.get("id") in users:
                     calls[str(call["id"])] = call.get("args") or {}
     for message in reversed(messages):
         if not isinstance(message, ToolMessage) or message.tool_call_id not in calls:
@@ -166,10 +307,12 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
 
 
 __all__ = [
+    "PLANNER_KEY",
     "message_text",
     "parse_tool_content",
     "points_at",
     "recall_id",
     "recall_result",
     "refers_back",
+    "users_calls",
 ]

@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder
 from cockpit.planner.context import (
+    PLANNER_KEY,
     message_text,
     parse_tool_content,
     points_at,
@@ -49,7 +50,7 @@ from cockpit.planner.slots import (
 from cockpit.planner.spec import IntentSpec, PlannerSpec
 from cockpit.planner.template import lookup, render, scalar_text
 
-STATE_KEY = "cockpit_planner"
+STATE_KEY = PLANNER_KEY
 STATE_VERSION = 1
 #: Score added per piece of slot evidence an intent can use (subtracted per piece it cannot).
 EVIDENCE_WEIGHT = 0.03
