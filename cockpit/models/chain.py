@@ -6,10 +6,15 @@ reference answered (``response_metadata["cockpit_model"]``) and token usage,
 estimated with ``count_tokens_approximately`` when the provider reports none.
 The inner models are called through their ``_generate`` with the chain's run
 manager, so callbacks (and the usage tracker) see exactly one call per turn.
+
+Every model of the chain gets ``timeout_s`` per async call: a model that does
+not answer in time counts as failed (``model_timeout``) and the next one runs,
+so a hung provider never hangs a turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,6 +33,8 @@ from cockpit.errors import ModelBehaviorError
 log = logging.getLogger(__name__)
 
 _PER_MODEL = "cockpit_per_model_kwargs"
+DEFAULT_MODEL_TIMEOUT_S = 60.0
+"""How long one model may take to answer one call, unless the chain says otherwise."""
 
 
 class ChainedChatModel(BaseChatModel):
@@ -39,6 +46,8 @@ class ChainedChatModel(BaseChatModel):
     """``provider:model`` of each model, for accounting and error messages."""
     models: list[BaseChatModel] = Field(min_length=1)
     """The models, tried in order; the next one runs when one raises."""
+    timeout_s: float | None = Field(default=DEFAULT_MODEL_TIMEOUT_S, gt=0)
+    """Seconds each model has to answer an async call; None waits forever."""
 
     @model_validator(mode="after")
     def _same_length(self) -> ChainedChatModel:
@@ -113,15 +122,27 @@ class ChainedChatModel(BaseChatModel):
         failures: list[tuple[str, Exception]] = []
         for ref, model, call_kwargs in self._calls(kwargs):
             try:
-                result = await model._agenerate(
-                    messages, stop=stop, run_manager=run_manager, **call_kwargs
-                )
+                async with asyncio.timeout(self.timeout_s):
+                    result = await model._agenerate(
+                        messages, stop=stop, run_manager=run_manager, **call_kwargs
+                    )
+            except TimeoutError:
+                failures.append((ref, self._timed_out(ref)))
+                log.warning("model %s timed out; trying the next", ref)
+                continue
             except Exception as exc:
                 failures.append((ref, exc))
                 log.warning("model %s failed (%s); trying the next", ref, type(exc).__name__)
                 continue
             return _stamp(result, ref, messages, fell_back=len(failures))
         raise self._exhausted(failures)
+
+    def _timed_out(self, ref: str) -> ModelBehaviorError:
+        return ModelBehaviorError(
+            f"model {ref} did not answer within {self.timeout_s:g} seconds",
+            code="model_timeout",
+            param="model",
+        )
 
     def _exhausted(self, failures: list[tuple[str, Exception]]) -> Exception:
         if len(failures) == 1:
@@ -161,4 +182,20 @@ def _stamp(
     return result
 
 
-__all__ = ["ChainedChatModel"]
+def call_timeout_s(model: Runnable[Any, Any]) -> float | None:
+    """The longest one call to ``model`` may take: each model of its chain timing out in turn.
+
+    Models that are not a :class:`ChainedChatModel` (under any bindings) get
+    :data:`DEFAULT_MODEL_TIMEOUT_S`. A little grace is added so the chain's own,
+    more precise timeout is the one that reports.
+    """
+    while isinstance(model, RunnableBinding):
+        model = model.bound
+    if not isinstance(model, ChainedChatModel):
+        return DEFAULT_MODEL_TIMEOUT_S
+    if model.timeout_s is None:
+        return None
+    return model.timeout_s * len(model.models) + 1.0
+
+
+__all__ = ["DEFAULT_MODEL_TIMEOUT_S", "ChainedChatModel", "call_timeout_s"]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from cockpit.config import Settings
 from cockpit.errors import UserError, ValidationFailed
-from cockpit.models.chain import ChainedChatModel
+from cockpit.models.chain import DEFAULT_MODEL_TIMEOUT_S, ChainedChatModel
 from cockpit.planner import LocalPlanner, PlannerSpec
 
 PROVIDERS = ("local", "openai", "fake")
@@ -49,7 +49,7 @@ def parse_model_ref(ref: str, *, param: str = "model") -> tuple[str, str]:
     return provider, name.strip()
 
 
-def _openai(name: str, *, param: str) -> BaseChatModel:
+def _openai(name: str, *, param: str, timeout_s: float | None) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     base_url = os.environ.get("OPENAI_BASE_URL") or None
@@ -60,7 +60,10 @@ def _openai(name: str, *, param: str) -> BaseChatModel:
             code="model_not_configured",
             param=param,
         )
-    return ChatOpenAI(model=name, api_key=key, base_url=base_url, max_retries=_MAX_RETRIES)
+    # The client's own timeout covers sync calls too; the chain's covers every async one.
+    return ChatOpenAI(
+        model=name, api_key=key, base_url=base_url, timeout=timeout_s, max_retries=_MAX_RETRIES
+    )
 
 
 def planner_spec(planner: PlannerSpec | Mapping[str, Any] | None) -> PlannerSpec:
@@ -80,7 +83,12 @@ def planner_spec(planner: PlannerSpec | Mapping[str, Any] | None) -> PlannerSpec
 
 
 def _build(
-    ref: str, *, planner: PlannerSpec, settings: Settings | None, param: str
+    ref: str,
+    *,
+    planner: PlannerSpec,
+    settings: Settings | None,
+    param: str,
+    timeout_s: float | None,
 ) -> BaseChatModel:
     provider, name = parse_model_ref(ref, param=param)
     if provider == "local":
@@ -91,7 +99,7 @@ def _build(
             embedder = default_embedder(settings)
         return LocalPlanner(spec=planner, embedder=embedder)
     if provider == "openai":
-        return _openai(name, param=param)
+        return _openai(name, param=param, timeout_s=timeout_s)
     from cockpit.testing.scripted import scripted_model
 
     return scripted_model(name)
@@ -103,10 +111,12 @@ def resolve_model(
     planner: PlannerSpec | Mapping[str, Any] | None = None,
     fallbacks: Sequence[str] = (),
     settings: Settings | None = None,
+    timeout_s: float | None = DEFAULT_MODEL_TIMEOUT_S,
 ) -> BaseChatModel:
     """The chat model for ``ref`` (then ``fallbacks`` in order when one raises).
 
-    ``planner`` (a :class:`PlannerSpec` or its dict form) configures ``local:planner``.
+    ``planner`` (a :class:`PlannerSpec` or its dict form) configures ``local:planner``;
+    ``timeout_s`` is how long each model may take per call before the next one runs.
     """
     spec = planner_spec(planner)
     if not ref.strip():
@@ -114,11 +124,15 @@ def resolve_model(
     refs = [ref.strip(), *(f.strip() for f in fallbacks)]
     models = [
         _build(
-            r, planner=spec, settings=settings, param="model" if i == 0 else f"fallbacks.{i - 1}"
+            r,
+            planner=spec,
+            settings=settings,
+            param="model" if i == 0 else f"fallbacks.{i - 1}",
+            timeout_s=timeout_s,
         )
         for i, r in enumerate(refs)
     ]
-    return ChainedChatModel(refs=refs, models=models)
+    return ChainedChatModel(refs=refs, models=models, timeout_s=timeout_s)
 
 
 __all__ = ["LOCAL_SERVER_KEY", "PROVIDERS", "parse_model_ref", "planner_spec", "resolve_model"]
