@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from cockpit.planner.dates import DateSpan, find_dates
@@ -103,15 +104,29 @@ class SlotPlan:
         return self.schema.get("default")
 
 
-def _property_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    # An Enum argument is a $ref to its definition ({"enum": [...]}): read it in place.
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = defs.get(ref.removeprefix("#/$defs/"))
+        if isinstance(target, Mapping):
+            return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _property_schema(
+    schema: Mapping[str, Any], defs: Mapping[str, Any] | None = None
+) -> Mapping[str, Any]:
     # pydantic emits Optional[X] as anyOf [X, null]; the non-null branch says what X is.
+    defs = defs or {}
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
         if isinstance(options, list):
             for option in options:
                 if isinstance(option, Mapping) and option.get("type") != "null":
-                    return {**option, **{k: v for k, v in schema.items() if k != key}}
-    return schema
+                    rest = {k: v for k, v in schema.items() if k != key}
+                    return {**_resolve(option, defs), **rest}
+    return _resolve(schema, defs)
 
 
 def infer_kind(name: str, schema: Mapping[str, Any]) -> SlotKind:
@@ -155,9 +170,12 @@ def plan_slots(parameters: Mapping[str, Any], hints: Mapping[str, SlotHint]) -> 
     """The slots of a tool from its ``parameters`` JSON schema plus the intent's hints."""
     props = parameters.get("properties") or {}
     required = set(parameters.get("required") or [])
+    defs = parameters.get("$defs")
     plans: list[SlotPlan] = []
     for name, raw in props.items():
-        schema = _property_schema(raw if isinstance(raw, Mapping) else {})
+        schema = _property_schema(
+            raw if isinstance(raw, Mapping) else {}, defs if isinstance(defs, Mapping) else {}
+        )
         hint = hints.get(name)
         if hint is not None and hint.kind:
             kind: SlotKind = hint.kind
@@ -293,7 +311,15 @@ def find_method(text: _Text, allowed: Sequence[Any] | None, market: str | None) 
     return code
 
 
+_COORDINATED = re.compile(r"^[\s,]*(?:and|or|nor|&|/|as well as|plus)?[\s,]*$", re.I)
+
+
 def find_enum(text: _Text, plan: SlotPlan) -> Any:
+    """The value of ``plan``'s enum the text names (the longest phrase, then the first).
+
+    Values named together ("won and lost ones", "card or device") are no filter on
+    either: then nothing is filled.
+    """
     values = plan.enum or []
     synonyms = plan.hint.synonyms if plan.hint else {}
     hits: list[tuple[int, int, Any]] = []
@@ -302,11 +328,19 @@ def find_enum(text: _Text, plan: SlotPlan) -> Any:
         for phrase in phrases:
             for m in _phrase_regex(phrase).finditer(text.raw):
                 if text.free(m.span()):
-                    hits.append((-len(m.group(0)), m.start(), value))
-    if not hits:
+                    hits.append((m.start(), m.end(), value))
+    # "german credit holdout" names german_credit_holdout, not also german_credit.
+    kept = sorted(
+        (start, end, value)
+        for start, end, value in hits
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in hits)
+    )
+    for (_, end, first), (start, _, second) in pairwise(kept):
+        if first != second and _COORDINATED.match(text.raw[end:start]):
+            return None
+    if not kept:
         return None
-    hits.sort(key=lambda h: (h[0], h[1]))
-    return hits[0][2]
+    return max(kept, key=lambda h: (h[1] - h[0], -h[0]))[2]
 
 
 def _id_prefixes(plan: SlotPlan) -> tuple[str, ...]:

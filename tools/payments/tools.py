@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -104,10 +104,16 @@ def get_payment(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     )
 
 
+PaymentState = Literal["AUTHORIZED", "CAPTURED", "FAILED", "CANCELLED", "PROCESSING"]
+DisputeStatus = Literal["NEEDS_RESPONSE", "UNDER_REVIEW", "WON", "LOST", "ACCEPTED"]
+GroupBy = Literal[
+    "method_type", "market", "issuer", "brand", "three_ds", "network_token", "decline_code"
+]
+"""The dimensions of ``analytics.DIMENSIONS``, as a type the model's schema shows as ``enum``."""
+
+
 class SearchArgs(BaseModel):
-    state: str | None = Field(
-        None, description="AUTHORIZED, CAPTURED, FAILED, CANCELLED or PROCESSING"
-    )
+    state: PaymentState | None = Field(None, description="Only payments in this state")
     method_type: str | None = Field(
         None, description="Payment method code, e.g. CARD, GCASH, KAKAOPAY"
     )
@@ -155,9 +161,7 @@ def explain_decline(ctx: ToolContext, args: DeclineArgs) -> dict[str, Any]:
 
 
 class ListDisputesArgs(BaseModel):
-    status: str | None = Field(
-        None, description="NEEDS_RESPONSE, UNDER_REVIEW, WON, LOST or ACCEPTED"
-    )
+    status: DisputeStatus | None = Field(None, description="Only disputes in this status")
     merchant_id: str | None = Field(
         None, description="Merchant id (ignored when the caller is bound to one)"
     )
@@ -228,10 +232,7 @@ def draft_dispute_response(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any
 
 
 class SuccessRateArgs(BaseModel):
-    group_by: str = Field(
-        "method_type",
-        description="method_type, market, issuer, brand, three_ds, network_token or decline_code",
-    )
+    group_by: GroupBy = Field("method_type", description="Dimension to group the rates by")
     days: int = Field(30, ge=1, le=365)
     merchant_id: str | None = Field(
         None, description="Merchant id (ignored when the caller is bound to one)"
