@@ -94,7 +94,7 @@ def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
         return Template(data, seed, clock, dict(merchants))
     building = cache / f"{data.name}.building"
     shutil.rmtree(building, ignore_errors=True)
-    install(StartedClock(clock))
+    previous = install(StartedClock(clock))
     settings = world_settings(building, clock)
     settings.ensure_data_dir()
     db = Database(settings.resolved_database_url)
@@ -103,9 +103,10 @@ def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
         KeyService(db).ensure_tenant(TENANT, name="Demo", demo=True)
         summary = seed_demo_world(db, TENANT, seed=seed, now=clock)
         seed_examples(service_for(db), TENANT)
+        open_store(settings)  # embeds the corpus into <data>/chroma once
     finally:
         db.dispose()
-    open_store(settings)  # embeds the corpus into <data>/chroma once
+        install(previous)
     (building / "eval-template.json").write_text(
         json.dumps({"seed": seed, "clock": clock.isoformat(), "merchants": summary.merchant_ids})
     )

@@ -1,0 +1,39 @@
+"""Eval tests share one seeded template and one run of the fixture suite (trials=2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals import RunOptions, TaskRun, load_suites, run_tasks, select_tasks
+from evals.report import summarise
+from evals.task import DEFAULT_CLOCK
+from evals.world import Template, build_template
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINI = FIXTURES / "mini.yaml"
+
+
+@pytest.fixture(scope="session")
+def eval_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("eval-cache")
+
+
+@pytest.fixture(scope="session")
+def template(eval_cache: Path) -> Template:
+    from cockpit.clock import parse_instant
+
+    return build_template(eval_cache, seed=7, clock=parse_instant(DEFAULT_CLOCK))
+
+
+@pytest.fixture(scope="session")
+def mini_runs(template: Template, eval_cache: Path) -> list[TaskRun]:
+    tasks = select_tasks(load_suites(MINI))
+    return run_tasks(tasks, opts=RunOptions(trials=2, cache=eval_cache))
+
+
+@pytest.fixture(scope="session")
+def mini_report(mini_runs: list[TaskRun]) -> dict[str, Any]:
+    return summarise(mini_runs, trials=2)
