@@ -10,6 +10,7 @@ checkpointer, so a thread survives a server restart.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from cockpit.errors import (
     UserError,
 )
 from cockpit.guardrails.redact import redact_text
+from cockpit.models import call_timeout_s
 from cockpit.runtime.executor import error_result, execute, validate_args
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
@@ -176,15 +178,66 @@ def build_graph(
                     )
                 ]
             }
-        prompt: list[AnyMessage] = [SystemMessage(content=spec.instructions)]
-        prompt += list(state.get("messages", []))
-        reply = await team.model(spec).ainvoke(prompt, config)
-        if not isinstance(reply, AIMessage):
-            raise ModelBehaviorError("model returned no message", code="model_no_message")
-        reply.name = spec.id
-        if spec.guardrails.redact_pii and isinstance(reply.content, str):
-            reply.content = redact_text(reply.content)
-        return {"messages": [reply]}
+        model = team.model(spec)
+        limit = call_timeout_s(model)
+
+        async def ask(history: list[AnyMessage]) -> AIMessage:
+            prompt: list[AnyMessage] = [SystemMessage(content=spec.instructions), *history]
+            try:
+                # A hung provider ends the turn with an error instead of holding the thread.
+                async with asyncio.timeout(limit):
+                    reply = await model.ainvoke(prompt, config)
+            except TimeoutError:
+                raise ModelBehaviorError(
+                    f"the model did not answer within {limit:g} seconds",
+                    code="model_timeout",
+                    param="model",
+                ) from None
+            if not isinstance(reply, AIMessage):
+                raise ModelBehaviorError("model returned no message", code="model_no_message")
+            reply.name = spec.id
+            if spec.guardrails.redact_pii and isinstance(reply.content, str):
+                reply.content = redact_text(reply.content)
+            return reply
+
+        def not_run(reply: AIMessage) -> list[ToolMessage]:
+            # Every call of a reply gets an answer (providers reject a thread with dangling
+            # calls); the model reads why, as a {type, code, message, param} error.
+            out = []
+            for i, bad in enumerate(reply.invalid_tool_calls):
+                name = bad.get("name") or "tool"
+                exc = ModelBehaviorError(
+                    f"the call to {name} could not be read ({bad.get('error') or 'invalid'}); "
+                    "send it again with its arguments as one JSON object matching the schema",
+                    code="invalid_tool_call",
+                    param=name,
+                )
+                out.append(_refusal(bad.get("id") or f"invalid_call_{i}", name, exc))
+            for call in reply.tool_calls:
+                exc = ModelBehaviorError(
+                    f"{call['name']} was not run: another call in the same reply could not be "
+                    "read; send the calls again",
+                    code="tool_call_not_run",
+                    param=call["name"],
+                )
+                out.append(_refusal(call.get("id") or call["name"], call["name"], exc))
+            return out
+
+        history = list(state.get("messages", []))
+        reply = await ask(history)
+        if not reply.invalid_tool_calls:
+            return {"messages": [reply]}
+        # A malformed call is reported back once; a second one ends the turn in plain words.
+        errors = not_run(reply)
+        retry = await ask([*history, reply, *errors])
+        if not retry.invalid_tool_calls:
+            return {"messages": [reply, *errors, retry]}
+        answer = AIMessage(
+            content="I couldn't complete this request: my tool calls came out malformed twice, "
+            "so nothing was done. Please try again, perhaps in other words.",
+            name=spec.id,
+        )
+        return {"messages": [reply, *errors, retry, *not_run(retry), answer]}
 
     def route(state: TeamState) -> str:
         last = state["messages"][-1]
