@@ -111,10 +111,8 @@ def _dispute(
 def _customer(
     c: sqlite3.Connection, spec: Bind, merchant: str | None, taken: set[str]
 ) -> dict[str, Any]:
-    if spec.fraud_ring:
-        raise BindError(
-            "bind kind customer: fraud_ring is not supported yet", code="bind_unsupported"
-        )
+    if spec.fraud_ring is not None:
+        return _graph_customer(c, spec, taken)
     where, params = "", []
     if merchant:
         where = "WHERE id IN (SELECT customer_id FROM pay_payments WHERE merchant_id = ?)"
@@ -124,6 +122,139 @@ def _customer(
     ).fetchall()
     row = _pick(spec, [r for r in rows if r[0] not in taken])
     return {"id": row[0], "country": row[1]}
+
+
+# ----- the fraud engine's demo history (the entity graph) --------------------------------------
+
+_GRAPHS: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+"""Graph candidates per template file (path, mtime, size): simulating takes a second or two."""
+_CLEAN_CANDIDATES = 60
+"""Genuine customers looked at, in id order (as the risk agent's tests do)."""
+
+
+def _graph_customer(c: sqlite3.Connection, spec: Bind, taken: set[str]) -> dict[str, Any]:
+    """A customer of the fraud engine's demo history, read from its entity graph.
+
+    ``fraud_ring: true``: one member of each planted ring the graph suspects (``ring_*``), with
+    the ring's most shared card and device, one of its IPs and its connected accounts.
+    ``fraud_ring: false``: a genuine payments customer the graph links to a card, a device and
+    an IP, with no ring and no confirmed fraud around it. Rings are in the simulator's order
+    (``largest`` / ``smallest``: by connected accounts); genuine customers in id order. The
+    merchant filter does not apply: the history spans merchants (investigate with a tenant key).
+    """
+    database = c.execute("PRAGMA database_list").fetchone()[2]
+    found = [
+        r
+        for r in _graph_candidates(Path(database))
+        if r["ring"] == bool(spec.fraud_ring) and r["id"] not in taken
+    ]
+    if spec.order in ("largest", "smallest"):
+        found.sort(key=lambda r: -r["accounts"] if spec.order == "largest" else r["accounts"])
+    row = dict(_pick(spec, found))
+    row.pop("ring")
+    return row
+
+
+def _graph_candidates(database: Path) -> list[dict[str, Any]]:
+    stat = database.stat()
+    key = (str(database.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _GRAPHS:
+        _GRAPHS[key] = _simulate_graph(database)
+    return _GRAPHS[key]
+
+
+def _simulate_graph(database: Path) -> list[dict[str, Any]]:
+    """Replay the demo history the fraud service warms the demo tenant with
+    (:class:`tools.fraud.service.FraudHub`) into an entity graph, and pick the candidates."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from cockpit.db.session import Database
+    from evals.world import TENANT
+    from tools.fraud.features.engine import label_events
+    from tools.fraud.features.graph import EntityGraph
+    from tools.fraud.features.sequence import to_ms
+    from tools.fraud.service import DEMO_SIM
+    from tools.fraud.simulator import seed_customers_from, simulate
+    from tools.payments.queries import customer_records
+
+    db = Database(f"sqlite:///{database}")
+    try:
+        with db.tenant_session(TENANT) as s:
+            records = customer_records(s)
+    finally:
+        db.dispose()
+    frame = simulate(replace(DEMO_SIM, customers=seed_customers_from(records)))
+    graph = EntityGraph()
+    labels = sorted((to_ms(ts), cust) for ts, cust in label_events(frame))
+    ms_all = np.rint(frame["ts"].to_numpy(dtype=np.float64) * 1000.0).astype(np.int64).tolist()
+    li, scratch = 0, list[float]()
+    for ms, cust, card, dev, ip in zip(
+        ms_all, frame["customer_id"], frame["card_id"], frame["device_id"], frame["ip"], strict=True
+    ):
+        # Labels count from the first transaction after they arrive, as in the streaming engine.
+        while li < len(labels) and labels[li][0] < ms:
+            graph.mark_fraud(labels[li][1])
+            li += 1
+        graph.features(customer=cust, card=card, device=dev, ip=ip, ms=ms, out=scratch)
+        scratch.clear()
+    countries = {str(r["customer_id"]): str(r.get("country") or "") for r in records}
+    ring_rows = frame[frame["customer_id"].astype(str).str.startswith("ring_")]
+    members = ring_rows["customer_id"].astype(str).tolist()
+    countries.update(zip(members, ring_rows["card_country"].astype(str).tolist(), strict=True))
+    rings = sorted(set(members))
+    out: list[dict[str, Any]] = []
+    seen_rings: set[str] = set()
+    for member in rings:
+        ring = member.rsplit("_", 1)[0]
+        if ring in seen_rings:
+            continue
+        view = graph.neighbourhood("customer", member)
+        shared = sorted(view["shared_devices_or_cards"], key=lambda s: (-s["accounts"], s["id"]))
+        cards = [s["id"] for s in shared if s["kind"] == "card"]
+        devices = [s["id"] for s in shared if s["kind"] == "device"]
+        ips = sorted(n["id"] for n in view["nodes"] if n["kind"] == "ip")
+        if not (view["ring_suspected"] and cards and devices and ips):
+            continue
+        seen_rings.add(ring)
+        out.append(
+            {
+                "ring": True,
+                "id": member,
+                "country": countries.get(member, ""),
+                "ring_id": ring,
+                "accounts": view["component_accounts"],
+                "card": cards[0],
+                "device": devices[0],
+                "ip": ips[0],
+            }
+        )
+    for record in records[:_CLEAN_CANDIDATES]:
+        cid = str(record["customer_id"])
+        view = graph.neighbourhood("customer", cid, hops=1)
+        if not view["found"] or view["ring_suspected"] or view["component_known_fraud"]:
+            continue
+        # Its own card and device (not one a fraudster used on it), and an IP it connected from.
+        own = {*record["card_ids"], *record["device_ids"]}
+        links: dict[str, str] = {}
+        for n in sorted(view["nodes"], key=lambda n: n["id"]):
+            if n["hops"] == 1 and (n["kind"] == "ip" or n["id"] in own):
+                links.setdefault(n["kind"], n["id"])
+        if {"card", "device", "ip"} <= set(links):
+            out.append(
+                {
+                    "ring": False,
+                    "id": cid,
+                    "country": countries.get(cid, ""),
+                    "ring_id": "",
+                    "accounts": view["component_accounts"],
+                    "card": links["card"],
+                    "device": links["device"],
+                    "ip": links["ip"],
+                }
+            )
+    return out
 
 
 def _merchant(

@@ -74,7 +74,9 @@ class Bind(_Strict):
     refunded: bool | None = None
     disputed: bool | None = None
     fraud_ring: bool | None = None
-    """customer: a member of a planted fraud ring (``ring_*``)."""
+    """customer, from the fraud engine's demo history (its entity graph; merchant not applied):
+    ``true`` a member of a planted fraud ring (``ring_*``), ``false`` a genuine account; both
+    also give the account's ``card``, ``device`` and ``ip`` (a ring's most shared ones)."""
     name: str | None = None
     """strategy: the slot name (``merchant-default``)."""
     order: Literal["newest", "oldest", "largest", "smallest"] = "newest"
