@@ -139,12 +139,36 @@ def load_or_create_key_file(path: Path) -> AuditKeyring:
     raise AuditKeyError(f"{path} is empty")
 
 
+_configured: dict[str, AuditKeyring] = {}
+"""Keyrings the composition root resolved from its own settings, by database URL: every audit
+append and verification on that database in this process uses the same keys, whoever opens it."""
+
+
+def _url_key(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=False)
+
+
 def keyring_for(database_url: str, settings: Settings | None = None) -> AuditKeyring:
-    """The keyring for a database: ``COCKPIT_AUDIT_KEYS`` when set, else the generated key file."""
+    """The keyring for a database: ``COCKPIT_AUDIT_KEYS`` when set, else the generated key file.
+
+    With ``settings`` (the composition root) the result is remembered for the database, so a
+    later call without settings — a domain service's own log, an append inside a transaction —
+    chains with the same keys instead of reading the environment's defaults.
+    """
+    url = _url_key(database_url)
+    if settings is None and url in _configured:
+        return _configured[url]
+    given = settings
     settings = settings or Settings()
     if settings.audit_keys is not None:
-        return AuditKeyring.parse(settings.audit_keys.get_secret_value())
-    return load_or_create_key_file(key_file(settings, database_url))
+        ring = AuditKeyring.parse(settings.audit_keys.get_secret_value())
+    else:
+        ring = load_or_create_key_file(key_file(settings, database_url))
+    if given is not None:
+        _configured[url] = ring
+    return ring
 
 
 def rotate_key_file(path: Path) -> str:

@@ -691,11 +691,10 @@ def test_merchant_key_cannot_propose_or_deploy_a_change(
     assert result["error"]["code"] == "role_required"
     assert "not created" in turn.answer
     assert len(versions(team)) == before_versions
-    # Even approving its own deploy request does not let a merchant key deploy.
+    # A merchant key may not deploy: refused before any approval is even asked for.
     ask = say(team, key, tid, f"make {pilot['looser']} the live strategy")
-    assert ask.interrupt is not None
-    done = approve(team, key, tid)
-    (refused,) = done.tool_results("credit_deploy_strategy")
+    assert ask.interrupt is None
+    (refused,) = ask.tool_results("credit_deploy_strategy")
     assert refused["error"]["code"] == "role_required"
     assert live(team, PILOT)["champion_version_id"] != pilot["looser"]
     assert live(team, SLOT)["id"] == before_live["id"]

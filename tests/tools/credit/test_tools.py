@@ -89,15 +89,32 @@ def test_agent_flow_preview_deploy_decide_explain(
 def test_merchant_keys_cannot_backtest_or_deploy_through_the_agent(
     db: Database, consumer_spec: dict[str, Any]
 ) -> None:
-    from cockpit.errors import PermissionDenied
+    from cockpit.errors import PolicyViolation
+    from cockpit.runtime.policy import check_allowed
+    from cockpit.specs.spec import AgentSpec
+    from cockpit.toolkit import default_registry
 
-    vid = service_for(db).create_version("t1", consumer_spec, created_by="analyst")["id"]
-    merchant = ToolContext(
-        principal=Principal("t1", Role.MERCHANT, "m-key"), db=db, idempotency_key="k1"
-    )
-    with pytest.raises(PermissionDenied):
-        credit_tools.credit_backtest(merchant, credit_tools.BacktestArgs(version_id=vid))
-    with pytest.raises(PermissionDenied):
-        credit_tools.credit_deploy_strategy(merchant, credit_tools.DeployArgs(version_id=vid))
+    service_for(db).create_version("t1", consumer_spec, created_by="analyst")
+    merchant = Principal("t1", Role.MERCHANT, "m-key")
+    # Strategy tools declare partner roles; the runtime refuses them for a merchant's key
+    # before any argument is read (the same rule as the REST routes).
+    for name in ("credit_backtest", "credit_deploy_strategy", "credit_propose_strategy"):
+        spec = AgentSpec(
+            id="credit-test",
+            name="t",
+            description="credit test agent",
+            instructions="-",
+            tools=[{"name": name}],
+        )
+        with pytest.raises(PolicyViolation) as refused:
+            check_allowed(
+                spec,
+                default_registry.get(name),
+                name,
+                {},
+                principal=merchant,
+                tenant_allowlist=None,
+            )
+        assert refused.value.code == "role_required"
     with pytest.raises(Exception):  # noqa: B017 - nothing is live for the slot
         service_for(db).live_deployment("t1", consumer_spec["name"])
