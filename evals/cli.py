@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cockpit.clock import utcnow
 from evals.controls import CONTROLS
 from evals.report import compare, read_json, summarise, write_all
 from evals.runner import RunOptions, TrialResult, run_tasks
@@ -37,6 +37,10 @@ def run(
         Path | None, typer.Option(help="Write report.json/.md/.html and junit.xml here.")
     ] = None,
     split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "all",
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(help="Only tasks carrying this tag (repeatable), e.g. quick: the CI subset."),
+    ] = None,
     in_process: Annotated[
         bool, typer.Option("--in-process", help="ASGI in-process instead of HTTP.")
     ] = False,
@@ -47,15 +51,20 @@ def run(
         ".cockpit/evals"
     ),
 ) -> None:
-    """Run a suite; print pass^1 and pass^k per agent, with the oracle and do-nothing rows."""
+    """Run a suite; print pass^1 and pass^k per agent, with the oracle and do-nothing rows.
+
+    Exits 1 when a control exposes a broken task (the oracle fails one, do-nothing passes a
+    write) or a task tagged ``gate`` fails on its agent.
+    """
     if split not in {"dev", "heldout", "all"}:
         raise typer.BadParameter("split is dev, heldout or all", param_hint="--split")
-    tasks = select_tasks(load_suites(target), split=split)
+    tags = frozenset(tag or ())
+    tasks = select_tasks(load_suites(target), split=split, tags=tags)
     if not tasks:
-        console.print(f"no {split} tasks in {target}")
+        console.print(f"no {split} tasks in {target}" + (f" tagged {sorted(tags)}" if tags else ""))
         raise typer.Exit(1)
     per_task = trials + (2 if controls else 0)
-    started = datetime.now(UTC)
+    started = utcnow()
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -7,14 +7,17 @@ runner's objects, so a stored report can be re-rendered or compared later.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from cockpit.clock import utcnow
 from evals.controls import CONTROLS, DO_NOTHING, ORACLE
 from evals.runner import TaskRun, TrialResult
 from evals.scoring import mean_pass_hat_k, pass_hat_k
 
 REPORT_SCHEMA = "cockpit.eval-report/v1"
+GATE_TAG = "gate"
+"""A task tagged so must pass on its agent, or the run fails (``cockpit eval run`` exits 1)."""
 
 
 def _ks(trials: int) -> list[int]:
@@ -68,6 +71,7 @@ def summarise(
                 "task": run.task.id,
                 "agent": run.task.agent,
                 "split": run.task.split,
+                "tags": list(run.task.tags),
                 "writes": run.gold.writes,
                 "gold_error": run.gold.error,
                 "agents": agents,
@@ -75,11 +79,11 @@ def summarise(
         )
     return {
         "schema": REPORT_SCHEMA,
-        "started": (started or datetime.now(UTC)).isoformat(),
+        "started": (started or utcnow()).isoformat(),
         "trials": trials,
         "ks": ks,
         "rows": rows(tasks, ks),
-        "checks": control_checks(tasks),
+        "checks": {**control_checks(tasks), "gate_failed": gate_failures(tasks)},
         "tasks": tasks,
     }
 
@@ -110,6 +114,36 @@ def rows(tasks: list[dict[str, Any]], ks: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return round(sum(kept) / len(kept), 4) if kept else None
+
+
+def agent_figures(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """pass^k per agent over all its tasks (every suite), held-out apart; the controls by name."""
+    by: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for t in report["tasks"]:
+        for label, a in t["agents"].items():
+            if a["trials"]:
+                by.setdefault(label, []).append((t, a))
+    out: dict[str, dict[str, Any]] = {}
+    for label, items in sorted(by.items(), key=lambda kv: (kv[0] in CONTROLS, kv[0])):
+        fig: dict[str, Any] = {"tasks": len(items)}
+        for split in ("all", "heldout"):
+            part = [a for t, a in items if split in ("all", t["split"])]
+            vals = {f"pass^{k}": _mean([a["pass"][str(k)] for a in part]) for k in report["ks"]}
+            if split == "all":
+                fig.update(vals)
+            elif part:
+                fig["heldout"] = {"tasks": len(part), **vals}
+        if label == DO_NOTHING:
+            writes = [a for t, a in items if t["writes"]]
+            fig["write_tasks"] = len(writes)
+            fig["write_tasks_passed"] = sum(1 for a in writes if a["successes"])
+        out[label] = fig
+    return out
+
+
 def control_checks(tasks: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Tasks the controls expose as broken: the oracle fails, or do-nothing passes a write."""
     oracle_fails = [
@@ -131,6 +165,17 @@ def control_checks(tasks: list[dict[str, Any]]) -> dict[str, list[str]]:
     }
 
 
+def gate_failures(tasks: list[dict[str, Any]]) -> list[str]:
+    """Tasks tagged ``gate`` that their own agent failed in any trial (CI fails on them)."""
+    return [
+        f"{t['suite']}/{t['task']}"
+        for t in tasks
+        if GATE_TAG in t.get("tags", ())
+        and (own := t["agents"].get(t["agent"])) is not None
+        and own["successes"] < own["trials"]
+    ]
+
+
 def failures(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Each failed trial with its task, agent, reasons, transcript and state diff."""
     out = []
@@ -142,4 +187,13 @@ def failures(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["REPORT_SCHEMA", "control_checks", "failures", "rows", "summarise"]
+__all__ = [
+    "GATE_TAG",
+    "REPORT_SCHEMA",
+    "agent_figures",
+    "control_checks",
+    "failures",
+    "gate_failures",
+    "rows",
+    "summarise",
+]
