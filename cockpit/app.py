@@ -26,6 +26,7 @@ from cockpit.api.routers import (
     approvals,
     assistants,
     audit,
+    evals,
     keys,
     runs,
     system,
@@ -41,6 +42,8 @@ from cockpit.db.session import Database
 from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
 from cockpit.runtime.service import Runtime
+from cockpit.specs.evalruns import EvalService
+from cockpit.specs.gate import EvalRunner
 from cockpit.specs.registry import SpecRegistry, load_builtin_specs
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.keys import KeyService, MerchantExists
@@ -170,6 +173,15 @@ def merchant_lookup(db: Database) -> MerchantExists | None:
     return exists
 
 
+def eval_runner(settings: Settings) -> EvalRunner | None:
+    """The ``evals`` package's runner (child processes; templates cached in the data dir)."""
+    module = _optional_module("evals.service")
+    if module is None:
+        return None
+    runner: EvalRunner = module.SubprocessEvalRunner(cache=settings.data_dir / "evals")
+    return runner
+
+
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()
     for module in settings.tool_modules:
@@ -246,6 +258,7 @@ def create_app(
                 keys=keys,
                 audit=audit_log,
                 runtime=runtime,
+                evals=EvalService(db, specs, eval_runner(settings)),
                 extras=runtime.extras,
             )
             app.state.services = svc
@@ -265,6 +278,7 @@ def create_app(
             try:
                 yield
             finally:
+                await svc.evals.shutdown()
                 await runtime.runs.shutdown()
         db.dispose()
 
@@ -284,6 +298,7 @@ def create_app(
         runs.router,
         approvals.router,
         agents.router,
+        evals.router,
         audit.router,
         keys.router,
         usage.router,

@@ -376,12 +376,48 @@ def agents_versions(agent_id: str, tenant: Annotated[str, typer.Option()]) -> No
 
 @agents_app.command("alias")
 def agents_alias(
-    agent_id: str, alias: str, version: int, tenant: Annotated[str, typer.Option()]
+    agent_id: str,
+    alias: str,
+    version: int,
+    tenant: Annotated[str, typer.Option()],
+    force: Annotated[
+        bool, typer.Option("--force", help="Publish to live past the eval gate (audited).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why the gate is forced.")] = None,
 ) -> None:
-    """Point an alias (live, canary) at a version: publish or roll back."""
+    """Point an alias (live, canary) at a version: publish or roll back.
+
+    ``live`` moves through the eval gate, as over the API: a passing eval run of that spec's
+    hash (reused or run now), or ``--force --reason`` (the host's operator is an admin).
+    """
+    import asyncio
+
+    from cockpit.app import eval_runner
+    from cockpit.specs.evalruns import EvalService
+
+    settings = Settings()
     try:
-        _registry(Settings()).set_alias(tenant, agent_id, alias, version)
+        registry = _registry(settings)
+        if alias == "live":
+            db = _host_db(settings)
+            gate = EvalService(db, registry, eval_runner(settings))
+            record = asyncio.run(
+                gate.publish(
+                    _audit_log(settings, db),
+                    tenant,
+                    agent_id,
+                    version,
+                    actor="cli",
+                    created_by="cli",
+                    force=force,
+                    reason=reason,
+                )
+            )
+            console.print(f"eval gate: {record['decision']}")
+        registry.set_alias(tenant, agent_id, alias, version)
     except Exception as exc:
+        if getattr(exc, "code", None) == "eval_gate_failed":
+            err.print(json.dumps(getattr(exc, "details", {}), indent=2, default=str))
         _fail(exc)
         return
     console.print(f"{agent_id}@{alias} -> v{version}")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.specs.spec import AgentSpec
 from evals.assertions import AssertionResult, check_assertions
 from evals.bind import Bound, resolve_binds, substitute
 from evals.controls import DO_NOTHING, ORACLE, do_nothing_factory, oracle_factory
@@ -81,6 +82,8 @@ class RunOptions:
     workdir: Path | None = None
     controls: bool = True
     on_trial: Callable[[TrialResult], None] | None = None
+    specs: tuple[AgentSpec, ...] = ()
+    """Agent specs installed (as ``live``) in every world: a partner's agent under test."""
 
 
 def _decision(a: Approval) -> dict[str, Any]:
@@ -142,7 +145,9 @@ def _workspace(opts: RunOptions) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def gold_world(task: Task, template: Template, work: Path) -> GoldWorld:
+def gold_world(
+    task: Task, template: Template, work: Path, *, specs: Sequence[AgentSpec] = ()
+) -> GoldWorld:
     """Bind the task's placeholders and replay its gold actions on a fresh copy."""
     bound = resolve_binds(
         template.database,
@@ -152,7 +157,7 @@ def gold_world(task: Task, template: Template, work: Path) -> GoldWorld:
         ),
         merchants=template.merchants,
     )
-    world = _world(task, template, work / "gold")
+    world = _world(task, template, work / "gold", specs)
     error: str | None = None
     try:
         with host_world(world, in_process=True) as hosted:
@@ -188,13 +193,22 @@ def gold_world(task: Task, template: Template, work: Path) -> GoldWorld:
     return GoldWorld(template, bound, snapshot, checks, error)
 
 
-def _world(task: Task, template: Template, into: Path) -> World:
+def _world(task: Task, template: Template, into: Path, specs: Sequence[AgentSpec] = ()) -> World:
     shutil.rmtree(into, ignore_errors=True)
-    return new_world(template, into, role=task.world.user.role, merchant=task.world.user.merchant)
+    return new_world(
+        template, into, role=task.world.user.role, merchant=task.world.user.merchant, specs=specs
+    )
 
 
 def run_trial(
-    task: Task, gold: GoldWorld, *, agent: str, trial: int, work: Path, in_process: bool
+    task: Task,
+    gold: GoldWorld,
+    *,
+    agent: str,
+    trial: int,
+    work: Path,
+    in_process: bool,
+    specs: Sequence[AgentSpec] = (),
 ) -> TrialResult:
     """One trial of ``agent`` (the task's assistant or a control) in a fresh world."""
     started = time.perf_counter()
@@ -213,7 +227,7 @@ def run_trial(
         factory = oracle_factory(_calls(task, gold.bound), facts)
     elif agent == DO_NOTHING:
         factory = do_nothing_factory()
-    world = _world(task, gold.template, work / f"{agent}-{trial}")
+    world = _world(task, gold.template, work / f"{agent}-{trial}", specs)
     try:
         with host_world(world, in_process=in_process, model_factory=factory) as hosted:
             apply_fixtures(
@@ -282,7 +296,7 @@ def run_tasks(
             if agent_override:
                 task = task.model_copy(update={"agent": agent_override})
             template = build_template(opts.cache, seed=task.world.seed, clock=task.world.clock)
-            gold = gold_world(task, template, work)
+            gold = gold_world(task, template, work, specs=opts.specs)
             run = TaskRun(task, suite, gold)
             agents = [task.agent, *((ORACLE, DO_NOTHING) if opts.controls else ())]
             for agent in agents:
@@ -291,7 +305,13 @@ def run_tasks(
                 count = opts.trials if agent == task.agent else 1
                 for i in range(count):
                     result = run_trial(
-                        task, gold, agent=agent, trial=i, work=work, in_process=opts.in_process
+                        task,
+                        gold,
+                        agent=agent,
+                        trial=i,
+                        work=work,
+                        in_process=opts.in_process,
+                        specs=opts.specs,
                     )
                     results.append(result)
                     if opts.on_trial is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from cockpit.clock import StartedClock, install
 from cockpit.config import Settings
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
+from cockpit.specs.models import AgentAlias, AgentVersion
+from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.keys import KeyService
 from cockpit.tenancy.principal import Role
 
@@ -115,8 +118,19 @@ def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
     return Template(data, seed, clock, dict(summary.merchant_ids))
 
 
-def new_world(template: Template, into: Path, *, role: str, merchant: str | None) -> World:
-    """Copy ``template`` into ``into`` and mint the user's key (``merchant``: a short key or id)."""
+def new_world(
+    template: Template,
+    into: Path,
+    *,
+    role: str,
+    merchant: str | None,
+    specs: Sequence[AgentSpec] = (),
+) -> World:
+    """Copy ``template`` into ``into`` and mint the user's key (``merchant``: a short key or id).
+
+    ``specs`` (a partner's agent under test and its team) become version 1 of the world
+    tenant's agents, ``live``, so their ids resolve to them exactly as on the partner's tenant.
+    """
     from cockpit.app import merchant_lookup
 
     shutil.copytree(template.dir, into)
@@ -125,6 +139,19 @@ def new_world(template: Template, into: Path, *, role: str, merchant: str | None
     try:
         keys = KeyService(db, merchant_exists=merchant_lookup(db))
         issued = keys.create_key(TENANT, Role(role), name="eval user", merchant_id=merchant_id)
+        if specs:
+            with db.tenant_session(TENANT) as s:
+                for spec in specs:
+                    s.add(
+                        AgentVersion(
+                            agent_id=spec.id,
+                            version=1,
+                            spec=spec.model_dump(mode="json"),
+                            spec_hash=spec.content_hash(),
+                            created_by="eval",
+                        )
+                    )
+                    s.add(AgentAlias(agent_id=spec.id, alias="live", version=1))
     finally:
         db.dispose()
     return World(into, template, issued.secret, merchant_id)

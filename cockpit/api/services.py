@@ -9,6 +9,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
 from cockpit.db.session import Database
 from cockpit.runtime.service import Runtime
+from cockpit.specs.evalruns import EvalService
 from cockpit.tenancy.keys import KeyService
 
 
@@ -19,6 +20,8 @@ class Services:
     keys: KeyService
     audit: AuditLog
     runtime: Runtime
+    evals: EvalService
+    """Eval runs and the publish gate (its runner comes from ``evals`` when installed)."""
     extras: dict[str, Any] = field(default_factory=dict)
 
 

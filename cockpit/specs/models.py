@@ -1,11 +1,11 @@
-"""Tables: immutable agent-spec versions and the aliases that point at them."""
+"""Tables: immutable agent-spec versions, the aliases that point at them, eval runs and suites."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cockpit.db.base import Base, TenantScoped, utcnow
@@ -36,4 +36,41 @@ class AgentAlias(TenantScoped, Base):
     agent_id: Mapped[str] = mapped_column(String(120))
     alias: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EvalRun(TenantScoped, Base):
+    """One eval run of a spec version: what was asked, its status, scores and report."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    spec_hash: Mapped[str] = mapped_column(String(64), index=True)
+    suites: Mapped[list[str]] = mapped_column(JSON)
+    trials: Mapped[int] = mapped_column(Integer)
+    split: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    """``running`` → ``passed`` / ``failed`` / ``error``."""
+    gate: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The run covers the spec's whole gate (its suites, split ``all``, enough trials)."""
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Scores per suite, the verdict's reasons and broken tasks."""
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class EvalSuite(TenantScoped, Base):
+    """A tenant's own eval suite (YAML, ``cockpit.eval/v1``), by name; the newest upload wins."""
+
+    __tablename__ = "eval_suites"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_eval_suites_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    yaml: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -143,7 +143,8 @@ class SpecRegistry:
             return list(s.scalars(select(AgentVersion.agent_id).distinct()))
 
     def create_version(self, tenant_id: str, spec: AgentSpec, *, created_by: str) -> int:
-        """Store a new immutable version; the first version of an agent also becomes ``live``."""
+        """Store a new immutable version; the first version of an agent also becomes ``live``
+        unless its ``evals`` gate it (then ``live`` moves only through the eval gate)."""
         check_tools(spec, self._tools)
         for i, target in enumerate(spec.handoffs):
             if target not in self.specs_for(tenant_id):
@@ -169,7 +170,7 @@ class SpecRegistry:
                     created_by=created_by,
                 )
             )
-            if latest == 0:
+            if latest == 0 and not spec.evals:
                 s.add(AgentAlias(agent_id=spec.id, alias="live", version=version))
         return version
 

@@ -95,6 +95,27 @@ class Guardrails(_Strict):
     """Model calls allowed in one user turn (loop guard)."""
 
 
+class SuiteGate(_Strict):
+    """An eval suite that gates publishing (moving ``live``), with the scores it must reach.
+
+    A bare string in ``evals`` is a suite with these defaults: every task passes its one trial.
+    """
+
+    suite: str = Field(pattern=r"^[a-z0-9][a-z0-9._\-]{0,62}$")
+    """The tenant's suite of that name (uploaded with an eval run), else ``evals/suites/<suite>``."""
+    min_pass1: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Lowest pass^1 (mean over the suite's tasks) that publishes."""
+    min_passk: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Lowest pass^k that publishes."""
+    k: int = Field(default=1, ge=1, le=16)
+    """Trials per task in a gate run (pass^k needs k of them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"suite": data} if isinstance(data, str) else data
+
+
 class AgentSpec(_Strict):
     """One agent: built-in (``agents/<id>/agent.yaml``) or submitted by a partner."""
 
@@ -119,8 +140,8 @@ class AgentSpec(_Strict):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     planner: PlannerSpec | None = None
     """Local-planner data: intents with example utterances, slot hints and answer templates."""
-    evals: list[str] = Field(default_factory=list)
-    """Eval suites that gate publishing this agent."""
+    evals: list[SuiteGate] = Field(default_factory=list)
+    """Eval suites (and thresholds) a version must pass before ``live`` may point at it."""
     roles: list[Role] = Field(default_factory=lambda: sorted(STAFF))
     """Roles whose keys may run this assistant (admins always may). Merchant agents are for
     merchants and partners; a shopper key reaches none of them."""
@@ -154,6 +175,9 @@ class AgentSpec(_Strict):
             if t.name in seen:
                 raise ValueError(f"tools.{i}.name: {t.name!r} is listed twice")
             seen.add(t.name)
+        suites = [g.suite for g in self.evals]
+        if len(set(suites)) != len(suites):
+            raise ValueError("evals: a suite is named twice")
         if self.id in self.handoffs:
             raise ValueError("handoffs: an agent cannot hand off to itself")
         return self
@@ -242,6 +266,7 @@ __all__ = [
     "ApprovalRule",
     "Guardrails",
     "RateLimit",
+    "SuiteGate",
     "ToolPolicy",
     "check_tools",
     "load_spec_file",

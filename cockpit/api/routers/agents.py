@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from cockpit.api.deps import PartnerCtx, StaffCtx
 from cockpit.api.routers._common import services
 from cockpit.api.routers.assistants import assistant_json
-from cockpit.errors import ValidationFailed
+from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.specs.spec import parse_spec
+from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -20,6 +21,9 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"])
 class AliasMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
+    force: bool = False
+    """Publish to ``live`` without a passing eval run (admins only, with a reason; audited)."""
+    reason: str | None = Field(default=None, max_length=500)
 
 
 async def _spec_body(request: Request) -> Any:
@@ -77,13 +81,31 @@ async def versions(request: Request, ctx: StaffCtx, agent_id: str) -> list[dict[
 async def move_alias(
     request: Request, ctx: PartnerCtx, agent_id: str, alias: str, body: AliasMove
 ) -> dict[str, Any]:
+    """``live`` moves only through the eval gate: a passing run of that exact spec hash."""
     svc = services(request)
-    svc.runtime.specs.set_alias(ctx.principal.tenant_id, agent_id, alias, body.version)
+    tenant = ctx.principal.tenant_id
+    gate: dict[str, Any] | None = None
+    if body.force and ctx.principal.role is not Role.ADMIN:
+        raise PermissionDenied(
+            "only an admin key may force a publish past the eval gate", code="force_needs_admin"
+        )
+    if alias == "live":
+        gate = await svc.evals.publish(
+            svc.audit,
+            tenant,
+            agent_id,
+            body.version,
+            actor=f"key:{ctx.principal.key_id}",
+            created_by=ctx.principal.key_id,
+            force=body.force,
+            reason=body.reason,
+        )
+    svc.runtime.specs.set_alias(tenant, agent_id, alias, body.version)
     svc.audit.record(
-        ctx.principal.tenant_id,
+        tenant,
         kind="agent_alias_moved",
         actor=f"key:{ctx.principal.key_id}",
         subject=agent_id,
-        payload={"alias": alias, "version": body.version},
+        payload={"alias": alias, "version": body.version, "gate": gate and gate["decision"]},
     )
-    return {"agent_id": agent_id, "alias": alias, "version": body.version}
+    return {"agent_id": agent_id, "alias": alias, "version": body.version, "gate": gate}
