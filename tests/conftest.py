@@ -72,6 +72,27 @@ def fresh_pg_url(pg_database: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """One app database per module and backend: None (the app's SQLite file) or a PostgreSQL
+    database of this module's own (the session's is shared with other modules)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    request.getfixturevalue("pg_database")  # skips (or fails in CI) without PostgreSQL
+    name = f"cockpit_m_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_BASE.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
     """The same test against SQLite and PostgreSQL (each test gets an empty database)."""

@@ -63,19 +63,18 @@ def _matrix_agent(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(params=["sqlite", "postgres"], scope="module")
+@pytest.fixture(scope="module")
 def world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str | None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    url = None
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_database")
-    tmp = tmp_path_factory.mktemp(f"matrix-{request.param}")
+    url = module_database_url
+    backend = "sqlite" if url is None else "postgres"
+    tmp = tmp_path_factory.mktemp(f"matrix-{backend}")
     agents = _matrix_agent(tmp / "agents")
     with running_app(tmp, url, raw_calls=RAW_CALLS, agents_path=[AGENTS_DIR, agents]) as api:
         svc = api.client.app.state.services  # type: ignore[attr-defined]
-        tenant = f"mx_{request.param}"
-        other = f"mx_{request.param}_other"
+        tenant = f"mx_{backend}"
+        other = f"mx_{backend}_other"
         svc.keys.ensure_tenant(tenant, name="matrix")
         svc.keys.ensure_tenant(other, name="matrix other")
         add_merchant(svc.db, tenant, "mer_a")

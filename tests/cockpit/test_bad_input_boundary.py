@@ -7,7 +7,6 @@ int64 in a query or a body. Database errors that still get through map to 4xx in
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,35 +23,11 @@ from tests.support.apptest import Api, running_app
 BIG = "9" * 20  # beyond int64
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    url = None
-    if request.param == "postgres":
-        url = _own_pg_database(request)
-    with running_app(tmp_path_factory.mktemp(f"boundary-{request.param}"), url) as a:
+@pytest.fixture(scope="module")
+def api(module_database_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    backend = "sqlite" if module_database_url is None else "postgres"
+    with running_app(tmp_path_factory.mktemp(f"boundary-{backend}"), module_database_url) as a:
         yield a
-
-
-def _own_pg_database(request: pytest.FixtureRequest) -> str:
-    """A database for this module alone (the session's is shared with other modules)."""
-    import psycopg
-
-    base: str = request.getfixturevalue("pg_database")
-    admin = base.rsplit("/", 1)[0] + "/postgres"
-    name = f"cockpit_b_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-    request.addfinalizer(drop)
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="module")

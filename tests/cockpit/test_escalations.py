@@ -59,8 +59,11 @@ def _key(api: Api, admin: str, role: str, merchant_id: str | None = None) -> str
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_app(tmp_path_factory.mktemp("escalations")) as api:
+def world(
+    module_database_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    # Both backends: the role matrix, the key rules and the 404s must not depend on the database.
+    with running_app(tmp_path_factory.mktemp("escalations"), module_database_url) as api:
         admin_a, admin_b = api.tenant(A), api.tenant(B)
         db = api.client.app.state.services.db  # type: ignore[attr-defined]
         for tenant, merchant in ((A, MER_A1), (A, MER_A2), (B, MER_B1)):
