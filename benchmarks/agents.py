@@ -1,84 +1,73 @@
-"""Agent team benchmark: intent accuracy per agent on held-out paraphrases, and per-turn latency
-through HTTP with the local planner.
+"""Agent team benchmark: end-state task success (pass^k) per agent on the built-in eval suites,
+intent accuracy per agent on held-out paraphrases, and per-turn latency through HTTP.
 
-Intent figures run every ``agents/<id>/eval/heldout.yaml`` through the real local planner bound
-to the agent's real tools (as the runtime binds them). Latency drives a real ``cockpit serve``
-process on 127.0.0.1 (seeded demo world, offline MiniLM) with a bounded number of turns. A
-baseline from the same run: the same HTTP path with a trivial READ-less turn (an out-of-scope
-request, which calls no tool).
+- Tasks: every task of ``evals/suites`` run by the eval runner (HTTP by default), ``--trials``
+  trials each (default 4), with the oracle and do-nothing controls in the same run: pass^1 and
+  pass^4 per agent (held-out split apart), the same figures ``cockpit eval run evals/suites``
+  prints. The slow part; ``--skip-tasks`` skips it, ``--report DIR`` keeps the full reports.
+- Intent: ``evals/planner/data/agents/<id>.yaml`` through the real local planner bound to the
+  agent's real tools (as the runtime binds them).
+- Latency: a real ``cockpit serve`` process on 127.0.0.1 (the evals' seeded world, offline
+  MiniLM, a merchant key) with a bounded number of turns. A baseline from the same run: the same
+  HTTP path with an out-of-scope request, which calls no tool.
 
-    python benchmarks/agents.py [--turns 60]
+    python benchmarks/agents.py [--trials 4] [--suite NAME …] [--skip-tasks] [--skip-http]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cockpit.planner.evaluation import Case, Suite, evaluate  # noqa: E402
-from cockpit.runtime.graph import _handoff_schema, tool_schema  # noqa: E402
-from cockpit.specs.registry import load_builtin_specs  # noqa: E402
-from cockpit.toolkit import default_registry  # noqa: E402
-from tests.support.agentkit import build_template  # noqa: E402
-from tests.support.live import free_port  # noqa: E402
+from evals import SUITES_DIR, RunOptions, load_suites, run_tasks, select_tasks  # noqa: E402
+from evals.host import free_port  # noqa: E402
+from evals.planner import agent_suites, evaluate  # noqa: E402
+from evals.report import agent_figures, emit, summarise, write_all  # noqa: E402
+from evals.task import DEFAULT_CLOCK  # noqa: E402
+from evals.world import build_template, new_world  # noqa: E402
+
+CACHE = ROOT / ".cockpit" / "evals"
 
 
-def suites() -> dict[str, Suite]:
-    default_registry.load_entry_points()
-    specs = load_builtin_specs([ROOT / "agents"])
-    out: dict[str, Suite] = {}
-    for agent_id, spec in sorted(specs.items()):
-        path = ROOT / "agents" / agent_id / "eval" / "heldout.yaml"
-        if not path.exists() or spec.planner is None:
-            continue
-        doc = yaml.safe_load(path.read_text())
-        rows = doc if isinstance(doc, list) else doc.get("cases", [])
-        oos = [] if isinstance(doc, list) else list(doc.get("out_of_scope") or [])
-        cases = [
-            Case(r["text"], r["intent"], dict(r.get("slots") or {}))
-            for r in rows
-            if r.get("intent")
-        ]
-        oos += [r["text"] for r in rows if not r.get("intent")]
-        tools = [
-            tool_schema(
-                t.name,
-                default_registry.get(t.name).description,
-                default_registry.get(t.name).json_schema(),
-            )
-            for t in spec.tools
-        ]
-        tools += [_handoff_schema(specs[h]) for h in spec.handoffs if h in specs]
-        today = (
-            date.fromisoformat(str(doc.get("today")))
-            if isinstance(doc, dict) and doc.get("today")
-            else date.today()
-        )
-        out[agent_id] = Suite(
-            tools=tools, planner=spec.planner, cases=cases, out_of_scope=oos, today=today
-        )
-    return out
+def task_figures(
+    targets: list[str], trials: int, *, in_process: bool, report: Path | None
+) -> dict[str, Any]:
+    """pass^k per agent and per (agent, suite, split), with the controls' rows."""
+    tasks = [t for target in targets for t in select_tasks(load_suites(target))]
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    runs = run_tasks(tasks, opts=RunOptions(trials=trials, in_process=in_process, cache=CACHE))
+    summary = summarise(runs, trials=trials, started=started)
+    if report is not None:
+        write_all(summary, report)
+    return {
+        "suites": sorted({s for s, _t in tasks}),
+        "tasks": len(tasks),
+        "trials": trials,
+        "transport": "in-process" if in_process else "http",
+        "by_agent": agent_figures(summary),
+        "rows": [r for r in summary["rows"] if r["split"] != "all"],
+        "checks": summary["checks"],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def intent_figures() -> dict[str, Any]:
     figures = {}
-    for agent_id, suite in suites().items():
+    for agent_id, suite in agent_suites().items():
         report = evaluate(suite)
         figures[agent_id] = {
             **report.summary(),
@@ -88,11 +77,14 @@ def intent_figures() -> dict[str, Any]:
 
 
 def http_latency(turns: int) -> dict[str, Any]:
-    utterances = [c.text for s in suites().values() for c in s.cases]
+    from cockpit.clock import parse_instant
+
+    utterances = [c.text for s in agent_suites().values() for c in s.cases]
+    clock = parse_instant(DEFAULT_CLOCK)
+    template = build_template(CACHE, seed=7, clock=clock)
     with tempfile.TemporaryDirectory() as d:
-        template = build_template(Path(d))
-        data = Path(d) / "serve"
-        shutil.copytree(template["dir"], data)
+        world = new_world(template, Path(d) / "serve", role="merchant", merchant="sg")
+        data = world.dir
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
         env.update(
@@ -100,6 +92,7 @@ def http_latency(turns: int) -> dict[str, Any]:
                 "COCKPIT_DATA_DIR": str(data),
                 "COCKPIT_WARMUP": "false",
                 "COCKPIT_LOG_LEVEL": "WARNING",
+                "COCKPIT_CLOCK_START": clock.isoformat(),
             }
         )
         proc = subprocess.Popen(
@@ -118,8 +111,8 @@ def http_latency(turns: int) -> dict[str, Any]:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.3)
-            key = (data / "demo.key").read_text().strip()
-            with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=120) as c:
+            headers = {"x-api-key": world.key}
+            with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
 
                 def turn(text: str) -> float:
                     tid = c.post("/threads", json={}).json()["thread_id"]
@@ -156,13 +149,27 @@ def http_latency(turns: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=4, help="trials per task (pass^k, k ≤ 4)")
+    parser.add_argument(
+        "--suite", action="append", help="suite name, folder or file (default: all built-in)"
+    )
+    parser.add_argument("--skip-tasks", action="store_true", help="skip the slow end-state part")
+    parser.add_argument("--in-process", action="store_true", help="tasks over ASGI, not HTTP")
+    parser.add_argument("--report", type=Path, help="also write the eval reports here")
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
-    result: dict[str, Any] = {"benchmark": "agents", "intent": intent_figures()}
+    result: dict[str, Any] = {"benchmark": "agents"}
+    if not args.skip_tasks:
+        targets = args.suite or [str(SUITES_DIR)]
+        result["tasks"] = task_figures(
+            targets, args.trials, in_process=args.in_process, report=args.report
+        )
+    result["intent"] = intent_figures()
     if not args.skip_http:
         result["http_turn_latency"] = http_latency(args.turns)
-    print(json.dumps(result, indent=2))
+    emit(result, out=args.out)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from evals.report import emit
 from tools.credit.catalog import builtin_scorecard, portfolio
 from tools.credit.data import GERMAN_COST, GERMAN_FEATURES, load_german_credit
 from tools.credit.metrics import auc, calibration, expected_cost, ks
@@ -135,10 +135,7 @@ def main() -> dict[str, Any]:
         < result["baseline_reject_all_cost"],
     }
     result["targets_met"] = targets
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(result, out=args.out)
     return result
 
 

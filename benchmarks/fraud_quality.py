@@ -16,7 +16,6 @@ Usage: ``python benchmarks/fraud_quality.py [--skip-ulb] [--customers N] [--days
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from evals.report import emit
 from tools.fraud.data import fetch_ulb, load_ulb
 from tools.fraud.features import bulk_features
 from tools.fraud.metrics import classification_report
@@ -148,7 +148,7 @@ def main() -> None:
     result["simulator"] = simulator_benchmark(
         SimConfig(seed=args.seed, n_customers=args.customers, days=args.days)
     )
-    print(json.dumps(result, indent=2))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evals.report import emit
 from tools.fx import BacktestConfig, make_model, make_series, pair_series, rolling_backtest
 from tools.fx.backtest import BacktestResult
 from tools.fx.exposure import daily_exposure
@@ -392,7 +392,7 @@ def main() -> None:
     for name in args.sections.split(","):
         report[name] = sections[name.strip()](quick=args.quick)
     report["seconds_total"] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(report, indent=1))
+    emit(report, indent=1)
 
 
 if __name__ == "__main__":

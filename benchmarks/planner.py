@@ -7,15 +7,15 @@ embeddings add. Run: ``python benchmarks/planner.py``.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from typing import Any
 
 from cockpit.embeddings import HashingEmbedder, make_embedder
 from cockpit.planner import LocalPlanner
-from cockpit.planner.evaluation import EVAL_DIR, Report, evaluate, load_suite
 from cockpit.planner.intents import cached_index
+from evals.planner import DATA_DIR, Report, evaluate, load_suite
+from evals.report import emit
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -49,7 +49,7 @@ def _figures(reports: list[Report]) -> dict[str, Any]:
 
 
 def main() -> None:
-    suites = [load_suite(cases_path=EVAL_DIR / n) for n in ("heldout.yaml", "heldout_b.yaml")]
+    suites = [load_suite(cases_path=DATA_DIR / n) for n in ("heldout.yaml", "heldout_b.yaml")]
     spec = suites[0].planner
 
     started = time.perf_counter()
@@ -71,22 +71,19 @@ def main() -> None:
 
     minilm = [evaluate(s, embedder=embedder) for s in suites]
     hashing = [evaluate(s, embedder=HashingEmbedder(384)) for s in suites]
-    print(
-        json.dumps(
-            {
-                "embedder": embedder.name,
-                "first_start": {
-                    "model_load_s": round(load_s, 3),
-                    "index_build_s": round(index_s, 3),
-                    "first_turn_s": round(first_turn_s, 3),
-                    "examples_indexed": sum(len(i.examples) + 1 for i in spec.intents)
-                    + len(spec.out_of_scope_examples),
-                },
-                "minilm": _figures(minilm),
-                "baseline_hashing_embedder": _figures(hashing),
+    emit(
+        {
+            "embedder": embedder.name,
+            "first_start": {
+                "model_load_s": round(load_s, 3),
+                "index_build_s": round(index_s, 3),
+                "first_turn_s": round(first_turn_s, 3),
+                "examples_indexed": sum(len(i.examples) + 1 for i in spec.intents)
+                + len(spec.out_of_scope_examples),
             },
-            indent=2,
-        )
+            "minilm": _figures(minilm),
+            "baseline_hashing_embedder": _figures(hashing),
+        }
     )
 
 

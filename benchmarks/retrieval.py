@@ -3,14 +3,13 @@
     python benchmarks/retrieval.py [--embeddings minilm|hashing] [--out FILE]
 
 Loads the shared corpus into a throw-away embedded Chroma, runs every question
-of ``knowledge/eval/questions.yaml`` through each method in the same run and
+of ``evals/retrieval/questions.yaml`` through each method in the same run and
 prints one JSON object. BM25 and vector-only are the baselines hybrid must beat.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -20,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cockpit.config import Settings
 from cockpit.embeddings import make_embedder
+from evals.report import emit
+from evals.retrieval import evaluate, load_questions
 from knowledge.corpus import load_shared_corpus
-from knowledge.eval import evaluate, load_questions
 from knowledge.models import SearchMode
 from knowledge.store import KnowledgeStore
 
@@ -68,10 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     report["hybrid_beats_both_at_5"] = hybrid["recall@5"] > max(
         bm25["recall@5"], vector["recall@5"]
     )
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(report, out=args.out)
     return report
 
 

@@ -31,9 +31,17 @@ def load_suites(target: str | Path) -> list[Suite]:
     return [load_suite_file(p) for p in suite_files(target)]
 
 
-def select_tasks(suites: list[Suite], *, split: str = "all") -> list[tuple[str, Task]]:
-    """``(suite name, task)`` pairs of the wanted split (``dev``, ``heldout`` or ``all``)."""
-    return [(s.suite, t) for s in suites for t in s.tasks if split in ("all", t.split)]
+def select_tasks(
+    suites: list[Suite], *, split: str = "all", tags: frozenset[str] = frozenset()
+) -> list[tuple[str, Task]]:
+    """``(suite name, task)`` pairs of the wanted split (``dev``, ``heldout`` or ``all``),
+    carrying every tag in ``tags`` (e.g. ``quick``: the CI subset)."""
+    return [
+        (s.suite, t)
+        for s in suites
+        for t in s.tasks
+        if split in ("all", t.split) and tags <= set(t.tags)
+    ]
 
 
 __all__ = ["SUITES_DIR", "load_suites", "select_tasks", "suite_files"]

@@ -11,6 +11,15 @@ echo "== ruff (format)"
 "$PY" -m ruff format --check cockpit tools knowledge agents evals tests benchmarks scripts
 echo "== mypy (strict on the core)"
 "$PY" -m mypy
+echo "== evals (quick subset)"
+# Tasks tagged `quick` in evals/suites, one trial each, with the oracle and do-nothing controls.
+# Fails when the oracle misses a task, do-nothing passes a write, or a `gate` task fails.
+# Measured ≤ 3 minutes on 2 cores (template seeding included); SKIP_EVALS=1 skips it locally.
+if [ "${SKIP_EVALS:-0}" != 1 ]; then
+  EVAL_REPORT=${EVAL_REPORT:-.cockpit/evals/ci}
+  "$PY" -m cockpit eval run evals/suites --tag quick --trials 1 --report "$EVAL_REPORT"
+  echo "JUnit: $EVAL_REPORT/junit.xml"
+fi
 echo "== pytest"
 # -n 2: the machine has two cores; tests that start servers use their own ports and databases.
 "$PY" -m pytest -n "${PYTEST_WORKERS:-2}" -q "$@"

@@ -2,13 +2,24 @@
 
 from evals.report.diff import compare
 from evals.report.html import html_page
-from evals.report.summary import REPORT_SCHEMA, failures, summarise
-from evals.report.writers import junit, markdown, read_json, write_all, write_json
+from evals.report.summary import (
+    GATE_TAG,
+    REPORT_SCHEMA,
+    agent_figures,
+    failures,
+    gate_failures,
+    summarise,
+)
+from evals.report.writers import emit, junit, markdown, read_json, write_all, write_json
 
 __all__ = [
+    "GATE_TAG",
     "REPORT_SCHEMA",
+    "agent_figures",
     "compare",
+    "emit",
     "failures",
+    "gate_failures",
     "html_page",
     "junit",
     "markdown",

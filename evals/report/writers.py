@@ -1,4 +1,4 @@
-"""Report files: JSON (the record), Markdown (for a PR), JUnit XML (for CI)."""
+"""Report files: JSON (the record), Markdown (for a PR), JUnit XML (for CI); benchmark JSON."""
 
 from __future__ import annotations
 
@@ -13,6 +13,16 @@ from evals.report.summary import failures
 def write_json(report: dict[str, Any], path: Path) -> Path:
     path.write_text(json.dumps(report, indent=2, sort_keys=False, default=str), encoding="utf-8")
     return path
+
+
+def emit(result: dict[str, Any], *, out: Path | None = None, indent: int = 2) -> str:
+    """Print a benchmark's or run's JSON figures (and write them to ``out`` when given)."""
+    text = json.dumps(result, indent=indent, default=str)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+    return text
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -41,6 +51,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- do-nothing passed a write task: {', '.join(checks['do_nothing_passed_write']) or 'none'}"
     )
     lines.append(f"- gold replay errors: {'; '.join(checks['gold_errors']) or 'none'}")
+    lines.append(f"- gate tasks failed: {', '.join(checks.get('gate_failed', [])) or 'none'}")
     fails = failures(report)
     lines += ["", f"## Failures ({len(fails)})", ""]
     for f in fails:
@@ -116,4 +127,4 @@ def write_all(report: dict[str, Any], folder: Path) -> dict[str, Path]:
     return out
 
 
-__all__ = ["junit", "markdown", "read_json", "write_all", "write_json"]
+__all__ = ["emit", "junit", "markdown", "read_json", "write_all", "write_json"]

@@ -40,6 +40,7 @@ def test_copilot_passes_the_fixture_suite(mini_report: dict[str, Any]) -> None:
         "oracle_failed": [],
         "do_nothing_passed_write": [],
         "gold_errors": [],
+        "gate_failed": [],
     }
 
 

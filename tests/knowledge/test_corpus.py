@@ -16,8 +16,8 @@ from starlette.requests import Request
 import cockpit.errors as errors
 from cockpit.api.deps import _api_key
 from cockpit.api.errors import install_error_handlers
+from evals.retrieval import load_questions
 from knowledge.corpus import CORPUS_DIR, corpus_files, load_shared_corpus
-from knowledge.eval import load_questions
 from knowledge.parse import parse_document
 from knowledge.store import KnowledgeStore
 

@@ -8,8 +8,8 @@ import pytest
 
 from cockpit.config import Settings
 from cockpit.embeddings import default_embedder
+from evals.retrieval import evaluate, load_questions
 from knowledge.corpus import load_shared_corpus
-from knowledge.eval import evaluate, load_questions
 from knowledge.models import SearchMode
 from knowledge.store import KnowledgeStore
 

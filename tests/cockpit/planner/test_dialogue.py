@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder, make_embedder
 from cockpit.planner import STATE_KEY, LocalPlanner, PlannerSpec
-from cockpit.planner.evaluation import load_suite
+from evals.planner import load_suite
 
 TODAY = date(2026, 11, 25)
 

@@ -10,7 +10,7 @@ from langchain_core.messages import HumanMessage
 
 from cockpit.embeddings import make_embedder
 from cockpit.planner import LocalPlanner
-from cockpit.planner.evaluation import load_suite
+from evals.planner import load_suite
 
 
 def test_fresh_model_load_and_turn_without_network(monkeypatch: pytest.MonkeyPatch) -> None:

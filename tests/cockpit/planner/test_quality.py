@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cockpit.embeddings import OnnxMiniLMEmbedder, make_embedder
-from cockpit.planner.evaluation import EVAL_DIR, Report, evaluate, load_suite
+from evals.planner import DATA_DIR, Report, evaluate, load_suite
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +13,7 @@ def reports() -> dict[str, Report]:
     embedder = make_embedder("minilm")  # the real model whatever COCKPIT_EMBEDDINGS says
     assert isinstance(embedder, OnnxMiniLMEmbedder)
     return {
-        name: evaluate(load_suite(cases_path=EVAL_DIR / name), embedder=embedder)
+        name: evaluate(load_suite(cases_path=DATA_DIR / name), embedder=embedder)
         for name in ("heldout.yaml", "heldout_b.yaml")
     }
 

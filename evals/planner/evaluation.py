@@ -1,7 +1,9 @@
 """Planner quality harness: intent and slot accuracy on held-out paraphrases.
 
 A suite is a YAML file of tools + a ``planner`` spec, and a held-out file of
-``cases`` (text, gold intent, gold slots) plus ``out_of_scope`` requests.
+``cases`` (text, gold intent, gold slots) plus ``out_of_scope`` requests. The
+bundled suite (``data/copilot.yaml``) is a payments-copilot-like test agent of
+its own; the built-in agents' held-out files are read by :mod:`evals.planner.agents`.
 Every case goes through the real :class:`LocalPlanner` (bound to the suite's
 tools), exactly as the runtime calls it, so the figures are end to end.
 
@@ -30,7 +32,7 @@ from cockpit.planner.model import LocalPlanner
 from cockpit.planner.slots import plan_slots
 from cockpit.planner.spec import PlannerSpec
 
-EVAL_DIR = Path(__file__).parent / "eval"
+DATA_DIR = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class Report:
 
 
 def load_suite(
-    spec_path: Path = EVAL_DIR / "copilot.yaml", cases_path: Path = EVAL_DIR / "heldout.yaml"
+    spec_path: Path = DATA_DIR / "copilot.yaml", cases_path: Path = DATA_DIR / "heldout.yaml"
 ) -> Suite:
     """Read a suite (defaults: the bundled payments-copilot test agent)."""
     spec_doc = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
@@ -245,4 +247,4 @@ def evaluate(suite: Suite, *, embedder: Embedder | None = None) -> Report:
     )
 
 
-__all__ = ["EVAL_DIR", "Case", "Outcome", "Report", "Suite", "evaluate", "load_suite", "run_turn"]
+__all__ = ["DATA_DIR", "Case", "Outcome", "Report", "Suite", "evaluate", "load_suite", "run_turn"]

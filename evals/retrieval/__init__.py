@@ -1,4 +1,8 @@
-"""Retrieval evaluation: the question set over our corpus and the metrics on it."""
+"""Retrieval evaluation of the knowledge store: the question set over our corpus and its metrics.
+
+``questions.yaml`` names, for each question, the document and section that answer it; any
+``retrieve(question, k)`` (BM25, vectors, hybrid, a partner's store) is scored by recall@k and MRR.
+"""
 
 from __future__ import annotations
 
