@@ -10,8 +10,6 @@ returns its stored result — so retries never duplicate money.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -23,10 +21,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from cockpit.db.session import Database
-from cockpit.errors import Conflict, InternalError
+from cockpit.errors import InternalError
+from cockpit.idempotency import Record, fingerprint, replay
 from tools.payments.models import IdempotencyRecord
 
 T = TypeVar("T")
+_REPEAT_INCONSISTENT = {"resultCode": "REPEAT_REQ_INCONSISTENT", "resultStatus": "F"}
+"""The payments protocol's result for a request id reused with another body."""
 
 _RETRYABLE_MESSAGES = ("locked", "busy", "deadlock", "could not serialize", "serialization")
 
@@ -72,21 +73,6 @@ def read_tx(db: Database, tenant_id: str, fn: Callable[[Session], T]) -> T:
     return run_tx(db, tenant_id, fn, write=False)
 
 
-def fingerprint(body: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a request body."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def reused_key(key: str, *, param: str = "request_id") -> Conflict:
-    return Conflict(
-        f"request id {key!r} was already used with a different body",
-        code="idempotency_key_reused",
-        param=param,
-        details={"resultCode": "REPEAT_REQ_INCONSISTENT", "resultStatus": "F"},
-    )
-
-
 def recall(session: Session, scope: str, key: str, fp: str) -> dict[str, Any] | None:
     """The stored response for ``(scope, key)``; a different body is a conflict."""
     record = session.scalar(
@@ -94,11 +80,8 @@ def recall(session: Session, scope: str, key: str, fp: str) -> dict[str, Any] | 
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
         )
     )
-    if record is None:
-        return None
-    if record.fingerprint != fp:
-        raise reused_key(key, param="idempotency_key")
-    return dict(record.response)
+    stored = None if record is None else Record(record.fingerprint, record.response)
+    return replay(stored, fp, key=key, details=_REPEAT_INCONSISTENT)
 
 
 def remember(session: Session, scope: str, key: str, fp: str, response: dict[str, Any]) -> None:
@@ -132,4 +115,4 @@ def idempotent(
     return run_tx(db, tenant_id, once)
 
 
-__all__ = ["fingerprint", "idempotent", "read_tx", "recall", "remember", "reused_key", "run_tx"]
+__all__ = ["idempotent", "read_tx", "recall", "remember", "run_tx"]

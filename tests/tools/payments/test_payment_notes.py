@@ -24,6 +24,7 @@ from cockpit.db import migrate as core_migrate
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import NotFound, ToolError, ValidationFailed
+from cockpit.idempotency import fingerprint
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, ToolKind, default_registry
 from tests.tools.payments.conftest import PAYMENTS_VERSIONS, AlwaysApprove, seed_basic
@@ -36,7 +37,6 @@ from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tools import DisputeMonitoringArgs, PaymentArgs
 from tools.payments.tools import dispute_monitoring as monitoring_tool
 from tools.payments.tools import get_payment as get_payment_tool
-from tools.payments.tx import fingerprint
 
 T = "t_test"
 PAY: dict[str, Any] = {"amount": {"currency": "SGD", "value": "10000"}, "card_id": "card_visa"}
