@@ -60,7 +60,7 @@ __all__ = [
     "MERCHANTS",
     "PARTNERS",
     "STAFF",
+    "owns",
     "permits",
     "require",
-    "owns",
 ]

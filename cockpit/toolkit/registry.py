@@ -158,7 +158,9 @@ def register_tool(
                 description=doc,
                 amount_field=amount_field,
                 currency_field=currency_field,
-                roles=roles if roles is not None else (STAFF if kind is ToolKind.READ else MERCHANTS),
+                roles=roles
+                if roles is not None
+                else (STAFF if kind is ToolKind.READ else MERCHANTS),
                 rest=rest,
             )
         )

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 import agents
+from cockpit.clock import utcnow
 from cockpit.runtime.graph import _handoff_schema, tool_schema
 from cockpit.specs.registry import load_builtin_specs
 from cockpit.toolkit import default_registry
@@ -61,7 +62,7 @@ def agent_suites(agents_dir: Path = AGENTS_DIR, data: Path = AGENTS_DATA) -> dic
             planner=spec.planner,
             cases=cases,
             out_of_scope=oos,
-            today=date.fromisoformat(str(today)) if today else date.today(),
+            today=date.fromisoformat(str(today)) if today else utcnow().date(),
         )
     return out
 

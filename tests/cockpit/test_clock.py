@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cockpit.clock import FixedClock, StartedClock, current, install, utcnow
 from cockpit.config import Settings
-from cockpit.db.session import Database
 from cockpit.db.migrate import upgrade
+from cockpit.db.session import Database
 
 SRC = Path(__file__).resolve().parents[2]
 
