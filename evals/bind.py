@@ -230,10 +230,13 @@ def _simulate_graph(database: Path) -> list[dict[str, Any]]:
                 "ip": ips[0],
             }
         )
+    labelled = {cust for _ms, cust in labels}  # confirmed fraud, now or by a later chargeback
     for record in records[:_CLEAN_CANDIDATES]:
         cid = str(record["customer_id"])
         view = graph.neighbourhood("customer", cid, hops=1)
         if not view["found"] or view["ring_suspected"] or view["component_known_fraud"]:
+            continue
+        if cid in labelled or any(n["known_fraud"] for n in view["nodes"]):
             continue
         # Its own card and device (not one a fraudster used on it), and an IP it connected from.
         own = {*record["card_ids"], *record["device_ids"]}
