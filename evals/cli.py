@@ -50,6 +50,19 @@ def run(
     cache: Annotated[Path, typer.Option(help="Where seeded world templates are kept.")] = Path(
         ".cockpit/evals"
     ),
+    user_model: Annotated[
+        str | None,
+        typer.Option(
+            help="LLM user simulator for tasks with user.instructions, e.g. openai:gpt-4o-mini "
+            "(reads OPENAI_BASE_URL / OPENAI_API_KEY); without it those tasks are skipped."
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Tasks run at once, each in its own worker process (own worlds, clock)."
+        ),
+    ] = 1,
 ) -> None:
     """Run a suite; print pass^1 and pass^k per agent, with the oracle and do-nothing rows.
 
@@ -82,7 +95,13 @@ def run(
             )
 
         opts = RunOptions(
-            trials=trials, in_process=in_process, cache=cache, controls=controls, on_trial=tick
+            trials=trials,
+            in_process=in_process,
+            cache=cache,
+            controls=controls,
+            on_trial=tick,
+            user_model=user_model,
+            workers=workers,
         )
         runs = run_tasks(tasks, opts=opts, agent_override=agent)
     summary = summarise(runs, trials=trials, started=started)

@@ -1,19 +1,22 @@
 """The runner: each task's gold world once, then k trials per agent, each in its own world.
 
 A trial copies the task's template, serves it (the real app; HTTP by default), applies the
-task's fixtures, plays the scripted user through the ``langgraph-sdk`` client — answering
-approval interrupts with ``command.resume`` as the task's user decides — stops the app, and
-scores the end state against the gold replay's.
+task's fixtures, plays the user through the ``langgraph-sdk`` client — its scripted turns, or the
+LLM user simulator on ``user.instructions`` (:mod:`evals.user_sim`) — answering approval
+interrupts with ``command.resume`` as the task's user decides, stops the app, and scores the end
+state against the gold replay's. ``workers > 1`` runs tasks in parallel worker processes.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from evals.scoring import (
 from evals.snapshot import Snapshot, diff, take_snapshot
 from evals.task import Approval, Call, Task
 from evals.transcript import Transcript, calls_from_messages, readable
+from evals.user_sim import NO_USER_MODEL, UserSimulator, user_model
 from evals.world import Template, World, build_template, new_world
 
 MAX_RESUMES = 8
@@ -84,6 +88,10 @@ class RunOptions:
     on_trial: Callable[[TrialResult], None] | None = None
     specs: tuple[AgentSpec, ...] = ()
     """Agent specs installed (as ``live``) in every world: a partner's agent under test."""
+    user_model: str | None = None
+    """``provider:model`` of the LLM user simulator (``user.instructions`` tasks); none: skipped."""
+    workers: int = 1
+    """Tasks run at once, each in a worker process (see :func:`run_tasks`)."""
 
 
 def _decision(a: Approval) -> dict[str, Any]:
@@ -95,8 +103,27 @@ def _decision(a: Approval) -> dict[str, Any]:
     return out
 
 
-def play(client: Any, task: Task, bound: Bound) -> Transcript:
-    """Drive the conversation through the SDK; never raises for the agent's mistakes."""
+def _latest_answer(values: Any) -> str:
+    """The agent's answers since the last user message, from a run's state values."""
+    messages = list((values.get("messages") or []) if isinstance(values, dict) else [])
+    out: list[str] = []
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        if m.get("type") == "human":
+            out = []
+        elif m.get("type") == "ai" and isinstance(m.get("content"), str) and m["content"]:
+            out.append(m["content"])
+    return "\n".join(out)
+
+
+def play(
+    client: Any, task: Task, bound: Bound, *, simulator: UserSimulator | None = None
+) -> Transcript:
+    """Drive the conversation through the SDK; never raises for the agent's mistakes.
+
+    The user's messages are the task's scripted turns, or ``simulator``'s turns (each one
+    answering the agent's previous answer) when given."""
     transcript = Transcript()
     assistant = task.agent
     approvals = [
@@ -104,19 +131,29 @@ def play(client: Any, task: Task, bound: Bound) -> Transcript:
     ]
     used: set[int] = set()
     tid = ""
+
+    def say(text: str) -> Any:
+        message = {"role": "user", "content": text}
+        values = client.runs.wait(tid, assistant, input={"messages": [message]})
+        for _ in range(MAX_RESUMES):
+            pending = values.get("__interrupt__") if isinstance(values, dict) else None
+            if not pending:
+                break
+            request = pending[0].get("value") or {}
+            answer = next_decision(approvals, used, str(request.get("tool")))
+            transcript.approvals.append({"request": request, "decision": _decision(answer)})
+            values = client.runs.wait(tid, assistant, command={"resume": _decision(answer)})
+        return values
+
     try:
         tid = client.threads.create()["thread_id"]
-        for text in task.user.turns:
-            message = {"role": "user", "content": substitute(text, bound)}
-            values = client.runs.wait(tid, assistant, input={"messages": [message]})
-            for _ in range(MAX_RESUMES):
-                pending = values.get("__interrupt__") if isinstance(values, dict) else None
-                if not pending:
-                    break
-                request = pending[0].get("value") or {}
-                answer = next_decision(approvals, used, str(request.get("tool")))
-                transcript.approvals.append({"request": request, "decision": _decision(answer)})
-                values = client.runs.wait(tid, assistant, command={"resume": _decision(answer)})
+        if simulator is None:
+            for text in task.user.turns:
+                say(substitute(text, bound))
+        else:
+            turn = simulator.next_turn()
+            while turn is not None:
+                turn = simulator.next_turn(_latest_answer(say(turn)))
     except Exception as exc:  # the agent's failure is the trial's result, not the runner's
         transcript.error = f"{type(exc).__name__}: {exc}"[:500]
     if tid:
@@ -209,17 +246,23 @@ def run_trial(
     work: Path,
     in_process: bool,
     specs: Sequence[AgentSpec] = (),
+    user_model_ref: str | None = None,
 ) -> TrialResult:
-    """One trial of ``agent`` (the task's assistant or a control) in a fresh world."""
+    """One trial of ``agent`` (the task's assistant or a control) in a fresh world.
+
+    A task with ``user.instructions`` and no scripted turns is played by the LLM user
+    simulator on ``user_model_ref``; without one the trial is skipped."""
     started = time.perf_counter()
+    simulator: UserSimulator | None = None
     if not task.user.turns:
-        return TrialResult(
-            task.id,
-            agent,
-            trial,
-            Verdict(False, False),
-            Transcript(),
-            skipped="LLM user simulator: not implemented (scripted turns only)",
+        if user_model_ref is None:
+            return TrialResult(
+                task.id, agent, trial, Verdict(False, False), Transcript(), skipped=NO_USER_MODEL
+            )
+        simulator = UserSimulator(
+            user_model(user_model_ref),
+            str(substitute(task.user.instructions or "", gold.bound)),
+            max_turns=task.user.max_turns,
         )
     factory = None
     if agent == ORACLE:
@@ -237,7 +280,7 @@ def run_trial(
                     for f in task.world.fixtures
                 ],
             )
-            transcript = play(hosted.client, task, gold.bound)
+            transcript = play(hosted.client, task, gold.bound, simulator=simulator)
         snapshot = take_snapshot(world.database, gold.template.database)
         checks = check_assertions(
             world.database,
@@ -286,38 +329,99 @@ class TaskRun:
     """By agent label."""
 
 
+def _run_task(
+    suite: str, task: Task, *, opts: RunOptions, work: Path, agent_override: str | None
+) -> TaskRun:
+    if agent_override:
+        task = task.model_copy(update={"agent": agent_override})
+    template = build_template(opts.cache, seed=task.world.seed, clock=task.world.clock)
+    gold = gold_world(task, template, work, specs=opts.specs)
+    run = TaskRun(task, suite, gold)
+    agents = [task.agent, *((ORACLE, DO_NOTHING) if opts.controls else ())]
+    for agent in agents:
+        results = run.trials.setdefault(agent, [])
+        # The controls are deterministic: one trial each says everything.
+        count = opts.trials if agent == task.agent else 1
+        for i in range(count):
+            result = run_trial(
+                task,
+                gold,
+                agent=agent,
+                trial=i,
+                work=work,
+                in_process=opts.in_process,
+                specs=opts.specs,
+                user_model_ref=opts.user_model,
+            )
+            results.append(result)
+            if opts.on_trial is not None:
+                opts.on_trial(result)
+    return run
+
+
+def _task_in_worker(
+    suite: str, task: Task, opts: RunOptions, agent_override: str | None
+) -> TaskRun:
+    """A worker process's job: one task, all its trials, in ``opts.workdir``."""
+    assert opts.workdir is not None
+    opts.workdir.mkdir(parents=True, exist_ok=True)
+    return _run_task(suite, task, opts=opts, work=opts.workdir, agent_override=agent_override)
+
+
+def _run_parallel(
+    tasks: list[tuple[str, Task]], opts: RunOptions, agent_override: str | None
+) -> list[TaskRun]:
+    # Seed each template once, here: two workers must never build the same one.
+    for seed, clock in dict.fromkeys((t.world.seed, t.world.clock) for _s, t in tasks):
+        build_template(opts.cache, seed=seed, clock=clock)
+    out: list[TaskRun | None] = [None] * len(tasks)
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    with _workspace(opts) as work:
+        pool = ProcessPoolExecutor(max_workers=min(opts.workers, len(tasks)), mp_context=context)
+        try:
+            futures = {
+                pool.submit(
+                    _task_in_worker,
+                    suite,
+                    task,
+                    replace(opts, on_trial=None, workers=1, workdir=work / f"task-{i:04d}"),
+                    agent_override,
+                ): i
+                for i, (suite, task) in enumerate(tasks)
+            }
+            for future in as_completed(futures):
+                run = future.result()
+                out[futures[future]] = run
+                if opts.on_trial is not None:
+                    for results in run.trials.values():
+                        for result in results:
+                            opts.on_trial(result)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [run for run in out if run is not None]
+
+
 def run_tasks(
     tasks: list[tuple[str, Task]], *, opts: RunOptions, agent_override: str | None = None
 ) -> list[TaskRun]:
-    """Every (suite, task): gold once, then ``opts.trials`` trials of the agent and the controls."""
-    out: list[TaskRun] = []
+    """Every (suite, task): gold once, then ``opts.trials`` trials of the agent and the controls.
+
+    With ``opts.workers > 1`` tasks run concurrently, each in a worker process (spawned, one task
+    at a time, its own work dir; every world still gets its own app, port and data dir). Worker
+    processes, not threads, because the platform clock is process-global: each world's app
+    installs its task's ``clock`` at startup, so two worlds of different instants must never
+    share a process at the same time (processes also get both cores past the GIL). Results come
+    back in the order of ``tasks``; ``on_trial`` then fires per task, as each one finishes.
+    """
+    if opts.user_model is not None and any(not t.user.turns for _s, t in tasks):
+        user_model(opts.user_model)  # a bad reference or a missing key fails before any world
+    if opts.workers > 1 and len(tasks) > 1:
+        return _run_parallel(tasks, opts, agent_override)
     with _workspace(opts) as work:
-        for suite, task in tasks:
-            if agent_override:
-                task = task.model_copy(update={"agent": agent_override})
-            template = build_template(opts.cache, seed=task.world.seed, clock=task.world.clock)
-            gold = gold_world(task, template, work, specs=opts.specs)
-            run = TaskRun(task, suite, gold)
-            agents = [task.agent, *((ORACLE, DO_NOTHING) if opts.controls else ())]
-            for agent in agents:
-                results = run.trials.setdefault(agent, [])
-                # The controls are deterministic: one trial each says everything.
-                count = opts.trials if agent == task.agent else 1
-                for i in range(count):
-                    result = run_trial(
-                        task,
-                        gold,
-                        agent=agent,
-                        trial=i,
-                        work=work,
-                        in_process=opts.in_process,
-                        specs=opts.specs,
-                    )
-                    results.append(result)
-                    if opts.on_trial is not None:
-                        opts.on_trial(result)
-            out.append(run)
-    return out
+        return [
+            _run_task(suite, task, opts=opts, work=work, agent_override=agent_override)
+            for suite, task in tasks
+        ]
 
 
 __all__ = [

@@ -99,6 +99,9 @@ class User(_Strict):
 
     turns: list[str] = Field(default_factory=list)
     instructions: str | None = None
+    """Played by an LLM (``--user-model``) when there are no ``turns``; placeholders allowed."""
+    max_turns: int = Field(default=8, ge=1, le=50)
+    """The simulator's turns at most (it ends sooner with its stop token)."""
     approvals: list[Approval] = Field(default_factory=list)
     """Decisions in order of the requests; a request with none left is rejected."""
 

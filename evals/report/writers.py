@@ -87,7 +87,8 @@ def junit(report: dict[str, Any]) -> str:
             )
             expected_fail = label == "do-nothing"
             if a["trials"] == 0:
-                ET.SubElement(case, "skipped", message="not run (no scripted turns)")
+                reason = next((r["skipped"] for r in a["results"] if r["skipped"]), None)
+                ET.SubElement(case, "skipped", message=reason or "not run")
                 continue
             failed = [r for r in a["results"] if not r["passed"] and r["skipped"] is None]
             if expected_fail:
