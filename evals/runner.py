@@ -210,7 +210,11 @@ def gold_world(
                 agent=task.agent,
                 key=world.key,
                 calls=_calls(task, bound),
-                approvals=task.user.approvals,
+                # The same decisions the simulated user makes, placeholders filled alike.
+                approvals=[
+                    Approval.model_validate(substitute(a.model_dump(), bound))
+                    for a in task.user.approvals
+                ],
             )
     except Exception as exc:
         error = f"gold replay failed: {exc}"
