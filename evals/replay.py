@@ -12,7 +12,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError
 from cockpit.runtime.executor import execute, validate_args
-from cockpit.runtime.graph import reachable
+from cockpit.runtime.graph import HANDOFF_PREFIX, reachable
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.principal import Principal, Role
@@ -63,6 +63,11 @@ def replay_gold(
     used: set[int] = set()
     out: list[ToolCall] = []
     for i, call in enumerate(calls):
+        if call.tool.startswith(HANDOFF_PREFIX):
+            # A handoff changes who answers, not the world: the next call is checked against
+            # the team member whose spec lists its tool (below).
+            out.append(ToolCall(call.tool, call.args, ok=True))
+            continue
         spec = _spec_with(services, agent, call.tool)
         tool = registry.get(call.tool) if call.tool in registry else None
         try:
