@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.errors import Conflict
 from cockpit.tenancy.principal import Principal, Role
+from tests.support.concurrency import released_together
 from tools.credit.models import DecisionRow, DeploymentRow
 from tools.credit.router import router
 from tools.credit.service import CreditService, service_for
@@ -64,22 +64,7 @@ def _api(db: Database, tmp_path: Path) -> TestClient:
 
 
 def _parallel(n: int, fn: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn()
-        except Exception as exc:  # asserted on by the caller
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return released_together(n, lambda _i: fn())
 
 
 def _count(db: Database, model: type) -> int:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from cockpit.db.session import Database
+from tests.support.concurrency import released_together
 from tools.payments import ledger
 from tools.payments.gateway import Gateway, PayRequest, RefundRequest
 from tools.payments.models import Capture, Payment, Refund
@@ -27,22 +27,7 @@ CLIENTS = 8
 
 
 def _parallel(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # collected and asserted on below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return released_together(n, fn)
 
 
 def _count(db: Database, model: type) -> int:

@@ -6,7 +6,6 @@ payment row was locked)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from cockpit.db.session import Database
+from tests.support.concurrency import released_together
 from tools.payments import ledger, tx
 from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRequest
 from tools.payments.models import Cancel, Capture, Payment, Refund
@@ -30,23 +30,7 @@ class _Approve(IssuerSimulator):
 
 
 def _parallel(n: int, fn: Callable[[], Any]) -> list[Any]:
-    """Run ``fn`` in ``n`` threads released together; exceptions are returned, not raised."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn()
-        except Exception as exc:  # asserted on by the caller
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return released_together(n, lambda _i: fn())
 
 
 def _all_the_same(results: list[Any]) -> str:
