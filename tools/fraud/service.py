@@ -500,34 +500,47 @@ class FraudHub:
             return svc
 
 
-_default: FraudHub | None = None
 _default_lock = threading.Lock()
+_hub_lock = threading.Lock()
+
+
+_bootstrap: dict[SimConfig, FraudModel] = {}
+"""Simulator models trained in this process, by config: a new data dir registers a copy
+instead of training again (the simulator is seeded, so the model would be the same)."""
 
 
 def load_or_train(settings: Settings, *, sim: SimConfig = DEMO_SIM) -> FraudModel:
     """The registry's live model; trains and registers a simulator model first if there is none."""
     registry = ModelRegistry(default_root(settings))
     if registry.live_version() is None:
-        run = train_from_simulator(sim)
-        registry.save(run.model, note="bootstrap: simulator model")
+        with _default_lock:
+            model = _bootstrap.get(sim)
+            if model is None:
+                model = _bootstrap[sim] = train_from_simulator(sim).model
+        registry.save(model, note="bootstrap: simulator model")
     return registry.load()
 
 
 def get_hub(extras: dict[str, Any], settings: Settings) -> FraudHub:
-    """The hub from ``extras["fraud"]`` or the process-wide default (built on first use)."""
+    """The app's hub, kept in its ``extras["fraud"]`` (built on first use).
+
+    One hub per app, never per process: streaming state (velocity, graph, merchant statistics)
+    belongs to the database the app serves, so two apps in one process — eval worlds, tests —
+    never see each other's traffic.
+    """
     hub = extras.get("fraud")
     if isinstance(hub, FraudHub):
         return hub
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = FraudHub(
+    with _hub_lock:
+        hub = extras.get("fraud")
+        if not isinstance(hub, FraudHub):
+            hub = extras["fraud"] = FraudHub(
                 load_or_train(settings),
                 demo_history=DEMO_SIM if settings.demo else None,
                 demo_customers=extras.get(DEMO_CUSTOMERS_KEY),
                 models=ModelRegistry(default_root(settings)).load,
             )
-        return _default
+        return hub
 
 
 def get_service(extras: dict[str, Any], settings: Settings, tenant_id: str) -> FraudService:
