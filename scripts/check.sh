@@ -22,6 +22,4 @@ if [ "${SKIP_EVALS:-0}" != 1 ]; then
 fi
 echo "== pytest"
 # -n 2: the machine has two cores; tests that start servers use their own ports and databases.
-# --dist loadscope: a module runs on one worker, so its module-scoped world (a seeded agent team,
-# an app) is built once and its tests keep their order (the eval-gate scenario builds on itself).
-"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadscope -q "$@"
+"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" -q "$@"
