@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PAN = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# A card number stands alone: digits inside an identifier (pay_d980143936464…) are not one.
+_PAN = re.compile(r"(?<![A-Za-z0-9_])(?:\d[ -]?){12,18}\d(?![A-Za-z0-9_])")
 _API_KEY = re.compile(r"\bck_[A-Za-z0-9]{6,}_[A-Za-z0-9_\-]{16,}\b")
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{12,}")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")

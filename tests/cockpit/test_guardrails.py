@@ -70,3 +70,12 @@ def test_injection_screen_quarantines_instructions() -> None:
     )
     assert result["amount"] == 100 and result["items"][0] == "fine"
     assert result["note"].startswith("[quarantined") and hits == ["$.note", "$.items[1]"]
+
+
+def test_digits_inside_an_identifier_are_not_a_card_number() -> None:
+    from cockpit.guardrails.redact import redact_text
+
+    # A payment id whose hex happens to hold a Luhn-valid run of 13+ digits (seen in CI).
+    text = "refund 180 SGD on pay_d9801439364649adb4fc5665"
+    assert redact_text(text) == text
+    assert "4111" not in redact_text("card 4111 1111 1111 1111 please")
