@@ -116,6 +116,43 @@ def execute(
     return ToolOutcome(ok=ok, result=result)
 
 
+def precheck(
+    tool: ToolDef, args: BaseModel, ctx: ToolContext, *, audit: AuditLog, agent_id: str
+) -> ToolOutcome | None:
+    """Run the tool's precheck: None when the call may go ahead (or the tool has none), else
+    the tool's own error result, audited like a failed call of the tool.
+
+    A precheck that crashes is logged and ignored: it only spares a human a pointless
+    approval, and the write path checks the same preconditions again anyway.
+    """
+    if tool.precheck is None:
+        return None
+    try:
+        tool.precheck(ctx, args)
+        return None
+    except CockpitError as exc:
+        result = error_result(exc)
+    except Exception:
+        log.exception("precheck of %s crashed; asking for approval anyway", tool.name)
+        return None
+    audit.record(
+        ctx.principal.tenant_id,
+        kind="tool_call",
+        actor=f"agent:{agent_id}",
+        subject=ctx.thread_id or "-",
+        payload={
+            "tool": tool.name,
+            "kind": tool.kind.value,
+            "args": args.model_dump(mode="json"),
+            "ok": False,
+            "error": result["error"],
+            "stage": "precheck",
+            "key_id": ctx.principal.key_id,
+        },
+    )
+    return ToolOutcome(ok=False, result=result)
+
+
 def _stored(ctx: ToolContext, tool_name: str) -> dict[str, Any] | None:
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
         row = s.scalars(
@@ -146,4 +183,4 @@ def _remember(
     return result
 
 
-__all__ = ["ToolOutcome", "error_result", "execute", "validate_args"]
+__all__ = ["ToolOutcome", "error_result", "execute", "precheck", "validate_args"]

@@ -38,7 +38,7 @@ from cockpit.errors import (
 )
 from cockpit.guardrails.redact import redact_text
 from cockpit.models import call_timeout_s
-from cockpit.runtime.executor import error_result, execute, validate_args
+from cockpit.runtime.executor import error_result, execute, precheck, validate_args
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
 from cockpit.specs.spec import AgentSpec
@@ -382,6 +382,23 @@ def _run_tool(
 
     if decision.needs_approval:
         apr = approval_id(thread_id, call_id)
+        if not _approval_recorded(team, principal, apr):
+            # Before a human is asked: a call that cannot succeed is refused with its reason.
+            # (On a resume the approval is on record and the write path checks again.)
+            refused = precheck(
+                tool,
+                args,
+                _tool_context(team, principal, thread_id, call_id),
+                audit=team.audit,
+                agent_id=spec.id,
+            )
+            if refused is not None:
+                return ToolMessage(
+                    content=json.dumps(refused.result, default=str),
+                    tool_call_id=call_id,
+                    name=name,
+                    status="error",
+                )
         request = {
             "type": "approval_request",
             "approval_id": apr,
@@ -430,14 +447,7 @@ def _run_tool(
                 _audit_refusal(team, principal, spec, thread_id, name, merged, exc)
                 return _refusal(call_id, name, exc)
 
-    ctx = ToolContext(
-        principal=principal,
-        db=team.db,
-        thread_id=thread_id,
-        tool_call_id=call_id,
-        idempotency_key=f"{thread_id}:{call_id}",
-        extras=team.extras,
-    )
+    ctx = _tool_context(team, principal, thread_id, call_id)
     outcome = execute(
         tool, args, ctx, audit=team.audit, agent_id=spec.id, screen=spec.guardrails.injection_screen
     )
@@ -450,6 +460,23 @@ def _run_tool(
         status="success" if outcome.ok else "error",
         additional_kwargs={"executed_args": executed} if executed != raw_args else {},
     )
+
+
+def _tool_context(team: Team, principal: Principal, thread_id: str, call_id: str) -> ToolContext:
+    return ToolContext(
+        principal=principal,
+        db=team.db,
+        thread_id=thread_id,
+        tool_call_id=call_id,
+        idempotency_key=f"{thread_id}:{call_id}",
+        extras=team.extras,
+    )
+
+
+def _approval_recorded(team: Team, principal: Principal, apr: str) -> bool:
+    with team.db.tenant_session(principal.tenant_id) as s:
+        found = s.scalars(select(ApprovalRecord.id).where(ApprovalRecord.id == apr)).first()
+    return found is not None
 
 
 def _parse_decision(answer: Any) -> tuple[str, dict[str, Any] | None, str | None]:

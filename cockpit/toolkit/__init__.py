@@ -16,6 +16,7 @@ arguments the model can set.
 """
 
 from cockpit.toolkit.registry import (
+    PrecheckFn,
     ToolContext,
     ToolDef,
     ToolKind,
@@ -25,6 +26,7 @@ from cockpit.toolkit.registry import (
 )
 
 __all__ = [
+    "PrecheckFn",
     "ToolContext",
     "ToolDef",
     "ToolKind",

@@ -48,6 +48,9 @@ class ToolContext:
 
 
 ToolFn = Callable[[ToolContext, Any], Any]
+PrecheckFn = Callable[[ToolContext, Any], None]
+"""``precheck(ctx, args)``: read-only; raises the tool's own user error when the call cannot
+succeed now, returns None when it may."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,11 @@ class ToolDef:
     rest: tuple[str, str] | None = None
     """The REST route doing the same operation (``("POST", "/v1/...")``): it must admit the
     same roles, which the authorisation matrix test checks."""
+    precheck: PrecheckFn | None = None
+    """For a WRITE: the read-only check of the tool's preconditions (the same domain check its
+    write path makes). The runtime runs it before asking a human to approve the call, so a
+    call that cannot succeed (refunding a declined payment) is refused with its reason instead
+    of waiting for an approval that could only end in that error."""
 
     def json_schema(self) -> dict[str, Any]:
         return self.args.model_json_schema()
@@ -137,13 +145,18 @@ def register_tool(
     currency_field: str | None = None,
     roles: frozenset[Role] | None = None,
     rest: tuple[str, str] | None = None,
+    precheck: PrecheckFn | None = None,
     registry: ToolRegistry | None = None,
 ) -> Callable[[ToolFn], ToolFn]:
     """Decorator: register ``fn(ctx, args)`` as a tool named ``name``.
 
     ``roles`` defaults to merchants and partners for a READ and to merchants for a WRITE:
     a tool that moves money or changes a merchant's records is the merchant's to run.
+    ``precheck`` (WRITE tools only) is run before an approval is asked for; see
+    :attr:`ToolDef.precheck`.
     """
+    if precheck is not None and kind is not ToolKind.WRITE:
+        raise UserError(f"tool {name!r}: only a WRITE has a precheck", code="tool_precheck_read")
 
     def wrap(fn: ToolFn) -> ToolFn:
         doc = description or (fn.__doc__ or "").strip()
@@ -162,6 +175,7 @@ def register_tool(
                 if roles is not None
                 else (STAFF if kind is ToolKind.READ else MERCHANTS),
                 rest=rest,
+                precheck=precheck,
             )
         )
         return fn
