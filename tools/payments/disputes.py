@@ -65,6 +65,64 @@ def reason_of(dispute: Dispute) -> Reason:
     return REASONS[(dispute.network, dispute.reason_code)]
 
 
+# ----- preconditions ---------------------------------------------------------------------
+# The write path runs these on the locked row; agent tools run them on a plain read before a
+# human is asked to approve (``register_tool(precheck=...)``). Messages are the merchant's words.
+
+_STATUS_WORDS = {
+    "UNDER_REVIEW": "was already answered and is under review",
+    "WON": "was already won",
+    "LOST": "was already lost",
+    "ACCEPTED": "was already accepted",
+}
+
+
+def _closed_for(dispute: Dispute, action: str) -> Conflict:
+    words = _STATUS_WORDS.get(dispute.status, f"is {dispute.status.lower()}")
+    return Conflict(f"{dispute.id} {words}, so it cannot be {action} now",
+                    code="not_allow_in_current_status", param="dispute_id")  # fmt: skip
+
+
+def check_response(dispute: Dispute, evidence: dict[str, str] | None, *, at: datetime) -> None:
+    """Raise the reason a defence (``evidence``; None: not checked) cannot be submitted now."""
+    if evidence is not None:
+        if not evidence:
+            raise ValidationFailed(
+                "supply at least one evidence item", code="evidence_required", param="evidence"
+            )
+        unknown = sorted(set(evidence) - EVIDENCE_TAGS)
+        if unknown:
+            raise ValidationFailed(f"unknown evidence tags: {', '.join(unknown)}",
+                                   code="unknown_evidence_tag", param="evidence")  # fmt: skip
+        for tag, text in evidence.items():
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_EVIDENCE_CHARS:
+                raise ValidationFailed(f"evidence {tag} must be 1–{MAX_EVIDENCE_CHARS} characters",
+                                       code="evidence_invalid", param="evidence")  # fmt: skip
+    if (dispute.defense or {}).get(dispute.stage):
+        raise Conflict(f"a defence for {dispute.id} was already submitted at this stage and "
+                       "cannot change", code="defense_already_submitted",
+                       param="dispute_id")  # fmt: skip
+    if dispute.status != "NEEDS_RESPONSE":
+        raise _closed_for(dispute, "contested")
+    if not reason_of(dispute).defendable:
+        raise Conflict(
+            f"{dispute.id} has reason code {dispute.reason_code} ({dispute.reason_msg}), which "
+            "cannot be defended; accept it instead",
+            code="not_defendable",
+            param="dispute_id",
+        )
+    if at > dispute.defense_due_at:
+        raise Conflict(f"the response deadline of {dispute.id} passed on "
+                       f"{dispute.defense_due_at:%d %b %Y}, so it can no longer be contested",
+                       code="time_exceeds_limit", param="dispute_id")  # fmt: skip
+
+
+def check_accept(dispute: Dispute) -> None:
+    """Raise the reason ``dispute`` cannot be accepted now."""
+    if dispute.status != "NEEDS_RESPONSE":
+        raise _closed_for(dispute, "accepted")
+
+
 @dataclass(slots=True)
 class Disputes:
     """Dispute operations over the gateway's database, rates and simulator."""
@@ -257,34 +315,7 @@ class Disputes:
     ) -> dict[str, Any]:  # fmt: skip
         """Supply the defence for the current stage (immutable once submitted)."""
         dispute = load_dispute(session, dispute_id, merchant_id=merchant_id)
-        if not evidence:
-            raise ValidationFailed(
-                "supply at least one evidence item", code="evidence_required", param="evidence"
-            )
-        unknown = sorted(set(evidence) - EVIDENCE_TAGS)
-        if unknown:
-            raise ValidationFailed(f"unknown evidence tags: {', '.join(unknown)}",
-                                   code="unknown_evidence_tag", param="evidence")  # fmt: skip
-        for tag, text in evidence.items():
-            if not isinstance(text, str) or not text.strip() or len(text) > MAX_EVIDENCE_CHARS:
-                raise ValidationFailed(f"evidence {tag} must be 1–{MAX_EVIDENCE_CHARS} characters",
-                                       code="evidence_invalid", param="evidence")  # fmt: skip
-        if (dispute.defense or {}).get(dispute.stage):
-            raise Conflict("a defence was already submitted at this stage and cannot change",
-                           code="defense_already_submitted", param="dispute_id")  # fmt: skip
-        if dispute.status != "NEEDS_RESPONSE":
-            raise Conflict(f"dispute is {dispute.status}; no response is expected",
-                           code="not_allow_in_current_status", param="dispute_id")  # fmt: skip
-        if not reason_of(dispute).defendable:
-            raise Conflict(
-                "this reason code cannot be defended; accept it",
-                code="not_defendable",
-                param="dispute_id",
-            )
-        if at > dispute.defense_due_at:
-            raise Conflict(
-                "the response deadline has passed", code="time_exceeds_limit", param="dispute_id"
-            )
+        check_response(dispute, evidence, at=at)
         items = {i.tag: i for i in session.scalars(
             select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute.id))}  # fmt: skip
         for tag, text in evidence.items():
@@ -318,9 +349,7 @@ class Disputes:
     def accept_in(self, session: Session, dispute_id: str, *, at: datetime, merchant_id: str | None = None,
                   reason: str = "MERCHANT_ACCEPTED") -> dict[str, Any]:  # fmt: skip
         dispute = load_dispute(session, dispute_id, merchant_id=merchant_id)
-        if dispute.status != "NEEDS_RESPONSE":
-            raise Conflict(f"dispute is {dispute.status}; it cannot be accepted now",
-                           code="not_allow_in_current_status", param="dispute_id")  # fmt: skip
+        check_accept(dispute)
         self._lose(session, dispute, at=at, outcome="ACCEPT_BY_MERCHANT", accept_reason=reason)
         self._notify(session, dispute, "DISPUTE_ACCEPTED", at=at)
         return dispute_view(dispute)
@@ -529,6 +558,8 @@ def compelling_evidence(session: Session, payment: Payment) -> dict[str, Any]:
 
 __all__ = [
     "Disputes",
+    "check_accept",
+    "check_response",
     "compelling_evidence",
     "liability_shift",
     "load_dispute",

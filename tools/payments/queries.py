@@ -47,9 +47,40 @@ def _scoped_payment(session: Session, payment_id: str, merchant_id: str | None) 
     return payment
 
 
+def payment_entities(session: Session, payment: Payment) -> dict[str, Any]:
+    """Who paid, by the fraud engine's entity kinds: ``{customer, card, device, ip}`` ids
+    (None when the payment has none stored) and the card's non-sensitive details.
+
+    Keyed by kind so "block the device used on pay_…" is ``entities["device"]`` with kind
+    ``device`` — never the payment id itself. The IP is the one recorded on the device.
+    """
+    device = session.get(Device, payment.device_id) if payment.device_id else None
+    card = session.get(Card, payment.card_id) if payment.card_id else None
+    tenant = payment.tenant_id
+    # session.get skips the tenant criteria on identity-map hits: check the tenant here.
+    device = device if device is not None and device.tenant_id == tenant else None
+    card = card if card is not None and card.tenant_id == tenant else None
+    return {
+        "customer": payment.customer_id,
+        "card": payment.card_id,
+        "device": payment.device_id,
+        "ip": device.ip if device is not None else None,
+        "cardDetails": None
+        if card is None
+        else {
+            "brand": card.brand,
+            "bin": card.bin,
+            "last4": card.last4,
+            "funding": card.funding,
+            "issuingCountry": card.issuing_country,
+        },
+    }
+
+
 def get_payment(
     session: Session, payment_id: str, *, merchant_id: str | None = None
 ) -> dict[str, Any]:
+    """The payment's wire view plus its refunds, dispute flag and ``entities`` (who paid)."""
     payment = _scoped_payment(session, payment_id, merchant_id)
     view = payment_view(payment)
     refunds = session.scalars(
@@ -57,6 +88,11 @@ def get_payment(
     )
     view["refunds"] = [refund_view(r, payment) for r in refunds]
     view["disputed"] = payment.disputed
+    view["refundableAmount"] = {
+        "currency": payment.currency,
+        "value": str(max(payment.captured_amount - payment.refunded_amount, 0)),
+    }
+    view["entities"] = payment_entities(session, payment)
     return view
 
 
@@ -206,6 +242,7 @@ __all__ = [
     "list_disputes",
     "list_merchants",
     "merchant_kyb",
+    "payment_entities",
     "require_merchant",
     "scoped_dispute",
     "search_payments",

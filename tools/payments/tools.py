@@ -19,11 +19,21 @@ from pydantic import BaseModel, Field
 
 from cockpit.db.base import utcnow
 from cockpit.errors import Conflict, NotFound, ToolError
-from cockpit.money import CurrencyCode, ModelMinorAmount
+from cockpit.money import CurrencyCode, ModelMinorAmount, format_amount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from cockpit.toolkit.ids import check_id
 from tools.payments import analytics, queries
-from tools.payments.disputes import Disputes
-from tools.payments.gateway import CaptureRequest, Gateway, RefundRequest
+from tools.payments.disputes import Disputes, check_accept, check_response
+from tools.payments.gateway import (
+    CaptureRequest,
+    Gateway,
+    RefundRequest,
+    check_cancel,
+    check_capture,
+    check_refund,
+    load_payment,
+)
+from tools.payments.models import Dispute, Payment
 from tools.payments.money import normalize_currency
 from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tx import idempotent, read_tx
@@ -35,7 +45,18 @@ def _tenant(ctx: ToolContext) -> str:
     return ctx.principal.tenant_id
 
 
+def _pid(payment_id: str) -> str:
+    """A payment id, or a 422 saying what the id is instead (a ``dsp_…`` is a dispute's)."""
+    return check_id(payment_id, "payment", param="payment_id")
+
+
+def _did(dispute_id: str) -> str:
+    return check_id(dispute_id, "dispute", param="dispute_id")
+
+
 def _merchant_scope(ctx: ToolContext, requested: str | None = None) -> str | None:
+    if requested:
+        check_id(requested, "merchant", param="merchant_id")
     bound = ctx.principal.merchant_id
     if bound and requested and requested != bound:
         raise NotFound(f"no merchant {requested!r}", code="merchant_not_found", param="merchant_id")
@@ -48,14 +69,33 @@ def _gateway(ctx: ToolContext) -> Gateway:
     return gw if isinstance(gw, Gateway) else Gateway(ctx.db)
 
 
+def _check_currency(payment_id: str, actual: str, currency: str) -> None:
+    if normalize_currency(currency) != actual:
+        raise Conflict(
+            f"{payment_id} is in {actual}, not {currency.upper()}; give the amount in {actual}",
+            code="currency_mismatch",
+            param="currency",
+        )
+
+
 def _payment_in(ctx: ToolContext, payment_id: str, currency: str) -> str:
     """The payment's merchant, after checking the amount's currency is the payment's."""
     merchant, actual = _payment_merchant(ctx, payment_id)
-    if normalize_currency(currency) != actual:
-        raise Conflict(
-            f"payment is in {actual}, not {currency}", code="currency_mismatch", param="currency"
-        )
+    _check_currency(payment_id, actual, currency)
     return merchant
+
+
+def _payment_row(ctx: ToolContext, payment_id: str) -> Payment:
+    """The payment (detached, for a precheck) if the caller may act on it."""
+    pid = _pid(payment_id)
+    scope = _merchant_scope(ctx)
+    return read_tx(ctx.db, _tenant(ctx), lambda s: load_payment(s, pid, merchant_id=scope))
+
+
+def _dispute_row(ctx: ToolContext, dispute_id: str) -> Dispute:
+    did = _did(dispute_id)
+    scope = _merchant_scope(ctx)
+    return read_tx(ctx.db, _tenant(ctx), lambda s: queries.scoped_dispute(s, did, scope))
 
 
 def _require_key(ctx: ToolContext) -> str:
@@ -73,6 +113,8 @@ def _request_id(prefix: str, key: str) -> str:
 
 def _payment_merchant(ctx: ToolContext, payment_id: str) -> tuple[str, str]:
     """(merchant id, currency) of a payment the caller may act on."""
+
+    _pid(payment_id)
 
     def fn(session: Any) -> tuple[str, str]:
         view = queries.get_payment(session, payment_id, merchant_id=_merchant_scope(ctx))
@@ -96,11 +138,15 @@ class PaymentArgs(BaseModel):
 )
 def get_payment(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     """Get one payment: status (SUCCESS/FAIL/PROCESSING/CANCELLED), result code, amount in minor units,
-    method, captured and refunded amounts, refunds, and decline details if it failed."""
+    method, captured, refunded and still-refundable amounts, refunds, decline details if it failed,
+    and who paid: `entities` maps each fraud entity kind to the id stored on the payment —
+    customer, card, device, ip (null when not stored) — plus cardDetails (brand, BIN, last four).
+    To block "the device used on pay_…", block kind "device" with entities.device."""
+    pid = _pid(args.payment_id)
     return read_tx(
         ctx.db,
         _tenant(ctx),
-        lambda s: queries.get_payment(s, args.payment_id, merchant_id=_merchant_scope(ctx)),
+        lambda s: queries.get_payment(s, pid, merchant_id=_merchant_scope(ctx)),
     )
 
 
@@ -153,10 +199,11 @@ def explain_decline(ctx: ToolContext, args: DeclineArgs) -> dict[str, Any]:
     """Explain why a payment was declined: the issuer/wallet code and meaning, soft or hard, whether a
     retry is allowed, the Mastercard advice code, and the lever that would raise success. Without a
     payment id it explains the caller's most recent declined payment."""
+    pid = _pid(args.payment_id) if args.payment_id else None
     return read_tx(
         ctx.db,
         _tenant(ctx),
-        lambda s: queries.explain_decline(s, args.payment_id, merchant_id=_merchant_scope(ctx)),
+        lambda s: queries.explain_decline(s, pid, merchant_id=_merchant_scope(ctx)),
     )
 
 
@@ -196,6 +243,7 @@ def dispute_details(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any]:
     whether it is obtained; the win-rate level (HIGH/MEDIUM/LOW), liability shift, Visa CE 3.0
     eligibility, the deadline and whether accepting is recommended."""
     disputes = Disputes(_gateway(ctx))
+    _did(args.dispute_id)
 
     def fn(session: Any) -> dict[str, Any]:
         from tools.payments.views import dispute_view
@@ -220,6 +268,7 @@ def draft_dispute_response(ctx: ToolContext, args: DisputeArgs) -> dict[str, Any
     lists the tags only the merchant can supply. Also the win-rate level, accept/defend
     recommendation, deadline, whether it can still be submitted, and the audit trail."""
     disputes = Disputes(_gateway(ctx))
+    _did(args.dispute_id)
 
     def fn(session: Any) -> dict[str, Any]:
         d = queries.scoped_dispute(session, args.dispute_id, _merchant_scope(ctx))
@@ -354,6 +403,13 @@ class RefundArgs(BaseModel):
     reason: str | None = Field(None, max_length=200)
 
 
+def _refund_precheck(ctx: ToolContext, args: RefundArgs) -> None:
+    """What the refund would fail on, read before an approval is asked for (same checks)."""
+    payment = _payment_row(ctx, args.payment_id)
+    _check_currency(payment.id, payment.currency, args.currency)
+    check_refund(payment, args.amount, at=utcnow())
+
+
 @register_tool(
     "payments_refund",
     kind=ToolKind.WRITE,
@@ -361,6 +417,7 @@ class RefundArgs(BaseModel):
     amount_field="amount",
     currency_field="currency",
     rest=("POST", "/v1/payments/payments/{payment_id}/refunds"),
+    precheck=_refund_precheck,
 )
 def refund(ctx: ToolContext, args: RefundArgs) -> dict[str, Any]:
     """Refund a captured payment, fully or partly (several partial refunds are allowed; their total
@@ -383,6 +440,12 @@ class CaptureArgs(BaseModel):
     final: bool = Field(False, description="True if no further captures will follow")
 
 
+def _capture_precheck(ctx: ToolContext, args: CaptureArgs) -> None:
+    payment = _payment_row(ctx, args.payment_id)
+    _check_currency(payment.id, payment.currency, args.currency)
+    check_capture(payment, args.amount, at=utcnow())
+
+
 @register_tool(
     "payments_capture",
     kind=ToolKind.WRITE,
@@ -390,6 +453,7 @@ class CaptureArgs(BaseModel):
     amount_field="amount",
     currency_field="currency",
     rest=("POST", "/v1/payments/payments/{payment_id}/captures"),
+    precheck=_capture_precheck,
 )
 def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
     """Capture an authorised manual-capture payment, fully or in parts before the authorisation
@@ -404,11 +468,16 @@ def capture(ctx: ToolContext, args: CaptureArgs) -> dict[str, Any]:
                       fn=lambda s: gw.capture_in(s, req, at=utcnow()))  # fmt: skip
 
 
+def _cancel_precheck(ctx: ToolContext, args: PaymentArgs) -> None:
+    check_cancel(_payment_row(ctx, args.payment_id), at=utcnow())
+
+
 @register_tool(
     "payments_cancel",
     kind=ToolKind.WRITE,
     args=PaymentArgs,
     rest=("POST", "/v1/payments/payments/{payment_id}/cancel"),
+    precheck=_cancel_precheck,
 )
 def cancel(ctx: ToolContext, args: PaymentArgs) -> dict[str, Any]:
     """Cancel a payment: a card payment only before capture and within 7 days; a wallet payment until
@@ -428,11 +497,16 @@ class DisputeResponseArgs(BaseModel):
     )
 
 
+def _response_precheck(ctx: ToolContext, args: DisputeResponseArgs) -> None:
+    check_response(_dispute_row(ctx, args.dispute_id), args.evidence, at=utcnow())
+
+
 @register_tool(
     "payments_submit_dispute_response",
     kind=ToolKind.WRITE,
     args=DisputeResponseArgs,
     rest=("POST", "/v1/payments/disputes/{dispute_id}/response"),
+    precheck=_response_precheck,
 )
 def submit_dispute_response(ctx: ToolContext, args: DisputeResponseArgs) -> dict[str, Any]:
     """Submit the defence for a dispute's current stage. Immutable once submitted. Fails with
@@ -441,6 +515,7 @@ def submit_dispute_response(ctx: ToolContext, args: DisputeResponseArgs) -> dict
     key = _require_key(ctx)
     disputes = Disputes(_gateway(ctx))
     scope = _merchant_scope(ctx)
+    _did(args.dispute_id)
     return idempotent(ctx.db, _tenant(ctx), scope="tool:payments_submit_dispute_response", key=key,
                       body=args.model_dump(),
                       fn=lambda s: disputes.submit_in(s, args.dispute_id, args.evidence, at=utcnow(), merchant_id=scope))  # fmt: skip
@@ -457,6 +532,22 @@ class AcceptDisputeArgs(BaseModel):
     currency: CurrencyCode = Field(description="ISO currency of the dispute")
 
 
+def _check_conceded(d: Dispute, args: AcceptDisputeArgs) -> None:
+    if (args.amount, normalize_currency(args.currency)) != (d.amount, d.currency):
+        raise Conflict(
+            f"{d.id} is for {format_amount(d.amount, d.currency, grouping=True)}; accept that "
+            "amount",
+            code="amount_mismatch",
+            param="amount",
+        )
+
+
+def _accept_precheck(ctx: ToolContext, args: AcceptDisputeArgs) -> None:
+    dispute = _dispute_row(ctx, args.dispute_id)
+    check_accept(dispute)
+    _check_conceded(dispute, args)
+
+
 @register_tool(
     "payments_accept_dispute",
     kind=ToolKind.WRITE,
@@ -464,6 +555,7 @@ class AcceptDisputeArgs(BaseModel):
     amount_field="amount",
     currency_field="currency",
     rest=("POST", "/v1/payments/disputes/{dispute_id}/accept"),
+    precheck=_accept_precheck,
 )
 def accept_dispute(ctx: ToolContext, args: AcceptDisputeArgs) -> dict[str, Any]:
     """Accept a dispute: the disputed amount (and any scheme fee) is debited and the case closes.
@@ -471,15 +563,12 @@ def accept_dispute(ctx: ToolContext, args: AcceptDisputeArgs) -> dict[str, Any]:
     key = _require_key(ctx)
     disputes = Disputes(_gateway(ctx))
     scope = _merchant_scope(ctx)
+    _did(args.dispute_id)
 
     def fn(session: Any) -> dict[str, Any]:
         d = queries.scoped_dispute(session, args.dispute_id, scope)
-        if (args.amount, normalize_currency(args.currency)) != (d.amount, d.currency):
-            raise Conflict(
-                f"the dispute is for {d.amount} {d.currency}",
-                code="amount_mismatch",
-                param="amount",
-            )
+        check_accept(d)
+        _check_conceded(d, args)
         return disputes.accept_in(session, d.id, at=utcnow(), merchant_id=scope)
 
     return idempotent(
