@@ -3,6 +3,8 @@
 Because it is an ordinary ``BaseChatModel`` with ``bind_tools``, the same
 LangGraph graph runs with it or with an LLM. It needs no network: intent
 detection uses the offline sentence embedder from :mod:`cockpit.embeddings`.
+Requests in other languages pass through :class:`~cockpit.planner.languages.LanguageGate`
+(translated by the spec's glossaries, or answered with the supported languages).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from cockpit.clock import utcnow
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.planner.dialogue import Dialogue
+from cockpit.planner.languages import LanguageGate
 from cockpit.planner.spec import PlannerSpec
 
 MODEL_NAME = "local:planner"
@@ -44,6 +47,7 @@ class LocalPlanner(BaseChatModel):
     """Sentence embedder; default: :func:`cockpit.embeddings.default_embedder`."""
     clock: Callable[[], date] = Field(default=_utc_today, exclude=True)
     """Today's date for relative ranges ("last 7 days"); fixed in tests."""
+    _gate: LanguageGate | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -74,6 +78,12 @@ class LocalPlanner(BaseChatModel):
             today=self.clock(),
         )
 
+    def language_gate(self) -> LanguageGate:
+        """The spec's language policy (glossaries compiled on first use, then kept)."""
+        if self._gate is None:
+            self._gate = LanguageGate(self.spec)
+        return self._gate
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -82,7 +92,12 @@ class LocalPlanner(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         tools = kwargs.get("tools") or []
-        reply = self.dialogue(tools).reply(messages)
+        gate = self.language_gate()
+        turn = gate.read(messages, _tool_names(tools))
+        if turn.reply is None:
+            reply = gate.finish(turn, self.dialogue(tools).reply(turn.messages))
+        else:
+            reply = gate.finish(turn, turn.reply)
         input_tokens = count_tokens_approximately(messages)
         output_tokens = count_tokens_approximately([reply])
         reply.usage_metadata = {
@@ -95,6 +110,15 @@ class LocalPlanner(BaseChatModel):
             generations=[ChatGeneration(message=reply)],
             llm_output={"model_name": MODEL_NAME},
         )
+
+
+def _tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for tool in tools:
+        function = tool.get("function", tool)
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
 
 
 __all__ = ["MODEL_NAME", "LocalPlanner"]

@@ -1,0 +1,116 @@
+"""Character-level helpers shared by detection and translation.
+
+Everything works on a *folded* copy of the text with exactly one character per
+original character, so a match found in the folded text is a span of the
+original: lower case, and Latin letters without their accents (Vietnamese typed
+without diacritics, Spanish without the acute accent still match).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Final
+
+#: Identifiers (``pay_X``, ``dsp_7k2``), dates and currency codes stay as written.
+PROTECTED: Final = re.compile(
+    r"(?<![\w])(?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+"  # ids
+    r"|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}"  # dates
+    r"|[A-Z]{3}(?![A-Za-z])"  # ISO currency codes
+    r"|\d+(?:[.,]\d+)*\s?%)"  # percentages
+)
+#: A number as merchants write it: ``50.000`` (dot thousands), ``12,5``, ``1,234.50``.
+NUMBER: Final = re.compile(r"\d+(?:[.,]\d+)*")
+LATIN_WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+_THAI = (0x0E00, 0x0E7F)
+_HAN = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF))
+_KANA = (0x3040, 0x30FF)
+_HANGUL = ((0xAC00, 0xD7AF), (0x1100, 0x11FF), (0x3130, 0x318F))
+_PUNCT_MAP: Final = {"？": "?", "，": ",", "。": ".", "！": "!", "：": ":", "；": ";", "、": ","}
+_SPECIAL_FOLD: Final = {"đ": "d", "ð": "d", "ø": "o", "ł": "l", "æ": "a", "œ": "o", "ß": "s"}
+
+
+@lru_cache(maxsize=4096)
+def fold_char(char: str) -> str:
+    """One character, lower-cased and (for Latin letters) without its accents."""
+    lower = char.lower()
+    if len(lower) != 1:
+        return char
+    if lower in _SPECIAL_FOLD:
+        return _SPECIAL_FOLD[lower]
+    code = ord(lower)
+    if code < 0x250 or 0x1E00 <= code <= 0x1EFF:
+        return unicodedata.normalize("NFD", lower)[0]
+    return lower
+
+
+def fold(text: str) -> str:
+    """``text`` folded character by character (same length, same offsets)."""
+    return "".join(fold_char(c) for c in text)
+
+
+def normalize(text: str) -> str:
+    """NFC, so combining accents typed separately fold like precomposed letters."""
+    return unicodedata.normalize("NFC", text)
+
+
+def script_of(char: str) -> str:
+    """``latin``, ``thai``, ``han``, ``kana``, ``hangul``, ``other`` (letters) or ``none``."""
+    code = ord(char)
+    if _THAI[0] <= code <= _THAI[1]:
+        return "thai"
+    if any(lo <= code <= hi for lo, hi in _HAN):
+        return "han"
+    if _KANA[0] <= code <= _KANA[1]:
+        return "kana"
+    if any(lo <= code <= hi for lo, hi in _HANGUL):
+        return "hangul"
+    if char.isalpha():
+        return "latin" if code < 0x250 or 0x1E00 <= code <= 0x1EFF else "other"
+    return "none"
+
+
+def ascii_punct(char: str) -> str:
+    """Full-width punctuation as ASCII; Spanish opening marks dropped."""
+    if char in "¿¡":
+        return ""
+    return _PUNCT_MAP.get(char, char)
+
+
+def english_number(raw: str, multiplier: int = 1) -> str:
+    """``50.000`` → ``50,000``; ``12,5`` → ``12.5``; ``1.5`` with 1,000,000 → ``1,500,000``.
+
+    A dot or comma followed by exactly three digits (repeated) groups thousands;
+    otherwise it is the decimal mark. Plain digits are kept as written (years, days).
+    """
+    if multiplier == 1 and raw.isdigit():
+        return raw
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", raw):
+        canonical = raw.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
+        canonical = raw.replace(",", "")
+    else:
+        canonical = raw.replace(",", ".")
+    try:
+        value = Decimal(canonical) * multiplier
+    except InvalidOperation:
+        return raw
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value.normalize():,f}"
+
+
+__all__ = [
+    "LATIN_WORD",
+    "NUMBER",
+    "PROTECTED",
+    "ascii_punct",
+    "english_number",
+    "fold",
+    "fold_char",
+    "normalize",
+    "script_of",
+]
