@@ -228,6 +228,14 @@ class PlannerSpec(BaseModel):
     approval_rejected_template: str = "The request was not approved, so nothing was changed."
     default_currency: str | None = None
     """Currency assumed for amounts when the user names none (``None``: ask)."""
+    glossaries: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        json_schema_extra={"items": {"pattern": r"^[a-z_][a-z0-9_.]*:[A-Za-z0-9_-]+\.ya?ml$"}},
+    )
+    """Glossaries for requests in other languages, as ``package:file.yaml`` shipped in a
+    package (``tools.payments:planner_lexicon.yaml``); see :mod:`cockpit.planner.languages`.
+    Without any, a request that is not in English gets a reply saying so, and no tool call."""
 
     @field_validator(
         "clarify_template",
