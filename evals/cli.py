@@ -57,6 +57,13 @@ def run(
             "(reads OPENAI_BASE_URL / OPENAI_API_KEY); without it those tasks are skipped."
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the agents on this model instead of their specs' own, e.g. "
+            "openai:gpt-4o-mini (reads OPENAI_BASE_URL / OPENAI_API_KEY); the suites are the same."
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -102,6 +109,7 @@ def run(
             on_trial=tick,
             user_model=user_model,
             workers=workers,
+            model=model,
         )
         runs = run_tasks(tasks, opts=opts, agent_override=agent)
     summary = summarise(runs, trials=trials, started=started)

@@ -48,10 +48,12 @@ def host_world(
     *,
     in_process: bool = False,
     model_factory: ModelFactory | None = None,
+    model: str | None = None,
     timeout_s: float = 120.0,
 ) -> Iterator[Hosted]:
-    """Run the world's app until the block ends."""
-    app = create_app(world.settings(), model_factory=model_factory)
+    """Run the world's app until the block ends; ``model`` replaces every agent's own model."""
+    settings = world.settings(model_override=model) if model else world.settings()
+    app = create_app(settings, model_factory=model_factory)
     headers = {"x-api-key": world.key}
     if in_process:
         with TestClient(app, raise_server_exceptions=False, headers=headers) as tc:

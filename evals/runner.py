@@ -92,6 +92,9 @@ class RunOptions:
     """``provider:model`` of the LLM user simulator (``user.instructions`` tasks); none: skipped."""
     workers: int = 1
     """Tasks run at once, each in a worker process (see :func:`run_tasks`)."""
+    model: str | None = None
+    """Run the task's agents on this model instead of their specs' (e.g. ``openai:gpt-4o-mini``,
+    which reads ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``); the controls keep their own."""
 
 
 def _decision(a: Approval) -> dict[str, Any]:
@@ -251,6 +254,7 @@ def run_trial(
     in_process: bool,
     specs: Sequence[AgentSpec] = (),
     user_model_ref: str | None = None,
+    model: str | None = None,
 ) -> TrialResult:
     """One trial of ``agent`` (the task's assistant or a control) in a fresh world.
 
@@ -276,7 +280,12 @@ def run_trial(
         factory = do_nothing_factory()
     world = _world(task, gold.template, work / f"{agent}-{trial}", specs)
     try:
-        with host_world(world, in_process=in_process, model_factory=factory) as hosted:
+        with host_world(
+            world,
+            in_process=in_process,
+            model_factory=factory,
+            model=model if factory is None else None,
+        ) as hosted:
             apply_fixtures(
                 hosted.services,
                 [
@@ -356,6 +365,7 @@ def _run_task(
                 in_process=opts.in_process,
                 specs=opts.specs,
                 user_model_ref=opts.user_model,
+                model=opts.model,
             )
             results.append(result)
             if opts.on_trial is not None:

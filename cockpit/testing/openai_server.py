@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,18 +24,24 @@ class FakeReply:
 
     content: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    """Each ``{"name": ..., "arguments": {...}}`` (an id is generated)."""
+    """Each ``{"name": ..., "arguments": {...}}``, optionally with its ``"id"`` (else generated)."""
     prompt_tokens: int = 11
     completion_tokens: int = 7
     status: int = 200
     """Anything but 200 returns an OpenAI-style error body with this status."""
 
 
+Responder = Callable[[dict[str, Any]], FakeReply]
+"""Computes the reply to one request body (e.g. :class:`~cockpit.testing.planner_server.PlannerResponder`)."""
+
+
 @dataclass
 class FakeOpenAIServer:
-    """Scripted replies keyed by model name; unknown models get 404."""
+    """Scripted replies keyed by model name (unknown models get 404), or, for the models in
+    ``responders``, a reply computed from the request."""
 
     replies: dict[str, list[FakeReply]] = field(default_factory=dict)
+    responders: dict[str, Responder] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -57,7 +63,7 @@ class FakeOpenAIServer:
         if reply.tool_calls:
             message["tool_calls"] = [
                 {
-                    "id": f"call_{i}_{int(time.time() * 1000)}",
+                    "id": c.get("id") or f"call_{i}_{int(time.time() * 1000)}",
                     "type": "function",
                     "function": {
                         "name": c["name"],
@@ -111,7 +117,8 @@ class FakeOpenAIServer:
                     )
                     return
                 model = str(body.get("model", ""))
-                reply = owner._next(model)
+                responder = owner.responders.get(model)
+                reply = responder(body) if responder is not None else owner._next(model)
                 if reply is None:
                     self._send(
                         404,
@@ -143,9 +150,11 @@ class FakeOpenAIServer:
 
 
 @contextmanager
-def fake_openai_server(replies: dict[str, list[FakeReply]]) -> Iterator[FakeOpenAIServer]:
+def fake_openai_server(
+    replies: dict[str, list[FakeReply]], responders: dict[str, Responder] | None = None
+) -> Iterator[FakeOpenAIServer]:
     """Run a :class:`FakeOpenAIServer` on a free port for the duration of the block."""
-    server = FakeOpenAIServer(replies=replies)
+    server = FakeOpenAIServer(replies=replies, responders=dict(responders or {}))
     server.start()
     try:
         yield server
