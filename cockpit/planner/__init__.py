@@ -6,13 +6,22 @@ LLM would: intent by nearest neighbours over sentence embeddings, arguments
 from each tool's JSON schema, clarifying questions when unsure, answers
 rendered from tool results with the spec's templates.
 
-What it cannot do: reason across tools, chain several calls in one turn,
-or understand requests unlike any example; it then asks or declines.
+It chains only what the spec or the user spells out: a record read before the
+slot that lives in it, the step an answer offered, the requests of a "first …,
+then …" turn in order. It does not reason across tools or understand requests
+unlike any example; it then asks or declines.
 """
 
 from cockpit.planner.dialogue import STATE_KEY, Dialogue, PlannerState
 from cockpit.planner.model import MODEL_NAME, LocalPlanner
-from cockpit.planner.spec import DEFAULT_OUT_OF_SCOPE_EXAMPLES, IntentSpec, PlannerSpec, SlotHint
+from cockpit.planner.spec import (
+    DEFAULT_OUT_OF_SCOPE_EXAMPLES,
+    IntentSpec,
+    OfferSpec,
+    PlannerSpec,
+    RecordSource,
+    SlotHint,
+)
 from cockpit.planner.template import TemplateError, check_template, render
 
 __all__ = [
@@ -22,8 +31,10 @@ __all__ = [
     "Dialogue",
     "IntentSpec",
     "LocalPlanner",
+    "OfferSpec",
     "PlannerSpec",
     "PlannerState",
+    "RecordSource",
     "SlotHint",
     "TemplateError",
     "check_template",

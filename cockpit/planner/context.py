@@ -11,6 +11,10 @@ message first:
   of the tool's latest successful result, provided the call that produced it
   agrees on every id already filled (a draft for ``dsp_1`` never fills the
   submission for ``dsp_2``).
+* :func:`read_record` — whether a record (``payments_get_payment`` of ``pay_1``) was
+  already read by one of the user's calls, and what came back; :func:`record_value`
+  takes a field of it (never one the record's author wrote). ``from_record`` slots
+  use these before asking the planner to read the record itself.
 
 Handoffs keep one thread, so both work across agents.
 
@@ -281,9 +285,12 @@ def _succeeded(message: ToolMessage, result: Any) -> bool:
     return not (result.get("error") or result.get("rejected") is True)
 
 
-def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[str, Any]) -> Any:
-    """``source`` is ``tool.path``: that path of the tool's latest agreeing successful result."""
-    tool, _, path = source.partition(".")
+def _agreeing_results(
+    messages: Sequence[BaseMessage], tool: str, agree: Mapping[str, Any], *, strict: bool
+) -> Iterator[tuple[ToolMessage, Any]]:
+    """Results of the user's calls to ``tool`` whose arguments agree with ``agree``, newest
+    first. ``strict``: every name in ``agree`` must be among the arguments, not just not
+    contradict them."""
     users = users_calls(messages)
     calls: dict[str, Mapping[str, Any]] = {}
     for message in messages:
@@ -298,7 +305,15 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
         args = executed if isinstance(executed, Mapping) else calls[message.tool_call_id]
         if any(name in args and args[name] != value for name, value in agree.items()):
             continue
-        result = parse_tool_content(message)
+        if strict and any(name not in args for name in agree):
+            continue
+        yield message, parse_tool_content(message)
+
+
+def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[str, Any]) -> Any:
+    """``source`` is ``tool.path``: that path of the tool's latest agreeing successful result."""
+    tool, _, path = source.partition(".")
+    for message, result in _agreeing_results(messages, tool, agree, strict=False):
         if _succeeded(message, result):
             value = lookup(result, path)
             if value is not None:
@@ -306,13 +321,42 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
     return None
 
 
+def record_value(result: Any, path: str) -> Any:
+    """``path`` of a record a user's call returned, unless the path runs through what the
+    record's author wrote (``metadata``, ``notes``…) or what the runtime quarantined."""
+    if not isinstance(result, Mapping) or result.get("untrusted") is True:
+        return None
+    keys = path.split(".")
+    if any(k in _AUTHORED for k in keys):
+        return None
+    quarantined = _quarantined(result)
+    if any("$." + ".".join(keys[: n + 1]) in quarantined for n in range(len(keys))):
+        return None
+    return lookup(result, path)
+
+
+def read_record(
+    messages: Sequence[BaseMessage], tool: str, arg: str, record_id: str
+) -> tuple[bool, Any]:
+    """Whether the user's thread already read record ``record_id`` with ``tool`` (its argument
+    ``arg``), and the latest successful result of that read (None when it failed)."""
+    attempted = False
+    for message, result in _agreeing_results(messages, tool, {arg: record_id}, strict=True):
+        attempted = True
+        if _succeeded(message, result):
+            return True, result
+    return attempted, None
+
+
 __all__ = [
     "PLANNER_KEY",
     "message_text",
     "parse_tool_content",
     "points_at",
+    "read_record",
     "recall_id",
     "recall_result",
+    "record_value",
     "refers_back",
     "users_calls",
 ]

@@ -8,8 +8,16 @@ and checkpoints like any other. Per turn it:
 1. after a tool result: renders the intent's template for the outcome;
 2. while waiting for slots: fills them from the answer (or notices a new request);
 3. while waiting for a clarification: takes a choice ("the second one") or a rephrase;
-4. otherwise: detects the intent, fills slots from the tool's JSON schema, and
-   either asks for what is missing or emits one tool call.
+4. after an answer that offered a next step (draft -> submit): a yes runs it on the
+   same record;
+5. otherwise: splits a turn of several requests ("first …, then …") into its parts,
+   detects the intent — for a short "fight it", in the light of the record under
+   discussion — fills slots from the tool's JSON schema (reading a record first when a
+   slot lives in it), and either asks for what is missing or emits one tool call.
+
+Requests left over from a turn of several ride on the state too: after the first
+one's result the answer and the next request's call go out in one message, so one
+run answers all of them.
 
 Below the confidence threshold it asks; out of scope it declines politely. It
 never calls a tool it was not given.
@@ -18,42 +26,67 @@ never calls a tool it was not given.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from cockpit.embeddings import Embedder
+from cockpit.planner import dates as planner_dates
 from cockpit.planner.context import (
     PLANNER_KEY,
     message_text,
     parse_tool_content,
     points_at,
+    read_record,
     recall_id,
     recall_result,
+    record_value,
     refers_back,
 )
 from cockpit.planner.intents import IntentScore, cached_index
 from cockpit.planner.slots import (
+    ID_TOKEN,
+    Extraction,
     SlotPlan,
     accepted_evidence,
     describe_slot,
     evidence,
     extract,
+    id_matches,
     plan_slots,
     to_minor,
 )
-from cockpit.planner.spec import IntentSpec, PlannerSpec
-from cockpit.planner.template import lookup, render, scalar_text
+from cockpit.planner.spec import IntentSpec, PlannerSpec, RecordSource
+from cockpit.planner.template import format_date, lookup, render, scalar_text
+from cockpit.planner.turns import (
+    affirmation,
+    is_negative,
+    is_short_reference,
+    only_filler,
+    split_requests,
+)
 
 STATE_KEY = PLANNER_KEY
 STATE_VERSION = 1
 #: Score added per piece of slot evidence an intent can use (subtracted per piece it cannot).
 EVIDENCE_WEIGHT = 0.03
+#: Score added to an intent that acts on the record under discussion for a short "… it"
+#: (subtracted from one that needs a record of a kind nobody mentioned).
+CONTEXT_WEIGHT = 0.04
+#: How far below the best reading an offered intent may be and still be what "… it" means.
+OFFER_SLACK = 0.06
+#: Only intents this close to the best are re-read in context.
+CONTEXT_WINDOW = 0.12
+_NO_OFFER = frozenset({"error", "empty", "approval_rejected"})
+# Keywords of slots.extract that another module may add later: passed only when present.
+_EXTRACT_KEYWORDS = frozenset(inspect.signature(extract).parameters)
 
 _GREETING = re.compile(
     r"^\s*(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|howdy)\b[\s\w]{0,12}[!.?]*\s*$",
@@ -92,9 +125,15 @@ class PlannerState:
     candidates: list[str] = field(default_factory=list)
     query: str = ""
     pending_amount: str | None = None
+    offer: str | None = None
+    """The intent the last answer proposed as the next step (a yes runs it)."""
+    entities: dict[str, Any] = field(default_factory=dict)
+    """Ids of the record the last answer was about (``{"dispute_id": "dsp_1"}``)."""
+    queue: list[str] = field(default_factory=list)
+    """Requests of the same user turn still to do, in order."""
 
     def dump(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "v": STATE_VERSION,
             "intent": self.intent,
             "slots": self.slots,
@@ -104,6 +143,14 @@ class PlannerState:
             "query": self.query,
             "pending_amount": self.pending_amount,
         }
+        # Added later in version 1: written only when set, read with defaults.
+        if self.offer:
+            out["offer"] = self.offer
+        if self.entities:
+            out["entities"] = self.entities
+        if self.queue:
+            out["queue"] = self.queue
+        return out
 
     @classmethod
     def load(cls, raw: Any) -> PlannerState | None:
@@ -117,7 +164,32 @@ class PlannerState:
             candidates=list(raw.get("candidates") or []),
             query=str(raw.get("query") or ""),
             pending_amount=raw.get("pending_amount"),
+            offer=raw.get("offer") if isinstance(raw.get("offer"), str) else None,
+            entities=dict(raw.get("entities") or {}),
+            queue=[str(q) for q in raw.get("queue") or []],
         )
+
+
+def _state_of(message: AIMessage) -> PlannerState | None:
+    return PlannerState.load(message.additional_kwargs.get(STATE_KEY))
+
+
+def _with_state(message: AIMessage, state: PlannerState) -> AIMessage:
+    return AIMessage(
+        content=message.content,
+        tool_calls=message.tool_calls,
+        additional_kwargs={**message.additional_kwargs, STATE_KEY: state.dump()},
+    )
+
+
+def _joined(first: AIMessage, then: AIMessage) -> AIMessage:
+    """One message that says ``first`` and goes on with ``then`` (its call and state)."""
+    texts = [t for t in (message_text(first).strip(), message_text(then).strip()) if t]
+    return AIMessage(
+        content="\n\n".join(texts),
+        tool_calls=then.tool_calls,
+        additional_kwargs=dict(then.additional_kwargs),
+    )
 
 
 def _call_id(messages: Sequence[BaseMessage], name: str) -> str:
@@ -142,6 +214,14 @@ def _join_or(items: Sequence[str], word: str = "or") -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request of a turn that holds several."""
+
+    text: str
+    intent: IntentSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,16 +279,25 @@ class Dialogue:
             if intent is not None:
                 follow = self._continue_slots(text, intent, state, messages)
                 if follow is not None:
-                    return follow
+                    return self._queued(follow, state.queue, messages)
         if state is not None and state.pending == "clarify" and state.candidates:
             chosen = self._resolve_clarification(text, state)
             if chosen is not None:
-                return self._act(chosen, f"{state.query} {text}", messages, base={})
+                reply = self._act(chosen, f"{state.query} {text}", messages, base={})
+                return self._queued(reply, state.queue, messages)
+        if state is not None and state.offer:
+            taken = self._take_offer(text, state, messages)
+            if taken is not None:
+                return taken
         if len(text.split()) <= 6 and _THANKS.search(text):
             return self._say(self.spec.thanks_template, {})
         if _GREETING.match(text):
             return self._say(self.spec.greeting_template, {"capabilities": self._capabilities()})
-        result = self.classify(text)
+        requests = self._requests(text) if self.spec.split_requests else []
+        if len(requests) > 1:
+            first = self._act(requests[0].intent, requests[0].text, messages, base={})
+            return self._queued(first, [r.text for r in requests[1:]], messages)
+        result = self._in_context(text, self.classify(text), messages)
         if result.verdict == "act" and result.intent is not None:
             return self._act(result.intent, text, messages, base={})
         if result.verdict == "clarify":
@@ -242,6 +331,128 @@ class Dialogue:
         if margin < needed and not self._same_call(chosen, ranking[1].name):
             return Classification(None, "clarify", ranking, oos)
         return Classification(chosen, "act", ranking, oos)
+
+    # ----- follow-ups and several requests ------------------------------------------------
+    def _take_offer(
+        self, text: str, state: PlannerState, messages: Sequence[BaseMessage]
+    ) -> AIMessage | None:
+        """After an answer that offered ``state.offer``: a yes runs it on the same record, a
+        no ends it, and a short "send it" runs it when it is about as likely as the best
+        reading. Anything else is an ordinary new turn (None)."""
+        offered = self.spec.intent(state.offer or "")
+        if offered is None:
+            return None
+        if is_negative(text):
+            return self._say(self.spec.offer_declined_template, {})
+        rest = affirmation(text, self.spec.affirmations)
+        if rest is not None and only_filler(rest):
+            return self._act(offered, text, messages, base={}, carry=state.entities)
+        if rest is None and not is_short_reference(text):
+            return None
+        ranking, _ = self.index.rank(text)
+        ranking = self._with_evidence(text, ranking)
+        mine = next((r for r in ranking if r.name == offered.name), None)
+        if mine is not None and mine.score >= ranking[0].score - OFFER_SLACK:
+            return self._act(offered, text, messages, base={}, carry=state.entities)
+        return None
+
+    def _on_record(self, intent: IntentSpec, messages: Sequence[BaseMessage]) -> bool | None:
+        """Whether ``intent`` would act on a record the thread is about: True when each of its
+        required ids can be taken from the thread, False when one cannot, None when it needs
+        no id (a list, a search, a handoff)."""
+        plans = self._plans(intent) or []
+        ids = [p for p in plans if p.kind == "id" and p.required]
+        if not ids:
+            return None
+        return all(recall_id(messages, p) is not None for p in ids)
+
+    def _in_context(
+        self, text: str, result: Classification, messages: Sequence[BaseMessage]
+    ) -> Classification:
+        """Re-read a short "fight it" / "cancel that one" in the light of the record under
+        discussion: intents that act on that record move up, intents that need a record
+        nobody mentioned move down, and a near tie between an action on the record and
+        something else goes to the action. Two actions on it that tie are still asked."""
+        if result.verdict not in ("act", "clarify") or len(result.ranking) < 2:
+            return result
+        if not is_short_reference(text) or not any(isinstance(m, AIMessage) for m in messages):
+            return result
+        top = result.ranking[0].score
+        near = [r for r in result.ranking if r.score >= top - CONTEXT_WINDOW]
+        if len(near) < 2:
+            return result
+        on: dict[str, bool | None] = {}
+        for item in near:
+            intent = self.spec.intent(item.name)
+            on[item.name] = self._on_record(intent, messages) if intent is not None else None
+        if not any(on.values()):
+            return result  # nothing under discussion that these intents act on
+        weight = {True: CONTEXT_WEIGHT, False: -CONTEXT_WEIGHT, None: 0.0}
+        ranked = sorted(
+            (replace(r, score=r.score + weight[on[r.name]]) for r in near),
+            key=lambda r: r.score,
+            reverse=True,
+        )
+        best, runner = ranked[0], ranked[1]
+        chosen = self.spec.intent(best.name)
+        if chosen is None or not on[best.name]:
+            return result
+        needed = max(self.spec.ambiguity_margin, chosen.min_margin or 0.0)
+        if on[runner.name] and best.score - runner.score < needed:
+            if self._same_call(chosen, runner.name):
+                return Classification(chosen, "act", ranked, result.out_of_scope_similarity)
+            return Classification(None, "clarify", ranked, result.out_of_scope_similarity)
+        return Classification(chosen, "act", ranked, result.out_of_scope_similarity)
+
+    def _requests(self, text: str) -> list[Request]:
+        """The requests of a turn that makes several ("first A, then B", "A and also B", two
+        sentences), when each part is clearly a request on its own; else ``[]``.
+
+        A part that only adds details to the one before ("I want to refund a customer. The
+        payment is pay_1.") keeps the turn whole: the first part alone would miss a slot
+        the whole turn fills."""
+        parts = split_requests(text)
+        if len(parts) < 2:
+            return []
+        requests: list[Request] = []
+        for part in parts:
+            result = self.classify(part)
+            if result.verdict != "act" or result.intent is None:
+                return []
+            requests.append(Request(part, result.intent))
+        for before, after in pairwise(requests):
+            if before.intent.name == after.intent.name and not (
+                _ids(before.text) and _ids(after.text) and _ids(before.text) != _ids(after.text)
+            ):
+                return []  # the same request twice is one request said in two ways
+        first = requests[0]
+        plans = self._plans(first.intent)
+        if plans:
+            alone = self._missing_after(first.text, plans)
+            whole = self._missing_after(text, plans)
+            if len(whole) < len(alone):
+                return []
+        return requests
+
+    def _missing_after(self, text: str, plans: Sequence[SlotPlan]) -> set[str]:
+        got = extract(text, plans, today=self.today, default_currency=self.spec.default_currency)
+        return {p.name for p in plans if p.required and p.name not in got.values}
+
+    def _queued(
+        self, reply: AIMessage, queue: Sequence[str], messages: Sequence[BaseMessage]
+    ) -> AIMessage:
+        """``reply`` to the first request, with the rest of the turn still to do: carried on
+        its state while it waits (a tool result, an answer to its question), else done at
+        once and said in the same message."""
+        queue = list(queue)
+        while queue:
+            state = _state_of(reply) or PlannerState()
+            if reply.tool_calls or state.pending:
+                state.queue = queue
+                return _with_state(reply, state)
+            following = self._turn(queue.pop(0), None, messages)
+            reply = _joined(reply, following)
+        return reply
 
     def _same_call(self, chosen: IntentSpec | None, runner_up: str) -> bool:
         """Two intents that call the same tool differ only in how the answer reads: asking
@@ -357,6 +568,16 @@ class Dialogue:
         params = tool.get("parameters")
         return plan_slots(params if isinstance(params, Mapping) else {}, intent.slots)
 
+    def _extract(
+        self, text: str, plans: Sequence[SlotPlan], *, implied_currency: str | None = None
+    ) -> Extraction:
+        extra: dict[str, Any] = {}
+        if implied_currency and "implied_currency" in _EXTRACT_KEYWORDS:
+            extra["implied_currency"] = implied_currency
+        return extract(
+            text, plans, today=self.today, default_currency=self.spec.default_currency, **extra
+        )
+
     def _act(
         self,
         intent: IntentSpec,
@@ -365,7 +586,11 @@ class Dialogue:
         *,
         base: Mapping[str, Any],
         pending_amount: str | None = None,
+        carry: Mapping[str, Any] | None = None,
     ) -> AIMessage:
+        """Fill ``intent``'s slots (``base`` from earlier turns, else from ``text``; ``carry``:
+        ids of the record an accepted offer was about) and call its tool, read a record
+        first, or ask for what is missing."""
         if intent.answer is not None:
             return self._say(
                 intent.answer, {"capabilities": self._capabilities()}, intent=intent.name
@@ -375,12 +600,45 @@ class Dialogue:
         if plans is None or name is None:
             return self._say(self.spec.unavailable_template, {}, intent=intent.name)
         slots = dict(base)
+        full_amount = False
         if not base:
-            got = extract(
-                text, plans, today=self.today, default_currency=self.spec.default_currency
-            )
+            got = self._extract(text, plans)
+            implied = self._implied_currency(text, plans, got, messages)
+            if implied is not None:
+                got = self._extract(text, plans, implied_currency=implied)
             slots.update(got.values)
             pending_amount = pending_amount or got.pending_amount
+            full_amount = bool(getattr(got, "full_amount", False))
+        for plan in plans:
+            if plan.kind == "id" and plan.name not in slots and carry:
+                value = _carried(plan, carry)
+                if value is not None:
+                    slots[plan.name] = value
+        self._recall(text, plans, slots, messages)
+        read = self._from_records(text, plans, slots, messages, full_amount=full_amount)
+        if read is not None:
+            tool, args = read
+            # The record comes first; its result resumes this request (see _after_tool).
+            state = PlannerState(
+                intent=intent.name,
+                slots=dict(base),
+                pending="record",
+                query=text,
+                pending_amount=pending_amount,
+                entities=dict(carry or {}),
+            )
+            return AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": tool,
+                        "args": args,
+                        "id": _call_id(messages, tool),
+                        "type": "tool_call",
+                    }
+                ],
+                additional_kwargs={STATE_KEY: state.dump()},
+            )
         amount_plan = next((p for p in plans if p.kind == "amount"), None)
         currency_plan = next((p for p in plans if p.kind == "currency"), None)
         if pending_amount and amount_plan is not None and amount_plan.name not in slots:
@@ -388,12 +646,16 @@ class Dialogue:
             if currency:
                 slots[amount_plan.name] = to_minor(Decimal(pending_amount), str(currency))
                 pending_amount = None
-        self._recall(text, plans, slots, messages)
         for plan in plans:
             if plan.name not in slots and plan.hint is not None and plan.hint.default is not None:
                 slots[plan.name] = plan.hint.default
         missing = [p for p in plans if p.required and p.name not in slots]
-        if pending_amount and currency_plan is not None and currency_plan not in missing:
+        if (
+            pending_amount
+            and currency_plan is not None
+            and currency_plan.name not in slots
+            and currency_plan not in missing
+        ):
             missing.append(currency_plan)
         if missing:
             return self._ask(intent, plans, slots, text, pending_amount)
@@ -406,6 +668,82 @@ class Dialogue:
             ],
             additional_kwargs={STATE_KEY: state.dump()},
         )
+
+    # ----- slots that live in records -------------------------------------------------------
+    def _record_id(
+        self,
+        source: RecordSource,
+        text: str,
+        plans: Sequence[SlotPlan],
+        slots: Mapping[str, Any],
+        messages: Sequence[BaseMessage],
+    ) -> str | None:
+        """The id of the record ``source`` reads: the intent's own slot of that name, else an
+        id of that shape in the utterance, else the one the user refers back to."""
+        value = slots.get(source.id)
+        if isinstance(value, str) and value:
+            return value
+        if any(p.name == source.id for p in plans):
+            return None  # the intent's own slot, still empty: it is asked for, not guessed
+        plan = SlotPlan(name=source.id, kind="id", required=False, schema={})
+        got = extract(text, [plan], today=self.today)
+        found = got.values.get(source.id)
+        if isinstance(found, str):
+            return found
+        if refers_back(text, plan) or points_at(text, plan):
+            return recall_id(messages, plan)
+        return None
+
+    def _implied_currency(
+        self,
+        text: str,
+        plans: Sequence[SlotPlan],
+        got: Extraction,
+        messages: Sequence[BaseMessage],
+    ) -> str | None:
+        """The currency of the record an amount is about ("5 bucks" on an SGD payment), when
+        the currency slot reads it from a record the thread already holds."""
+        plan = next((p for p in plans if p.kind == "currency" and p.hint is not None), None)
+        source = plan.hint.from_record if plan is not None and plan.hint is not None else None
+        if source is None:
+            return None
+        record_id = self._record_id(source, text, plans, got.values, messages)
+        if record_id is None:
+            return None
+        _, record = read_record(messages, source.tool, source.arg or source.id, record_id)
+        value = record_value(record, source.field) if record is not None else None
+        return str(value).upper() if isinstance(value, str) and value else None
+
+    def _from_records(
+        self,
+        text: str,
+        plans: Sequence[SlotPlan],
+        slots: dict[str, Any],
+        messages: Sequence[BaseMessage],
+        *,
+        full_amount: bool,
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Fill ``from_record`` slots from records the thread already read; return the read
+        (tool, args) to make first when a needed record was not read yet."""
+        needed: tuple[str, dict[str, Any]] | None = None
+        for plan in plans:
+            source = plan.hint.from_record if plan.hint is not None else None
+            if source is None or plan.name in slots:
+                continue
+            if source.when == "full_amount" and not full_amount:
+                continue
+            record_id = self._record_id(source, text, plans, slots, messages)
+            if record_id is None:
+                continue
+            arg = source.arg or source.id
+            attempted, record = read_record(messages, source.tool, arg, record_id)
+            if record is not None:
+                value = _slot_value(plan, record_value(record, source.field))
+                if value is not None:
+                    slots[plan.name] = value
+            elif not attempted and source.tool in self.tools and needed is None:
+                needed = (source.tool, {arg: record_id})
+        return needed
 
     @staticmethod
     def _recall(
@@ -505,11 +843,11 @@ class Dialogue:
         if tool_name.startswith("transfer_to_"):
             agent = tool_name.removeprefix("transfer_to_").replace("_", " ")
             return self._say(self.spec.handoff_template, {"agent": agent})
-        state = (
-            PlannerState.load(call_message.additional_kwargs.get(STATE_KEY))
-            if call_message
-            else None
-        )
+        state = _state_of(call_message) if call_message else None
+        if state is not None and state.pending == "record" and state.intent:
+            resumed = self._resume(state, messages)
+            if resumed is not None:
+                return self._queued(resumed, state.queue, messages)
         intent = self.spec.intent(state.intent) if state and state.intent else None
         if intent is None:
             intent = next((i for i in self.spec.intents if i.tool_name == tool_name), None)
@@ -525,6 +863,9 @@ class Dialogue:
         context.update(
             {"args": args, "result": result, "outcome": outcome, "error": _error_text(result)}
         )
+        window = _window(args, state.query if state is not None else "", self.today)
+        if window and "window" not in context:
+            context["window"] = window
         template = intent.responses.get(outcome) if intent else None
         if template is None and outcome == "empty" and intent is not None:
             template = intent.responses.get("ok")
@@ -534,8 +875,45 @@ class Dialogue:
                 "approval_rejected": self.spec.approval_rejected_template,
             }.get(outcome)
         if template is None:
-            return self._say("Done. {summary}", {"summary": scalar_text(result)}, intent=tool_name)
-        return self._say(template, context, intent=intent.name if intent else None)
+            answer = self._say(
+                "Done. {summary}", {"summary": scalar_text(result)}, intent=tool_name
+            )
+        else:
+            answer = self._say(template, context, intent=intent.name if intent else None)
+        offer = intent.offer if intent is not None else None
+        if offer is not None and (
+            outcome in offer.outcomes if offer.outcomes else outcome not in _NO_OFFER
+        ):
+            answered = _state_of(answer) or PlannerState()
+            answered.offer = offer.intent
+            answered.entities = _entities(args)
+            answer = _with_state(answer, answered)
+        if state is not None and state.queue:
+            following = self._turn(state.queue[0], None, messages)
+            return self._queued(_joined(answer, following), state.queue[1:], messages)
+        return answer
+
+    def _resume(self, state: PlannerState, messages: Sequence[BaseMessage]) -> AIMessage | None:
+        """The record a slot lives in was read: go on with the request that needed it."""
+        intent = self.spec.intent(state.intent or "")
+        if intent is None:
+            return None
+        reply = self._act(
+            intent,
+            state.query,
+            messages,
+            base=state.slots,
+            pending_amount=state.pending_amount,
+            carry=state.entities,
+        )
+        tool_message = messages[-1]
+        assert isinstance(tool_message, ToolMessage)
+        result = parse_tool_content(tool_message)
+        if _outcome(tool_message, result) == "error" and not reply.tool_calls:
+            # Say why the record could not help before asking for what it would have given.
+            said = render(self.spec.error_template, {"error": _error_text(result)})
+            return _joined(AIMessage(content=said), reply)
+        return reply
 
     # ----- history helpers -------------------------------------------------------------------
     @staticmethod
@@ -544,6 +922,69 @@ class Dialogue:
         if ai_index is None:
             return None
         return PlannerState.load(messages[ai_index].additional_kwargs.get(STATE_KEY))
+
+
+def _ids(text: str) -> set[str]:
+    return {m.group(0) for m in ID_TOKEN.finditer(text) if any(ch.isdigit() for ch in m.group(0))}
+
+
+def _entities(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The ids a call was about (``dispute_id``, ``payment_id``…): what "it" means next."""
+    return {
+        key: value
+        for key, value in args.items()
+        if isinstance(value, str)
+        and (key == "id" or key.endswith("_id"))
+        and ID_TOKEN.fullmatch(value) is not None
+    }
+
+
+def _carried(plan: SlotPlan, carry: Mapping[str, Any]) -> str | None:
+    """The carried id for ``plan``: under its own name, else the only one of its shape."""
+    named = carry.get(plan.name)
+    if isinstance(named, str) and id_matches(plan, named):
+        return named
+    shaped = {v for v in carry.values() if isinstance(v, str) and id_matches(plan, v)}
+    return shaped.pop() if len(shaped) == 1 else None
+
+
+def _slot_value(plan: SlotPlan, value: Any) -> Any:
+    """A record's field as the slot's JSON type (minor units stay integers)."""
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    if plan.kind == "currency" and isinstance(value, str):
+        return value.upper()
+    if plan.json_type == "integer" and not isinstance(value, bool):
+        try:
+            return int(str(value))
+        except ValueError:
+            return None
+    return value
+
+
+def _window(args: Mapping[str, Any], query: str, today: date) -> str | None:
+    """How the answer names the period a call covered ("last week (16–22 Nov 2026)"): the
+    period as the user's words named it when they name the one the call used, else the
+    call's own dates."""
+    start, end = args.get("start_date"), args.get("end_date")
+    describe = getattr(planner_dates, "describe_span", None)
+    if isinstance(start, str) and isinstance(end, str):
+        if describe is not None and query:
+            for span in planner_dates.find_dates(query, today):
+                if span.start.isoformat() == start and span.end.isoformat() == end:
+                    return str(describe(span))
+        try:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            return None
+        format_range = getattr(planner_dates, "format_range", None)
+        if format_range is not None:
+            return str(format_range(first, last))
+        return f"{format_date(start)} to {format_date(end)}"
+    days = args.get("days")
+    if isinstance(days, int) and not isinstance(days, bool):
+        return f"the last {days} days"
+    return None
 
 
 def _examples(intent: IntentSpec) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cockpit.planner.template import TemplateError, check_template
+from cockpit.planner.template import TemplateError, check_template, placeholder_findings
 
 SlotKind = Literal[
     "id",
@@ -70,6 +70,54 @@ def _check(template: str | None) -> str | None:
     return template
 
 
+_FIELD_PATH = r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"
+
+
+class RecordSource(BaseModel):
+    """Where a slot's value lives in a record the planner can read first.
+
+    "Block the device used on pay_1": the block tool needs a device id, the
+    payment record has it. When the slot is missing and the record's id is known
+    (in the utterance, or referred back to in the thread), the planner reads the
+    record with ``tool`` (if that tool is bound) and fills the slot from ``field``
+    of its result, then goes on with the original request — no extra user turn.
+    A read already in the thread for the same record is reused.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(pattern=_TOOL.pattern)
+    """The read tool (``payments_get_payment``)."""
+    id: str = Field(pattern=_NAME.pattern)
+    """Slot name of the record's id (``payment_id``): read from the utterance or the thread
+    by its shape (the ``pay_`` prefix), whether or not the intent's own tool has that slot."""
+    field: str = Field(pattern=_FIELD_PATH)
+    """Dotted path of the value in the read tool's result (``deviceId``,
+    ``paymentAmount.currency``)."""
+    arg: str | None = Field(default=None, pattern=_NAME.pattern)
+    """The read tool's argument that takes the id, when it is not named ``id``'s name."""
+    when: Literal["missing", "full_amount"] = "missing"
+    """``missing``: whenever the slot is not given. ``full_amount``: only when the user asked
+    for the whole amount ("in full", "the rest") — an amount slot's remaining balance."""
+
+
+class OfferSpec(BaseModel):
+    """The next step an answer proposes ("Say 'submit it' to send this draft").
+
+    After such an answer a plain yes ("ok do it", "go ahead", "yes send it") runs
+    ``intent`` on the same record (its ids are carried over), and a short reply
+    about "it" prefers ``intent`` when it is about as likely as the best reading.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent: str = Field(pattern=_NAME.pattern)
+    """Name of the intent offered (in the same spec)."""
+    outcomes: list[str] = Field(default_factory=list)
+    """Outcomes whose answer makes the offer; empty: every outcome except ``error``,
+    ``empty`` and ``approval_rejected``."""
+
+
 class SlotHint(BaseModel):
     """How to fill one argument of the intent's tool (all optional: the schema says most)."""
 
@@ -92,6 +140,9 @@ class SlotHint(BaseModel):
     from_result: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
     """``<tool>.<dotted.path>``: take the value from that tool's latest successful result in
     the thread (when its call agrees on every id already filled); applies before ``default``."""
+    from_record: RecordSource | None = None
+    """Read the value from a record, calling its read tool first when needed (see
+    :class:`RecordSource`); applies after ``from_result`` and before ``default``."""
 
     @field_validator("pattern")
     @classmethod
@@ -133,6 +184,9 @@ class IntentSpec(BaseModel):
     min_margin: float | None = Field(default=None, ge=0.0, le=1.0)
     """Act only when this intent leads the runner-up by at least this much (else ask): for
     writes that cannot be undone, where a near tie should be a question, not a guess."""
+    offer: OfferSpec | None = None
+    """The next intent this intent's answer proposes (draft -> submit); see
+    :class:`OfferSpec`."""
 
     @field_validator("name")
     @classmethod
@@ -226,8 +280,16 @@ class PlannerSpec(BaseModel):
     thanks_template: str = "You're welcome! Anything else I can help with?"
     error_template: str = "Sorry, that didn't work: {error}."
     approval_rejected_template: str = "The request was not approved, so nothing was changed."
+    offer_declined_template: str = "OK, I'll leave it there. Anything else I can help with?"
+    """Said when the user turns down what the last answer offered ("no, not yet")."""
     default_currency: str | None = None
     """Currency assumed for amounts when the user names none (``None``: ask)."""
+    affirmations: list[str] = Field(default_factory=list)
+    """Extra words or phrases that accept an offer (``"gas"``, ``"boleh"``), besides the
+    built-in English ones (yes, ok, go ahead, do it…)."""
+    split_requests: bool = True
+    """Read "first A, then B" / "A and also B" as two requests when each part is clearly one
+    on its own: the first runs, the rest follow in the same turn."""
     glossaries: list[str] = Field(
         default_factory=list,
         max_length=8,
@@ -248,6 +310,7 @@ class PlannerSpec(BaseModel):
         "thanks_template",
         "error_template",
         "approval_rejected_template",
+        "offer_declined_template",
     )
     @classmethod
     def _templates(cls, value: str) -> str:
@@ -270,8 +333,47 @@ class PlannerSpec(BaseModel):
             raise ValueError("out_of_scope_threshold must not exceed clarify_threshold")
         return self
 
+    @model_validator(mode="after")
+    def _offers(self) -> PlannerSpec:
+        names = {i.name for i in self.intents}
+        for intent in self.intents:
+            if intent.offer is not None and intent.offer.intent not in names:
+                raise ValueError(
+                    f"intent {intent.name!r} offers {intent.offer.intent!r}, which is not an "
+                    "intent of this spec"
+                )
+        return self
+
     def intent(self, name: str) -> IntentSpec | None:
         return next((i for i in self.intents if i.name == name), None)
 
+    def template_findings(self) -> list[str]:
+        """Templates that would show a bare ``-``, ``n/a`` or ``none (-)`` where a sentence
+        should say that the data is missing: ``"intents.2.responses.ok: …"`` per finding.
 
-__all__ = ["DEFAULT_OUT_OF_SCOPE_EXAMPLES", "IntentSpec", "PlannerSpec", "SlotHint", "SlotKind"]
+        Not a load error (existing specs keep loading); spec tests and the agent checks
+        report these so their owners rewrite them with ``{[ … ]}`` sections or a worded
+        default."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.endswith("_template") and isinstance(value, str):
+                found += [f"{name}: {f}" for f in placeholder_findings(value)]
+        for i, intent in enumerate(self.intents):
+            templates = {f"responses.{k}": v for k, v in intent.responses.items()}
+            if intent.answer is not None:
+                templates["answer"] = intent.answer
+            for where, template in templates.items():
+                found += [f"intents.{i}.{where}: {f}" for f in placeholder_findings(template)]
+        return found
+
+
+__all__ = [
+    "DEFAULT_OUT_OF_SCOPE_EXAMPLES",
+    "IntentSpec",
+    "OfferSpec",
+    "PlannerSpec",
+    "RecordSource",
+    "SlotHint",
+    "SlotKind",
+]

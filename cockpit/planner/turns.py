@@ -1,0 +1,132 @@
+"""How a user turn is shaped, before anyone asks what it means: a yes, a no, a short
+reference to "it", or several requests in a row.
+
+These are plain English function words (no domain vocabulary): whether "send it"
+means a dispute defence or a refund is for the intents to decide. An agent adds its
+own words of assent (``PlannerSpec.affirmations``) for other languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+_YES_WORDS = (
+    r"yes|yeah|yea|yep|yup|ya|sure|ok(?:ay)?|k|alright|all\s+right|fine|right|correct|"
+    r"go\s+ahead|go\s+for\s+it|do\s+it|please\s+do|please|proceed|confirm(?:ed)?|approved?|"
+    r"let'?s\s+do\s+it|let'?s\s+go|sounds\s+good|looks\s+(?:good|fine|great|ok(?:ay)?)|"
+    r"that'?s\s+(?:fine|good|great|ok(?:ay)?)|perfect|great|good|lgtm|agreed|absolutely|"
+    r"of\s+course|why\s+not|ship\s+it"
+)
+_YES = re.compile(rf"^\s*(?:(?:{_YES_WORDS})\b[\s,.!]*)+", re.I)
+_NO = re.compile(
+    r"^\s*(?:no|nope|nah|not\s+(?:now|yet)|don'?t|do\s+not|hold\s+(?:on|off)|wait|"
+    r"leave\s+it|skip\s+it|no\s+thanks?)\b",
+    re.I,
+)
+_DEICTIC = re.compile(
+    r"\b(?:it|its|that|this|them|those|these|same|one|him|her)\b|\bthe\s+(?:rest|other)\b",
+    re.I,
+)
+#: Words that carry no request of their own once the yes is taken away ("yes, do that now").
+_FILLER = re.compile(
+    r"\b(?:it|that|this|one|them|now|then|please|pls|plz|thanks?|thx|just|go|ahead|do|"
+    r"so|and|the|a|for|me|us|asap|right|away|again|thing)\b|[^\w\s]",
+    re.I,
+)
+_ID_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]{0,7}_[A-Za-z0-9][A-Za-z0-9_-]*\b")
+
+#: Where one request ends and the next begins. "then" alone splits only after a comma or
+#: when the turn starts with "first" (see :func:`split_requests`).
+_SEPARATORS = re.compile(
+    r"\s*(?:"
+    r",?\s*\band\s+then\b,?"
+    r"|,\s*then\b,?"
+    r"|,?\s*\b(?:and\s+)?after\s+that\b,?"
+    r"|,?\s*\band\s+also\b,?"
+    r"|,\s*also\b,?"
+    r"|(?<=[a-z0-9)\]])[.?!;]+\s+(?:and\s+)?(?:also,?\s+|then,?\s+)?(?=[A-Za-z])"
+    r")\s*",
+    re.I,
+)
+_THEN = re.compile(r"\s+\bthen\b,?\s*", re.I)
+_FIRST = re.compile(r"^\s*(?:first(?:ly)?|to\s+start|start\s+by)\b[\s,:]*", re.I)
+_LEAD = re.compile(r"^\s*(?:and\s+|also,?\s+|then,?\s+|please,?\s+)+", re.I)
+MAX_REQUESTS = 3
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w'’]+", text)
+
+
+@lru_cache(maxsize=64)
+def _extra(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    alternatives = "|".join(re.escape(p.strip()) for p in phrases if p.strip())
+    return re.compile(rf"^\s*(?:(?:{alternatives})(?!\w)[\s,.!]*)+", re.I) if alternatives else None
+
+
+def affirmation(text: str, extra: Sequence[str] = ()) -> str | None:
+    """The rest of ``text`` after a leading yes ("ok send it" -> "send it"), or None when the
+    turn does not start with one."""
+    for pattern in (_YES, _extra(tuple(extra))):
+        match = pattern.match(text) if pattern is not None else None
+        if match is not None and match.group(0).strip():
+            return text[match.end() :].strip()
+    return None
+
+
+_NO_REST = re.compile(
+    r"^(?:[\s,.!]|\b(?:not|yet|now|thanks?|thank\s+you|no|nope|for\s+now|later|please|pls|"
+    r"it|that|this|them|do|don'?t|send|submit)\b)*$",
+    re.I,
+)
+
+
+def is_negative(text: str) -> bool:
+    """A plain no ("no", "not yet", "no thanks, not now"); "no, accept it instead" is a new
+    request, not a no."""
+    match = _NO.match(text)
+    return match is not None and _NO_REST.match(text[match.end() :]) is not None
+
+
+def only_filler(text: str) -> bool:
+    """Nothing left that names a request ("do it now", "that one please")."""
+    return not _FILLER.sub(" ", text).strip()
+
+
+def is_short_reference(text: str, *, max_words: int = 7) -> bool:
+    """A short turn about something already on the table ("fight it", "accept that one"),
+    naming no id of its own."""
+    return (
+        len(_words(text)) <= max_words
+        and _DEICTIC.search(text) is not None
+        and _ID_TOKEN.search(text) is None
+    )
+
+
+def split_requests(text: str) -> list[str]:
+    """Candidate requests of one turn, in order ("first A, then B" -> [A, B]); one item when
+    no separator is found. Whether the parts really are requests is the caller's call."""
+    starts_first = _FIRST.match(text) is not None
+    body = _FIRST.sub("", text, count=1)
+    parts = _SEPARATORS.split(body)
+    if starts_first and len(parts) == 1:
+        parts = _THEN.split(body, maxsplit=1)
+    parts = [_LEAD.sub("", p).strip(" ,;") for p in parts]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or len(parts) > MAX_REQUESTS:
+        return [text.strip()]
+    return parts
+
+
+__all__ = [
+    "MAX_REQUESTS",
+    "affirmation",
+    "is_negative",
+    "is_short_reference",
+    "only_filler",
+    "split_requests",
+]
