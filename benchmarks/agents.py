@@ -11,12 +11,17 @@ intent accuracy per agent on held-out paraphrases, and per-turn latency through 
   MiniLM, a merchant key) with a bounded number of turns. A baseline from the same run: the same
   HTTP path with an out-of-scope request, which calls no tool.
 
+- Previous figures: ``benchmarks/previous/agents.json`` (the figures before the last change that
+  moved them, with where they came from) are printed beside each agent's new ones under
+  ``"previous"``, and ``"target"`` says whether pass^1 ≥ 0.95, pass^k = pass^1 and held-out ≥ 0.90.
+
     python benchmarks/agents.py [--trials 4] [--suite NAME …] [--skip-tasks] [--skip-http]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -40,6 +45,29 @@ from evals.task import DEFAULT_CLOCK  # noqa: E402
 from evals.world import build_template, new_world  # noqa: E402
 
 CACHE = ROOT / ".cockpit" / "evals"
+PREVIOUS = ROOT / "benchmarks" / "previous" / "agents.json"
+#: Issue 15's bar for every built-in agent (local planner): pass^1, held-out pass^1.
+TARGET_PASS, TARGET_HELDOUT = 0.95, 0.90
+
+
+def beside_previous(by_agent: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Each agent's new figures with the previous ones beside them and the target verdict."""
+    out: dict[str, Any] = {}
+    for agent, figures in by_agent.items():
+        row = dict(figures)
+        if agent in previous:
+            row["previous"] = previous[agent]
+        pass1 = figures.get("pass^1")
+        heldout = (figures.get("heldout") or {}).get("pass^1")
+        ks = [v for k, v in figures.items() if k.startswith("pass^") and k != "pass^1"]
+        if isinstance(pass1, float):
+            row["target"] = {
+                "pass^1>=0.95": pass1 >= TARGET_PASS,
+                "pass^k==pass^1": all(v == pass1 for v in ks),
+                "heldout>=0.90": heldout is None or heldout >= TARGET_HELDOUT,
+            }
+        out[agent] = row
+    return out
 
 
 def task_figures(
@@ -58,11 +86,18 @@ def task_figures(
         "tasks": len(tasks),
         "trials": trials,
         "transport": "in-process" if in_process else "http",
-        "by_agent": agent_figures(summary),
+        "by_agent": beside_previous(agent_figures(summary), _previous()),
         "rows": [r for r in summary["rows"] if r["split"] != "all"],
         "checks": summary["checks"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def _previous() -> dict[str, Any]:
+    if not PREVIOUS.exists():
+        return {}
+    agents = json.loads(PREVIOUS.read_text(encoding="utf-8")).get("agents") or {}
+    return dict(agents)
 
 
 def intent_figures() -> dict[str, Any]:
@@ -72,7 +107,13 @@ def intent_figures() -> dict[str, Any]:
         figures[agent_id] = {
             **report.summary(),
             "planner_p50_ms": round(statistics.median(report.latencies_ms), 1),
+            "planner_p95_ms": round(
+                sorted(report.latencies_ms)[int(0.95 * len(report.latencies_ms))], 1
+            ),
         }
+        previous = _previous().get(agent_id, {}).get("intent_accuracy")
+        if previous is not None:
+            figures[agent_id]["previous_accuracy"] = previous
     return figures
 
 
