@@ -83,6 +83,8 @@ class LanguageGate:
         self.lexicons: dict[str, Lexicon] = compile_lexicons(
             tuple(getattr(spec, "glossaries", ()) or ()), vocabulary
         )
+        for lexicon in self.lexicons.values():
+            vocabulary |= lexicon.english_out
         self.detector = Detector(
             vocabulary, {code: lexicon.words for code, lexicon in self.lexicons.items()}
         )

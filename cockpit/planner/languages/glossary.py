@@ -200,9 +200,13 @@ class Lexicon:
             key = "0" if entry.phrase.startswith(_PLACEHOLDER) else entry.phrase[0]
             self._index.setdefault(key, []).append(entry)
         self.words = frozenset(
-            w for e in entries if e.topic or e.english for w in LATIN_WORD.findall(e.phrase)
+            w for e in entries if _foreign(e) for w in LATIN_WORD.findall(e.phrase)
         )
-        """Every Latin word of the phrases (evidence for detection)."""
+        """Latin words of the phrases that are evidence for this language (detection)."""
+        self.english_out = frozenset(
+            w for e in entries for w in LATIN_WORD.findall(fold(e.english)) if len(w) > 1
+        )
+        """Words of the canonical English the phrases translate to (English by definition)."""
         self._multipliers = sorted(
             ((normalize(w.lower()), m) for w, m in language.multipliers.items()),
             key=lambda item: -len(item[0]),
@@ -325,6 +329,14 @@ class Lexicon:
             out.understood += units
         elif units:
             out.unknown.append(chunk)
+
+
+def _foreign(entry: _Entry) -> bool:
+    """Whether a phrase says something about the language: not an English loanword kept as
+    is ("refund"), not a currency name that any language uses ("baht", "euros")."""
+    if re.fullmatch(r"[A-Z]{3}", entry.english):
+        return False
+    return fold(entry.english) != entry.phrase
 
 
 def _join(pieces: Iterable[str]) -> str:

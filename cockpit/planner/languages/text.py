@@ -100,7 +100,7 @@ def english_number(raw: str, multiplier: int = 1) -> str:
         return raw
     if value == value.to_integral_value():
         return f"{int(value):,}"
-    return f"{value.normalize():,f}"
+    return f"{value:,f}"
 
 
 __all__ = [
