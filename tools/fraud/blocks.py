@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cockpit.db.base import Base, TenantScoped, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from cockpit.toolkit.ids import check_id
 from tools.fraud.schema import ENTITY_KINDS
 
 _TENANT_WIDE = text("merchant_id IS NULL")
@@ -111,6 +112,13 @@ def _check(kind: str, entity_id: str) -> None:
         raise ValidationFailed(
             "entity_id must be 1-128 characters", code="invalid_value", param="entity_id"
         )
+    # A payment id blocked "as a device" would block nothing real and look done: refuse it.
+    check_id(entity_id, kind, param="entity_id")
+
+
+def check_entity(kind: str, entity_id: str) -> None:
+    """422 unless ``entity_id`` can be an id of ``kind`` (REST, tools and prechecks alike)."""
+    _check(kind, entity_id)
 
 
 def _as_dict(row: EntityBlock) -> dict[str, Any]:
@@ -393,6 +401,7 @@ __all__ = [
     "active_blocks",
     "block_entity",
     "blocked_set",
+    "check_entity",
     "list_blocks",
     "release_entity",
 ]

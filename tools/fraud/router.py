@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound, ValidationFailed
 from tools.fraud import blocks
+from tools.fraud.payments import score_payment
 from tools.fraud.registry import clean_json as _clean
 from tools.fraud.schema import Transaction, parse_transaction
 from tools.fraud.service import FraudService, get_service
@@ -53,7 +54,19 @@ def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
 
     Idempotent per ``txn_id``: the same transaction again returns the stored result with
     ``replayed: true``; other details under the same id are 409 ``txn_already_scored``.
+    ``{"payment_id": "pay_…"}`` alone scores a stored payment from its record (its id is the
+    ``txn_id``), as the ``score_transaction`` tool does.
     """
+    if "payment_id" in body:
+        pid = body["payment_id"]
+        if not isinstance(pid, str) or set(body) != {"payment_id"}:
+            raise ValidationFailed(
+                "payment_id is a string, given alone (the rest is read from the payment)",
+                code="invalid_value",
+                param="payment_id",
+            )
+        return score_payment(_svc(ctx), ctx.db, ctx.extras, ctx.principal.tenant_id, pid,
+                             blocked=_blocked(ctx), merchant_id=ctx.principal.merchant_id)  # fmt: skip
     txn = parse_transaction(body)
     return _svc(ctx).score(
         ctx.db, txn, blocked=_blocked(ctx), merchant_id=ctx.principal.merchant_id

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.errors import ValidationFailed
 from cockpit.money import MinorAmount, exponent
+from cockpit.toolkit.ids import check_id, check_ip, kind_of
 
 # Rough USD value of one major unit. Only used to put amounts of different
 # currencies on one scale for the model; it is not an FX rate to settle with.
@@ -183,6 +184,11 @@ def parse_transaction(data: Any) -> Transaction:
         raise ValidationFailed(
             f"method must be one of {', '.join(METHODS)}", code="invalid_value", param="method"
         )
+    # An id of another kind in an entity field (a payment id as the device) is refused.
+    for kind, field in (("customer", "customer_id"), ("card", "card_id"), ("device", "device_id")):
+        check_id(getattr(model, field), kind, param=field)
+    if kind_of(model.ip) is not None:
+        check_ip(model.ip, param="ip")
     ts = _epoch(model.ts)
     assert ts is not None
     return Transaction(

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from cockpit.config import Settings
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.toolkit.ids import check_id
 from tools.fraud import store
 from tools.fraud.blocks import ActiveBlocks
 from tools.fraud.features import FeatureEngine, label_events
@@ -367,6 +368,7 @@ class FraudService:
                 code="invalid_entity_kind",
                 param="kind",
             )
+        check_id(entity_id, kind, param="entity_id")  # a payment id is no device's
         with self._lock:
             visible = merchant_id is None or self._sightings.seen_by(merchant_id, kind, entity_id)
             view = (

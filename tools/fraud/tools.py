@@ -12,16 +12,19 @@ The tenant is always ``ctx.principal.tenant_id``; state never crosses tenants.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.config import Settings
 from cockpit.errors import NotFound, ValidationFailed
+from cockpit.money import MinorAmount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
-from tools.fraud.blocks import active_blocks
+from tools.fraud.blocks import active_blocks, check_entity
 from tools.fraud.blocks import block_entity as _block
 from tools.fraud.blocks import release_entity as _release
+from tools.fraud.payments import score_payment
 from tools.fraud.schema import TransactionIn, parse_transaction
 from tools.fraud.service import FraudService, get_service
 
@@ -35,8 +38,44 @@ def _service(ctx: ToolContext) -> FraudService:
     return get_service(ctx.extras, settings, ctx.principal.tenant_id)
 
 
+_FROM_RECORD = "leave out when payment_id is given (read from the stored payment)"
+
+
 class ScoreArgs(TransactionIn):
-    """A transaction to score (same fields as the HTTP API)."""
+    """A transaction to score: a stored payment's id alone, or the transaction's fields (as
+    the HTTP API takes them)."""
+
+    payment_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="A stored payment (pay_…) to score from its record: customer, card, device, "
+        "IP, amount, currency, method and countries are read from it. Give it alone.",
+    )
+    txn_id: str | None = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=128, description="Your id for the transaction; "
+        + _FROM_RECORD,
+    )  # fmt: skip
+    ts: datetime | float | None = Field(  # type: ignore[assignment]
+        default=None, description="Time: ISO-8601 or epoch seconds; " + _FROM_RECORD
+    )
+    customer_id: str | None = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+    card_id: str | None = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=128, description="Card fingerprint or token."
+    )
+    device_id: str | None = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+    ip: str | None = Field(default=None, min_length=1, max_length=64)  # type: ignore[assignment]
+    merchant_id: str | None = Field(default=None, min_length=1, max_length=128)  # type: ignore[assignment]
+    amount_minor: MinorAmount | None = Field(  # type: ignore[assignment]
+        default=None, ge=0, le=10**15, description="Amount in minor units (e.g. cents)."
+    )
+    currency: str | None = Field(  # type: ignore[assignment]
+        default=None, min_length=3, max_length=3, description="ISO 4217 code, e.g. USD."
+    )
+
+    def transaction_fields(self) -> dict[str, Any]:
+        """The transaction's fields as given (for :func:`parse_transaction`)."""
+        return self.model_dump(exclude={"payment_id"}, exclude_unset=True)
 
 
 class ExplainArgs(BaseModel):
@@ -66,7 +105,10 @@ class BlockArgs(BaseModel):
 
 
 _SCORE_DESCRIPTION = (
-    "Score a payment for fraud risk: calibrated probability, decision (approve / review / "
+    "Score a payment for fraud risk ('is pay_… legit?', 'how risky is …'): give a stored "
+    "payment's payment_id alone and its customer, card, device, IP and amount are read from the "
+    "record; or give a new transaction's fields. Returns the calibrated probability, decision "
+    "(approve / review / "
     "decline from the cost-based policy), and the top reason codes with the features behind "
     "them. Blocked cards, devices, customers or IPs are declined. Scoring errors give 'review', "
     "never approve. A transaction id is scored once: asking again with the same details returns "
@@ -95,9 +137,14 @@ def score_transaction(ctx: ToolContext, args: ScoreArgs) -> dict[str, Any]:
     As a WRITE it would instead be deduplicated by the runtime's per-call idempotency key,
     which two calls about the same payment do not share — weaker than the txn id.
     """
-    txn = parse_transaction(args)
-    blocked = active_blocks(ctx.db, ctx.principal.tenant_id)
-    return _service(ctx).score(ctx.db, txn, blocked=blocked, merchant_id=ctx.principal.merchant_id)
+    bound = ctx.principal.merchant_id
+    tenant = ctx.principal.tenant_id
+    blocked = active_blocks(ctx.db, tenant)
+    if args.payment_id is not None:
+        return score_payment(_service(ctx), ctx.db, ctx.extras, tenant, args.payment_id,
+                             blocked=blocked, merchant_id=bound)  # fmt: skip
+    txn = parse_transaction(args.transaction_fields())
+    return _service(ctx).score(ctx.db, txn, blocked=blocked, merchant_id=bound)
 
 
 @register_tool(
@@ -154,13 +201,24 @@ def _key(ctx: ToolContext) -> str:
     return ctx.idempotency_key
 
 
+def _entity_precheck(ctx: ToolContext, args: BlockArgs) -> None:
+    """The id must be of the kind named (a payment id is no device): refused before approval."""
+    check_entity(args.kind, args.entity_id)
+
+
 @register_tool(
-    "block_entity", kind=ToolKind.WRITE, args=BlockArgs, rest=("POST", "/v1/fraud/entities/block")
+    "block_entity",
+    kind=ToolKind.WRITE,
+    args=BlockArgs,
+    rest=("POST", "/v1/fraud/entities/block"),
+    precheck=_entity_precheck,
 )
 def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Block a card, device, customer or IP: every later payment using it is declined with reason
-    ENTITY_BLOCKED (a merchant's block: that merchant's payments). Repeating the same call
-    returns the first result."""
+    ENTITY_BLOCKED (a merchant's block: that merchant's payments). entity_id must be an id of
+    that kind — for "the device (card, customer, IP) used on pay_…", read the payment first and
+    use its entities.device (card, customer, ip); a payment id is refused (wrong_id_kind).
+    Repeating the same call returns the first result."""
     return _block(
         ctx.db,
         ctx.principal.tenant_id,
@@ -178,6 +236,7 @@ def block_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     kind=ToolKind.WRITE,
     args=BlockArgs,
     rest=("POST", "/v1/fraud/entities/release"),
+    precheck=_entity_precheck,
 )
 def release_entity(ctx: ToolContext, args: BlockArgs) -> dict[str, Any]:
     """Release a blocked card, device, customer or IP (error entity_not_blocked if it is not

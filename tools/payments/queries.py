@@ -37,7 +37,7 @@ MAC_MEANINGS = {
 }
 
 
-def _scoped_payment(session: Session, payment_id: str, merchant_id: str | None) -> Payment:
+def scoped_payment(session: Session, payment_id: str, merchant_id: str | None) -> Payment:
     stmt = select(Payment).where(Payment.id == payment_id)
     if merchant_id:
         stmt = stmt.where(Payment.merchant_id == merchant_id)
@@ -81,7 +81,7 @@ def get_payment(
     session: Session, payment_id: str, *, merchant_id: str | None = None
 ) -> dict[str, Any]:
     """The payment's wire view plus its refunds, dispute flag and ``entities`` (who paid)."""
-    payment = _scoped_payment(session, payment_id, merchant_id)
+    payment = scoped_payment(session, payment_id, merchant_id)
     view = payment_view(payment)
     refunds = session.scalars(
         select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at)
@@ -141,7 +141,7 @@ def explain_decline(
     """Why a payment failed and what to do: code, soft/hard, Visa category, lever, MAC, context.
     Without ``payment_id``: the most recent declined payment in scope."""
     p = (
-        _scoped_payment(session, payment_id, merchant_id)
+        scoped_payment(session, payment_id, merchant_id)
         if payment_id
         else latest_declined(session, merchant_id)
     )
@@ -245,6 +245,7 @@ __all__ = [
     "payment_entities",
     "require_merchant",
     "scoped_dispute",
+    "scoped_payment",
     "search_payments",
 ]
 

@@ -14,6 +14,8 @@ from typing import Any
 from tools.payments.demo import seed_demo_world
 from tools.payments.exposure import EXTRAS_KEY as EXPOSURE_KEY
 from tools.payments.exposure import LedgerExposureSource
+from tools.payments.fraud_source import EXTRAS_KEY as FRAUD_SOURCE_KEY
+from tools.payments.fraud_source import PaymentTransactionSource
 from tools.payments.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ def on_startup(services: Any) -> None:
     services.extras.setdefault(GATEWAY_KEY, Gateway(services.db))
     # The FX tool reads cross-currency exposure from the ledger through this source.
     services.extras.setdefault(EXPOSURE_KEY, LedgerExposureSource(services.db))
+    # Fraud scores a stored payment by its id ("is pay_… legit?") through this source.
+    services.extras.setdefault(FRAUD_SOURCE_KEY, PaymentTransactionSource(services.db))
     settings = services.settings
     if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
