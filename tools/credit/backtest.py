@@ -67,6 +67,8 @@ class BacktestReport:
     reject_all_cost: float
     accept_all_cost: float
     elapsed_ms: float
+    decisions_changed: int = 0
+    """Applicants whose outcome (approve / refer / decline) differs from the champion's."""
 
     def to_dict(self) -> dict[str, Any]:
         body = asdict(self)
@@ -86,7 +88,7 @@ class BacktestReport:
 
 def _run(
     strategy: CompiledStrategy, pf: Portfolio, rows: list[dict[str, Any]]
-) -> tuple[BacktestMetrics, np.ndarray]:
+) -> tuple[BacktestMetrics, np.ndarray, np.ndarray]:
     outcomes: list[str] = []
     limits = np.zeros(len(rows))
     pds = np.zeros(len(rows))
@@ -123,7 +125,7 @@ def _run(
         score_auc=round(auc(y, -scores), 4),
         psi=round(strategy.scorecard.stability(scores), 4),
     )
-    return metrics, approved
+    return metrics, approved, out
 
 
 def backtest(
@@ -139,12 +141,13 @@ def backtest(
         )
     started = time.perf_counter()
     rows = pf.frame.to_dict("records")
-    mine, approved = _run(strategy, pf, rows)
-    theirs, swap_in, swap_out = None, 0, 0
+    mine, approved, outcomes = _run(strategy, pf, rows)
+    theirs, swap_in, swap_out, changed = None, 0, 0, 0
     if champion is not None:
-        theirs, champ_approved = _run(champion, pf, rows)
+        theirs, champ_approved, champ_outcomes = _run(champion, pf, rows)
         swap_in = int((approved & ~champ_approved).sum())
         swap_out = int((champ_approved & ~approved).sum())
+        changed = int((outcomes != champ_outcomes).sum())
     n_good = int((pf.y == 0).sum())
     n_bad = len(pf.y) - n_good
     return BacktestReport(
@@ -157,6 +160,7 @@ def backtest(
         reject_all_cost=round(n_good * pf.cost.reject_good / len(pf.y), 4),
         accept_all_cost=round(n_bad * pf.cost.accept_bad / len(pf.y), 4),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        decisions_changed=changed,
     )
 
 

@@ -29,6 +29,7 @@ from tools.credit.schemas import (
 )
 from tools.credit.service import CreditService, service_for
 from tools.credit.strategy import StrategySpec
+from tools.credit.tools import WhatIfArgs
 
 router = APIRouter(prefix="/v1/credit", tags=["credit"])
 
@@ -168,6 +169,20 @@ def backtest_strategy(
         ctx.principal.tenant_id, version_id, portfolio_name=body.portfolio if body else None
     )
     return report.to_dict()
+
+
+@router.post("/what-if")
+def what_if(body: WhatIfArgs, ctx: StaffCtx) -> dict[str, Any]:
+    """Backtest a draft of the live strategy with the named setting changes against the live
+    champion (before/after approval rate, bad rate, expected loss, decisions changed). Stores
+    nothing, so merchants may ask it too (the ``credit_what_if`` tool's twin)."""
+    return _svc(ctx).what_if(
+        ctx.principal.tenant_id,
+        body.strategy,
+        body.changes(),
+        min_score=body.min_score,
+        portfolio_name=body.portfolio,
+    )
 
 
 @router.post("/strategies/{version_id}/deploy", response_model=DeploymentOut)

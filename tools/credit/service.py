@@ -40,6 +40,7 @@ from tools.credit.backtest import BacktestReport, backtest
 from tools.credit.catalog import DEFAULT_PORTFOLIO, builtin_scorecard, portfolio
 from tools.credit.live import LiveDeployment, LiveTable, applicant_key
 from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
+from tools.credit.proposal import derive, read_settings
 from tools.credit.records import (
     decision_record,
     deployment_summary,
@@ -58,6 +59,18 @@ def _hash(body: Any) -> str:
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
+
+
+def _min_score_changes(base: Mapping[str, Any], min_score: int) -> dict[str, float]:
+    """The cut-off changes that make ``min_score`` the lowest approved score, keeping
+    refer floor ≤ approval ≤ prime."""
+    current = read_settings(base["decision_model"])
+    out: dict[str, float] = {"approve_cutoff": float(min_score)}
+    if current["prime_cutoff"] < min_score:
+        out["prime_cutoff"] = float(min_score)
+    if current["refer_floor"] > min_score:
+        out["refer_floor"] = float(min_score)
+    return out
 
 
 class CreditService:
@@ -195,6 +208,72 @@ class CreditService:
             live.champion if live is not None and live.champion.version_id != version_id else None
         )
         return backtest(candidate, pf, champion=champion)
+
+    def what_if(
+        self,
+        tenant_id: str,
+        name: str,
+        changes: Mapping[str, float],
+        *,
+        min_score: int | None = None,
+        portfolio_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Backtest a draft of the slot's live champion with ``changes`` against the champion
+        itself, storing nothing: no version is created, nothing is deployed.
+
+        The draft is derived exactly as a proposal would be (:func:`derive`), keeps the
+        champion's scorecard, and runs on the scorecard's held-out portfolio by default.
+        ``min_score`` is "the lowest score approved at all": the approval cut-off, with the
+        prime cut-off raised to it (or the refer floor lowered to it) when it would otherwise
+        leave the cut-offs out of order; ``changes`` lists every setting that moved.
+        """
+        live = self._sync_live(tenant_id, name)
+        if live is None:
+            raise NotFound(
+                f"strategy {name} is not deployed", code="strategy_not_deployed", param="strategy"
+            )
+        champion = live.champion
+        base = self.get_version(tenant_id, champion.version_id)
+        if min_score is not None:
+            changes = {**_min_score_changes(base, min_score), **changes}
+        draft = derive(base, changes, base_label=f"live version v{base['version']}")
+        candidate = CompiledStrategy("draft", parse_spec(draft.body), champion.scorecard)
+        pf = portfolio(
+            portfolio_name
+            or DEFAULT_PORTFOLIO.get(champion.scorecard.name, champion.scorecard.name)
+        )
+        report = backtest(candidate, pf, champion=champion)
+        assert report.champion is not None
+
+        def view(m: Any) -> dict[str, Any]:
+            return {
+                "approval_rate": m.approval_rate,
+                "refer_rate": m.refer_rate,
+                "bad_rate": m.bad_rate_approved,
+                "expected_loss": m.expected_loss,
+                "expected_cost_per_applicant": m.expected_cost_per_applicant,
+                "approved": m.approved,
+                "referred": m.referred,
+                "declined": m.declined,
+            }
+
+        before, after = view(report.champion), view(report.strategy)
+        return {
+            "strategy": name,
+            "live_version": {"version_id": base["id"], "version": base["version"]},
+            "changes": draft.changes,
+            "portfolio": report.portfolio,
+            "applicants": report.strategy.n,
+            "before": before,
+            "after": after,
+            "delta": {k: round(after[k] - before[k], 6) for k in before},
+            "decisions_changed": report.decisions_changed,
+            "newly_approved": report.swap_in,
+            "no_longer_approved": report.swap_out,
+            "loss_currency": champion.spec.currency,
+            "proposed": False,
+            "deployed": False,
+        }
 
     # ----- deploy / rollback -------------------------------------------------------------------
 

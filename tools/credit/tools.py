@@ -1,6 +1,7 @@
 """Agent tools for credit decisioning.
 
-READ: ``credit_decide_preview``, ``credit_explain``, ``credit_backtest``.
+READ: ``credit_decide_preview``, ``credit_explain``, ``credit_backtest``, ``credit_what_if``
+(a draft of the live strategy backtested without storing it: merchants may ask "what if").
 WRITE: ``credit_propose_strategy`` (stores a new, not-live strategy version: it changes no
 decision, so it needs no approval, but it is a persistent, audited record and runs exactly once),
 ``credit_deploy_strategy`` and ``credit_final_decision`` — idempotent on ``ctx.idempotency_key``;
@@ -374,6 +375,52 @@ def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
     )
 
 
+class WhatIfArgs(ProposeArgs):
+    """Named changes to try on the live version of a strategy slot (nothing is stored)."""
+
+    min_score: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description='The minimum score to approve at all ("what if the minimum score were '
+        '600?"): sets the approval cut-off and keeps the other cut-offs in order',
+    )
+    portfolio: Portfolio | None = Field(
+        default=None,
+        description="Labelled applications to replay; default: the held-out portfolio of the "
+        "live strategy's scorecard",
+    )
+
+    _min_number = field_validator("min_score", mode="before")(_number_in)
+
+    def changes(self) -> dict[str, float]:
+        named = self.model_dump(exclude={"portfolio", "min_score"})
+        return ProposeArgs.model_validate(named).changes()
+
+
+@register_tool(
+    "credit_what_if",
+    kind=ToolKind.READ,
+    args=WhatIfArgs,
+    rest=("POST", "/v1/credit/what-if"),
+    roles=STAFF,
+)
+def credit_what_if(ctx: ToolContext, args: WhatIfArgs) -> dict[str, Any]:
+    """What would change if a setting of the live credit strategy were different ("what if the
+    minimum score were 600?" → min_score=600; also approval / prime cut-off, refer floor, dispute-rate
+    knock-out in %, minimum tenure, limit multiples, APRs). Backtests a draft of the live
+    champion with the named changes against the champion itself on held-out applications and
+    returns before/after approval rate, bad rate, expected loss, and how many decisions change
+    (newly approved, no longer approved). Read-only: nothing is proposed or deployed."""
+    return service_for(ctx.db).what_if(
+        ctx.principal.tenant_id,
+        args.strategy,
+        args.changes(),
+        min_score=args.min_score,
+        portfolio_name=args.portfolio,
+    )
+
+
 def _same_document(svc: CreditService, tenant: str, body: dict[str, Any]) -> dict[str, Any] | None:
     """An existing version of the slot with exactly this document (a repeated proposal)."""
     for summary in svc.list_versions(tenant, name=body["name"]):
@@ -461,10 +508,12 @@ def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]
 
 
 __all__ = [
+    "WhatIfArgs",
     "credit_backtest",
     "credit_decide_preview",
     "credit_deploy_strategy",
     "credit_explain",
     "credit_final_decision",
     "credit_propose_strategy",
+    "credit_what_if",
 ]
