@@ -63,7 +63,58 @@ CURRENCY_WORDS: Final = MappingProxyType(
         "kuwaiti dinar": "KWD", "kuwaiti dinars": "KWD", "bahraini dinar": "BHD",
         "bahraini dinars": "BHD", "dinar": "KWD", "dinars": "KWD", "rand": "ZAR",
     }
+    | {
+        # Country-qualified names, singular and plural ("Singapore dollar", "Thai baht").
+        f"{country} {unit}{plural}": code
+        for code, country, unit in (
+            ("USD", "us", "dollar"), ("USD", "u.s.", "dollar"), ("USD", "american", "dollar"),
+            ("SGD", "singapore", "dollar"), ("SGD", "sing", "dollar"),
+            ("HKD", "hong kong", "dollar"), ("HKD", "hk", "dollar"),
+            ("AUD", "australian", "dollar"), ("AUD", "aussie", "dollar"),
+            ("NZD", "new zealand", "dollar"), ("NZD", "kiwi", "dollar"),
+            ("CAD", "canadian", "dollar"), ("TWD", "taiwan", "dollar"),
+            ("TWD", "new taiwan", "dollar"), ("BND", "brunei", "dollar"),
+            ("PHP", "philippine", "peso"), ("MXN", "mexican", "peso"),
+            ("CLP", "chilean", "peso"), ("COP", "colombian", "peso"),
+            ("ARS", "argentine", "peso"), ("INR", "indian", "rupee"),
+            ("PKR", "pakistani", "rupee"), ("GBP", "british", "pound"),
+            ("CHF", "swiss", "franc"), ("JPY", "japanese", "yen"), ("KRW", "korean", "won"),
+            ("KRW", "south korean", "won"), ("CNY", "chinese", "yuan"),
+            ("THB", "thai", "baht"), ("IDR", "indonesian", "rupiah"),
+            ("MYR", "malaysian", "ringgit"), ("VND", "vietnamese", "dong"),
+            ("BRL", "brazilian", "real"), ("PLN", "polish", "zloty"),
+        )
+        for plural in ("", "s")
+    }
+    | {
+        "buck": "USD", "greenback": "USD", "greenbacks": "USD", "quids": "GBP",
+        "bahts": "THB", "rupiahs": "IDR", "ringgits": "MYR", "yuans": "CNY",
+        "chinese renminbi": "CNY", "pesos filipinos": "PHP", "sing dollar": "SGD",
+        "pound sterling": "GBP", "swiss franc": "CHF", "franc": "CHF", "riyal": "SAR",
+        "riyals": "SAR", "dirham": "AED", "dirhams": "AED", "taka": "BDT", "zlotys": "PLN",
+    }
 )  # fmt: skip
+
+#: Currencies called "dollar" (a bare ``$`` or "dollars" may mean any of them).
+DOLLAR_CURRENCIES: Final = frozenset(
+    {"USD", "SGD", "HKD", "AUD", "NZD", "CAD", "TWD", "BND", "FJD", "BSD", "BBD", "BZD",
+     "JMD", "TTD", "XCD", "LRD", "NAD", "SBD", "KYD", "BMD", "GYD", "SRD"}
+)  # fmt: skip
+
+#: Words that name "a dollar" of unstated country: they mean the dollar currency the
+#: context implies (an SGD payment's "20 dollars" is 20 SGD), USD when nothing does.
+DOLLAR_WORDS: Final = frozenset({"dollar", "dollars"})
+
+#: Slang that follows whatever currency the context implies ("5 bucks" on a THB payment
+#: is 5 THB); USD when the context implies nothing.
+GENERIC_MONEY_WORDS: Final = frozenset({"buck", "bucks"})
+
+#: Banknote slang: a sum with no currency of its own ("a tenner").
+NOTE_SLANG: Final = MappingProxyType({"fiver": 5, "tenner": 10})
+
+#: Currency names that are also everyday English words ("the disputes I won"): read as a
+#: currency only after a number or "the" (``50 won``, ``the won``).
+AMBIGUOUS_CURRENCY_WORDS: Final = frozenset({"won", "real", "rand"})
 
 
 def currency_exponent(code: str) -> int:
@@ -71,47 +122,53 @@ def currency_exponent(code: str) -> int:
     return money.exponent(code) if money.is_known(code) else 2
 
 
-#: ISO 3166 alpha-2 -> names and adjectives (lower case) that mean that market.
+#: ISO 3166 alpha-2 -> names, adjectives and demonyms (lower case) that mean that market
+#: ("in Indonesia", "Thai customers", "Filipinos"). Written by hand from the markets
+#: DOMAIN.md §3.2 names; plural demonyms are listed because phrases match whole words.
 MARKETS: Final = MappingProxyType(
     {
         "CN": ("china", "chinese", "mainland china", "prc"),
-        "HK": ("hong kong", "hongkong"),
-        "MO": ("macau", "macao"),
+        "HK": ("hong kong", "hongkong", "hongkonger", "hongkongers", "hong konger",
+               "hong kongers"),
+        "MO": ("macau", "macao", "macanese"),
         "TW": ("taiwan", "taiwanese"),
         "JP": ("japan", "japanese"),
-        "KR": ("korea", "south korea", "korean"),
-        "ID": ("indonesia", "indonesian"),
-        "MY": ("malaysia", "malaysian"),
-        "PH": ("philippines", "the philippines", "philippine", "filipino"),
-        "SG": ("singapore", "singaporean"),
-        "TH": ("thailand", "thai"),
+        "KR": ("korea", "south korea", "korean", "koreans", "south korean", "south koreans"),
+        "ID": ("indonesia", "indonesian", "indonesians", "indo"),
+        "MY": ("malaysia", "malaysian", "malaysians"),
+        "PH": ("philippines", "the philippines", "philippine", "filipino", "filipinos",
+               "filipina", "filipinas", "pinoy", "pinoys"),
+        "SG": ("singapore", "singaporean", "singaporeans"),
+        "TH": ("thailand", "thai", "thais"),
         "VN": ("vietnam", "viet nam", "vietnamese"),
-        "IN": ("india", "indian"),
-        "BD": ("bangladesh",),
-        "PK": ("pakistan",),
-        "AU": ("australia", "australian"),
-        "NZ": ("new zealand",),
-        "BR": ("brazil", "brazilian"),
-        "MX": ("mexico", "mexican"),
-        "CL": ("chile", "chilean"),
-        "PE": ("peru", "peruvian"),
-        "US": ("united states", "usa", "america", "american"),
-        "CA": ("canada", "canadian"),
-        "GB": ("united kingdom", "uk", "britain", "great britain", "british", "england"),
-        "DE": ("germany", "german"),
+        "IN": ("india", "indian", "indians"),
+        "BD": ("bangladesh", "bangladeshi", "bangladeshis"),
+        "PK": ("pakistan", "pakistani", "pakistanis"),
+        "AU": ("australia", "australian", "australians", "aussie", "aussies"),
+        "NZ": ("new zealand", "new zealander", "new zealanders", "kiwis"),
+        "BR": ("brazil", "brazilian", "brazilians"),
+        "MX": ("mexico", "mexican", "mexicans"),
+        "CL": ("chile", "chilean", "chileans"),
+        "PE": ("peru", "peruvian", "peruvians"),
+        "US": ("united states", "usa", "america", "american", "americans", "the us",
+               "the u.s."),
+        "CA": ("canada", "canadian", "canadians"),
+        "GB": ("united kingdom", "uk", "britain", "great britain", "british", "england",
+               "brits"),
+        "DE": ("germany", "german", "germans"),
         "FR": ("france", "french"),
         "NL": ("netherlands", "the netherlands", "holland", "dutch"),
-        "BE": ("belgium", "belgian"),
-        "AT": ("austria", "austrian"),
-        "PL": ("poland", "polish"),
-        "IT": ("italy", "italian"),
-        "ES": ("spain", "spanish"),
-        "KW": ("kuwait",),
-        "BH": ("bahrain",),
-        "AE": ("uae", "united arab emirates", "emirates"),
-        "SA": ("saudi arabia", "saudi"),
+        "BE": ("belgium", "belgian", "belgians"),
+        "AT": ("austria", "austrian", "austrians"),
+        "PL": ("poland", "polish", "poles"),
+        "IT": ("italy", "italian", "italians"),
+        "ES": ("spain", "spanish", "spaniards"),
+        "KW": ("kuwait", "kuwaiti", "kuwaitis"),
+        "BH": ("bahrain", "bahraini", "bahrainis"),
+        "AE": ("uae", "united arab emirates", "emirates", "emirati", "emiratis"),
+        "SA": ("saudi arabia", "saudi", "saudis"),
     }
-)
+)  # fmt: skip
 
 #: Payment method code -> phrases (lower case). Codes follow DOMAIN.md §3.2.
 PAYMENT_METHODS: Final = MappingProxyType(
@@ -187,12 +244,17 @@ ID_PREFIXES: Final = MappingProxyType(
 )
 
 __all__ = [
+    "AMBIGUOUS_CURRENCY_WORDS",
     "CURRENCY_CODES",
     "CURRENCY_SYMBOLS",
     "CURRENCY_WORDS",
+    "DOLLAR_CURRENCIES",
+    "DOLLAR_WORDS",
+    "GENERIC_MONEY_WORDS",
     "ID_PREFIXES",
     "MARKETS",
     "MARKET_VARIANTS",
+    "NOTE_SLANG",
     "PAYMENT_METHODS",
     "currency_exponent",
 ]

@@ -14,49 +14,51 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from cockpit.planner.amounts import (
+    MONEY_PATTERNS,
+    Money,
+    find_bare_amount,
+    find_fraction,
+    parse_number,
+    resolve_currency,
+    says_full_amount,
+)
+from cockpit.planner.amounts import find_money as _find_money
 from cockpit.planner.dates import DateSpan, find_dates
 from cockpit.planner.lexicon import (
-    CURRENCY_CODES,
-    CURRENCY_SYMBOLS,
-    CURRENCY_WORDS,
+    DOLLAR_CURRENCIES,
     ID_PREFIXES,
     MARKET_VARIANTS,
-    MARKETS,
     PAYMENT_METHODS,
     currency_exponent,
+)
+from cockpit.planner.places import (
+    currency_role,
+    currency_roles,
+    find_currencies,
+    find_market,
+    find_pair,
 )
 from cockpit.planner.spec import SlotHint, SlotKind
 
 ID_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]{0,7}_[A-Za-z0-9][A-Za-z0-9_-]*\b")
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SYMBOLS = "|".join(re.escape(s) for s in sorted(CURRENCY_SYMBOLS, key=len, reverse=True))
-_CODES = "|".join(sorted(CURRENCY_CODES))
-_WORDS = "|".join(re.escape(w) for w in sorted(CURRENCY_WORDS, key=len, reverse=True))
-_MONEY_BEFORE = re.compile(
-    rf"(?:(?<![A-Za-z])(?P<sym>{_SYMBOLS})|\b(?P<code>{_CODES})\b)\s?(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?",
-    re.I,
-)
-_MONEY_AFTER = re.compile(
-    rf"(?<![\w.])(?P<num>{_NUMBER})(?P<k>\s?[kK])?\s?(?:\b(?P<code>{_CODES})\b|\b(?P<word>{_WORDS})\b)",
-    re.I,
-)
-MONEY_PATTERNS: tuple[re.Pattern[str], ...] = (_MONEY_BEFORE, _MONEY_AFTER)
-"""A sum with its currency, symbol or code first (``S$ 20``) or after (``20 SGD``)."""
-_BARE_NUMBER = re.compile(
-    rf"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?(?!\s?%)(?![\w.])"
-)
+_BARE_NUMBER = re.compile(r"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>\d[\d,]*(?:\.\d+)?)(?!\s?%)(?![\w.])")
 _REASON = re.compile(
-    r"\b(?:because|as the|reason(?:\s+is)?\s*[:=]?|due to|since the)\s+(?P<text>[^.?!]+)", re.I
+    r"\b(?:because(?:\s+of)?|as the|reason(?:\s+is)?\s*[:=]?|due to|since the"
+    r"|porque|karena|kerana|weil|parce qu(?:e|')|wegen)\s*(?P<text>(?<=[\s'])[^.?!]+)"
+    # "block customer X, they are a fraudster": a clause about the entity after a comma.
+    r"|[,;]\s+(?P<clause>(?:they|he|she|it|this|that)(?:'s|'re|\s+(?:is|are|was|were|has|have"
+    r"|looks?|keeps?|belongs?|uses?))\b[^.?!]*)",
+    re.I,
 )
 _TOP_N = re.compile(r"\b(?:top|first|limit(?:\s+to)?|show(?:\s+me)?)\s+(?P<n>\d{1,4})\b", re.I)
 _YES = re.compile(r"^\s*(?:yes|yeah|yep|sure|ok(?:ay)?|true|please do|do it)\b", re.I)
 _NO = re.compile(r"^\s*(?:no|nope|false|don'?t)\b", re.I)
-_MARKET_CONTEXT = re.compile(r"\b(?:in|for|from|market|country|across|within)\s+$", re.I)
 _AMBIGUOUS_METHODS = {
     "boost": ("Boost", "BOOST"),
     "ideal": ("iDEAL", "IDEAL", "iDeal"),
@@ -206,60 +208,32 @@ class _Text:
         self.taken.append(span)
 
 
-def _to_decimal(num: str, thousands: str | None) -> Decimal | None:
-    try:
-        value = Decimal(num.replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value * 1000 if thousands and thousands.strip() else value
-
-
 def to_minor(value: Decimal, currency: str) -> int:
     """Major units -> integer minor units (ISO 4217 exponent, half-even)."""
     exponent = currency_exponent(currency)
     return int((value.scaleb(exponent)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
-    value: Decimal
-    currency: str | None
-    span: tuple[int, int]
-
-
-def _currency_of(match: re.Match[str]) -> str | None:
-    groups = match.groupdict()
-    if groups.get("sym"):
-        sym = groups["sym"]
-        return CURRENCY_SYMBOLS.get(sym) or CURRENCY_SYMBOLS.get(sym.upper())
-    if groups.get("code"):
-        return str(groups["code"]).upper()
-    if groups.get("word"):
-        return CURRENCY_WORDS.get(str(groups["word"]).lower())
-    return None
-
-
 def find_money(text: _Text) -> list[Money]:
-    found: list[Money] = []
-    for pattern in (_MONEY_BEFORE, _MONEY_AFTER):
-        for m in pattern.finditer(text.raw):
-            if not text.free(m.span()):
-                continue
-            value = _to_decimal(m.group("num"), m.group("k"))
-            if value is not None:
-                text.claim(m.span())
-                found.append(Money(value, _currency_of(m), m.span()))
-    return sorted(found, key=lambda money: money.span)
+    """Sums with a currency cue in the unclaimed text (they are claimed)."""
+    found = _find_money(text.raw, free=text.free)
+    for money in found:
+        text.claim(money.span)
+    return found
 
 
-def find_currency(text: _Text) -> str | None:
-    for m in re.finditer(rf"\b(?P<code>{_CODES})\b", text.raw, re.I):
-        if text.free(m.span()) and (m.group(0).isupper() or len(text.raw.split()) <= 2):
-            return m.group(0).upper()
-    for m in re.finditer(rf"\b(?P<word>{_WORDS})\b", text.raw, re.I):
-        if text.free(m.span()):
-            return CURRENCY_WORDS[m.group(0).lower()]
+def find_currency(text: _Text, implied: str | None = None) -> str | None:
+    """The first currency named in the unclaimed text ("dollars" -> the implied dollar)."""
+    for mention in find_currencies(text.raw, free=text.free):
+        if mention.code == "USD" and not _says_us(text.raw[slice(*mention.span)]):
+            return implied if implied in DOLLAR_CURRENCIES else "USD"
+        return mention.code
     return None
+
+
+def _says_us(surface: str) -> bool:
+    # "USD", "US$", "US dollars", "American dollars" name USD; "dollars" and "bucks" do not.
+    return surface.upper().startswith(("USD", "US", "U.S", "AMERICAN", "GREENBACK"))
 
 
 @lru_cache(maxsize=4096)
@@ -267,23 +241,6 @@ def _phrase_regex(phrase: str) -> re.Pattern[str]:
     return re.compile(
         r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s_-]?") + r"(?![\w-])", re.I
     )
-
-
-def find_market(text: _Text, allowed: Sequence[Any] | None) -> str | None:
-    best: tuple[int, str] | None = None
-    for code, names in MARKETS.items():
-        if allowed is not None and code not in allowed:
-            continue
-        for name in names:
-            for m in _phrase_regex(name).finditer(text.raw):
-                if text.free(m.span()) and (best is None or m.start() < best[0]):
-                    best = (m.start(), code)
-        for m in re.finditer(rf"\b{code}\b", text.raw):
-            before = text.raw[: m.start()]
-            in_context = _MARKET_CONTEXT.search(before) or len(text.raw) <= 3
-            if text.free(m.span()) and in_context and (best is None or m.start() < best[0]):
-                best = (m.start(), code)
-    return best[1] if best else None
 
 
 def find_method(text: _Text, allowed: Sequence[Any] | None, market: str | None) -> str | None:
@@ -343,6 +300,19 @@ def find_enum(text: _Text, plan: SlotPlan) -> Any:
     return max(kept, key=lambda h: (h[1] - h[0], -h[0]))[2]
 
 
+def _by_shape(plan: SlotPlan, values: Mapping[str, Any]) -> Any:
+    """The enum value another slot's value implies by its shape (``hint.by_shape``)."""
+    shapes = plan.hint.by_shape if plan.hint else {}
+    for slot, patterns in shapes.items():
+        other = values.get(slot)
+        if not isinstance(other, str):
+            continue
+        for value, regex in patterns.items():
+            if re.fullmatch(regex, other) and (plan.enum is None or value in plan.enum):
+                return value
+    return None
+
+
 def _id_prefixes(plan: SlotPlan) -> tuple[str, ...]:
     noun = plan.name.lower().removesuffix("_id").split("_")[-1]
     return ID_PREFIXES.get(noun, ())
@@ -398,6 +368,14 @@ class Extraction:
     values: dict[str, Any] = field(default_factory=dict)
     pending_amount: str | None = None
     """An amount heard without a currency (decimal string in major units)."""
+    full_amount: bool = False
+    """The whole remaining amount was asked for ("in full", "the rest", "everything") and
+    no number was given: the caller maps it to what remains of the record (never a guess)."""
+    fraction: Decimal | None = None
+    """A share of that remaining amount ("half" -> 0.5, "30%" -> 0.3) with no number given."""
+    window: DateSpan | None = None
+    """The period the date slots were filled from; :func:`~cockpit.planner.dates.describe_span`
+    says it in words for the answer ("last week (16–22 Nov 2026)")."""
 
 
 def extract(
@@ -408,8 +386,16 @@ def extract(
     known: Mapping[str, Any] | None = None,
     asked: Sequence[str] = (),
     default_currency: str | None = None,
+    implied_currency: str | None = None,
+    home_currency: str | None = None,
 ) -> Extraction:
-    """Fill what ``utterance`` says about ``plans``; ``asked`` are slots just asked for."""
+    """Fill what ``utterance`` says about ``plans``; ``asked`` are slots just asked for.
+
+    ``implied_currency`` is the currency of the record under discussion (the payment being
+    refunded): a bare number, "bucks" and a dollar word or bare ``$`` (when it is a dollar
+    currency) are read in it; a code or country symbol the text names always wins.
+    ``home_currency`` is the merchant's own currency, never taken for a foreign one.
+    """
     text = _Text(utterance)
     known = dict(known or {})
     out = Extraction()
@@ -425,77 +411,41 @@ def extract(
         if any(ch.isdigit() for ch in m.group(0)):
             text.claim(m.span())  # ids of other kinds are never amounts or dates
 
-    dates: list[DateSpan] = [d for d in find_dates(utterance, today) if text.free(d.span)]
-    for d in dates:
-        text.claim(d.span)
-    ranges = [d for d in dates if d.is_range] or dates
-    if ranges:
-        first = ranges[0]
-        for plan in by_kind.get("start_date", []):
-            out.values[plan.name] = first.start.isoformat()
-        for plan in by_kind.get("end_date", []):
-            out.values[plan.name] = first.end.isoformat()
-        for plan in by_kind.get("days", []):
-            out.values[plan.name] = first.horizon_days or first.days
-    singles = [d for d in dates if not d.is_range] or dates
-    if singles:
-        for plan in by_kind.get("date", []):
-            out.values[plan.name] = singles[0].start.isoformat()
-
-    money = find_money(text) if by_kind.get("amount") or by_kind.get("currency") else []
+    _fill_dates(text, by_kind, out, today)
+    _fill_currency_roles(text, plans, out, asked=asked, home=home_currency)
     market_plans = by_kind.get("market", [])
     for plan in market_plans:
-        market = find_market(text, plan.enum)
+        market = find_market(text.raw, allowed=plan.enum, free=text.free)
         if market is not None:
             out.values[plan.name] = market
     market_value = next((out.values[p.name] for p in market_plans if p.name in out.values), None)
     market_value = market_value or next(
         (known[p.name] for p in market_plans if p.name in known), None
     )
-
-    currency = next((m.currency for m in money if m.currency), None)
-    if currency is None and by_kind.get("currency"):
-        currency = find_currency(text)
-    for plan in by_kind.get("currency", []):
-        if currency and (plan.enum is None or currency in plan.enum):
-            out.values[plan.name] = currency
-    for plan in by_kind.get("amount", []):
-        amount: Decimal | None = money[0].value if money else None
-        if amount is None:
-            # Ids and dates are claimed already, so a bare number left over is the amount.
-            bare = next((m for m in _BARE_NUMBER.finditer(utterance) if text.free(m.span())), None)
-            if bare is not None:
-                amount = _to_decimal(bare.group("num"), bare.group("k"))
-                text.claim(bare.span())
-        if amount is None:
-            continue
-        if plan.json_type == "integer":
-            ccy = (
-                currency
-                or next(
-                    (str(known[p.name]) for p in by_kind.get("currency", []) if known.get(p.name)),
-                    None,
-                )
-                or (plan.hint.default_currency if plan.hint else None)
-                or default_currency
-            )
-            if ccy is None:
-                out.pending_amount = str(amount)
-                continue
-            out.values[plan.name] = to_minor(amount, ccy)
-        elif plan.json_type == "number":
-            out.values[plan.name] = float(amount)
-        else:
-            out.values[plan.name] = str(amount)
+    _fill_money(
+        text,
+        by_kind,
+        out,
+        known=known,
+        implied=implied_currency,
+        fallback=default_currency,
+    )
 
     for plan in by_kind.get("payment_method", []):
         method = find_method(text, plan.enum, str(market_value) if market_value else None)
         if method is not None:
             out.values[plan.name] = method
+    reason = _REASON.search(utterance) if by_kind.get("text") else None
+    if reason is not None and not any(p.name in asked for p in by_kind["text"]):
+        # The why is not the what: "block ip X because it runs card testing" names no card.
+        text.claim(reason.span("text" if reason.group("text") else "clause"))
     for plan in by_kind.get("enum", []):
         value = find_enum(text, plan)
         if value is not None:
             out.values[plan.name] = value
+        shaped = _by_shape(plan, {**known, **out.values})
+        if shaped is not None:
+            out.values[plan.name] = shaped
     for plan in by_kind.get("integer", []) + by_kind.get("number", []):
         top = _TOP_N.search(utterance)
         if top is not None and text.free(top.span()):
@@ -504,7 +454,7 @@ def extract(
         elif plan.name in asked:
             bare = next((m for m in _BARE_NUMBER.finditer(utterance) if text.free(m.span())), None)
             if bare is not None:
-                number = _to_decimal(bare.group("num"), bare.group("k")) or Decimal(0)
+                number = parse_number(bare.group("num")) or Decimal(0)
                 out.values[plan.name] = int(number) if plan.kind == "integer" else float(number)
     for plan in by_kind.get("boolean", []):
         if plan.name in asked and _YES.search(utterance):
@@ -514,13 +464,136 @@ def extract(
     for plan in by_kind.get("query", []):
         out.values[plan.name] = utterance.strip()
     for plan in by_kind.get("text", []):
+        if currency_role(plan.name) is not None:
+            continue  # a pair or source currency, filled above (never the raw sentence)
         if plan.name in asked and utterance.strip():
             out.values[plan.name] = utterance.strip()
             continue
         reason = _REASON.search(utterance)
         if reason is not None:
-            out.values[plan.name] = reason.group("text").strip()
+            out.values[plan.name] = (reason.group("text") or reason.group("clause")).strip()
     return out
+
+
+def _fill_dates(
+    text: _Text, by_kind: Mapping[str, list[SlotPlan]], out: Extraction, today: date
+) -> None:
+    dates: list[DateSpan] = [d for d in find_dates(text.raw, today) if text.free(d.span)]
+    for d in dates:
+        text.claim(d.span)
+    ranges = [d for d in dates if d.is_range] or dates
+    range_plans = [p for k in ("start_date", "end_date", "days") for p in by_kind.get(k, [])]
+    if ranges and range_plans:
+        first = ranges[0]
+        out.window = first
+        for plan in range_plans:
+            if plan.kind == "start_date":
+                out.values[plan.name] = first.start.isoformat()
+            elif plan.kind == "end_date":
+                out.values[plan.name] = first.end.isoformat()
+            else:
+                out.values[plan.name] = first.horizon_days or first.lookback_days
+    singles = [d for d in dates if not d.is_range] or dates
+    if singles and by_kind.get("date"):
+        out.window = out.window or singles[0]
+        for plan in by_kind["date"]:
+            out.values[plan.name] = singles[0].start.isoformat()
+
+
+def _fill_currency_roles(
+    text: _Text,
+    plans: Sequence[SlotPlan],
+    out: Extraction,
+    *,
+    asked: Sequence[str],
+    home: str | None,
+) -> None:
+    """Arguments whose names give their currency a role: pair, base/quote, home, foreign."""
+    roled = [
+        (p, r) for p in plans if p.kind in ("currency", "text") and (r := currency_role(p.name))
+    ]
+    if not roled:
+        return
+    pair = find_pair(text.raw, free=text.free)
+    named = [m.code for m in find_currencies(text.raw, free=text.free)]
+    answered_home = any(r == "home" and p.name in asked for p, r in roled)
+    if answered_home and named and not home:
+        home = named[0]  # "SGD" in answer to "your home currency?"
+    roles = currency_roles(text.raw, home=home, free=text.free)
+    for plan, role in roled:
+        value: Any = None
+        if role == "pair" and pair is not None:
+            value = f"{pair[0]}/{pair[1]}"
+        elif role in ("base", "quote"):
+            if pair is not None:
+                value = pair[0] if role == "base" else pair[1]
+            elif plan.name in asked and named:
+                value = named[0]
+        elif role == "home":
+            value = roles.home or home
+        elif role == "foreign" and roles.foreign:
+            value = list(roles.foreign) if plan.json_type == "array" else roles.foreign[0]
+        allowed = plan.enum
+        if value is not None and (allowed is None or all(v in allowed for v in _listed(value))):
+            out.values[plan.name] = value
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _fill_money(
+    text: _Text,
+    by_kind: Mapping[str, list[SlotPlan]],
+    out: Extraction,
+    *,
+    known: Mapping[str, Any],
+    implied: str | None,
+    fallback: str | None,
+) -> None:
+    """The amount and its currency; "the rest" / "half" when no number is given."""
+    amount_plans = by_kind.get("amount", [])
+    currency_plans = [p for p in by_kind.get("currency", []) if currency_role(p.name) is None]
+    if not amount_plans and not currency_plans:
+        return
+    context = implied or next(
+        (str(known[p.name]) for p in currency_plans if known.get(p.name)), None
+    )
+    hinted = next(
+        (p.hint.default_currency for p in amount_plans if p.hint and p.hint.default_currency), None
+    )
+    fallback = hinted or fallback
+    money = find_money(text)
+    first = money[0] if money else None
+    if first is None and amount_plans:
+        first = find_bare_amount(text.raw, free=text.free, currency=context or fallback)
+        if first is not None:
+            text.claim(first.span)
+    named = find_currency(text, implied=context)
+    currency: str | None
+    if first is not None and first.cue is not None:
+        currency = resolve_currency(first, implied=context, fallback=fallback)
+    elif first is not None:
+        currency = named or context or fallback
+    else:
+        currency = named
+    for plan in currency_plans:
+        if currency and (plan.enum is None or currency in plan.enum):
+            out.values[plan.name] = currency
+    if first is None:
+        out.full_amount = bool(amount_plans) and says_full_amount(text.raw)
+        out.fraction = find_fraction(text.raw) if amount_plans and not out.full_amount else None
+        return
+    for plan in amount_plans:
+        if plan.json_type == "integer":
+            if currency is None:
+                out.pending_amount = str(first.value)
+                continue
+            out.values[plan.name] = to_minor(first.value, currency)
+        elif plan.json_type == "number":
+            out.values[plan.name] = float(first.value)
+        else:
+            out.values[plan.name] = str(first.value)
 
 
 def evidence(utterance: str, today: date) -> set[str]:
@@ -536,7 +609,7 @@ def evidence(utterance: str, today: date) -> set[str]:
         found.add("date")
     for d in spans:
         text.claim(d.span)
-    if any(m.currency for m in find_money(text)):
+    if find_money(text):
         found.add("amount")
     return found
 
@@ -587,6 +660,7 @@ def describe_slot(plan: SlotPlan) -> str:
 
 
 __all__ = [
+    "MONEY_PATTERNS",
     "Extraction",
     "SlotPlan",
     "accepted_evidence",
