@@ -50,7 +50,7 @@ from cockpit.planner.context import (
     record_value,
     refers_back,
 )
-from cockpit.planner.intents import IntentScore, cached_index
+from cockpit.planner.intents import IntentScore, cached_index, normalise
 from cockpit.planner.slots import (
     ID_TOKEN,
     Extraction,
@@ -256,6 +256,18 @@ class Dialogue:
             embedder=embedder,
             out_of_scope=self.spec.out_of_scope_examples,
         )
+        # One Dialogue answers one reply: utterances embedded for it are kept for it.
+        self._vectors: dict[str, Any] = {}
+
+    def _rank(self, text: str) -> tuple[list[IntentScore], float]:
+        self._prime([text])
+        return self.index.rank(text, vectors=self._vectors)
+
+    def _prime(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` in one batch before they are ranked one by one."""
+        self._vectors.update(
+            self.index.vectors([t for t in texts if normalise(t) not in self._vectors])
+        )
 
     # ----- entry point -------------------------------------------------------------------
     def reply(self, messages: Sequence[BaseMessage]) -> AIMessage:
@@ -311,7 +323,7 @@ class Dialogue:
         example than to the nearest out-of-scope one; a clear gap lets a
         low-scoring but unambiguous request through, a negative gap never acts.
         """
-        ranking, oos = self.index.rank(text)
+        ranking, oos = self._rank(text)
         ranking = self._with_evidence(text, ranking)
         if not ranking:
             return Classification(None, "out_of_scope", ranking, oos)
@@ -349,7 +361,7 @@ class Dialogue:
             return self._act(offered, text, messages, base={}, carry=state.entities)
         if rest is None and not is_short_reference(text):
             return None
-        ranking, _ = self.index.rank(text)
+        ranking, _ = self._rank(text)
         ranking = self._with_evidence(text, ranking)
         mine = next((r for r in ranking if r.name == offered.name), None)
         if mine is not None and mine.score >= ranking[0].score - OFFER_SLACK:
@@ -414,6 +426,7 @@ class Dialogue:
         parts = split_requests(text)
         if len(parts) < 2:
             return []
+        self._prime([text, *parts])
         requests: list[Request] = []
         for part in parts:
             result = self.classify(part)
@@ -549,7 +562,7 @@ class Dialogue:
         if result.verdict == "act" and result.intent is not None:
             return result.intent
         # A short reply ("the refund") is read together with the original request.
-        ranking, _ = self.index.rank(f"{state.query} {text}")
+        ranking, _ = self._rank(f"{state.query} {text}")
         ranked = [r for r in ranking if r.name in state.candidates]
         if ranked and (
             len(ranked) == 1 or ranked[0].score - ranked[1].score >= self.spec.ambiguity_margin

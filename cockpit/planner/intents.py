@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,12 +200,24 @@ class IntentIndex:
             scores[i] = hit / total
         return scores
 
-    def rank(self, text: str) -> tuple[list[IntentScore], float]:
-        """Intents best first, and the out-of-scope similarity of ``text``."""
+    def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Embeddings of several utterances in one batch (one model call instead of one per
+        text: the parts of a turn of several requests are ranked together)."""
+        queries = list(dict.fromkeys(q for q in (normalise(t) for t in texts) if q))
+        if not queries or not self.names:
+            return {}
+        return dict(zip(queries, self.embedder.embed(queries), strict=True))
+
+    def rank(
+        self, text: str, *, vectors: Mapping[str, np.ndarray] | None = None
+    ) -> tuple[list[IntentScore], float]:
+        """Intents best first, and the out-of-scope similarity of ``text`` (``vectors``: from
+        :meth:`vectors`, used when they hold this text)."""
         query = normalise(text)
         if not self.names or not query:
             return [], 0.0
-        vector = self.embedder.embed([query])[0]
+        known = vectors.get(query) if vectors is not None else None
+        vector = known if known is not None else self.embedder.embed([query])[0]
         sims = self._vectors @ vector
         lexical = self._lexical(tokens(query))
         results: list[IntentScore] = []
