@@ -68,12 +68,14 @@ def _payment(
         where.append("disputed = 1" if spec.disputed else "disputed = 0")
     rows = c.execute(
         "SELECT id, amount, currency, state, method_type, merchant_id, decline_code, "
-        f"captured_amount FROM pay_payments WHERE {' AND '.join(where)} "
+        "captured_amount, customer_id, card_id, device_id, "
+        "(SELECT ip FROM pay_devices d WHERE d.id = pay_payments.device_id) "
+        f"FROM pay_payments WHERE {' AND '.join(where)} "
         f"ORDER BY {_order(spec, 'amount', 'created_at')}",
         params,
     ).fetchall()
     row = _pick(spec, [r for r in rows if r[0] not in taken])
-    pid, amount, currency, state, method, mid, decline, captured = row
+    pid, amount, currency, state, method, mid, decline, captured, cus, card, dev, ip = row
     return {
         "id": pid,
         "amount": amount,
@@ -84,6 +86,11 @@ def _payment(
         "merchant_id": mid,
         "decline_code": decline or "",
         "captured": captured,
+        # The entities the payment carries ("block the device used on pay_…"); "" when absent.
+        "customer_id": cus or "",
+        "card_id": card or "",
+        "device_id": dev or "",
+        "ip": ip or "",
     }
 
 

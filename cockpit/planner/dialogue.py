@@ -724,7 +724,8 @@ class Dialogue:
         if record_id is None:
             return None
         _, record = read_record(messages, source.tool, source.arg or source.id, record_id)
-        value = record_value(record, source.field) if record is not None else None
+        path = _record_path(source.field, got.values)
+        value = record_value(record, path) if record is not None and path else None
         return str(value).upper() if isinstance(value, str) and value else None
 
     def _from_records(
@@ -745,13 +746,14 @@ class Dialogue:
                 continue
             if source.when == "full_amount" and not full_amount:
                 continue
+            path = _record_path(source.field, slots)
             record_id = self._record_id(source, text, plans, slots, messages)
-            if record_id is None:
+            if record_id is None or path is None:
                 continue
             arg = source.arg or source.id
             attempted, record = read_record(messages, source.tool, arg, record_id)
             if record is not None:
-                value = _slot_value(plan, record_value(record, source.field))
+                value = _slot_value(plan, record_value(record, path))
                 if value is not None:
                     slots[plan.name] = value
             elif not attempted and source.tool in self.tools and needed is None:
@@ -959,6 +961,19 @@ def _carried(plan: SlotPlan, carry: Mapping[str, Any]) -> str | None:
         return named
     shaped = {v for v in carry.values() if isinstance(v, str) and id_matches(plan, v)}
     return shaped.pop() if len(shaped) == 1 else None
+
+
+def _record_path(field: str, slots: Mapping[str, Any]) -> str | None:
+    """``field`` with its ``{slot}`` segments filled from ``slots``; None while one is empty."""
+    parts: list[str] = []
+    for part in field.split("."):
+        if part.startswith("{") and part.endswith("}"):
+            value = slots.get(part[1:-1])
+            if not isinstance(value, str) or not value:
+                return None
+            part = value
+        parts.append(part)
+    return ".".join(parts)
 
 
 def _slot_value(plan: SlotPlan, value: Any) -> Any:

@@ -70,7 +70,8 @@ def _check(template: str | None) -> str | None:
     return template
 
 
-_FIELD_PATH = r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"
+_FIELD_PATH = r"^(?:[A-Za-z0-9_]+|\{[a-z][a-z0-9_]*\})(?:\.(?:[A-Za-z0-9_]+|\{[a-z][a-z0-9_]*\}))*$"
+"""A dotted path; a ``{slot}`` segment is that slot's value (``entities.{kind}``)."""
 
 
 class RecordSource(BaseModel):
@@ -93,7 +94,9 @@ class RecordSource(BaseModel):
     by its shape (the ``pay_`` prefix), whether or not the intent's own tool has that slot."""
     field: str = Field(pattern=_FIELD_PATH)
     """Dotted path of the value in the read tool's result (``deviceId``,
-    ``paymentAmount.currency``)."""
+    ``paymentAmount.currency``). A ``{slot}`` segment is the value of another slot of the
+    intent (``entities.{kind}``: "block the card / device used on pay_1" reads the kind named);
+    until that slot is filled, the record is not read."""
     arg: str | None = Field(default=None, pattern=_NAME.pattern)
     """The read tool's argument that takes the id, when it is not named ``id``'s name."""
     when: Literal["missing", "full_amount"] = "missing"
@@ -143,6 +146,21 @@ class SlotHint(BaseModel):
     from_record: RecordSource | None = None
     """Read the value from a record, calling its read tool first when needed (see
     :class:`RecordSource`); applies after ``from_result`` and before ``default``."""
+    by_shape: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """For an enum slot: ``{other slot: {value: regex}}`` — when the other slot's value fully
+    matches a value's regex, that value is meant, whatever other words say ("block ip X
+    because of card testing", "is ring_1 in a ring": the id's shape names its kind)."""
+
+    @field_validator("by_shape")
+    @classmethod
+    def _shapes(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for shapes in value.values():
+            for regex in shapes.values():
+                try:
+                    re.compile(regex)
+                except re.error as exc:
+                    raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
 
     @field_validator("pattern")
     @classmethod
