@@ -58,7 +58,7 @@ _UNITS = {
 }  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _WORD = "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True))
-_WORDS = rf"(?:an?\s+)?(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD}))*"
+_WORDS = rf"(?:an?\s+)?(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD})){{0,7}}"
 _MULT = r"(?P<mult>\s?(?:k|K)\b|\s+(?:thousand|million|mn|m|bn)\b|\s?(?:mn|bn)\b)"
 
 

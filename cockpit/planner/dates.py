@@ -244,6 +244,12 @@ def _phrase(word: str, n_token: str | None, unit: str) -> str:
     return f"the {word.lower()} {n} {unit}{'s' if n != 1 else ''}"
 
 
+def _vague(match: re.Match[str]) -> bool:
+    # "over the coming weeks", "the past months": no number, a plural unit, no length.
+    unit = match.group("unit").lower()
+    return match.group("n") is None and unit.endswith("s")
+
+
 Rule = Callable[[str, date], Iterator[DateSpan]]
 
 
@@ -277,6 +283,8 @@ def _explicit_days(text: str, today: date) -> Iterator[DateSpan]:
 
 def _next_n(text: str, today: date) -> Iterator[DateSpan]:
     for m in _NEXT_N.finditer(text):
+        if _vague(m):
+            continue
         n, unit = _num(m.group("n")), _unit(m.group("unit"))
         days = 1 if unit == "hour" else n * _UNIT_DAYS[unit]
         end = today + timedelta(days=days - 1)
@@ -286,6 +294,8 @@ def _next_n(text: str, today: date) -> Iterator[DateSpan]:
 
 def _last_n(text: str, today: date) -> Iterator[DateSpan]:
     for m in _LAST_N.finditer(text):
+        if _vague(m):
+            continue
         n_token, unit = m.group("n"), _unit(m.group("unit"))
         calendar_word = m.group("q").lower() in ("last", "previous", "prior")
         if n_token is None and calendar_word and unit in ("week", "month", "quarter", "year"):

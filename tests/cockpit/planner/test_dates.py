@@ -106,7 +106,10 @@ def test_the_weekend_on_a_weekend_day() -> None:
     assert find_dates("this weekend", TODAY) == []  # still ahead on a Wednesday
 
 
-@pytest.mark.parametrize("text", ["may I refund this", "march on", "the last 4 digits"])
+@pytest.mark.parametrize(
+    "text",
+    ["may I refund this", "march on", "the last 4 digits", "over the coming weeks", "past months"],
+)
 def test_words_that_are_no_dates(text: str) -> None:
     assert find_dates(text, TODAY) == []
 
