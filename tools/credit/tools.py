@@ -27,6 +27,7 @@ from cockpit.errors import NotFound, PermissionDenied, ToolError, ValidationFail
 from cockpit.money import CurrencyCode, ModelMajorAmount, ModelMinorAmount
 from cockpit.tenancy.rights import PARTNERS, STAFF
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from cockpit.toolkit.ids import check_id
 from tools.credit.activity import (
     MerchantActivity,
     activity_source,
@@ -203,6 +204,8 @@ class ProposeArgs(BaseModel):
 
 def _merchant(ctx: ToolContext, named: str | None) -> str:
     """The merchant a call is about: a bound key's own; otherwise the one named."""
+    if named:
+        check_id(named, "merchant", param="merchant_id")
     bound = ctx.principal.merchant_id
     if bound:
         if named and named != bound:
@@ -218,9 +221,8 @@ def _merchant(ctx: ToolContext, named: str | None) -> str:
 
 
 def _activity(ctx: ToolContext, merchant_id: str | None) -> MerchantActivity:
-    return activity_source(ctx.extras).activity(
-        ctx.principal.tenant_id, _merchant(ctx, merchant_id)
-    )
+    merchant = _merchant(ctx, merchant_id)  # the caller's argument is checked first
+    return activity_source(ctx.extras).activity(ctx.principal.tenant_id, merchant)
 
 
 def _build(
@@ -301,8 +303,9 @@ def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]
 def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a stored credit decision: points per characteristic, the factors that cost the most
     points (adverse-action reasons), the rules that fired, and the strategy version used."""
+    decision_id = check_id(args.decision_id, "credit decision", param="decision_id")
     return service_for(ctx.db).explain(
-        ctx.principal.tenant_id, args.decision_id, merchant_id=ctx.principal.merchant_id
+        ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
     )
 
 
@@ -368,9 +371,10 @@ def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str
 def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
     """Backtest a strategy version on a labelled portfolio: approval rate, bad rate, expected cost and
     profit under the 5:1 cost matrix, expected loss, and the comparison with the live champion."""
+    version_id = check_id(args.version_id, "strategy version", param="version_id")
     return (
         service_for(ctx.db)
-        .backtest_version(ctx.principal.tenant_id, args.version_id, portfolio_name=args.portfolio)
+        .backtest_version(ctx.principal.tenant_id, version_id, portfolio_name=args.portfolio)
         .to_dict()
     )
 
@@ -497,6 +501,9 @@ def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]
         raise ToolError(
             "credit_deploy_strategy needs an idempotency key", code="missing_idempotency_key"
         )
+    check_id(args.version_id, "strategy version", param="version_id")
+    if args.challenger_version_id is not None:
+        check_id(args.challenger_version_id, "strategy version", param="challenger_version_id")
     return service_for(ctx.db).deploy(
         ctx.principal.tenant_id,
         args.version_id,

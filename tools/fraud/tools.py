@@ -21,6 +21,7 @@ from cockpit.config import Settings
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.money import MinorAmount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
+from cockpit.toolkit.ids import check_id
 from tools.fraud.blocks import active_blocks, check_entity
 from tools.fraud.blocks import block_entity as _block
 from tools.fraud.blocks import release_entity as _release
@@ -184,6 +185,7 @@ def entity_graph(ctx: ToolContext, args: GraphArgs) -> dict[str, Any]:
 def merchant_risk_report(ctx: ToolContext, args: MerchantArgs) -> dict[str, Any]:
     """Risk report for a merchant from its scored traffic: approve / review / decline rates,
     mean score, declined amount and the most frequent reason codes."""
+    check_id(args.merchant_id, "merchant", param="merchant_id")
     bound = ctx.principal.merchant_id
     if bound and args.merchant_id != bound:
         # A merchant-bound key sees its own merchant only; others do not exist for it.

@@ -106,3 +106,17 @@ def test_the_rest_twin_admits_merchants(live_db: Database, tmp_path: Path) -> No
     assert r.status_code == 422 and r.json()["code"] == "cutoffs_out_of_order"
     assert _stored(live_db) == before
     assert http.post("/v1/credit/what-if", json={"approve_cutoff": 5000}).status_code == 422
+
+
+def test_credit_ids_of_the_wrong_kind_are_refused(live_db: Database) -> None:
+    partner = _ctx(live_db, Role.PARTNER, None)
+    with pytest.raises(ValidationFailed) as err:
+        credit_tools.credit_explain(partner, credit_tools.ExplainArgs(decision_id="pay_123"))
+    assert (err.value.code, err.value.param) == ("wrong_id_kind", "decision_id")
+    assert "is a payment id, not a credit decision id" in err.value.message
+    with pytest.raises(ValidationFailed) as err:
+        credit_tools.credit_backtest(partner, credit_tools.BacktestArgs(version_id="cdec_1"))
+    assert (err.value.code, err.value.param) == ("wrong_id_kind", "version_id")
+    with pytest.raises(ValidationFailed) as err:
+        credit_tools.credit_decide_preview(partner, credit_tools.PreviewArgs(merchant_id="pay_9"))
+    assert (err.value.code, err.value.param) == ("wrong_id_kind", "merchant_id")
