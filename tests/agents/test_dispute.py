@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.planner.template import format_minor
+from cockpit.planner.template import format_date, format_minor
 from tests.support.agentkit import DEMO, TeamHarness, Turn, settings_for
 from tools.payments.disputes import Disputes, compelling_evidence
 from tools.payments.gateway import Gateway
@@ -62,8 +62,14 @@ class Pool:
         return self.open.pop(0)
 
     def any(self) -> Case:
-        """A dispute to read or to try a refused / rejected write on (state is compared)."""
+        """A dispute to read or to try a refused write on (state is compared)."""
         return (self.closed or self.open)[0]
+
+    def open_one(self) -> Case:
+        """An open dispute to try a write on that the merchant rejects (state is compared, so
+        a later test may still claim it): a closed one is refused before any approval."""
+        assert self.open, "the demo world has no open dispute left for this test"
+        return self.open[-1]
 
 
 @pytest.fixture(scope="module")
@@ -205,12 +211,23 @@ def balances(team: TeamHarness, case: Case) -> Any:
 
 
 def executed_writes(turn: Turn) -> list[Any]:
-    return [r for name in WRITES for r in turn.tool_results(name)]
+    """Writes that ran (a call refused before its approval, with an error, did not)."""
+    return [
+        r
+        for name in WRITES
+        for r in turn.tool_results(name)
+        if not (isinstance(r, dict) and "error" in r)
+    ]
 
 
 def money(amount: dict[str, str]) -> str:
     """``{"currency": "SGD", "value": "53634"}`` as the planner renders it (``536.34 SGD``)."""
     return format_minor(int(amount["value"]), amount["currency"])
+
+
+def due(moment: str) -> str:
+    """A deadline as the answers say it (``30 Dec 2026, 07:27 UTC``)."""
+    return str(format_date(moment, with_time=True))
 
 
 def yes_no(flag: bool) -> str:
@@ -242,7 +259,7 @@ def test_lists_open_disputes_soonest_deadline_first(
     assert f"You have {len(open_now)} open disputes" in turn.answer
     first = open_now[0]
     assert f"Next due: {first['disputeId']}" in turn.answer
-    assert first["defenseDueTime"] in turn.answer and money(first["disputeAmount"]) in turn.answer
+    assert due(first["defenseDueTime"]) in turn.answer and money(first["disputeAmount"]) in turn.answer
     closed = [d["disputeId"] for d in disputes(team, key) if d["status"] != "NEEDS_RESPONSE"]
     assert not any(c in turn.answer for c in closed)
     assert snapshot(team, key) == before
@@ -275,7 +292,7 @@ def test_details_classify_reason_and_list_evidence(team: TeamHarness, pool: Pool
     answer = turn.answer
     assert f"{d['network']} reason {d['disputeReasonCode']} ({d['disputeReasonMsg']})" in answer
     assert f"category {d['category']}" in answer and f"stage {d['stage']}" in answer
-    assert f"Respond by {d['defenseDueTime']}" in answer
+    assert f"Respond by {due(d['defenseDueTime'])}" in answer
     assert money(d["disputeAmount"]) in answer
     tags = [item["evidenceTag"] for item in checklist["evidenceList"]]
     assert f"Evidence checklist: {', '.join(tags)}" in answer
@@ -465,7 +482,7 @@ def test_submit_approved_with_edited_evidence_happens_once(team: TeamHarness, po
 
 
 def test_submit_rejected_changes_nothing(team: TeamHarness, pool: Pool) -> None:
-    case = pool.any()
+    case = pool.open_one()
     before, evidence_before = snapshot(team, case.key), detail(team, case.key, case.id)["evidence"]
     tid = team.thread(case.key)
     turn = say(team, case.key, tid, f"Send the evidence for {case.id} to the issuer")
@@ -478,16 +495,18 @@ def test_submit_rejected_changes_nothing(team: TeamHarness, pool: Pool) -> None:
     assert detail(team, case.key, case.id)["evidence"] == evidence_before
 
 
-def test_accept_asks_amount_then_approved_closes_once(team: TeamHarness, pool: Pool) -> None:
+def test_accept_concedes_the_disputes_own_amount_then_closes_once(
+    team: TeamHarness, pool: Pool
+) -> None:
     case = pool.claim()
     key, dispute_id = case.key, case.id
     d = detail(team, key, dispute_id)["dispute"]
     conceded = money(d["disputeAmount"])
     balances_before = balances(team, case)
     tid = team.thread(key)
-    first = say(team, key, tid, f"We won't fight {dispute_id}; concede it.")
-    assert first.tools_called == [] and "amount" in first.answer
-    turn = say(team, key, tid, conceded)
+    # No amount said: it is read from the dispute's record, and the approval shows it.
+    turn = say(team, key, tid, f"We won't fight {dispute_id}; concede it.")
+    assert turn.tools_called[0] == "payments_dispute_details"
     assert turn.interrupt is not None and turn.interrupt["tool"] == "payments_accept_dispute"
     assert turn.interrupt["args"] == {
         "dispute_id": dispute_id,
@@ -505,12 +524,12 @@ def test_accept_asks_amount_then_approved_closes_once(team: TeamHarness, pool: P
     balances_after = balances(team, case)
     assert balances_after != balances_before
 
-    # Accepting again (new thread, approved) is refused; the ledger moves only once.
+    # Accepting again (new thread) is refused with the reason before any approval is asked;
+    # the ledger moves only once.
     tid2 = team.thread(key)
     again = say(team, key, tid2, f"accept dispute {dispute_id} for {conceded}")
-    assert again.interrupt is not None
-    refused = resume(team, key, tid2, {"action": "approve"})
-    assert "could not be accepted" in refused.answer
+    assert again.interrupt is None
+    assert "could not be accepted" in again.answer and "already accepted" in again.answer
     assert balances(team, case) == balances_after
     assert detail(team, key, dispute_id)["dispute"] == after
 
@@ -521,15 +540,14 @@ def test_accept_with_wrong_amount_is_refused(team: TeamHarness, pool: Pool) -> N
     before = snapshot(team, case.key)
     tid = team.thread(case.key)
     turn = say(team, case.key, tid, f"accept the chargeback {case.id} for 1 {currency}")
-    assert turn.interrupt is not None and turn.interrupt["args"]["currency"] == currency
-    assert turn.interrupt["args"]["amount"] != int(case.view["disputeAmount"]["value"])
-    done = resume(team, case.key, tid, {"action": "approve"})
-    assert "could not be accepted" in done.answer and "the dispute is for" in done.answer
+    # Refused before any approval: a wrong amount (or a closed dispute) cannot be conceded.
+    assert turn.interrupt is None and "payments_accept_dispute" in turn.tools_called
+    assert "could not be accepted" in turn.answer
     assert snapshot(team, case.key) == before
 
 
 def test_accept_rejected_changes_nothing(team: TeamHarness, pool: Pool) -> None:
-    case = pool.any()
+    case = pool.open_one()
     before = snapshot(team, case.key)
     tid = team.thread(case.key)
     turn = say(
@@ -604,7 +622,7 @@ def test_draft_shows_evidence_that_matches_the_records(
         assert f"{n}. {item['evidenceTag']}: {item['text']}" in turn.answer
     assert f"Missing, only you can supply it: {', '.join(missing)}." in turn.answer
     assert f"Win likelihood {checklist['winRateLevel']}; recommendation: defend." in turn.answer
-    assert f"Respond by {case.view['defenseDueTime']}" in turn.answer
+    assert f"Respond by {due(case.view['defenseDueTime'])}" in turn.answer
     assert snapshot(team, case.key) == before and evidence_of(team, case) == evidence_before
 
 
@@ -684,9 +702,10 @@ def test_submitting_after_the_deadline_is_refused_plainly(
     assert "it cannot be submitted, the response deadline passed on" in drafted.answer
 
     turn = say(team, case.key, tid, "submit it to the issuer anyway")
-    assert turn.interrupt is not None and turn.interrupt["args"]["dispute_id"] == case.id
-    done = resume(team, case.key, tid, {"action": "approve"})
-    assert done.answer == ("The response could not be submitted: the response deadline has passed.")
+    # Refused with the reason before any approval is asked.
+    assert turn.interrupt is None and turn.tools_called == ["payments_submit_dispute_response"]
+    assert turn.answer.startswith("The response could not be submitted: the response deadline of")
+    assert "so it can no longer be contested" in turn.answer
     assert snapshot(team, case.key) == before
     assert evidence_of(team, case) == evidence_before
     assert stored(team, case.id).defense is None
@@ -750,7 +769,7 @@ def test_injection_in_user_message_writes_nothing(team: TeamHarness, keys: dict[
     assert snapshot(team, key) == before
 
     # Claiming authority in the message does not skip the approval the policy demands.
-    target = disputes(team, key)[0]
+    target = next(d for d in disputes(team, key) if d["status"] == "NEEDS_RESPONSE")
     amount = money(target["disputeAmount"])
     tid2 = team.thread(key)
     pushy = say(
