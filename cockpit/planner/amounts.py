@@ -59,7 +59,8 @@ _UNITS = {
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _WORD = "|".join(sorted([*_UNITS, *_SCALES], key=len, reverse=True))
 _WORDS = rf"(?:an?\s+)?(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD})){{0,7}}"
-_MULT = r"(?P<mult>\s?(?:k|K)\b|\s+(?:thousand|million|mn|m|bn)\b|\s?(?:mn|bn)\b)"
+# "20k", "2 thousand", "1.5 million"; Indonesian "50rb" / "50 ribu" (thousand), "2jt" (million).
+_MULT = r"(?P<mult>\s?(?:k|K|rb|jt)\b|\s+(?:thousand|million|mn|m|bn|ribu|juta)\b|\s?(?:mn|bn)\b)"
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -93,7 +94,10 @@ _SLANG = re.compile(
 )
 
 # A bare number is not an amount when it is a card's last four, a code, a time, a count.
-_BARE = re.compile(rf"(?<![\w.,$€£¥₩₹₱฿₫/#:-])(?P<num>{_DIGITS})(?P<mult>\s?[kK]\b)?(?![\w.,:/%-])")
+_BARE = re.compile(
+    rf"(?<![\w.,$€£¥₩₹₱฿₫/#:-])(?P<num>{_DIGITS})(?P<mult>\s?(?:[kK]|rb|jt)\b|\s+(?:ribu|juta|thousand)\b)?"
+    r"(?![\w.,:/%-])"
+)
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:\bend(?:s|ing)?(?:\s+(?:in|with))?|\blast\s+(?:4|four)(?:\s+digits)?(?:\s+(?:are|is|of))?"
     r"|\b(?:decline|reason|response|error|result|status|return|mcc|bin|code|pin|otp|cvv|cvc)"
@@ -201,9 +205,9 @@ def words_to_number(words: str) -> Decimal | None:
 
 def _multiplier(raw: str | None) -> Decimal:
     word = (raw or "").strip().lower()
-    if word in ("k", "thousand"):
+    if word in ("k", "thousand", "rb", "ribu"):
         return Decimal(1000)
-    if word in ("m", "mn", "million"):
+    if word in ("m", "mn", "million", "jt", "juta"):
         return Decimal(1_000_000)
     if word == "bn":
         return Decimal(1_000_000_000)

@@ -84,6 +84,8 @@ def test_number_words(words: str, value: int) -> None:
         ("fifty baht", "50", "THB", "code"),
         ("300 Singapore dollars", "300", "SGD", "code"),
         ("2 grand", "2000", None, "slang"),
+        ("Rp 50rb", "50000", "IDR", "code"),  # Indonesian thousands
+        ("2 juta rupiah", "2000000", "IDR", "code"),
     ],
 )
 def test_sums_and_how_they_name_their_currency(
@@ -142,7 +144,12 @@ def test_numbers_that_are_never_amounts(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("refund 15,000 please", "15000"), ("refund 20k", "20000"), ("refund 12.50", "12.50")],
+    [
+        ("refund 15,000 please", "15000"),
+        ("refund 20k", "20000"),
+        ("refund 12.50", "12.50"),
+        ("refund 75 ribu", "75000"),
+    ],
 )
 def test_bare_amounts(text: str, value: str) -> None:
     money = find_bare_amount(text)
