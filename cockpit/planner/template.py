@@ -8,7 +8,8 @@ data provides. A placeholder is ``{path}`` or ``{path|filter:arg}``:
 - ``path``: dotted keys into dicts (``payment.status``) or list indices
   (``items.0.id``); nothing else.
 - filters: ``money[:currency_path]`` (integer minor units -> ``1,234.50 SGD``, decimals
-  from the currency's ISO 4217 exponent: ``15,000 KRW``), ``pct`` (0.934 -> ``93.4%``),
+  from the currency's ISO 4217 exponent: ``15,000 KRW``), ``major[:currency_path]`` (a sum
+  already in major units, as credit tools return them: 20000.0 -> ``20,000.00 EUR``), ``pct`` (0.934 -> ``93.4%``),
   ``count`` (length), ``list[:key]`` (comma list, optionally of one key of each item),
   ``map:<key>`` (that key of each item, still a list), ``pairs:<key>,<key>``
   (``A (a), B (b)`` from two keys of each item), ``date`` (an ISO date or timestamp ->
@@ -40,6 +41,7 @@ _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 _FILTERS = frozenset(
     {
         "money",
+        "major",
         "pct",
         "count",
         "list",
@@ -79,8 +81,8 @@ def _parse_field(expr: str) -> _Field:
         name = name.strip()
         if name not in _FILTERS:
             raise TemplateError(f"unknown filter {name!r} in {{{expr}}}")
-        if name == "money" and sep and not _PATH.match(arg.strip()):
-            raise TemplateError(f"money filter needs a field path, got {arg!r}")
+        if name in ("money", "major") and sep and not _PATH.match(arg.strip()):
+            raise TemplateError(f"{name} filter needs a field path, got {arg!r}")
         keys = [k.strip() for k in arg.split(",")]
         if name == "pairs" and (len(keys) != 2 or not all(_PATH.match(k) for k in keys)):
             raise TemplateError(f"pairs filter needs two field paths, got {arg!r}")
@@ -225,6 +227,14 @@ def _apply(value: Any, name: str, arg: str | None, context: Mapping[str, Any]) -
     if name == "money":
         currency = lookup(context, arg.strip()) if arg else lookup(context, "currency")
         return format_minor(value, currency)
+    if name == "major":  # a sum in major units (20000.0 EUR) -> 20,000.00 EUR
+        currency = lookup(context, arg.strip()) if arg else lookup(context, "currency")
+        code = str(currency or "").upper()
+        try:
+            minor = Decimal(str(value)).scaleb(currency_exponent(code) if code else 2)
+        except (ArithmeticError, ValueError):
+            return value
+        return format_minor(int(minor.to_integral_value()), currency)
     if name == "pct":
         try:
             return f"{float(value) * 100:.1f}%"
