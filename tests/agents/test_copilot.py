@@ -189,7 +189,7 @@ def test_refund_without_amount_asks_for_it(team: TeamHarness, sg_pool: PaymentPo
     assert [r["refundAmount"]["value"] for r in _refunds(team, key, pid)] == ["1250"]
 
 
-def test_refund_above_the_captured_amount_fails_even_when_approved(
+def test_refund_above_the_captured_amount_is_refused_before_any_approval(
     team: TeamHarness, sg_pool: PaymentPool
 ) -> None:
     key, pid = team.merchant_key, sg_pool.take()
@@ -197,9 +197,9 @@ def test_refund_above_the_captured_amount_fails_even_when_approved(
     too_much = captured // 100 + 1000  # major units, well above what was captured
     tid = team.thread(key)
     turn = team.say(key, tid, f"refund {too_much} SGD on {pid}", assistant=AGENT)
-    assert turn.interrupt is not None and turn.interrupt["args"]["amount"] == too_much * 100
-    done = team.resume(key, tid, {"action": "approve"}, assistant=AGENT)
-    assert "not made" in done.answer
+    # The refund's precheck refuses it with the reason; no human is asked to approve it.
+    assert turn.interrupt is None
+    assert "not made" in turn.answer and "can still be refunded" in turn.answer
     view = _payment(team, key, pid)
     assert view["refunds"] == [] and view["refundedAmount"]["value"] == "0"
 
@@ -264,9 +264,9 @@ def test_cancel_of_a_captured_card_payment_is_refused_and_nothing_changes(
     key, pid = team.merchant_key, sg_pool.take()
     tid = team.thread(key)
     turn = team.say(key, tid, f"void the payment {pid}", assistant=AGENT)
-    assert turn.interrupt is not None and turn.interrupt["tool"] == "payments_cancel"
-    done = team.resume(key, tid, {"action": "approve"}, assistant=AGENT)
-    assert "not cancelled" in done.answer
+    # Refused with its reason before any approval is asked (the cancel's precheck).
+    assert turn.interrupt is None and turn.tools_called == ["payments_cancel"]
+    assert "not cancelled" in turn.answer and "refund it instead" in turn.answer
     view = _payment(team, key, pid)
     assert view["state"] == "CAPTURED" and view["refunds"] == []
 
