@@ -8,7 +8,9 @@ data provides. A placeholder is ``{path}`` or ``{path|filter:arg}``:
 - ``path``: dotted keys into dicts (``payment.status``) or list indices
   (``items.0.id``); nothing else.
 - filters: ``money[:currency_path]`` (integer minor units -> ``1,234.50 SGD``, decimals
-  from the currency's ISO 4217 exponent: ``15,000 KRW``), ``major[:currency_path]`` (a sum
+  from the currency's ISO 4217 exponent: ``15,000 KRW``; a map keyed by currency, as balances
+  are, in each key's own currency: ``SGD: available 1,234.50 SGD; KRW: available 15,000 KRW``;
+  an amount object ``{"currency": "SGD", "value": "1200"}`` renders as ``12.00 SGD`` anywhere), ``major[:currency_path]`` (a sum
   already in major units, as credit tools return them: 20000.0 -> ``20,000.00 EUR``), ``pct`` (0.934 -> ``93.4%``),
   ``count`` (length), ``list[:key]`` (comma list, optionally of one key of each item),
   ``map:<key>`` (that key of each item, still a list), ``pairs:<key>,<key>``
@@ -196,6 +198,9 @@ def scalar_text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         text = f"{value:.4f}".rstrip("0").rstrip(".")
+    elif isinstance(value, Mapping) and set(value) == {"currency", "value"}:
+        # An amount object of the payments wire format ({"currency": "SGD", "value": "1200"}).
+        text = format_minor(value["value"], value["currency"])
     elif isinstance(value, Mapping):
         text = ", ".join(f"{k}: {scalar_text(v)}" for k, v in value.items())
     elif isinstance(value, list | tuple):
@@ -209,6 +214,19 @@ def scalar_text(value: Any) -> str:
 
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | tuple | Mapping) and not value)
+
+
+def _money_by_currency(value: Mapping[str, Any]) -> str:
+    """Minor units keyed by currency ({"SGD": {"available": 1200}, "KRW": 500}): each sum in
+    its key's currency, so a per-currency map never shows raw minor units."""
+    parts: list[str] = []
+    for code, entry in value.items():
+        if isinstance(entry, Mapping):
+            sums = ", ".join(f"{key} {format_minor(v, code)}" for key, v in entry.items())
+            parts.append(f"{code}: {sums}")
+        else:
+            parts.append(format_minor(entry, code))
+    return "; ".join(parts)
 
 
 def _apply(value: Any, name: str, arg: str | None, context: Mapping[str, Any]) -> Any:
@@ -225,6 +243,8 @@ def _apply(value: Any, name: str, arg: str | None, context: Mapping[str, Any]) -
             return [format_date(v, with_time=name == "datetime") for v in value]
         return format_date(value, with_time=name == "datetime")
     if name == "money":
+        if isinstance(value, Mapping):
+            return _money_by_currency(value)
         currency = lookup(context, arg.strip()) if arg else lookup(context, "currency")
         return format_minor(value, currency)
     if name == "major":  # a sum in major units (20000.0 EUR) -> 20,000.00 EUR
