@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.runtime.executor import execute, validate_args
+from cockpit.runtime.executor import ToolOutcome, execute, precheck, validate_args
 from cockpit.runtime.graph import HANDOFF_PREFIX, reachable
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.specs.spec import AgentSpec
@@ -70,6 +70,14 @@ def replay_gold(
             continue
         spec = _spec_with(services, agent, call.tool)
         tool = registry.get(call.tool) if call.tool in registry else None
+        ctx = ToolContext(
+            principal=principal,
+            db=services.db,
+            thread_id="eval-gold",
+            tool_call_id=f"gold_{i}",
+            idempotency_key=f"eval-gold:gold_{i}",
+            extras=services.runtime.extras,
+        )
         try:
             tool = check_allowed(
                 spec, tool, call.tool, call.args, principal=principal, tenant_allowlist=None
@@ -84,6 +92,12 @@ def replay_gold(
                 limiter=RateLimiter(),
             )
             if decision.needs_approval:
+                # As the runtime does: a call that cannot succeed is refused before anyone
+                # is asked to approve it, and no decision is used up.
+                refused = precheck(tool, args, ctx, audit=services.audit, agent_id=spec.id)
+                if refused is not None:
+                    out.append(_outcome_call(call.tool, args.model_dump(mode="json"), refused))
+                    continue
                 answer = next_decision(approvals, used, call.tool)
                 if answer.action == "reject":
                     out.append(ToolCall(call.tool, call.args, ok=False, rejected=True))
@@ -94,26 +108,20 @@ def replay_gold(
             raise ReplayError(
                 f"gold action {i} ({call.tool}) is refused: {exc.code}: {exc.message}"
             ) from exc
-        ctx = ToolContext(
-            principal=principal,
-            db=services.db,
-            thread_id="eval-gold",
-            tool_call_id=f"gold_{i}",
-            idempotency_key=f"eval-gold:gold_{i}",
-            extras=services.runtime.extras,
-        )
         outcome = execute(tool, args, ctx, audit=services.audit, agent_id=spec.id)
-        error = outcome.result.get("error") if not outcome.ok else None
-        out.append(
-            ToolCall(
-                call.tool,
-                args.model_dump(mode="json"),
-                ok=outcome.ok,
-                error_type=error.get("type") if isinstance(error, dict) else None,
-                error_code=error.get("code") if isinstance(error, dict) else None,
-            )
-        )
+        out.append(_outcome_call(call.tool, args.model_dump(mode="json"), outcome))
     return out
+
+
+def _outcome_call(name: str, args: dict[str, Any], outcome: ToolOutcome) -> ToolCall:
+    error = outcome.result.get("error") if not outcome.ok else None
+    return ToolCall(
+        name,
+        args,
+        ok=outcome.ok,
+        error_type=error.get("type") if isinstance(error, dict) else None,
+        error_code=error.get("code") if isinstance(error, dict) else None,
+    )
 
 
 def apply_fixtures(services: Any, calls: list[Call]) -> None:
