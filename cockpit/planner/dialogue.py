@@ -852,6 +852,10 @@ class Dialogue:
         tool_name = call["name"] if call else (tool_message.name or "")
         if tool_name.startswith("transfer_to_") and tool_name not in self.tools:
             # We are the agent that was handed the conversation: answer the user's request.
+            handed = self._handed_part(messages, call_message)
+            if handed is not None:
+                query, queue = handed
+                return self._queued(self._turn(query, None, messages), queue, messages)
             human_index = _last_index(messages, HumanMessage)
             if human_index is not None:
                 return self._turn(message_text(messages[human_index]).strip(), None, messages)
@@ -907,6 +911,21 @@ class Dialogue:
             following = self._turn(state.queue[0], None, messages)
             return self._queued(_joined(answer, following), state.queue[1:], messages)
         return answer
+
+    @staticmethod
+    def _handed_part(
+        messages: Sequence[BaseMessage], call_message: AIMessage | None
+    ) -> tuple[str, list[str]] | None:
+        """The request another planner-driven agent handed over, and the rest of the turn
+        queued after it: the whole turn when that agent routed it whole, only its part when it
+        split the turn ("show my disputes, then my success rate": the dispute agent lists the
+        disputes and hands over just the success rate). Re-reading the whole turn instead made
+        a turn spanning two agents bounce between them. None (an agent without planner state,
+        e.g. an LLM): read the user's last message."""
+        state = _state_of(call_message) if call_message is not None else None
+        if state is None or not state.query or _last_index(messages, HumanMessage) is None:
+            return None
+        return state.query, list(state.queue)
 
     def _resume(self, state: PlannerState, messages: Sequence[BaseMessage]) -> AIMessage | None:
         """The record a slot lives in was read: go on with the request that needed it."""
