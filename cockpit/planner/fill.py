@@ -174,6 +174,7 @@ def fill_money(
         currency = named or context or fallback
     else:
         currency = named
+    out.currency_assumed = first is not None and first.cue != "code" and named is None
     for plan in currency_plans:
         if currency and (plan.enum is None or currency in plan.enum):
             out.values[plan.name] = currency

@@ -318,6 +318,11 @@ class Extraction:
     no number was given: the caller maps it to what remains of the record (never a guess)."""
     fraction: Decimal | None = None
     """A share of that remaining amount ("half" -> 0.5, "30%" -> 0.3) with no number given."""
+    currency_assumed: bool = False
+    """An amount was heard whose currency the text did not name outright (a bare number,
+    ``$``, "dollars", "bucks", "a tenner"): the record's currency should decide it, so a
+    caller that has not read the record yet reads it and extracts again with
+    ``implied_currency``."""
     window: DateSpan | None = None
     """The period the date slots were filled from; :func:`~cockpit.planner.dates.describe_span`
     says it in words for the answer ("last week (16–22 Nov 2026)")."""

@@ -252,3 +252,18 @@ def test_colloquial_sums_are_amount_evidence() -> None:
     assert "amount" in evidence("give 5 bucks back", TODAY)
     assert "amount" in evidence("refund a tenner", TODAY)
     assert "amount" not in evidence("show the top 5", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "assumed"),
+    [
+        ("give 5 bucks back on pay_abcd1", True),
+        ("$12 refund on pay_abcd1", True),
+        ("refund 120 on pay_abcd1", True),
+        ("refund 12 SGD on pay_abcd1", False),
+        ("refund 30 on pay_abcd1 in SGD", False),
+        ("refund pay_abcd1 in full", False),
+    ],
+)
+def test_whether_the_record_should_decide_the_currency(text: str, assumed: bool) -> None:
+    assert refund(text).currency_assumed is assumed
