@@ -37,12 +37,22 @@ ID_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]{0,7}_[A-Za-z0-9][A-Za-z0-9_-]*\b")
 _BARE_NUMBER = re.compile(r"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>\d[\d,]*(?:\.\d+)?)(?!\s?%)(?![\w.])")
 _REASON = re.compile(
     r"\b(?:because(?:\s+of)?|as the|reason(?:\s+is)?\s*[:=]?|due to|since the"
-    r"|porque|karena|kerana|weil|parce qu(?:e|')|wegen)\s*(?P<text>(?<=[\s'])[^.?!]+)"
-    # "block customer X, they are a fraudster": a clause about the entity after a comma.
-    r"|[,;]\s+(?P<clause>(?:they|he|she|it|this|that)(?:'s|'re|\s+(?:is|are|was|were|has|have"
+    r"|porque|karena|kerana|weil|parce qu(?:e|')|wegen)\s*(?P<text>(?<=[\s'])[^.?!]+)",
+    re.I,
+)
+# "block customer X, they are a fraudster": a clause about the entity after a comma, when no
+# word says "because" (then that part is the reason: "…, it is trusted, release it because …").
+_REASON_CLAUSE = re.compile(
+    r"[,;]\s+(?P<text>(?:they|he|she|it|this|that)(?:'s|'re|\s+(?:is|are|was|were|has|have"
     r"|looks?|keeps?|belongs?|uses?))\b[^.?!]*)",
     re.I,
 )
+
+
+def _reason(utterance: str) -> re.Match[str] | None:
+    return _REASON.search(utterance) or _REASON_CLAUSE.search(utterance)
+
+
 _TOP_N = re.compile(r"\b(?:top|first|limit(?:\s+to)?|show(?:\s+me)?)\s+(?P<n>\d{1,4})\b", re.I)
 _YES = re.compile(r"^\s*(?:yes|yeah|yep|sure|ok(?:ay)?|true|please do|do it)\b", re.I)
 _NO = re.compile(r"^\s*(?:no|nope|false|don'?t)\b", re.I)
@@ -385,10 +395,10 @@ def extract(
         method = find_method(text, plan.enum, str(market_value) if market_value else None)
         if method is not None:
             out.values[plan.name] = method
-    reason = _REASON.search(utterance) if by_kind.get("text") else None
+    reason = _reason(utterance) if by_kind.get("text") else None
     if reason is not None and not any(p.name in asked for p in by_kind["text"]):
         # The why is not the what: "block ip X because it runs card testing" names no card.
-        text.claim(reason.span("text" if reason.group("text") else "clause"))
+        text.claim(reason.span("text"))
     for plan in by_kind.get("enum", []):
         value = find_enum(text, plan)
         if value is not None:
@@ -419,9 +429,9 @@ def extract(
         if plan.name in asked and utterance.strip():
             out.values[plan.name] = utterance.strip()
             continue
-        reason = _REASON.search(utterance)
+        reason = _reason(utterance)
         if reason is not None:
-            out.values[plan.name] = (reason.group("text") or reason.group("clause")).strip()
+            out.values[plan.name] = reason.group("text").strip()
     return out
 
 
