@@ -470,11 +470,11 @@ def test_submit_approved_with_edited_evidence_happens_once(team: TeamHarness, po
     # The planner's default draft was replaced by the edit, not sent alongside it.
     assert by_tag.get("ORDER_INFORMATION", {}).get("source") != "merchant"
 
-    # A second attempt, even approved, is refused: the defence is immutable and sent once.
+    # A second attempt is refused with the reason before any approval: the defence is
+    # immutable and sent once.
     tid2 = team.thread(key)
-    again = say(team, key, tid2, f"submit the response for {dispute_id}")
-    assert again.interrupt is not None
-    refused = resume(team, key, tid2, {"action": "approve"})
+    refused = say(team, key, tid2, f"submit the response for {dispute_id}")
+    assert refused.interrupt is None
     assert "could not be submitted" in refused.answer and "already submitted" in refused.answer
     final = detail(team, key, dispute_id)
     assert final["dispute"]["defenseSubmittedTime"] == submitted_at
