@@ -259,7 +259,9 @@ def test_lists_open_disputes_soonest_deadline_first(
     assert f"You have {len(open_now)} open disputes" in turn.answer
     first = open_now[0]
     assert f"Next due: {first['disputeId']}" in turn.answer
-    assert due(first["defenseDueTime"]) in turn.answer and money(first["disputeAmount"]) in turn.answer
+    assert (
+        due(first["defenseDueTime"]) in turn.answer and money(first["disputeAmount"]) in turn.answer
+    )
     closed = [d["disputeId"] for d in disputes(team, key) if d["status"] != "NEEDS_RESPONSE"]
     assert not any(c in turn.answer for c in closed)
     assert snapshot(team, key) == before
