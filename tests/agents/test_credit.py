@@ -275,7 +275,8 @@ def test_preview_is_built_from_the_merchants_own_payments(team: TeamHarness) -> 
     for code in codes:
         assert code in turn.answer
     # The answer shows the figures it used.
-    assert f"monthly revenue {shown(figures['monthly_revenue_eur'])} EUR" in turn.answer
+    # Money in major units with the currency (the planner's |major filter).
+    assert f"monthly revenue {figures['monthly_revenue_eur']:,.2f} EUR" in turn.answer
     assert f"dispute rate {shown(figures['dispute_rate_pct'])}%" in turn.answer
     assert f"{expected['tenure_months']} months with us" in turn.answer
     assert f"({figures['disputes']} disputes in {figures['transactions']} payments)" in turn.answer
@@ -292,7 +293,7 @@ def test_preview_with_a_named_amount_asks_for_that_amount(team: TeamHarness) -> 
     assert result["applicant"]["requested_amount"] == 15_000
     assert result["figures"]["merchant_id"] == team.merchants["de"]
     assert result["figures"]["market"] == "EU"
-    assert "asking 15000 EUR" in turn.answer
+    assert "asking 15,000.00 EUR" in turn.answer
     if result["decision"] == "approve":
         assert result["limit"] <= 15_000
 
@@ -436,7 +437,7 @@ def test_approved_final_decision_records_the_granted_limit_once(team: TeamHarnes
     expected["requested_amount"] = 12_000
     assert_same_application(explained["applicant"], expected)
     assert "APPROVE" in done.answer and "12,000.00 EUR" in done.answer
-    assert f"monthly revenue {shown(record['figures']['monthly_revenue_eur'])} EUR" in done.answer
+    assert f"monthly revenue {record['figures']['monthly_revenue_eur']:,.2f} EUR" in done.answer
     assert len(final_decision_calls(team, app)) == 1
     assert len([r for r in audit(team, "credit_decision") if r["subject"] == record["id"]]) == 1
 
