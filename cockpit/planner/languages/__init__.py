@@ -1,7 +1,7 @@
 """Requests in other languages: detect the language, translate by glossary, act only when understood.
 
 The planner's dialogue works in English. This package lets it serve merchants
-who write in Indonesian, Malay, Thai, Chinese, Vietnamese or Spanish: agent
+who write in Indonesian, Malay, Thai, Chinese, Vietnamese, Spanish, Korean or German: agent
 specs name glossaries (``planner.glossaries``) that map the merchant's phrases
 to canonical English, by topic; :class:`LanguageGate` detects each message's
 language, translates it for the dialogue, answers plainly when a language or

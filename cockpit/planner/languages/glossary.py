@@ -9,7 +9,8 @@ agent-agnostic. The core's own everyday phrases (``core.yaml``) are always added
 Translation is phrase-level, longest match first, left to right; Thai and
 Chinese are matched without spaces. Ids, dates, currency codes and percentages
 pass through untouched, numbers are rewritten the English way (``50.000`` →
-``50,000``, ``5万`` → ``50,000``), and words the agent already understands in
+``50,000``, ``5万`` → ``50,000``, ``1만 5천`` → ``15,000``), a unit written after a number
+with a multiplier still reads as the number's unit (``2만원`` → ``20,000 KRW``), and words the agent already understands in
 English are kept. Coverage — the share of the message's words (characters, in
 Thai and Chinese) that a phrase or English accounts for — says how much of the
 request was really understood.
@@ -38,7 +39,9 @@ from cockpit.planner.languages.text import (
     english_number,
     fold,
     fold_char,
+    format_number,
     normalize,
+    parse_number,
     script_of,
 )
 
@@ -126,6 +129,10 @@ class _Entry:
     latin_start: bool
     latin_end: bool
     literal: int
+    suffix: bool = False
+    """A word ending (:attr:`LanguageDef.suffixes`): only after letters, only at a word's end."""
+    word: bool = False
+    """A whole word (:attr:`LanguageDef.words`): only at a word's start, and to its end."""
 
 
 def _pattern(phrase: str, *, spaced: bool) -> re.Pattern[str]:
@@ -135,7 +142,15 @@ def _pattern(phrase: str, *, spaced: bool) -> re.Pattern[str]:
     return re.compile(rf"\s*{_NUM}\s*".join(parts))
 
 
-def _entry(phrase: str, english: str, topic: str | None, *, spaced: bool) -> _Entry:
+def _entry(
+    phrase: str,
+    english: str,
+    topic: str | None,
+    *,
+    spaced: bool,
+    suffix: bool = False,
+    word: bool = False,
+) -> _Entry:
     phrase = normalize(phrase.strip().lower())
     shape = phrase.replace(_PLACEHOLDER, "0")
     return _Entry(
@@ -147,7 +162,21 @@ def _entry(phrase: str, english: str, topic: str | None, *, spaced: bool) -> _En
         latin_start=script_of(shape[0]) == "latin",
         latin_end=script_of(shape[-1]) == "latin",
         literal=len(phrase.replace(_PLACEHOLDER, "")),
+        suffix=suffix,
+        word=word,
     )
+
+
+def _tail(entry: _Entry) -> re.Pattern[str] | None:
+    """For a phrase that starts with its only number (``{n}원``), the rest of it: what may follow
+    a number whose multiplier the number reading already took (``2만`` + ``원``)."""
+    if not entry.phrase.startswith(_PLACEHOLDER) or entry.phrase.count(_PLACEHOLDER) != 1:
+        return None
+    rest = entry.phrase[len(_PLACEHOLDER) :].strip()
+    if not rest:
+        return None
+    gap = r"\s+" if entry.latin_start or script_of(rest[0]) == "latin" else r"\s*"
+    return re.compile(r"\s*" + gap.join(re.escape(w) for w in rest.split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +216,10 @@ class Lexicon:
         entries: list[_Entry] = [
             _entry(p, e, None, spaced=spaced) for p, e in language.phrases.items()
         ]
+        entries += [
+            _entry(p, e, None, spaced=spaced, suffix=True) for p, e in language.suffixes.items()
+        ]
+        entries += [_entry(p, e, None, spaced=spaced, word=True) for p, e in language.words.items()]
         topics: list[str] = []
         for glossary in glossaries:
             entries += [_entry(p, e, None, spaced=spaced) for p, e in glossary.terms.items()]
@@ -199,6 +232,7 @@ class Lexicon:
         for entry in entries:
             key = "0" if entry.phrase.startswith(_PLACEHOLDER) else entry.phrase[0]
             self._index.setdefault(key, []).append(entry)
+        self._tails = [(pattern, e) for e in entries if (pattern := _tail(e)) is not None]
         self.words = frozenset(
             w for e in entries if _foreign(e) for w in LATIN_WORD.findall(e.phrase)
         )
@@ -237,16 +271,26 @@ class Lexicon:
                     english = english.replace(_PLACEHOLDER, english_number(number))
                 if english:
                     out.pieces.append(english)
-                self._count(text[i:end], out, understood=True)
+                if not entry.suffix:
+                    self._count(text[i:end], out, understood=True)
                 if entry.topic:
                     out.topics.add(entry.topic)
                 i = end
                 continue
             number_match = NUMBER.match(text, i)
             if number_match is not None:
-                end, multiplier = self._multiplier(lower, number_match.end())
-                out.pieces.append(english_number(number_match.group(0), multiplier))
-                i = end
+                end, number = self._number(lower, folded, number_match)
+                unit = self._unit(folded, end)
+                if unit is None:
+                    out.pieces.append(number)
+                    i = end
+                    continue
+                unit_end, entry = unit
+                out.pieces.append(entry.english.replace(_PLACEHOLDER, number))
+                self._count(text[end:unit_end], out, understood=True)
+                if entry.topic:
+                    out.topics.add(entry.topic)
+                i = unit_end
                 continue
             word = LATIN_WORD.match(folded, i)
             if word is not None and script_of(char) == "latin":
@@ -287,6 +331,10 @@ class Lexicon:
         for entry in self._index.get(key, ()):
             if entry.latin_start and i > 0 and fold_char(lower[i - 1]).isalnum():
                 continue
+            if entry.suffix and (i == 0 or not lower[i - 1].isalpha()):
+                continue
+            if entry.word and i > 0 and lower[i - 1].isalpha():
+                continue
             for exact, match in (
                 (1, entry.exact.match(lower, i)),
                 (0, entry.folded.match(folded, i)),
@@ -294,7 +342,13 @@ class Lexicon:
                 if match is None:
                     continue
                 end = match.end()
-                if entry.latin_end and end < len(folded) and folded[end].isalpha():
+                if (
+                    (entry.latin_end or entry.suffix)
+                    and end < len(folded)
+                    and folded[end].isalpha()
+                ):
+                    continue
+                if entry.word and not self._word_ends(lower, folded, end):
                     continue
                 number = match.group(1) if match.re.groups else None
                 rank = (end, exact, entry.literal)
@@ -302,6 +356,58 @@ class Lexicon:
                     best = (end, exact, entry.literal, entry, number)
                 break
         return None if best is None else (best[0], best[3], best[4])
+
+    def _word_ends(self, lower: str, folded: str, end: int) -> bool:
+        """Whether a word ends at ``end``, or only a suffix follows (내가, 이 결제를)."""
+        if end >= len(folded) or not folded[end].isalpha():
+            return True
+        hit = self._phrase(lower, folded, end)
+        return hit is not None and hit[1].suffix and self._word_ends(lower, folded, hit[0])
+
+    def _number(self, lower: str, folded: str, match: re.Match[str]) -> tuple[int, str]:
+        """A number with its multipliers, the English way: ``50.000``, ``5万``, and compounds
+        that count down (``1만 5천``, ``2万3000``) as one amount."""
+        end, multiplier = self._multiplier(lower, match.end())
+        value = parse_number(match.group(0))
+        if multiplier == 1 or value is None:
+            return end, english_number(match.group(0), multiplier)
+        total = value * multiplier
+        while True:
+            j = end + 1 if end < len(lower) and lower[end] == " " else end
+            following = NUMBER.match(lower, j)
+            if following is None:
+                break
+            part = parse_number(following.group(0))
+            next_end, next_multiplier = self._multiplier(lower, following.end())
+            if part is None or part * next_multiplier >= multiplier:
+                break
+            # A bare figure after a multiplier word of a language without spaces between number
+            # words: "2万3000" is one amount, "2만 3000원" too (a unit follows), but "5万 3天"
+            # is two numbers, and so is "50 ribu 20 hari".
+            if next_multiplier == 1 and (
+                script_of(lower[end - 1]) == "latin"
+                or (j > end and self._unit(folded, next_end) is None)
+            ):
+                break
+            total += part * next_multiplier
+            end, multiplier = next_end, next_multiplier
+            if multiplier == 1:
+                break
+        return end, format_number(total)
+
+    def _unit(self, folded: str, end: int) -> tuple[int, _Entry] | None:
+        """The rest of a ``{n}…`` phrase right after a number read with its multiplier."""
+        best: tuple[int, _Entry] | None = None
+        for pattern, entry in self._tails:
+            match = pattern.match(folded, end)
+            if match is None or match.end() == end:
+                continue
+            stop = match.end()
+            if entry.latin_end and stop < len(folded) and folded[stop].isalpha():
+                continue
+            if best is None or stop > best[0]:
+                best = (stop, entry)
+        return best
 
     def _multiplier(self, lower: str, end: int) -> tuple[int, int]:
         j = end

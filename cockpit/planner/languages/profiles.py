@@ -59,6 +59,14 @@ class LanguageDef(BaseModel):
     """Number words after a figure (``50 ribu``, ``5万``)."""
     phrases: dict[str, str] = Field(default_factory=dict)
     """Agent-agnostic phrases → canonical English."""
+    words: dict[str, str] = Field(default_factory=dict)
+    """Short words matched only as a whole word (a particle from :attr:`suffixes` may follow):
+    in Korean 내 "my" is also the first syllable of 내역 "history", 안 "not" of 안전 "safe"."""
+    suffixes: dict[str, str] = Field(default_factory=dict)
+    """Endings written onto the word before them (Korean particles: 결제를, 환불됐나요) →
+    canonical English (usually nothing). They match only at the end of a word with letters
+    before them, so a syllable that also starts or sits inside other words is left alone, and
+    they count as no words of their own (a particle says nothing about what was understood)."""
 
 
 class _English(BaseModel):

@@ -80,14 +80,12 @@ def ascii_punct(char: str) -> str:
     return _PUNCT_MAP.get(char, char)
 
 
-def english_number(raw: str, multiplier: int = 1) -> str:
-    """``50.000`` → ``50,000``; ``12,5`` → ``12.5``; ``1.5`` with 1,000,000 → ``1,500,000``.
+def parse_number(raw: str) -> Decimal | None:
+    """``50.000`` → 50000; ``12,5`` → 12.5; ``1,234.50`` → 1234.50 (``None`` if not a number).
 
     A dot or comma followed by exactly three digits (repeated) groups thousands;
-    otherwise it is the decimal mark. Plain digits are kept as written (years, days).
+    otherwise it is the decimal mark.
     """
-    if multiplier == 1 and raw.isdigit():
-        return raw
     if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", raw):
         canonical = raw.replace(".", "").replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
@@ -95,12 +93,27 @@ def english_number(raw: str, multiplier: int = 1) -> str:
     else:
         canonical = raw.replace(",", ".")
     try:
-        value = Decimal(canonical) * multiplier
+        return Decimal(canonical)
     except InvalidOperation:
-        return raw
+        return None
+
+
+def format_number(value: Decimal) -> str:
+    """A value the English way, with thousands commas: ``1,500,000``, ``1,234.5``."""
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value:,f}"
+
+
+def english_number(raw: str, multiplier: int = 1) -> str:
+    """``50.000`` → ``50,000``; ``12,5`` → ``12.5``; ``1.5`` with 1,000,000 → ``1,500,000``.
+
+    Plain digits without a multiplier are kept as written (years, days, ``20000``).
+    """
+    if multiplier == 1 and raw.isdigit():
+        return raw
+    value = parse_number(raw)
+    return raw if value is None else format_number(value * multiplier)
 
 
 __all__ = [
@@ -111,6 +124,8 @@ __all__ = [
     "english_number",
     "fold",
     "fold_char",
+    "format_number",
     "normalize",
+    "parse_number",
     "script_of",
 ]

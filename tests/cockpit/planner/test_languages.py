@@ -63,6 +63,8 @@ def detector() -> Detector:
         (f"返金してください {PAY}", "ja"),
         (f"{PAY} 결제 환불해 주세요", "ko"),
         (f"warum wurde die Zahlung {PAY} abgelehnt", "de"),
+        ("Welche Unterlagen fehlen noch?", "de"),
+        (f"Erstattung für {PAY}", "de"),
         (f"why was {PAY} declined", "en"),
         (f"refund {PAY} please", "en"),
         ("nah just accept dsp_81kd2, 4402.02 baht", "en"),  # currency names are not evidence
@@ -105,6 +107,21 @@ def lexicons() -> dict[str, Any]:
             f"refund 1,234.50 MXN payment {PAY}",
             "refunds",
         ),
+        (
+            "ko",
+            f"{PAY} 결제를 2만원 환불해 주세요",
+            f"{PAY} payment 20,000 KRW refund please",
+            "refunds",
+        ),
+        ("ko", "결제가 왜 거절됐나요?", "payment why declined?", "declines"),
+        ("ko", "이번 주 결제 성공률", "this week payment success rate", "success rate"),
+        ("ko", "어떤 서류가 누락됐나요?", "which documents missing?", "onboarding"),
+        ("de", f"Bitte erstatte 30 EUR für {PAY}", f"please refund 30 EUR for {PAY}", "refunds"),
+        ("de", "Welche Unterlagen fehlen?", "which documents are missing?", "onboarding"),
+        ("de", "Erfolgsquote letzte Woche", "success rate last week", "success rate"),
+        ("id", "dokumen apa yang masih kurang", "documents what still missing", "onboarding"),
+        ("zh", "还缺什么资料", "still missing what documents", "onboarding"),
+        ("vi", "còn thiếu giấy tờ gì", "still missing documents what", "onboarding"),
     ],
 )
 def test_translates_phrases_and_keeps_ids_and_amounts(
@@ -123,6 +140,38 @@ def test_coverage_counts_what_nothing_accounts_for(lexicons: dict[str, Any]) -> 
     assert "cuaca" in translation.unknown
     # English loanwords the agent knows count as understood.
     assert lexicons["id"].translate(f"cek status pembayaran {PAY} dong").coverage == 1.0
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "english"),
+    [
+        ("ko", "20000원", "20000 KRW"),
+        ("ko", "20,000 원", "20,000 KRW"),
+        ("ko", "2만원", "20,000 KRW"),
+        ("ko", "1만 5천원", "15,000 KRW"),  # a compound that counts down is one amount
+        ("ko", "2만 3000원", "23,000 KRW"),
+        ("ko", "만원", "10,000 KRW"),
+        ("zh", "5万3000", "53,000"),
+        ("id", "50 ribu 20 hari", "50,000 20 days"),  # a second number, not 50,020
+    ],
+)
+def test_numbers_with_multipliers_and_units(
+    lexicons: dict[str, Any], code: str, text: str, english: str
+) -> None:
+    assert lexicons[code].translate(text).text == english
+
+
+def test_korean_particles_and_short_words_only_where_they_belong(
+    lexicons: dict[str, Any],
+) -> None:
+    # 원 (won) only after a number: 지원 is "support", not a currency.
+    assert "KRW" not in lexicons["ko"].translate("지원 환불").text
+    # 내 "my" only as a whole word: 내역 ("history") is not "my".
+    assert "my" not in lexicons["ko"].translate("환불 내역").text
+    assert lexicons["ko"].translate("내 환불").text == "my refund"
+    # A particle says nothing about understanding: an unknown word with one stays unknown.
+    weather = lexicons["ko"].translate("내일 날씨는")
+    assert weather.coverage == 0.0 and not weather.topics
 
 
 def test_accents_prefer_the_exact_phrase(lexicons: dict[str, Any]) -> None:
@@ -155,9 +204,15 @@ def test_builtin_agents_glossaries_load() -> None:
         spec = load_spec_file(ROOT / "agents" / agent / "agent.yaml")
         assert spec.planner is not None and spec.planner.glossaries == [PAYMENTS]
         lexicons = compile_lexicons(spec.planner.glossaries)
-        assert set(lexicons) == {"id", "ms", "th", "zh", "vi", "es"}
+        assert set(lexicons) == {"id", "ms", "th", "zh", "vi", "es", "ko", "de"}
         for lexicon in lexicons.values():
-            assert set(lexicon.topics) == {"declines", "refunds", "disputes", "success rate"}
+            assert set(lexicon.topics) == {
+                "declines",
+                "refunds",
+                "disputes",
+                "success rate",
+                "onboarding",
+            }
 
 
 # ----- through the planner with the copilot's real spec ---------------------------------------
@@ -223,6 +278,8 @@ def chat(copilot: AgentSpec, embedder: Embedder) -> Chat:
         f"为什么 {PAY} 被拒绝",
         f"tại sao thanh toán {PAY} bị từ chối",
         f"¿por qué se rechazó el pago {PAY}?",
+        f"{PAY} 결제가 왜 거절됐나요?",
+        f"Warum wurde die Zahlung {PAY} abgelehnt?",
     ],
 )
 def test_a_declined_payment_question_is_explained(chat: Chat, text: str) -> None:
@@ -238,7 +295,10 @@ def test_the_answer_opens_with_a_note_in_the_detected_language(chat: Chat) -> No
     assert not answer.tool_calls
     text = str(answer.content)
     assert text.startswith("(Dijawab dalam bahasa Inggris — Answering in English")
-    assert "Bahasa Indonesia requests about declines, refunds, disputes and success rate" in text
+    assert (
+        "Bahasa Indonesia requests about declines, refunds, disputes, success rate and onboarding"
+        in text
+    )
     assert PAY in text
 
 
@@ -261,6 +321,47 @@ def test_a_refund_in_chinese_refunds_the_right_payment(chat: Chat, copilot: Agen
     assert policy.approval.above["SGD"] < 15000
 
 
+def test_a_refund_in_korean_won_is_in_krw(chat: Chat) -> None:
+    reply = chat.say(f"{PAY} 결제 20000원 환불해 주세요")
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("payments_refund", {"payment_id": PAY, "amount": 20000, "currency": "KRW"})
+    ]
+
+
+def test_a_refund_in_korean_with_a_multiplier(chat: Chat) -> None:
+    reply = chat.say(f"{PAY} 결제를 3만원 환불하고 싶어요")
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("payments_refund", {"payment_id": PAY, "amount": 30000, "currency": "KRW"})
+    ]
+
+
+def test_a_refund_in_german(chat: Chat) -> None:
+    reply = chat.say(f"Bitte erstatte 30 EUR für {PAY}")
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("payments_refund", {"payment_id": PAY, "amount": 3000, "currency": "EUR"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ist unser Onboarding abgeschlossen?",
+        "Welche Unterlagen fehlen noch für die Verifizierung?",
+        "status verifikasi KYB",
+        "dokumen apa yang masih kurang",
+        "¿ya terminó la verificación de mi cuenta?",
+        "status pengesahan akaun saya",
+        "还缺什么资料",
+        "còn thiếu giấy tờ gì",
+        "KYB 심사 상태가 어떻게 되나요?",
+        "เอกสารอะไรที่ยังขาดสำหรับการยืนยันตัวตน",
+    ],
+)
+def test_an_onboarding_question_reads_the_kyb_status(chat: Chat, text: str) -> None:
+    reply = chat.say(text)
+    assert [c["name"] for c in reply.tool_calls] == ["payments_merchant_kyb_status"]
+
+
 def test_a_dispute_in_spanish_goes_to_the_dispute_agent(chat: Chat) -> None:
     reply = chat.say("disputa dsp_81kd2")
     assert [c["name"] for c in reply.tool_calls] == ["transfer_to_dispute"]
@@ -270,8 +371,8 @@ def test_a_dispute_in_spanish_goes_to_the_dispute_agent(chat: Chat) -> None:
     "text",
     [
         f"返金してください {PAY}",  # Japanese
-        f"{PAY} 결제 환불해 주세요",  # Korean
-        f"Bitte erstatte die Zahlung {PAY} vollständig",  # German
+        "オンボーディングは完了しましたか",  # Japanese
+        f"Rimborsa il pagamento {PAY}",  # Italian
     ],
 )
 def test_an_unsupported_language_gets_the_supported_languages_and_no_call(
@@ -281,14 +382,28 @@ def test_an_unsupported_language_gets_the_supported_languages_and_no_call(
     assert not reply.tool_calls
     content = str(reply.content)
     assert "haven't done anything" in content
-    for name in ("English", "Bahasa Indonesia", "中文 (Chinese)", "Español (Spanish)"):
+    for name in (
+        "English",
+        "Bahasa Indonesia",
+        "中文 (Chinese)",
+        "Español (Spanish)",
+        "한국어 (Korean)",
+        "Deutsch (German)",
+    ):
         assert name in content
+    assert "declines, refunds, disputes, success rate and onboarding" in content
 
 
 def test_an_off_topic_request_in_a_supported_language_is_declined(chat: Chat) -> None:
     reply = chat.say("cuaca besok bagaimana di Jakarta")  # the weather tomorrow
     assert not reply.tool_calls
-    assert "declines, refunds, disputes and success rate" in str(reply.content)
+    assert "declines, refunds, disputes, success rate and onboarding" in str(reply.content)
+
+
+def test_an_off_topic_request_in_german_is_declined(chat: Chat) -> None:
+    reply = chat.say("Wie wird das Wetter morgen in Berlin?")  # the weather tomorrow
+    assert not reply.tool_calls
+    assert "Deutsch (German)" in str(reply.content)
 
 
 def test_a_partly_understood_write_is_confirmed_in_english_first(chat: Chat) -> None:
