@@ -49,7 +49,8 @@ _AUTHORED = frozenset({"description", "metadata", "note", "notes", "_untrusted"}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _REFERENCE = re.compile(
-    r"\b(?:that|this|it|its|same|these|those|them|above|previous|last\s+one|just)\b", re.I
+    r"\b(?:that|this|it|its|same|these|those|them|above|previous|last\s+one|just|the\s+rest)\b",
+    re.I,
 )
 
 

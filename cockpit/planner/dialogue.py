@@ -30,7 +30,7 @@ import inspect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -1030,8 +1030,20 @@ def _window(args: Mapping[str, Any], query: str, today: date) -> str | None:
         return f"{format_date(start)} to {format_date(end)}"
     days = args.get("days")
     if isinstance(days, int) and not isinstance(days, bool):
-        return f"the last {days} days"
+        return _lookback_window(days, query, today)
     return None
+
+
+def _lookback_window(days: int, query: str, today: date) -> str:
+    """A look-back-only call names the days it covered with their dates, and the calendar
+    period the user asked for when the look-back was sized to cover it ("the last 10 days
+    (16–25 Nov 2026), which covers last week (16–22 Nov 2026)")."""
+    first = today - timedelta(days=days - 1)
+    covered = f"the last {days} days ({planner_dates.format_range(first, today)})"
+    for span in planner_dates.find_dates(query, today) if query else ():
+        if span.lookback_days == days and (span.start, span.end) != (first, today):
+            return f"{covered}, which covers {planner_dates.describe_span(span)}"
+    return covered
 
 
 def _examples(intent: IntentSpec) -> list[str]:
