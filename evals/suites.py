@@ -11,10 +11,16 @@ SUITES_DIR = Path(__file__).parent / "suites"
 
 
 def suite_files(target: str | Path) -> list[Path]:
-    """The YAML files of a suite name, a folder or a file."""
-    path = Path(target)
+    """The YAML files of a suite name, a folder or a file.
+
+    A bare name is a built-in suite first (``cockpit`` is the front door's suite, not the
+    ``cockpit/`` source folder of a checkout), then a path."""
+    name = str(target)
+    named = SUITES_DIR / name
+    bare = "/" not in name and "\\" not in name and not name.endswith((".yaml", ".yml"))
+    path = named if bare and named.is_dir() else Path(target)
     if not path.exists():
-        path = SUITES_DIR / str(target)
+        path = named
     if path.is_file():
         return [path]
     if path.is_dir():
