@@ -322,9 +322,9 @@ def test_a_refund_in_chinese_refunds_the_right_payment(chat: Chat, copilot: Agen
 
 
 def test_a_refund_in_korean_won_is_in_krw(chat: Chat) -> None:
-    reply = chat.say(f"{PAY} 결제 20000원 환불해 주세요")
+    reply = chat.say(f"{PAY} 건 25000원 환불 부탁드립니다")
     assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
-        ("payments_refund", {"payment_id": PAY, "amount": 20000, "currency": "KRW"})
+        ("payments_refund", {"payment_id": PAY, "amount": 25000, "currency": "KRW"})
     ]
 
 
