@@ -628,7 +628,9 @@ class Dialogue:
                 if value is not None:
                     slots[plan.name] = value
         self._recall(text, plans, slots, messages)
-        read = self._from_records(text, plans, slots, messages, full_amount=full_amount)
+        read = self._from_records(
+            text, plans, slots, messages, full_amount=full_amount, said_amount=pending_amount
+        )
         if read is not None:
             tool, args = read
             # The record comes first; its result resumes this request (see _after_tool).
@@ -736,13 +738,15 @@ class Dialogue:
         messages: Sequence[BaseMessage],
         *,
         full_amount: bool,
+        said_amount: str | None = None,
     ) -> tuple[str, dict[str, Any]] | None:
         """Fill ``from_record`` slots from records the thread already read; return the read
-        (tool, args) to make first when a needed record was not read yet."""
+        (tool, args) to make first when a needed record was not read yet. An amount the user
+        said (``said_amount``, still waiting for its currency) is never replaced by a record's."""
         needed: tuple[str, dict[str, Any]] | None = None
         for plan in plans:
             source = plan.hint.from_record if plan.hint is not None else None
-            if source is None or plan.name in slots:
+            if source is None or plan.name in slots or (plan.kind == "amount" and said_amount):
                 continue
             if source.when == "full_amount" and not full_amount:
                 continue
