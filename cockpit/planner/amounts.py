@@ -43,7 +43,9 @@ as "money" ("bucks"), or as banknote slang / "grand" with no currency at all."""
 
 # Digits: 1,234.56 | 1.234,56 | 1.234.567 | 35,50 (decimal comma) | 1234.5
 _DIGITS = (
-    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+    # "7 000" / "7 000": thousands grouped by a (no-break, thin) space, as in French and German.
+    r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?(?![\d.,])"
+    r"|\d{1,3}(?:,\d{3})+(?:\.\d+)?"
     r"|\d{1,3}(?:\.\d{3})+,\d{1,2}(?!\d)"
     r"|\d{1,3}(?:\.\d{3}){2,}(?![\d,])"
     r"|\d+,\d{1,2}(?![\d,])"
@@ -113,7 +115,9 @@ _NOT_AMOUNT_AFTER = re.compile(
     r"|txns?\b|charges?\b|customers?\b|buyers?\b|users?\b|people\b|cards?\b|devices?\b"
     r"|disputes?\b|chargebacks?\b|refunds?\b|attempts?\b|declines?\b|tries\b|merchants?\b"
     r"|shops?\b|stores?\b|units?\b|pcs\b|pieces?\b|stars?\b|digits?\b|accounts?\b|ips?\b"
-    r"|of\s+(?:them|those|these|the|my|our)\b|st\b|nd\b|rd\b|th\b)",
+    r"|of\s+(?:them|those|these|the|my|our)\b|st\b|nd\b|rd\b|th\b"
+    # "a loan 4 my biz": a digit standing for a word ("for", "to") before a possessive.
+    r"|(?:my|our|your|ur|the|u|you)\b)",
     re.I,
 )
 
@@ -160,7 +164,7 @@ def parse_number(token: str, *, currency: str | None = None) -> Decimal | None:
     A single dot followed by exactly three digits ("15.000 IDR") is a thousands separator
     only when the currency has fewer than three decimals; otherwise it is a decimal point.
     """
-    text = token.strip()
+    text = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3})", "", token.strip())
     if "," in text and "." in text:
         text = (
             text.replace(",", "")
@@ -280,7 +284,9 @@ def find_bare_amount(
     for m in _BARE.finditer(text):
         if not free(m.span()):
             continue
-        if _NOT_AMOUNT_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
+        # "at 15,000", "limit to 20k": grouped or scaled, a number is a sum whatever precedes it.
+        grouped = m.group("mult") or re.search(r"\d[,.\s\u00a0\u202f]\d{3}", m.group("num"))
+        if not grouped and _NOT_AMOUNT_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
             continue
         if _NOT_AMOUNT_AFTER.match(text[m.end() : m.end() + 30]):
             continue

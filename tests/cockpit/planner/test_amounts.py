@@ -267,3 +267,28 @@ def test_colloquial_sums_are_amount_evidence() -> None:
 )
 def test_whether_the_record_should_decide_the_currency(text: str, assumed: bool) -> None:
     assert refund(text).currency_assumed is assumed
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("grant it at 7 000 EUR", Decimal(7000)),  # space-grouped thousands, never "000 EUR"
+        ("EUR 12 500", Decimal(12500)),
+        ("1 234,50 EUR", Decimal("1234.50")),
+    ],
+)
+def test_space_grouped_thousands_are_one_sum(text: str, value: Decimal) -> None:
+    assert [m.value for m in find_money(text)] == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("final at 15,000", Decimal(15000)), ("cut the limit to 20k", Decimal(20000))],
+)
+def test_a_grouped_or_scaled_number_is_a_sum_after_at_or_to(text: str, value: Decimal) -> None:
+    found = find_bare_amount(text)
+    assert found is not None and found.value == value
+
+
+def test_a_digit_for_a_word_is_no_sum() -> None:
+    assert find_bare_amount("can i get a loan 4 my biz") is None
