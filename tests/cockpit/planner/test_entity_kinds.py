@@ -17,6 +17,7 @@ from cockpit.embeddings import Embedder, make_embedder
 from cockpit.planner import LocalPlanner, PlannerSpec
 from cockpit.planner.slots import extract, plan_slots
 from cockpit.planner.spec import SlotHint
+from tests.support.tools import tool
 
 TODAY = date(2026, 11, 25)
 KINDS = ["customer", "card", "device", "ip"]
@@ -24,17 +25,6 @@ ENTITY = r"(?!pay_)[a-z]+_\w*\d\w*|\d{1,3}(?:\.\d{1,3}){3}"
 SHAPES = {
     "entity_id": {"ip": r"\d{1,3}(?:\.\d{1,3}){3}", "card": r"card_\w+", "device": r"dev_\w+"}
 }
-
-
-def tool(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": name.replace("_", " "),
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
 
 
 BLOCK = {

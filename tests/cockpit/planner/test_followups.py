@@ -15,19 +15,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder
 from cockpit.planner import STATE_KEY, LocalPlanner, PlannerSpec
+from tests.support.tools import tool
 
 TODAY = date(2026, 11, 25)
-
-
-def tool(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": name.replace("_", " "),
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
 
 
 DISPUTE = {"dispute_id": {"type": "string"}}

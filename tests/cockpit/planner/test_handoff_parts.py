@@ -17,29 +17,19 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder, make_embedder
 from cockpit.planner import LocalPlanner, PlannerSpec
+from tests.support.tools import tool
 
 TODAY = date(2026, 11, 25)
 
 
-def _tool(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": name.replace("_", " "),
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
-
-
 HANDOFF = {"reason": {"type": "string"}}
 DISPUTE_TOOLS = [
-    _tool("list_disputes", {"limit": {"type": "integer", "default": 20}}, []),
-    _tool("transfer_to_payments", HANDOFF, []),
+    tool("list_disputes", {"limit": {"type": "integer", "default": 20}}, []),
+    tool("transfer_to_payments", HANDOFF, []),
 ]
 PAYMENT_TOOLS = [
-    _tool("success_rate", {"days": {"type": "integer", "default": 30}}, []),
-    _tool("transfer_to_disputes", HANDOFF, []),
+    tool("success_rate", {"days": {"type": "integer", "default": 30}}, []),
+    tool("transfer_to_disputes", HANDOFF, []),
 ]
 
 DISPUTES = {
