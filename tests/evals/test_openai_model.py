@@ -27,8 +27,7 @@ MODEL = "cockpit-planner"
 
 def _outcomes(runs: list[TaskRun]) -> dict[str, list[bool]]:
     return {
-        f"{run.suite}/{run.task.id}": [r.passed for r in run.trials[run.task.agent]]
-        for run in runs
+        f"{run.suite}/{run.task.id}": [r.passed for r in run.trials[run.task.agent]] for run in runs
     }
 
 
