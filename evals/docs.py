@@ -33,6 +33,8 @@ MAX_ARG = 120
 
 _DECIDED = {"approve": "approved", "reject": "rejected", "edit": "edited"}
 _ID = re.compile(r"\b[a-z]{2,8}_[0-9a-f]{12,}\b")
+# The gateway draws authorisation (approval) codes at random, as issuers do: not the seed's.
+_AUTH_CODE = re.compile(r"\b((?:authori[sz]ation|approval) code) \d{6}\b", re.I)
 _INSTANT = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?(?: UTC)?"
 )
@@ -131,8 +133,10 @@ def current_section(document: str) -> str:
 
 
 def mask(text: str) -> str:
-    """Ids and instants as placeholders, whitespace collapsed: what may differ between seedings."""
-    return " ".join(_INSTANT.sub("<instant>", _ID.sub("<id>", text)).split())
+    """Ids, instants and authorisation codes as placeholders, whitespace collapsed: what may
+    differ between two seedings of the same world."""
+    text = _AUTH_CODE.sub(r"\1 <code>", _ID.sub("<id>", text))
+    return " ".join(_INSTANT.sub("<instant>", text).split())
 
 
 def differences(document: str, played: list[Played]) -> list[str]:

@@ -49,6 +49,7 @@ def test_a_changed_answer_is_caught(played: list[Played]) -> None:
     assert differences(tampered, played) == [played[0].task.description]
 
 
-def test_mask_hides_only_ids_and_instants() -> None:
+def test_mask_hides_only_ids_instants_and_authorisation_codes() -> None:
     text = "Refund ref_b0ffab9848ac407ba7990e3b at 2026-11-25T12:45:04.077539+00:00 of 12.00 SGD"
     assert mask(text) == "Refund <id> at <instant> of 12.00 SGD"
+    assert mask("authorisation code 378696; 224.98 EUR") == "authorisation code <code>; 224.98 EUR"
