@@ -8,6 +8,7 @@ fallback chains). Requests are recorded for assertions. Standard library only.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -46,6 +47,8 @@ class FakeOpenAIServer:
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _calls: itertools.count[int] = field(default_factory=itertools.count)
+    """Numbers generated tool-call ids: unique per server, no clock involved."""
 
     @property
     def base_url(self) -> str:
@@ -63,7 +66,7 @@ class FakeOpenAIServer:
         if reply.tool_calls:
             message["tool_calls"] = [
                 {
-                    "id": c.get("id") or f"call_{i}_{int(time.time() * 1000)}",
+                    "id": c.get("id") or f"call_{next(self._calls)}",
                     "type": "function",
                     "function": {
                         "name": c["name"],
