@@ -15,7 +15,8 @@ intent accuracy per agent on held-out paraphrases, and per-turn latency through 
   moved them, with where they came from) are printed beside each agent's new ones under
   ``"previous"``, and ``"target"`` says whether pass^1 ≥ 0.95, pass^k = pass^1 and held-out ≥ 0.90.
 
-    python benchmarks/agents.py [--trials 4] [--suite NAME …] [--skip-tasks] [--skip-http]
+    python benchmarks/agents.py [--trials 4] [--workers N] [--suite NAME …] [--skip-tasks]
+                                [--skip-http]
 """
 
 from __future__ import annotations
@@ -71,13 +72,14 @@ def beside_previous(by_agent: dict[str, Any], previous: dict[str, Any]) -> dict[
 
 
 def task_figures(
-    targets: list[str], trials: int, *, in_process: bool, report: Path | None
+    targets: list[str], trials: int, *, in_process: bool, workers: int, report: Path | None
 ) -> dict[str, Any]:
     """pass^k per agent and per (agent, suite, split), with the controls' rows."""
     tasks = [t for target in targets for t in select_tasks(load_suites(target))]
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    runs = run_tasks(tasks, opts=RunOptions(trials=trials, in_process=in_process, cache=CACHE))
+    opts = RunOptions(trials=trials, in_process=in_process, workers=workers, cache=CACHE)
+    runs = run_tasks(tasks, opts=opts)
     summary = summarise(runs, trials=trials, started=started)
     if report is not None:
         write_all(summary, report)
@@ -86,6 +88,7 @@ def task_figures(
         "tasks": len(tasks),
         "trials": trials,
         "transport": "in-process" if in_process else "http",
+        "workers": workers,
         "by_agent": beside_previous(agent_figures(summary), _previous()),
         "rows": [r for r in summary["rows"] if r["split"] != "all"],
         "checks": summary["checks"],
@@ -197,6 +200,9 @@ def main() -> None:
     parser.add_argument("--skip-tasks", action="store_true", help="skip the slow end-state part")
     parser.add_argument("--in-process", action="store_true", help="tasks over ASGI, not HTTP")
     parser.add_argument("--report", type=Path, help="also write the eval reports here")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="tasks run at once, each in a worker process"
+    )
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
@@ -205,7 +211,11 @@ def main() -> None:
     if not args.skip_tasks:
         targets = args.suite or [str(SUITES_DIR)]
         result["tasks"] = task_figures(
-            targets, args.trials, in_process=args.in_process, report=args.report
+            targets,
+            args.trials,
+            in_process=args.in_process,
+            workers=args.workers,
+            report=args.report,
         )
     result["intent"] = intent_figures()
     if not args.skip_http:
