@@ -121,14 +121,19 @@ _NOT_AMOUNT_AFTER = re.compile(
     re.I,
 )
 
+# What remains of a sum: "the rest", "whatever is left", "the remaining balance".
+_REMAINING = (
+    r"the\s+(?:rest|remainder|remaining(?:\s+(?:amount|balance|sum|money))?)"
+    r"|(?:what(?:ever)?|all\s+that)(?:'s|\s+is)\s+(?:left|remaining)"
+)
 _FULL = re.compile(
     r"\b(?:in\s+full|fully|(?:a\s+|the\s+)?full\s+(?:refund|amount|sum|price|payment|charge"
     r"|value|thing)|(?:the\s+)?(?:whole|entire|total|complete)\s+(?:amount|sum|thing|payment"
-    r"|charge|order|price|value|lot)|everything|all\s+of\s+it|it\s+all|all\s+the\s+money"
-    r"|the\s+(?:rest|remainder|remaining(?:\s+(?:amount|balance|sum|money))?)"
-    r"|(?:what(?:ever)?|all\s+that)(?:'s|\s+is)\s+(?:left|remaining))\b",
+    rf"|charge|order|price|value|lot)|everything|all\s+of\s+it|it\s+all|all\s+the\s+money"
+    rf"|{_REMAINING})\b",
     re.I,
 )
+_REMAINING_RE = re.compile(rf"\b(?:{_REMAINING})\b", re.I)
 _HALF = re.compile(r"\bhalf\b(?!\s+(?:an?\s+)?(?:hour|day|year|month|week))", re.I)
 _SHARE = re.compile(
     # "refund 30%" / "30% of it", not "at 12% APR": a share stands alone or is "of" something.
@@ -301,6 +306,12 @@ def says_full_amount(text: str) -> bool:
     return _FULL.search(text) is not None
 
 
+def says_remaining_amount(text: str) -> bool:
+    """Whether the text asks for what is left of the amount ("the rest", "whatever is left"),
+    as opposed to the whole of it ("in full")."""
+    return _REMAINING_RE.search(text) is not None
+
+
 def find_fraction(text: str) -> Decimal | None:
     """A share of the amount: "half" -> 0.5, "30%" -> 0.3, "a third of" -> 1/3."""
     if _HALF.search(text):
@@ -343,5 +354,6 @@ __all__ = [
     "parse_number",
     "resolve_currency",
     "says_full_amount",
+    "says_remaining_amount",
     "words_to_number",
 ]

@@ -39,6 +39,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from cockpit.embeddings import Embedder
 from cockpit.planner import dates as planner_dates
+from cockpit.planner.amounts import says_remaining_amount
 from cockpit.planner.context import (
     PLANNER_KEY,
     message_text,
@@ -51,6 +52,7 @@ from cockpit.planner.context import (
     refers_back,
 )
 from cockpit.planner.intents import IntentScore, cached_index, normalise
+from cockpit.planner.places import currency_role
 from cockpit.planner.slots import (
     ID_TOKEN,
     Extraction,
@@ -342,6 +344,8 @@ class Dialogue:
         needed = max(spec.ambiguity_margin, (chosen.min_margin or 0.0) if chosen else 0.0)
         if margin < needed and not self._same_call(chosen, ranking[1].name):
             return Classification(None, "clarify", ranking, oos)
+        if margin < needed:
+            chosen = self._reading_the_rest(text, chosen, ranking[1].name)
         return Classification(chosen, "act", ranking, oos)
 
     # ----- follow-ups and several requests ------------------------------------------------
@@ -466,6 +470,19 @@ class Dialogue:
             following = self._turn(queue.pop(0), None, messages)
             reply = _joined(reply, following)
         return reply
+
+    def _reading_the_rest(
+        self, text: str, chosen: IntentSpec | None, runner_up: str
+    ) -> IntentSpec | None:
+        """Of two intents that make the same call, the one that reads what is left of the
+        amount from the record when the user asks for the rest ("whatever is left on pay_1"):
+        the whole payment's amount would be too much once part of it was refunded."""
+        other = self.spec.intent(runner_up)
+        if other is None or not says_remaining_amount(text):
+            return chosen
+        if _reads_remaining(other) and not (chosen is not None and _reads_remaining(chosen)):
+            return other
+        return chosen
 
     def _same_call(self, chosen: IntentSpec | None, runner_up: str) -> bool:
         """Two intents that call the same tool differ only in how the answer reads: asking
@@ -619,6 +636,8 @@ class Dialogue:
             implied = self._implied_currency(text, plans, got, messages)
             if implied is not None:
                 got = self._extract(text, plans, implied_currency=implied)
+            elif self._record_will_say_currency(text, plans, got, messages):
+                _leave_currency_open(got, plans)
             slots.update(got.values)
             pending_amount = pending_amount or got.pending_amount
             full_amount = bool(getattr(got, "full_amount", False))
@@ -664,14 +683,7 @@ class Dialogue:
         for plan in plans:
             if plan.name not in slots and plan.hint is not None and plan.hint.default is not None:
                 slots[plan.name] = plan.hint.default
-        missing = [p for p in plans if p.required and p.name not in slots]
-        if (
-            pending_amount
-            and currency_plan is not None
-            and currency_plan.name not in slots
-            and currency_plan not in missing
-        ):
-            missing.append(currency_plan)
+        missing = _missing(plans, slots, pending_amount)
         if missing:
             return self._ask(intent, plans, slots, text, pending_amount)
         args = {p.name: slots[p.name] for p in plans if p.name in slots}
@@ -729,6 +741,28 @@ class Dialogue:
         path = _record_path(source.field, got.values)
         value = record_value(record, path) if record is not None and path else None
         return str(value).upper() if isinstance(value, str) and value else None
+
+    def _record_will_say_currency(
+        self,
+        text: str,
+        plans: Sequence[SlotPlan],
+        got: Extraction,
+        messages: Sequence[BaseMessage],
+    ) -> bool:
+        """Whether an amount whose currency was only guessed ("5 bucks", "$12": USD) should
+        wait for the record that says it: the currency slot reads a record that can still be
+        read, now (its id is known) or once its id, which the intent asks for, is given."""
+        if not got.currency_assumed or got.heard_amount is None:
+            return False
+        plan = next((p for p in plans if p.kind == "currency" and p.hint is not None), None)
+        source = plan.hint.from_record if plan is not None and plan.hint is not None else None
+        if source is None or source.tool not in self.tools:
+            return False
+        record_id = self._record_id(source, text, plans, got.values, messages)
+        if record_id is None:
+            return any(p.name == source.id for p in plans)
+        attempted, _ = read_record(messages, source.tool, source.arg or source.id, record_id)
+        return not attempted
 
     def _from_records(
         self,
@@ -797,15 +831,8 @@ class Dialogue:
         *,
         again: bool = False,
     ) -> AIMessage:
-        missing = [p for p in plans if p.required and p.name not in slots]
+        missing = _missing(plans, slots, pending_amount)
         currency_plan = next((p for p in plans if p.kind == "currency"), None)
-        if (
-            pending_amount
-            and currency_plan is not None
-            and currency_plan.name not in slots
-            and currency_plan not in missing
-        ):
-            missing.append(currency_plan)
         phrases = [
             f"the currency of {pending_amount}"
             if p is currency_plan and pending_amount
@@ -984,6 +1011,44 @@ def _carried(plan: SlotPlan, carry: Mapping[str, Any]) -> str | None:
         return named
     shaped = {v for v in carry.values() if isinstance(v, str) and id_matches(plan, v)}
     return shaped.pop() if len(shaped) == 1 else None
+
+
+def _reads_remaining(intent: IntentSpec) -> bool:
+    """Whether ``intent`` fills an amount with what remains of a record's when asked to."""
+    return any(
+        hint.from_record is not None and hint.from_record.when == "full_amount"
+        for hint in intent.slots.values()
+    )
+
+
+def _missing(
+    plans: Sequence[SlotPlan], slots: Mapping[str, Any], pending_amount: str | None
+) -> list[SlotPlan]:
+    """The slots to ask for: the required ones still empty, and the currency of an amount said
+    without one; but not a slot a record will give once its id, asked for too, is known (the
+    payment's currency once the payment is named)."""
+    missing = [p for p in plans if p.required and p.name not in slots]
+    currency_plan = next((p for p in plans if p.kind == "currency"), None)
+    if (
+        pending_amount
+        and currency_plan is not None
+        and currency_plan.name not in slots
+        and currency_plan not in missing
+    ):
+        missing.append(currency_plan)
+    asked = {p.name for p in missing}
+    return [
+        p for p in missing if not (p.hint and p.hint.from_record and p.hint.from_record.id in asked)
+    ]
+
+
+def _leave_currency_open(got: Extraction, plans: Sequence[SlotPlan]) -> None:
+    """Take back a guessed currency (and the amount read in it): the number waits, as said,
+    for the record's currency."""
+    for plan in plans:
+        if plan.kind in ("amount", "currency") and currency_role(plan.name) is None:
+            got.values.pop(plan.name, None)
+    got.pending_amount = got.heard_amount
 
 
 def _record_path(field: str, slots: Mapping[str, Any]) -> str | None:

@@ -182,6 +182,7 @@ def fill_money(
         out.full_amount = bool(amount_plans) and says_full_amount(text.raw)
         out.fraction = find_fraction(text.raw) if amount_plans and not out.full_amount else None
         return
+    out.heard_amount = str(first.value) if amount_plans else None
     for plan in amount_plans:
         if plan.json_type == "integer":
             if currency is None:

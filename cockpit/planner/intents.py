@@ -22,6 +22,7 @@ import numpy as np
 from cockpit.embeddings import Embedder
 from cockpit.planner.lexicon import ID_PREFIXES
 from cockpit.planner.slots import MONEY_PATTERNS
+from cockpit.planner.typos import Speller
 
 _WORD = re.compile(r"[a-z0-9]+")
 _IP = re.compile(
@@ -175,6 +176,8 @@ class IntentIndex:
                 self._texts.append(example)
         self._oos = list(out_of_scope)
         all_texts = [normalise(t) for t in self._texts + self._oos]
+        # Misspelt words of a query are read as the examples' words ("fite it" -> "fight it").
+        self._speller = Speller(all_texts)
         vectors = embedder.embed(all_texts) if all_texts else np.zeros((0, 1), np.float32)
         self._vectors = vectors[: len(self._texts)]
         self._oos_vectors = vectors[len(self._texts) :]
@@ -188,6 +191,10 @@ class IntentIndex:
         n = max(len(bags), 1)
         self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
         self._max_idf = math.log(1 + n)
+
+    def query(self, text: str) -> str:
+        """``text`` as it is ranked: normalised, misspelt words corrected."""
+        return self._speller.correct(normalise(text))
 
     def _lexical(self, query_tokens: list[str]) -> np.ndarray:
         scores = np.zeros(len(self.names), dtype=np.float64)
@@ -203,7 +210,7 @@ class IntentIndex:
     def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Embeddings of several utterances in one batch (one model call instead of one per
         text: the parts of a turn of several requests are ranked together)."""
-        queries = list(dict.fromkeys(q for q in (normalise(t) for t in texts) if q))
+        queries = list(dict.fromkeys(q for q in (self.query(t) for t in texts) if q))
         if not queries or not self.names:
             return {}
         return dict(zip(queries, self.embedder.embed(queries), strict=True))
@@ -213,7 +220,7 @@ class IntentIndex:
     ) -> tuple[list[IntentScore], float]:
         """Intents best first, and the out-of-scope similarity of ``text`` (``vectors``: from
         :meth:`vectors`, used when they hold this text)."""
-        query = normalise(text)
+        query = self.query(text)
         if not self.names or not query:
             return [], 0.0
         known = vectors.get(query) if vectors is not None else None

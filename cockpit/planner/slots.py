@@ -333,6 +333,9 @@ class Extraction:
     ``$``, "dollars", "bucks", "a tenner"): the record's currency should decide it, so a
     caller that has not read the record yet reads it and extracts again with
     ``implied_currency``."""
+    heard_amount: str | None = None
+    """The number said for the amount (decimal string in major units), whatever currency it
+    was read in: what stays of "5 bucks" while the record that says its currency is read."""
     window: DateSpan | None = None
     """The period the date slots were filled from; :func:`~cockpit.planner.dates.describe_span`
     says it in words for the answer ("last week (16–22 Nov 2026)")."""

@@ -43,6 +43,7 @@ from cockpit.planner.languages.text import (
     normalize,
     parse_number,
     script_of,
+    splits_cluster,
 )
 
 #: ``package.module:file.yaml`` — a YAML file shipped inside an importable package.
@@ -326,6 +327,8 @@ class Lexicon:
         )
 
     def _phrase(self, lower: str, folded: str, i: int) -> tuple[int, _Entry, str | None] | None:
+        if splits_cluster(lower, i):
+            return None
         key = "0" if folded[i].isdigit() else folded[i]
         best: tuple[int, int, int, _Entry, str | None] | None = None
         for entry in self._index.get(key, ()):
@@ -342,6 +345,8 @@ class Lexicon:
                 if match is None:
                     continue
                 end = match.end()
+                if splits_cluster(lower, end):
+                    continue
                 if (
                     (entry.latin_end or entry.suffix)
                     and end < len(folded)

@@ -73,6 +73,21 @@ def script_of(char: str) -> str:
     return "none"
 
 
+#: Thai vowels written before the consonant they follow in speech (เ แ โ ใ ไ): a syllable
+#: starts at them, so no word starts right after one.
+_THAI_LEADING: Final = frozenset("\u0e40\u0e41\u0e42\u0e43\u0e44")
+
+
+def splits_cluster(text: str, i: int) -> bool:
+    """Whether a cut at offset ``i`` would split a written syllable: before a combining mark
+    (Thai tone marks and upper or lower vowels) or right after a Thai leading vowel. In scripts
+    written without spaces a phrase may only start and end where no such cut is needed, so
+    กี่ ("how many") is not read inside เกี่ยวกับ ("about")."""
+    if 0 < i < len(text) and unicodedata.category(text[i]).startswith("M"):
+        return True
+    return 0 < i <= len(text) and text[i - 1] in _THAI_LEADING
+
+
 def ascii_punct(char: str) -> str:
     """Full-width punctuation as ASCII; Spanish opening marks dropped."""
     if char in "¿¡":
