@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -496,6 +497,14 @@ class Dialogue:
             and not chosen.min_margin
         )
 
+    def _accepts(self, intent: IntentSpec) -> set[str]:
+        """The evidence kinds ``intent`` has a place for: its tool's slots, or for a handoff
+        (no slots of its own) the kinds of values its examples carry, which the agent it hands
+        to works with ("refund 15 EUR on pay_1" in the dispute agent is the copilot's)."""
+        if intent.handoff is not None:
+            return set(_examples_evidence(tuple(intent.examples), self.today))
+        return accepted_evidence(self._plans(intent) or [])
+
     def _with_evidence(self, text: str, ranking: list[IntentScore]) -> list[IntentScore]:
         """Nudge intents whose tool can use the values the utterance carries.
 
@@ -509,8 +518,7 @@ class Dialogue:
         adjusted: list[IntentScore] = []
         for item in ranking:
             intent = self.spec.intent(item.name)
-            plans = self._plans(intent) if intent is not None else None
-            accepts = accepted_evidence(plans or [])
+            accepts = self._accepts(intent) if intent is not None else set()
             bonus = EVIDENCE_WEIGHT * (len(found & accepts) - len(found - accepts))
             adjusted.append(replace(item, score=item.score + bonus))
         adjusted.sort(key=lambda r: r.score, reverse=True)
@@ -987,6 +995,12 @@ class Dialogue:
         if ai_index is None:
             return None
         return PlannerState.load(messages[ai_index].additional_kwargs.get(STATE_KEY))
+
+
+@lru_cache(maxsize=256)
+def _examples_evidence(examples: tuple[str, ...], today: date) -> frozenset[str]:
+    """The evidence kinds (see :func:`evidence`) a list of example utterances carries."""
+    return frozenset(kind for example in examples for kind in evidence(example, today))
 
 
 def _ids(text: str) -> set[str]:

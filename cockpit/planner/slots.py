@@ -49,8 +49,31 @@ _REASON_CLAUSE = re.compile(
 )
 
 
+# "some bot is testing cards from ip X, block it": the situation said first, then a short
+# command about it. Only a required reason is taken from it (an optional one is not guessed),
+# and never a clause that is little more than the entity ("ip X - block it").
+_REASON_LEAD = re.compile(
+    r"^\s*(?P<text>\S.*?)\s*(?:[,;!]|\.(?=\s)|\s[-–—]+)\s*"
+    r"(?:(?:so|pls|plz|please|just|and|then|now|can\s+you|could\s+you)\s+)*"
+    r"[a-z]+\s+(?:it|them|this|that|him|her)(?:\s+one)?"
+    r"(?:\s+(?:now|please|pls|plz|asap|for\s+me))*[\s.!]*$",
+    re.I,
+)
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
 def _reason(utterance: str) -> re.Match[str] | None:
     return _REASON.search(utterance) or _REASON_CLAUSE.search(utterance)
+
+
+def _lead_reason(utterance: str) -> str | None:
+    """The situation a short trailing command acts on, as the reason for it."""
+    lead = _REASON_LEAD.match(utterance)
+    if lead is None:
+        return None
+    text = lead.group("text").strip()
+    words = _IPV4.sub(" ", ID_TOKEN.sub(" ", text)).split()
+    return text if len(words) >= 3 else None
 
 
 _TOP_N = re.compile(r"\b(?:top|first|limit(?:\s+to)?|show(?:\s+me)?)\s+(?P<n>\d{1,4})\b", re.I)
@@ -435,6 +458,8 @@ def extract(
         reason = _reason(utterance)
         if reason is not None:
             out.values[plan.name] = reason.group("text").strip()
+        elif plan.required and (lead := _lead_reason(utterance)) is not None:
+            out.values[plan.name] = lead
     return out
 
 

@@ -95,6 +95,24 @@ def test_an_id_of_no_known_shape_leaves_the_kind_to_the_words() -> None:
     assert got.values["reason"] == "chargebacks"
 
 
+def test_the_situation_before_a_short_command_is_its_reason() -> None:
+    got = extract("some bot is testing cards from ip 203.0.113.77, block it", plans(), today=TODAY)
+    assert got.values == {
+        "kind": "ip",
+        "entity_id": "203.0.113.77",
+        "reason": "some bot is testing cards from ip 203.0.113.77",
+    }
+    got = extract(
+        "ip 198.51.100.9 is our office, false positive - pls unblock it", plans(), today=TODAY
+    )
+    assert got.values["reason"] == "ip 198.51.100.9 is our office, false positive"
+
+
+def test_a_clause_that_only_names_the_entity_is_no_reason() -> None:
+    got = extract("ip 203.0.113.7 - block it", plans(), today=TODAY)
+    assert "reason" not in got.values
+
+
 def test_a_bad_shape_regex_is_refused() -> None:
     with pytest.raises(ValueError, match="regular expression"):
         SlotHint.model_validate({"by_shape": {"entity_id": {"ip": "("}}})
