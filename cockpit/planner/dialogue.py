@@ -52,7 +52,7 @@ from cockpit.planner.context import (
     record_value,
     refers_back,
 )
-from cockpit.planner.intents import IntentScore, cached_index, normalise
+from cockpit.planner.intents import IntentScore, cached_index
 from cockpit.planner.places import currency_role
 from cockpit.planner.slots import (
     ID_TOKEN,
@@ -80,6 +80,9 @@ STATE_KEY = PLANNER_KEY
 STATE_VERSION = 1
 #: Score added per piece of slot evidence an intent can use (subtracted per piece it cannot).
 EVIDENCE_WEIGHT = 0.03
+#: Score taken, on top of EVIDENCE_WEIGHT, from an intent whose tool has no place for a record
+#: id the utterance names (handoffs and fixed answers pass the whole request on: not them).
+NAMED_RECORD_WEIGHT = 0.05
 #: Score added to an intent that acts on the record under discussion for a short "… it"
 #: (subtracted from one that needs a record of a kind nobody mentioned).
 CONTEXT_WEIGHT = 0.04
@@ -99,6 +102,8 @@ _THANKS = re.compile(
     r"^\s*(?:ok(?:ay)?,?\s+|great,?\s+|perfect,?\s+)?(?:thanks|thank\s+you|thx|cheers)\b", re.I
 )
 _CANCEL = re.compile(r"^\s*(?:cancel|never\s*mind|forget\s+it|stop|nevermind|abort)\b", re.I)
+# The opening clause of a turn, up to its first punctuation or dash ("fight it!! we shipped…").
+_LEAD_CLAUSE = re.compile(r"^\s*([^,.!?;:()\s][^,.!?;:()]*?)\s*(?:[,.!?;:]+|\s-+\s)")
 _ORDINALS = {
     "1": 0,
     "first": 0,
@@ -269,7 +274,7 @@ class Dialogue:
     def _prime(self, texts: Sequence[str]) -> None:
         """Embed ``texts`` in one batch before they are ranked one by one."""
         self._vectors.update(
-            self.index.vectors([t for t in texts if normalise(t) not in self._vectors])
+            self.index.vectors([t for t in texts if self.index.query(t) not in self._vectors])
         )
 
     # ----- entry point -------------------------------------------------------------------
@@ -313,6 +318,8 @@ class Dialogue:
             first = self._act(requests[0].intent, requests[0].text, messages, base={})
             return self._queued(first, [r.text for r in requests[1:]], messages)
         result = self._in_context(text, self.classify(text), messages)
+        if result.verdict != "act":
+            result = self._lead_reading(text, result, messages)
         if result.verdict == "act" and result.intent is not None:
             return self._act(result.intent, text, messages, base={})
         if result.verdict == "clarify":
@@ -421,6 +428,21 @@ class Dialogue:
             return Classification(None, "clarify", ranked, result.out_of_scope_similarity)
         return Classification(chosen, "act", ranked, result.out_of_scope_similarity)
 
+    def _lead_reading(
+        self, text: str, result: Classification, messages: Sequence[BaseMessage]
+    ) -> Classification:
+        """A turn that opens with a short reference and goes on with details ("fight it!! we
+        shipped with DHL, signed for"): when the whole turn is unclear, its opening names the
+        request (the whole turn still fills the slots)."""
+        lead = _LEAD_CLAUSE.match(text)
+        if lead is None or not text[lead.end() :].strip():
+            return result
+        clause = lead.group(1)
+        if not is_short_reference(clause, max_words=4):
+            return result
+        led = self._in_context(clause, self.classify(clause), messages)
+        return led if led.verdict == "act" else result
+
     def _requests(self, text: str) -> list[Request]:
         """The requests of a turn that makes several ("first A, then B", "A and also B", two
         sentences), when each part is clearly a request on its own; else ``[]``.
@@ -520,6 +542,10 @@ class Dialogue:
             intent = self.spec.intent(item.name)
             accepts = self._accepts(intent) if intent is not None else set()
             bonus = EVIDENCE_WEIGHT * (len(found & accepts) - len(found - accepts))
+            if intent is not None and intent.tool_name and _unusable_ids(found, accepts):
+                # A request that names a record is about that record: a tool with no place
+                # for it ("the deadline on dsp_1" read as the list of deadlines) is unlikely.
+                bonus -= NAMED_RECORD_WEIGHT
             adjusted.append(replace(item, score=item.score + bonus))
         adjusted.sort(key=lambda r: r.score, reverse=True)
         return adjusted
@@ -1001,6 +1027,11 @@ class Dialogue:
 def _examples_evidence(examples: tuple[str, ...], today: date) -> frozenset[str]:
     """The evidence kinds (see :func:`evidence`) a list of example utterances carries."""
     return frozenset(kind for example in examples for kind in evidence(example, today))
+
+
+def _unusable_ids(found: set[str], accepts: set[str]) -> bool:
+    """Whether the utterance names a record id (``id:<prefix>`` evidence) a tool cannot take."""
+    return any(kind.startswith("id:") for kind in found - accepts)
 
 
 def _ids(text: str) -> set[str]:
