@@ -63,6 +63,7 @@ from cockpit.planner.slots import (
     evidence,
     extract,
     id_matches,
+    only_values,
     plan_slots,
     to_minor,
 )
@@ -70,9 +71,11 @@ from cockpit.planner.spec import IntentSpec, PlannerSpec, RecordSource
 from cockpit.planner.template import format_date, lookup, render, scalar_text
 from cockpit.planner.turns import (
     affirmation,
+    asks_the_same,
     is_negative,
     is_short_reference,
     only_filler,
+    split_on_and,
     split_requests,
 )
 
@@ -313,6 +316,9 @@ class Dialogue:
             return self._say(self.spec.thanks_template, {})
         if _GREETING.match(text):
             return self._say(self.spec.greeting_template, {"capabilities": self._capabilities()})
+        again = self._same_again(text, messages) if asks_the_same(text) else None
+        if again is not None:
+            return again
         requests = self._requests(text) if self.spec.split_requests else []
         if len(requests) > 1:
             first = self._act(requests[0].intent, requests[0].text, messages, base={})
@@ -443,19 +449,59 @@ class Dialogue:
         led = self._in_context(clause, self.classify(clause), messages)
         return led if led.verdict == "act" else result
 
+    def _same_again(self, text: str, messages: Sequence[BaseMessage]) -> AIMessage | None:
+        """ "And the same for the other one": the last request the user made, again, with its
+        record swapped for the one named, else for the only other record of that kind the
+        user mentioned and nothing was done to yet. None when that is not clear."""
+        last = _last_request(messages)
+        intent = self.spec.intent(last[0]) if last is not None else None
+        if last is None or intent is None:
+            return None
+        args = last[1]
+        keys = list(_entities(args))
+        if len(keys) != 1:
+            return None
+        done = str(args[keys[0]])
+        prefix = done.split("_", 1)[0] + "_"
+        named = sorted(i for i in _ids(text) if i.startswith(prefix))
+        if not named and _OTHER.search(text):
+            used = _used_ids(messages, intent.tool_name)
+            named = sorted({i for i in _said_ids(messages) if i.startswith(prefix)} - used - {done})
+        if len(named) != 1:
+            return None
+        return self._act(intent, text, messages, base={**args, keys[0]: named[0]})
+
     def _requests(self, text: str) -> list[Request]:
         """The requests of a turn that makes several ("first A, then B", "A and also B", two
         sentences), when each part is clearly a request on its own; else ``[]``.
 
         A part that only adds details to the one before ("I want to refund a customer. The
         payment is pay_1.") keeps the turn whole: the first part alone would miss a slot
-        the whole turn fills."""
+        the whole turn fills. "And" joins words inside one request as often as two requests,
+        so a part after it must be clearly its own (see :meth:`_joined_part`)."""
         parts = split_requests(text)
-        if len(parts) < 2:
-            return []
+        if len(parts) >= 2:
+            return self._each_a_request(text, parts, joint=None)
+        for joint in (", and", "and"):
+            parts = split_on_and(text, after_comma=joint == ", and")
+            requests = self._each_a_request(text, parts, joint=joint) if len(parts) > 1 else []
+            if requests:
+                return requests
+        return []
+
+    def _each_a_request(
+        self, text: str, parts: Sequence[str], *, joint: str | None
+    ) -> list[Request]:
+        """``parts`` as requests when each one is; else ``[]``."""
         self._prime([text, *parts])
         requests: list[Request] = []
         for part in parts:
+            if joint is not None and requests:
+                request = self._joined_part(part, requests, joint=joint)
+                if request is None:
+                    return []
+                requests.append(request)
+                continue
             result = self.classify(part)
             if result.verdict != "act" or result.intent is None:
                 return []
@@ -473,6 +519,32 @@ class Dialogue:
             if len(whole) < len(alone):
                 return []
         return requests
+
+    def _joined_part(self, part: str, before: Sequence[Request], *, joint: str) -> Request | None:
+        """The request ``part`` makes after an "and": the first request again when it is only
+        other values ("… and 25 SGD on pay_2"); else a request by itself, of some words and
+        not a bare "it", after ", and" ("what's my balance, and is my KYB done?"); after a
+        bare "and" only one that opens with a word and is about a record of its own ("refund
+        pay_1 and cancel pay_2", not "accept both dsp_1 and dsp_2")."""
+        if self._repeats(before[0].text, part):
+            return Request(part, before[0].intent)
+        if is_short_reference(part) or (len(part.split()) < 3 and not _ids(part)):
+            return None
+        own_record = _ids(part) and _ids(before[-1].text) - _ids(part)
+        if joint != ", and" and not (own_record and not _ids(part.split()[0])):
+            return None  # "cancel pay_2" has a verb and a record of its own; "pay_2, …" not
+        result = self.classify(part)
+        return Request(part, result.intent) if result.verdict == "act" and result.intent else None
+
+    def _repeats(self, first: str, part: str) -> bool:
+        """Whether ``part`` is only other values of the kinds ``first`` names (an id, a sum):
+        "25 SGD on pay_2" after "refund 15 SGD on pay_1"."""
+        kinds = evidence(part, self.today)
+        return (
+            any(k == "amount" or k.startswith("id:") for k in kinds)
+            and kinds == evidence(first, self.today)
+            and only_values(part, self.today)
+        )
 
     def _missing_after(self, text: str, plans: Sequence[SlotPlan]) -> set[str]:
         got = extract(text, plans, today=self.today, default_currency=self.spec.default_currency)
@@ -1032,6 +1104,40 @@ def _examples_evidence(examples: tuple[str, ...], today: date) -> frozenset[str]
 def _unusable_ids(found: set[str], accepts: set[str]) -> bool:
     """Whether the utterance names a record id (``id:<prefix>`` evidence) a tool cannot take."""
     return any(kind.startswith("id:") for kind in found - accepts)
+
+
+def _last_request(messages: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]] | None:
+    """The intent and arguments of the last call the planner made for a user's request."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and message.tool_calls:
+            state = _state_of(message)
+            if state is not None and state.intent and state.pending != "record":
+                return state.intent, dict(message.tool_calls[0]["args"])
+    return None
+
+
+def _said_ids(messages: Sequence[BaseMessage]) -> set[str]:
+    """The record ids the user named in the thread."""
+    said: set[str] = set()
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            said |= _ids(message_text(message))
+    return said
+
+
+def _used_ids(messages: Sequence[BaseMessage], tool: str | None) -> set[str]:
+    """The record ids calls of ``tool`` were made with."""
+    return {
+        str(value)
+        for message in messages
+        if isinstance(message, AIMessage)
+        for call in message.tool_calls
+        if call["name"] == tool
+        for value in _entities(call["args"]).values()
+    }
+
+
+_OTHER = re.compile(r"\b(?:other|another|second|remaining)\b", re.I)
 
 
 def _ids(text: str) -> set[str]:

@@ -481,6 +481,30 @@ def evidence(utterance: str, today: date) -> set[str]:
     return found
 
 
+_LINKING = re.compile(
+    r"\b(?:on|for|to|of|in|from|with|at|the|a|an|and|too|also|please|pls|as\s+well)\b|[^\w\s]",
+    re.I,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def only_values(utterance: str, today: date) -> bool:
+    """Whether ``utterance`` is nothing but values (ids, sums, dates, numbers) and linking
+    words: "25 SGD on pay_2", the second half of "refund 15 SGD on pay_1 and 25 SGD on pay_2"."""
+    text = Claims(utterance)
+    for m in ID_TOKEN.finditer(utterance):
+        if any(ch.isdigit() for ch in m.group(0)):
+            text.claim(m.span())
+    for d in find_dates(utterance, today):
+        if text.free(d.span):
+            text.claim(d.span)
+    find_money(text)
+    if not text.taken and not _NUMBER.search(utterance):
+        return False
+    rest = "".join(ch if text.free((i, i + 1)) else " " for i, ch in enumerate(utterance))
+    return not _LINKING.sub(" ", _NUMBER.sub(" ", rest)).strip()
+
+
 def accepted_evidence(plans: Sequence[SlotPlan]) -> set[str]:
     """The evidence kinds (see :func:`evidence`) a tool's slots have a place for."""
     accepted: set[str] = set()
@@ -538,6 +562,7 @@ __all__ = [
     "id_matches",
     "id_pattern",
     "infer_kind",
+    "only_values",
     "plan_slots",
     "to_minor",
 ]

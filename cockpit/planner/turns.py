@@ -122,11 +122,46 @@ def split_requests(text: str) -> list[str]:
     return parts
 
 
+_SAME = re.compile(
+    r"^\s*(?:(?:and|then|now|please|pls|ok(?:ay)?|also)[\s,]+)*(?:(?:do|repeat)\s+)?(?:the\s+)?"
+    r"same(?:\s+(?:thing|again|here))*(?:\s+(?:for|on|with|to)\b|[\s.!]*$)",
+    re.I,
+)
+
+
+def asks_the_same(text: str) -> bool:
+    """The last request again, for another record ("and the same for the other one", "same
+    for pay_2")."""
+    return _SAME.match(text) is not None
+
+
+#: A bare "and" between two requests ("refund 15 on A and 25 on B", "what's my balance, and
+#: is my KYB done?"); "and then" / "and also" are separators of their own (above).
+_AND = re.compile(r"\s*,?\s+\band\b(?!\s+(?:then|also|after)\b)\s+", re.I)
+_COMMA_AND = re.compile(r"\s*,\s*\band\b(?!\s+(?:then|also|after)\b)\s+", re.I)
+
+
+def split_on_and(text: str, *, after_comma: bool = False) -> list[str]:
+    """Candidate requests joined by "and" (only ", and" when ``after_comma``), in order; one
+    item when there is none.
+
+    Weaker than :func:`split_requests`: "and" joins words inside one request just as often
+    ("declines between Monday and Friday", "when was it paid and how much"), so the caller
+    keeps a split only when each part is clearly a request of its own."""
+    parts = [p.strip(" ,;") for p in (_COMMA_AND if after_comma else _AND).split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or len(parts) > MAX_REQUESTS:
+        return [text.strip()]
+    return parts
+
+
 __all__ = [
     "MAX_REQUESTS",
     "affirmation",
+    "asks_the_same",
     "is_negative",
     "is_short_reference",
     "only_filler",
+    "split_on_and",
     "split_requests",
 ]

@@ -1,8 +1,11 @@
-"""Amounts whose currency or size a record decides, through the dialogue (issue 15).
+"""Amounts whose currency or size a record decides, and several requests in one turn, through
+the dialogue (issue 15).
 
 "5 bucks" or "$12" in a first turn names no currency outright: it waits for the payment's
 record, and the refund is in the payment's currency. "Whatever is left" is what remains
-refundable on the payment, not its whole amount. Test-local spec, real slot filler.
+refundable on the payment, not its whole amount. "Refund 15 on A and 25 on B" is two
+refunds; "and the same for the other one" repeats the last one on the other payment.
+Test-local spec, real slot filler.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from typing import Any
 import pytest
 
 from cockpit.embeddings import Embedder, make_embedder
-from cockpit.planner import LocalPlanner
+from cockpit.planner import STATE_KEY, LocalPlanner
 from cockpit.planner.amounts import says_full_amount, says_remaining_amount
-from tests.cockpit.planner.test_followups import SPEC, Chat, call_of, make_planner
+from cockpit.planner.slots import only_values
+from cockpit.planner.turns import asks_the_same, split_on_and
+from tests.cockpit.planner.test_followups import SPEC, TODAY, Chat, call_of, make_planner
 
 CURRENCY = {"from_record": {"tool": "get_payment", "id": "payment_id", "field": "amount.currency"}}
 REFUND = {
@@ -128,4 +133,94 @@ def test_whatever_is_left_refunds_what_remains_refundable(planner: LocalPlanner)
     assert call_of(reply) == (
         "refund",
         {"payment_id": "pay_sg1", "amount": 1500, "currency": "SGD"},
+    )
+
+
+# ----- several requests in one turn, and "the same for the other one" ---------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "refund 15 SGD on pay_1 and 25 SGD on pay_2",
+            ["refund 15 SGD on pay_1", "25 SGD on pay_2"],
+        ),
+        ("what's my balance, and is my KYB done?", ["what's my balance", "is my KYB done?"]),
+        ("refund it and then cancel pay_2", ["refund it and then cancel pay_2"]),
+    ],
+)
+def test_and_splits_candidates(text: str, parts: list[str]) -> None:
+    assert split_on_and(text) == parts
+
+
+def test_comma_and_only_when_asked() -> None:
+    assert split_on_and("refund pay_1 and pay_2", after_comma=True) == ["refund pay_1 and pay_2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("25 SGD on pay_2x", True),
+        ("40 for pay_2x too", True),
+        ("is my kyb done?", False),
+        ("cancel pay_2x", False),
+    ],
+)
+def test_a_part_of_values_only(text: str, values: bool) -> None:
+    assert only_values(text, TODAY) is values
+
+
+@pytest.mark.parametrize(
+    ("text", "same"),
+    [
+        ("and the same for the other one", True),
+        ("same for pay_2x please", True),
+        ("the same thing happened to pay_2x", False),
+        ("is it the same as before?", False),
+    ],
+)
+def test_the_same_again(text: str, same: bool) -> None:
+    assert asks_the_same(text) is same
+
+
+def _refund(chat: Chat, reply: Any, payment: str, amount: int) -> Any:
+    assert call_of(reply) == (
+        "refund",
+        {"payment_id": payment, "amount": amount, "currency": "SGD"},
+    )
+    return chat.result({"payment_id": payment, "amount": amount, "currency": "SGD"})
+
+
+def test_two_refunds_joined_by_and_are_both_made(planner: LocalPlanner) -> None:
+    chat = Chat(planner)
+    first = chat.say("refund 15 SGD on pay_sg1 and 25 SGD on pay_sg2")
+    second = _refund(chat, first, "pay_sg1", 1500)
+    done = _refund(chat, second, "pay_sg2", 2500)
+    assert "pay_sg1" in str(second.content)
+    assert not done.tool_calls and "pay_sg2" in str(done.content)
+
+
+def test_and_inside_one_request_keeps_it_whole(planner: LocalPlanner) -> None:
+    chat = Chat(planner)
+    assert call_of(chat.say("refund 15 SGD on pay_sg1 and 25 SGD on it")) == (
+        "refund",
+        {"payment_id": "pay_sg1", "amount": 1500, "currency": "SGD"},
+    )
+    assert (
+        not Chat(planner)
+        .say("when was pay_sg1 paid and how much?")
+        .additional_kwargs[STATE_KEY]
+        .get("queue")
+    )
+
+
+def test_the_same_for_the_other_one_repeats_the_request_on_it(planner: LocalPlanner) -> None:
+    chat = Chat(planner)
+    chat.say("two orders came back, pay_sg1 and pay_sg2. refund 10 SGD on pay_sg1 first")
+    reply = chat.result({"payment_id": "pay_sg1", "amount": 1000, "currency": "SGD"})
+    assert not reply.tool_calls
+    assert call_of(chat.say("and the same for the other one")) == (
+        "refund",
+        {"payment_id": "pay_sg2", "amount": 1000, "currency": "SGD"},
     )
