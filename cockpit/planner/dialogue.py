@@ -614,7 +614,7 @@ class Dialogue:
             intent = self.spec.intent(item.name)
             accepts = self._accepts(intent) if intent is not None else set()
             bonus = EVIDENCE_WEIGHT * (len(found & accepts) - len(found - accepts))
-            if intent is not None and intent.tool_name and _unusable_ids(found, accepts):
+            if intent is not None and intent.tool and _unusable_ids(found, accepts):
                 # A request that names a record is about that record: a tool with no place
                 # for it ("the deadline on dsp_1" read as the list of deadlines) is unlikely.
                 bonus -= NAMED_RECORD_WEIGHT
