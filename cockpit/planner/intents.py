@@ -21,6 +21,8 @@ import numpy as np
 
 from cockpit.embeddings import Embedder
 from cockpit.planner.lexicon import ID_PREFIXES
+from cockpit.planner.places import currencies_as_word
+from cockpit.planner.shorthand import standard_spelling
 from cockpit.planner.slots import MONEY_PATTERNS
 from cockpit.planner.typos import Speller
 
@@ -120,7 +122,8 @@ EMBEDDING_WEIGHT = 0.85
 
 def normalise(text: str) -> str:
     """Lower-case, with ids replaced by their kind ("pay_8F3K" -> "payment"), sums of money by
-    "amount" and IP addresses by "ip address"."""
+    "amount", currencies by "currency", IP addresses by "ip address" and chat shorthand
+    written out ("didnt go thru" -> "didn't go through")."""
 
     def kind(match: re.Match[str]) -> str:
         if not any(ch.isdigit() for ch in match.group(0)):
@@ -131,7 +134,9 @@ def normalise(text: str) -> str:
     text = _IP.sub("ip address", text)
     for money in MONEY_PATTERNS:
         text = money.sub("amount", text)
-    return _ID.sub(kind, text).lower().strip()
+    # Which currency is a value too: "is the baht going to weaken" asks what "the euro" would.
+    text = currencies_as_word(_ID.sub(kind, text))
+    return standard_spelling(text).lower().strip()
 
 
 def _stem(word: str) -> str:

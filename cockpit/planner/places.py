@@ -81,6 +81,18 @@ _SYMBOL = re.compile(
     rf"(?<![A-Za-z])(?:{_alternation(s for s in CURRENCY_SYMBOLS if s != '$')})(?=\s?\d)"
 )
 _AMBIGUOUS_BEFORE = re.compile(r"(?:\d|\bthe)\s*$", re.I)
+# "… in won", "into real today": the currency a sum is converted into, said last.
+_AMBIGUOUS_TARGET_BEFORE = re.compile(r"\b(?:in|into)\s+$", re.I)
+_AMBIGUOUS_TARGET_AFTER = re.compile(r"^\s*(?:$|[?.!,;]|(?:right\s+)?now\b|today\b|please\b)", re.I)
+
+
+def _ambiguous_is_currency(text: str, span: Span) -> bool:
+    """Whether "won", "real" or "rand" at ``span`` names the currency ("50 won", "the won",
+    "80 euros in won today") rather than the word ("I won", "in real time")."""
+    before, after = text[: span[0]], text[span[1] :]
+    if _AMBIGUOUS_BEFORE.search(before):
+        return True
+    return bool(_AMBIGUOUS_TARGET_BEFORE.search(before) and _AMBIGUOUS_TARGET_AFTER.match(after))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +115,7 @@ def find_currencies(text: str, *, free: Free = lambda _: True) -> list[CurrencyM
         found.append(CurrencyMention("CNY" if code == "RMB" else code, m.span()))
     for m in _NAME.finditer(text):
         name = re.sub(r"[\s_-]+", " ", m.group(0).lower())
-        if name in AMBIGUOUS_CURRENCY_WORDS and not _AMBIGUOUS_BEFORE.search(text[: m.start()]):
+        if name in AMBIGUOUS_CURRENCY_WORDS and not _ambiguous_is_currency(text, m.span()):
             continue
         named = _NAMES.get(name) or ("USD" if name in DOLLAR_WORDS | GENERIC_MONEY_WORDS else None)
         if named is not None:
@@ -127,31 +139,58 @@ _JOIN = re.compile(
 )
 
 
+# A few words of a verb between the two currencies, then the word that joins them: "250
+# Singapore dollars come to in pesos", "the baht is going to weaken vs the dollar", "how many
+# baht do I get for a dollar". Punctuation or a word that starts another clause ("and",
+# "but"…) ends the reading: "we report in SGD - what we hold in ringgit" names no pair.
+_LOOSE_JOIN = re.compile(
+    r"^\s*(?:(?!(?:and|or|but|while|whereas|because|so|then|also|plus)\b)[a-z']+\s+){1,3}"
+    r"(?P<how>to|into|in|vs\.?|versus|against|per|for)"
+    r"\s+(?:(?:the|a|an|one|1)\s+)?$",
+    re.I,
+)
+
+
 def find_pair(text: str, *, free: Free = lambda _: True) -> tuple[str, str] | None:
     """``(base, quote)`` of the first currency pair named, or ``None``.
 
-    "USD/THB", "USD to THB", "EUR-SGD", "THB against USD" are read left to right;
+    "USD/THB", "USD to THB", "EUR-SGD", "THB against USD" are read left to right, also with a
+    short verb between ("250 SGD come to in pesos", "the baht weakens vs the dollar");
     "baht per dollar" and "baht for a dollar" name the quote first, so they swap.
     """
     for m in _PAIR_JOINED.finditer(text):
         if m.group("b") in CURRENCY_CODES and m.group("a") != m.group("b") and free(m.span()):
             return m.group("a"), m.group("b")
     mentions = find_currencies(text, free=free)
-    for first, second in itertools.pairwise(mentions):
-        join = _JOIN.match(text[first.span[1] : second.span[0]])
-        if join is None or first.code == second.code:
-            continue
-        if join.group("how").lower() in ("per", "for"):
-            return second.code, first.code
-        return first.code, second.code
+    for pattern in (_JOIN, _LOOSE_JOIN):
+        for first, second in itertools.pairwise(mentions):
+            join = pattern.match(text[first.span[1] : second.span[0]])
+            if join is None or first.code == second.code:
+                continue
+            if join.group("how").lower() in ("per", "for"):
+                return second.code, first.code
+            return first.code, second.code
     return None
+
+
+def currencies_as_word(text: str, word: str = "currency") -> str:
+    """``text`` with every currency it names replaced by ``word``.
+
+    Which currency is a value, not what the merchant asks for: "is the baht going to weaken"
+    and "is the euro going to weaken" are the same request, as are "convert SGD to PHP" and
+    "convert euros to dollars". Intent detection reads the text this way.
+    """
+    for mention in reversed(find_currencies(text)):
+        text = text[: mention.span[0]] + word + text[mention.span[1] :]
+    return text
 
 
 _HOME_BEFORE = re.compile(
     r"(?:\b(?:home|base|reporting|functional|local|settlement|domestic|accounting|own)\s+"
     r"currency(?:\s+(?:is|=|being|of))?\s*:?\s*(?:the\s+)?"
     r"|\b(?:i|we)\s+(?:report|account|settle|book|am\s+based|are\s+based|earn)\s+in\s+(?:the\s+)?"
-    r"|\b(?:reporting|settling|settle|booked|based|accounts?)\s+in\s+(?:the\s+)?)$",
+    r"|\b(?:reporting|settling|settle|booked|based|accounts?|books?)\s+in\s+(?:the\s+)?"
+    r"|\b(?:books|accounts)\s+(?:are\s+)?(?:kept|held|done|closed)\s+in\s+(?:the\s+)?)$",
     re.I,
 )
 _HOME_AFTER = re.compile(
@@ -222,6 +261,7 @@ __all__ = [
     "CurrencyMention",
     "CurrencyRoles",
     "Role",
+    "currencies_as_word",
     "currency_role",
     "currency_roles",
     "find_currencies",

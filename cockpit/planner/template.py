@@ -309,6 +309,13 @@ def _render_piece(piece: str, context: Mapping[str, Any]) -> tuple[str, bool]:
     return _PLACEHOLDER.sub(replace, piece), complete
 
 
+def _ends_blank(out: list[str]) -> bool:
+    """Whether the text rendered so far is empty or ends in a space (an empty piece between
+    two sections says nothing: "{[A]}{[B]} C" without B is "A C", not "AC")."""
+    last = next((piece for piece in reversed(out) if piece), "")
+    return last[-1:] in (" ", "\n", "")
+
+
 def render(template: str, context: Mapping[str, Any]) -> str:
     """Render ``template`` with values from ``context`` (see the module docstring)."""
     out: list[str] = []
@@ -316,7 +323,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     dropped = False
     for section in _SECTION.finditer(template):
         piece = _render_piece(template[position : section.start()], context)[0]
-        if dropped and piece[:1] in (" ", "\n") and (not out or out[-1][-1:] in (" ", "\n", "")):
+        if dropped and piece[:1] in (" ", "\n") and _ends_blank(out):
             piece = piece[1:]  # "A {[B]} C" without B is "A C", not "A  C"
         out.append(piece)
         text, complete = _render_piece(section.group(1), context)
@@ -325,7 +332,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
             out.append(text)
         position = section.end()
     tail = _render_piece(template[position:], context)[0]
-    if dropped and tail[:1] in (" ", "\n") and (not out or out[-1][-1:] in (" ", "\n", "")):
+    if dropped and tail[:1] in (" ", "\n") and _ends_blank(out):
         tail = tail[1:]
     out.append(tail)
     return "".join(out).strip() if position else "".join(out)

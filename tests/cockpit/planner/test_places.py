@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cockpit.planner.places import (
+    currencies_as_word,
     currency_role,
     currency_roles,
     find_currencies,
@@ -48,6 +49,8 @@ def test_market_restricted_to_allowed_values() -> None:
         ("rupiah, ringgit and pesos", ["IDR", "MYR", "PHP"]),
         ("dong or won", ["VND"]),  # "won" alone is the verb
         ("the won and the yen", ["KRW", "JPY"]),
+        ("80 euros in won right now", ["EUR", "KRW"]),
+        ("payouts in real time", []),
         ("Singapore dollars", ["SGD"]),
         ("RMB", ["CNY"]),
         ("yuan", ["CNY"]),
@@ -75,10 +78,24 @@ def test_currency_names(text: str, codes: list[str]) -> None:
         ("what's 800 EUR worth in SGD", ("EUR", "SGD")),
         ("forecast the peso", None),
         ("USD to USD", None),
+        # A short verb between the two currencies, then the joining word.
+        ("will the ringgit get stronger against the euro", ("MYR", "EUR")),
+        ("what would 90 euros turn into in yen", ("EUR", "JPY")),
+        ("how many baht do I get for a dollar", ("USD", "THB")),
+        # Another clause or punctuation between them names no pair.
+        ("we book in SGD and keep some money in ringgit", None),
+        ("our home currency is SGD; we also hold euros in a wallet", None),
     ],
 )
 def test_pairs(text: str, pair: tuple[str, str] | None) -> None:
     assert find_pair(text) == pair
+
+
+def test_currencies_read_as_one_word() -> None:
+    text = "will the Thai baht weaken against the euro? the disputes I won"
+    assert currencies_as_word(text) == (
+        "will the currency weaken against the currency? the disputes I won"
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,6 +106,7 @@ def test_pairs(text: str, pair: tuple[str, str] | None) -> None:
         ("hedge my receivables, my home currency is SGD", "SGD", ()),
         ("my base currency is SGD, what about my ringgit", "SGD", ("MYR",)),
         ("we report in SGD and buy in USD", "SGD", ("USD",)),
+        ("our accounts are kept in EUR, we sell in yen", "EUR", ("JPY",)),
         ("SGD is our home currency; hedge THB", "SGD", ("THB",)),
         ("how exposed am I to the peso and ringgit", None, ("PHP", "MYR")),
     ],
