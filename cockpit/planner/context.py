@@ -322,6 +322,18 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
     return None
 
 
+def recall_exact(messages: Sequence[BaseMessage], source: str, args: Mapping[str, Any]) -> Any:
+    """Like :func:`recall_result`, but only from a call made with every one of ``args``
+    (a list of the open disputes, not of all of them)."""
+    tool, _, path = source.partition(".")
+    for message, result in _agreeing_results(messages, tool, args, strict=True):
+        if _succeeded(message, result):
+            value = lookup(result, path)
+            if value is not None:
+                return value
+    return None
+
+
 def record_value(result: Any, path: str) -> Any:
     """``path`` of a record a user's call returned, unless the path runs through what the
     record's author wrote (``metadata``, ``notes``…) or what the runtime quarantined."""
@@ -355,6 +367,7 @@ __all__ = [
     "parse_tool_content",
     "points_at",
     "read_record",
+    "recall_exact",
     "recall_id",
     "recall_result",
     "record_value",

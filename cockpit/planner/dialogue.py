@@ -47,12 +47,14 @@ from cockpit.planner.context import (
     parse_tool_content,
     points_at,
     read_record,
+    recall_exact,
     recall_id,
     recall_result,
     record_value,
     refers_back,
 )
 from cockpit.planner.intents import IntentScore, cached_index
+from cockpit.planner.picks import choose, find_pick
 from cockpit.planner.places import currency_role
 from cockpit.planner.slots import (
     ID_TOKEN,
@@ -86,6 +88,8 @@ EVIDENCE_WEIGHT = 0.03
 #: Score taken, on top of EVIDENCE_WEIGHT, from an intent whose tool has no place for a record
 #: id the utterance names (handoffs and fixed answers pass the whole request on: not them).
 NAMED_RECORD_WEIGHT = 0.05
+#: Evidence kind of a record picked by its place in a list ("the one due first").
+PICKED = "id:picked"
 #: Score added to an intent that acts on the record under discussion for a short "… it"
 #: (subtracted from one that needs a record of a kind nobody mentioned).
 CONTEXT_WEIGHT = 0.04
@@ -327,7 +331,9 @@ class Dialogue:
         if result.verdict != "act":
             result = self._lead_reading(text, result, messages)
         if result.verdict == "act" and result.intent is not None:
-            return self._act(result.intent, text, messages, base={})
+            each = self._per_record(result.intent, text)
+            first = self._act(result.intent, each[0], messages, base={})
+            return self._queued(first, each[1:], messages) if len(each) > 1 else first
         if result.verdict == "clarify":
             return self._clarify(text, [r.name for r in result.ranking[:2]])
         return self._say(self.spec.out_of_scope_template, {"capabilities": self._capabilities()})
@@ -434,6 +440,20 @@ class Dialogue:
             return Classification(None, "clarify", ranked, result.out_of_scope_similarity)
         return Classification(chosen, "act", ranked, result.out_of_scope_similarity)
 
+    def _per_record(self, intent: IntentSpec, text: str) -> list[str]:
+        """For an intent with ``each``: the turn once per record it names, about that record
+        alone ("accept both dsp_1 and dsp_2" -> about dsp_1, then about dsp_2; ids read alike
+        in ranking, so each reads as the turn did); else just the turn."""
+        plan = next((p for p in self._plans(intent) or [] if p.name == intent.each), None)
+        if plan is None:
+            return [text]
+        named = [m.group(0) for m in ID_TOKEN.finditer(text) if id_matches(plan, m.group(0))]
+        named = list(dict.fromkeys(named))
+        if len(named) < 2:
+            return [text]
+        pattern = re.compile("|".join(re.escape(n) for n in named))
+        return [pattern.sub(n, text) for n in named]
+
     def _lead_reading(
         self, text: str, result: Classification, messages: Sequence[BaseMessage]
     ) -> Classification:
@@ -530,7 +550,8 @@ class Dialogue:
             return Request(part, before[0].intent)
         if is_short_reference(part) or (len(part.split()) < 3 and not _ids(part)):
             return None
-        own_record = _ids(part) and _ids(before[-1].text) - _ids(part)
+        own_record = bool(_ids(part) and _ids(before[-1].text) - _ids(part))
+        own_record = own_record or find_pick(part, self.today) is not None  # "the one due first"
         if joint != ", and" and not (own_record and not _ids(part.split()[0])):
             return None  # "cancel pay_2" has a verb and a record of its own; "pay_2, …" not
         result = self.classify(part)
@@ -597,7 +618,9 @@ class Dialogue:
         to works with ("refund 15 EUR on pay_1" in the dispute agent is the copilot's)."""
         if intent.handoff is not None:
             return set(_examples_evidence(tuple(intent.examples), self.today))
-        return accepted_evidence(self._plans(intent) or [])
+        plans = self._plans(intent) or []
+        picks = {PICKED} if any(p.hint and p.hint.from_list for p in plans) else set()
+        return accepted_evidence(plans) | picks
 
     def _with_evidence(self, text: str, ranking: list[IntentScore]) -> list[IntentScore]:
         """Nudge intents whose tool can use the values the utterance carries.
@@ -607,6 +630,8 @@ class Dialogue:
         and against those that have none.
         """
         found = evidence(text, self.today)
+        if find_pick(text, self.today) is not None:
+            found.add(PICKED)  # "the one due first" names a record as an id would
         if not found:
             return ranking
         adjusted: list[IntentScore] = []
@@ -753,9 +778,11 @@ class Dialogue:
                 if value is not None:
                     slots[plan.name] = value
         self._recall(text, plans, slots, messages)
-        read = self._from_records(
-            text, plans, slots, messages, full_amount=full_amount, said_amount=pending_amount
-        )
+        read = self._from_list(text, plans, slots, messages)
+        if read is None:
+            read = self._from_records(
+                text, plans, slots, messages, full_amount=full_amount, said_amount=pending_amount
+            )
         if read is not None:
             tool, args = read
             # The record comes first; its result resumes this request (see _after_tool).
@@ -903,6 +930,35 @@ class Dialogue:
             elif not attempted and source.tool in self.tools and needed is None:
                 needed = (source.tool, {arg: record_id})
         return needed
+
+    def _from_list(
+        self,
+        text: str,
+        plans: Sequence[SlotPlan],
+        slots: dict[str, Any],
+        messages: Sequence[BaseMessage],
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Fill an id the request picks from a list ("the one due first"); return the list
+        call to make first when this turn has not read that list yet."""
+        pick = find_pick(text, self.today)
+        for plan in plans:
+            source = plan.hint.from_list if plan.hint is not None else None
+            if source is None or pick is None or plan.name in slots:
+                continue
+            items = recall_exact(messages, f"{source.tool}.{source.items}", source.args)
+            if items is None:
+                if source.tool in self.tools and not _called_this_turn(messages, source.tool):
+                    return source.tool, dict(source.args)
+                continue
+            chosen = choose(
+                items if isinstance(items, list) else [],
+                pick,
+                id_field=source.id,
+                date_field=source.date,
+            )
+            if chosen is not None:
+                slots[plan.name] = chosen
+        return None
 
     @staticmethod
     def _recall(
@@ -1099,6 +1155,15 @@ class Dialogue:
 def _examples_evidence(examples: tuple[str, ...], today: date) -> frozenset[str]:
     """The evidence kinds (see :func:`evidence`) a list of example utterances carries."""
     return frozenset(kind for example in examples for kind in evidence(example, today))
+
+
+def _called_this_turn(messages: Sequence[BaseMessage], tool: str) -> bool:
+    """Whether ``tool`` was called since the user's last message."""
+    human = _last_index(messages, HumanMessage)
+    return any(
+        isinstance(m, AIMessage) and any(c.get("name") == tool for c in m.tool_calls)
+        for m in messages[(human or 0) :]
+    )
 
 
 def _unusable_ids(found: set[str], accepts: set[str]) -> bool:

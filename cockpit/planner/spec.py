@@ -104,6 +104,28 @@ class RecordSource(BaseModel):
     for the whole amount ("in full", "the rest") — an amount slot's remaining balance."""
 
 
+class ListSource(BaseModel):
+    """A record picked from a list by its date ("the one due first", "whichever is due today").
+
+    When the slot is missing and the request makes such a pick (:mod:`cockpit.planner.picks`),
+    the id is taken from the latest result of ``tool`` in the thread whose call agrees with
+    ``args``; with none, the planner calls ``tool`` with ``args`` first, then goes on.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(pattern=_TOOL.pattern)
+    """The list tool (``payments_list_disputes``)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Arguments of the list call (``{status: NEEDS_RESPONSE}``: only the open ones)."""
+    items: str = Field(pattern=_FIELD_PATH)
+    """Dotted path of the list in the result (``disputes``)."""
+    id: str = Field(pattern=_FIELD_PATH)
+    """The id field of an item (``disputeId``)."""
+    date: str = Field(pattern=_FIELD_PATH)
+    """The item's date field the pick orders by (``defenseDueTime``)."""
+
+
 class OfferSpec(BaseModel):
     """The next step an answer proposes ("Say 'submit it' to send this draft").
 
@@ -146,6 +168,9 @@ class SlotHint(BaseModel):
     from_record: RecordSource | None = None
     """Read the value from a record, calling its read tool first when needed (see
     :class:`RecordSource`); applies after ``from_result`` and before ``default``."""
+    from_list: ListSource | None = None
+    """For an id: the record a pick names ("the one due first"), from a list (see
+    :class:`ListSource`); applies after ``from_result``."""
     by_shape: dict[str, dict[str, str]] = Field(default_factory=dict)
     """For an enum slot: ``{other slot: {value: regex}}`` — when the other slot's value fully
     matches a value's regex, that value is meant, whatever other words say ("block ip X
@@ -205,6 +230,10 @@ class IntentSpec(BaseModel):
     offer: OfferSpec | None = None
     """The next intent this intent's answer proposes (draft -> submit); see
     :class:`OfferSpec`."""
+    each: str | None = Field(default=None, pattern=_NAME.pattern)
+    """An id slot that a request may fill with several records ("accept both dsp_1 and
+    dsp_2"): the intent then runs once per record named, in order, each with its own call
+    (and approval)."""
 
     @field_validator("name")
     @classmethod
@@ -389,6 +418,7 @@ class PlannerSpec(BaseModel):
 __all__ = [
     "DEFAULT_OUT_OF_SCOPE_EXAMPLES",
     "IntentSpec",
+    "ListSource",
     "OfferSpec",
     "PlannerSpec",
     "RecordSource",

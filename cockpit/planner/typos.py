@@ -9,7 +9,7 @@ words are never touched, so "shipped" stays "shipped" even when no example says 
 The English word list is the whole-word part of the sentence embedder's tokenizer vocabulary
 (shipped with the package, about 20k words). This module only rewrites text for ranking; slots
 are always read from what the user wrote. (Chat shorthand such as "pls" or "thru" is
-:mod:`cockpit.planner.spelling`'s job.)
+:mod:`cockpit.planner.shorthand`'s job.)
 """
 
 from __future__ import annotations
