@@ -53,6 +53,7 @@ from cockpit.planner.context import (
     record_value,
     refers_back,
 )
+from cockpit.planner.cues import unquoted, with_cues
 from cockpit.planner.intents import IntentScore, cached_index
 from cockpit.planner.picks import choose, find_pick
 from cockpit.planner.places import currency_role
@@ -275,8 +276,12 @@ class Dialogue:
         self._vectors: dict[str, Any] = {}
 
     def _rank(self, text: str) -> tuple[list[IntentScore], float]:
+        # A quoted passage is somebody else's words; the intents' cues hear direction and mood.
+        text = unquoted(text)
         self._prime([text])
-        return self.index.rank(text, vectors=self._vectors)
+        ranking, oos = self.index.rank(text, vectors=self._vectors)
+        cues = {i.name: i.cues for i in self.spec.intents}
+        return with_cues(text, ranking, cues), oos
 
     def _prime(self, texts: Sequence[str]) -> None:
         """Embed ``texts`` in one batch before they are ranked one by one."""

@@ -95,7 +95,7 @@ class LocalPlanner(BaseChatModel):
         gate = self.language_gate()
         turn = gate.read(messages, _tool_names(tools))
         if turn.reply is None:
-            reply = gate.finish(turn, self.dialogue(tools).reply(turn.messages))
+            reply = gate.finish(turn, self.dialogue(tools).reply(turn.messages), tools)
         else:
             reply = gate.finish(turn, turn.reply)
         input_tokens = count_tokens_approximately(messages)

@@ -234,6 +234,21 @@ class IntentSpec(BaseModel):
     """An id slot that a request may fill with several records ("accept both dsp_1 and
     dsp_2"): the intent then runs once per record named, in order, each with its own call
     (and approval)."""
+    cues: list[str] = Field(default_factory=list)
+    """Regular expressions (case-insensitive) for wording that tells this intent apart from a
+    look-alike whose examples share its words: direction ("lift the ban" is a release, not a
+    block), mood ("if we …, what would …" is a what-if, not a change). A request matching one
+    ranks this intent higher and the other intents with cues lower (:mod:`cockpit.planner.cues`)."""
+
+    @field_validator("cues")
+    @classmethod
+    def _cues(cls, value: list[str]) -> list[str]:
+        for cue in value:
+            try:
+                re.compile(cue)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {cue!r}: {exc}") from None
+        return value
 
     @field_validator("name")
     @classmethod

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 
 from cockpit.planner.context import PLANNER_KEY, message_text
 from cockpit.planner.languages.glossary import (
@@ -43,7 +43,8 @@ from cockpit.planner.languages.profiles import (
     core_data,
 )
 from cockpit.planner.languages.text import fold
-from cockpit.planner.spec import PlannerSpec
+from cockpit.planner.slots import plan_slots
+from cockpit.planner.spec import IntentSpec, PlannerSpec
 from cockpit.planner.template import render
 
 #: Below this share of understood words a translated message is not acted on at all.
@@ -137,12 +138,16 @@ class LanguageGate:
         return turn
 
     # ----- after the dialogue ------------------------------------------------------------
-    def finish(self, turn: Turn, reply: AIMessage) -> AIMessage:
-        """Hold back a WRITE from a partly understood request; open answers with the note."""
+    def finish(
+        self, turn: Turn, reply: AIMessage, tools: Sequence[Mapping[str, Any]] = ()
+    ) -> AIMessage:
+        """Hold back a WRITE from a partly understood request; open answers with the note.
+        Free text of a call (``tools``: their schemas) keeps the merchant's own words."""
         language = turn.language
         if reply is turn.reply or language is None or language.code not in self.lexicons:
             return reply
         if reply.tool_calls:
+            reply = self._in_own_words(turn, reply, tools)
             writes = [c for c in reply.tool_calls if _is_write(c["name"])]
             if writes and not self._understood(turn):
                 return self._ask_to_confirm(turn, reply)
@@ -178,6 +183,26 @@ class LanguageGate:
                 thread = detection.code
             codes[index] = thread
         return codes
+
+    def _in_own_words(
+        self, turn: Turn, reply: AIMessage, tools: Sequence[Mapping[str, Any]]
+    ) -> AIMessage:
+        """A free-text argument (a block's reason, a note) as the merchant wrote it, not the
+        English the dialogue read it in: the audit trail keeps what they said."""
+        state = reply.additional_kwargs.get(PLANNER_KEY)
+        name = state.get("intent") if isinstance(state, Mapping) else None
+        intent = self.spec.intent(name) if isinstance(name, str) else None
+        calls: list[ToolCall] = []
+        for call in reply.tool_calls:
+            args = dict(call["args"])
+            for arg in _free_text(call["name"], intent, tools):
+                value = args.get(arg)
+                if not isinstance(value, str) or len(value.split()) < 2:
+                    continue
+                found = (t.original_of(value) for t in turn.request)
+                args[arg] = next((o for o in found if o is not None), value)
+            calls.append({**call, "args": args})
+        return reply.model_copy(update={"tool_calls": calls})
 
     def _understood(self, turn: Turn) -> bool:
         for translation in turn.request:
@@ -261,6 +286,25 @@ class LanguageGate:
             f"Sorry, I couldn't understand this request in {language.name}, so I haven't done anything. In {language.name} I understand "
             f"requests about {topics}; for anything else, please write in English."
         )
+
+
+def _free_text(
+    tool: str, intent: IntentSpec | None, tools: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """The arguments of ``tool`` that take free text (no enum, pattern or synonyms)."""
+    for schema in tools:
+        function = schema.get("function", schema)
+        if isinstance(function, Mapping) and function.get("name") == tool:
+            hints = intent.slots if intent is not None and intent.tool_name == tool else {}
+            plans = plan_slots(function.get("parameters") or {}, hints)
+            return [
+                p.name
+                for p in plans
+                if p.kind == "text"
+                and p.enum is None
+                and not (p.hint and (p.hint.pattern or p.hint.synonyms))
+            ]
+    return []
 
 
 def _plain(text: str) -> AIMessage:

@@ -191,15 +191,39 @@ class Translation:
     units: int
     unknown: tuple[str, ...] = ()
     """The words (or runs of characters) nothing accounted for."""
+    source: str = ""
+    """The message as written (normalised)."""
+    spans: tuple[tuple[str, int, int], ...] = ()
+    """Each English piece of ``text`` with the span of ``source`` it came from."""
+
+    def original_of(self, english: str) -> str | None:
+        """The merchant's own words that ``english`` (a run of whole pieces of ``text``, such
+        as the reason a slot took) was translated from; None when it is not such a run."""
+        wanted = english.strip()
+        pieces = [piece for piece, _, _ in self.spans]
+        for i, (_, start, _) in enumerate(self.spans):
+            for j in range(i, len(self.spans)):
+                joined = _join(pieces[i : j + 1])
+                if joined == wanted:
+                    return self.source[start : self.spans[j][2]].strip()
+                if len(joined) > len(wanted):
+                    break
+        return None
 
 
 @dataclass
 class _Out:
     pieces: list[str] = field(default_factory=list)
+    spans: list[tuple[str, int, int]] = field(default_factory=list)
     units: int = 0
     understood: int = 0
     topics: set[str] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
+
+    def add(self, piece: str, start: int, end: int) -> None:
+        """One English piece, translated from ``text[start:end]``."""
+        self.pieces.append(piece)
+        self.spans.append((piece, start, end))
 
 
 class Lexicon:
@@ -261,7 +285,7 @@ class Lexicon:
                 continue
             protected = PROTECTED.match(text, i)
             if protected is not None and (i == 0 or not text[i - 1].isalnum()):
-                out.pieces.append(protected.group(0))
+                out.add(protected.group(0), i, protected.end())
                 i = protected.end()
                 continue
             hit = self._phrase(lower, folded, i)
@@ -271,7 +295,7 @@ class Lexicon:
                 if number is not None:
                     english = english.replace(_PLACEHOLDER, english_number(number))
                 if english:
-                    out.pieces.append(english)
+                    out.add(english, i, end)
                 if not entry.suffix:
                     self._count(text[i:end], out, understood=True)
                 if entry.topic:
@@ -283,11 +307,11 @@ class Lexicon:
                 end, number = self._number(lower, folded, number_match)
                 unit = self._unit(folded, end)
                 if unit is None:
-                    out.pieces.append(number)
+                    out.add(number, i, end)
                     i = end
                     continue
                 unit_end, entry = unit
-                out.pieces.append(entry.english.replace(_PLACEHOLDER, number))
+                out.add(entry.english.replace(_PLACEHOLDER, number), i, unit_end)
                 self._count(text[end:unit_end], out, understood=True)
                 if entry.topic:
                     out.topics.add(entry.topic)
@@ -296,7 +320,7 @@ class Lexicon:
             word = LATIN_WORD.match(folded, i)
             if word is not None and script_of(char) == "latin":
                 known = word.group(0) in self.english_words
-                out.pieces.append(text[i : word.end()])
+                out.add(text[i : word.end()], i, word.end())
                 self._count(text[i : word.end()], out, understood=known)
                 i = word.end()
                 continue
@@ -310,12 +334,12 @@ class Lexicon:
                     and self._phrase(lower, folded, i) is None
                 ):
                     i += 1
-                out.pieces.append(text[start:i])
+                out.add(text[start:i], start, i)
                 self._count(text[start:i], out, understood=False)
                 continue
             punct = ascii_punct(char)
             if punct:
-                out.pieces.append(punct)
+                out.add(punct, i, i + 1)
             i += 1
         coverage = out.understood / out.units if out.units else 1.0
         return Translation(
@@ -324,6 +348,8 @@ class Lexicon:
             topics=frozenset(out.topics),
             units=out.units,
             unknown=tuple(out.unknown),
+            source=text,
+            spans=tuple(out.spans),
         )
 
     def _phrase(self, lower: str, folded: str, i: int) -> tuple[int, _Entry, str | None] | None:
