@@ -98,6 +98,7 @@ class Speller:
     def __init__(self, texts: Iterable[str]) -> None:
         self._counts = Counter(w for text in texts for w in _WORD.findall(text.lower()))
         self._known = english_words() | frozenset(self._counts)
+        self._sounds = {word: sound_key(word) for word in self._counts}
         self.correct_word = lru_cache(maxsize=4096)(self._correct_word)
 
     def _correct_word(self, word: str) -> str:
@@ -107,8 +108,10 @@ class Speller:
         sound = sound_key(word)
         best: tuple[int, int, int, str] | None = None
         for candidate, count in self._counts.items():
-            alike = candidate[0] == word[0] and sound_key(candidate) == sound
+            alike = candidate[0] == word[0] and self._sounds[candidate] == sound
             allowed = SOUND_ALIKE_SLIPS if alike else limit
+            if abs(len(candidate) - len(word)) > allowed:
+                continue
             distance = slips(word, candidate, allowed)
             if distance > allowed:
                 continue
