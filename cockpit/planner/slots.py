@@ -35,8 +35,10 @@ from cockpit.planner.spec import SlotHint, SlotKind
 
 ID_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]{0,7}_[A-Za-z0-9][A-Za-z0-9_-]*\b")
 _BARE_NUMBER = re.compile(r"(?<![\w.$€£¥₩₹₱฿₫])(?P<num>\d[\d,]*(?:\.\d+)?)(?!\s?%)(?![\w.])")
+# "since" gives a reason only before a clause ("since it is our office"), not a time ("since May").
 _REASON = re.compile(
-    r"\b(?:because(?:\s+of)?|as the|reason(?:\s+is)?\s*[:=]?|due to|since the"
+    r"\b(?:because(?:\s+of)?|as the|reason(?:\s+is)?\s*[:=]?|due to"
+    r"|since the|since(?=\s+(?:it|it's|they|they're|he|she|this|that|we|our|their|its)\b)"
     r"|porque|karena|kerana|weil|parce qu(?:e|')|wegen)\s*(?P<text>(?<=[\s'])[^.?!]+)",
     re.I,
 )

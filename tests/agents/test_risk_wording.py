@@ -96,3 +96,9 @@ def test_a_reason_in_spanish_is_kept_in_spanish(risk: AgentSpec, embedder: Embed
     reply = _reply(risk, embedder, "bloquea la tarjeta ringcard_03_1 porque es una tarjeta robada")
     assert [c["name"] for c in reply.tool_calls] == ["block_entity"]
     assert reply.tool_calls[0]["args"]["reason"] == "es una tarjeta robada"
+
+
+def test_since_before_a_clause_gives_the_reason(risk: AgentSpec, embedder: Embedder) -> None:
+    reply = _reply(risk, embedder, "unblock ip 198.51.100.7 since it is our warehouse router")
+    assert [c["name"] for c in reply.tool_calls] == ["release_entity"]
+    assert reply.tool_calls[0]["args"]["reason"] == "it is our warehouse router"
