@@ -274,6 +274,8 @@ class Dialogue:
         )
         # One Dialogue answers one reply: utterances embedded for it are kept for it.
         self._vectors: dict[str, Any] = {}
+        # Agents a request handed to us came from: no handoff straight back (see _handed_turn).
+        self._barred: frozenset[str] = frozenset()
 
     def _rank(self, text: str) -> tuple[list[IntentScore], float]:
         # A quoted passage is somebody else's words; the intents' cues hear direction and mood.
@@ -351,6 +353,8 @@ class Dialogue:
         low-scoring but unambiguous request through, a negative gap never acts.
         """
         ranking, oos = self._rank(text)
+        if self._barred:
+            ranking = [r for r in ranking if not self._hands_back(r.name)]
         ranking = self._with_evidence(text, ranking)
         if not ranking:
             return Classification(None, "out_of_scope", ranking, oos)
@@ -1053,10 +1057,10 @@ class Dialogue:
             handed = self._handed_part(messages, call_message)
             if handed is not None:
                 query, queue = handed
-                return self._queued(self._turn(query, None, messages), queue, messages)
+                return self._queued(self._handed_turn(query, messages), queue, messages)
             human_index = _last_index(messages, HumanMessage)
             if human_index is not None:
-                return self._turn(message_text(messages[human_index]).strip(), None, messages)
+                return self._handed_turn(message_text(messages[human_index]).strip(), messages)
         if tool_name.startswith("transfer_to_"):
             agent = tool_name.removeprefix("transfer_to_").replace("_", " ")
             return self._say(self.spec.handoff_template, {"agent": agent})
@@ -1109,6 +1113,20 @@ class Dialogue:
             following = self._turn(state.queue[0], None, messages)
             return self._queued(_joined(answer, following), state.queue[1:], messages)
         return answer
+
+    def _handed_turn(self, query: str, messages: Sequence[BaseMessage]) -> AIMessage:
+        """Our reply to a request handed to us. It never hands the request straight back to an
+        agent that already handed this same request on in this turn: that agent decided it is
+        not its own, and the two would bounce it between them until the step limit."""
+        self._barred = _handed_by(messages, query)
+        try:
+            return self._turn(query, None, messages)
+        finally:
+            self._barred = frozenset()
+
+    def _hands_back(self, name: str) -> bool:
+        intent = self.spec.intent(name)
+        return intent is not None and intent.handoff in self._barred
 
     @staticmethod
     def _handed_part(
@@ -1208,6 +1226,22 @@ def _used_ids(messages: Sequence[BaseMessage], tool: str | None) -> set[str]:
 
 
 _OTHER = re.compile(r"\b(?:other|another|second|remaining)\b", re.I)
+
+
+def _handed_by(messages: Sequence[BaseMessage], query: str) -> frozenset[str]:
+    """The agents (by their messages' names) that handed ``query`` on since the user's last
+    message; an agent without planner state (an LLM) hands the whole message on."""
+    start = _last_index(messages, HumanMessage) or 0
+    names: set[str] = set()
+    for message in messages[start:]:
+        if not isinstance(message, AIMessage) or not message.name:
+            continue
+        if not any(str(c.get("name", "")).startswith("transfer_to_") for c in message.tool_calls):
+            continue
+        state = _state_of(message)
+        if state is None or not state.query or state.query == query:
+            names.add(message.name)
+    return frozenset(names)
 
 
 def _ids(text: str) -> set[str]:

@@ -44,7 +44,7 @@ SPEC: dict[str, Any] = {
             "name": "to_copilot",
             "description": "payments and refunds with the copilot",
             "handoff": "copilot",
-            "examples": ["why did my payment fail", "give the buyer 12.50 SGD back on pay_2k3j4h"],
+            "examples": ["why did my payment fail", "issue a 12.50 SGD refund for pay_2k3j4h"],
         },
     ]
 }

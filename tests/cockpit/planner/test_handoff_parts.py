@@ -147,3 +147,29 @@ def test_a_handoff_without_planner_state_carries_the_whole_turn(embedder: Embedd
     reply = team.agents["disputes"].invoke(team.history)
     assert isinstance(reply, AIMessage)
     assert [c["name"] for c in reply.tool_calls] == ["list_disputes"]
+
+
+def test_a_handed_request_is_never_handed_straight_back(embedder: Embedder) -> None:
+    team = Team(embedder)
+    # The disputes agent (named on its message, as the runtime names every reply) decided this
+    # request is the payments agent's; the payments agent reads it as a disputes request, but
+    # handing it back would bounce it between the two until the step limit.
+    team.history.append(HumanMessage("list my chargebacks"))
+    team.history.append(
+        AIMessage(
+            content="",
+            name="disputes",
+            tool_calls=[{"name": "transfer_to_payments", "args": {}, "id": "call_0"}],
+        )
+    )
+    team.history.append(
+        ToolMessage(json.dumps({"transferred_to": "payments"}), tool_call_id="call_0")
+    )
+    reply = team.agents["payments"].invoke(team.history)
+    assert isinstance(reply, AIMessage)
+    assert "transfer_to_disputes" not in [c["name"] for c in reply.tool_calls]
+    # Unnamed (no agent said it handed the request on): the same history routes as before.
+    team.history[1] = AIMessage(content="", tool_calls=team.history[1].tool_calls)
+    reply = team.agents["payments"].invoke(team.history)
+    assert isinstance(reply, AIMessage)
+    assert [c["name"] for c in reply.tool_calls] == ["transfer_to_disputes"]
