@@ -556,7 +556,8 @@ class Dialogue:
         bare "and" only one that opens with a word and is about a record of its own ("refund
         pay_1 and cancel pay_2", not "accept both dsp_1 and dsp_2")."""
         if self._repeats(before[0].text, part):
-            return Request(part, before[0].intent)
+            # Said in full ("refund 7 on pay_2"): a queued part is read again on its own.
+            return Request(f"{_lead(before[0].text)} {part}".strip(), before[0].intent)
         if is_short_reference(part) or (len(part.split()) < 3 and not _ids(part)):
             return None
         own_record = bool(_ids(part) and _ids(before[-1].text) - _ids(part))
@@ -1192,6 +1193,16 @@ def _called_this_turn(messages: Sequence[BaseMessage], tool: str) -> bool:
 def _unusable_ids(found: set[str], accepts: set[str]) -> bool:
     """Whether the utterance names a record id (``id:<prefix>`` evidence) a tool cannot take."""
     return any(kind.startswith("id:") for kind in found - accepts)
+
+
+_FIRST_VALUE = re.compile(r"[$€£¥]?\d")
+
+
+def _lead(text: str) -> str:
+    """What a request says before its first value ("please refund" of "please refund 5 on
+    pay_1")."""
+    starts = [m.start() for m in (ID_TOKEN.search(text), _FIRST_VALUE.search(text)) if m]
+    return text[: min(starts)].strip() if starts else ""
 
 
 def _last_request(messages: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]] | None:

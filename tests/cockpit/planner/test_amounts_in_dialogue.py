@@ -224,3 +224,11 @@ def test_the_same_for_the_other_one_repeats_the_request_on_it(planner: LocalPlan
         "refund",
         {"payment_id": "pay_sg2", "amount": 1000, "currency": "SGD"},
     )
+
+
+def test_two_refunds_without_a_currency_read_each_payment(planner: LocalPlanner) -> None:
+    chat = Chat(planner)
+    assert call_of(chat.say("please refund 5 on pay_sg1 and 7 on pay_sg2"))[0] == "get_payment"
+    first = _refund(chat, chat.result(RECORD), "pay_sg1", 500)
+    assert call_of(first) == ("get_payment", {"payment_id": "pay_sg2"})
+    _refund(chat, chat.result({**RECORD, "payment_id": "pay_sg2"}), "pay_sg2", 700)
