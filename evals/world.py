@@ -7,6 +7,7 @@ trial gets its own copy, so no trial sees another's writes. This module never ru
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -76,10 +77,34 @@ def world_settings(data_dir: Path, clock: datetime, **overrides: object) -> Sett
     return Settings.model_validate(values)
 
 
+_SEEDING_SOURCES = ("tools", "knowledge")
+"""Top-level packages whose code and data decide what a seeded world holds."""
+
+
+@functools.cache
+def _seeding_fingerprint() -> str:
+    """A digest of the code and data that seed a world (planner vocabulary files excepted).
+
+    A cached template is rebuilt when any of them changes: a change to how the demo world is
+    seeded (a simulator draw, a strategy file) must not leave runs on a stale world.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in _SEEDING_SOURCES:
+        for path in sorted((root / package).rglob("*")):
+            if path.is_dir() or "__pycache__" in path.parts or path.name.startswith("planner"):
+                continue
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _template_key(seed: int, clock: datetime) -> str:
     from cockpit import __version__
 
-    raw = json.dumps([_LAYOUT_VERSION, __version__, seed, clock.isoformat()])
+    raw = json.dumps(
+        [_LAYOUT_VERSION, __version__, _seeding_fingerprint(), seed, clock.isoformat()]
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -360,6 +360,23 @@ class Disputes:
                       lambda s: self.accept_in(s, dispute_id, at=at or utcnow(), merchant_id=merchant_id))  # fmt: skip
 
     # ----- scheme / issuer steps ---------------------------------------------------------
+    def _judge_draw(self, session: Session, dispute: Dispute) -> float:
+        """The scheme's verdict draw for this dispute at its stage.
+
+        Keyed on what the merchant sent (its payment request id) and the dispute's own facts,
+        never on ids the platform draws at random: the same seed gives the same verdicts, so a
+        seeded world's balances are the same in every build.
+        """
+        payment = load_payment(session, dispute.payment_id)
+        return self.gateway.simulator.uniform(
+            payment.merchant_id,
+            payment.request_id,
+            dispute.reason_code,
+            dispute.opened_at.isoformat(),
+            dispute.stage,
+            "judge",
+        )
+
     def advance_in(self, session: Session, dispute_id: str, *, at: datetime) -> dict[str, Any]:
         """One step by the other side: timeout, issuer review, pre-arbitration or arbitration."""
         dispute = load_dispute(session, dispute_id)
@@ -375,10 +392,7 @@ class Disputes:
         level = self.checklist_in(session, dispute, at=dispute.defense_submitted_at or at)[
             "winRateLevel"
         ]
-        won = (
-            self.gateway.simulator.uniform(dispute.id, dispute.stage, "judge")
-            < WIN_PROBABILITY[level]
-        )
+        won = self._judge_draw(session, dispute) < WIN_PROBABILITY[level]
         reason = reason_of(dispute)
         final_stage = dispute.stage in ("ARBITRATION", "ESCALATION")
         if won:
