@@ -8,6 +8,7 @@ the exact field (``intents.2.responses.ok``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -430,6 +431,25 @@ class PlannerSpec(BaseModel):
         return found
 
 
+def derive_spec(base: PlannerSpec, tools: Mapping[str, Mapping[str, Any]]) -> PlannerSpec:
+    """A spec with one intent per tool, from tool names and descriptions (no examples given)."""
+    intents: list[IntentSpec] = []
+    for name, tool in tools.items():
+        words = name.replace("_", " ").replace(".", " ")
+        description = str(tool.get("description") or words).strip().split("\n")[0]
+        examples = [words, description]
+        if name.startswith("transfer_to_"):
+            agent = name.removeprefix("transfer_to_").replace("_", " ")
+            examples = [f"talk to the {agent} agent", f"transfer me to {agent}", description]
+        intent_name = re.sub(r"[^a-z0-9_]", "_", name.lower())[:64] or "tool"
+        if not intent_name[0].isalpha():
+            intent_name = "t_" + intent_name[:62]
+        intents.append(
+            IntentSpec(name=intent_name, description=description, examples=examples, tool=name)
+        )
+    return base.model_copy(update={"intents": intents})
+
+
 __all__ = [
     "DEFAULT_OUT_OF_SCOPE_EXAMPLES",
     "IntentSpec",
@@ -439,4 +459,5 @@ __all__ = [
     "RecordSource",
     "SlotHint",
     "SlotKind",
+    "derive_spec",
 ]

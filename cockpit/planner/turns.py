@@ -1,5 +1,6 @@
 """How a user turn is shaped, before anyone asks what it means: a yes, a no, a short
-reference to "it", or several requests in a row.
+reference to "it", several requests in a row, a greeting, thanks, a cancel, or a pick of
+one of the options offered.
 
 These are plain English function words (no domain vocabulary): whether "send it"
 means a dispute defence or a refund is for the intents to decide. An agent adds its
@@ -155,12 +156,66 @@ def split_on_and(text: str, *, after_comma: bool = False) -> list[str]:
     return parts
 
 
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|howdy)\b[\s\w]{0,12}[!.?]*\s*$",
+    re.I,
+)
+_THANKS = re.compile(
+    r"^\s*(?:ok(?:ay)?,?\s+|great,?\s+|perfect,?\s+)?(?:thanks|thank\s+you|thx|cheers)\b", re.I
+)
+_CANCEL = re.compile(r"^\s*(?:cancel|never\s*mind|forget\s+it|stop|nevermind|abort)\b", re.I)
+
+
+def is_greeting(text: str) -> bool:
+    """A hello and nothing more ("hi there!")."""
+    return _GREETING.match(text) is not None
+
+
+def is_thanks(text: str) -> bool:
+    """A short thanks ("ok thanks", "cheers"), not a request that opens with one."""
+    return len(text.split()) <= 6 and _THANKS.search(text) is not None
+
+
+def is_cancel(text: str) -> bool:
+    """A turn that drops what was being asked ("never mind", "cancel")."""
+    return _CANCEL.search(text) is not None
+
+
+_ORDINALS = {
+    "1": 0,
+    "first": 0,
+    "one": 0,
+    "2": 1,
+    "second": 1,
+    "two": 1,
+    "3": 2,
+    "third": 2,
+    "three": 2,
+}
+# "the second one", "option 2", "first" — at the start, so "the chargeback one" is not a choice.
+_CHOICE = re.compile(
+    r"^\s*(?:(?:the|option|number)\s+)?(1|2|3|first|second|third|one|two|three)\b", re.I
+)
+
+
+def chosen_option(text: str) -> int | None:
+    """The option a short reply picks by its place ("the second one" -> 1); else None."""
+    choice = _CHOICE.search(text)
+    if choice is not None and len(text.split()) <= 4:
+        return _ORDINALS.get(choice.group(1).lower())
+    return None
+
+
 __all__ = [
     "MAX_REQUESTS",
     "affirmation",
     "asks_the_same",
+    "chosen_option",
+    "is_cancel",
+    "is_greeting",
     "is_negative",
     "is_short_reference",
+    "is_thanks",
     "only_filler",
     "split_on_and",
     "split_requests",
