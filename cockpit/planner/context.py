@@ -311,10 +311,16 @@ def _agreeing_results(
         yield message, parse_tool_content(message)
 
 
-def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[str, Any]) -> Any:
-    """``source`` is ``tool.path``: that path of the tool's latest agreeing successful result."""
+def recall_result(
+    messages: Sequence[BaseMessage], source: str, agree: Mapping[str, Any], *, strict: bool = False
+) -> Any:
+    """``source`` is ``tool.path``: that path of the tool's latest agreeing successful result.
+
+    ``strict``: only from a call made with every one of ``agree`` (a list of the open
+    disputes, not of all of them), not merely one that does not contradict them.
+    """
     tool, _, path = source.partition(".")
-    for message, result in _agreeing_results(messages, tool, agree, strict=False):
+    for message, result in _agreeing_results(messages, tool, agree, strict=strict):
         if _succeeded(message, result):
             value = lookup(result, path)
             if value is not None:
@@ -323,15 +329,8 @@ def recall_result(messages: Sequence[BaseMessage], source: str, agree: Mapping[s
 
 
 def recall_exact(messages: Sequence[BaseMessage], source: str, args: Mapping[str, Any]) -> Any:
-    """Like :func:`recall_result`, but only from a call made with every one of ``args``
-    (a list of the open disputes, not of all of them)."""
-    tool, _, path = source.partition(".")
-    for message, result in _agreeing_results(messages, tool, args, strict=True):
-        if _succeeded(message, result):
-            value = lookup(result, path)
-            if value is not None:
-                return value
-    return None
+    """:func:`recall_result` from a call made with every one of ``args``."""
+    return recall_result(messages, source, args, strict=True)
 
 
 def record_value(result: Any, path: str) -> Any:
