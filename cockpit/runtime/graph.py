@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
@@ -95,6 +95,16 @@ def _handoff_schema(target: AgentSpec) -> dict[str, Any]:
     )
 
 
+def bound_schemas(
+    spec: AgentSpec, specs: Mapping[str, AgentSpec], registry: ToolRegistry
+) -> list[dict[str, Any]]:
+    """The tools an agent's model is bound with: its registered tools, then one handoff per
+    agent of ``specs`` it may hand to (the runtime, the planner evaluation and tests alike)."""
+    tools = [registry.get(t.name) for t in spec.tools if t.name in registry]
+    schemas = [tool_schema(tool.name, tool.description, tool.json_schema()) for tool in tools]
+    return schemas + [_handoff_schema(specs[h]) for h in spec.handoffs if h in specs]
+
+
 @dataclass
 class Team:
     """The agents one assistant can reach, and what they need to run."""
@@ -124,21 +134,13 @@ class Team:
     def model(self, spec: AgentSpec) -> Runnable[Any, Any]:
         bound = self._models.get(spec.id)
         if bound is None:
-            schemas = [
-                tool_schema(t.name, tool.description, tool.json_schema())
-                for t in spec.tools
-                if (tool := self._tool_or_none(t.name)) is not None
-            ]
-            schemas += [_handoff_schema(self.specs[h]) for h in spec.handoffs if h in self.specs]
+            schemas = bound_schemas(spec, self.specs, self.registry)
             # The agent id rides in the call metadata so usage is attributed per agent.
             bound = self.model_factory(spec, schemas).with_config(
                 metadata={"cockpit_agent_id": spec.id}
             )
             self._models[spec.id] = bound
         return bound
-
-    def _tool_or_none(self, name: str) -> Any:
-        return self.registry.get(name) if name in self.registry else None
 
     def tenant_allowlist(self, tenant_id: str) -> list[str] | None:
         with self.db.system_session() as s:
@@ -594,6 +596,7 @@ __all__ = [
     "Team",
     "TeamState",
     "approval_id",
+    "bound_schemas",
     "build_graph",
     "check_assistant",
     "reachable",

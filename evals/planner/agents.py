@@ -16,7 +16,7 @@ import yaml
 
 import agents
 from cockpit.clock import utcnow
-from cockpit.runtime.graph import _handoff_schema, tool_schema
+from cockpit.runtime.graph import bound_schemas
 from cockpit.specs.registry import load_builtin_specs
 from cockpit.toolkit import default_registry
 from evals.planner.evaluation import DATA_DIR, Case, Suite
@@ -46,16 +46,7 @@ def agent_suites(agents_dir: Path = AGENTS_DIR, data: Path = AGENTS_DATA) -> dic
             continue
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         cases, oos = _cases(doc)
-        tools = [
-            tool_schema(
-                t.name,
-                default_registry.get(t.name).description,
-                default_registry.get(t.name).json_schema(),
-            )
-            for t in spec.tools
-        ]
-        # The runtime's own handoff schema (private there): one source for its wording.
-        tools += [_handoff_schema(specs[h]) for h in spec.handoffs if h in specs]
+        tools = bound_schemas(spec, specs, default_registry)
         today = doc.get("today") if isinstance(doc, dict) else None
         out[agent_id] = Suite(
             tools=tools,

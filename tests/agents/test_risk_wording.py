@@ -16,7 +16,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from cockpit.embeddings import Embedder, make_embedder
 from cockpit.planner import LocalPlanner
-from cockpit.runtime.graph import tool_schema
+from cockpit.runtime.graph import bound_schemas
+from cockpit.specs.registry import load_builtin_specs
 from cockpit.specs.spec import AgentSpec, load_spec_file
 from cockpit.toolkit import default_registry
 
@@ -36,14 +37,8 @@ def embedder() -> Embedder:
 
 
 def _tools(spec: AgentSpec) -> list[dict[str, Any]]:
-    tools = []
-    for policy in spec.tools:
-        tool = default_registry.get(policy.name)
-        tools.append(tool_schema(tool.name, tool.description, tool.json_schema()))
-    for target in spec.handoffs:
-        params = {"type": "object", "properties": {"reason": {"type": "string"}}}
-        tools.append(tool_schema(f"transfer_to_{target}", f"Transfer to {target}", params))
-    return tools
+    """The agent's tools as the runtime binds them, handoffs to the built-in agents included."""
+    return bound_schemas(spec, load_builtin_specs([ROOT / "agents"]), default_registry)
 
 
 def _reply(risk: AgentSpec, embedder: Embedder, text: str) -> AIMessage:

@@ -24,7 +24,8 @@ from cockpit.planner.languages import (
     compile_lexicons,
     load_glossary,
 )
-from cockpit.runtime.graph import tool_schema
+from cockpit.runtime.graph import bound_schemas, tool_schema
+from cockpit.specs.registry import load_builtin_specs
 from cockpit.specs.spec import AgentSpec, load_spec_file
 from cockpit.toolkit import default_registry
 
@@ -229,14 +230,8 @@ def copilot() -> AgentSpec:
 
 
 def _tools(spec: AgentSpec) -> list[dict[str, Any]]:
-    tools = []
-    for policy in spec.tools:
-        tool = default_registry.get(policy.name)
-        tools.append(tool_schema(tool.name, tool.description, tool.json_schema()))
-    for target in spec.handoffs:
-        params = {"type": "object", "properties": {"reason": {"type": "string"}}}
-        tools.append(tool_schema(f"transfer_to_{target}", f"Transfer to {target}", params))
-    return tools
+    """The agent's tools as the runtime binds them, handoffs to the built-in agents included."""
+    return bound_schemas(spec, load_builtin_specs([ROOT / "agents"]), default_registry)
 
 
 class Chat:
