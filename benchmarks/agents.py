@@ -191,9 +191,22 @@ def http_latency(turns: int) -> dict[str, Any]:
     }
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number ≥ 1, or a clear usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--trials", type=int, default=4, help="trials per task (pass^k, k ≤ 4)")
+    parser.add_argument(
+        "--trials", type=_at_least_one, default=4, help="trials per task (pass^k, k ≤ 4)"
+    )
     parser.add_argument(
         "--suite", action="append", help="suite name, folder or file (default: all built-in)"
     )
@@ -201,7 +214,10 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true", help="tasks over ASGI, not HTTP")
     parser.add_argument("--report", type=Path, help="also write the eval reports here")
     parser.add_argument(
-        "--workers", type=int, default=1, help="tasks run at once, each in a worker process"
+        "--workers",
+        type=_at_least_one,
+        default=1,
+        help="tasks run at once, each in a worker process",
     )
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--skip-http", action="store_true")
