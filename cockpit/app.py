@@ -59,6 +59,7 @@ DOMAIN_ROUTERS = (
     "tools.fraud.router",
     "tools.fx.router",
     "tools.credit.router",
+    "tools.commerce.router",
     "knowledge.router",
 )
 #: Hooks run once at start: ``fn(services)``; each domain may provide one.
@@ -66,6 +67,7 @@ STARTUP_HOOKS = (
     "tools.payments.startup",
     "tools.credit.startup",
     "tools.fraud.startup",
+    "tools.commerce.startup",
     "knowledge.startup",
 )
 

@@ -45,6 +45,17 @@ class CockpitError(Exception):
         self.param = param
         self.details = details or {}
 
+    def wire_body(self) -> dict[str, Any] | None:
+        """A protocol's own error body, when it is not ``{type, code, message, param}``.
+
+        ``None`` (the default) means the standard shape; a protocol error (ACP) overrides it.
+        """
+        return None
+
+    def wire_headers(self) -> dict[str, str]:
+        """Response headers a protocol error carries (``Retry-After``, ``Idempotency-Key``)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         """The wire shape: ``{type, code, message, param}``."""
         body: dict[str, Any] = {

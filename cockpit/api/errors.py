@@ -112,6 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _cockpit(_req: Request, exc: CockpitError) -> JSONResponse:
         if exc.status >= 500:
             log.error("server error %s: %s", exc.code, exc.message)
+        wire = exc.wire_body()
+        if wire is not None:  # a protocol with its own error shape (ACP)
+            return JSONResponse(wire, status_code=exc.status, headers=exc.wire_headers())
         return error_response(
             exc.status, exc.type, exc.code, exc.message, exc.param, exc.details or None
         )

@@ -1,0 +1,1 @@
+"""HTTP surfaces of the commerce domain, one module per protocol part."""

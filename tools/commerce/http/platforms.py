@@ -1,0 +1,7 @@
+"""Placeholder: filled by the platforms part of the commerce domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
