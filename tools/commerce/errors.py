@@ -24,7 +24,7 @@ class AcpError(CockpitError):
         *,
         code: str,
         status: int = 400,
-        type: str = "invalid_request",  # noqa: A002 - the spec's field name
+        type: str = "invalid_request",
         param: str | None = None,
         supported_versions: list[str] | None = None,
         headers: dict[str, str] | None = None,
