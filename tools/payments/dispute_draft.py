@@ -23,8 +23,17 @@ from tools.payments.disputes import (
     prior_matches,
     reason_of,
 )
+from tools.payments.documents import documents_for, evidence_by_tag
 from tools.payments.gateway import load_payment
-from tools.payments.models import Capture, Card, Device, Dispute, Payment, Refund
+from tools.payments.models import (
+    Capture,
+    Card,
+    Device,
+    Dispute,
+    Payment,
+    PaymentDocument,
+    Refund,
+)
 from tools.payments.money import format_amount
 from tools.payments.views import amount
 
@@ -71,6 +80,7 @@ class _Facts:
     device: Device | None
     captures: list[Capture]
     refunds: list[Refund]
+    documents: list[PaymentDocument]
 
 
 def _gather(session: Session, dispute: Dispute) -> _Facts:
@@ -87,7 +97,8 @@ def _gather(session: Session, dispute: Dispute) -> _Facts:
                                .order_by(Capture.created_at, Capture.id)).all()  # fmt: skip
     refunds = session.scalars(select(Refund).where(Refund.payment_id == payment.id)
                               .order_by(Refund.created_at, Refund.id)).all()  # fmt: skip
-    return _Facts(dispute, payment, card, device, list(captures), list(refunds))
+    documents = documents_for(session, payment.id)
+    return _Facts(dispute, payment, card, device, list(captures), list(refunds), documents)
 
 
 def _when(value: datetime) -> str:
@@ -322,6 +333,15 @@ def _compose(session: Session, f: _Facts, tag: str) -> str | _Gap:
     return composer(session, f)
 
 
+def _with_documents(drafted: str | _Gap, texts: list[str]) -> str | _Gap:
+    """The gateway's own text followed by what documents attached to the payment prove; a
+    document fills a tag the gateway could not."""
+    if not texts:
+        return drafted
+    own = [] if isinstance(drafted, _Gap) else [drafted]
+    return " ".join([*own, *texts])
+
+
 def _draft_evidence(
     session: Session, facts: _Facts, checklist: list[dict[str, Any]]
 ) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
@@ -329,11 +349,12 @@ def _draft_evidence(
     rows = [(str(e["evidenceTag"]), str(e["winRateContribution"])) for e in checklist]
     if all(tag != "ORDER_INFORMATION" for tag, _ in rows):
         rows.append(("ORDER_INFORMATION", "LOW"))
+    documented = evidence_by_tag(session, facts.payment.id)
     evidence: dict[str, str] = {}
     items: list[dict[str, str]] = []
     missing: list[dict[str, str]] = []
     for tag, contribution in rows:
-        drafted = _compose(session, facts, tag)
+        drafted = _with_documents(_compose(session, facts, tag), documented.get(tag, []))
         if isinstance(drafted, _Gap):
             missing.append({"evidenceTag": tag, "winRateContribution": contribution,
                             "needed": drafted.needed})  # fmt: skip
@@ -385,7 +406,13 @@ def _trail(f: _Facts) -> list[dict[str, str]]:
 
 def _notes(f: _Facts) -> list[str]:
     """What the draft could not check, so nobody reads more into it."""
-    notes = ["The gateway holds no order contents, shipping or delivery records."]
+    kinds = sorted({d.kind for d in f.documents})
+    notes = [
+        f"Order contents come from the documents attached to the payment ({', '.join(kinds)}); "
+        "the gateway holds no shipping or delivery records."
+        if kinds
+        else "The gateway holds no order contents, shipping or delivery records."
+    ]
     if f.payment.method_category == "CARD":
         notes.append("AVS/CVV2 result codes and the 3-D Secure CAVV are not stored.")
     if (f.dispute.network, f.dispute.reason_code) == ("VISA", "10.4"):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from cockpit.db.base import utcnow
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from tools.payments import ledger, queries
+from tools.payments.documents import evidence_by_tag
 from tools.payments.gateway import Gateway, load_merchant, load_payment, new_id
 from tools.payments.methods import CARD_BRANDS
 from tools.payments.models import (
@@ -36,7 +37,13 @@ from tools.payments.models import (
     Payment,
 )
 from tools.payments.notifications import enqueue
-from tools.payments.reasons import EVIDENCE_TAGS, REASONS, Reason, network_for
+from tools.payments.reasons import (
+    AGENT_AUTHORIZATION,
+    EVIDENCE_TAGS,
+    REASONS,
+    Reason,
+    network_for,
+)
 from tools.payments.tx import read_tx, run_tx
 from tools.payments.views import dispute_view
 
@@ -221,12 +228,22 @@ class Disputes:
             "PRIOR_UNDISPUTED_TXNS": bool(ce3 and ce3["state"] == "qualified"),
             "REFUND_PROOF": payment.refunded_amount > 0,
         }
-        for item in session.scalars(
-            select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute.id)
-        ):
+        items = {i.tag: i for i in session.scalars(
+            select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute.id))}  # fmt: skip
+        for item in items.values():
             if item.tag in known and known[item.tag] and not item.obtained:
                 item.obtained = True
                 item.source = "system"
+        # Documents attached to the payment (an agentic checkout, a signed mandate) prove what
+        # they name; a tag the reason does not list joins the checklist as the document's own.
+        for tag in evidence_by_tag(session, payment.id):
+            held = items.get(tag)
+            if held is not None:
+                held.obtained, held.source = True, "document"
+                continue
+            fraud = tag == AGENT_AUTHORIZATION and reason_of(dispute).is_fraud
+            session.add(DisputeEvidence(dispute_id=dispute.id, tag=tag, contribution="HIGH" if fraud
+                                        else "MEDIUM", obtained=True, source="document"))  # fmt: skip
 
     def checklist_in(self, session: Session, dispute: Dispute, *, at: datetime) -> dict[str, Any]:
         """The ``notifyDefenseStrategySuggestion`` shape plus our recommendation."""

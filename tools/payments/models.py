@@ -337,6 +337,23 @@ class Delivery(TenantScoped, Base):
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
+class PaymentDocument(TenantScoped, Base):
+    """A record another system attached to a payment as evidence (an agentic checkout, a signed
+    mandate, a receipt), with the dispute-evidence text it supports per tag."""
+
+    __tablename__ = "pay_payment_documents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("pay_payments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    """What it is, e.g. ``agentic_checkout`` or ``ap2_mandates``."""
+    evidence: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Evidence tag → the fact this document proves, ready for a dispute response."""
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The document itself (checkout JSON, mandates, receipts), as the attacher stored it."""
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
 class DemoWorld(TenantScoped, Base):
     """Marks a seeded demo world so seeding twice changes nothing."""
 
@@ -366,5 +383,6 @@ __all__ = [
     "Merchant",
     "Notification",
     "Payment",
+    "PaymentDocument",
     "Refund",
 ]

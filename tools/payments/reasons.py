@@ -72,9 +72,14 @@ REASONS: dict[tuple[str, str], Reason] = {
     ]
 }  # fmt: skip
 
+AGENT_AUTHORIZATION = "AGENT_AUTHORIZATION"
+"""Our tag: the buyer authorised the purchase through an agent — a signed AP2 mandate for exactly
+this cart, or a delegated, allowance-bound credential (see :mod:`tools.payments.documents`)."""
+
 EVIDENCE_TAGS = frozenset(tag for r in REASONS.values() for tag, _ in r.evidence) | {
     "SERVICE_USAGE_LOG",
     "CANCELLATION_POLICY",
+    AGENT_AUTHORIZATION,
 }
 
 
@@ -85,4 +90,4 @@ def network_for(method_category: str, brand: str | None) -> str:
     return "MASTERCARD" if brand == "MASTERCARD" else "VISA"
 
 
-__all__ = ["EVIDENCE_TAGS", "REASONS", "Reason", "network_for"]
+__all__ = ["AGENT_AUTHORIZATION", "EVIDENCE_TAGS", "REASONS", "Reason", "network_for"]
