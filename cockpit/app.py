@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,9 @@ STARTUP_HOOKS = (
     "tools.commerce.startup",
     "knowledge.startup",
 )
+#: The MCP endpoint (``McpEndpoint(registry)``): mounted at ``/mcp`` on this same app, its
+#: session manager running inside this app's lifespan (no second server, no other port).
+MCP_ENDPOINT = "tools.commerce.mcp"
 
 
 def builtin_agent_dirs(settings: Settings) -> list[Path]:
@@ -235,6 +238,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     registry = tools or default_registry
+    mcp_module = _optional_module(MCP_ENDPOINT)
+    mcp = mcp_module.McpEndpoint(registry) if mcp_module is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -278,7 +283,8 @@ def create_app(
                         # Demo data and warm-ups are conveniences: serve without them.
                         log.exception("start-up hook %s failed; serving without it", hook)
             try:
-                yield
+                async with mcp.serving(svc) if mcp is not None else nullcontext():
+                    yield
             finally:
                 await svc.evals.shutdown()
                 await runtime.runs.shutdown()
@@ -310,6 +316,8 @@ def create_app(
         module = _optional_module(name)
         if module is not None:
             app.include_router(module.router)
+    if mcp is not None:
+        app.router.routes.append(mcp.route())
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 
