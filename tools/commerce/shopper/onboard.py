@@ -1,0 +1,149 @@
+"""Onboarding an agent platform to a Cockpit tenant, as its operator would.
+
+With a tenant admin (or merchant) key: mint a shopper key bound to one merchant
+(``POST /v1/keys``), make an ES256 signing key, and register the platform behind the shopper
+key (``POST /v1/commerce/platforms``: public JWK, webhook base URL) — the answer carries the
+webhook secret, shown once. :class:`Enrollment` is what the platform keeps afterwards (a
+private key and two secrets: store it 0600). :func:`point_webhook` moves the webhook when the
+receiver's port changes between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PLATFORMS_PATH = "/v1/commerce/platforms"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """A platform's credentials for one merchant of one Cockpit server."""
+
+    url: str
+    merchant_id: str
+    key_id: str
+    api_key: str
+    """The shopper key (bearer token of every ACP request)."""
+    platform_id: str
+    signing_jwk: dict[str, Any]
+    """Private EC P-256 JWK (``d`` included): never sent anywhere."""
+    webhook_secret: str
+    webhook_url: str | None
+
+    def public_jwk(self) -> dict[str, Any]:
+        return {k: v for k, v in self.signing_jwk.items() if k != "d"}
+
+
+def new_signing_jwk() -> dict[str, Any]:
+    """A fresh ES256 key pair as a JWK dict (private)."""
+    from jwcrypto import jwk
+
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    private: dict[str, Any] = json.loads(key.export_private())
+    private.update({"alg": "ES256", "use": "sig", "kid": key.thumbprint()})
+    return private
+
+
+def _raise_for(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def onboard(
+    url: str,
+    admin_key: str,
+    merchant_id: str,
+    *,
+    webhook_url: str | None,
+    name: str = "Cockpit reference shopper",
+    sign: bool = True,
+    transport: httpx.BaseTransport | None = None,
+) -> Enrollment:
+    """Mint a merchant-bound shopper key and register its platform (signing key, webhook)."""
+    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+        headers = {"x-api-key": admin_key}
+        key = _raise_for(
+            http.post(
+                "/v1/keys",
+                json={"role": "shopper", "name": name, "merchant_id": merchant_id},
+                headers=headers,
+            ),
+            "creating the shopper key",
+        )
+        private = new_signing_jwk()
+        body: dict[str, Any] = {"key_id": key["id"], "name": name, "webhook_url": webhook_url}
+        if sign:
+            body["signing_jwk"] = {k: v for k, v in private.items() if k != "d"}
+        platform = _raise_for(
+            http.post(PLATFORMS_PATH, json=body, headers=headers), "registering the platform"
+        )
+    return Enrollment(
+        url=url.rstrip("/"),
+        merchant_id=merchant_id,
+        key_id=str(key["id"]),
+        api_key=str(key["key"]),
+        platform_id=str(platform["id"]),
+        signing_jwk=private if sign else {},
+        webhook_secret=str(platform["webhook_secret"]),
+        webhook_url=webhook_url,
+    )
+
+
+def point_webhook(
+    enrollment: Enrollment,
+    admin_key: str,
+    webhook_url: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Enrollment:
+    """Move the platform's webhook to ``webhook_url`` (a new receiver port)."""
+    from dataclasses import replace
+
+    with httpx.Client(base_url=enrollment.url, timeout=15.0, transport=transport) as http:
+        _raise_for(
+            http.patch(
+                f"{PLATFORMS_PATH}/{enrollment.platform_id}",
+                json={"webhook_url": webhook_url},
+                headers={"x-api-key": admin_key},
+            ),
+            "moving the webhook",
+        )
+    return replace(enrollment, webhook_url=webhook_url)
+
+
+def save(enrollment: Enrollment, path: Path) -> None:
+    """Write ``enrollment`` readable by its owner only (it holds a private key)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(asdict(enrollment), f, indent=2)
+    tmp.replace(path)
+
+
+def load(path: Path) -> Enrollment | None:
+    if not path.exists():
+        return None
+    try:
+        return Enrollment(**json.loads(path.read_text(encoding="utf-8")))
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = [
+    "PLATFORMS_PATH",
+    "Enrollment",
+    "load",
+    "new_signing_jwk",
+    "onboard",
+    "point_webhook",
+    "save",
+]
