@@ -286,6 +286,14 @@ def create_app(
                 async with mcp.serving(svc) if mcp is not None else nullcontext():
                     yield
             finally:
+                # A start-up hook's ``on_shutdown(svc)`` stops what it started (threads).
+                for hook in reversed(STARTUP_HOOKS):
+                    module = _optional_module(hook)
+                    if module is not None and hasattr(module, "on_shutdown"):
+                        try:
+                            module.on_shutdown(svc)
+                        except Exception:
+                            log.exception("shutdown hook %s failed", hook)
                 await svc.evals.shutdown()
                 await runtime.runs.shutdown()
         db.dispose()

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.commerce.events import wiring as order_events
 from tools.commerce.ports import HANDLERS_KEY
+from tools.commerce.vault import wiring as vault
 
 
 def on_startup(services: Any) -> None:
     services.extras.setdefault(HANDLERS_KEY, {})
+    vault.install(services)
+    order_events.install(services)
 
 
-__all__ = ["on_startup"]
+def on_shutdown(services: Any) -> None:
+    order_events.shutdown(services)
+
+
+__all__ = ["on_shutdown", "on_startup"]
