@@ -27,6 +27,8 @@ from typing import Any, Literal, Protocol
 from sqlalchemy.orm import Session
 
 from cockpit.errors import Conflict, NotFound, ValidationFailed
+from tools.commerce.acp.models import OrderRow
+from tools.commerce.acp.orders import load_order, order_json, save_order_json
 from tools.payments.gateway import Gateway, load_payment
 from tools.payments.requests import RefundRequest
 
@@ -200,24 +202,18 @@ class OrderActions:
         self.events = events
 
     # ----- reading -----------------------------------------------------------------------
-    def load(self, session: Session, order_id: str, *, merchant_id: str | None) -> Any:
+    def load(self, session: Session, order_id: str, *, merchant_id: str | None) -> OrderRow:
         """The order row, locked for this transaction; 404 for another merchant's order."""
-        from tools.commerce.acp.orders import load_order
-
         row = load_order(session, order_id)
         if row is None or (merchant_id is not None and row.merchant_id != merchant_id):
             raise NotFound(f"no order {order_id!r}", code="order_not_found", param="order_id")
         session.refresh(row, with_for_update=True)
         return row
 
-    def _body(self, row: Any) -> dict[str, Any]:
-        from tools.commerce.acp.orders import order_json
-
+    def _body(self, row: OrderRow) -> dict[str, Any]:
         return copy.deepcopy(dict(order_json(row)))
 
-    def _save(self, session: Session, row: Any, body: dict[str, Any], *, at: datetime) -> None:
-        from tools.commerce.acp.orders import save_order_json
-
+    def _save(self, session: Session, row: OrderRow, body: dict[str, Any], *, at: datetime) -> None:
         body["status"] = order_status(body)
         for line in body.get("line_items") or []:
             line["status"] = line_status(line["quantity"])
