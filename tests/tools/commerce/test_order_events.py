@@ -503,3 +503,17 @@ def test_the_loop_delivers_after_commit_and_stops_by_itself(db: Database) -> Non
         assert not loop.running  # nothing owed any more: the thread ended
         assert server.requests == 2  # the 500, then the retry
         loop.stop()
+
+
+def test_an_order_that_is_not_valid_acp_is_logged_not_queued(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_platform(db, "http://127.0.0.1:9")
+    bad = {**spec_orders()["refunded-order"], "refunds": []}  # the removed legacy field
+    with db.tenant_session(TENANT) as s:
+        row = OrderEvents().enqueue_row(
+            s, key_id="key_1", event_type="order_update", order=bad, at=T0
+        )
+        assert row is None
+        assert s.scalars(select(OrderEvent)).all() == []
+    assert "not a valid ACP Order" in caplog.text

@@ -11,17 +11,21 @@ loop is woken, so a platform hears of an order within moments rather than at the
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tools.commerce.events.models import OrderEvent
 from tools.commerce.events.wire import WebhookEvent
 from tools.commerce.platforms import platform_for_key
+
+log = logging.getLogger(__name__)
 
 EXTRAS_KEY = "commerce_order_events"
 """``services.extras`` entry holding the :class:`OrderEvents` instance."""
@@ -70,13 +74,22 @@ class OrderEvents:
         platform = platform_for_key(session, key_id)
         if platform is None or platform.disabled or not platform.webhook_url:
             return None
+        try:
+            body = event_body(event_type, order)
+        except ValidationError:
+            # A bug in how an order was built must not undo the sale that built it: the order
+            # stays, the platform hears of it at its next valid update.
+            log.exception(
+                "order %s is not a valid ACP Order; no %s event", order.get("id"), event_type
+            )
+            return None
         row = OrderEvent(
             id="evt_" + uuid.uuid4().hex[:24],
             key_id=key_id,
             platform_id=platform.id,
             order_id=str(order.get("id", "")),
             event_type=event_type,
-            body=event_body(event_type, order),
+            body=body,
             status="pending",
             attempts=0,
             next_attempt_at=at,
