@@ -201,8 +201,12 @@ def test_concurrent_calls_with_one_key_make_one_token(world: World) -> None:
 REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
     ("bad check digit", {"number": "4242424242424241"}, 422, "$.payment_method.number"),
     ("letters in the number", {"number": "4242abcd42424242"}, 422, "$.payment_method.number"),
-    ("unaccepted network", {"number": "6011111111111117", "display_brand": "discover"}, 422,
-     "$.payment_method.number"),
+    (
+        "unaccepted network",
+        {"number": "6011111111111117", "display_brand": "discover"},
+        422,
+        "$.payment_method.number",
+    ),
     ("expired card", {"exp_month": "10", "exp_year": "2026"}, 422, "$.payment_method.exp_year"),
     ("month 13", {"exp_month": "13"}, 422, "$.payment_method.exp_month"),
     ("iin of another card", {"iin": "555555"}, 422, "$.payment_method.iin"),
@@ -211,18 +215,30 @@ REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
     ("cvc of 5 characters", {"cvc": "12a"}, 422, "$.payment_method.cvc"),
     ("max_amount 0", {"allowance.max_amount": 0}, 422, "$.allowance.max_amount"),
     ("max_amount negative", {"allowance.max_amount": -5}, 422, "$.allowance.max_amount"),
-    ("expires in the past", {"allowance.expires_at": "2026-11-25T00:00:00Z"}, 422,
-     "$.allowance.expires_at"),
+    (
+        "expires in the past",
+        {"allowance.expires_at": "2026-11-25T00:00:00Z"},
+        422,
+        "$.allowance.expires_at",
+    ),
     ("unknown merchant", {"allowance.merchant_id": "mer_nope"}, 422, "$.allowance.merchant_id"),
-    ("another merchant than the key's", {"allowance.merchant_id": OTHER_MERCHANT}, 422,
-     "$.allowance.merchant_id"),
-    ("currency the merchant does not take", {"allowance.currency": "usd"}, 422,
-     "$.allowance.currency"),
+    (
+        "another merchant than the key's",
+        {"allowance.merchant_id": OTHER_MERCHANT},
+        422,
+        "$.allowance.merchant_id",
+    ),
+    (
+        "currency the merchant does not take",
+        {"allowance.currency": "usd"},
+        422,
+        "$.allowance.currency",
+    ),
     ("no expiry", {"exp_month": None}, 400, "$.payment_method.exp_month"),
     ("unknown field", {"nickname": "x"}, 400, "$.payment_method.nickname"),
     ("reason other than one_time", {"allowance.reason": "recurring"}, 400, "$.allowance.reason"),
     ("expires_at not a date", {"allowance.expires_at": "tomorrow"}, 400, "$.allowance.expires_at"),
-]  # fmt: skip
+]
 
 
 def _apply(body: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:

@@ -130,6 +130,8 @@ def delegate_body(
         expires_at=expires_at.isoformat().replace("+00:00", "Z"),
     )
     body["billing_address"]["country"] = "SG"
+    # The example's own signal asks for manual review; a clean card says authorized.
+    body["risk_signals"] = [{"type": "card_testing", "score": 5, "action": "authorized"}]
     return body
 
 
