@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.commerce.acp import seeding as catalogue
 from tools.commerce.events import wiring as order_events
 from tools.commerce.ports import HANDLERS_KEY
 from tools.commerce.vault import wiring as vault
@@ -13,6 +14,7 @@ from tools.commerce.vault import wiring as vault
 def on_startup(services: Any) -> None:
     services.extras.setdefault(HANDLERS_KEY, {})
     vault.install(services)
+    catalogue.install(services)
     order_events.install(services)
 
 
