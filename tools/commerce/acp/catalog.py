@@ -103,7 +103,7 @@ TRAVEL = _Template("THB", (
     _p("prod_river_cruise", "Chao Phraya dinner cruise", "Evening cruise with buffet, e-voucher.",
        "Travel > Tours", _DIGITAL, _V("river_cruise_adult", "Dinner cruise - adult", "1450.00", 30)),
     _p("prod_ayutthaya_tour", "Ayutthaya day trip", "Guided temple tour with lunch, e-voucher.",
-       "Travel > Tours", _DIGITAL, _V("ayutthaya_day_trip", "Ayutthaya day trip", "2200.00", 4)),
+       "Travel > Tours", _DIGITAL, _V("ayutthaya_day_trip", "Ayutthaya day trip", "2200.00", 3)),
     _p("prod_market_tour", "Floating market morning tour", "Damnoen Saduak, hotel pick-up.",
        "Travel > Tours", _DIGITAL, _V("floating_market_tour", "Floating market tour", "1650.00", 0)),
     _p("prod_cooking_class", "Thai cooking class", "Half-day class with market visit.",
