@@ -16,7 +16,7 @@ deterministic for a given database state:
    reason                   weight  when
    ======================== ======= ====================================================
    UNREGISTERED_PLATFORM    +2.0    the shopper key has no registered platform
-   NEW_PLATFORM             +1.0    platform registered < 7 days before ``at``
+   NEW_PLATFORM             +2.0    platform registered < 7 days before ``at``
    ESTABLISHED_PLATFORM     −0.5    platform registered ≥ 90 days before ``at``
    PLATFORM_DECLINES        +0.5 ea declined agent charges of this platform (key), 30 days,
                                     at most +2.5
@@ -72,7 +72,7 @@ DISPUTE_WINDOW = timedelta(days=180)
 
 WEIGHTS: dict[str, float] = {
     "UNREGISTERED_PLATFORM": 2.0,
-    "NEW_PLATFORM": 1.0,
+    "NEW_PLATFORM": 2.0,
     "ESTABLISHED_PLATFORM": -0.5,
     "PLATFORM_DECLINES": 0.5,
     "PLATFORM_DISPUTES": 1.5,
