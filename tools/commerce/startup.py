@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tools.commerce.acp import seeding as catalogue
+from tools.commerce.ap2 import wiring as ap2
 from tools.commerce.events import wiring as order_events
 from tools.commerce.ports import HANDLERS_KEY
 from tools.commerce.vault import wiring as vault
@@ -15,6 +16,7 @@ def on_startup(services: Any) -> None:
     services.extras.setdefault(HANDLERS_KEY, {})
     vault.install(services)
     catalogue.install(services)
+    ap2.install(services)
     order_events.install(services)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -102,11 +102,19 @@ class Ap2MandateHandler:
     """The ``dev.ap2.mandate`` :class:`~tools.commerce.ports.PaymentHandler`."""
 
     def __init__(
-        self, gateway: Gateway, *, redeem: Redeem | None = None, assess: Assess | None = None
+        self,
+        gateway: Gateway | Callable[[], Gateway],
+        *,
+        redeem: Redeem | None = None,
+        assess: Assess | None = None,
     ) -> None:
-        self.gateway = gateway
+        self._gateway = gateway
         self._redeem = redeem
         self._assess = assess
+
+    @property
+    def gateway(self) -> Gateway:
+        return self._gateway if isinstance(self._gateway, Gateway) else self._gateway()
 
     @property
     def id(self) -> str:
