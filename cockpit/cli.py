@@ -46,6 +46,7 @@ DOMAIN_CLIS = {
     "fx": "tools.fx.cli",
     "credit": "tools.credit.cli",
     "kb": "knowledge.cli",
+    "shop": "tools.commerce.shopper.cli",
     "data": "tools.fraud.data",
     "eval": "evals.cli",
 }

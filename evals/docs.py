@@ -58,6 +58,7 @@ def play(path: Path = TRANSCRIPTS, *, cache: Path | None = None) -> list[Played]
         opts.cache = cache
     out: list[Played] = []
     for run in run_tasks(tasks, opts=opts):
+        assert isinstance(run.task, Task)  # transcript files hold chat tasks
         result = run.trials[run.task.agent][0]
         out.append(Played(run.task, result.transcript, result.passed, result.verdict.reasons()))
     return out

@@ -34,6 +34,7 @@ from evals.scoring import (
     trajectory,
     violations,
 )
+from evals.shopping import ShopGold, ShopTask, run_shop_task
 from evals.snapshot import Snapshot, diff, take_snapshot
 from evals.task import Approval, Call, Task
 from evals.transcript import Transcript, calls_from_messages, readable
@@ -335,16 +336,19 @@ def run_trial(
 
 @dataclass
 class TaskRun:
-    task: Task
+    task: Task | ShopTask
     suite: str
-    gold: GoldWorld
+    gold: GoldWorld | ShopGold
     trials: dict[str, list[TrialResult]] = field(default_factory=dict)
     """By agent label."""
 
 
 def _run_task(
-    suite: str, task: Task, *, opts: RunOptions, work: Path, agent_override: str | None
+    suite: str, task: Task | ShopTask, *, opts: RunOptions, work: Path, agent_override: str | None
 ) -> TaskRun:
+    if isinstance(task, ShopTask):  # always played by the shopping agent, over HTTP
+        run: TaskRun = run_shop_task(suite, task, opts=opts, work=work)
+        return run
     if agent_override:
         task = task.model_copy(update={"agent": agent_override})
     template = build_template(opts.cache, seed=task.world.seed, clock=task.world.clock)
@@ -374,7 +378,7 @@ def _run_task(
 
 
 def _task_in_worker(
-    suite: str, task: Task, opts: RunOptions, agent_override: str | None
+    suite: str, task: Task | ShopTask, opts: RunOptions, agent_override: str | None
 ) -> TaskRun:
     """A worker process's job: one task, all its trials, in ``opts.workdir``."""
     assert opts.workdir is not None
@@ -383,7 +387,7 @@ def _task_in_worker(
 
 
 def _run_parallel(
-    tasks: list[tuple[str, Task]], opts: RunOptions, agent_override: str | None
+    tasks: list[tuple[str, Task | ShopTask]], opts: RunOptions, agent_override: str | None
 ) -> list[TaskRun]:
     # Seed each template once, here: two workers must never build the same one.
     for seed, clock in dict.fromkeys((t.world.seed, t.world.clock) for _s, t in tasks):
@@ -416,7 +420,7 @@ def _run_parallel(
 
 
 def run_tasks(
-    tasks: list[tuple[str, Task]], *, opts: RunOptions, agent_override: str | None = None
+    tasks: list[tuple[str, Task | ShopTask]], *, opts: RunOptions, agent_override: str | None = None
 ) -> list[TaskRun]:
     """Every (suite, task): gold once, then ``opts.trials`` trials of the agent and the controls.
 
@@ -427,7 +431,9 @@ def run_tasks(
     share a process at the same time (processes also get both cores past the GIL). Results come
     back in the order of ``tasks``; ``on_trial`` then fires per task, as each one finishes.
     """
-    if opts.user_model is not None and any(not t.user.turns for _s, t in tasks):
+    if opts.user_model is not None and any(
+        isinstance(t, Task) and not t.user.turns for _s, t in tasks
+    ):
         user_model(opts.user_model)  # a bad reference or a missing key fails before any world
     if opts.workers > 1 and len(tasks) > 1:
         return _run_parallel(tasks, opts, agent_override)

@@ -1,11 +1,20 @@
-"""Finding suites: ``evals/suites/<suite>/*.yaml``, or any file or folder given by path."""
+"""Finding suites: ``evals/suites/<suite>/*.yaml``, or any file or folder given by path.
+
+A file's ``schema`` says what it holds: chat tasks (``cockpit.eval/v1``, :mod:`evals.task`) or
+shopping-agent tasks (``cockpit.shop-eval/v1``, :mod:`evals.shopping`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from cockpit.errors import UserError
-from evals.task import Suite, Task, load_suite_file
+from evals.shopping import SHOP_SCHEMA, ShopSuite, ShopTask, parse_shop_suite
+from evals.task import Suite, Task, TaskFormatError, load_suite_file
+
+AnySuite = Suite | ShopSuite
+AnyTask = Task | ShopTask
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -33,13 +42,24 @@ def suite_files(target: str | Path) -> list[Path]:
     )
 
 
-def load_suites(target: str | Path) -> list[Suite]:
-    return [load_suite_file(p) for p in suite_files(target)]
+def load_any_suite(path: Path) -> AnySuite:
+    """One suite file, by its ``schema``: chat tasks or shopping-agent tasks."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TaskFormatError(f"{path}: not YAML: {exc}", code="invalid_task") from None
+    if isinstance(data, dict) and data.get("schema") == SHOP_SCHEMA:
+        return parse_shop_suite(data, source=str(path))
+    return load_suite_file(path)
+
+
+def load_suites(target: str | Path) -> list[AnySuite]:
+    return [load_any_suite(p) for p in suite_files(target)]
 
 
 def select_tasks(
-    suites: list[Suite], *, split: str = "all", tags: frozenset[str] = frozenset()
-) -> list[tuple[str, Task]]:
+    suites: list[AnySuite], *, split: str = "all", tags: frozenset[str] = frozenset()
+) -> list[tuple[str, AnyTask]]:
     """``(suite name, task)`` pairs of the wanted split (``dev``, ``heldout`` or ``all``),
     carrying every tag in ``tags`` (e.g. ``quick``: the CI subset)."""
     return [
@@ -50,4 +70,12 @@ def select_tasks(
     ]
 
 
-__all__ = ["SUITES_DIR", "load_suites", "select_tasks", "suite_files"]
+__all__ = [
+    "SUITES_DIR",
+    "AnySuite",
+    "AnyTask",
+    "load_any_suite",
+    "load_suites",
+    "select_tasks",
+    "suite_files",
+]

@@ -62,6 +62,9 @@ class Buyer:
     email: str = "mara.lindqvist@example.com"
     phone_number: str = "4930123456"
     address: Address = field(default_factory=Address)
+    ip_address: str = "192.0.2.44"
+    """The buyer's address as the platform saw it (a documentation range)."""
+    device_fingerprint: str = "dfp_mara_laptop_01"
 
     def wire(self) -> dict[str, str]:
         return {
@@ -69,6 +72,15 @@ class Buyer:
             "last_name": self.last_name,
             "email": self.email,
             "phone_number": self.phone_number,
+        }
+
+    def risk_signals(self) -> dict[str, str]:
+        """What the platform knows of the buyer's session (ACP ``risk_signals``)."""
+        return {
+            "ip_address": self.ip_address,
+            "user_agent": "cockpit-shop/1.0",
+            "accept_language": "de-DE",
+            "device_fingerprint": self.device_fingerprint,
         }
 
     def fulfillment_details(self) -> dict[str, Any]:
@@ -307,7 +319,12 @@ class ShoppingAgent:
         payment_data = self.payment.payment_data(ctx)
         base = _with(base, handler_id=self.payment.handler_id)
         done = self.client.complete_checkout(
-            sid, {"buyer": self.buyer.wire(), "payment_data": payment_data}
+            sid,
+            {
+                "buyer": self.buyer.wire(),
+                "payment_data": payment_data,
+                "risk_signals": self.buyer.risk_signals(),
+            },
         )
         order = done.get("order") or {}
         if done.get("status") != "completed" or not order:

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 PLATFORMS_PATH = "/v1/commerce/platforms"
+TRUST_PATH = "/v1/commerce/ap2/trusted_keys"
+"""Where an operator puts an AP2 mandate issuer's key (a user's wallet) on the trust list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class Enrollment:
     """Private EC P-256 JWK (``d`` included): never sent anywhere."""
     webhook_secret: str
     webhook_url: str | None
+    feed_id: str | None = None
+    """The product feed the merchant shared with this platform."""
 
     def public_jwk(self) -> dict[str, Any]:
         return {k: v for k, v in self.signing_jwk.items() if k != "d"}
@@ -85,6 +89,7 @@ def onboard(
         platform = _raise_for(
             http.post(PLATFORMS_PATH, json=body, headers=headers), "registering the platform"
         )
+        feed_id = share_feed(http, admin_key, merchant_id)
     return Enrollment(
         url=url.rstrip("/"),
         merchant_id=merchant_id,
@@ -94,7 +99,40 @@ def onboard(
         signing_jwk=private if sign else {},
         webhook_secret=str(platform["webhook_secret"]),
         webhook_url=webhook_url,
+        feed_id=feed_id,
     )
+
+
+def share_feed(http: httpx.Client, admin_key: str, merchant_id: str) -> str:
+    """The merchant creates a feed for the platform (ACP feeds flow merchant → platform) and
+    tells it the id; done with a merchant key minted for this and nothing else."""
+    import uuid
+
+    merchant_key = _raise_for(
+        http.post(
+            "/v1/keys",
+            json={
+                "role": "merchant",
+                "name": "feed for an agent platform",
+                "merchant_id": merchant_id,
+            },
+            headers={"x-api-key": admin_key},
+        ),
+        "creating the merchant's feed key",
+    )
+    feed = _raise_for(
+        http.post(
+            "/acp/feeds",
+            json={},
+            headers={
+                "Authorization": f"Bearer {merchant_key['key']}",
+                "Idempotency-Key": str(uuid.uuid4()),
+                "API-Version": "2026-04-17",
+            },
+        ),
+        "creating the feed",
+    )
+    return str(feed["id"])
 
 
 def point_webhook(
@@ -119,14 +157,37 @@ def point_webhook(
     return replace(enrollment, webhook_url=webhook_url)
 
 
-def save(enrollment: Enrollment, path: Path) -> None:
-    """Write ``enrollment`` readable by its owner only (it holds a private key)."""
+def trust_issuer(
+    url: str,
+    admin_key: str,
+    jwk: dict[str, Any],
+    *,
+    label: str,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    """Put an AP2 root issuer's public key (a user's wallet) on the tenant's trust list."""
+    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+        body = _raise_for(
+            http.post(
+                TRUST_PATH, json={"jwk": jwk, "label": label}, headers={"x-api-key": admin_key}
+            ),
+            "trusting the wallet key",
+        )
+    return str(body.get("id", ""))
+
+
+def save_json(data: Any, path: Path) -> None:
+    """Write JSON readable by its owner only (enrollments and wallets hold private keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(asdict(enrollment), f, indent=2)
+        json.dump(data, f, indent=2)
     tmp.replace(path)
+
+
+def save(enrollment: Enrollment, path: Path) -> None:
+    save_json(asdict(enrollment), path)
 
 
 def load(path: Path) -> Enrollment | None:

@@ -39,6 +39,7 @@ class Shopper:
             events=self.receiver,
             event_timeout_s=event_timeout_s,
             clock=self.clock,
+            feed_id=self.enrollment.feed_id,
         )
 
     def buy(
