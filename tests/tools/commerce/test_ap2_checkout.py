@@ -31,7 +31,9 @@ from tools.commerce.ap2.sdjwt import Hop, join_chain, peek, public_key, split_ch
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import HANDLERS_KEY, Checkout
 from tools.commerce.vault.models import VaultToken
+from tools.payments.gateway import Gateway
 from tools.payments.models import LedgerEntry, Payment
+from tools.payments.simulator import AuthDecision, IssuerSimulator
 
 ADDRESS = {
     "name": "Tan Wei",
@@ -65,10 +67,22 @@ def world(acp_world: AcpWorld) -> Iterator[AcpWorld]:
     )
     assert r.status_code == 201, r.text
     handler = acp_world.services.extras[HANDLERS_KEY][HANDLER_ID]
-    real = handler._assess
+    real = handler._assess, handler._gateway
     handler._assess = lambda *a, **k: Approve()
+    handler._gateway = Gateway(acp_world.db, simulator=Issuer(approve=True))
     yield acp_world
-    handler._assess = real
+    handler._assess, handler._gateway = real
+
+
+class Issuer(IssuerSimulator):
+    """The issuer answers as told (the default simulator declines a realistic share)."""
+
+    def __init__(self, *, approve: bool) -> None:
+        super().__init__()
+        self.approve = approve
+
+    def decide(self, ctx: Any) -> AuthDecision:
+        return AuthDecision(True) if self.approve else AuthDecision(False, code="DO_NOT_HONOR")
 
 
 def ready_session(
@@ -503,3 +517,30 @@ def test_real_fraud_screening_sees_the_mandate(world: AcpWorld) -> None:
     assert "MANDATE_PRESENT" in order.evidence["risk"]["reasons"]
     state = {p.id: p.state for p in payments}[order.payment_id]
     assert state == {"approve": "CAPTURED", "review": "AUTHORIZED"}[action]
+
+
+def test_an_issuer_decline_burns_the_leaves_and_answers_error_receipts(world: AcpWorld) -> None:
+    handler = world.services.extras[HANDLERS_KEY][HANDLER_ID]
+    approving = handler._gateway
+    handler._gateway = Gateway(world.db, simulator=Issuer(approve=False))
+    try:
+        session = ready_session(world)
+        presented = human_present(world, session)
+        r = complete(world, session["id"], presented)
+    finally:
+        handler._gateway = approving
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert_acp("CheckoutSession", body)
+    assert body["status"] == "ready_for_payment"
+    assert any(m.get("code") == "payment_declined" for m in body["messages"])
+    with world.session() as s:
+        rows = s.scalars(select(Presentation).where(Presentation.session_id == session["id"])).all()
+        assert {(p.kind, p.status) for p in rows} == {
+            ("checkout", "declined"),
+            ("payment", "declined"),
+        }
+        receipts = {p.kind: p.receipt for p in rows}
+    pay = check_receipt(world, str(receipts["payment"]), "payment_receipt.json")
+    assert (pay["status"], pay["error"]) == ("Error", "payment_declined")
+    check_receipt(world, str(receipts["checkout"]), "checkout_receipt.json")

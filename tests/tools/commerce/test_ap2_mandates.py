@@ -696,3 +696,12 @@ def test_recurrence_calendar() -> None:
 
 def test_open_checkout_vct_is_exact() -> None:
     assert VCT_CHECKOUT_OPEN == "mandate.checkout.open.1"
+
+
+def test_the_handler_is_advertised_as_an_acp_payment_handler() -> None:
+    from tests.tools.commerce.specs import assert_acp
+    from tools.commerce.ap2.handler import HANDLER_ID, Ap2MandateHandler
+
+    descriptor = Ap2MandateHandler(lambda: None).descriptor()  # type: ignore[arg-type,return-value]
+    assert_acp("PaymentHandler", descriptor)
+    assert descriptor["id"] == HANDLER_ID == "dev.ap2.mandate"

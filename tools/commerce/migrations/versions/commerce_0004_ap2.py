@@ -22,6 +22,16 @@ def _tenant() -> sa.Column[str]:
     return sa.Column("tenant_id", sa.String(length=64), nullable=False)
 
 
+_TABLES = (
+    "com_ap2_merchant_keys",
+    "com_ap2_trusted_keys",
+    "com_ap2_checkouts",
+    "com_ap2_presentations",
+    "com_ap2_usage",
+)
+"""Every AP2 table (tenant-scoped), in creation order."""
+
+
 def upgrade() -> None:
     op.create_table(
         "com_ap2_merchant_keys",
@@ -97,15 +107,6 @@ def upgrade() -> None:
         ["session_id"],
         unique=False,
     )
-
-
-_TABLES = (
-    "com_ap2_merchant_keys",
-    "com_ap2_trusted_keys",
-    "com_ap2_checkouts",
-    "com_ap2_presentations",
-    "com_ap2_usage",
-)
 
 
 def downgrade() -> None:
