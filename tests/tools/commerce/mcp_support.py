@@ -99,7 +99,17 @@ def with_session(
         async with mcp_session(live.mcp_url, headers) as session:
             return await fn(session)
 
-    return anyio.run(go)
+    try:
+        return anyio.run(go)
+    except BaseExceptionGroup as group:
+        raise _leaf(group) from None
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The one error inside the client's nested task-group wrappers (or the group itself)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 __all__ = ["Live", "live_server", "mcp_session", "with_session"]

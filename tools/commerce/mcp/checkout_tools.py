@@ -28,17 +28,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from cockpit.errors import CockpitError
+from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal, Role
+from tools.commerce.acp.service import READERS, WRITERS, AcpResponse, CheckoutService, RequestMeta
 from tools.commerce.errors import AcpError
-
-if TYPE_CHECKING:  # TEMP until the checkout service lands
-    from tools.commerce.acp.service import AcpResponse, CheckoutService, RequestMeta
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,6 @@ ACP_ERROR = -32000
 """The JSON-RPC error code the binding's examples give every ACP error."""
 META_KEY = "cockpit/acp"
 """``_meta`` key of a result: ``{"status": <HTTP status>, "headers": {<REST response headers>}}``."""
-CHECKOUT_ROLES: frozenset[Role] = frozenset({Role.SHOPPER})
-"""Who is offered the checkout tools (and admins, :func:`cockpit.tenancy.rights.permits`):
-the agent platforms' keys, as for the REST checkout routes. The service decides the rest
-(a key must be bound to a merchant)."""
 
 _META_FIELDS = {
     "api_version": "API-Version",
@@ -62,6 +57,13 @@ _META_FIELDS = {
 }
 """``meta`` fields and the HTTP headers they stand for."""
 _HEADER_FIELDS = {header.lower(): field for field, header in _META_FIELDS.items()}
+_META_ERRORS = {
+    "missing_api_version": "api_version",
+    "unsupported_api_version": "api_version",
+    "idempotency_key_required": "idempotency_key",
+    "invalid_idempotency_key": "idempotency_key",
+}
+"""Header errors that name no ``param`` on REST (the header is the place): the ``meta`` field."""
 
 META_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -125,6 +127,10 @@ class CheckoutTool:
     """Whether ``payload`` (the REST body) is required, optional or absent."""
     payload_doc: str
     """What ``payload`` is (its JSON Schema name in the ACP bundle)."""
+    roles: frozenset[Role] = WRITERS
+    """Who is offered the tool: the roles the service lets do the operation (writes: agent
+    platforms' shopper keys; the read: those and the merchant's keys; admins both). The
+    service checks them again, with the merchant binding, exactly as for REST."""
     read_only: bool = False
 
     def input_schema(self) -> dict[str, Any]:
@@ -169,6 +175,7 @@ TOOLS: tuple[CheckoutTool, ...] = (
         with_id=True,
         payload="none",
         payload_doc="",
+        roles=READERS,
         read_only=True,
     ),
     CheckoutTool(
@@ -202,8 +209,6 @@ BY_NAME: dict[str, CheckoutTool] = {t.name: t for t in TOOLS}
 
 def request_meta(raw: object) -> RequestMeta:
     """The header values ``meta`` carries; a field that is not a string is an ACP error."""
-    from tools.commerce.acp.service import RequestMeta  # TEMP
-
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -274,6 +279,8 @@ def tool_error(body: Mapping[str, Any]) -> MCPError:
     """The binding's error for an ACP ``Error`` body (param rewritten for the arguments)."""
     data = dict(body)
     param = argument_path(data.get("param"))
+    if param is None and data.get("code") in _META_ERRORS:
+        param = f"$.meta.{_META_ERRORS[data['code']]}"
     if param is not None:
         data["param"] = param
     return MCPError(ACP_ERROR, str(data.get("message", "")), data)
@@ -315,6 +322,8 @@ def call(
     """Run one checkout tool for ``principal``; ACP errors are raised as :class:`MCPError`."""
     tool = BY_NAME[name]
     try:
+        # The role first, as the REST routes check it before anything else of the request.
+        rights.require(principal, tool.roles, what=name)
         meta = request_meta(arguments.get("meta"))
         if name == "create_checkout_session":
             body = _payload(arguments, tool)
@@ -341,7 +350,6 @@ def call(
 __all__ = [
     "ACP_ERROR",
     "BY_NAME",
-    "CHECKOUT_ROLES",
     "META_KEY",
     "META_SCHEMA",
     "TOOLS",

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from cockpit.errors import AuthError, InternalError
 from cockpit.toolkit.registry import ToolRegistry
+from tools.commerce.acp.service import CheckoutService
 from tools.commerce.mcp.auth import authenticate, refuse
 from tools.commerce.mcp.server import Backend, build_server
 
@@ -52,7 +53,7 @@ class McpEndpoint:
             keys=services.keys,
             extras=services.extras,
             registry=self._registry,
-            checkout=_checkout_service(services),
+            checkout=CheckoutService(services.db, services.extras),
         )
         manager = StreamableHTTPSessionManager(
             app=build_server(backend), json_response=True, stateless=True
@@ -77,14 +78,6 @@ class McpEndpoint:
             await refuse(send, exc)
             return
         await manager.handle_request(scope, receive, send)
-
-
-def _checkout_service(services: Any) -> Any:  # TEMP until the checkout service lands
-    try:
-        from tools.commerce.acp.service import CheckoutService
-    except ImportError:
-        return None
-    return CheckoutService(services.db, services.extras)
 
 
 __all__ = ["MCP_PATH", "McpEndpoint"]

@@ -35,6 +35,7 @@ from cockpit.db.session import Database
 from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal
 from cockpit.toolkit.registry import ToolRegistry
+from tools.commerce.acp.service import CheckoutService
 from tools.commerce.mcp import checkout_tools, registry_tools
 from tools.commerce.mcp.auth import principal_of
 
@@ -59,23 +60,16 @@ class Backend:
     """The :class:`~cockpit.tenancy.keys.KeyService` (authentication, tenant allowlists)."""
     extras: dict[str, Any]
     registry: ToolRegistry
-    checkout: Any  # TEMP: CheckoutService | None until the checkout service lands
+    checkout: CheckoutService
 
     def allowlist(self, principal: Principal) -> Collection[str] | None:
         settings = self.keys.tenant_settings(principal.tenant_id)
         allowed = settings.get("tool_allowlist")
         return list(allowed) if isinstance(allowed, list) else None
 
-    def may_checkout(self, principal: Principal) -> bool:
-        return self.checkout is not None and rights.permits(
-            principal, checkout_tools.CHECKOUT_ROLES
-        )
-
     def catalogue(self, principal: Principal) -> list[types.Tool]:
         """The tools ``principal`` may call, in a stable order."""
-        listed = (
-            [t.describe() for t in checkout_tools.TOOLS] if self.may_checkout(principal) else []
-        )
+        listed = [t.describe() for t in checkout_tools.TOOLS if rights.permits(principal, t.roles)]
         reads = registry_tools.visible(self.registry, principal, self.allowlist(principal))
         return listed + [registry_tools.describe(t) for t in reads]
 
@@ -83,15 +77,7 @@ class Backend:
         self, principal: Principal, name: str, arguments: dict[str, Any]
     ) -> types.CallToolResult:
         if name in checkout_tools.BY_NAME:
-            if not self.may_checkout(principal):
-                raise checkout_tools.tool_error(
-                    {
-                        "type": "invalid_request",
-                        "code": "role_required",
-                        "message": f"{name} needs an agent platform's (shopper) key "
-                        f"(this key is {principal.role.value})",
-                    }
-                )
+            # The service checks the role and the merchant binding, as it does for REST.
             return checkout_tools.call(
                 self.checkout, name, arguments, principal=principal, at=utcnow()
             )
