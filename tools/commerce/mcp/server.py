@@ -5,9 +5,11 @@ Built on the SDK's low-level :class:`mcp.server.lowlevel.Server` (``on_list_tool
 global set of tools whose schemas it derives from Python signatures, while here what a caller
 may see depends on its key, and the registry tools already carry their own argument schemas.
 
-* a shopper key (an agent platform) sees the five ACP checkout tools;
+* a shopper key (an agent platform) sees the five ACP checkout tools, and nothing else;
 * a merchant or partner key sees the registry's READ tools its role may run (the ones its REST
-  twins admit, inside the tenant's tool allowlist); an admin key sees both;
+  twins admit, inside the tenant's tool allowlist); a merchant key also sees
+  ``get_checkout_session`` (the service lets a merchant read its own sessions, as REST does);
+  an admin key sees all of these;
 * nobody sees a tool the same key could not use by REST.
 
 Calls run in a worker thread (the services are synchronous and use the database); the time of
