@@ -66,11 +66,10 @@ class Fixed:
 
     score: float | None = 0.01
     decision: str = "approve"
-    calls: int = 0
+    review_at: float | None = None
 
     def __call__(self, txn: Transaction, history: Sequence[Transaction]) -> ModelScore:
-        self.calls += 1
-        return ModelScore(self.score, self.decision, ("AMOUNT",))
+        return ModelScore(self.score, self.decision, ("AMOUNT",), review_at=self.review_at)
 
 
 def _assess(
@@ -152,10 +151,10 @@ TABLE: list[tuple[str, Any, dict[str, Any], str, set[str], set[str]]] = [
         set(),
     ),
     (
-        "the model asks review at a low score",
+        "the model's review verdict counts only through its score",
         _co("plt_old"),
         {"scorer": Fixed(0.05, "review")},
-        "review",
+        "approve",
         set(),
         set(),
     ),
@@ -168,6 +167,22 @@ TABLE: list[tuple[str, Any, dict[str, Any], str, set[str], set[str]]] = [
         set(),
     ),
     ("a high model score", _co(None, LARGE), {"scorer": Fixed(0.4)}, "decline", set(), set()),
+    (
+        "a score on the model's review line lands on the anchor",
+        _co("plt_mid"),
+        {"scorer": Fixed(0.3, "review", review_at=0.3)},
+        "approve",
+        set(),
+        set(),
+    ),
+    (
+        "the anchor plus an unregistered platform is review",
+        _co(None),
+        {"scorer": Fixed(0.3, "review", review_at=0.3)},
+        "review",
+        {"UNREGISTERED_PLATFORM"},
+        set(),
+    ),
 ]
 
 

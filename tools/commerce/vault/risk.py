@@ -27,9 +27,9 @@ deterministic for a given database state:
    ======================== ======= ====================================================
 
    The combined probability is approved below :data:`REVIEW_AT`, held for review below
-   :data:`DECLINE_AT`, declined above. Overrides only make it stricter: a disabled platform
-   or a ``blocked`` platform signal declines; a ``manual_review`` signal, or the model's own
-   policy saying review/decline, is at least that.
+   :data:`DECLINE_AT`, declined above. Overrides only make it stricter: a disabled platform,
+   a ``blocked`` platform signal or the model's decline verdict declines; a ``manual_review``
+   signal is at least review.
 
 :func:`record_charge` keeps each handler's outcome (``com_agent_charges``), which is what the
 declines and disputes features read next time.
@@ -65,6 +65,8 @@ Action = Literal["approve", "review", "decline"]
 REVIEW_AT = 0.25
 DECLINE_AT = 0.75
 NO_MODEL_PRIOR = 0.02
+MODEL_ANCHOR = 0.05
+"""Where the model's own review threshold lands before the agent-channel layer."""
 LARGE_AMOUNT_USD = 250.0
 HISTORY_WINDOW = timedelta(days=30)
 HISTORY_LIMIT = 200
@@ -93,6 +95,8 @@ class ModelScore:
     decision: str
     """The model policy's own ``approve`` / ``review`` / ``decline``."""
     reasons: tuple[str, ...] = ()
+    review_at: float | None = None
+    """The model policy's review threshold; when given, the score is read relative to it."""
 
 
 class ModelScorer(Protocol):
@@ -115,6 +119,7 @@ def fraud_model_scorer(model: FraudModel | Callable[[], FraudModel]) -> ModelSco
             score=result.score,
             decision=result.decision,
             reasons=tuple(r.code for r in result.reasons),
+            review_at=result.review_at,
         )
 
     return score
@@ -288,8 +293,10 @@ def assess(
             model_reasons.append("MODEL_FAILED")
         else:
             base = _logit(model.score)
-            if model.decision in _STRICT and _STRICT[model.decision] > _STRICT[floor]:
-                floor = model.decision  # type: ignore[assignment]
+            if model.review_at is not None:
+                base += _logit(MODEL_ANCHOR) - _logit(model.review_at)
+            if model.decision == "decline":
+                floor = "decline"
 
     feats["amount_usd"] = round(txn.amount_usd, 2) if txn.currency in USD_PER_UNIT else None
     feats["mandate"] = mandate is not None
