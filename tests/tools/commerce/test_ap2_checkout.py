@@ -544,3 +544,32 @@ def test_an_issuer_decline_burns_the_leaves_and_answers_error_receipts(world: Ac
     pay = check_receipt(world, str(receipts["payment"]), "payment_receipt.json")
     assert (pay["status"], pay["error"]) == ("Error", "payment_declined")
     check_receipt(world, str(receipts["checkout"]), "checkout_receipt.json")
+
+
+# ----- the purchase as dispute evidence ---------------------------------------------------------
+
+
+def test_a_dispute_on_the_purchase_carries_the_mandate_and_the_cart(world: AcpWorld) -> None:
+    from tools.payments.disputes import Disputes
+    from tools.payments.reasons import AGENT_AUTHORIZATION
+
+    session = ready_session(world)
+    sig = signed(world, session["id"])
+    r = complete(world, session["id"], human_present(world, session))
+    assert r.status_code == 200, r.text
+    with world.session() as s:
+        order = s.scalar(select(OrderRow).where(OrderRow.checkout_session_id == session["id"]))
+        assert order is not None and order.payment_id is not None
+        payment_id = order.payment_id
+    disputes = Disputes(Gateway(world.db))
+    at = utcnow() + timedelta(days=2)
+    dispute = disputes.open(SHOP_TENANT, payment_id, "10.4", at=at)  # "fraud: card absent"
+    checklist = disputes.checklist(SHOP_TENANT, dispute["disputeId"], at=at)
+    rows = {e["evidenceTag"]: e for e in checklist["evidenceList"]}
+    assert rows[AGENT_AUTHORIZATION]["obtained"] is True
+    assert rows[AGENT_AUTHORIZATION]["winRateContribution"] == "HIGH"
+    draft = disputes.draft(SHOP_TENANT, dispute["disputeId"], at=at)
+    said = draft["evidence"][AGENT_AUTHORIZATION]
+    assert "signed by the buyer for exactly this cart" in said
+    assert sig["checkout_hash"] in said and session["id"] in said
+    assert "agentic_checkout" in draft["notes"][0]

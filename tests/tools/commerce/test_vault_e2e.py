@@ -22,8 +22,10 @@ from tools.commerce.vault.handler import HANDLER_ID
 from tools.commerce.vault.models import VaultToken
 from tools.commerce.vault.service import TOKEN_AMOUNT, TOKEN_SESSION, TOKEN_USED_CODE
 from tools.payments import ledger
+from tools.payments.documents import documents_for
 from tools.payments.gateway import Gateway
 from tools.payments.models import Payment
+from tools.payments.reasons import AGENT_AUTHORIZATION
 from tools.payments.simulator import AuthContext, IssuerSimulator
 from tools.payments.startup import GATEWAY_KEY
 
@@ -189,6 +191,11 @@ def test_a_delegated_card_pays_a_checkout(acp_world: AcpWorld) -> None:
         row = s.get(VaultToken, token)
         assert row is not None and (row.status, row.used_by_payment_id) == ("used", payment.id)
         assert ledger.check_invariants(s) == []
+        # The purchase is kept with the payment as dispute evidence: the cart and the token.
+        [document] = documents_for(s, payment.id)
+        assert document.body["checkout"]["id"] == sid
+        assert token in document.evidence[AGENT_AUTHORIZATION]
+        assert str(done["line_items"][0]["item"]["id"]) in document.evidence["PRODUCT_DESCRIPTION"]
     assert _moved(acp_world) == (payments + 1, orders + 1, pending + total)
 
 

@@ -50,6 +50,7 @@ from tools.commerce.acp.wire import (
     require_idempotency_key,
 )
 from tools.commerce.errors import AcpError
+from tools.commerce.evidence import attach_order_evidence
 from tools.commerce.platforms import platform_for_key
 from tools.commerce.ports import HANDLERS_KEY, Checkout, PaymentHandler
 from tools.payments.requests import new_id
@@ -436,6 +437,10 @@ class CheckoutService:
         order = create_order(
             s, row, charge, handler_id=handler.id, order_notes=req.order_notes, at=at
         )
+        attach_order_evidence(
+            s, order=order.body, snapshot=row.body, charge=charge, handler_id=handler.id,
+            platform=platform.name if platform is not None else f"key {row.key_id}", at=at,
+        )  # fmt: skip
         for wanted in inputs["items"]:
             item = catalogue[wanted["id"]]
             if item.stock is not None:
