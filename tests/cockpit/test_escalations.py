@@ -24,7 +24,7 @@ from tests.support.routes import api_routes
 A, B = "esc-a", "esc-b"
 MER_A1, MER_A2, MER_B1 = "mer_esc_a1", "mer_esc_a2", "mer_esc_b1"
 ROLES = ("admin", "merchant_bound", "merchant", "partner", "shopper")
-PUBLIC = {"/ok", "/info"}
+PUBLIC = {"/ok", "/info", "/.well-known/acp.json"}
 """Routes anyone may call without a key (anything else must declare who may call it)."""
 APPLICANT = {
     "monthly_revenue": 30_000,
