@@ -5,6 +5,8 @@ FastAPI's generated document misses what Cockpit adds around the routes; this mo
 * the error body every failure returns (``Error``: ``{type, code, message, param}``) declared on
   the statuses an operation can answer with — 401/403 where a key is needed, 400/413 where a
   body is read, 404 where something is looked up, 409 on writes, 422 wherever there is input;
+  a route that speaks a protocol with its own error shape (ACP) names that schema in its
+  ``openapi_extra`` under :data:`ERROR_SCHEMA` and gets it instead;
 * the ``x-api-key`` header (or ``Authorization: Bearer``) as security schemes, required on
   every route that authenticates;
 * the boundary rules of :mod:`cockpit.api.limits` on path ids and query integers;
@@ -29,6 +31,8 @@ from cockpit.api.deps import request_context
 from cockpit.api.limits import ID_PATTERN, INT64_MAX, INT64_MIN, MAX_ID_LENGTH, PATH_ID_PATTERN
 
 _REF = "#/components/schemas/{model}"
+ERROR_SCHEMA = "x-error-schema"
+"""``openapi_extra`` key: a JSON Schema (with a ``title``) of the route's own error body."""
 _SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 _WRITES = {"post", "put", "patch", "delete"}
 _ERRORS = {
@@ -141,7 +145,8 @@ def _authenticates(dependant: Dependant) -> bool:
     stack = [dependant]
     while stack:
         current = stack.pop()
-        if current.call is request_context:
+        # A role check (``.roles``, see cockpit.api.deps.allow) authenticates the key first.
+        if current.call is request_context or getattr(current.call, "roles", None) is not None:
             return True
         stack.extend(current.dependencies)
     return False
@@ -173,7 +178,9 @@ def _bound_parameters(op: dict[str, Any], convertors: dict[str, Any]) -> None:
                     option.setdefault("maximum", INT64_MAX)
 
 
-def _declare_errors(op: dict[str, Any], method: str, *, authenticated: bool) -> None:
+def _declare_errors(
+    op: dict[str, Any], method: str, *, authenticated: bool, model: str = "Error"
+) -> None:
     responses = op.setdefault("responses", {})
     has_body = "requestBody" in op
     has_params = bool(op.get("parameters"))
@@ -186,7 +193,7 @@ def _declare_errors(op: dict[str, Any], method: str, *, authenticated: bool) -> 
         statuses |= {"404", "422"}
     if method in _WRITES and authenticated:
         statuses.add("409")
-    error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
+    error = {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}
     for status in sorted(statuses):
         responses[status] = {"description": _ERRORS[status], "content": error}
 
@@ -220,7 +227,15 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if authenticated:
                 op["security"] = _SECURITY
             _bound_parameters(op, getattr(route, "param_convertors", {}))
-            _declare_errors(op, method, authenticated=authenticated)
+            own = op.pop(ERROR_SCHEMA, None)
+            if own is not None:
+                models.setdefault(own["title"], own)
+            _declare_errors(
+                op,
+                method,
+                authenticated=authenticated,
+                model="Error" if own is None else own["title"],
+            )
             _type_success(op, path, method)
     for unused in ("HTTPValidationError", "ValidationError"):
         models.pop(unused, None)
@@ -257,4 +272,13 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["Assistant", "Error", "Run", "Thread", "ThreadState", "build_openapi", "install_openapi"]
+__all__ = [
+    "ERROR_SCHEMA",
+    "Assistant",
+    "Error",
+    "Run",
+    "Thread",
+    "ThreadState",
+    "build_openapi",
+    "install_openapi",
+]

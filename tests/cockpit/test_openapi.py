@@ -28,10 +28,14 @@ def test_errors_are_one_declared_schema(doc: dict[str, Any]) -> None:
     assert set(error["required"]) == {"type", "code", "message", "param"}
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     ref = {"$ref": "#/components/schemas/Error"}
+    acp = doc["components"]["schemas"]["AcpError"]  # ACP's own flat Error: param is optional
+    assert set(acp["required"]) == {"type", "code", "message"}
+    acp_ref = {"$ref": "#/components/schemas/AcpError"}
     for path, _method, op in _ops(doc):
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):
-                assert response["content"]["application/json"]["schema"] == ref, (path, status)
+                want = acp_ref if path.startswith("/acp/") else ref
+                assert response["content"]["application/json"]["schema"] == want, (path, status)
     create = doc["paths"]["/threads"]["post"]["responses"]
     assert {"400", "401", "403", "409", "413", "422"} <= set(create)
     assert {"401", "403", "404", "422"} <= set(
@@ -43,7 +47,7 @@ def test_the_api_key_is_required_where_routes_authenticate(doc: dict[str, Any]) 
     schemes = doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
     public = {path for path, _method, op in _ops(doc) if "security" not in op}
-    assert public == {"/ok", "/info"}
+    assert public == {"/ok", "/info", "/.well-known/acp.json"}
     assert "401" not in doc["paths"]["/ok"]["get"]["responses"]
 
 

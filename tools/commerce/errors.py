@@ -12,7 +12,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from cockpit.errors import CockpitError
+
+
+class AcpErrorBody(BaseModel):
+    """The flat ACP ``Error`` body, as the API document publishes it."""
+
+    model_config = ConfigDict(title="AcpError")
+    type: str = Field(description="invalid_request, processing_error, service_unavailable, …")
+    code: str = Field(description="Stable machine-readable code")
+    message: str
+    param: str | None = Field(None, description="RFC 9535 JSONPath of the offending field")
+    supported_versions: list[str] | None = None
+
+
+OPENAPI_EXTRA: dict[str, Any] = {"x-error-schema": AcpErrorBody.model_json_schema()}
+"""``openapi_extra`` of every ACP route: its errors are :class:`AcpErrorBody`, not Cockpit's."""
 
 
 class AcpError(CockpitError):
@@ -47,4 +64,4 @@ class AcpError(CockpitError):
         return dict(self.headers)
 
 
-__all__ = ["AcpError"]
+__all__ = ["OPENAPI_EXTRA", "AcpError", "AcpErrorBody"]

@@ -28,6 +28,7 @@ from tools.commerce.acp.discovery import CACHE_CONTROL, discovery
 from tools.commerce.acp.idempotency import run_once
 from tools.commerce.acp.service import READERS, WRITERS, CheckoutService
 from tools.commerce.acp.wire import AcpResponse, RequestMeta, check_version, reject_html
+from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
 
 router = APIRouter()
@@ -108,20 +109,20 @@ async def acp_discovery(request: Request) -> JSONResponse:
 # ---- checkout sessions ------------------------------------------------------------------
 
 
-@router.post(f"{BASE}/checkout_sessions")
+@router.post(f"{BASE}/checkout_sessions", openapi_extra=ACP_OPENAPI)
 async def create_checkout_session(request: Request, ctx: Writer) -> JSONResponse:
     body = await _body(request)
     return await _call(_service(ctx).create, ctx.principal, meta_of(request), body)
 
 
-@router.get(f"{BASE}/checkout_sessions/{{checkout_session_id}}")
+@router.get(f"{BASE}/checkout_sessions/{{checkout_session_id}}", openapi_extra=ACP_OPENAPI)
 async def get_checkout_session(
     checkout_session_id: str, request: Request, ctx: Reader
 ) -> JSONResponse:
     return await _call(_service(ctx).get, ctx.principal, meta_of(request), checkout_session_id)
 
 
-@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}")
+@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}", openapi_extra=ACP_OPENAPI)
 async def update_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
 ) -> JSONResponse:
@@ -130,7 +131,9 @@ async def update_checkout_session(
     return await _call(svc.update, ctx.principal, meta_of(request), checkout_session_id, body)
 
 
-@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}/complete")
+@router.post(
+    f"{BASE}/checkout_sessions/{{checkout_session_id}}/complete", openapi_extra=ACP_OPENAPI
+)
 async def complete_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
 ) -> JSONResponse:
@@ -139,7 +142,7 @@ async def complete_checkout_session(
     return await _call(svc.complete, ctx.principal, meta_of(request), checkout_session_id, body)
 
 
-@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}/cancel")
+@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}/cancel", openapi_extra=ACP_OPENAPI)
 async def cancel_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
 ) -> JSONResponse:
@@ -166,7 +169,7 @@ def _feed_guard(ctx: RequestContext, meta: RequestMeta, body: Any = None) -> str
     return ctx.principal.merchant_id
 
 
-@router.post(f"{BASE}/feeds")
+@router.post(f"{BASE}/feeds", openapi_extra=ACP_OPENAPI)
 async def create_feed(request: Request, ctx: FeedWriter) -> JSONResponse:
     meta = meta_of(request)
     body = await _body(request, optional=True)
@@ -181,7 +184,7 @@ async def create_feed(request: Request, ctx: FeedWriter) -> JSONResponse:
     return _reply(await run_in_threadpool(run, at=utcnow()))
 
 
-@router.get(f"{BASE}/feeds/{{feed_id}}")
+@router.get(f"{BASE}/feeds/{{feed_id}}", openapi_extra=ACP_OPENAPI)
 async def get_feed(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     merchant_id = _feed_guard(ctx, meta_of(request))
 
@@ -192,7 +195,7 @@ async def get_feed(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(run))
 
 
-@router.get(f"{BASE}/feeds/{{feed_id}}/products")
+@router.get(f"{BASE}/feeds/{{feed_id}}/products", openapi_extra=ACP_OPENAPI)
 async def get_feed_products(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     merchant_id = _feed_guard(ctx, meta_of(request))
 
@@ -204,7 +207,7 @@ async def get_feed_products(feed_id: str, request: Request, ctx: Reader) -> JSON
     return JSONResponse(await run_in_threadpool(run))
 
 
-@router.patch(f"{BASE}/feeds/{{feed_id}}/products")
+@router.patch(f"{BASE}/feeds/{{feed_id}}/products", openapi_extra=ACP_OPENAPI)
 async def upsert_feed_products(feed_id: str, request: Request, ctx: FeedWriter) -> JSONResponse:
     body = await _body(request)
     merchant_id = _feed_guard(ctx, meta_of(request), body)

@@ -21,6 +21,7 @@ from cockpit.clock import utcnow
 from cockpit.tenancy.principal import Role
 from tools.commerce.acp.signatures import verify_request
 from tools.commerce.acp.wire import RequestMeta, check_version
+from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
 from tools.commerce.platforms import platform_for_key
 from tools.commerce.vault.cards import load_or_create_key
@@ -68,7 +69,7 @@ async def _body(request: Request, meta: RequestMeta) -> Any:
         ) from None
 
 
-@router.post("/acp/agentic_commerce/delegate_payment", status_code=201)
+@router.post("/acp/agentic_commerce/delegate_payment", status_code=201, openapi_extra=ACP_OPENAPI)
 async def delegate_payment(request: Request, ctx: ShopperCtx) -> Any:
     """Tokenise a card under an allowance (ACP ``delegatePayment``)."""
     meta = _meta(request)
