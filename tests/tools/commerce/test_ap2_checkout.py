@@ -30,7 +30,7 @@ from tools.commerce.ap2.models import MandateUsage, Presentation
 from tools.commerce.ap2.sdjwt import Hop, join_chain, peek, public_key, split_chain, verify_jwt
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import HANDLERS_KEY, Checkout
-from tools.commerce.vault.models import VaultToken
+from tools.commerce.vault.models import AgentCharge, VaultToken
 from tools.payments.gateway import Gateway
 from tools.payments.models import LedgerEntry, Payment
 from tools.payments.simulator import AuthDecision, IssuerSimulator
@@ -561,6 +561,15 @@ def test_a_dispute_on_the_purchase_carries_the_mandate_and_the_cart(world: AcpWo
         order = s.scalar(select(OrderRow).where(OrderRow.checkout_session_id == session["id"]))
         assert order is not None and order.payment_id is not None
         payment_id = order.payment_id
+        # The platform's risk history counts mandate payments as it counts token payments.
+        [kept] = s.scalars(
+            select(AgentCharge).where(AgentCharge.checkout_session_id == session["id"])
+        ).all()
+        assert (kept.handler_id, kept.outcome, kept.payment_id) == (
+            HANDLER_ID,
+            "captured",
+            payment_id,
+        )
     disputes = Disputes(Gateway(world.db))
     at = utcnow() + timedelta(days=2)
     dispute = disputes.open(SHOP_TENANT, payment_id, "10.4", at=at)  # "fraud: card absent"

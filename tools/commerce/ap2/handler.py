@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -147,6 +148,26 @@ class Ap2MandateHandler:
     # ----- charge ---------------------------------------------------------------------------
 
     def charge(
+        self,
+        session: Session,
+        checkout: Checkout,
+        payment_data: Mapping[str, Any],
+        *,
+        at: datetime,
+        request_key: str,
+    ) -> Charge:
+        charge = self._charge(session, checkout, payment_data, at=at, request_key=request_key)
+        risk = charge.evidence.get("risk")
+        record = _optional("tools.commerce.vault.risk", "record_charge")
+        if record is not None and isinstance(risk, Mapping) and risk.get("action"):
+            # The platform's history (declines, disputes) counts mandate payments too.
+            decision = SimpleNamespace(action=risk["action"], score=float(risk.get("score") or 0))
+            record(
+                session, checkout, handler_id=HANDLER_ID, decision=decision, charge=charge, at=at
+            )
+        return charge
+
+    def _charge(
         self,
         session: Session,
         checkout: Checkout,
