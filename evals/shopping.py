@@ -348,6 +348,22 @@ class ShopGold:
     writes: bool
 
 
+def seed_catalogues(world: Any) -> None:
+    """Give every merchant of the world its demo catalogue and feed (the app seeds only the
+    fixed ``mer_demo_*`` ids; a seeded world's merchants carry the seed in theirs)."""
+    from cockpit.db.session import Database
+    from evals.world import TENANT
+    from tools.commerce.acp.catalog import seed_catalogue
+
+    db = Database(world.settings().resolved_database_url)
+    try:
+        with db.tenant_session(TENANT) as session:
+            for merchant_id in world.template.merchants.values():
+                seed_catalogue(session, merchant_id, at=world.template.clock)
+    finally:
+        db.dispose()
+
+
 def _merchant_id(template: Any, key: str) -> str:
     return str(template.merchants.get(key, key))
 
@@ -377,6 +393,7 @@ def run_trial(
     into = work / f"shop-{task.id}-{player}-{trial}"
     shutil.rmtree(into, ignore_errors=True)
     world = new_world(template, into, role="admin", merchant=None)
+    seed_catalogues(world)
     merchant_id = _merchant_id(template, task.world.merchant)
     try:
         try:

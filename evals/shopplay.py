@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from evals.controls import DO_NOTHING, ORACLE
 from evals.shopping import SHOPPER, PlayResult, ShopTask
-from tools.commerce.shopper.agent import Buyer, Goal, PayContext, PaymentMethod, ShopResult, _total
+from tools.commerce.shopper.agent import (
+    Buyer,
+    Goal,
+    PayContext,
+    PaymentMethod,
+    ShopResult,
+    candidates,
+)
 from tools.commerce.shopper.agent import line_items as request_items
 from tools.commerce.shopper.client import AcpRequestError, ShopperError
 from tools.commerce.shopper.mandates import Ap2Mandates, MandateTamper
@@ -105,22 +112,18 @@ def _oracle_once(task: ShopTask, shopper: Shopper, method: PaymentMethod) -> tup
         codes = [m.get("code") for m in done.get("messages") or [] if m.get("type") == "error"]
         return "declined", str(codes[0]) if codes else None
     order_id = str((done.get("order") or {}).get("id"))
-    shopper.agent(method)._await_event(order_id)
-    assert _total(session) is not None
+    shopper.agent(method).await_order_event(order_id)
     return "ordered", None
 
 
 def _currency_of(shopper: Shopper, item_id: str) -> str:
-    from tools.commerce.shopper.agent import _feed_of, candidates
-
-    discovery = shopper.client.discover()
-    feed = _feed_of(discovery)
+    """The gold item's currency, from the feed the merchant shared."""
+    feed = shopper.enrollment.feed_id
     if feed is not None:
         for c in candidates(shopper.client.products(feed)):
             if c.item_id == item_id:
                 return c.currency
-    currencies = (discovery.get("capabilities") or {}).get("supported_currencies") or ["eur"]
-    return str(currencies[0]).upper()
+    raise ValueError(f"the gold item {item_id!r} is not in the merchant's feed")
 
 
 def play_oracle(task: ShopTask, shopper: Shopper, method: PaymentMethod) -> PlayResult:

@@ -339,7 +339,7 @@ class ShoppingAgent:
             {"order_id": order.get("id"), "total": total},
         )
         ordered = _with(base, status="ordered", order_id=str(order.get("id")), receipts=receipts)
-        return _with(ordered, event=self._await_event(str(order.get("id"))))
+        return _with(ordered, event=self.await_order_event(str(order.get("id"))))
 
     def _create_payload(self, choice: Candidate, goal: Goal) -> dict[str, Any]:
         return {
@@ -385,7 +385,8 @@ class ShoppingAgent:
         except ShopperError as exc:
             self.note("cancel", False, f"cancel failed: {exc}")
 
-    def _await_event(self, order_id: str) -> str | None:
+    def await_order_event(self, order_id: str) -> str | None:
+        """Wait (at most ``event_timeout_s``) for an event about ``order_id``; its type."""
         if self.events is None:
             return None
         deadline = time.monotonic() + self.event_timeout_s

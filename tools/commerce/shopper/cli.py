@@ -83,7 +83,9 @@ def shop(
     pay: Annotated[
         str, typer.Option(help="token (delegated card), ap2 (human present), ap2-open.")
     ] = "token",
-    merchant: Annotated[str, typer.Option(help="Merchant id.")] = "mer_demo_de",
+    merchant: Annotated[
+        str, typer.Option(help="Merchant id or its short key (de, sg, kr, th, br).")
+    ] = "mer_demo_de",
     url: Annotated[
         str | None, typer.Option(help="Cockpit server (default: the local one, COCKPIT_HOST/PORT).")
     ] = None,
@@ -111,11 +113,10 @@ def shop(
         raise typer.Exit(2)
     store = settings.data_dir / "shopper"
     try:
+        from tools.commerce.shopper.onboard import resolve_merchant
+
+        merchant, currency = resolve_merchant(base, admin_key, merchant)
         with shopper_session(base, admin_key, merchant, store=store / f"{merchant}.json") as s:
-            currencies = (s.client.discover().get("capabilities") or {}).get(
-                "supported_currencies"
-            ) or ["eur"]
-            currency = str(currencies[0]).upper()
             method: Any
             if pay == "token":
                 method = DelegatedCard()

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from tools.commerce.ap2 import wallet
 from tools.commerce.shopper.agent import PayContext, _total
-from tools.commerce.shopper.payment import AP2_HANDLER, Tamper, TestCard, delegate_token
+from tools.commerce.shopper.payment import AP2_HANDLER, DemoCard, Tamper, delegate_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class Ap2Mandates:
     mode: Literal["present", "open"] = "present"
     user: wallet.Party = field(default_factory=lambda: wallet.Party.new("user-wallet"))
     agent: wallet.Party = field(default_factory=lambda: wallet.Party.new("shopping-agent"))
-    card: TestCard = field(default_factory=TestCard)
+    card: DemoCard = field(default_factory=DemoCard)
     budget: int | None = None
     """The user's ceiling for ``ap2-open`` (``payment.amount_range.max``); None: the total."""
     tamper: MandateTamper = field(default_factory=MandateTamper)

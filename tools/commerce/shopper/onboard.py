@@ -44,6 +44,30 @@ class Enrollment:
         return {k: v for k, v in self.signing_jwk.items() if k != "d"}
 
 
+def resolve_merchant(
+    url: str, admin_key: str, wanted: str, *, transport: httpx.BaseTransport | None = None
+) -> tuple[str, str]:
+    """``(merchant id, settlement currency)`` for ``wanted``: an id, or a short key (``de``,
+    ``mer_demo_de``) matched by its last part (seeded demo ids carry the seed:
+    ``mer_9b3515_de``)."""
+    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+        listed = _raise_for(
+            http.get("/v1/payments/merchants", headers={"x-api-key": admin_key}),
+            "listing the merchants",
+        )
+    currency = {
+        str(m.get("merchantId")): str(m.get("settlementCurrency") or "")
+        for m in listed.get("data") or []
+    }
+    if wanted in currency:
+        return wanted, currency[wanted]
+    short = wanted.rsplit("_", 1)[-1]
+    matches = sorted(i for i in currency if i.rsplit("_", 1)[-1] == short)
+    if len(matches) != 1:
+        raise RuntimeError(f"no single merchant matches {wanted!r} (have {', '.join(currency)})")
+    return matches[0], currency[matches[0]]
+
+
 def new_signing_jwk() -> dict[str, Any]:
     """A fresh ES256 key pair as a JWK dict (private)."""
     from jwcrypto import jwk
@@ -206,5 +230,6 @@ __all__ = [
     "new_signing_jwk",
     "onboard",
     "point_webhook",
+    "resolve_merchant",
     "save",
 ]

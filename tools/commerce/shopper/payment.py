@@ -26,7 +26,7 @@ AP2_HANDLER = "dev.ap2.mandate"
 
 
 @dataclass(frozen=True, slots=True)
-class TestCard:
+class DemoCard:
     """A demo test card (Luhn-valid, not a real account)."""
 
     number: str = "4242424242424242"
@@ -71,7 +71,7 @@ def billing_address(ctx: PayContext) -> dict[str, Any]:
 
 
 def delegate_request(
-    ctx: PayContext, card: TestCard, *, tamper: Tamper | None = None, ttl_s: int = 900
+    ctx: PayContext, card: DemoCard, *, tamper: Tamper | None = None, ttl_s: int = 900
 ) -> dict[str, Any]:
     """The ``delegate_payment`` body for this checkout (allowance = its total)."""
     t = tamper or Tamper()
@@ -108,7 +108,7 @@ def delegate_request(
     }
 
 
-def delegate_token(ctx: PayContext, card: TestCard, *, tamper: Tamper | None = None) -> str:
+def delegate_token(ctx: PayContext, card: DemoCard, *, tamper: Tamper | None = None) -> str:
     """A vault token for this checkout (or the tampered one to reuse)."""
     t = tamper or Tamper()
     if t.reuse_token:
@@ -133,7 +133,7 @@ def delegate_token(ctx: PayContext, card: TestCard, *, tamper: Tamper | None = N
 class DelegatedCard:
     """Pay with a single-use vault token (``dev.acp.tokenized.card``)."""
 
-    card: TestCard = field(default_factory=TestCard)
+    card: DemoCard = field(default_factory=DemoCard)
     tamper: Tamper | None = None
     handler_id: str = TOKEN_HANDLER
     tokens: list[str] = field(default_factory=list)
@@ -153,8 +153,8 @@ __all__ = [
     "AP2_HANDLER",
     "TOKEN_HANDLER",
     "DelegatedCard",
+    "DemoCard",
     "Tamper",
-    "TestCard",
     "billing_address",
     "delegate_request",
     "delegate_token",
