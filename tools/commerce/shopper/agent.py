@@ -290,7 +290,7 @@ class ShoppingAgent:
         self.note(
             "pick",
             True,
-            f"{goal.quantity} × {choice.title} at {_money(choice.unit_amount, choice.currency)}",
+            f"{goal.quantity} × {choice.title} at {money(choice.unit_amount, choice.currency)}",
             {"item_id": choice.item_id, "unit_amount": choice.unit_amount},
         )
         session = self.client.create_checkout(self._create_payload(choice, goal))
@@ -312,7 +312,7 @@ class ShoppingAgent:
             self._cancel(sid)
             return _with(base, error_code=str(codes[0]) if codes else None)
         if goal.budget is not None and total is not None and total > goal.budget:
-            self.note("over_budget", False, f"total {_money(total, currency)} > budget")
+            self.note("over_budget", False, f"total {money(total, currency)} > budget")
             self._cancel(sid)
             return _with(base, status="over_budget")
         ctx = PayContext(self.client, self.merchant_id, session, self.clock(), self.note)
@@ -335,7 +335,7 @@ class ShoppingAgent:
         self.note(
             "complete",
             True,
-            f"order {order.get('id')} for {_money(total or 0, currency)}",
+            f"order {order.get('id')} for {money(total or 0, currency)}",
             {"order_id": order.get("id"), "total": total},
         )
         ordered = _with(base, status="ordered", order_id=str(order.get("id")), receipts=receipts)
@@ -371,8 +371,8 @@ class ShoppingAgent:
         self.note(
             "update_checkout",
             True,
-            f"{best.get('title', best['id'])} ({_money(_option_cost(best), str(session.get('currency', '')).upper())});"
-            f" total {_money(_total(updated) or 0, str(updated.get('currency', '')).upper())},"
+            f"{best.get('title', best['id'])} ({money(_option_cost(best), str(session.get('currency', '')).upper())});"
+            f" total {money(_total(updated) or 0, str(updated.get('currency', '')).upper())},"
             f" {updated.get('status')}",
             {"option_id": best["id"], "status": updated.get("status"), "total": _total(updated)},
         )
@@ -430,7 +430,8 @@ def _feed_of(discovery: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _money(amount: int, currency: str) -> str:
+def money(amount: int, currency: str) -> str:
+    """``53.31 EUR`` from minor units (the currency's own exponent)."""
     from cockpit.money import exponent
 
     exp = exponent(currency) if currency else 2
@@ -457,5 +458,6 @@ __all__ = [
     "Step",
     "candidates",
     "line_items",
+    "money",
     "pick",
 ]

@@ -139,6 +139,8 @@ def shop(
 
 def print_transcript(result: Any, out: Console) -> None:
     """The steps as a table, then the outcome line."""
+    from tools.commerce.shopper.agent import money
+
     table = Table(title="cockpit shop", show_lines=False)
     for col in ("#", "step", "", "what happened"):
         table.add_column(col)
@@ -150,7 +152,9 @@ def print_transcript(result: Any, out: Console) -> None:
     o = result.outcome
     line = f"[bold]{o.status}[/]"
     if o.order_id:
-        line += f": order {o.order_id}, {o.total} {o.currency} (minor units) via {o.handler_id}"
+        line += f": order {o.order_id}, {money(o.total or 0, o.currency or '')} via {o.handler_id}"
+    if o.event:
+        line += f"; {o.event} event received"
     if o.error_code:
         line += f" ({o.error_code})"
     out.print(line)

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from tools.commerce.ap2 import wallet
-from tools.commerce.shopper.agent import PayContext, _total
+from tools.commerce.shopper.agent import PayContext, _total, money
 from tools.commerce.shopper.payment import AP2_HANDLER, DemoCard, Tamper, delegate_token
 
 
@@ -105,7 +105,7 @@ class Ap2Mandates:
             ctx.note(
                 "mandates",
                 True,
-                f"user signed closed checkout + payment mandates for {total} {currency}",
+                f"user signed closed checkout + payment mandates for {money(total, currency)}",
                 {"mode": "human_present"},
             )
             instrument_out = presented.instrument()
@@ -162,7 +162,7 @@ class Ap2Mandates:
             "mandates",
             True,
             f"user's open mandates: {merchant.get('name')}, {len(requirements)} item lines, "
-            f"up to {ceiling} {currency}; the agent signs the closed leaves",
+            f"up to {money(ceiling, currency)}; the agent signs the closed leaves",
             {"mode": "human_not_present", "max": ceiling},
         )
         checkout_chain = wallet.close_checkout(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from tools.commerce.shopper.agent import PayContext, _total
+from tools.commerce.shopper.agent import PayContext, _total, money
 from tools.commerce.shopper.client import rfc3339
 
 TOKEN_HANDLER = "dev.acp.tokenized.card"
@@ -123,7 +123,7 @@ def delegate_token(ctx: PayContext, card: DemoCard, *, tamper: Tamper | None = N
         "delegate_payment",
         True,
         f"vault token {token} for {card.brand} ····{card.last4}, "
-        f"max {allowance['max_amount']} {allowance['currency'].upper()}, single use",
+        f"max {money(allowance['max_amount'], allowance['currency'].upper())}, single use",
         {"token": token, "max_amount": allowance["max_amount"]},
     )
     return token
