@@ -28,6 +28,9 @@ from tests.support.merchants import add_merchant
 from tools.commerce.acp.catalog import seed_catalogue
 from tools.commerce.acp.wire import API_VERSION
 from tools.commerce.ports import HANDLERS_KEY, Charge, Checkout
+from tools.payments.gateway import Gateway, PayRequest
+from tools.payments.models import Card
+from tools.payments.simulator import AuthDecision, IssuerSimulator
 
 SHOP_TENANT = "shop_t"
 MERCHANT = "mer_shop_sg"
@@ -43,9 +46,43 @@ def instrument(token: str = "tok_ok") -> dict[str, Any]:
     return {"type": "card", "credential": {"type": "spt", "token": token}}
 
 
+FAKE_CARD = "card_fake_visa"
+"""The card every :class:`FakeHandler` payment is made with (created on first use)."""
+
+
+class _Approves(IssuerSimulator):
+    def decide(self, ctx: Any) -> AuthDecision:
+        return AuthDecision(approved=True)
+
+
+def _approved_payment(
+    gateway: Gateway,
+    session: Session,
+    checkout: Checkout,
+    request_key: str,
+    *,
+    capture: str,
+    at: datetime,
+) -> str:
+    """A real gateway payment of the checkout's total (an issuer that approves everything),
+    so orders, ledgers and dispute evidence see the same rows a real handler leaves."""
+    if session.get(Card, FAKE_CARD) is None:
+        session.add(Card(id=FAKE_CARD, brand="VISA", bin="424242", last4="4242", funding="CREDIT",
+                         issuer="Test Bank", issuing_country="SG", exp_month=12, exp_year=2031))  # fmt: skip
+        session.flush()
+    view = gateway.pay_in(
+        session,
+        PayRequest(checkout.merchant_id, f"fake_{request_key}"[:64], checkout.amount,
+                   checkout.currency.upper(), card_id=FAKE_CARD, capture_mode=capture),
+        at=at,
+    )  # fmt: skip
+    return str(view["paymentId"])
+
+
 @dataclass
 class FakeHandler:
-    """A payment handler for tests: records every charge call (thread-safe), moves no money."""
+    """A payment handler for tests: records every charge call (thread-safe) and pays through
+    the real gateway with a test card and an issuer that approves everything."""
 
     id: str = FAKE_HANDLER
     calls: list[tuple[str, int, str, str]] = field(default_factory=list)
@@ -53,6 +90,8 @@ class FakeHandler:
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay_s: float = 0.0
     """Sleep inside the charge (to widen race windows)."""
+    gateway: Gateway | None = None
+    """Pays with an issuer that approves everything (set by ``acp_world``)."""
 
     def descriptor(self) -> dict[str, Any]:
         return {
@@ -65,7 +104,9 @@ class FakeHandler:
             "requires_pci_compliance": False,
             "psp": "test",
             "config_schema": "https://acp.dev/schemas/handlers/tokenized.card/config.json",
-            "instrument_schemas": ["https://acp.dev/schemas/handlers/tokenized.card/instrument.json"],
+            "instrument_schemas": [
+                "https://acp.dev/schemas/handlers/tokenized.card/instrument.json"
+            ],
             "config": {"environment": "test"},
             "display_order": 9,
         }
@@ -85,13 +126,24 @@ class FakeHandler:
             threading.Event().wait(self.delay_s)
         token = str(payment_data["instrument"]["credential"]["token"])
         with self.lock:
-            self.calls.append((checkout.session_id, checkout.amount, checkout.currency, request_key))
+            self.calls.append(
+                (checkout.session_id, checkout.amount, checkout.currency, request_key)
+            )
         if token.startswith("tok_bad"):
             raise AcpError("the token is not usable", code="invalid_card", param="$.payment_data")
         if token.startswith("tok_decline"):
             return Charge("declined", None, "Your card was declined.", decline_code="05")
         status = "review" if token.startswith("tok_review") else "captured"
-        return Charge(status, f"pay_fake_{uuid.uuid4().hex[:12]}", "ok", evidence={"token": token})
+        assert self.gateway is not None, "FakeHandler.gateway is set by the acp_world fixture"
+        payment_id = _approved_payment(
+            self.gateway,
+            session,
+            checkout,
+            request_key,
+            capture="MANUAL" if status == "review" else "AUTOMATIC",
+            at=at,
+        )
+        return Charge(status, payment_id, "ok", evidence={"token": token})
 
     def calls_for(self, session_id: str) -> int:
         with self.lock:
@@ -156,7 +208,7 @@ def acp_world(
         with svc.db.tenant_session(SHOP_TENANT) as s:
             seed_catalogue(s, MERCHANT, at=SEEDED_AT)
             seed_catalogue(s, OTHER_MERCHANT, at=SEEDED_AT)
-        handler = FakeHandler()
+        handler = FakeHandler(gateway=Gateway(svc.db, simulator=_Approves()))
         svc.extras.setdefault(HANDLERS_KEY, {})[handler.id] = handler
         issued = {
             "shopper": svc.keys.create_key(SHOP_TENANT, Role.SHOPPER, merchant_id=MERCHANT),

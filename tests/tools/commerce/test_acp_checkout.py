@@ -275,7 +275,7 @@ def test_complete_creates_one_order_and_cancel_after_is_405(acp_world: AcpWorld)
         assert (
             row.amount == total(done, "total")
             and row.payment_id
-            and row.payment_id.startswith("pay_fake_")
+            and row.payment_id.startswith("pay_")
         )
         assert_acp("Order", row.body)
         stock = s.scalar(
