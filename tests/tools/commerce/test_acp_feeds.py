@@ -28,9 +28,8 @@ from tests.tools.commerce.conftest import (
     acp_headers,
 )
 from tests.tools.commerce.specs import acp_examples, assert_acp
-from tools.commerce.acp.catalog import seed_catalogue
 from tools.commerce.acp.models import Feed, Item
-from tools.commerce.acp.seeding import DEMO_MERCHANTS
+from tools.commerce.acp.seeding import CLOSED_KYB, seed_tenant_catalogues
 from tools.commerce.acp.signatures import signing_input
 from tools.commerce.platforms import Platform
 from tools.payments.demo import MERCHANTS as DEMO_SPECS
@@ -54,19 +53,20 @@ def test_demo_merchants_get_fitting_catalogues(acp_world: AcpWorld) -> None:
     at = utcnow()
     specs = {f"mer_demo_{m.key}": m for m in DEMO_SPECS}
     with acp_world.db.tenant_session(tenant) as s:
-        for mid in DEMO_MERCHANTS:
-            spec = specs[mid]
+        for mid, spec in specs.items():
             s.add(Merchant(id=mid, name=spec.name, legal_name=spec.name, country=spec.country,
                            mcc=spec.mcc, markets=[spec.country], settlement_currency=spec.currency,
                            kyb_state=spec.kyb, webhook_secret="s"))  # fmt: skip
         s.flush()
-        added = {mid: seed_catalogue(s, mid, at=at) for mid in DEMO_MERCHANTS}
-        again = {mid: seed_catalogue(s, mid, at=at) for mid in DEMO_MERCHANTS}
+        added = seed_tenant_catalogues(s, at=at)
+        again = seed_tenant_catalogues(s, at=at)
+    closed = {mid for mid, spec in specs.items() if spec.kyb in CLOSED_KYB}
+    assert closed and set(added) == set(specs) - closed  # a rejected merchant sells nothing
     assert all(n >= 6 for n in added.values()), added
     assert set(again.values()) == {0}  # idempotent
     with acp_world.db.tenant_session(tenant) as s:
         items = s.scalars(select(Item)).all()
-        by = {mid: [i for i in items if i.merchant_id == mid] for mid in DEMO_MERCHANTS}
+        by = {mid: [i for i in items if i.merchant_id == mid] for mid in added}
         for mid, rows in by.items():
             currency = specs[mid].currency
             assert {r.currency for r in rows} == {currency}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cockpit.clock import utcnow
 from tools.commerce.acp.catalog import seed_catalogue
@@ -20,10 +22,20 @@ from tools.payments.startup import DEMO_TENANT, SEED_THREAD_KEY
 
 log = logging.getLogger(__name__)
 
-DEMO_MERCHANTS = ("mer_demo_sg", "mer_demo_kr", "mer_demo_th", "mer_demo_de", "mer_demo_br")
-"""Demo merchants that sell to agents (Rio Games is in enhanced due diligence but listed:
-its catalogue shows; the gateway decides whether it may take money)."""
+CLOSED_KYB = frozenset({"REJECTED"})
+"""Demo merchants in these KYB states get no catalogue. The others sell to agents (Rio Games is
+in enhanced due diligence but listed: its catalogue shows; the gateway decides whether it may
+take money). The demo world names its merchants after its seed (``mer_<tag>_de``), so they
+are found by state, never by a fixed id."""
 SEED_THREAD = "commerce_catalogue_seed"
+
+
+def seed_tenant_catalogues(session: Session, *, at: datetime) -> dict[str, int]:
+    """Seed every merchant of the session's tenant not in :data:`CLOSED_KYB`; items added each."""
+    merchants = session.scalars(
+        select(Merchant).where(Merchant.kyb_state.not_in(CLOSED_KYB)).order_by(Merchant.id)
+    ).all()
+    return {m.id: seed_catalogue(session, m.id, at=at) for m in merchants}
 
 
 def seed_demo_catalogues(services: Any) -> int:
@@ -31,12 +43,8 @@ def seed_demo_catalogues(services: Any) -> int:
     seeding = services.extras.get(SEED_THREAD_KEY)
     if seeding is not None:
         seeding.join(timeout=300)
-    added = 0
     with services.db.tenant_session(DEMO_TENANT) as s:
-        merchants = s.scalars(select(Merchant).where(Merchant.id.in_(DEMO_MERCHANTS))).all()
-        for merchant in merchants:
-            added += seed_catalogue(s, merchant.id, at=utcnow())
-    return added
+        return sum(seed_tenant_catalogues(s, at=utcnow()).values())
 
 
 def install(services: Any) -> None:
@@ -57,4 +65,10 @@ def install(services: Any) -> None:
     thread.start()
 
 
-__all__ = ["DEMO_MERCHANTS", "SEED_THREAD", "install", "seed_demo_catalogues"]
+__all__ = [
+    "CLOSED_KYB",
+    "SEED_THREAD",
+    "install",
+    "seed_demo_catalogues",
+    "seed_tenant_catalogues",
+]
