@@ -111,11 +111,6 @@ def test_do_nothing_fails_a_buying_task_and_the_report_names_the_shopper(
     assert report["checks"]["do_nothing_passed_write"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vault risk declines every first payment of a newly registered platform, so the "
-    "oracle's purchase is declined (see test_shopper_live)",
-)
 def test_the_oracle_passes_a_buying_task(shop_runs: list[TaskRun]) -> None:
     run = next(r for r in shop_runs if r.task.id == "token-headlamp")
     assert run.gold.error is None and _passed(run, "oracle")

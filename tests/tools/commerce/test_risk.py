@@ -67,9 +67,10 @@ class Fixed:
     score: float | None = 0.01
     decision: str = "approve"
     review_at: float | None = None
+    reasons: tuple[str, ...] = ("AMOUNT",)
 
     def __call__(self, txn: Transaction, history: Sequence[Transaction]) -> ModelScore:
-        return ModelScore(self.score, self.decision, ("AMOUNT",), review_at=self.review_at)
+        return ModelScore(self.score, self.decision, self.reasons, review_at=self.review_at)
 
 
 def _assess(
@@ -174,6 +175,24 @@ TABLE: list[tuple[str, Any, dict[str, Any], str, set[str], set[str]]] = [
         "approve",
         set(),
         set(),
+    ),
+    (
+        # The demo model on a 10 EUR first agent purchase: 0.55, its own verdict decline, on
+        # no-history reasons only, which every agent payment has.
+        "a first agent purchase is not a new account on a new device",
+        _co("plt_new"),
+        {"scorer": Fixed(0.55, "decline", 0.14, ("NEW_ACCOUNT", "AMOUNT_ANOMALY", "NEW_DEVICE"))},
+        "approve",
+        {"AGENT_NO_HISTORY", "NEW_PLATFORM"},
+        set(),
+    ),
+    (
+        "the same score on evidence about the payment itself is held for review",
+        _co("plt_new"),
+        {"scorer": Fixed(0.55, "decline", 0.14, ("AMOUNT", "IP_VELOCITY"))},
+        "review",
+        {"NEW_PLATFORM"},
+        {"AGENT_NO_HISTORY"},
     ),
     (
         "the anchor plus an unregistered platform is review",

@@ -157,11 +157,6 @@ def test_every_message_follows_the_schemas_and_money_matches_the_outcome(
         assert money["orders"] == 0 and outcome.error_code == "payment_declined"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vault risk declines every first payment of a newly registered platform (model "
-    "NEW_ACCOUNT/NEW_DEVICE on per-session ids + NEW_PLATFORM ≥ DECLINE_AT), any amount",
-)
 @pytest.mark.parametrize("pay", ["token", "ap2"])
 def test_the_shopper_buys_and_hears_the_order_event(
     server: LiveServer, tmp_path: Path, pay: str
