@@ -13,12 +13,13 @@ from __future__ import annotations
 from evals.controls import DO_NOTHING, ORACLE
 from evals.shopping import SHOPPER, PlayResult, ShopTask
 from tools.commerce.shopper.agent import (
+    INTERVENTIONS,
     Buyer,
     Goal,
-    PayContext,
     PaymentMethod,
     ShopResult,
     candidates,
+    pay,
 )
 from tools.commerce.shopper.agent import line_items as request_items
 from tools.commerce.shopper.client import AcpRequestError, ShopperError
@@ -84,7 +85,7 @@ def _oracle_once(task: ShopTask, shopper: Shopper, method: PaymentMethod) -> tup
         {
             "currency": currency.lower(),
             "line_items": request_items(gold.item, gold.quantity),
-            "capabilities": {"interventions": {"supported": []}},
+            "capabilities": {"interventions": {"supported": list(INTERVENTIONS)}},
             "buyer": buyer.wire(),
             "fulfillment_details": buyer.fulfillment_details(),
         }
@@ -101,13 +102,12 @@ def _oracle_once(task: ShopTask, shopper: Shopper, method: PaymentMethod) -> tup
                 ]
             },
         )
-    ctx = PayContext(
-        client, shopper.enrollment.merchant_id, session, shopper.clock(), lambda *a: None
-    )
-    data = method.payment_data(ctx)
-    done = client.complete_checkout(
-        str(session["id"]), {"buyer": buyer.wire(), "payment_data": data}
-    )
+    # Pay as the protocol asks: 3-D Secure when the issuer wants it, and the bounded retries
+    # after a recoverable decline (the shopper's own ``pay``; no search, no choice).
+    done = pay(
+        client, shopper.enrollment.merchant_id, session, method,
+        note=lambda *a: None, clock=shopper.clock, buyer=buyer,
+    )  # fmt: skip
     if done.get("status") != "completed":
         codes = [m.get("code") for m in done.get("messages") or [] if m.get("type") == "error"]
         return "declined", str(codes[0]) if codes else None

@@ -41,6 +41,9 @@ class Checkout:
     """The ACP ``CheckoutSession`` JSON as the merchant last returned it."""
     risk_signals: Mapping[str, Any] | None = None
     """``risk_signals`` of the complete request."""
+    authentication_result: Mapping[str, Any] | None = None
+    """The complete request's ACP ``authentication_result`` (3-D Secure), if any: handlers
+    pass it to :func:`tools.commerce.threeds.sca.authorise`, which verifies it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tools.commerce.http import ap2, checkout, delegate, platforms
+from tools.commerce.http import ap2, checkout, delegate, platforms, threeds
 
 router = APIRouter()
-for part in (checkout, delegate, ap2, platforms):
+for part in (checkout, delegate, ap2, platforms, threeds):
     router.include_router(part.router)
 
 __all__ = ["router"]

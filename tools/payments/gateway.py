@@ -351,6 +351,7 @@ class Gateway:
             issuer=card.issuer if card else method.code,
             issuing_country=card.issuing_country if card else market,
             three_ds=bool(req.three_ds and card),
+            eci=req.eci if req.three_ds and card else None,
             network_token=bool(card and card.network_token),
             capture_mode=req.capture_mode,
             state="PROCESSING",
@@ -431,7 +432,7 @@ class Gateway:
             )
             if payment.method_category == "CARD":
                 brand_eci = {"MASTERCARD": "02"}.get(payment.brand or "", "05")
-                payment.eci = brand_eci if payment.three_ds else None
+                payment.eci = (payment.eci or brand_eci) if payment.three_ds else None
             if payment.capture_mode == "MANUAL":
                 payment.state = "AUTHORIZED"
                 payment.auth_expires_at = at + AUTH_VALIDITY

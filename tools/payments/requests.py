@@ -30,6 +30,9 @@ class PayRequest:
     device_id: str | None = None
     capture_mode: str = "AUTOMATIC"
     three_ds: bool = False
+    eci: str | None = None
+    """The 3-D Secure ECI when the caller authenticated the card (05/06, Mastercard 02/01);
+    None: the gateway records the brand's fully authenticated ECI for a ``three_ds`` payment."""
     market: str | None = None
     """Buyer's market (``userRegion``); defaults to the card's country or the method's market."""
     description: str | None = None
@@ -41,7 +44,7 @@ class PayRequest:
         """The idempotency fingerprint's body: notes count only when given, so a request
         without them fingerprints exactly as it did before payments had notes."""
         body = asdict(self)
-        for name in ("description", "metadata"):
+        for name in ("description", "metadata", "eci"):
             if body[name] is None:
                 del body[name]
         return body

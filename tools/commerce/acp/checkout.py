@@ -8,9 +8,14 @@ AP2 check that stored JSON, never a recomputation.
 
 Status (DOMAIN.md §10a): a terminal or in-progress status set by the service (``completed``,
 ``canceled``, ``complete_in_progress``) stays; past ``expires_at`` an open session is
-``expired``; an error message that blocks payment (out of stock, quantity exceeded, missing
-address, required intervention) makes it ``not_ready_for_payment``; otherwise it is
-``ready_for_payment`` (a ``payment_declined`` message does not block a retry).
+``expired``; a payment that needs 3-D Secure from an agent that cannot run it is
+``requires_escalation`` (``continue_url`` + an ``intervention_required`` message); an error
+message that blocks payment (out of stock, quantity exceeded, missing address, required
+intervention) makes it ``not_ready_for_payment``; a payment waiting for 3-D Secure is
+``authentication_required`` (with ``authentication_metadata``); otherwise it is
+``ready_for_payment`` (a ``payment_declined`` message does not block a retry). The service
+records the pending intervention in the inputs (``authentication`` / ``escalation``); an
+update of the cart clears it.
 
 Tax is a deliberately simple per-country table (:data:`TAX_RATES`), charged on top of the
 goods and shipping (prices are shown exclusive of tax), at the rate of the shipping country,
@@ -35,8 +40,10 @@ SESSION_TTL = timedelta(hours=6)
 """An open session expires this long after it was created."""
 TERMINAL = frozenset({"completed", "canceled", "expired"})
 HELD = frozenset({"complete_in_progress"})
-SELLER_INTERVENTIONS = ("address_verification",)
-"""Interventions this merchant server can run (no 3DS challenge flow yet)."""
+SELLER_INTERVENTIONS = ("3ds", "address_verification")
+"""Interventions this merchant server can run (3DS: :mod:`tools.commerce.threeds`)."""
+ESCALATION_PARAM = "$.capabilities.interventions.supported"
+"""``param`` of the ``intervention_required`` message of an escalated session."""
 
 TAX_RATES: dict[str, tuple[str, str]] = {
     "SG": ("GST", "0.09"), "KR": ("VAT", "0.10"), "TH": ("VAT", "0.07"), "DE": ("VAT", "0.19"),
@@ -358,12 +365,19 @@ def render(
     messages += cap_msgs
     if inputs.get("payment_error"):
         messages.append(dict(inputs["payment_error"]))
+    escalation = inputs.get("escalation")
+    if escalation:
+        messages.append(dict(escalation["message"]))
     if status in TERMINAL or status in HELD:
         final = status
     elif at >= expires_at:
         final = "expired"
+    elif escalation:
+        final = "requires_escalation"
     elif any(m["type"] == "error" and m["code"] in _BLOCKING for m in messages):
         final = "not_ready_for_payment"
+    elif inputs.get("authentication"):
+        final = "authentication_required"
     else:
         final = "ready_for_payment"
     if final == "canceled":
@@ -405,7 +419,20 @@ def render(
         body["fulfillment_details"] = dict(details)
     if order is not None:
         body["order"] = dict(order)
+    show_intervention(body, inputs)
     return body
+
+
+def show_intervention(body: dict[str, Any], inputs: Mapping[str, Any]) -> None:
+    """The fields of the pending intervention on a body whose status is already set."""
+    body.pop("authentication_metadata", None)
+    body.pop("continue_url", None)
+    if body["status"] == "authentication_required" and inputs.get("authentication"):
+        body["authentication_metadata"] = dict(inputs["authentication"])
+        interventions = body["capabilities"]["interventions"]
+        interventions["required"], interventions["enforcement"] = ["3ds"], "always"
+    elif body["status"] == "requires_escalation" and inputs.get("escalation"):
+        body["continue_url"] = inputs["escalation"]["continue_url"]
 
 
 def session_total(body: Mapping[str, Any]) -> int:
@@ -415,6 +442,8 @@ def session_total(body: Mapping[str, Any]) -> int:
 
 __all__ = [
     "COUPONS",
+    "ESCALATION_PARAM",
+    "SELLER_INTERVENTIONS",
     "SESSION_TTL",
     "TAX_RATES",
     "TERMINAL",
@@ -427,4 +456,5 @@ __all__ = [
     "render",
     "session_total",
     "shipping_prices",
+    "show_intervention",
 ]

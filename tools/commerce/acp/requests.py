@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from tools.commerce.errors import AcpError
 
@@ -146,10 +154,38 @@ class RiskSignalsIn(_Closed):
     device_fingerprint: StrictStr | None = None
 
 
+class OutcomeDetailsIn(_Closed):
+    three_ds_cryptogram: StrictStr
+    electronic_commerce_indicator: Literal["01", "02", "05", "06", "07"]
+    transaction_id: StrictStr
+    version: StrictStr
+
+
+AuthenticationOutcome = Literal[
+    "abandoned", "attempt_acknowledged", "authenticated", "canceled", "denied", "informational",
+    "internal_error", "not_supported", "processing_error", "rejected",
+]  # fmt: skip
+DETAILED_OUTCOMES = frozenset({"authenticated", "informational", "attempt_acknowledged"})
+"""Outcomes whose ``outcome_details`` are required (the schema's ``if``/``then``)."""
+
+
+class AuthenticationResultIn(_Closed):
+    """The agent's 3-D Secure result (ACP ``AuthenticationResult``)."""
+
+    outcome: AuthenticationOutcome
+    outcome_details: OutcomeDetailsIn | None = None
+
+    @model_validator(mode="after")
+    def _details_when_authenticated(self) -> AuthenticationResultIn:
+        if self.outcome in DETAILED_OUTCOMES and self.outcome_details is None:
+            raise ValueError(f"outcome_details are required when the outcome is {self.outcome}")
+        return self
+
+
 class CompleteRequest(_Closed):
     buyer: BuyerIn | None = None
     payment_data: PaymentDataIn
-    authentication_result: dict[str, Any] | None = None
+    authentication_result: AuthenticationResultIn | None = None
     affiliate_attribution: dict[str, Any] | None = None
     risk_signals: RiskSignalsIn | None = None
     marketing_consents: list[dict[str, Any]] | None = None
@@ -196,7 +232,9 @@ def parse(model: type[M], payload: Mapping[str, Any] | None) -> M:
 
 
 __all__ = [
+    "DETAILED_OUTCOMES",
     "AddressIn",
+    "AuthenticationResultIn",
     "BuyerIn",
     "CancelRequest",
     "CapabilitiesIn",

@@ -13,10 +13,23 @@ the session row is locked first, so two completes of one session make one order 
 charge. A declined charge is a 2xx session still ``ready_for_payment`` with a
 ``payment_declined`` message (the buyer may retry); a charge held for review leaves the
 session ``complete_in_progress`` with an order pending review.
+
+3-D Secure (DOMAIN.md §10a "3DS flow"): the handler runs inside a SAVEPOINT. When it finds the
+card needs SCA and the agent brought no ``authentication_result``
+(:class:`~tools.commerce.threeds.sca.AuthenticationRequired`), the savepoint is rolled back —
+the token is not spent, no payment or ledger row, no mandate replay record, no risk record —
+and only the session's new state and the idempotency answer commit: ``authentication_required``
+with ``authentication_metadata`` when the agent declared ``3ds`` in
+``capabilities.interventions.supported``, else ``requires_escalation`` with a ``continue_url``
+and an ``intervention_required`` message. Completing an ``authentication_required`` session
+without a result is 400 ``requires_3ds``; a result whose outcome is not a success (``denied``,
+``rejected``, ``abandoned``…) is a ``payment_declined`` session with nothing moved (the buyer may
+retry); a success result is verified by the handler against this PSP's own authentication.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -31,10 +44,12 @@ from cockpit.idempotency import lock_writes
 from cockpit.tenancy.principal import Principal, Role
 from tools.commerce.acp import checkout as engine
 from tools.commerce.acp import idempotency as idem
-from tools.commerce.acp.catalog import items_by_id, load_merchant
+from tools.commerce.acp.catalog import items_by_id, load_merchant, storefront
 from tools.commerce.acp.models import CheckoutSessionRow, Item
 from tools.commerce.acp.orders import create_order, order_json, order_reference
 from tools.commerce.acp.requests import (
+    DETAILED_OUTCOMES,
+    AuthenticationResultIn,
     CancelRequest,
     CompleteRequest,
     CreateRequest,
@@ -52,7 +67,8 @@ from tools.commerce.acp.wire import (
 from tools.commerce.errors import AcpError
 from tools.commerce.evidence import attach_order_evidence
 from tools.commerce.platforms import platform_for_key
-from tools.commerce.ports import HANDLERS_KEY, Checkout, PaymentHandler
+from tools.commerce.ports import HANDLERS_KEY, Charge, Checkout, PaymentHandler
+from tools.commerce.threeds.sca import AuthenticationRequired
 from tools.payments.requests import new_id
 
 log = logging.getLogger(__name__)
@@ -61,6 +77,18 @@ ORDER_EVENTS_KEY = "commerce_order_events"
 """``services.extras`` entry with ``enqueue(session, *, key_id, event_type, order, at)``."""
 WRITERS = frozenset({Role.SHOPPER, Role.ADMIN})
 READERS = frozenset({Role.SHOPPER, Role.MERCHANT, Role.ADMIN})
+PAYABLE = frozenset({"ready_for_payment", "authentication_required"})
+REQUIRES_3DS_TEXT = (
+    "This checkout session requires issuer authentication. The request must include "
+    "'authentication_result' as provided by the issuer authentication flow."
+)
+_NOT_AUTHENTICATED_TEXT = {
+    "denied": "The card issuer denied the 3-D Secure authentication.",
+    "rejected": "The card issuer rejected the 3-D Secure authentication.",
+    "abandoned": "The 3-D Secure authentication was abandoned.",
+    "canceled": "The 3-D Secure authentication was canceled.",
+    "not_supported": "This card cannot be authenticated with 3-D Secure.",
+}
 
 
 def _dump(value: Any) -> Any:
@@ -349,6 +377,8 @@ class CheckoutService:
             if not inputs["items"]:
                 raise AcpError("a checkout needs at least one item", code="invalid_request",
                                param="$.line_items")  # fmt: skip
+        inputs.pop("authentication", None)  # a changed checkout starts its payment over
+        inputs.pop("escalation", None)
         for name in ("buyer", "fulfillment_details", "order_notes", "fulfillment_groups"):
             if name in given:
                 value = getattr(req, name)
@@ -399,8 +429,14 @@ class CheckoutService:
                 f"unknown payment handler {payment.handler_id!r}",
                 code="invalid_payment_handler", param="$.payment_data.handler_id",
             )  # fmt: skip
-        if row.body.get("status") != "ready_for_payment":
-            raise _state_error(str(row.body.get("status")), "completed before it is ready")
+        status_now = str(row.body.get("status"))
+        if status_now not in PAYABLE:
+            raise _state_error(status_now, "completed before it is ready")
+        auth = req.authentication_result
+        if status_now == "authentication_required" and auth is None:
+            raise AcpError(
+                REQUIRES_3DS_TEXT, code="requires_3ds", status=400, param="$.authentication_result"
+            )
         catalogue = items_by_id(s, row.merchant_id, [i["id"] for i in row.inputs["items"]])
         if self._short(row, catalogue):
             # Stock ran out since the session was last shown: show it again, charge nothing.
@@ -408,6 +444,8 @@ class CheckoutService:
         inputs = dict(row.inputs)
         if req.buyer is not None:
             inputs["buyer"] = req.buyer.model_dump(exclude_none=True)
+        if auth is not None and auth.outcome not in DETAILED_OUTCOMES:
+            return 200, self._not_authenticated(row, inputs, auth, at=at)
         platform = platform_for_key(s, row.key_id)
         checkout = Checkout(
             tenant_id=principal.tenant_id, merchant_id=row.merchant_id, session_id=row.id,
@@ -416,24 +454,18 @@ class CheckoutService:
             line_items=tuple(row.body.get("line_items", [])), snapshot=dict(row.body),
             risk_signals=None if req.risk_signals is None
             else req.risk_signals.model_dump(exclude_none=True),
+            authentication_result=None if auth is None else auth.model_dump(exclude_none=True),
         )  # fmt: skip
         payment_data = payment.model_dump(exclude_none=True)
-        charge = handler.charge(s, checkout, payment_data, at=at, request_key=request_key)
-        body = dict(row.body)
-        body["messages"] = [m for m in body["messages"] if m.get("code") != "payment_declined"]
-        body["updated_at"] = engine.iso(at)
-        if "buyer" in inputs:
-            body["buyer"] = inputs["buyer"]
+        try:
+            with s.begin_nested():  # rolled back, all of it, when 3DS must come first
+                charge = handler.charge(s, checkout, payment_data, at=at, request_key=request_key)
+        except AuthenticationRequired as need:
+            return 200, self._intervene(row, inputs, need.metadata, at=at)
+        inputs.pop("authentication", None)
+        body = self._reopened(row, inputs, at=at)
         if charge.status == "declined":
-            inputs["payment_error"] = {
-                "type": "error", "code": "payment_declined", "content_type": "plain",
-                "content": charge.message or "Your payment was declined. "
-                "Please try a different payment method.",
-                "severity": "high", "resolution": "recoverable", "param": "$.payment_data",
-            }  # fmt: skip
-            body["messages"].append(inputs["payment_error"])
-            row.inputs, row.body, row.updated_at = inputs, body, at
-            return 200, body
+            return 200, self._declined(row, inputs, body, charge, at=at)
         order = create_order(
             s, row, charge, handler_id=handler.id, order_notes=req.order_notes, at=at
         )
@@ -456,6 +488,100 @@ class CheckoutService:
             )
         s.flush()
         return 200, body
+
+    @staticmethod
+    def _reopened(
+        row: CheckoutSessionRow, inputs: Mapping[str, Any], *, at: datetime
+    ) -> dict[str, Any]:
+        """The stored body without a past decline or a pending 3DS request (status kept)."""
+        body = copy.deepcopy(dict(row.body))
+        body["messages"] = [m for m in body["messages"] if m.get("code") != "payment_declined"]
+        body["updated_at"] = engine.iso(at)
+        if "buyer" in inputs:
+            body["buyer"] = inputs["buyer"]
+        if body["status"] == "authentication_required":
+            body["status"] = "ready_for_payment"
+            body["capabilities"]["interventions"].update(required=[], enforcement="conditional")
+        engine.show_intervention(body, inputs)
+        return body
+
+    @staticmethod
+    def _declined(
+        row: CheckoutSessionRow,
+        inputs: dict[str, Any],
+        body: dict[str, Any],
+        charge: Charge | None,
+        *,
+        at: datetime,
+        content: str | None = None,
+        param: str = "$.payment_data",
+    ) -> dict[str, Any]:
+        """A ``payment_declined`` session the buyer may retry (nothing was charged)."""
+        inputs["payment_error"] = {
+            "type": "error", "code": "payment_declined", "content_type": "plain",
+            "content": content or (charge.message if charge is not None else "")
+            or "Your payment was declined. Please try a different payment method.",
+            "severity": "high", "resolution": "recoverable", "param": param,
+        }  # fmt: skip
+        body["messages"].append(inputs["payment_error"])
+        row.inputs, row.body, row.status, row.updated_at = inputs, body, body["status"], at
+        return body
+
+    def _not_authenticated(
+        self,
+        row: CheckoutSessionRow,
+        inputs: dict[str, Any],
+        auth: AuthenticationResultIn,
+        *,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """3DS did not authenticate the buyer: decline, move nothing; a retry starts over."""
+        inputs.pop("authentication", None)
+        body = self._reopened(row, inputs, at=at)
+        reason = _NOT_AUTHENTICATED_TEXT.get(
+            auth.outcome, f"3-D Secure authentication failed ({auth.outcome})."
+        )
+        content = f"{reason} Nothing was charged; retry the authentication or use another card."
+        return self._declined(
+            row, inputs, body, None, at=at, content=content, param="$.authentication_result"
+        )
+
+    @staticmethod
+    def _intervene(
+        row: CheckoutSessionRow,
+        inputs: dict[str, Any],
+        metadata: Mapping[str, Any],
+        *,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """Ask for 3DS (an agent that declared ``3ds``) or escalate to the buyer (others)."""
+        inputs.pop("payment_error", None)
+        asked = (inputs.get("capabilities") or {}).get("interventions") or {}
+        body = copy.deepcopy(dict(row.body))
+        body["messages"] = [m for m in body["messages"] if m.get("code") != "payment_declined"]
+        body["updated_at"] = engine.iso(at)
+        if "buyer" in inputs:
+            body["buyer"] = inputs["buyer"]
+        if "3ds" in (asked.get("supported") or []):
+            inputs["authentication"] = dict(metadata)
+            body["status"] = "authentication_required"
+        else:
+            inputs["escalation"] = {
+                "continue_url": f"{storefront(row.merchant_id)}/checkout/{row.id}",
+                "message": {
+                    "type": "error", "code": "intervention_required", "content_type": "plain",
+                    "content": "The card issuer requires 3-D Secure authentication, which this "
+                    "agent did not declare it can run. The buyer can finish the purchase on "
+                    "the merchant's site.",
+                    "severity": "high", "resolution": "requires_buyer_input",
+                    "param": engine.ESCALATION_PARAM,
+                },
+            }  # fmt: skip
+            body["status"] = "requires_escalation"
+            body["messages"].append(dict(inputs["escalation"]["message"]))
+        engine.show_intervention(body, inputs)
+        row.inputs, row.body, row.status, row.updated_at = inputs, body, body["status"], at
+        return body
 
     @staticmethod
     def _short(row: CheckoutSessionRow, catalogue: Mapping[str, Item]) -> bool:

@@ -12,7 +12,10 @@ transaction we:
    the mandate's usage row (locked);
 4. refuse a leaf we have seen before (replay store);
 5. redeem the payment mandate's instrument (a delegated-payment vault token) for exactly this
-   merchant, session and amount, fraud-score it, and pay through the gateway;
+   merchant, session and amount, fraud-score it, decide 3-D Secure
+   (:func:`tools.commerce.threeds.sca.authorise`: SCA needed and no verified result raises
+   ``AuthenticationRequired``, and the checkout rolls all of this back, replay record
+   included), and pay through the gateway (``three_ds`` + ECI when authenticated);
 6. count the approval against the open mandate, store both leaves and sign receipts.
 
 A refused mandate raises :class:`~tools.commerce.errors.AcpError` whose ``code`` is the AP2
@@ -45,6 +48,7 @@ from tools.commerce.ap2.receipts import checkout_receipt, payment_receipt, sign_
 from tools.commerce.ap2.sdjwt import SdJwtError, digest, split_chain
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import Charge, Checkout
+from tools.commerce.threeds.sca import authorise
 from tools.payments.gateway import Gateway
 from tools.payments.requests import PayRequest
 
@@ -227,6 +231,11 @@ class Ap2MandateHandler:
                 code="risk_declined",
                 message="The payment was declined by fraud screening.",
             )
+        auth = authorise(
+            session, checkout, token_id=closed.payment_instrument.id, card_id=card.card_id,
+            risk_action=action, rates=self.gateway.rates, at=at,
+        )  # fmt: skip
+        evidence["three_ds"] = dict(auth.evidence)
         view = self.gateway.pay_in(
             session,
             PayRequest(
@@ -236,6 +245,8 @@ class Ap2MandateHandler:
                 currency=checkout.currency,
                 card_id=card.card_id,
                 capture_mode="MANUAL" if action == "review" else "AUTOMATIC",
+                three_ds=auth.three_ds,
+                eci=auth.eci,
                 description=f"AP2 mandate payment for checkout {checkout.session_id}",
             ),
             at=at,

@@ -7,6 +7,12 @@ fulfilment option, pays (a delegated card token, or AP2 mandates from :mod:`.pay
 completes, and waits — bounded — for the merchant's ``order_create`` event at its own webhook
 receiver. Every step lands in a :class:`Step` list; the run ends in an :class:`Outcome`.
 
+It declares ``3ds`` among its interventions: a complete answered ``authentication_required``
+runs delegate authentication (:mod:`.threeds`) and completes again with the
+``authentication_result``. A ``payment_declined`` message with ``resolution: recoverable`` is
+retried at most :data:`RETRIES` more times, each with a fresh credential (a new delegated
+token, new AP2 leaves); every attempt is a ``complete`` step carrying its number.
+
 It is a *protocol* agent, not a language model: the same inputs make the same calls, which is
 what the eval controls and the README transcript need. It never raises for the merchant's
 answers (a refusal is an outcome); only programming errors escape.
@@ -23,8 +29,13 @@ from typing import Any, Literal, Protocol
 
 from cockpit.clock import utcnow
 from tools.commerce.shopper.client import AcpClient, AcpRequestError, ShopperError
+from tools.commerce.shopper.threeds import Cardholder, run_3ds
 
 Status = Literal["ordered", "no_match", "over_budget", "not_ready", "declined", "refused", "error"]
+RETRIES = 2
+"""Extra payment attempts after a recoverable ``payment_declined`` (each with a fresh credential)."""
+INTERVENTIONS = ("3ds",)
+"""What the agent declares in ``capabilities.interventions.supported``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +255,10 @@ class ShoppingAgent:
     clock: Callable[[], datetime] = utcnow
     feed_id: str | None = None
     """The merchant's feed; default: the first one discovery names."""
+    interventions: tuple[str, ...] = INTERVENTIONS
+    retries: int = RETRIES
+    cardholder: Cardholder = field(default_factory=Cardholder)
+    """How the simulated buyer answers a 3-D Secure challenge."""
     steps: list[Step] = field(default_factory=list)
 
     def note(self, action: str, ok: bool, summary: str, data: dict[str, Any] | None = None) -> None:
@@ -315,29 +330,19 @@ class ShoppingAgent:
             self.note("over_budget", False, f"total {money(total, currency)} > budget")
             self._cancel(sid)
             return _with(base, status="over_budget")
-        ctx = PayContext(self.client, self.merchant_id, session, self.clock(), self.note)
-        payment_data = self.payment.payment_data(ctx)
         base = _with(base, handler_id=self.payment.handler_id)
-        done = self.client.complete_checkout(
-            sid,
-            {
-                "buyer": self.buyer.wire(),
-                "payment_data": payment_data,
-                "risk_signals": self.buyer.risk_signals(),
-            },
-        )
+        done = pay(
+            self.client, self.merchant_id, session, self.payment, note=self.note,
+            clock=self.clock, buyer=self.buyer, retries=self.retries, cardholder=self.cardholder,
+        )  # fmt: skip
         order = done.get("order") or {}
         if done.get("status") != "completed" or not order:
             codes = [m.get("code") for m in _errors(done)]
-            self.note("complete", False, f"not completed ({done.get('status')}): {codes}")
-            return _with(base, status="declined", error_code=str(codes[0]) if codes else None)
+            status: Status = (
+                "not_ready" if done.get("status") == "requires_escalation" else "declined"
+            )
+            return _with(base, status=status, error_code=str(codes[0]) if codes else None)
         receipts = {k: v for k, v in done.items() if "receipt" in k}
-        self.note(
-            "complete",
-            True,
-            f"order {order.get('id')} for {money(total or 0, currency)}",
-            {"order_id": order.get("id"), "total": total},
-        )
         ordered = _with(base, status="ordered", order_id=str(order.get("id")), receipts=receipts)
         return _with(ordered, event=self.await_order_event(str(order.get("id"))))
 
@@ -345,7 +350,7 @@ class ShoppingAgent:
         return {
             "currency": choice.currency.lower(),
             "line_items": line_items(choice.item_id, goal.quantity),
-            "capabilities": {"interventions": {"supported": []}},
+            "capabilities": {"interventions": {"supported": list(self.interventions)}},
             "buyer": self.buyer.wire(),
             "fulfillment_details": self.buyer.fulfillment_details(),
         }
@@ -405,6 +410,87 @@ class ShoppingAgent:
         return None
 
 
+def _credential(method: PaymentMethod, payment_data: Mapping[str, Any]) -> str | None:
+    """The delegated token a payment uses: the card instrument's, or the method's last one
+    (AP2's payment instrument is a token too)."""
+    credential = (payment_data.get("instrument") or {}).get("credential") or {}
+    if credential.get("type") == "spt":
+        return str(credential.get("token"))
+    tokens = getattr(method, "tokens", None) or []
+    return str(tokens[-1]) if tokens else None
+
+
+def pay(
+    client: AcpClient,
+    merchant_id: str,
+    session: Mapping[str, Any],
+    method: PaymentMethod,
+    *,
+    note: Callable[[str, bool, str, dict[str, Any]], None],
+    clock: Callable[[], datetime] = utcnow,
+    buyer: Buyer | None = None,
+    retries: int = RETRIES,
+    cardholder: Cardholder | None = None,
+) -> dict[str, Any]:
+    """Complete a ``ready_for_payment`` session: 3-D Secure when asked, bounded retries.
+
+    Each attempt asks ``method`` for fresh ``payment_data``, completes, and on
+    ``authentication_required`` runs delegate authentication and completes again with the
+    result. A ``payment_declined`` with ``resolution: recoverable`` on a session still
+    ``ready_for_payment`` is retried at most ``retries`` more times. Returns the last answer.
+    """
+    who = buyer or Buyer()
+    current: Mapping[str, Any] = session
+    done: dict[str, Any] = dict(session)
+    for attempt in range(1, retries + 2):
+        ctx = PayContext(client, merchant_id, current, clock(), note)
+        payment_data = method.payment_data(ctx)
+        payload: dict[str, Any] = {
+            "buyer": who.wire(),
+            "payment_data": payment_data,
+            "risk_signals": who.risk_signals(),
+        }
+        done = client.complete_checkout(str(current["id"]), payload)
+        if done.get("status") == "authentication_required":
+            note("complete", True, f"attempt {attempt}: the issuer wants 3-D Secure",
+                 {"attempt": attempt, "status": "authentication_required"})  # fmt: skip
+            token = _credential(method, payment_data)
+            card = getattr(method, "card", None)
+            if token is None or card is None:
+                note("3ds_create", False, "this payment method cannot run 3-D Secure", {})
+                return done
+            result = run_3ds(
+                client, done, merchant_id=merchant_id, token=token, card=card, note=note,
+                cardholder=cardholder,
+            )  # fmt: skip
+            done = client.complete_checkout(
+                str(current["id"]), {**payload, "authentication_result": result}
+            )
+        order = done.get("order") or {}
+        if done.get("status") == "completed" and order:
+            total = _total(done) or 0
+            note("complete", True,
+                 f"attempt {attempt}: order {order.get('id')} for "
+                 f"{money(total, str(done.get('currency', '')).upper())}",
+                 {"attempt": attempt, "order_id": order.get("id"), "total": _total(done)})  # fmt: skip
+            return done
+        errors = _errors(done)
+        codes = [m.get("code") for m in errors]
+        note("complete", False, f"attempt {attempt}: not completed ({done.get('status')}): {codes}",
+             {"attempt": attempt, "status": done.get("status"), "codes": codes,
+              "continue_url": done.get("continue_url")})  # fmt: skip
+        recoverable = any(
+            m.get("code") == "payment_declined" and m.get("resolution") == "recoverable"
+            for m in errors
+        )
+        if not recoverable or done.get("status") != "ready_for_payment" or attempt > retries:
+            return done
+        note("retry", True, f"the decline is recoverable: attempt {attempt + 1} with a fresh "
+             "credential", {"attempt": attempt + 1})  # fmt: skip
+        current = done
+    return done
+
+
 def line_items(item_id: str, quantity: int) -> list[dict[str, Any]]:
     """Request ``Item`` objects: the spec's ``Item`` has no quantity (#264), so one per unit."""
     return [{"id": item_id} for _ in range(quantity)]
@@ -445,6 +531,8 @@ def _with(outcome: Outcome, **changes: Any) -> Outcome:
 
 
 __all__ = [
+    "INTERVENTIONS",
+    "RETRIES",
     "Address",
     "Buyer",
     "Candidate",
@@ -459,5 +547,6 @@ __all__ = [
     "candidates",
     "line_items",
     "money",
+    "pay",
     "pick",
 ]

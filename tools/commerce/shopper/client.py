@@ -35,7 +35,9 @@ from cockpit.clock import utcnow
 
 API_VERSION = "2026-04-17"
 DISCOVERY_PATH = "/.well-known/acp.json"
-_SECRET_FIELDS = frozenset({"number", "cvc", "cryptogram"})
+_SECRET_FIELDS = frozenset(
+    {"number", "cvc", "cryptogram", "three_ds_cryptogram", "authentication_value"}
+)
 
 
 class ShopperError(Exception):
@@ -200,6 +202,25 @@ class AcpClient:
         """``POST /agentic_commerce/delegate_payment`` at the PSP (Cockpit's vault)."""
         path = self._api("/agentic_commerce/delegate_payment")
         return self._call("delegate_payment", "POST", path, payload)
+
+    def create_authentication(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /delegate_authentication`` at the PSP: start 3-D Secure for a token."""
+        path = self._api("/delegate_authentication")
+        return self._call("create_authentication", "POST", path, payload)
+
+    def authenticate(self, auth_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /delegate_authentication/{id}/authenticate`` (the 3DS Method result)."""
+        path = self._api(f"/delegate_authentication/{auth_id}/authenticate")
+        return self._call("authenticate", "POST", path, payload)
+
+    def get_authentication(self, auth_id: str) -> dict[str, Any]:
+        """``GET /delegate_authentication/{id}``: the state and, once final, the result."""
+        path = self._api(f"/delegate_authentication/{auth_id}")
+        return self._call("get_authentication", "GET", path, None)
+
+    def acs_challenge(self, acs_url: str, creq: str) -> dict[str, Any]:
+        """Post an EMV 3DS ``CReq`` (base64url) to the issuer ACS's ``acs_url``; its ``CRes``."""
+        return self._call("acs_challenge", "POST", acs_url, {"creq": creq})
 
     def checkout_jwt(self, session_id: str) -> dict[str, Any]:
         """The merchant-signed AP2 ``checkout_jwt`` of a session (``{"checkout_jwt": …}``)."""

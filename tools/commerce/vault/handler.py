@@ -8,7 +8,11 @@ On complete the agent sends ``{"type": "card", "credential": {"type": "spt", "to
    (:func:`tools.commerce.vault.service.redeem`: a token that does not fit raises and
    nothing is written);
 3. assesses risk (:func:`tools.commerce.vault.risk.assess`);
-4. pays through the gateway: ``approve`` authorises and captures (AUTOMATIC), ``review``
+4. decides strong customer authentication (:func:`tools.commerce.threeds.sca.authorise`): an
+   EEA card above 30 EUR with no verified ``authentication_result`` raises
+   ``AuthenticationRequired`` (the checkout rolls all of this back and asks for 3DS); a
+   verified result pays with ``three_ds`` and its ECI;
+5. pays through the gateway: ``approve`` authorises and captures (AUTOMATIC), ``review``
    only authorises (MANUAL capture: the merchant captures or cancels after review),
    ``decline`` moves nothing.
 
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import Charge, Checkout
+from tools.commerce.threeds.sca import Authentication, authorise
 from tools.commerce.vault.risk import ModelScorer, RiskDecision, assess, record_charge
 from tools.commerce.vault.service import VaultCard, bind_payment, redeem
 from tools.payments.gateway import Gateway, PayRequest
@@ -138,7 +143,13 @@ class TokenizedCardHandler:
         decision = assess(
             session, checkout, card_id=card.card_id, mandate=None, at=at, scorer=self._scorer
         )
-        charge = self._pay(session, checkout, card, decision, at=at, request_key=request_key)
+        auth = None
+        if decision.action != "decline":
+            auth = authorise(
+                session, checkout, token_id=card.token_id, card_id=card.card_id,
+                risk_action=decision.action, rates=self.gateway().rates, at=at,
+            )  # fmt: skip
+        charge = self._pay(session, checkout, card, decision, auth, at=at, request_key=request_key)
         record_charge(
             session, checkout, handler_id=HANDLER_ID, decision=decision, charge=charge, at=at
         )
@@ -150,6 +161,7 @@ class TokenizedCardHandler:
         checkout: Checkout,
         card: VaultCard,
         decision: RiskDecision,
+        auth: Authentication | None,
         *,
         at: datetime,
         request_key: str,
@@ -161,7 +173,9 @@ class TokenizedCardHandler:
             "card": card.display(),
             "risk": decision.to_dict(),
         }
-        if decision.action == "decline":
+        if auth is not None:
+            evidence["three_ds"] = dict(auth.evidence)
+        if decision.action == "decline" or auth is None:
             return Charge(
                 status="declined",
                 payment_id=None,
@@ -179,6 +193,8 @@ class TokenizedCardHandler:
                 method_type="CARD",
                 card_id=card.card_id,
                 capture_mode="AUTOMATIC" if decision.action == "approve" else "MANUAL",
+                three_ds=auth.three_ds,
+                eci=auth.eci,
                 metadata={
                     "acp_checkout_session_id": checkout.session_id[:500],
                     "acp_handler": HANDLER_ID,
