@@ -6,6 +6,7 @@ a real server is ``test_shopper_live.py``.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from tools.commerce.shopper.agent import PayContext, candidates, pick
 from tools.commerce.shopper.client import es256_signer
 from tools.commerce.shopper.onboard import new_signing_jwk
 from tools.commerce.shopper.payment import DelegatedCard, DemoCard, Tamper, delegate_request
+from tools.commerce.shopper.threeds import SANDBOX_OTP
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 URL = "http://merchant.test"
@@ -273,3 +275,160 @@ def test_tamper_knobs_change_only_the_allowance() -> None:
     assert {k: v for k, v in plain.items() if k != "allowance"} == {
         k: v for k, v in bent.items() if k != "allowance"
     }
+
+
+# ---- payment attempts: 3-D Secure and bounded retries -------------------------------------
+
+DECLINED = {
+    "type": "error", "code": "payment_declined", "content_type": "plain",
+    "content": "The card was declined.", "severity": "high", "resolution": "recoverable",
+    "param": "$.payment_data",
+}  # fmt: skip
+ORDER = {"id": "ord_1", "checkout_session_id": "cs_1", "permalink_url": "https://x.test/o/1"}
+METADATA = {
+    "acquirer_details": {"acquirer_bin": "431274", "acquirer_country": "DE",
+                         "acquirer_merchant_id": "mer_1", "merchant_name": "Berlin Outdoor"},
+    "directory_server": "visa",
+    "flow_preference": {"type": "frictionless", "frictionless": {"type": "low_risk"}},
+}  # fmt: skip
+
+
+class Payer(Merchant):
+    """The scripted merchant answering completes in turn from ``completes`` (and running a
+    scripted delegate authentication with a challenge)."""
+
+    def __init__(self, completes: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.completes = completes
+        self.tokens = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/acp/agentic_commerce/delegate_payment":
+            self.requests.append(request)
+            self.tokens += 1
+            return httpx.Response(201, json={"id": f"spt_{self.tokens}",
+                                             "created": "2026-11-25T12:00:00Z", "metadata": {}})  # fmt: skip
+        if path.endswith("/complete"):
+            self.requests.append(request)
+            return httpx.Response(200, json=self.completes.pop(0))
+        if path == "/acp/delegate_authentication":
+            self.requests.append(request)
+            return httpx.Response(201, json={
+                "authentication_session_id": "auth_1", "status": "action_required",
+                "action": {"type": "fingerprint", "fingerprint": {
+                    "three_ds_method_url": URL + "/acp/3ds/acs/method",
+                    "three_ds_server_trans_id": "srv_1"}}})  # fmt: skip
+        if path == "/acp/delegate_authentication/auth_1/authenticate":
+            self.requests.append(request)
+            return httpx.Response(200, json={
+                "authentication_session_id": "auth_1", "status": "action_required",
+                "action": {"type": "challenge", "challenge": {
+                    "acs_url": URL + "/acp/3ds/acs/challenge", "acs_trans_id": "acs_1",
+                    "three_ds_server_trans_id": "srv_1", "message_version": "2.2.0"}}})  # fmt: skip
+        if path == "/acp/3ds/acs/challenge":
+            self.requests.append(request)
+            cres = {"transStatus": "Y", "messageType": "CRes"}
+            raw = base64.urlsafe_b64encode(json.dumps(cres).encode()).decode().rstrip("=")
+            return httpx.Response(200, json={"cres": raw})
+        if path == "/acp/delegate_authentication/auth_1":
+            self.requests.append(request)
+            return httpx.Response(200, json={
+                "authentication_session_id": "auth_1", "status": "authenticated",
+                "authentication_result": {
+                    "trans_status": "Y", "electronic_commerce_indicator": "05",
+                    "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
+                    "transaction_id": "ds_1", "three_ds_server_trans_id": "srv_1",
+                    "version": "2.2.0", "authentication_value": "AQIDBAUGBwgJCgsMDQ4PEBESExQ="}})  # fmt: skip
+        return super().__call__(request)
+
+
+def _sent(m: Merchant, suffix: str) -> list[dict[str, Any]]:
+    return [json.loads(r.content) for r in m.requests if r.url.path.endswith(suffix)]
+
+
+def test_the_agent_retries_a_recoverable_decline_with_a_fresh_token() -> None:
+    declined = {**_session(), "messages": [DECLINED]}
+    m = Payer([declined, declined, {**_session("completed"), "order": ORDER}])
+    with _client(m) as c:
+        agent = ShoppingAgent(c, "mer_1", DelegatedCard(), clock=lambda: AT, feed_id="f")
+        result = agent.run(Goal("headlamp", budget=5000))
+    assert result.outcome.status == "ordered"
+    tokens = [b["payment_data"]["instrument"]["credential"]["token"] for b in _sent(m, "/complete")]
+    assert tokens == ["spt_1", "spt_2", "spt_3"]  # one fresh delegated token per attempt
+    attempts = [(s.data.get("attempt"), s.ok) for s in result.steps if s.action == "complete"]
+    assert attempts == [(1, False), (2, False), (3, True)]
+    assert [s.data["attempt"] for s in result.steps if s.action == "retry"] == [2, 3]
+    for body in _sent(m, "/complete"):
+        assert_acp("CheckoutSessionCompleteRequest", body)
+
+
+def test_the_agent_gives_up_after_two_retries() -> None:
+    declined = {**_session(), "messages": [DECLINED]}
+    m = Payer([declined, declined, declined, declined])
+    with _client(m) as c:
+        agent = ShoppingAgent(c, "mer_1", DelegatedCard(), clock=lambda: AT, feed_id="f")
+        result = agent.run(Goal("headlamp", budget=5000))
+    assert (result.outcome.status, result.outcome.error_code) == ("declined", "payment_declined")
+    assert len(_sent(m, "/complete")) == 3 and m.completes == [declined]
+
+
+def test_a_decline_that_is_not_recoverable_is_not_retried() -> None:
+    final = {**_session(), "messages": [{**DECLINED, "resolution": "requires_buyer_input"}]}
+    m = Payer([final])
+    with _client(m) as c:
+        agent = ShoppingAgent(c, "mer_1", DelegatedCard(), clock=lambda: AT, feed_id="f")
+        assert agent.run(Goal("headlamp", budget=5000)).outcome.status == "declined"
+    assert len(_sent(m, "/complete")) == 1
+
+
+def test_the_agent_declares_3ds_and_runs_it_when_asked() -> None:
+    need = {**_session("authentication_required"), "authentication_metadata": METADATA}
+    m = Payer([need, {**_session("completed"), "order": ORDER}])
+    with _client(m) as c:
+        agent = ShoppingAgent(c, "mer_1", DelegatedCard(), clock=lambda: AT, feed_id="f")
+        result = agent.run(Goal("headlamp", budget=5000))
+    assert result.outcome.status == "ordered", [s.summary for s in result.steps]
+    created = _sent(m, "/checkout_sessions")[0]
+    assert created["capabilities"]["interventions"]["supported"] == ["3ds"]
+    da = "delegate_authentication"
+    create = _sent(m, "/delegate_authentication")[0]
+    assert_acp("DelegateAuthenticationCreateRequest", create, bundle=da)
+    assert create["payment_method"]["number"] == "spt_1"  # the token, never the card number
+    assert create["acquirer_details"] == METADATA["acquirer_details"]
+    assert create["amount"] == {"value": 4480, "currency": "EUR"}
+    auth = _sent(m, "/authenticate")[0]
+    assert_acp("DelegateAuthenticationAuthenticateRequest", auth, bundle=da)
+    creq_text = _sent(m, "/acs/challenge")[0]["creq"]
+    creq = json.loads(base64.urlsafe_b64decode(creq_text + "=" * (-len(creq_text) % 4)))
+    assert creq["challengeDataEntry"] == SANDBOX_OTP and creq["acsTransID"] == "acs_1"
+    first, second = _sent(m, "/complete")
+    assert "authentication_result" not in first
+    assert second["payment_data"] == first["payment_data"]  # the same token, now authenticated
+    assert second["authentication_result"] == {"outcome": "authenticated", "outcome_details": {
+        "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
+        "electronic_commerce_indicator": "05", "transaction_id": "ds_1", "version": "2.2.0"}}  # fmt: skip
+    assert_acp("CheckoutSessionCompleteRequest", second)
+    actions = [s.action for s in result.steps]
+    assert actions[-6:] == ["complete", "3ds_create", "3ds_authenticate", "3ds_challenge",
+                            "3ds_result", "complete"]  # fmt: skip
+    shown = json.dumps([e.request for e in c.exchanges] + [s.data for s in result.steps])
+    assert "AQIDBAUGBwgJCgsMDQ4PEBESExQ=" not in shown  # the cryptogram is not transcribed
+    assert "4242424242424242" not in shown
+
+
+def test_an_agent_that_cannot_run_3ds_is_sent_to_the_merchant() -> None:
+    escalated = {**_session("requires_escalation"), "continue_url": "https://x.test/checkout/cs_1",
+                 "messages": [{"type": "error", "code": "intervention_required",
+                               "content_type": "plain", "content": "3DS"}]}  # fmt: skip
+    m = Payer([escalated])
+    with _client(m) as c:
+        agent = ShoppingAgent(
+            c, "mer_1", DelegatedCard(), clock=lambda: AT, feed_id="f", interventions=()
+        )
+        result = agent.run(Goal("headlamp", budget=5000))
+    assert _sent(m, "/checkout_sessions")[0]["capabilities"]["interventions"]["supported"] == []
+    assert (result.outcome.status, result.outcome.error_code) == (
+        "not_ready", "intervention_required",
+    )  # fmt: skip
+    assert result.steps[-1].data["continue_url"] == "https://x.test/checkout/cs_1"
