@@ -452,7 +452,7 @@ def pay(
         }
         done = client.complete_checkout(str(current["id"]), payload)
         if done.get("status") == "authentication_required":
-            note("complete", True, f"attempt {attempt}: the issuer wants 3-D Secure",
+            note("complete", True, f"attempt {attempt}: the merchant asks for 3-D Secure (SCA)",
                  {"attempt": attempt, "status": "authentication_required"})  # fmt: skip
             token = _credential(method, payment_data)
             card = getattr(method, "card", None)
