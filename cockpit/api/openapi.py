@@ -6,7 +6,10 @@ FastAPI's generated document misses what Cockpit adds around the routes; this mo
   the statuses an operation can answer with — 401/403 where a key is needed, 400/413 where a
   body is read, 404 where something is looked up, 409 on writes, 422 wherever there is input;
   a route that speaks a protocol with its own error shape (ACP) names that schema in its
-  ``openapi_extra`` under :data:`ERROR_SCHEMA` and gets it instead;
+  ``openapi_extra`` under :data:`ERROR_SCHEMA` and gets it instead, and a route that knows
+  exactly which statuses it answers lists them under :data:`ERROR_STATUSES` (no inference);
+* schemas a route's ``openapi_extra`` refers to (``#/components/schemas/…``), handed over under
+  :data:`SCHEMAS` and placed into the components;
 * the ``x-api-key`` header (or ``Authorization: Bearer``) as security schemes, required on
   every route that authenticates;
 * the boundary rules of :mod:`cockpit.api.limits` on path ids and query integers;
@@ -33,6 +36,10 @@ from cockpit.api.limits import ID_PATTERN, INT64_MAX, INT64_MIN, MAX_ID_LENGTH, 
 _REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = "x-error-schema"
 """``openapi_extra`` key: a JSON Schema (with a ``title``) of the route's own error body."""
+ERROR_STATUSES = "x-error-statuses"
+"""``openapi_extra`` key: the error statuses the route answers, replacing the inferred ones."""
+SCHEMAS = "x-schemas"
+"""``openapi_extra`` key: ``{name: JSON Schema}`` placed into ``components.schemas``."""
 _SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 _WRITES = {"post", "put", "patch", "delete"}
 _ERRORS = {
@@ -40,6 +47,7 @@ _ERRORS = {
     "401": "Missing, invalid or revoked API key",
     "403": "The key's role, or the merchant it is bound to, may not do this",
     "404": "No such object for this caller (another tenant's objects are not found either)",
+    "405": "The object's current state does not allow this operation",
     "409": "Conflicts with the current state (busy thread, duplicate id, nothing to resume)",
     "413": "Request body larger than the server accepts",
     "422": "A named field is invalid (see ``param``)",
@@ -179,9 +187,22 @@ def _bound_parameters(op: dict[str, Any], convertors: dict[str, Any]) -> None:
 
 
 def _declare_errors(
-    op: dict[str, Any], method: str, *, authenticated: bool, model: str = "Error"
+    op: dict[str, Any],
+    method: str,
+    *,
+    authenticated: bool,
+    model: str = "Error",
+    statuses: set[str] | None = None,
 ) -> None:
     responses = op.setdefault("responses", {})
+    if statuses is not None and "422" not in statuses:
+        responses.pop("422", None)  # FastAPI's own, for parameters the route does not validate
+    error = {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}
+    for status in sorted(_inferred(op, method, authenticated) if statuses is None else statuses):
+        responses[status] = {"description": _ERRORS[status], "content": error}
+
+
+def _inferred(op: dict[str, Any], method: str, authenticated: bool) -> set[str]:
     has_body = "requestBody" in op
     has_params = bool(op.get("parameters"))
     statuses = set()
@@ -193,9 +214,13 @@ def _declare_errors(
         statuses |= {"404", "422"}
     if method in _WRITES and authenticated:
         statuses.add("409")
-    error = {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}
-    for status in sorted(statuses):
-        responses[status] = {"description": _ERRORS[status], "content": error}
+    return statuses
+
+
+def _place(models: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Add a component schema; two routes naming different schemas alike is a bug."""
+    if models.setdefault(name, schema) != schema:
+        raise ValueError(f"two different schemas are named {name!r} in the API document")
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -227,14 +252,18 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if authenticated:
                 op["security"] = _SECURITY
             _bound_parameters(op, getattr(route, "param_convertors", {}))
+            for name, found in op.pop(SCHEMAS, {}).items():
+                _place(models, name, found)
             own = op.pop(ERROR_SCHEMA, None)
             if own is not None:
-                models.setdefault(own["title"], own)
+                _place(models, own["title"], own)
+            listed = op.pop(ERROR_STATUSES, None)
             _declare_errors(
                 op,
                 method,
                 authenticated=authenticated,
                 model="Error" if own is None else own["title"],
+                statuses=None if listed is None else {str(s) for s in listed},
             )
             _type_success(op, path, method)
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -274,6 +303,8 @@ def install_openapi(app: FastAPI) -> None:
 
 __all__ = [
     "ERROR_SCHEMA",
+    "ERROR_STATUSES",
+    "SCHEMAS",
     "Assistant",
     "Error",
     "Run",

@@ -1,16 +1,28 @@
-"""Tenant isolation: tenant B's key walks every route in the OpenAPI schema against tenant A's objects."""
+"""Tenant isolation: tenant B's keys walk every route in the OpenAPI schema against tenant A's objects.
+
+Each request carries what the document says the operation needs (required header parameters
+such as ACP's ``API-Version`` and ``Idempotency-Key``, a minimal body), so it gets past the
+protocol checks to the lookup; B's admin key goes first, and where it is refused (403: the
+route wants a merchant-bound or shopper key) B's merchant-bound keys are tried in turn.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from cockpit.tenancy.principal import Role
 from tests.support.apptest import Api, running_app
+from tests.support.merchants import add_merchant
+from tools.commerce.acp.catalog import seed_catalogue
+from tools.commerce.acp.models import Feed
 
 BODIES: dict[str, Any] = {
     "RunCreate": {
@@ -62,6 +74,40 @@ def _seed_credit(api: Api, key_a: str) -> dict[str, str]:
     return {"version_id": version_id, "decision_id": r.json()["id"]}
 
 
+MERCHANT_A, MERCHANT_B = "mer_iso_a", "mer_iso_b"
+ACP_HEADERS = {"API-Version": "2026-04-17"}
+
+
+def _bound_keys(api: Api, tenant_id: str, merchant_id: str) -> dict[str, str]:
+    """A merchant of the tenant (with its catalogue) and a shopper and a merchant key bound to it."""
+    svc = api.client.app.state.services  # type: ignore[attr-defined]
+    add_merchant(svc.db, tenant_id, merchant_id)
+    with svc.db.tenant_session(tenant_id) as s:
+        seed_catalogue(s, merchant_id, at=datetime(2026, 1, 1, tzinfo=UTC))
+    return {
+        role.value: svc.keys.create_key(tenant_id, role, merchant_id=merchant_id).secret
+        for role in (Role.SHOPPER, Role.MERCHANT)
+    }
+
+
+def _seed_acp(api: Api) -> dict[str, str]:
+    """An ACP checkout session and a product feed of A."""
+    shopper = _bound_keys(api, "tenant-a", MERCHANT_A)["shopper"]
+    body = {
+        "currency": "sgd",
+        "line_items": [{"id": "volt_charger_65w"}],
+        "capabilities": {"interventions": {"supported": []}},
+    }
+    headers = {**api.h(shopper), **ACP_HEADERS, "Idempotency-Key": str(uuid.uuid4())}
+    r = api.client.post("/acp/checkout_sessions", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    svc = api.client.app.state.services  # type: ignore[attr-defined]
+    with svc.db.tenant_session("tenant-a") as s:
+        feed_id = s.scalars(select(Feed.id).where(Feed.merchant_id == MERCHANT_A)).one()
+    sid = r.json()["id"]
+    return {"checkout_session_id": sid, "session_id": sid, "feed_id": feed_id}
+
+
 def _seed_a(api: Api, key_a: str) -> dict[str, str]:
     c = api.client
     assert c.post("/v1/agents", json=A_AGENT, headers=api.h(key_a)).status_code == 201
@@ -84,22 +130,74 @@ def _seed_a(api: Api, key_a: str) -> dict[str, str]:
         # Enumerated path segments get a valid value, so the id after them is what is looked up.
         "kind": "card",
         **_seed_credit(api, key_a),
+        **_seed_acp(api),
     }
 
 
-def _body(op: dict[str, Any], schemas: dict[str, Any]) -> tuple[Any, bool]:
-    """A request body for the operation, and whether it is known to be valid."""
+def _body(op: dict[str, Any], schemas: dict[str, Any]) -> tuple[Any, set[int]]:
+    """A request body for the operation, and the answers that reveal nothing of A."""
     content = op.get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema")
     if not schema:
-        return None, True
+        return None, {404}
     name = schema.get("$ref", "").rsplit("/", 1)[-1]
     if name in BODIES:
-        return BODIES[name], True
-    # Domain routers: required fields filled minimally. Such a body may fail validation (422),
-    # which happens before any lookup and so reveals nothing; a 2xx would be a leak.
-    props = schemas.get(name, {}).get("properties", {})
-    return {k: "x" for k in schemas.get(name, {}).get("required", []) if k in props}, False
+        return BODIES[name], {404}
+    # Domain routers: required fields filled minimally from the schema. Such a body may still
+    # fail the route's own checks (422), and one the schema cannot vouch for (patterns,
+    # formats) its validation too (400/422); both happen before any lookup and so reveal
+    # nothing. A 2xx would be a leak.
+    body, conforms = _minimal(schema, schemas)
+    return body, {404, 422} if conforms else {404, 400, 422}
+
+
+def _minimal(schema: dict[str, Any], schemas: dict[str, Any]) -> tuple[Any, bool]:
+    """The smallest instance of a JSON Schema, and whether it surely conforms."""
+    if "$ref" in schema:
+        return _minimal(schemas.get(schema["$ref"].rsplit("/", 1)[-1], {}), schemas)
+    if "const" in schema:
+        return schema["const"], True
+    if "enum" in schema:
+        return schema["enum"][0], True
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        usable = [o for o in options if o.get("type") != "null"] or options
+        return _minimal(usable[0], schemas)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        out, valid = {}, "allOf" not in schema
+        for key in schema.get("required", []):
+            out[key], ok = _minimal(props.get(key, {}), schemas)
+            valid = valid and ok and key in props
+        return out, valid
+    if kind == "array":
+        items = [
+            _minimal(schema.get("items", {}), schemas) for _ in range(schema.get("minItems", 0))
+        ]
+        return [v for v, _ in items], all(ok for _, ok in items)
+    if kind == "string":
+        size = max(1, schema.get("minLength", 0))
+        return "x" * size, not ({"pattern", "format"} & schema.keys())
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0), "exclusiveMinimum" not in schema
+    if kind == "boolean":
+        return False, True
+    return "x", False
+
+
+def _headers(op: dict[str, Any]) -> dict[str, str]:
+    """The operation's string header parameters, filled from their schemas (an enum's first
+    value, else a fresh UUID: a valid ``Idempotency-Key``, ``Request-Id``…)."""
+    out = {}
+    for param in op.get("parameters", []):
+        schema = param.get("schema", {})
+        options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
+        if param.get("in") != "header" or not options or options[0].get("type") != "string":
+            continue
+        enum = options[0].get("enum")
+        out[param["name"]] = str(enum[0]) if enum else str(uuid.uuid4())
+    return out
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
@@ -112,35 +210,41 @@ def test_tenant_b_cannot_reach_tenant_a(
         ids = _seed_a(api, key_a)
         schema = api.client.get("/openapi.json").json()
         schemas = schema.get("components", {}).get("schemas", {})
+        keys_b = [key_b, *_bound_keys(api, "tenant-b", MERCHANT_B).values()]
+        secrets = [
+            ids[k]
+            for k in (
+                "thread_id", "run_id", "approval_id", "key_id", "decision_id",
+                "checkout_session_id", "feed_id",
+            )
+        ] + ["a-private", "secret-of-a"]  # fmt: skip
         checked = 0
         for path, ops in schema["paths"].items():
             params = re.findall(r"{(\w+)}", path)
             for method, op in ops.items():
-                body, valid = _body(op, schemas)
-                allowed = {404} if valid else {404, 422}
+                body, allowed = _body(op, schemas)
                 if params:
                     concrete = path
                     for p in params:
                         concrete = concrete.replace("{" + p + "}", ids.get(p, str(uuid.uuid4())))
-                    r = api.client.request(
-                        method.upper(), concrete, headers=api.h(key_b), json=body
-                    )
-                    assert r.status_code in allowed, (method, concrete, r.status_code, r.text)
+                    # B's admin first; a 403 (the route wants a bound key) tries the next key.
+                    for n, key in enumerate(keys_b, 1):
+                        headers = {**api.h(key), **_headers(op)}
+                        r = api.client.request(method.upper(), concrete, headers=headers, json=body)
+                        leaked = [x for x in secrets if x in r.text and x not in concrete]
+                        assert not leaked, (method, concrete, r.text)  # echoing the path is not
+                        if r.status_code == 403 and n < len(keys_b):
+                            continue
+                        assert r.status_code in allowed, (method, concrete, r.status_code, r.text)
+                        break
                     checked += 1
                 else:
                     if path in ("/v1/tenants",) or (method == "post" and path == "/v1/keys"):
                         continue  # B creating its own objects is not a read of A's.
-                    r = api.client.request(method.upper(), path, headers=api.h(key_b), json=body)
+                    headers = {**api.h(key_b), **_headers(op)}
+                    r = api.client.request(method.upper(), path, headers=headers, json=body)
                     text = r.text
-                    for secret in (
-                        ids["thread_id"],
-                        ids["run_id"],
-                        ids["approval_id"],
-                        "a-private",
-                        "secret-of-a",
-                        ids["key_id"],
-                        ids["decision_id"],
-                    ):
+                    for secret in secrets:
                         assert secret not in text, (method, path, secret)
                     checked += 1
         assert checked >= 25

@@ -37,6 +37,19 @@ class RequestMeta:
     timestamp: str | None = None
     accept_language: str | None = None
 
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RequestMeta:
+        """The ACP header values of an HTTP request (header names in any case)."""
+        h = {name.lower(): value for name, value in headers.items()}
+        return cls(
+            api_version=h.get("api-version"),
+            idempotency_key=h.get("idempotency-key"),
+            request_id=h.get("request-id"),
+            signature=h.get("signature"),
+            timestamp=h.get("timestamp"),
+            accept_language=h.get("accept-language"),
+        )
+
     def echo(self) -> dict[str, str]:
         """Response headers that echo the request's ``Idempotency-Key`` and ``Request-Id``."""
         out: dict[str, str] = {}
@@ -168,6 +181,7 @@ def reject_html(value: Any, path: str = "$") -> None:
 
 __all__ = [
     "API_VERSION",
+    "IDEMPOTENCY_KEY_MAX",
     "SUPPORTED_VERSIONS",
     "AcpResponse",
     "RequestMeta",

@@ -37,9 +37,9 @@ from tools.commerce.ap2.mandates import binding_view
 from tools.commerce.ap2.merchant import issue_checkout_jwt
 from tools.commerce.ap2.models import TrustedKey
 from tools.commerce.ap2.sdjwt import peek
-from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
 from tools.commerce.http.checkout import Reader, meta_of
+from tools.commerce.http.doc import acp_doc
 from tools.commerce.platforms import platform_for_key
 from tools.payments.tx import read_tx, run_tx
 
@@ -96,19 +96,23 @@ def _owner(s: Session, session_id: str) -> tuple[str, str] | None:
     return None if row is None else (row.merchant_id, row.key_id)
 
 
-@router.get("/acp/checkout_sessions/{session_id}/ap2/checkout_jwt", openapi_extra=ACP_OPENAPI)
+@router.get(
+    "/acp/checkout_sessions/{session_id}/ap2/checkout_jwt", openapi_extra=acp_doc(lookup=True)
+)
 async def get_checkout_jwt(request: Request, ctx: Reader, session_id: str) -> dict[str, Any]:
     """The merchant-signed checkout JWT of this session (AP2 mandates bind its hash)."""
     return await run_in_threadpool(_checkout_jwt, request, ctx, session_id)
 
 
-@router.post("/acp/checkout_sessions/{session_id}/ap2/checkout_jwt", openapi_extra=ACP_OPENAPI)
+@router.post(
+    "/acp/checkout_sessions/{session_id}/ap2/checkout_jwt", openapi_extra=acp_doc(lookup=True)
+)
 async def post_checkout_jwt(request: Request, ctx: Reader, session_id: str) -> dict[str, Any]:
     """Same as GET (kept for clients that POST; idempotent by content)."""
     return await run_in_threadpool(_checkout_jwt, request, ctx, session_id)
 
 
-@router.get("/acp/ap2/keys", openapi_extra=ACP_OPENAPI)
+@router.get("/acp/ap2/keys", openapi_extra=acp_doc(headers=False))
 async def merchant_keys(ctx: Reader) -> dict[str, Any]:
     """The tenant's merchant signing keys (JWKS) with the merchant each belongs to."""
 

@@ -25,11 +25,13 @@ from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Role
 from tools.commerce.acp import feed as feeds
 from tools.commerce.acp.discovery import CACHE_CONTROL, discovery
+from tools.commerce.acp.feed import CreateFeedIn, UpsertIn
 from tools.commerce.acp.idempotency import run_once
+from tools.commerce.acp.requests import CancelRequest, CompleteRequest, CreateRequest, UpdateRequest
 from tools.commerce.acp.service import READERS, WRITERS, CheckoutService
 from tools.commerce.acp.wire import AcpResponse, RequestMeta, check_version, reject_html
-from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
+from tools.commerce.http.doc import acp_doc
 
 router = APIRouter()
 BASE = "/acp"
@@ -59,15 +61,7 @@ FeedWriter = Annotated[RequestContext, acp_allow(FEED_WRITERS)]
 
 
 def meta_of(request: Request) -> RequestMeta:
-    h = request.headers
-    return RequestMeta(
-        api_version=h.get("api-version"),
-        idempotency_key=h.get("idempotency-key"),
-        request_id=h.get("request-id"),
-        signature=h.get("signature"),
-        timestamp=h.get("timestamp"),
-        accept_language=h.get("accept-language"),
-    )
+    return RequestMeta.from_headers(request.headers)
 
 
 async def _body(request: Request, *, optional: bool = False) -> dict[str, Any] | None:
@@ -109,20 +103,27 @@ async def acp_discovery(request: Request) -> JSONResponse:
 # ---- checkout sessions ------------------------------------------------------------------
 
 
-@router.post(f"{BASE}/checkout_sessions", openapi_extra=ACP_OPENAPI)
+@router.post(
+    f"{BASE}/checkout_sessions",
+    status_code=201,
+    openapi_extra=acp_doc(body=CreateRequest, post=True),
+)
 async def create_checkout_session(request: Request, ctx: Writer) -> JSONResponse:
     body = await _body(request)
     return await _call(_service(ctx).create, ctx.principal, meta_of(request), body)
 
 
-@router.get(f"{BASE}/checkout_sessions/{{checkout_session_id}}", openapi_extra=ACP_OPENAPI)
+@router.get(f"{BASE}/checkout_sessions/{{checkout_session_id}}", openapi_extra=acp_doc(lookup=True))
 async def get_checkout_session(
     checkout_session_id: str, request: Request, ctx: Reader
 ) -> JSONResponse:
     return await _call(_service(ctx).get, ctx.principal, meta_of(request), checkout_session_id)
 
 
-@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}", openapi_extra=ACP_OPENAPI)
+@router.post(
+    f"{BASE}/checkout_sessions/{{checkout_session_id}}",
+    openapi_extra=acp_doc(body=UpdateRequest, post=True, lookup=True),
+)
 async def update_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
 ) -> JSONResponse:
@@ -132,7 +133,8 @@ async def update_checkout_session(
 
 
 @router.post(
-    f"{BASE}/checkout_sessions/{{checkout_session_id}}/complete", openapi_extra=ACP_OPENAPI
+    f"{BASE}/checkout_sessions/{{checkout_session_id}}/complete",
+    openapi_extra=acp_doc(body=CompleteRequest, post=True, lookup=True),
 )
 async def complete_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
@@ -142,7 +144,12 @@ async def complete_checkout_session(
     return await _call(svc.complete, ctx.principal, meta_of(request), checkout_session_id, body)
 
 
-@router.post(f"{BASE}/checkout_sessions/{{checkout_session_id}}/cancel", openapi_extra=ACP_OPENAPI)
+@router.post(
+    f"{BASE}/checkout_sessions/{{checkout_session_id}}/cancel",
+    openapi_extra=acp_doc(
+        body=CancelRequest, body_required=False, post=True, lookup=True, also=(405,)
+    ),
+)
 async def cancel_checkout_session(
     checkout_session_id: str, request: Request, ctx: Writer
 ) -> JSONResponse:
@@ -169,7 +176,11 @@ def _feed_guard(ctx: RequestContext, meta: RequestMeta, body: Any = None) -> str
     return ctx.principal.merchant_id
 
 
-@router.post(f"{BASE}/feeds", openapi_extra=ACP_OPENAPI)
+@router.post(
+    f"{BASE}/feeds",
+    status_code=201,
+    openapi_extra=acp_doc(body=CreateFeedIn, body_required=False, post=True, version=None),
+)
 async def create_feed(request: Request, ctx: FeedWriter) -> JSONResponse:
     meta = meta_of(request)
     body = await _body(request, optional=True)
@@ -184,7 +195,7 @@ async def create_feed(request: Request, ctx: FeedWriter) -> JSONResponse:
     return _reply(await run_in_threadpool(run, at=utcnow()))
 
 
-@router.get(f"{BASE}/feeds/{{feed_id}}", openapi_extra=ACP_OPENAPI)
+@router.get(f"{BASE}/feeds/{{feed_id}}", openapi_extra=acp_doc(version=None, lookup=True))
 async def get_feed(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     merchant_id = _feed_guard(ctx, meta_of(request))
 
@@ -195,7 +206,7 @@ async def get_feed(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(run))
 
 
-@router.get(f"{BASE}/feeds/{{feed_id}}/products", openapi_extra=ACP_OPENAPI)
+@router.get(f"{BASE}/feeds/{{feed_id}}/products", openapi_extra=acp_doc(version=None, lookup=True))
 async def get_feed_products(feed_id: str, request: Request, ctx: Reader) -> JSONResponse:
     merchant_id = _feed_guard(ctx, meta_of(request))
 
@@ -207,7 +218,10 @@ async def get_feed_products(feed_id: str, request: Request, ctx: Reader) -> JSON
     return JSONResponse(await run_in_threadpool(run))
 
 
-@router.patch(f"{BASE}/feeds/{{feed_id}}/products", openapi_extra=ACP_OPENAPI)
+@router.patch(
+    f"{BASE}/feeds/{{feed_id}}/products",
+    openapi_extra=acp_doc(body=UpsertIn, version=None, lookup=True),
+)
 async def upsert_feed_products(feed_id: str, request: Request, ctx: FeedWriter) -> JSONResponse:
     body = await _body(request)
     merchant_id = _feed_guard(ctx, meta_of(request), body)

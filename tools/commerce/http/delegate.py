@@ -21,11 +21,12 @@ from cockpit.clock import utcnow
 from cockpit.tenancy.principal import Role
 from tools.commerce.acp.signatures import verify_request
 from tools.commerce.acp.wire import RequestMeta, check_version
-from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
+from tools.commerce.http.doc import acp_doc
 from tools.commerce.platforms import platform_for_key
 from tools.commerce.vault.cards import load_or_create_key
 from tools.commerce.vault.service import Delegated, delegate
+from tools.commerce.vault.wire import DelegatePaymentRequest
 
 router = APIRouter()
 
@@ -43,18 +44,6 @@ def vault_key(ctx: RequestContext) -> bytes:
     return key
 
 
-def _meta(request: Request) -> RequestMeta:
-    h = request.headers
-    return RequestMeta(
-        api_version=h.get("api-version"),
-        idempotency_key=h.get("idempotency-key"),
-        request_id=h.get("request-id"),
-        signature=h.get("signature"),
-        timestamp=h.get("timestamp"),
-        accept_language=h.get("accept-language"),
-    )
-
-
 async def _body(request: Request, meta: RequestMeta) -> Any:
     raw = await request.body()
     try:
@@ -69,10 +58,14 @@ async def _body(request: Request, meta: RequestMeta) -> Any:
         ) from None
 
 
-@router.post("/acp/agentic_commerce/delegate_payment", status_code=201, openapi_extra=ACP_OPENAPI)
+@router.post(
+    "/acp/agentic_commerce/delegate_payment",
+    status_code=201,
+    openapi_extra=acp_doc(body=DelegatePaymentRequest, post=True, in_flight=False),
+)
 async def delegate_payment(request: Request, ctx: ShopperCtx) -> Any:
     """Tokenise a card under an allowance (ACP ``delegatePayment``)."""
-    meta = _meta(request)
+    meta = RequestMeta.from_headers(request.headers)
     at = utcnow()
 
     def run(payload: Any) -> Delegated:

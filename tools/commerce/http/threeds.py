@@ -18,14 +18,20 @@ from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import RequestContext
 from cockpit.clock import utcnow
-from tools.commerce.errors import OPENAPI_EXTRA as ACP_OPENAPI
 from tools.commerce.errors import AcpError
 from tools.commerce.http.checkout import acp_allow, meta_of
+from tools.commerce.http.doc import acp_doc
 from tools.commerce.threeds.service import CHALLENGE_PATH, DRIVERS, DelegateAuthentication
+from tools.commerce.threeds.wire import AuthenticateIn, CreateIn
 
 router = APIRouter()
 Driver = Annotated[RequestContext, acp_allow(DRIVERS)]
 BASE = "/acp/delegate_authentication"
+CREQ_BODY = {
+    "type": "object",
+    "required": ["creq"],
+    "properties": {"creq": {"type": "string", "description": "base64url of the EMV 3DS CReq"}},
+}
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -51,7 +57,7 @@ def _reply(resp: Any) -> JSONResponse:
     return JSONResponse(resp.body, status_code=resp.status, headers=resp.headers)
 
 
-@router.post(BASE, status_code=201, openapi_extra=ACP_OPENAPI)
+@router.post(BASE, status_code=201, openapi_extra=acp_doc(body=CreateIn, post=True))
 async def create_authentication_session(request: Request, ctx: Driver) -> JSONResponse:
     """Start 3-D Secure for a delegated token (ACP ``createAuthenticationSession``)."""
     body = await _body(request)
@@ -61,7 +67,10 @@ async def create_authentication_session(request: Request, ctx: Driver) -> JSONRe
     ))  # fmt: skip
 
 
-@router.post(f"{BASE}/{{authentication_session_id}}/authenticate", openapi_extra=ACP_OPENAPI)
+@router.post(
+    f"{BASE}/{{authentication_session_id}}/authenticate",
+    openapi_extra=acp_doc(body=AuthenticateIn, post=True, lookup=True),
+)
 async def authenticate_session(
     authentication_session_id: str, request: Request, ctx: Driver
 ) -> JSONResponse:
@@ -74,7 +83,7 @@ async def authenticate_session(
     ))  # fmt: skip
 
 
-@router.get(f"{BASE}/{{authentication_session_id}}", openapi_extra=ACP_OPENAPI)
+@router.get(f"{BASE}/{{authentication_session_id}}", openapi_extra=acp_doc(lookup=True))
 async def get_authentication_session(
     authentication_session_id: str, request: Request, ctx: Driver
 ) -> JSONResponse:
@@ -86,7 +95,7 @@ async def get_authentication_session(
     ))  # fmt: skip
 
 
-@router.post(CHALLENGE_PATH, openapi_extra=ACP_OPENAPI)
+@router.post(CHALLENGE_PATH, openapi_extra=acp_doc(body=CREQ_BODY, version=False, lookup=True))
 async def sandbox_acs_challenge(request: Request, ctx: Driver) -> JSONResponse:
     """The sandbox issuer ACS: the cardholder's challenge answer (EMV 3DS ``CReq``)."""
     body = await _body(request)
