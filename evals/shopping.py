@@ -224,40 +224,21 @@ def _new(c: sqlite3.Connection, table: str) -> list[sqlite3.Row]:
 
 
 def _receipt_status(evidence: Any) -> str | None:
-    """The ``status`` of an AP2 payment receipt JWT found in an order's evidence."""
+    """The ``status`` of the AP2 payment receipt the order keeps (``evidence.ap2.receipts``)."""
     import base64
     import json
 
-    def claims(token: str) -> dict[str, Any] | None:
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-            out = json.loads(raw)
-        except ValueError:
-            return None
-        return out if isinstance(out, dict) else None
-
-    found: list[dict[str, Any]] = []
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            if "status" in value and "payment_id" in value and "reference" in value:
-                found.append(value)
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and "receipt" in key and value.count(".") == 2:
-            c = claims(value)
-            if c is not None and "status" in c:
-                found.append(c)
-
-    walk(evidence)
-    payment = [f for f in found if "payment_id" in f] or found
-    return str(payment[-1]["status"]) if payment else None
+    ap2 = evidence.get("ap2") if isinstance(evidence, dict) else None
+    receipts = ap2.get("receipts") if isinstance(ap2, dict) else None
+    token = receipts.get("payment") if isinstance(receipts, dict) else None
+    if not isinstance(token, str) or token.count(".") != 2:
+        return None
+    body = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        return None
+    return str(claims["status"]) if isinstance(claims, dict) and "status" in claims else None
 
 
 def check_shop_assertions(
@@ -410,6 +391,28 @@ def run_trial(
     return played, snapshot, checks, time.perf_counter() - started
 
 
+def settled(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` without the authorisations an issuer declined.
+
+    The issuer simulator draws from request ids that embed the checkout session's (random) id,
+    so two worlds that shopped alike may see a soft decline in one and not the other; the buyer
+    retries it (at most twice). What must match is what was captured, refunded and booked.
+    """
+
+    def failed(row: dict[str, Any]) -> bool:
+        payload = row.get("payload")
+        state = payload.get("state") if isinstance(payload, dict) else row.get("state")
+        return state == "FAILED"
+
+    tables = {
+        table: {side: [r for r in rows if not failed(r)] for side, rows in sides.items()}
+        if table in ("pay_payments", "pay_notifications")
+        else sides
+        for table, sides in snapshot.tables.items()
+    }
+    return Snapshot({t: sides for t, sides in tables.items() if any(sides.values())})
+
+
 def run_shop_task(suite: str, task: ShopTask, *, opts: Any, work: Path) -> Any:
     """Gold (the oracle once), then ``opts.trials`` shopper trials and the controls."""
     from evals.runner import TaskRun, TrialResult
@@ -429,7 +432,7 @@ def run_shop_task(suite: str, task: ShopTask, *, opts: Any, work: Path) -> Any:
 
     def result(player: str, i: int, played: PlayResult, snap: Snapshot, checks: list[Any],
                seconds: float) -> TrialResult:  # fmt: skip
-        state_diff = diff(gold.snapshot, snap)
+        state_diff = diff(settled(gold.snapshot), settled(snap))
         verdict = Verdict(
             state_equal=not state_diff,
             assertions_ok=all(a.ok for a in checks),

@@ -19,7 +19,22 @@ from typing import Any
 
 #: Domain tables: payments, fraud blocks, credit.
 PREFIXES = ("pay_", "fraud_", "credit_")
-SKIP_TABLES = frozenset({"pay_idempotency", "pay_deliveries", "pay_demo_worlds", "fraud_scores"})
+#: Tables whose new ids are masked wherever domain rows mention them, without being compared
+#: themselves: commerce (checkout sessions, orders, tokens, 3DS sessions) holds signatures,
+#: hashes and JWTs that differ between two worlds that did the same thing; the shopping-agent
+#: evals grade it by assertions (orders, receipts) instead.
+ID_ONLY_PREFIXES = ("com_",)
+SKIP_TABLES = frozenset(
+    {
+        "pay_idempotency",
+        "pay_deliveries",
+        "pay_demo_worlds",
+        "fraud_scores",
+        # Documents attached to payments (an agentic checkout: signed mandates, receipts, risk
+        # scores, hashes) differ between two worlds that did the same; assertions grade them.
+        "pay_payment_documents",
+    }
+)
 #: Columns that echo a response or derive from request keys (thread/call ids), not state.
 SKIP_COLUMNS = frozenset(
     {
@@ -51,9 +66,9 @@ class Snapshot:
         return self.tables
 
 
-def _tables(c: sqlite3.Connection) -> list[str]:
+def _tables(c: sqlite3.Connection, prefixes: tuple[str, ...] = PREFIXES) -> list[str]:
     rows = c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    return [n for (n,) in rows if n.startswith(PREFIXES) and n not in SKIP_TABLES]
+    return [n for (n,) in rows if n.startswith(prefixes) and n not in SKIP_TABLES]
 
 
 def _columns(c: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]]:
@@ -63,9 +78,14 @@ def _columns(c: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]]:
 
 
 def _volatile(name: str) -> bool:
-    """A column or JSON key derived from request keys (which embed thread and call ids)."""
+    """A column or JSON key derived from request keys (which embed thread and call ids) or
+    from a minted id (an approval code is drawn from the payment id)."""
     flat = name.replace("_", "").lower()
-    return name in SKIP_COLUMNS or flat.endswith("requestid") or flat == "idempotencykey"
+    return (
+        name in SKIP_COLUMNS
+        or flat.endswith("requestid")
+        or flat in {"idempotencykey", "authorizationcode"}
+    )
 
 
 def _norm(value: Any, new_ids: dict[str, str]) -> Any:
@@ -116,6 +136,17 @@ def take_snapshot(database: Path, template: Path) -> Snapshot:
                 if len(pk) == 1 and key not in old and isinstance(row[pk[0]], str):
                     m = _NEW_ID.match(row[pk[0]])
                     new_ids[row[pk[0]]] = f"<new:{m.group(1) if m else table}>"
+        for table in _tables(c, ID_ONLY_PREFIXES):
+            keys = [n for n, _t, is_pk in _columns(c, table) if is_pk]
+            if len(keys) != 1:
+                continue
+            column = keys[0]
+            for (minted,) in c.execute(
+                f'SELECT "{column}" FROM main."{table}" EXCEPT SELECT "{column}" FROM tpl."{table}"'
+            ):
+                m = _NEW_ID.match(minted) if isinstance(minted, str) else None
+                if m:
+                    new_ids.setdefault(minted, f"<new:{m.group(1)}>")
         tables: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for table, (cols, added, removed) in raw.items():
             tables[table] = {

@@ -114,3 +114,20 @@ def test_do_nothing_fails_a_buying_task_and_the_report_names_the_shopper(
 def test_the_oracle_passes_a_buying_task(shop_runs: list[TaskRun]) -> None:
     run = next(r for r in shop_runs if r.task.id == "token-headlamp")
     assert run.gold.error is None and _passed(run, "oracle")
+
+
+def test_a_declined_attempt_the_buyer_retried_is_not_state_that_must_match() -> None:
+    from evals.shopping import settled
+    from evals.snapshot import Snapshot, diff
+
+    captured = {"id": "<new:pay>", "state": "CAPTURED", "amount": 5331}
+    declined = {"id": "<new:pay>", "state": "FAILED", "amount": 5331}
+    notice = {"notify_type": "notifyPayment", "payload": {"state": "FAILED"}}
+    retried = Snapshot({"pay_payments": {"added": [declined, captured], "removed": []},
+                        "pay_notifications": {"added": [notice], "removed": []}})  # fmt: skip
+    straight = Snapshot({"pay_payments": {"added": [captured], "removed": []}})
+    assert diff(retried, straight) != {}
+    assert diff(settled(retried), settled(straight)) == {}
+    # What was captured still has to match.
+    other = Snapshot({"pay_payments": {"added": [{**captured, "amount": 5330}], "removed": []}})
+    assert diff(settled(retried), settled(other)) != {}
