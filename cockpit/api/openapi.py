@@ -43,7 +43,7 @@ SCHEMAS = "x-schemas"
 _SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 _WRITES = {"post", "put", "patch", "delete"}
 _ERRORS = {
-    "400": "Malformed request (the body is not valid JSON)",
+    "400": "Malformed request (the body is not valid JSON, a required header is missing)",
     "401": "Missing, invalid or revoked API key",
     "403": "The key's role, or the merchant it is bound to, may not do this",
     "404": "No such object for this caller (another tenant's objects are not found either)",
