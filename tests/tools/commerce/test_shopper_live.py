@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from cockpit.clock import utcnow
 from cockpit.db.session import Database
 from tests.support.live import LiveServer
 from tests.tools.commerce.specs import assert_acp
@@ -92,7 +93,11 @@ MERCHANT = ""
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     global MERCHANT
     live = LiveServer(
-        Path(tmp_path_factory.mktemp("shopper-live")), extra_env={"COCKPIT_WARMUP": "true"}
+        Path(tmp_path_factory.mktemp("shopper-live")),
+        # The shopper signs with this process's clock and the server allows 300 s of skew: the
+        # server's clock starts where this one reads now, not where the suite's clock started
+        # (later in a long run, the two would be minutes apart).
+        extra_env={"COCKPIT_WARMUP": "true", "COCKPIT_CLOCK_START": utcnow().isoformat()},
     ).start(timeout=120)
     try:
         deadline = time.monotonic() + 180
