@@ -1,9 +1,9 @@
 """The checkout session itself: from what the agent asked for to the ``CheckoutSession`` JSON.
 
 :func:`render` is pure: given the session's inputs (items with quantities, buyer, fulfilment
-details and choices, coupons), the merchant's catalogue rows, the payment handlers and the
-time, it computes line items, fulfilment options, the selected options, totals, messages,
-links, capabilities and the status. The service stores what it returns; payment handlers and
+details and choices, discount codes), the merchant's catalogue rows and discounts, the
+payment handlers and the time, it computes line items, fulfilment options, the selected
+options, totals (discounts included), messages, links, capabilities and the status. The service stores what it returns; payment handlers and
 AP2 check that stored JSON, never a recomputation.
 
 Status (DOMAIN.md §10a): a terminal or in-progress status set by the service (``completed``,
@@ -17,6 +17,11 @@ intervention) makes it ``not_ready_for_payment``; a payment waiting for 3-D Secu
 records the pending intervention in the inputs (``authentication`` / ``escalation``); an
 update of the cart clears it.
 
+Totals (discount extension, :mod:`tools.commerce.acp.discounts`): ``items_base_amount`` −
+``items_discount`` (item discounts, also on each line) = ``subtotal``; ``total`` = ``subtotal``
+− ``discount`` (order-level and shipping discounts) + ``fulfillment`` (the full shipping price)
++ ``tax``, where tax is charged on what the buyer pays before tax.
+
 Tax is a deliberately simple per-country table (:data:`TAX_RATES`), charged on top of the
 goods and shipping (prices are shown exclusive of tax), at the rate of the shipping country,
 or of the merchant's country for digital-only carts. It is not tax advice.
@@ -24,6 +29,7 @@ or of the merchant's country for digital-only carts. It is not tax advice.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +37,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from cockpit.money import to_minor
+from tools.commerce.acp import discounts
 from tools.commerce.acp.catalog import availability, storefront
 from tools.commerce.acp.models import Item
 from tools.commerce.acp.wire import API_VERSION
@@ -61,8 +68,6 @@ _SHIPPING = {"SGD": ("5.00", "15.00"), "KRW": ("3000", "8000"), "THB": ("80.00",
              "JPY": ("600", "1500"), "GBP": ("3.90", "9.90")}  # fmt: skip
 _DEFAULT_SHIPPING = ("5.00", "15.00")
 STANDARD, EXPRESS, DIGITAL = "shipping_standard", "shipping_express", "digital_delivery"
-COUPONS: dict[str, tuple[str, str]] = {"WELCOME10": ("Welcome 10% off", "0.10")}
-"""Coupon code → (name, share of the goods taken off)."""
 _BLOCKING = frozenset(
     {"out_of_stock", "quantity_exceeded", "missing", "invalid", "intervention_required"}
 )
@@ -309,8 +314,10 @@ def render(
     expires_at: datetime,
     at: datetime,
     order: Mapping[str, Any] | None = None,
+    rules: Sequence[discounts.Rule] = (),
 ) -> dict[str, Any]:
-    """The ``CheckoutSession`` JSON of a session (``status`` = one set by the service)."""
+    """The ``CheckoutSession`` JSON of a session (``status`` = one set by the service);
+    ``rules`` are the merchant's discounts (:mod:`tools.commerce.acp.discounts`)."""
     base_url = storefront(seller.merchant_id)
     currency = seller.currency
     lines: list[dict[str, Any]] = []
@@ -333,26 +340,34 @@ def render(
             "missing", "A shipping address is required.", param="$.fulfillment_details.address",
             severity="medium", resolution="requires_buyer_input",
         ))  # fmt: skip
-    base = sum(line["totals"][0]["amount"] for line in lines)
-    discount = 0
-    for code in inputs.get("coupons") or []:
-        coupon = COUPONS.get(code.upper())
-        if coupon is None:
-            messages.append(_warning("discount_code_invalid", f"Coupon {code!r} is not valid."))
-            continue
-        share = Decimal(coupon[1]) * base
-        discount += int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-    discount = min(discount, base)
-    subtotal = base - discount
     shipping = sum(option_cost.get(s["option_id"], 0) for s in selected if s["type"] == "shipping")
+    standard = sum(
+        option_cost.get(s["option_id"], 0) for s in selected if s["option_id"] == STANDARD
+    )
+    offer = discounts.apply(
+        rules, inputs.get("coupons") or [], [line["totals"][0]["amount"] for line in lines],
+        shipping=standard, currency=currency, at=at,
+    )  # fmt: skip
+    messages += offer.messages
+    for line, off in zip(lines, offer.line_discounts, strict=True):
+        if off:
+            amount = line["totals"][0]["amount"] - off
+            line["totals"] = [
+                line["totals"][0], _total("items_discount", "Discount", off),
+                _total("subtotal", "Subtotal", amount), _total("total", "Total", amount),
+            ]  # fmt: skip
+    base = sum(line["totals"][0]["amount"] for line in lines)
+    subtotal = base - offer.items_discount
     country = (address or {}).get("country") if physical else None
     tax_name, rate = _tax_rate(country or seller.country)
-    taxable = subtotal + shipping
+    taxable = subtotal - offer.order_discount + shipping
     tax = int((rate * taxable).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     totals = [_total("items_base_amount", "Item(s) total", base)]
-    if discount:
-        totals.append(_total("discount", "Discount", discount))
+    if offer.items_discount:
+        totals.append(_total("items_discount", "Item discounts", offer.items_discount))
     totals.append(_total("subtotal", "Subtotal", subtotal))
+    if offer.order_discount:
+        totals.append(_total("discount", "Order discounts", offer.order_discount))
     if physical or digital:
         totals.append(_total("fulfillment", "Shipping" if physical else "Delivery", shipping))
     jurisdiction = (country or seller.country).upper()
@@ -360,8 +375,11 @@ def render(
         "tax", f"{tax_name} ({(rate * 100).normalize():f}%)" if rate else "Tax", tax,
         breakdown=[{"jurisdiction": jurisdiction, "rate": float(rate), "amount": tax}],
     ))  # fmt: skip
-    totals.append(_total("total", "Total", subtotal + shipping + tax))
+    totals.append(_total("total", "Total", taxable + tax))
     caps, cap_msgs = capabilities(inputs.get("capabilities"), handlers)
+    with_extension = discounts.extension_requested(inputs.get("capabilities"))
+    if with_extension:
+        caps["extensions"] = [copy.deepcopy(discounts.DECLARATION)]
     messages += cap_msgs
     if inputs.get("payment_error"):
         messages.append(dict(inputs["payment_error"]))
@@ -412,6 +430,8 @@ def render(
         "updated_at": iso(at),
         "expires_at": iso(expires_at),
     }
+    if with_extension:
+        body["discounts"] = offer.response()
     for key in ("buyer", "locale", "timezone", "metadata", "quote_id"):
         if inputs.get(key) is not None:
             body[key] = inputs[key]
@@ -441,7 +461,6 @@ def session_total(body: Mapping[str, Any]) -> int:
 
 
 __all__ = [
-    "COUPONS",
     "ESCALATION_PARAM",
     "SELLER_INTERVENTIONS",
     "SESSION_TTL",

@@ -124,6 +124,46 @@ class OrderRow(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(TS)
 
 
+class Discount(TenantScoped, Base):
+    """One discount a merchant offers: a code the agent submits, or an automatic rule.
+
+    Amounts are minor units of :attr:`currency`; a percentage is in basis points (2000 = 20 %)
+    so it stays exact. ``target`` says what it reduces: ``items`` (the goods, shown as
+    ``items_discount`` with per-line allocations; ``method`` ``each`` = the percentage on each
+    line, ``across`` = one amount split over the lines by value), ``order`` (an order-level
+    ``discount`` after the subtotal) or ``shipping`` (the standard shipping price). Lower
+    ``priority`` is computed first, on what earlier discounts left.
+    """
+
+    __tablename__ = "com_discounts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "merchant_id", "code", name="uq_com_discounts_code"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Uppercase code (codes are case-insensitive); None for an automatic discount."""
+    coupon_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(16))
+    """``items``, ``order`` or ``shipping``."""
+    method: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """``each`` or ``across`` (``items`` discounts)."""
+    percent_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount_off: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    min_spend: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The goods (``items_base_amount``) must come to at least this much."""
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Cannot be combined with any other discount of the session."""
+    starts_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
 class IdempotencyRecord(TenantScoped, Base):
     """An ACP ``Idempotency-Key`` of one API key on one path: claimed, then answered."""
 
@@ -149,4 +189,12 @@ class IdempotencyRecord(TenantScoped, Base):
     lease_until: Mapped[datetime] = mapped_column(TS)
 
 
-__all__ = ["CheckoutSessionRow", "Feed", "IdempotencyRecord", "Item", "OrderRow", "Product"]
+__all__ = [
+    "CheckoutSessionRow",
+    "Discount",
+    "Feed",
+    "IdempotencyRecord",
+    "Item",
+    "OrderRow",
+    "Product",
+]

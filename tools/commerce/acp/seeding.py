@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.clock import utcnow
 from tools.commerce.acp.catalog import seed_catalogue
+from tools.commerce.acp.discounts import seed_discounts
 from tools.payments.models import Merchant
 from tools.payments.startup import DEMO_TENANT, SEED_THREAD_KEY
 
@@ -31,11 +32,16 @@ SEED_THREAD = "commerce_catalogue_seed"
 
 
 def seed_tenant_catalogues(session: Session, *, at: datetime) -> dict[str, int]:
-    """Seed every merchant of the session's tenant not in :data:`CLOSED_KYB`; items added each."""
+    """Seed every merchant of the session's tenant not in :data:`CLOSED_KYB` (catalogue and
+    demo discount codes); items added each."""
     merchants = session.scalars(
         select(Merchant).where(Merchant.kyb_state.not_in(CLOSED_KYB)).order_by(Merchant.id)
     ).all()
-    return {m.id: seed_catalogue(session, m.id, at=at) for m in merchants}
+    added = {}
+    for m in merchants:
+        added[m.id] = seed_catalogue(session, m.id, at=at)
+        seed_discounts(session, m.id, m.settlement_currency, at=at)
+    return added
 
 
 def seed_demo_catalogues(services: Any) -> int:

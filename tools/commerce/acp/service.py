@@ -45,6 +45,7 @@ from cockpit.tenancy.principal import Principal, Role
 from tools.commerce.acp import checkout as engine
 from tools.commerce.acp import idempotency as idem
 from tools.commerce.acp.catalog import items_by_id, load_merchant, storefront
+from tools.commerce.acp.discounts import rules_for
 from tools.commerce.acp.models import CheckoutSessionRow, Item
 from tools.commerce.acp.orders import create_order, order_json, order_reference
 from tools.commerce.acp.requests import (
@@ -303,6 +304,7 @@ class CheckoutService:
             session_id=row.id, seller=self._seller(s, row.merchant_id), inputs=inputs,
             catalogue=catalogue, handlers=self.descriptors(), status=status,
             created_at=row.created_at, expires_at=row.expires_at, at=at, order=order,
+            rules=rules_for(s, row.merchant_id),
         )  # fmt: skip
         row.body, row.status, row.total = body, body["status"], engine.session_total(body)
         row.updated_at = at
