@@ -297,6 +297,13 @@ def test_stacked_example_computes_later_priorities_on_what_is_left(shop: AcpWorl
     assert t["total"] == 167340 + round(167340 * 0.09)
 
 
+def test_discovery_names_the_discount_extension(shop: AcpWorld) -> None:
+    r = shop.client.get("/.well-known/acp.json")
+    assert r.status_code == 200
+    assert_acp("DiscoveryResponse", r.json())
+    assert [e["name"] for e in r.json()["capabilities"]["extensions"]] == ["discount"]
+
+
 # ---- codes, updates, rejections -----------------------------------------------------------
 
 

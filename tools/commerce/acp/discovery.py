@@ -2,8 +2,8 @@
 
 Public and cacheable (``Cache-Control: public, max-age=3600``). It names the protocol
 version, where the API is (``api_base_url`` = the request's base + ``/acp``), the transports
-(REST, and MCP at ``/mcp``), the services, the interventions and the currencies the demo
-catalogues are priced in. It never names a merchant: a shopper key decides the merchant.
+(REST, and MCP at ``/mcp``), the services, the extensions (``discount``), the interventions
+and the currencies the demo catalogues are priced in. It never names a merchant: a shopper key decides the merchant.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from tools.commerce.acp.catalog import TEMPLATES
 from tools.commerce.acp.checkout import SELLER_INTERVENTIONS
+from tools.commerce.acp.discounts import DECLARATION, EXTENSION
 from tools.commerce.acp.wire import API_VERSION, SUPPORTED_VERSIONS
 
 CACHE_CONTROL = "public, max-age=3600"
@@ -32,6 +33,7 @@ def discovery(base_url: str) -> dict[str, Any]:
         "transports": ["rest", "mcp"],
         "capabilities": {
             "services": ["checkout", "orders", "delegate_payment"],
+            "extensions": [{"name": EXTENSION, "schema": DECLARATION["schema"]}],
             "intervention_types": list(SELLER_INTERVENTIONS),
             "supported_currencies": currencies,
             "supported_locales": ["en-US"],
