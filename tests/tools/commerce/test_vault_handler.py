@@ -37,7 +37,7 @@ from tools.commerce.vault.service import TOKEN_AMOUNT, TOKEN_USED_CODE, delegate
 from tools.payments import ledger
 from tools.payments.gateway import Gateway
 from tools.payments.models import Payment
-from tools.payments.simulator import Degradation, IssuerSimulator
+from tools.payments.simulator import AuthContext, AuthDecision, Degradation, IssuerSimulator
 from tools.payments.tx import run_tx
 
 PENDING = ledger.merchant_account(MERCHANT, "pending")
@@ -147,6 +147,33 @@ def test_approved_payment_is_captured_and_booked(world: World) -> None:
     }
     assert ev["risk"]["action"] == "approve" and "UNREGISTERED_PLATFORM" in ev["risk"]["reasons"]
     assert VISA not in json.dumps(ev)
+
+
+class SilentFirst(IssuerSimulator):
+    """An issuer that does not answer the first ``silent`` requests of a payment, then approves."""
+
+    def __init__(self, silent: int) -> None:
+        super().__init__()
+        self.silent = silent
+
+    def decide(self, ctx: AuthContext) -> AuthDecision:
+        if ctx.attempt <= self.silent:
+            return AuthDecision(approved=False, unknown=True, code="", cause="issuer_timeout")
+        return AuthDecision(approved=True)
+
+
+@pytest.mark.parametrize(("silent", "status", "state"), [(2, "captured", "CAPTURED"),
+                                                         (3, "review", "PROCESSING")])  # fmt: skip
+def test_an_issuer_that_does_not_answer_is_asked_again(
+    world: World, silent: int, status: str, state: str
+) -> None:
+    handler = TokenizedCardHandler(Gateway(world.db, simulator=SilentFirst(silent)))
+    sid = f"csn_silent_{silent}"
+    token = _token(world, sid)
+    charge = _charge(world, handler, checkout(sid, amount=12_000), _data(token), f"silent-{silent}")
+    payment = _payment(world, charge.payment_id)
+    # Asked at most three times in all, one payment either way: never a second authorisation.
+    assert (charge.status, payment.state, payment.attempts) == (status, state, min(silent + 1, 3))
 
 
 def test_review_authorises_without_capturing(world: World) -> None:

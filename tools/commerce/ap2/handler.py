@@ -46,6 +46,7 @@ from tools.commerce.ap2.mandates import (
 )
 from tools.commerce.ap2.receipts import checkout_receipt, payment_receipt, sign_receipt
 from tools.commerce.ap2.sdjwt import SdJwtError, digest, split_chain
+from tools.commerce.charging import pay_answered
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import Charge, Checkout
 from tools.commerce.threeds.sca import authorise
@@ -236,7 +237,8 @@ class Ap2MandateHandler:
             risk_action=action, rates=self.gateway.rates, at=at,
         )  # fmt: skip
         evidence["three_ds"] = dict(auth.evidence)
-        view = self.gateway.pay_in(
+        view = pay_answered(
+            self.gateway,
             session,
             PayRequest(
                 merchant_id=checkout.merchant_id,

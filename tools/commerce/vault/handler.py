@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tools.commerce.charging import pay_answered
 from tools.commerce.errors import AcpError
 from tools.commerce.ports import Charge, Checkout
 from tools.commerce.threeds.sca import Authentication, authorise
@@ -183,7 +184,8 @@ class TokenizedCardHandler:
                 decline_code="risk_declined",
                 evidence=evidence,
             )
-        view = self.gateway().pay_in(
+        view = pay_answered(
+            self.gateway(),
             session,
             PayRequest(
                 merchant_id=checkout.merchant_id,
