@@ -70,7 +70,9 @@ def world(
     tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("lifecycle")
-    receiver = OrderEventReceiver("placeholder")
+    # The receiver must listen before the platform is registered with its URL; the platform's
+    # webhook secret exists only after that, so it is set below (no event is sent before).
+    receiver = OrderEventReceiver(secret="")
     with running_app(tmp, module_database_url) as api, ReceiverServer(receiver) as server:
         admin = api.tenant(TENANT)
         db = Database(module_database_url or f"sqlite:///{api.data_dir}/cockpit.db")
