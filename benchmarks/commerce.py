@@ -80,9 +80,12 @@ def _purchase(client: Any, merchant_id: str, method: Any) -> str:
         o = options[0]
         session = client.update_checkout(
             session["id"],
-            {"selected_fulfillment_options": [
-                {"type": o["type"], "option_id": o["id"], "item_ids": [ITEM]}]},
-        )  # fmt: skip
+            {
+                "selected_fulfillment_options": [
+                    {"type": o["type"], "option_id": o["id"], "item_ids": [ITEM]}
+                ]
+            },
+        )
     ctx = PayContext(client, merchant_id, session, utcnow(), lambda *a: None)
     done = client.complete_checkout(
         session["id"], {"buyer": buyer.wire(), "payment_data": method.payment_data(ctx)}
@@ -140,10 +143,16 @@ def run(n: int, max_seconds: float) -> dict[str, Any]:
                 t = time.perf_counter()
                 r = gateway.pay(
                     "demo",
-                    PayRequest(merchant_id, f"bench_{len(bare)}", 3900, "SGD", card_id=card_id,
-                               three_ds=True),
+                    PayRequest(
+                        merchant_id,
+                        f"bench_{len(bare)}",
+                        3900,
+                        "SGD",
+                        card_id=card_id,
+                        three_ds=True,
+                    ),
                     at=at,
-                )  # fmt: skip
+                )
                 bare.append(time.perf_counter() - t)
                 bare_states[str(r["state"])] = bare_states.get(str(r["state"]), 0) + 1
             bare_wall = time.perf_counter() - started

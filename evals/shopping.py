@@ -273,9 +273,10 @@ def check_shop_assertions(
                         o["checkout_session_id"],
                     )
                     pay = _rows(
-                        c, "SELECT captured_amount, state FROM pay_payments WHERE id = ?",
+                        c,
+                        "SELECT captured_amount, state FROM pay_payments WHERE id = ?",
                         o["payment_id"],
-                    )  # fmt: skip
+                    )
                     total = session[0]["total"] if session else None
                     captured = pay[0]["captured_amount"] if pay else None
                     if total is None or captured != total:
@@ -430,8 +431,9 @@ def run_shop_task(suite: str, task: ShopTask, *, opts: Any, work: Path) -> Any:
     gold = ShopGold(gold_snap, gold_checks, error, writes=task.buys)
     run = TaskRun(task, suite, gold)
 
-    def result(player: str, i: int, played: PlayResult, snap: Snapshot, checks: list[Any],
-               seconds: float) -> TrialResult:  # fmt: skip
+    def result(
+        player: str, i: int, played: PlayResult, snap: Snapshot, checks: list[Any], seconds: float
+    ) -> TrialResult:
         state_diff = diff(settled(gold.snapshot), settled(snap))
         verdict = Verdict(
             state_equal=not state_diff,
@@ -442,8 +444,9 @@ def run_shop_task(suite: str, task: ShopTask, *, opts: Any, work: Path) -> Any:
             messages=[{"role": "tool", "content": line} for line in played.lines],
             error=played.error,
         )
-        return TrialResult(task.id, player, i, verdict, transcript, checks, state_diff, None,
-                           seconds)  # fmt: skip
+        return TrialResult(
+            task.id, player, i, verdict, transcript, checks, state_diff, None, seconds
+        )
 
     players = [SHOPPER, *((ORACLE, DO_NOTHING) if opts.controls else ())]
     for player in players:

@@ -105,9 +105,14 @@ def _oracle_once(task: ShopTask, shopper: Shopper, method: PaymentMethod) -> tup
     # Pay as the protocol asks: 3-D Secure when the issuer wants it, and the bounded retries
     # after a recoverable decline (the shopper's own ``pay``; no search, no choice).
     done = pay(
-        client, shopper.enrollment.merchant_id, session, method,
-        note=lambda *a: None, clock=shopper.clock, buyer=buyer,
-    )  # fmt: skip
+        client,
+        shopper.enrollment.merchant_id,
+        session,
+        method,
+        note=lambda *a: None,
+        clock=shopper.clock,
+        buyer=buyer,
+    )
     if done.get("status") != "completed":
         codes = [m.get("code") for m in done.get("messages") or [] if m.get("type") == "error"]
         return "declined", str(codes[0]) if codes else None

@@ -28,8 +28,12 @@ SHOPPER_DIR = SUITES_DIR / "shopper"
 
 
 def _suite(**task: Any) -> dict[str, Any]:
-    base = {"id": "t1", "goal": {"want": "tent"}, "gold": {"item": "alpen_tent_2p"},
-            "assertions": [{"kind": "ledger_balanced"}]}  # fmt: skip
+    base = {
+        "id": "t1",
+        "goal": {"want": "tent"},
+        "gold": {"item": "alpen_tent_2p"},
+        "assertions": [{"kind": "ledger_balanced"}],
+    }
     return {"schema": "cockpit.shop-eval/v1", "suite": "s", "tasks": [{**base, **task}]}
 
 
@@ -123,8 +127,12 @@ def test_a_declined_attempt_the_buyer_retried_is_not_state_that_must_match() -> 
     captured = {"id": "<new:pay>", "state": "CAPTURED", "amount": 5331}
     declined = {"id": "<new:pay>", "state": "FAILED", "amount": 5331}
     notice = {"notify_type": "notifyPayment", "payload": {"state": "FAILED"}}
-    retried = Snapshot({"pay_payments": {"added": [declined, captured], "removed": []},
-                        "pay_notifications": {"added": [notice], "removed": []}})  # fmt: skip
+    retried = Snapshot(
+        {
+            "pay_payments": {"added": [declined, captured], "removed": []},
+            "pay_notifications": {"added": [notice], "removed": []},
+        }
+    )
     straight = Snapshot({"pay_payments": {"added": [captured], "removed": []}})
     assert diff(retried, straight) != {}
     assert diff(settled(retried), settled(straight)) == {}

@@ -67,15 +67,32 @@ def _approved_payment(
     """A real gateway payment of the checkout's total (an issuer that approves everything),
     so orders, ledgers and dispute evidence see the same rows a real handler leaves."""
     if session.get(Card, FAKE_CARD) is None:
-        session.add(Card(id=FAKE_CARD, brand="VISA", bin="424242", last4="4242", funding="CREDIT",
-                         issuer="Test Bank", issuing_country="SG", exp_month=12, exp_year=2031))  # fmt: skip
+        session.add(
+            Card(
+                id=FAKE_CARD,
+                brand="VISA",
+                bin="424242",
+                last4="4242",
+                funding="CREDIT",
+                issuer="Test Bank",
+                issuing_country="SG",
+                exp_month=12,
+                exp_year=2031,
+            )
+        )
         session.flush()
     view = gateway.pay_in(
         session,
-        PayRequest(checkout.merchant_id, f"fake_{request_key}"[:64], checkout.amount,
-                   checkout.currency.upper(), card_id=FAKE_CARD, capture_mode=capture),
+        PayRequest(
+            checkout.merchant_id,
+            f"fake_{request_key}"[:64],
+            checkout.amount,
+            checkout.currency.upper(),
+            card_id=FAKE_CARD,
+            capture_mode=capture,
+        ),
         at=at,
-    )  # fmt: skip
+    )
     return str(view["paymentId"])
 
 

@@ -29,9 +29,13 @@ from tools.commerce.acp.models import CheckoutSessionRow, Item, OrderRow
 EXAMPLE_ITEM = "volt_charger_65w"
 """Our stand-in for the examples' ``item_123`` (in stock, shipped)."""
 ADDRESS = {
-    "name": "Tan Wei", "line_one": "1 Marina Boulevard", "city": "Singapore", "state": "SG",
-    "country": "SG", "postal_code": "018989",
-}  # fmt: skip
+    "name": "Tan Wei",
+    "line_one": "1 Marina Boulevard",
+    "city": "Singapore",
+    "state": "SG",
+    "country": "SG",
+    "postal_code": "018989",
+}
 CAPS = {"interventions": {"supported": []}}
 
 
@@ -107,8 +111,11 @@ def test_create_without_address_is_not_ready_and_explains_why(acp_world: AcpWorl
 
 
 def test_repeated_items_add_up_and_totals_are_consistent(acp_world: AcpWorld) -> None:
-    r = create(acp_world, ["volt_charger_65w", "volt_charger_65w", "care_warranty_2y"],
-               fulfillment_details={"name": "Tan Wei", "address": ADDRESS})  # fmt: skip
+    r = create(
+        acp_world,
+        ["volt_charger_65w", "volt_charger_65w", "care_warranty_2y"],
+        fulfillment_details={"name": "Tan Wei", "address": ADDRESS},
+    )
     body = session_ok(r, 201)
     assert body["status"] == "ready_for_payment", body["messages"]
     lines = {li["item"]["id"]: li for li in body["line_items"]}
@@ -411,8 +418,10 @@ def _ours(example: dict[str, Any]) -> dict[str, Any]:
         item["id"] = EXAMPLE_ITEM
     for sel in body.get("selected_fulfillment_options", []):
         sel["item_ids"] = [EXAMPLE_ITEM]
-        sel["option_id"] = {"fulfillment_option_123": "shipping_standard",
-                            "fulfillment_option_456": "shipping_express"}[sel["option_id"]]  # fmt: skip
+        sel["option_id"] = {
+            "fulfillment_option_123": "shipping_standard",
+            "fulfillment_option_456": "shipping_express",
+        }[sel["option_id"]]
     if "currency" in body:
         body["currency"] = "sgd"
     if "payment_data" in body:

@@ -69,22 +69,39 @@ EXAMPLE_ITEMS: dict[str, dict[str, tuple[str, str, int]]] = {
 SHIPPING = 500
 """The test merchant's standard shipping (SGD 5.00)."""
 ADDRESS = {
-    "name": "Tan Wei", "line_one": "1 Marina Boulevard", "city": "Singapore", "state": "SG",
-    "country": "SG", "postal_code": "018989",
-}  # fmt: skip
+    "name": "Tan Wei",
+    "line_one": "1 Marina Boulevard",
+    "city": "Singapore",
+    "state": "SG",
+    "country": "SG",
+    "postal_code": "018989",
+}
 CAPS = {"extensions": ["discount"], "interventions": {"supported": []}}
 
 
 def _rule(code: str | None, name: str, target: str, **kw: Any) -> Discount:
     base: dict[str, Any] = {
-        "method": None, "percent_bp": None, "amount_off": None, "priority": 1,
-        "min_spend": None, "exclusive": False, "starts_at": None, "ends_at": None,
+        "method": None,
+        "percent_bp": None,
+        "amount_off": None,
+        "priority": 1,
+        "min_spend": None,
+        "exclusive": False,
+        "starts_at": None,
+        "ends_at": None,
         "active": True,
-    }  # fmt: skip
+    }
     return Discount(
-        id=new_id("dsc"), merchant_id=MERCHANT, code=code, coupon_id=f"coupon_{name[:20]}",
-        name=name, target=target, currency="SGD", created_at=SEEDED_AT, **{**base, **kw},
-    )  # fmt: skip
+        id=new_id("dsc"),
+        merchant_id=MERCHANT,
+        code=code,
+        coupon_id=f"coupon_{name[:20]}",
+        name=name,
+        target=target,
+        currency="SGD",
+        created_at=SEEDED_AT,
+        **{**base, **kw},
+    )
 
 
 def _seed(world: AcpWorld) -> None:
@@ -93,26 +110,68 @@ def _seed(world: AcpWorld) -> None:
             return
         for n, items in enumerate(EXAMPLE_ITEMS.values()):
             for our_id, title, amount in items.values():
-                s.add(Item(
-                    id=new_id("itm"), merchant_id=MERCHANT, item_id=our_id,
-                    product_id=f"prod_{our_id}", title=title, unit_amount=amount,
-                    currency="SGD", stock=None, max_per_order=None, fulfillment="shipping",
-                    active=True, body={}, position=100 + n, updated_at=SEEDED_AT,
-                ))  # fmt: skip
-        s.add_all([
-            _rule("SAVE10", "$10 Off Your Order", "order", amount_off=1000, priority=2),
-            _rule("SUMMER20", "Summer Sale 20% Off", "items", method="each", percent_bp=2000),
-            _rule("LOYALTY5", "$5 Loyalty Reward", "items", method="across", amount_off=500,
-                  priority=2),
-            _rule("EXPIRED50", "$50 Off (expired)", "order", amount_off=5000,
-                  ends_at=datetime.fromisoformat("2025-12-01T00:00:00+00:00")),
-            _rule("BIG100", "$100 off orders over $1000", "order", amount_off=10000,
-                  min_spend=100000),
-            _rule("SOLO", "Exclusive 30% off", "items", method="each", percent_bp=3000,
-                  exclusive=True),
-            _rule(None, "Free shipping on orders over $50", "shipping", percent_bp=10000,
-                  min_spend=5001, priority=3),
-        ])  # fmt: skip
+                s.add(
+                    Item(
+                        id=new_id("itm"),
+                        merchant_id=MERCHANT,
+                        item_id=our_id,
+                        product_id=f"prod_{our_id}",
+                        title=title,
+                        unit_amount=amount,
+                        currency="SGD",
+                        stock=None,
+                        max_per_order=None,
+                        fulfillment="shipping",
+                        active=True,
+                        body={},
+                        position=100 + n,
+                        updated_at=SEEDED_AT,
+                    )
+                )
+        s.add_all(
+            [
+                _rule("SAVE10", "$10 Off Your Order", "order", amount_off=1000, priority=2),
+                _rule("SUMMER20", "Summer Sale 20% Off", "items", method="each", percent_bp=2000),
+                _rule(
+                    "LOYALTY5",
+                    "$5 Loyalty Reward",
+                    "items",
+                    method="across",
+                    amount_off=500,
+                    priority=2,
+                ),
+                _rule(
+                    "EXPIRED50",
+                    "$50 Off (expired)",
+                    "order",
+                    amount_off=5000,
+                    ends_at=datetime.fromisoformat("2025-12-01T00:00:00+00:00"),
+                ),
+                _rule(
+                    "BIG100",
+                    "$100 off orders over $1000",
+                    "order",
+                    amount_off=10000,
+                    min_spend=100000,
+                ),
+                _rule(
+                    "SOLO",
+                    "Exclusive 30% off",
+                    "items",
+                    method="each",
+                    percent_bp=3000,
+                    exclusive=True,
+                ),
+                _rule(
+                    None,
+                    "Free shipping on orders over $50",
+                    "shipping",
+                    percent_bp=10000,
+                    min_spend=5001,
+                    priority=3,
+                ),
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +367,12 @@ def test_discovery_names_the_discount_extension(shop: AcpWorld) -> None:
 
 
 def _cart(items: list[str], codes: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"currency": "sgd", "line_items": [{"id": i} for i in items],
-                            "capabilities": CAPS, **extra}  # fmt: skip
+    body: dict[str, Any] = {
+        "currency": "sgd",
+        "line_items": [{"id": i} for i in items],
+        "capabilities": CAPS,
+        **extra,
+    }
     if codes is not None:
         body["discounts"] = {"codes": codes}
     return body
@@ -379,9 +442,12 @@ def test_without_the_extension_totals_are_discounted_but_no_discounts_object(
 def test_completing_a_discounted_session_charges_the_discounted_total(shop: AcpWorld) -> None:
     body = create(
         shop,
-        _cart(["ex_laptop", "ex_mouse"], ["SUMMER20", "LOYALTY5"],
-              fulfillment_details={"name": "Tan Wei", "address": ADDRESS}),
-    )  # fmt: skip
+        _cart(
+            ["ex_laptop", "ex_mouse"],
+            ["SUMMER20", "LOYALTY5"],
+            fulfillment_details={"name": "Tan Wei", "address": ADDRESS},
+        ),
+    )
     assert body["status"] == "ready_for_payment", body["messages"]
     due = totals(body)["total"]
     assert due == 167340 + round(167340 * 0.09)
@@ -408,17 +474,25 @@ def test_demo_codes_are_seeded_once_and_apply(shop: AcpWorld) -> None:
     with shop.session() as s:
         assert seed_discounts(s, OTHER_MERCHANT, "SGD", at=SEEDED_AT) == 2
         assert seed_discounts(s, OTHER_MERCHANT, "SGD", at=SEEDED_AT) == 0
-    body = create(shop, _cart(["volt_charger_65w"], ["welcome10", "THANKYOU"]),
-                  key="shopper_other")  # fmt: skip
+    body = create(shop, _cart(["volt_charger_65w"], ["welcome10", "THANKYOU"]), key="shopper_other")
     d = applied(body)
     assert d["welcome10"]["amount"] == 599  # 10 % of 59.90
     assert d["THANKYOU"]["amount"] == 500  # SGD 5 off orders of 50 or more
 
 
 def _r(code: str | None, target: str, **kw: Any) -> Rule:
-    return Rule(id=f"r_{code}", code=code, coupon_id=f"c_{code}", name=str(code),
-                target=target, method=kw.pop("method", None), percent_bp=kw.pop("bp", None),
-                amount_off=kw.pop("off", None), currency="SGD", **kw)  # fmt: skip
+    return Rule(
+        id=f"r_{code}",
+        code=code,
+        coupon_id=f"c_{code}",
+        name=str(code),
+        target=target,
+        method=kw.pop("method", None),
+        percent_bp=kw.pop("bp", None),
+        amount_off=kw.pop("off", None),
+        currency="SGD",
+        **kw,
+    )
 
 
 @pytest.mark.parametrize(
@@ -434,8 +508,17 @@ def test_across_allocations_sum_exactly_and_never_exceed_a_line(lines: list[int]
 
 def test_codes_not_started_or_in_another_currency_are_invalid() -> None:
     later = _r("LATER", "order", off=100, starts_at=datetime.fromisoformat("2027-01-01T00:00Z"))
-    usd = Rule(id="u", code="USD5", coupon_id="c", name="usd", target="order", method=None,
-               percent_bp=None, amount_off=500, currency="USD")  # fmt: skip
+    usd = Rule(
+        id="u",
+        code="USD5",
+        coupon_id="c",
+        name="usd",
+        target="order",
+        method=None,
+        percent_bp=None,
+        amount_off=500,
+        currency="USD",
+    )
     out = apply([later, usd], ["LATER", "USD5"], [1000], shipping=0, currency="SGD", at=SEEDED_AT)
     assert out.applied == []
     assert [r["reason"] for r in out.rejected] == ["discount_code_invalid"] * 2

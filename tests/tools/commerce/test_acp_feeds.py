@@ -54,9 +54,19 @@ def test_demo_merchants_get_fitting_catalogues(acp_world: AcpWorld) -> None:
     specs = {f"mer_demo_{m.key}": m for m in DEMO_SPECS}
     with acp_world.db.tenant_session(tenant) as s:
         for mid, spec in specs.items():
-            s.add(Merchant(id=mid, name=spec.name, legal_name=spec.name, country=spec.country,
-                           mcc=spec.mcc, markets=[spec.country], settlement_currency=spec.currency,
-                           kyb_state=spec.kyb, webhook_secret="s"))  # fmt: skip
+            s.add(
+                Merchant(
+                    id=mid,
+                    name=spec.name,
+                    legal_name=spec.name,
+                    country=spec.country,
+                    mcc=spec.mcc,
+                    markets=[spec.country],
+                    settlement_currency=spec.currency,
+                    kyb_state=spec.kyb,
+                    webhook_secret="s",
+                )
+            )
         s.flush()
         added = seed_tenant_catalogues(s, at=at)
         again = seed_tenant_catalogues(s, at=at)
@@ -119,11 +129,15 @@ def test_feed_and_products_for_shopper_and_merchant(acp_world: AcpWorld) -> None
 
 def test_feed_examples_replay(acp_world: AcpWorld) -> None:
     ex = acp_examples("feed")
-    for name, schema in (("create_feed_request_minimal", "CreateFeedRequest"),
-                         ("create_feed_response", "FeedMetadata"), ("get_feed_response", "FeedMetadata"),
-                         ("get_products_response", "ProductsResponse"),
-                         ("upsert_products_request_single_product", "UpsertProductsRequest"),
-                         ("feed_error_not_found", "Error"), ("feed_error_invalid_request", "Error")):  # fmt: skip
+    for name, schema in (
+        ("create_feed_request_minimal", "CreateFeedRequest"),
+        ("create_feed_response", "FeedMetadata"),
+        ("get_feed_response", "FeedMetadata"),
+        ("get_products_response", "ProductsResponse"),
+        ("upsert_products_request_single_product", "UpsertProductsRequest"),
+        ("feed_error_not_found", "Error"),
+        ("feed_error_invalid_request", "Error"),
+    ):
         assert_acp(schema, ex[name], bundle="feed")
     h = acp_headers(acp_world.keys["merchant"])
     r = acp_world.client.post("/acp/feeds", json=ex["create_feed_request_minimal"], headers=h)
@@ -143,8 +157,10 @@ def test_feed_examples_replay(acp_world: AcpWorld) -> None:
         headers=acp_headers(acp_world.keys["merchant"], idem=None),
     )
     assert r.status_code == 200 and r.json() == {"id": new_feed, "accepted": True}
-    products = acp_world.client.get(f"/acp/feeds/{feed_id(acp_world)}/products",
-                                    headers=acp_headers(acp_world.keys["shopper"], idem=None)).json()  # fmt: skip
+    products = acp_world.client.get(
+        f"/acp/feeds/{feed_id(acp_world)}/products",
+        headers=acp_headers(acp_world.keys["shopper"], idem=None),
+    ).json()
     assert_acp("ProductsResponse", products, bundle="feed")
     tee = next(p for p in products["products"] if p["id"] == "prod_classic_tee")
     assert tee["title"] == "Classic Tee"
@@ -200,9 +216,17 @@ def signing_key(acp_world: AcpWorld) -> jwk.JWK:
     """A P-256 key registered as the signing key of the platform behind ``shopper2``."""
     key = jwk.JWK.generate(kty="EC", crv="P-256")
     with acp_world.db.tenant_session(SHOP_TENANT) as s:
-        s.add(Platform(id=f"plt_sig_{acp_world.backend}", key_id=acp_world.principals["shopper2"].key_id,
-                       name="Signing platform", signing_jwk=key.export_public(as_dict=True),
-                       webhook_url=None, webhook_secret="x", disabled=False))  # fmt: skip
+        s.add(
+            Platform(
+                id=f"plt_sig_{acp_world.backend}",
+                key_id=acp_world.principals["shopper2"].key_id,
+                name="Signing platform",
+                signing_jwk=key.export_public(as_dict=True),
+                webhook_url=None,
+                webhook_secret="x",
+                disabled=False,
+            )
+        )
     return key
 
 

@@ -110,8 +110,14 @@ def test_4xx_answers_are_replayed_and_5xx_are_not_stored(acp_world: AcpWorld) ->
     finally:
         handler.charge = original  # type: ignore[method-assign]
     with acp_world.session() as s:
-        assert s.scalar(select(func.count()).select_from(IdempotencyRecord).where(
-            IdempotencyRecord.idem_key == "idem-5xx-1")) == 0  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(IdempotencyRecord)
+                .where(IdempotencyRecord.idem_key == "idem-5xx-1")
+            )
+            == 0
+        )
     r = post(acp_world, f"/checkout_sessions/{sid}/complete", pay, "idem-5xx-1")
     assert r.status_code == 200 and r.json()["status"] == "completed"
     assert "Idempotent-Replayed" not in r.headers
@@ -124,9 +130,15 @@ def test_in_flight_is_409_with_retry_after(acp_world: AcpWorld) -> None:
     at = utcnow()
     echo = {"Idempotency-Key": "idem-flight-1"}
     claim = idem.claim(
-        acp_world.db, principal.tenant_id, key_id=principal.key_id, scope="/checkout_sessions",
-        key="idem-flight-1", fingerprint="f" * 64, echo=echo, at=at,
-    )  # fmt: skip
+        acp_world.db,
+        principal.tenant_id,
+        key_id=principal.key_id,
+        scope="/checkout_sessions",
+        key="idem-flight-1",
+        fingerprint="f" * 64,
+        echo=echo,
+        at=at,
+    )
     assert isinstance(claim, idem.Claim)
     svc = CheckoutService(acp_world.db, acp_world.services.extras)
     meta = RequestMeta(api_version="2026-04-17", idempotency_key="idem-flight-1")

@@ -63,9 +63,20 @@ def world(
         with svc.db.tenant_session(TENANT) as s:
             s.add(Customer(id="cus_1", email="a@example.com", country="SG"))
             s.flush()
-            s.add(Card(id="card_1", customer_id="cus_1", brand="VISA", bin="411111",
-                       last4="1111", funding="CREDIT", issuer="Merlion Bank",
-                       issuing_country="SG", exp_month=12, exp_year=2031))  # fmt: skip
+            s.add(
+                Card(
+                    id="card_1",
+                    customer_id="cus_1",
+                    brand="VISA",
+                    bin="411111",
+                    last4="1111",
+                    funding="CREDIT",
+                    issuer="Merlion Bank",
+                    issuing_country="SG",
+                    exp_month=12,
+                    exp_year=2031,
+                )
+            )
         gateway = Gateway(svc.db, simulator=Approves())
         payments = {
             mid: str(

@@ -114,8 +114,11 @@ def _meta(**extra: str) -> dict[str, str]:
 
 
 def _headers(meta: dict[str, str]) -> dict[str, str]:
-    names = {"api_version": "API-Version", "idempotency_key": "Idempotency-Key",
-             "request_id": "Request-Id"}  # fmt: skip
+    names = {
+        "api_version": "API-Version",
+        "idempotency_key": "Idempotency-Key",
+        "request_id": "Request-Id",
+    }
     return {names[k]: v for k, v in meta.items() if k in names}
 
 

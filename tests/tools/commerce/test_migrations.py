@@ -17,8 +17,13 @@ def test_every_commerce_table_matches_its_model(acp_world: AcpWorld) -> None:
         if table.name.startswith(("com_", "pay_")):  # commerce tables refer to payments'
             table.to_metadata(ours)
     # platforms, catalogue/checkout/orders/idempotency, vault, AP2, order events
-    assert {"com_platforms", "com_checkout_sessions", "com_orders", "com_vault_tokens",
-            "com_order_events"} <= set(ours.tables)  # fmt: skip
+    assert {
+        "com_platforms",
+        "com_checkout_sessions",
+        "com_orders",
+        "com_vault_tokens",
+        "com_order_events",
+    } <= set(ours.tables)
     with acp_world.db.engine.connect() as conn:
         assert set(ours.tables) <= set(inspect(conn).get_table_names())
         diffs = compare_metadata(MigrationContext.configure(conn), ours)

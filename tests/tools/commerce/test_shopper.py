@@ -108,29 +108,45 @@ class Merchant:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if self.fail_next:
-            return httpx.Response(self.fail_next.pop(0), json={"type": "processing_error",
-                                  "code": "boom", "message": "try again"})  # fmt: skip
+            return httpx.Response(
+                self.fail_next.pop(0),
+                json={"type": "processing_error", "code": "boom", "message": "try again"},
+            )
         path = request.url.path
         if path == "/.well-known/acp.json":
-            return httpx.Response(200, json={"api_base_url": URL + "/acp", "protocol": {
-                "name": "acp", "version": ACP_VERSION}, "capabilities": {"services": []}})  # fmt: skip
+            return httpx.Response(
+                200,
+                json={
+                    "api_base_url": URL + "/acp",
+                    "protocol": {"name": "acp", "version": ACP_VERSION},
+                    "capabilities": {"services": []},
+                },
+            )
         if path.endswith("/products"):
             return httpx.Response(200, json=PRODUCTS)
         if path == "/acp/checkout_sessions":
             return httpx.Response(201, json=_session())
         if path == "/acp/agentic_commerce/delegate_payment":
-            return httpx.Response(201, json={"id": "spt_1", "created": "2026-11-25T12:00:00Z",
-                                             "metadata": {}})  # fmt: skip
+            return httpx.Response(
+                201, json={"id": "spt_1", "created": "2026-11-25T12:00:00Z", "metadata": {}}
+            )
         if path.endswith("/complete"):
             return httpx.Response(
                 200,
-                json={**_session("completed"), "order": {"id": "ord_1", "checkout_session_id":
-                      "cs_1", "permalink_url": "https://x.test/o/1"}},
-            )  # fmt: skip
+                json={
+                    **_session("completed"),
+                    "order": {
+                        "id": "ord_1",
+                        "checkout_session_id": "cs_1",
+                        "permalink_url": "https://x.test/o/1",
+                    },
+                },
+            )
         if path == "/acp/checkout_sessions/cs_1":
             return httpx.Response(200, json=_session())
-        return httpx.Response(404, json={"type": "invalid_request", "code": "not_found",
-                                         "message": "no"})  # fmt: skip
+        return httpx.Response(
+            404, json={"type": "invalid_request", "code": "not_found", "message": "no"}
+        )
 
 
 def _client(merchant: Merchant, **kw: Any) -> AcpClient:
@@ -144,8 +160,13 @@ def test_every_request_carries_the_acp_headers_and_posts_an_idempotency_key() ->
     with _client(m) as c:
         c.discover()
         c.get_checkout("cs_1")
-        c.create_checkout({"currency": "eur", "line_items": [{"id": "lamp_400"}],
-                           "capabilities": {"interventions": {"supported": []}}})  # fmt: skip
+        c.create_checkout(
+            {
+                "currency": "eur",
+                "line_items": [{"id": "lamp_400"}],
+                "capabilities": {"interventions": {"supported": []}},
+            }
+        )
     discover, get, create = m.requests
     assert "authorization" not in discover.headers  # discovery is public
     for r in (get, create):
@@ -195,8 +216,12 @@ def test_signatures_verify_with_the_merchants_own_checker() -> None:
         )
         assert meta.timestamp == "2026-11-25T12:00:00Z"
         verify_request(public, meta, payload, at=AT)
-    tampered = RequestMeta(ACP_VERSION, "k", signature=m.requests[0].headers["Signature"],
-                           timestamp=m.requests[0].headers["Timestamp"])  # fmt: skip
+    tampered = RequestMeta(
+        ACP_VERSION,
+        "k",
+        signature=m.requests[0].headers["Signature"],
+        timestamp=m.requests[0].headers["Timestamp"],
+    )
     with pytest.raises(AcpError, match="does not verify"):
         verify_request(public, tampered, {**body, "currency": "usd"}, at=AT)
     other = jwk.JWK.generate(kty="EC", crv="P-256")
@@ -222,9 +247,14 @@ def test_the_agent_shops_cheapest_fulfilment_and_sends_schema_valid_requests() -
         result = agent.run(Goal("headlamp", budget=5000))
     assert result.outcome.status == "ordered" and result.outcome.order_id == "ord_1"
     assert [s.action for s in result.steps] == [
-        "discover", "read_feed", "pick", "create_checkout", "update_checkout",
-        "delegate_payment", "complete",
-    ]  # fmt: skip
+        "discover",
+        "read_feed",
+        "pick",
+        "create_checkout",
+        "update_checkout",
+        "delegate_payment",
+        "complete",
+    ]
     sent = {e.operation: e.request for e in c.exchanges}
     assert_acp("CheckoutSessionCreateRequest", sent["create_checkout"])
     assert_acp("CheckoutSessionUpdateRequest", sent["update_checkout"])
@@ -280,17 +310,25 @@ def test_tamper_knobs_change_only_the_allowance() -> None:
 # ---- payment attempts: 3-D Secure and bounded retries -------------------------------------
 
 DECLINED = {
-    "type": "error", "code": "payment_declined", "content_type": "plain",
-    "content": "The card was declined.", "severity": "high", "resolution": "recoverable",
+    "type": "error",
+    "code": "payment_declined",
+    "content_type": "plain",
+    "content": "The card was declined.",
+    "severity": "high",
+    "resolution": "recoverable",
     "param": "$.payment_data",
-}  # fmt: skip
+}
 ORDER = {"id": "ord_1", "checkout_session_id": "cs_1", "permalink_url": "https://x.test/o/1"}
 METADATA = {
-    "acquirer_details": {"acquirer_bin": "431274", "acquirer_country": "DE",
-                         "acquirer_merchant_id": "mer_1", "merchant_name": "Berlin Outdoor"},
+    "acquirer_details": {
+        "acquirer_bin": "431274",
+        "acquirer_country": "DE",
+        "acquirer_merchant_id": "mer_1",
+        "merchant_name": "Berlin Outdoor",
+    },
     "directory_server": "visa",
     "flow_preference": {"type": "frictionless", "frictionless": {"type": "low_risk"}},
-}  # fmt: skip
+}
 
 
 class Payer(Merchant):
@@ -307,25 +345,51 @@ class Payer(Merchant):
         if path == "/acp/agentic_commerce/delegate_payment":
             self.requests.append(request)
             self.tokens += 1
-            return httpx.Response(201, json={"id": f"spt_{self.tokens}",
-                                             "created": "2026-11-25T12:00:00Z", "metadata": {}})  # fmt: skip
+            return httpx.Response(
+                201,
+                json={
+                    "id": f"spt_{self.tokens}",
+                    "created": "2026-11-25T12:00:00Z",
+                    "metadata": {},
+                },
+            )
         if path.endswith("/complete"):
             self.requests.append(request)
             return httpx.Response(200, json=self.completes.pop(0))
         if path == "/acp/delegate_authentication":
             self.requests.append(request)
-            return httpx.Response(201, json={
-                "authentication_session_id": "auth_1", "status": "action_required",
-                "action": {"type": "fingerprint", "fingerprint": {
-                    "three_ds_method_url": URL + "/acp/3ds/acs/method",
-                    "three_ds_server_trans_id": "srv_1"}}})  # fmt: skip
+            return httpx.Response(
+                201,
+                json={
+                    "authentication_session_id": "auth_1",
+                    "status": "action_required",
+                    "action": {
+                        "type": "fingerprint",
+                        "fingerprint": {
+                            "three_ds_method_url": URL + "/acp/3ds/acs/method",
+                            "three_ds_server_trans_id": "srv_1",
+                        },
+                    },
+                },
+            )
         if path == "/acp/delegate_authentication/auth_1/authenticate":
             self.requests.append(request)
-            return httpx.Response(200, json={
-                "authentication_session_id": "auth_1", "status": "action_required",
-                "action": {"type": "challenge", "challenge": {
-                    "acs_url": URL + "/acp/3ds/acs/challenge", "acs_trans_id": "acs_1",
-                    "three_ds_server_trans_id": "srv_1", "message_version": "2.2.0"}}})  # fmt: skip
+            return httpx.Response(
+                200,
+                json={
+                    "authentication_session_id": "auth_1",
+                    "status": "action_required",
+                    "action": {
+                        "type": "challenge",
+                        "challenge": {
+                            "acs_url": URL + "/acp/3ds/acs/challenge",
+                            "acs_trans_id": "acs_1",
+                            "three_ds_server_trans_id": "srv_1",
+                            "message_version": "2.2.0",
+                        },
+                    },
+                },
+            )
         if path == "/acp/3ds/acs/challenge":
             self.requests.append(request)
             cres = {"transStatus": "Y", "messageType": "CRes"}
@@ -333,13 +397,22 @@ class Payer(Merchant):
             return httpx.Response(200, json={"cres": raw})
         if path == "/acp/delegate_authentication/auth_1":
             self.requests.append(request)
-            return httpx.Response(200, json={
-                "authentication_session_id": "auth_1", "status": "authenticated",
-                "authentication_result": {
-                    "trans_status": "Y", "electronic_commerce_indicator": "05",
-                    "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
-                    "transaction_id": "ds_1", "three_ds_server_trans_id": "srv_1",
-                    "version": "2.2.0", "authentication_value": "AQIDBAUGBwgJCgsMDQ4PEBESExQ="}})  # fmt: skip
+            return httpx.Response(
+                200,
+                json={
+                    "authentication_session_id": "auth_1",
+                    "status": "authenticated",
+                    "authentication_result": {
+                        "trans_status": "Y",
+                        "electronic_commerce_indicator": "05",
+                        "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
+                        "transaction_id": "ds_1",
+                        "three_ds_server_trans_id": "srv_1",
+                        "version": "2.2.0",
+                        "authentication_value": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
+                    },
+                },
+            )
         return super().__call__(request)
 
 
@@ -405,22 +478,43 @@ def test_the_agent_declares_3ds_and_runs_it_when_asked() -> None:
     first, second = _sent(m, "/complete")
     assert "authentication_result" not in first
     assert second["payment_data"] == first["payment_data"]  # the same token, now authenticated
-    assert second["authentication_result"] == {"outcome": "authenticated", "outcome_details": {
-        "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
-        "electronic_commerce_indicator": "05", "transaction_id": "ds_1", "version": "2.2.0"}}  # fmt: skip
+    assert second["authentication_result"] == {
+        "outcome": "authenticated",
+        "outcome_details": {
+            "three_ds_cryptogram": "AQIDBAUGBwgJCgsMDQ4PEBESExQ=",
+            "electronic_commerce_indicator": "05",
+            "transaction_id": "ds_1",
+            "version": "2.2.0",
+        },
+    }
     assert_acp("CheckoutSessionCompleteRequest", second)
     actions = [s.action for s in result.steps]
-    assert actions[-6:] == ["complete", "3ds_create", "3ds_authenticate", "3ds_challenge",
-                            "3ds_result", "complete"]  # fmt: skip
+    assert actions[-6:] == [
+        "complete",
+        "3ds_create",
+        "3ds_authenticate",
+        "3ds_challenge",
+        "3ds_result",
+        "complete",
+    ]
     shown = json.dumps([e.request for e in c.exchanges] + [s.data for s in result.steps])
     assert "AQIDBAUGBwgJCgsMDQ4PEBESExQ=" not in shown  # the cryptogram is not transcribed
     assert "4242424242424242" not in shown
 
 
 def test_an_agent_that_cannot_run_3ds_is_sent_to_the_merchant() -> None:
-    escalated = {**_session("requires_escalation"), "continue_url": "https://x.test/checkout/cs_1",
-                 "messages": [{"type": "error", "code": "intervention_required",
-                               "content_type": "plain", "content": "3DS"}]}  # fmt: skip
+    escalated = {
+        **_session("requires_escalation"),
+        "continue_url": "https://x.test/checkout/cs_1",
+        "messages": [
+            {
+                "type": "error",
+                "code": "intervention_required",
+                "content_type": "plain",
+                "content": "3DS",
+            }
+        ],
+    }
     m = Payer([escalated])
     with _client(m) as c:
         agent = ShoppingAgent(
@@ -429,6 +523,7 @@ def test_an_agent_that_cannot_run_3ds_is_sent_to_the_merchant() -> None:
         result = agent.run(Goal("headlamp", budget=5000))
     assert _sent(m, "/checkout_sessions")[0]["capabilities"]["interventions"]["supported"] == []
     assert (result.outcome.status, result.outcome.error_code) == (
-        "not_ready", "intervention_required",
-    )  # fmt: skip
+        "not_ready",
+        "intervention_required",
+    )
     assert result.steps[-1].data["continue_url"] == "https://x.test/checkout/cs_1"

@@ -166,9 +166,12 @@ def delegate(
 ) -> str:
     pan = new_pan(brand)
     body = delegate_body(
-        session_id=session["id"], max_amount=total(session), number=pan, merchant_id=MERCHANT,
+        session_id=session["id"],
+        max_amount=total(session),
+        number=pan,
+        merchant_id=MERCHANT,
         expires_at=utcnow() + timedelta(hours=1),
-    )  # fmt: skip
+    )
     body["billing_address"]["country"] = country
     r = w.client.post(
         "/acp/agentic_commerce/delegate_payment", json=body, headers=acp_headers(w.keys["shopper"])
@@ -185,17 +188,22 @@ def card_payment(token: str) -> dict[str, Any]:
 
 
 def complete(
-    w: AcpWorld, sid: str, payment_data: dict[str, Any], result: dict[str, Any] | None = None,
-    *, idem: str = "auto",
-) -> Any:  # fmt: skip
+    w: AcpWorld,
+    sid: str,
+    payment_data: dict[str, Any],
+    result: dict[str, Any] | None = None,
+    *,
+    idem: str = "auto",
+) -> Any:
     body: dict[str, Any] = {"payment_data": payment_data}
     if result is not None:
         body["authentication_result"] = result
     assert_acp("CheckoutSessionCompleteRequest", body)
     r = w.client.post(
-        f"/acp/checkout_sessions/{sid}/complete", json=body,
+        f"/acp/checkout_sessions/{sid}/complete",
+        json=body,
         headers=acp_headers(w.keys["shopper"], idem=idem),
-    )  # fmt: skip
+    )
     if r.status_code >= 400:
         assert_acp("Error", r.json())
     elif "order" in r.json():
@@ -209,13 +217,17 @@ def da(w: AcpWorld, method: str, path: str, body: Any = None, *, key: str = "sho
     """A delegate-authentication call, request and answer checked against the schemas."""
     idem = "auto" if method == "POST" else None
     r = w.client.request(
-        method, f"/acp/delegate_authentication{path}", json=body,
+        method,
+        f"/acp/delegate_authentication{path}",
+        json=body,
         headers=acp_headers(w.keys[key], idem=idem),
-    )  # fmt: skip
+    )
     if r.status_code < 400:
-        answer = "DelegateAuthenticationSessionWithResult" if method == "GET" else (
-            "DelegateAuthenticationSession"
-        )  # fmt: skip
+        answer = (
+            "DelegateAuthenticationSessionWithResult"
+            if method == "GET"
+            else ("DelegateAuthenticationSession")
+        )
         assert_da(answer, r.json())
     return r
 
@@ -224,9 +236,12 @@ def challenge(w: AcpWorld, action: dict[str, Any], **answer: str) -> dict[str, A
     """Post the cardholder's CReq to the sandbox ACS; the decoded CRes."""
     c = action["challenge"]
     creq = {
-        "threeDSServerTransID": c["three_ds_server_trans_id"], "acsTransID": c["acs_trans_id"],
-        "messageType": "CReq", "messageVersion": c["message_version"], **answer,
-    }  # fmt: skip
+        "threeDSServerTransID": c["three_ds_server_trans_id"],
+        "acsTransID": c["acs_trans_id"],
+        "messageType": "CReq",
+        "messageVersion": c["message_version"],
+        **answer,
+    }
     raw = base64.urlsafe_b64encode(json.dumps(creq).encode()).rstrip(b"=").decode()
     path = c["acs_url"].split("://", 1)[1].split("/", 1)[1]
     r = w.client.post("/" + path, json={"creq": raw}, headers=acp_headers(w.keys["shopper"]))
@@ -237,9 +252,15 @@ def challenge(w: AcpWorld, action: dict[str, Any], **answer: str) -> dict[str, A
 
 
 def three_ds(
-    w: AcpWorld, session: dict[str, Any], token: str, *, fingerprint: str = "Y",
-    otp: str | None = acs.SANDBOX_OTP, cancel: bool = False, preference: str | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    w: AcpWorld,
+    session: dict[str, Any],
+    token: str,
+    *,
+    fingerprint: str = "Y",
+    otp: str | None = acs.SANDBOX_OTP,
+    cancel: bool = False,
+    preference: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Delegate authentication for ``token`` as the shopper runs it: (ACP result, PSP session)."""
 
     class Card:
@@ -284,10 +305,14 @@ def counts(w: AcpWorld) -> Counts:
             return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
         return Counts(
-            n(Payment), n(LedgerEntry), n(VaultToken, VaultToken.status == "used"),
-            n(AgentCharge), n(OrderRow), n(Presentation),
+            n(Payment),
+            n(LedgerEntry),
+            n(VaultToken, VaultToken.status == "used"),
+            n(AgentCharge),
+            n(OrderRow),
+            n(Presentation),
             n(AuthenticationSession, AuthenticationSession.consumed_at.is_not(None)),
-        )  # fmt: skip
+        )
 
 
 def paid(w: AcpWorld, sid: str) -> Payment:
@@ -351,8 +376,11 @@ def test_the_spec_examples_validate_and_parse() -> None:
     assert shopper_3ds.SANDBOX_OTP == acs.SANDBOX_OTP
 
 
-@pytest.mark.xfail(strict=True, reason="spec defect: DelegateAuthenticationSessionWithResult "
-                   "allOf a closed base cannot carry authentication_result")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="spec defect: DelegateAuthenticationSessionWithResult "
+    "allOf a closed base cannot carry authentication_result",
+)
 def test_the_unpatched_with_result_schema_rejects_every_result() -> None:
     example = acp_examples(DA)["retrieve_session_response_authenticated"]
     assert_acp(WITH_RESULT, example, bundle=DA)
@@ -360,8 +388,17 @@ def test_the_unpatched_with_result_schema_rejects_every_result() -> None:
 
 def test_sca_is_required_above_30_eur_for_eea_cards_only() -> None:
     def card(country: str) -> Card:
-        return Card(id="c", brand="VISA", bin="424242", last4="4242", funding="CREDIT",
-                    issuer="x", issuing_country=country, exp_month=12, exp_year=2030)  # fmt: skip
+        return Card(
+            id="c",
+            brand="VISA",
+            bin="424242",
+            last4="4242",
+            funding="CREDIT",
+            issuer="x",
+            issuing_country=country,
+            exp_month=12,
+            exp_year=2030,
+        )
 
     assert LOW_VALUE_EUR == 30.0
     assert sca_basis(card("DE"), 3000, "EUR") == "exempt_low_value"
@@ -455,8 +492,9 @@ def test_an_attempt_pays_with_eci_06(world: AcpWorld) -> None:
     assert payment.three_ds and payment.eci == "06"
 
 
-@pytest.mark.parametrize(("otp", "cancel", "outcome"), [("000000", False, "denied"),
-                                                        (None, True, "abandoned")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("otp", "cancel", "outcome"), [("000000", False, "denied"), (None, True, "abandoned")]
+)
 def test_a_failed_authentication_declines_and_the_buyer_may_retry(
     world: AcpWorld, otp: str | None, cancel: bool, outcome: str
 ) -> None:
@@ -558,11 +596,15 @@ def test_ap2_mandates_wait_for_3ds_without_spending_anything(world: AcpWorld) ->
     sig = r.json()
     token = delegate(world, session)
     presented = wallet.human_present(
-        USER, merchant=peek(sig["checkout_jwt"])[1]["merchant"],
-        checkout_jwt=sig["checkout_jwt"], checkout_hash=sig["checkout_hash"],
-        amount=total(session), currency="SGD", instrument={"id": token, "type": "card"},
+        USER,
+        merchant=peek(sig["checkout_jwt"])[1]["merchant"],
+        checkout_jwt=sig["checkout_jwt"],
+        checkout_hash=sig["checkout_hash"],
+        amount=total(session),
+        currency="SGD",
+        instrument={"id": token, "type": "card"},
         at=utcnow(),
-    )  # fmt: skip
+    )
     data = {"handler_id": AP2_HANDLER, "instrument": presented.instrument()}
     before = counts(world)
     need = complete(world, sid, data).json()

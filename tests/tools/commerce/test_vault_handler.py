@@ -162,8 +162,9 @@ class SilentFirst(IssuerSimulator):
         return AuthDecision(approved=True)
 
 
-@pytest.mark.parametrize(("silent", "status", "state"), [(2, "captured", "CAPTURED"),
-                                                         (3, "review", "PROCESSING")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("silent", "status", "state"), [(2, "captured", "CAPTURED"), (3, "review", "PROCESSING")]
+)
 def test_an_issuer_that_does_not_answer_is_asked_again(
     world: World, silent: int, status: str, state: str
 ) -> None:

@@ -31,8 +31,14 @@ def _paid(gw: Gateway, rid: str) -> str:
 
 def _attach(gw: Gateway, payment_id: str) -> None:
     with gw.db.tenant_session(T) as s:
-        attach(s, payment_id, kind="agentic_checkout", at=NOW - timedelta(days=3), body={"id": "cs_1"},
-               evidence={AGENT_AUTHORIZATION: MANDATE, "PRODUCT_DESCRIPTION": CART})  # fmt: skip
+        attach(
+            s,
+            payment_id,
+            kind="agentic_checkout",
+            at=NOW - timedelta(days=3),
+            body={"id": "cs_1"},
+            evidence={AGENT_AUTHORIZATION: MANDATE, "PRODUCT_DESCRIPTION": CART},
+        )
 
 
 def test_a_fraud_dispute_counts_the_mandate_as_high_evidence_and_the_draft_quotes_it(
@@ -45,9 +51,11 @@ def test_a_fraud_dispute_counts_the_mandate_as_high_evidence_and_the_draft_quote
     checklist = disputes.checklist(T, did, at=NOW)
     rows = {e["evidenceTag"]: e for e in checklist["evidenceList"]}
     assert rows[AGENT_AUTHORIZATION] == {
-        "evidenceTag": AGENT_AUTHORIZATION, "winRateContribution": "HIGH", "obtained": True,
+        "evidenceTag": AGENT_AUTHORIZATION,
+        "winRateContribution": "HIGH",
+        "obtained": True,
         "source": "document",
-    }  # fmt: skip
+    }
     draft = disputes.draft(T, did, at=NOW)
     assert draft["evidence"][AGENT_AUTHORIZATION] == MANDATE
     assert "agentic_checkout" in draft["notes"][0]

@@ -53,19 +53,37 @@ ESCALATION_PARAM = "$.capabilities.interventions.supported"
 """``param`` of the ``intervention_required`` message of an escalated session."""
 
 TAX_RATES: dict[str, tuple[str, str]] = {
-    "SG": ("GST", "0.09"), "KR": ("VAT", "0.10"), "TH": ("VAT", "0.07"), "DE": ("VAT", "0.19"),
-    "BR": ("ICMS", "0.17"), "ID": ("VAT", "0.11"), "MY": ("SST", "0.08"), "PH": ("VAT", "0.12"),
-    "JP": ("consumption tax", "0.10"), "FR": ("VAT", "0.20"), "NL": ("VAT", "0.21"),
-    "GB": ("VAT", "0.20"), "AU": ("GST", "0.10"),
-}  # fmt: skip
+    "SG": ("GST", "0.09"),
+    "KR": ("VAT", "0.10"),
+    "TH": ("VAT", "0.07"),
+    "DE": ("VAT", "0.19"),
+    "BR": ("ICMS", "0.17"),
+    "ID": ("VAT", "0.11"),
+    "MY": ("SST", "0.08"),
+    "PH": ("VAT", "0.12"),
+    "JP": ("consumption tax", "0.10"),
+    "FR": ("VAT", "0.20"),
+    "NL": ("VAT", "0.21"),
+    "GB": ("VAT", "0.20"),
+    "AU": ("GST", "0.10"),
+}
 """Country → (tax name, rate). Countries not listed (e.g. US: state sales tax is not
 modelled) are charged no tax."""
 
 # (standard, express) shipping per currency, major units.
-_SHIPPING = {"SGD": ("5.00", "15.00"), "KRW": ("3000", "8000"), "THB": ("80.00", "250.00"),
-             "EUR": ("4.90", "12.90"), "BRL": ("15.00", "35.00"), "USD": ("5.00", "15.00"),
-             "IDR": ("20000", "60000"), "MYR": ("10.00", "30.00"), "PHP": ("150.00", "450.00"),
-             "JPY": ("600", "1500"), "GBP": ("3.90", "9.90")}  # fmt: skip
+_SHIPPING = {
+    "SGD": ("5.00", "15.00"),
+    "KRW": ("3000", "8000"),
+    "THB": ("80.00", "250.00"),
+    "EUR": ("4.90", "12.90"),
+    "BRL": ("15.00", "35.00"),
+    "USD": ("5.00", "15.00"),
+    "IDR": ("20000", "60000"),
+    "MYR": ("10.00", "30.00"),
+    "PHP": ("150.00", "450.00"),
+    "JPY": ("600", "1500"),
+    "GBP": ("3.90", "9.90"),
+}
 _DEFAULT_SHIPPING = ("5.00", "15.00")
 STANDARD, EXPRESS, DIGITAL = "shipping_standard", "shipping_express", "digital_delivery"
 _BLOCKING = frozenset(
@@ -149,30 +167,45 @@ def _options(
     opts: list[dict[str, Any]] = []
     if physical:
         std, exp = shipping_prices(seller.currency)
-        opts.append({
-            "type": "shipping", "id": STANDARD, "title": "Standard shipping", "carrier": "Cockpit Post",
-            "earliest_delivery_time": iso(at + timedelta(days=3)),
-            "latest_delivery_time": iso(at + timedelta(days=5)),
-            "totals": [_total("total", "Standard shipping", std)],
-        })  # fmt: skip
-        opts.append({
-            "type": "shipping", "id": EXPRESS, "title": "Express shipping", "carrier": "Cockpit Express",
-            "earliest_delivery_time": iso(at + timedelta(days=1)),
-            "latest_delivery_time": iso(at + timedelta(days=2)),
-            "totals": [_total("total", "Express shipping", exp)],
-        })  # fmt: skip
+        opts.append(
+            {
+                "type": "shipping",
+                "id": STANDARD,
+                "title": "Standard shipping",
+                "carrier": "Cockpit Post",
+                "earliest_delivery_time": iso(at + timedelta(days=3)),
+                "latest_delivery_time": iso(at + timedelta(days=5)),
+                "totals": [_total("total", "Standard shipping", std)],
+            }
+        )
+        opts.append(
+            {
+                "type": "shipping",
+                "id": EXPRESS,
+                "title": "Express shipping",
+                "carrier": "Cockpit Express",
+                "earliest_delivery_time": iso(at + timedelta(days=1)),
+                "latest_delivery_time": iso(at + timedelta(days=2)),
+                "totals": [_total("total", "Express shipping", exp)],
+            }
+        )
     if digital:
-        opts.append({
-            "type": "digital", "id": DIGITAL, "title": "Email delivery",
-            "totals": [_total("total", "Email delivery", 0)],
-        })  # fmt: skip
+        opts.append(
+            {
+                "type": "digital",
+                "id": DIGITAL,
+                "title": "Email delivery",
+                "totals": [_total("total", "Email delivery", 0)],
+            }
+        )
     return opts
 
 
 def check_selection(
-    selected: Sequence[Mapping[str, Any]], items: Sequence[Mapping[str, Any]],
+    selected: Sequence[Mapping[str, Any]],
+    items: Sequence[Mapping[str, Any]],
     catalogue: Mapping[str, Item],
-) -> None:  # fmt: skip
+) -> None:
     """400 for a selected option this cart does not offer, or an item not in the cart."""
     in_cart = {i["id"] for i in items}
     for n, sel in enumerate(selected):
@@ -245,33 +278,49 @@ def _line(
     msgs: list[dict[str, Any]] = []
     param = f"$.line_items[{index}].item.id"
     if not item.active or (item.stock is not None and item.stock <= 0):
-        msgs.append(_error(
-            "out_of_stock", f"The item '{item.title}' is currently out of stock. "
-            "Please select a different item.", param=param, severity="high",
-            resolution="requires_buyer_input",
-        ))  # fmt: skip
+        msgs.append(
+            _error(
+                "out_of_stock",
+                f"The item '{item.title}' is currently out of stock. "
+                "Please select a different item.",
+                param=param,
+                severity="high",
+                resolution="requires_buyer_input",
+            )
+        )
     elif item.stock is not None and qty > item.stock:
-        msgs.append(_error(
-            "quantity_exceeded", f"Only {item.stock} of '{item.title}' are available.",
-            param=f"$.line_items[{index}].quantity", severity="medium",
-            resolution="requires_buyer_input",
-        ))  # fmt: skip
+        msgs.append(
+            _error(
+                "quantity_exceeded",
+                f"Only {item.stock} of '{item.title}' are available.",
+                param=f"$.line_items[{index}].quantity",
+                severity="medium",
+                resolution="requires_buyer_input",
+            )
+        )
     elif item.max_per_order is not None and qty > item.max_per_order:
-        msgs.append(_error(
-            "quantity_exceeded", f"At most {item.max_per_order} of '{item.title}' per order.",
-            param=f"$.line_items[{index}].quantity", severity="medium",
-            resolution="requires_buyer_input",
-        ))  # fmt: skip
+        msgs.append(
+            _error(
+                "quantity_exceeded",
+                f"At most {item.max_per_order} of '{item.title}' per order.",
+                param=f"$.line_items[{index}].quantity",
+                severity="medium",
+                resolution="requires_buyer_input",
+            )
+        )
     elif availability(item) == "low_stock":
         msgs.append(
             _warning("low_stock", f"Only {item.stock} of '{item.title}' left.", param=param)
         )
     asked = wanted.get("unit_amount")
     if asked is not None and asked != item.unit_amount:
-        msgs.append(_warning(
-            "price_change", f"The price of '{item.title}' is {item.unit_amount}, not {asked}.",
-            param=f"$.line_items[{index}].unit_amount",
-        ))  # fmt: skip
+        msgs.append(
+            _warning(
+                "price_change",
+                f"The price of '{item.title}' is {item.unit_amount}, not {asked}.",
+                param=f"$.line_items[{index}].unit_amount",
+            )
+        )
     return line, msgs
 
 
@@ -291,10 +340,14 @@ def capabilities(
     if asked.get("enforcement") == "always":
         for need in required:
             if need not in SELLER_INTERVENTIONS:
-                msgs.append(_error(
-                    "intervention_required", f"This merchant cannot run the {need} intervention.",
-                    param="$.capabilities.interventions.required", severity="high",
-                ))  # fmt: skip
+                msgs.append(
+                    _error(
+                        "intervention_required",
+                        f"This merchant cannot run the {need} intervention.",
+                        param="$.capabilities.interventions.required",
+                        severity="high",
+                    )
+                )
     body = {
         "payment": {"handlers": [dict(h) for h in handlers]},
         "interventions": {"supported": supported, "required": [], "enforcement": "conditional"},
@@ -336,26 +389,37 @@ def render(
     details = inputs.get("fulfillment_details") or {}
     address = details.get("address")
     if physical and not address:
-        messages.append(_error(
-            "missing", "A shipping address is required.", param="$.fulfillment_details.address",
-            severity="medium", resolution="requires_buyer_input",
-        ))  # fmt: skip
+        messages.append(
+            _error(
+                "missing",
+                "A shipping address is required.",
+                param="$.fulfillment_details.address",
+                severity="medium",
+                resolution="requires_buyer_input",
+            )
+        )
     shipping = sum(option_cost.get(s["option_id"], 0) for s in selected if s["type"] == "shipping")
     standard = sum(
         option_cost.get(s["option_id"], 0) for s in selected if s["option_id"] == STANDARD
     )
     offer = discounts.apply(
-        rules, inputs.get("coupons") or [], [line["totals"][0]["amount"] for line in lines],
-        shipping=standard, currency=currency, at=at,
-    )  # fmt: skip
+        rules,
+        inputs.get("coupons") or [],
+        [line["totals"][0]["amount"] for line in lines],
+        shipping=standard,
+        currency=currency,
+        at=at,
+    )
     messages += offer.messages
     for line, off in zip(lines, offer.line_discounts, strict=True):
         if off:
             amount = line["totals"][0]["amount"] - off
             line["totals"] = [
-                line["totals"][0], _total("items_discount", "Discount", off),
-                _total("subtotal", "Subtotal", amount), _total("total", "Total", amount),
-            ]  # fmt: skip
+                line["totals"][0],
+                _total("items_discount", "Discount", off),
+                _total("subtotal", "Subtotal", amount),
+                _total("total", "Total", amount),
+            ]
     base = sum(line["totals"][0]["amount"] for line in lines)
     subtotal = base - offer.items_discount
     country = (address or {}).get("country") if physical else None
@@ -371,10 +435,14 @@ def render(
     if physical or digital:
         totals.append(_total("fulfillment", "Shipping" if physical else "Delivery", shipping))
     jurisdiction = (country or seller.country).upper()
-    totals.append(_total(
-        "tax", f"{tax_name} ({(rate * 100).normalize():f}%)" if rate else "Tax", tax,
-        breakdown=[{"jurisdiction": jurisdiction, "rate": float(rate), "amount": tax}],
-    ))  # fmt: skip
+    totals.append(
+        _total(
+            "tax",
+            f"{tax_name} ({(rate * 100).normalize():f}%)" if rate else "Tax",
+            tax,
+            breakdown=[{"jurisdiction": jurisdiction, "rate": float(rate), "amount": tax}],
+        )
+    )
     totals.append(_total("total", "Total", taxable + tax))
     caps, cap_msgs = capabilities(inputs.get("capabilities"), handlers)
     with_extension = discounts.extension_requested(inputs.get("capabilities"))

@@ -179,8 +179,9 @@ def _coupon(rule: Rule) -> dict[str, Any]:
     return coupon
 
 
-def _problem(rule: Rule | None, key: str, seen: set[str], base: int, currency: str,
-             at: datetime) -> tuple[str, str] | None:  # fmt: skip
+def _problem(
+    rule: Rule | None, key: str, seen: set[str], base: int, currency: str, at: datetime
+) -> tuple[str, str] | None:
     """Why a submitted code cannot apply: (reason, text), or None."""
     if key in seen:
         return "discount_code_already_applied", "is already applied"
@@ -240,9 +241,12 @@ def apply(
     if len(chosen) > 1:  # an exclusive code applies only when it is the only code
         for entry in [c for c in chosen if c[2].exclusive]:
             _reject(
-                out, str(entry[3]), entry[4], "discount_code_combination_disallowed",
+                out,
+                str(entry[3]),
+                entry[4],
+                "discount_code_combination_disallowed",
                 f"Code '{entry[3]}' cannot be combined with other discount codes.",
-            )  # fmt: skip
+            )
             chosen.remove(entry)
     alone = any(c[2].exclusive for c in chosen)
     for n, rule in enumerate(r for r in rules if r.automatic):
@@ -277,9 +281,10 @@ def _one(rule: Rule, remaining: list[int], ship_left: int, out: Outcome) -> dict
     if rule.target == "shipping":
         amount = min(
             ship_left,
-            rule.amount_off if rule.amount_off is not None
+            rule.amount_off
+            if rule.amount_off is not None
             else _percent(ship_left, rule.percent_bp or 0),
-        )  # fmt: skip
+        )
         out.order_discount += amount
         applied["amount"] = amount
         applied["allocations"] = [{"path": SHIPPING_PATH, "amount": amount}]
@@ -290,9 +295,8 @@ def _one(rule: Rule, remaining: list[int], ship_left: int, out: Outcome) -> dict
         applied["allocations"] = _allocations(parts)
     else:
         wanted = (
-            rule.amount_off if rule.amount_off is not None
-            else _percent(left, rule.percent_bp or 0)
-        )  # fmt: skip
+            rule.amount_off if rule.amount_off is not None else _percent(left, rule.percent_bp or 0)
+        )
         amount = min(wanted, left)
         parts = _split(amount, remaining)
         if rule.target == "items":
@@ -326,16 +330,28 @@ def _allocations(parts: Sequence[int]) -> list[dict[str, Any]]:
 
 def _reject(out: Outcome, code: str, index: int, reason: str, text: str) -> None:
     out.rejected.append({"code": code, "reason": reason, "message": text})
-    out.messages.append({
-        "type": "warning", "code": reason, "resolution": "recoverable",
-        "param": f"$.discounts.codes[{index}]", "content_type": "plain", "content": text,
-    })  # fmt: skip
+    out.messages.append(
+        {
+            "type": "warning",
+            "code": reason,
+            "resolution": "recoverable",
+            "param": f"$.discounts.codes[{index}]",
+            "content_type": "plain",
+            "content": text,
+        }
+    )
 
 
 # ---- the demo merchants' discounts -------------------------------------------------------
 
-_ORDER_OFF = {"KRW": ("5000", "50000"), "THB": ("150", "1500"), "IDR": ("50000", "500000"),
-              "JPY": ("500", "5000"), "BRL": ("25", "250"), "PHP": ("250", "2500")}  # fmt: skip
+_ORDER_OFF = {
+    "KRW": ("5000", "50000"),
+    "THB": ("150", "1500"),
+    "IDR": ("50000", "500000"),
+    "JPY": ("500", "5000"),
+    "BRL": ("25", "250"),
+    "PHP": ("250", "2500"),
+}
 """Currency → (amount off, minimum spend) of the demo ``THANKYOU`` code, major units; others
 5 off 50."""
 
@@ -344,22 +360,40 @@ def demo_rules(merchant_id: str, currency: str) -> list[Discount]:
     """The demo codes of a merchant: ``WELCOME10`` (10 % off every item) and ``THANKYOU``
     (a fixed amount off orders above a minimum spend)."""
     off, minimum = _ORDER_OFF.get(currency, ("5", "50"))
-    common = {"merchant_id": merchant_id, "currency": currency, "exclusive": False,
-              "active": True, "starts_at": None, "ends_at": None}  # fmt: skip
+    common = {
+        "merchant_id": merchant_id,
+        "currency": currency,
+        "exclusive": False,
+        "active": True,
+        "starts_at": None,
+        "ends_at": None,
+    }
     return [
         Discount(
-            code="WELCOME10", coupon_id="coupon_welcome10", name="Welcome 10% off",
-            target="items", method="each", percent_bp=1000, amount_off=None, priority=1,
-            min_spend=None, **common,
+            code="WELCOME10",
+            coupon_id="coupon_welcome10",
+            name="Welcome 10% off",
+            target="items",
+            method="each",
+            percent_bp=1000,
+            amount_off=None,
+            priority=1,
+            min_spend=None,
+            **common,
         ),
         Discount(
-            code="THANKYOU", coupon_id="coupon_thankyou",
+            code="THANKYOU",
+            coupon_id="coupon_thankyou",
             name=f"{off} {currency} off orders of {minimum} {currency} or more",
-            target="order", method=None, percent_bp=None,
-            amount_off=to_minor(Decimal(off), currency), priority=2,
-            min_spend=to_minor(Decimal(minimum), currency), **common,
+            target="order",
+            method=None,
+            percent_bp=None,
+            amount_off=to_minor(Decimal(off), currency),
+            priority=2,
+            min_spend=to_minor(Decimal(minimum), currency),
+            **common,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def seed_discounts(session: Session, merchant_id: str, currency: str, *, at: datetime) -> int:

@@ -153,16 +153,29 @@ def upsert_products(
     merchant = load_merchant(session, feed.merchant_id)
     currency = merchant.settlement_currency.upper()
     mid = feed.merchant_id
-    last = session.scalar(select(Item.position).where(Item.merchant_id == mid).order_by(
-        Item.position.desc()).limit(1)) or 0  # fmt: skip
+    last = (
+        session.scalar(
+            select(Item.position)
+            .where(Item.merchant_id == mid)
+            .order_by(Item.position.desc())
+            .limit(1)
+        )
+        or 0
+    )
     for p, prod in enumerate(req.products):
         row = session.scalar(
             select(Product).where(Product.merchant_id == mid, Product.product_id == prod.id)
         )
         body = prod.model_dump(exclude_none=True, exclude={"id", "variants"})
         if row is None:
-            row = Product(id=new_id("prd"), merchant_id=mid, product_id=prod.id, body=body,
-                          position=last + p + 1, updated_at=at)  # fmt: skip
+            row = Product(
+                id=new_id("prd"),
+                merchant_id=mid,
+                product_id=prod.id,
+                body=body,
+                position=last + p + 1,
+                updated_at=at,
+            )
             session.add(row)
         else:
             row.body, row.updated_at = body, at
@@ -171,9 +184,10 @@ def upsert_products(
             param = f"$.products[{p}].variants[{v}]"
             if var.price is not None and var.price.currency != currency:
                 raise AcpError(
-                    f"this merchant sells in {currency}", code="invalid_product_payload",
+                    f"this merchant sells in {currency}",
+                    code="invalid_product_payload",
                     param=f"{param}.price.currency",
-                )  # fmt: skip
+                )
             seen.add(var.id)
             item = session.scalar(
                 select(Item).where(Item.merchant_id == mid, Item.item_id == var.id)
@@ -184,17 +198,29 @@ def upsert_products(
             if item is None:
                 if var.price is None:
                     raise AcpError(
-                        "a new variant needs a price", code="invalid_product_payload",
+                        "a new variant needs a price",
+                        code="invalid_product_payload",
                         param=f"{param}.price",
-                    )  # fmt: skip
-                digital = any("digital" in str(c.get("value", "")).lower()
-                              for c in var.categories or [])  # fmt: skip
+                    )
+                digital = any(
+                    "digital" in str(c.get("value", "")).lower() for c in var.categories or []
+                )
                 item = Item(
-                    id=new_id("itm"), merchant_id=mid, item_id=var.id, product_id=prod.id,
-                    title=var.title, unit_amount=var.price.amount, currency=currency, stock=None,
-                    max_per_order=None, fulfillment="digital" if digital else "shipping",
-                    active=True, body=extra, position=last + p + v + 1, updated_at=at,
-                )  # fmt: skip
+                    id=new_id("itm"),
+                    merchant_id=mid,
+                    item_id=var.id,
+                    product_id=prod.id,
+                    title=var.title,
+                    unit_amount=var.price.amount,
+                    currency=currency,
+                    stock=None,
+                    max_per_order=None,
+                    fulfillment="digital" if digital else "shipping",
+                    active=True,
+                    body=extra,
+                    position=last + p + v + 1,
+                    updated_at=at,
+                )
                 session.add(item)
             else:
                 item.product_id, item.title, item.body = prod.id, var.title, extra

@@ -134,11 +134,17 @@ def claim(
                 record_id = "idem_" + uuid.uuid4().hex[:24]
                 s.add(
                     IdempotencyRecord(
-                        id=record_id, key_id=key_id, scope=scope, idem_key=key,
-                        fingerprint=fingerprint, owner=owner, state="in_flight",
-                        created_at=at, lease_until=at + LEASE,
+                        id=record_id,
+                        key_id=key_id,
+                        scope=scope,
+                        idem_key=key,
+                        fingerprint=fingerprint,
+                        owner=owner,
+                        state="in_flight",
+                        created_at=at,
+                        lease_until=at + LEASE,
                     )
-                )  # fmt: skip
+                )
                 s.flush()
                 return Claim(record_id, owner)
         except IntegrityError:
@@ -205,9 +211,15 @@ def run_once(
     echo = meta.echo()
     tenant = principal.tenant_id
     got = claim(
-        db, tenant, key_id=principal.key_id, scope=scope, key=key,
-        fingerprint=body_fingerprint(payload), echo=echo, at=at,
-    )  # fmt: skip
+        db,
+        tenant,
+        key_id=principal.key_id,
+        scope=scope,
+        key=key,
+        fingerprint=body_fingerprint(payload),
+        echo=echo,
+        at=at,
+    )
     if isinstance(got, Stored):
         return AcpResponse(
             got.status, got.body, {**got.headers, **echo, "Idempotent-Replayed": "true"}

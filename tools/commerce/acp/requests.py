@@ -162,9 +162,17 @@ class OutcomeDetailsIn(_Closed):
 
 
 AuthenticationOutcome = Literal[
-    "abandoned", "attempt_acknowledged", "authenticated", "canceled", "denied", "informational",
-    "internal_error", "not_supported", "processing_error", "rejected",
-]  # fmt: skip
+    "abandoned",
+    "attempt_acknowledged",
+    "authenticated",
+    "canceled",
+    "denied",
+    "informational",
+    "internal_error",
+    "not_supported",
+    "processing_error",
+    "rejected",
+]
 DETAILED_OUTCOMES = frozenset({"authenticated", "informational", "attempt_acknowledged"})
 """Outcomes whose ``outcome_details`` are required (the schema's ``if``/``then``)."""
 
@@ -195,9 +203,17 @@ class CompleteRequest(_Closed):
 class IntentTraceIn(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     reason_code: Literal[
-        "price_sensitivity", "shipping_cost", "shipping_speed", "product_fit", "trust_security",
-        "returns_policy", "payment_options", "comparison", "timing_deferred", "other",
-    ]  # fmt: skip
+        "price_sensitivity",
+        "shipping_cost",
+        "shipping_speed",
+        "product_fit",
+        "trust_security",
+        "returns_policy",
+        "payment_options",
+        "comparison",
+        "timing_deferred",
+        "other",
+    ]
     trace_summary: StrictStr | None = Field(default=None, max_length=500)
     metadata: dict[str, StrictStr | int | float | bool] | None = None
 

@@ -126,9 +126,13 @@ class CheckoutService:
         self._guard(principal, meta, payload, roles=WRITERS, at=at)
         req = parse(CreateRequest, payload)
         return self._post(
-            principal, meta, "/checkout_sessions", payload,
-            lambda s: self._create(s, principal, req, at=at), at=at,
-        )  # fmt: skip
+            principal,
+            meta,
+            "/checkout_sessions",
+            payload,
+            lambda s: self._create(s, principal, req, at=at),
+            at=at,
+        )
 
     def get(
         self, principal: Principal, meta: RequestMeta, session_id: str, *, at: datetime
@@ -158,9 +162,13 @@ class CheckoutService:
         self._guard(principal, meta, payload, roles=WRITERS, at=at)
         req = parse(UpdateRequest, payload)
         return self._post(
-            principal, meta, f"/checkout_sessions/{session_id}", payload,
-            lambda s: self._update(s, principal, session_id, req, at=at), at=at,
-        )  # fmt: skip
+            principal,
+            meta,
+            f"/checkout_sessions/{session_id}",
+            payload,
+            lambda s: self._update(s, principal, session_id, req, at=at),
+            at=at,
+        )
 
     def complete(
         self,
@@ -179,9 +187,13 @@ class CheckoutService:
             + hashlib.sha256(f"{session_id}\n{principal.key_id}\n{key}".encode()).hexdigest()[:40]
         )
         return self._post(
-            principal, meta, f"/checkout_sessions/{session_id}/complete", payload,
-            lambda s: self._complete(s, principal, session_id, req, request_key, at=at), at=at,
-        )  # fmt: skip
+            principal,
+            meta,
+            f"/checkout_sessions/{session_id}/complete",
+            payload,
+            lambda s: self._complete(s, principal, session_id, req, request_key, at=at),
+            at=at,
+        )
 
     def cancel(
         self,
@@ -195,9 +207,13 @@ class CheckoutService:
         self._guard(principal, meta, payload, roles=WRITERS, at=at)
         req = parse(CancelRequest, payload)
         return self._post(
-            principal, meta, f"/checkout_sessions/{session_id}/cancel", payload,
-            lambda s: self._cancel(s, principal, session_id, req, at=at), at=at,
-        )  # fmt: skip
+            principal,
+            meta,
+            f"/checkout_sessions/{session_id}/cancel",
+            payload,
+            lambda s: self._cancel(s, principal, session_id, req, at=at),
+            at=at,
+        )
 
     def stored_checkout(self, session: Session, session_id: str) -> dict[str, Any] | None:
         """The merchant's own stored ``CheckoutSession`` JSON (what AP2 signs and hashes)."""
@@ -235,13 +251,15 @@ class CheckoutService:
             if principal.role not in roles:
                 raise AcpError(
                     f"a {principal.role.value} key may not do this on the ACP checkout",
-                    code="role_required", status=403,
-                )  # fmt: skip
+                    code="role_required",
+                    status=403,
+                )
             if principal.merchant_id is None:
                 raise AcpError(
                     "this key is not bound to a merchant; ACP checkout needs a merchant-bound key",
-                    code="merchant_binding_required", status=403,
-                )  # fmt: skip
+                    code="merchant_binding_required",
+                    status=403,
+                )
             with self.db.tenant_session(principal.tenant_id) as s:
                 platform = platform_for_key(s, principal.key_id)
                 jwk = None if platform is None else platform.signing_jwk
@@ -295,17 +313,29 @@ class CheckoutService:
         )
 
     def _render(
-        self, s: Session, row: CheckoutSessionRow, *, status: str | None, at: datetime,
+        self,
+        s: Session,
+        row: CheckoutSessionRow,
+        *,
+        status: str | None,
+        at: datetime,
         order: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         inputs = row.inputs
         catalogue = items_by_id(s, row.merchant_id, [i["id"] for i in inputs["items"]])
         body = engine.render(
-            session_id=row.id, seller=self._seller(s, row.merchant_id), inputs=inputs,
-            catalogue=catalogue, handlers=self.descriptors(), status=status,
-            created_at=row.created_at, expires_at=row.expires_at, at=at, order=order,
+            session_id=row.id,
+            seller=self._seller(s, row.merchant_id),
+            inputs=inputs,
+            catalogue=catalogue,
+            handlers=self.descriptors(),
+            status=status,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            at=at,
+            order=order,
             rules=rules_for(s, row.merchant_id),
-        )  # fmt: skip
+        )
         row.body, row.status, row.total = body, body["status"], engine.session_total(body)
         row.updated_at = at
         return body
@@ -324,8 +354,9 @@ class CheckoutService:
         if req.currency.upper() != seller.currency:
             raise AcpError(
                 f"this merchant sells in {seller.currency.lower()}, not {req.currency}",
-                code="unsupported_currency", param="$.currency",
-            )  # fmt: skip
+                code="unsupported_currency",
+                param="$.currency",
+            )
         requested = [i.model_dump(exclude_none=True) for i in req.line_items]
         catalogue = items_by_id(s, seller.merchant_id, [i["id"] for i in requested])
         engine.check_items(requested, catalogue)
@@ -353,10 +384,18 @@ class CheckoutService:
                     value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
                 )
         row = CheckoutSessionRow(
-            id=new_id("cs"), merchant_id=seller.merchant_id, key_id=principal.key_id,
-            status="incomplete", currency=seller.currency, inputs=inputs, body={}, total=0,
-            created_at=at, updated_at=at, expires_at=at + engine.SESSION_TTL,
-        )  # fmt: skip
+            id=new_id("cs"),
+            merchant_id=seller.merchant_id,
+            key_id=principal.key_id,
+            status="incomplete",
+            currency=seller.currency,
+            inputs=inputs,
+            body={},
+            total=0,
+            created_at=at,
+            updated_at=at,
+            expires_at=at + engine.SESSION_TTL,
+        )
         s.add(row)
         body = self._render(s, row, status=None, at=at)
         s.flush()
@@ -377,8 +416,11 @@ class CheckoutService:
             )
             inputs["items"] = engine.merge_items(requested)
             if not inputs["items"]:
-                raise AcpError("a checkout needs at least one item", code="invalid_request",
-                               param="$.line_items")  # fmt: skip
+                raise AcpError(
+                    "a checkout needs at least one item",
+                    code="invalid_request",
+                    param="$.line_items",
+                )
         inputs.pop("authentication", None)  # a changed checkout starts its payment over
         inputs.pop("escalation", None)
         for name in ("buyer", "fulfillment_details", "order_notes", "fulfillment_groups"):
@@ -423,14 +465,16 @@ class CheckoutService:
         if payment.handler_id is None or payment.instrument is None:
             raise AcpError(
                 "payment_data needs handler_id and instrument (purchase orders are not accepted)",
-                code="unsupported_payment_method", param="$.payment_data",
-            )  # fmt: skip
+                code="unsupported_payment_method",
+                param="$.payment_data",
+            )
         handler = self.handlers().get(payment.handler_id)
         if handler is None:
             raise AcpError(
                 f"unknown payment handler {payment.handler_id!r}",
-                code="invalid_payment_handler", param="$.payment_data.handler_id",
-            )  # fmt: skip
+                code="invalid_payment_handler",
+                param="$.payment_data.handler_id",
+            )
         status_now = str(row.body.get("status"))
         if status_now not in PAYABLE:
             raise _state_error(status_now, "completed before it is ready")
@@ -450,14 +494,20 @@ class CheckoutService:
             return 200, self._not_authenticated(row, inputs, auth, at=at)
         platform = platform_for_key(s, row.key_id)
         checkout = Checkout(
-            tenant_id=principal.tenant_id, merchant_id=row.merchant_id, session_id=row.id,
-            key_id=row.key_id, platform_id=None if platform is None else platform.id,
-            amount=row.total, currency=row.currency,
-            line_items=tuple(row.body.get("line_items", [])), snapshot=dict(row.body),
-            risk_signals=None if req.risk_signals is None
+            tenant_id=principal.tenant_id,
+            merchant_id=row.merchant_id,
+            session_id=row.id,
+            key_id=row.key_id,
+            platform_id=None if platform is None else platform.id,
+            amount=row.total,
+            currency=row.currency,
+            line_items=tuple(row.body.get("line_items", [])),
+            snapshot=dict(row.body),
+            risk_signals=None
+            if req.risk_signals is None
             else req.risk_signals.model_dump(exclude_none=True),
             authentication_result=None if auth is None else auth.model_dump(exclude_none=True),
-        )  # fmt: skip
+        )
         payment_data = payment.model_dump(exclude_none=True)
         try:
             with s.begin_nested():  # rolled back, all of it, when 3DS must come first
@@ -472,9 +522,14 @@ class CheckoutService:
             s, row, charge, handler_id=handler.id, order_notes=req.order_notes, at=at
         )
         attach_order_evidence(
-            s, order=order.body, snapshot=row.body, charge=charge, handler_id=handler.id,
-            platform=platform.name if platform is not None else f"key {row.key_id}", at=at,
-        )  # fmt: skip
+            s,
+            order=order.body,
+            snapshot=row.body,
+            charge=charge,
+            handler_id=handler.id,
+            platform=platform.name if platform is not None else f"key {row.key_id}",
+            at=at,
+        )
         for wanted in inputs["items"]:
             item = catalogue[wanted["id"]]
             if item.stock is not None:
@@ -520,11 +575,16 @@ class CheckoutService:
     ) -> dict[str, Any]:
         """A ``payment_declined`` session the buyer may retry (nothing was charged)."""
         inputs["payment_error"] = {
-            "type": "error", "code": "payment_declined", "content_type": "plain",
-            "content": content or (charge.message if charge is not None else "")
+            "type": "error",
+            "code": "payment_declined",
+            "content_type": "plain",
+            "content": content
+            or (charge.message if charge is not None else "")
             or "Your payment was declined. Please try a different payment method.",
-            "severity": "high", "resolution": "recoverable", "param": param,
-        }  # fmt: skip
+            "severity": "high",
+            "resolution": "recoverable",
+            "param": param,
+        }
         body["messages"].append(inputs["payment_error"])
         row.inputs, row.body, row.status, row.updated_at = inputs, body, body["status"], at
         return body
@@ -571,14 +631,17 @@ class CheckoutService:
             inputs["escalation"] = {
                 "continue_url": f"{storefront(row.merchant_id)}/checkout/{row.id}",
                 "message": {
-                    "type": "error", "code": "intervention_required", "content_type": "plain",
+                    "type": "error",
+                    "code": "intervention_required",
+                    "content_type": "plain",
                     "content": "The card issuer requires 3-D Secure authentication, which this "
                     "agent did not declare it can run. The buyer can finish the purchase on "
                     "the merchant's site.",
-                    "severity": "high", "resolution": "requires_buyer_input",
+                    "severity": "high",
+                    "resolution": "requires_buyer_input",
                     "param": engine.ESCALATION_PARAM,
                 },
-            }  # fmt: skip
+            }
             body["status"] = "requires_escalation"
             body["messages"].append(dict(inputs["escalation"]["message"]))
         engine.show_intervention(body, inputs)

@@ -75,9 +75,11 @@ def verify_request(
         key = jwk.JWK(**dict(signing_jwk)).get_op_key("verify")
     except Exception as exc:  # a registered key we cannot use is our data's fault
         raise AcpError(
-            "the platform's signing key is unusable", code="invalid_signing_key", status=500,
+            "the platform's signing key is unusable",
+            code="invalid_signing_key",
+            status=500,
             type="processing_error",
-        ) from exc  # fmt: skip
+        ) from exc
     if len(raw) != 64 or not isinstance(key, ec.EllipticCurvePublicKey):
         raise _unauthorised("Signature does not verify", "invalid_signature", meta)
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))

@@ -93,9 +93,10 @@ def require_idempotency_key(meta: RequestMeta) -> str:
     key = meta.idempotency_key
     if key is None or key == "":
         raise AcpError(
-            "Idempotency-Key header is required", code="idempotency_key_required",
+            "Idempotency-Key header is required",
+            code="idempotency_key_required",
             headers=meta.echo(),
-        )  # fmt: skip
+        )
     if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
         raise AcpError(
             "Idempotency-Key must be 1-255 printable characters",

@@ -233,9 +233,14 @@ class Ap2MandateHandler:
                 message="The payment was declined by fraud screening.",
             )
         auth = authorise(
-            session, checkout, token_id=closed.payment_instrument.id, card_id=card.card_id,
-            risk_action=action, rates=self.gateway.rates, at=at,
-        )  # fmt: skip
+            session,
+            checkout,
+            token_id=closed.payment_instrument.id,
+            card_id=card.card_id,
+            risk_action=action,
+            rates=self.gateway.rates,
+            at=at,
+        )
         evidence["three_ds"] = dict(auth.evidence)
         view = pay_answered(
             self.gateway,

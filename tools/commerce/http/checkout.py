@@ -188,9 +188,14 @@ async def create_feed(request: Request, ctx: FeedWriter) -> JSONResponse:
 
     def run(*, at: Any) -> AcpResponse:
         return run_once(
-            ctx.db, ctx.principal, meta, "/feeds", body,
-            lambda s: (201, feeds.create_feed(s, merchant_id, body, at=at)), at=at,
-        )  # fmt: skip
+            ctx.db,
+            ctx.principal,
+            meta,
+            "/feeds",
+            body,
+            lambda s: (201, feeds.create_feed(s, merchant_id, body, at=at)),
+            at=at,
+        )
 
     return _reply(await run_in_threadpool(run, at=utcnow()))
 

@@ -25,11 +25,14 @@ PREFIX = "Acp"
 _REF = "#/components/schemas/" + PREFIX + "{model}"
 _OPTIONAL_HEADERS = (
     ("Request-Id", "Echoed on the response, for tracing"),
-    ("Signature", "base64url ES256 over `{Timestamp}.{JCS(body)}`; required when the agent "
-     "platform registered a signing key"),
+    (
+        "Signature",
+        "base64url ES256 over `{Timestamp}.{JCS(body)}`; required when the agent "
+        "platform registered a signing key",
+    ),
     ("Timestamp", "RFC 3339, within 300 s of the server's clock; sent with Signature"),
     ("Accept-Language", "Preferred language of messages"),
-)  # fmt: skip
+)
 
 
 def _header(name: str, schema: dict[str, Any], *, required: bool, about: str) -> dict[str, Any]:

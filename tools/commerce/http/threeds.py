@@ -62,9 +62,11 @@ async def create_authentication_session(request: Request, ctx: Driver) -> JSONRe
     """Start 3-D Secure for a delegated token (ACP ``createAuthenticationSession``)."""
     body = await _body(request)
     svc, meta = _service(ctx), meta_of(request)
-    return _reply(await run_in_threadpool(
-        svc.create, ctx.principal, meta, body, base_url=_base(request), at=utcnow()
-    ))  # fmt: skip
+    return _reply(
+        await run_in_threadpool(
+            svc.create, ctx.principal, meta, body, base_url=_base(request), at=utcnow()
+        )
+    )
 
 
 @router.post(
@@ -77,10 +79,17 @@ async def authenticate_session(
     """Report the 3DS Method result and run the authentication (``authenticateSession``)."""
     body = await _body(request)
     svc, meta = _service(ctx), meta_of(request)
-    return _reply(await run_in_threadpool(
-        svc.authenticate, ctx.principal, meta, authentication_session_id, body,
-        base_url=_base(request), at=utcnow(),
-    ))  # fmt: skip
+    return _reply(
+        await run_in_threadpool(
+            svc.authenticate,
+            ctx.principal,
+            meta,
+            authentication_session_id,
+            body,
+            base_url=_base(request),
+            at=utcnow(),
+        )
+    )
 
 
 @router.get(f"{BASE}/{{authentication_session_id}}", openapi_extra=acp_doc(lookup=True))
@@ -89,10 +98,16 @@ async def get_authentication_session(
 ) -> JSONResponse:
     """The session and, once final, its result (``getAuthenticationSession``)."""
     svc, meta = _service(ctx), meta_of(request)
-    return _reply(await run_in_threadpool(
-        svc.retrieve, ctx.principal, meta, authentication_session_id,
-        base_url=_base(request), at=utcnow(),
-    ))  # fmt: skip
+    return _reply(
+        await run_in_threadpool(
+            svc.retrieve,
+            ctx.principal,
+            meta,
+            authentication_session_id,
+            base_url=_base(request),
+            at=utcnow(),
+        )
+    )
 
 
 @router.post(CHALLENGE_PATH, openapi_extra=acp_doc(body=CREQ_BODY, version=False, lookup=True))

@@ -332,9 +332,16 @@ class ShoppingAgent:
             return _with(base, status="over_budget")
         base = _with(base, handler_id=self.payment.handler_id)
         done = pay(
-            self.client, self.merchant_id, session, self.payment, note=self.note,
-            clock=self.clock, buyer=self.buyer, retries=self.retries, cardholder=self.cardholder,
-        )  # fmt: skip
+            self.client,
+            self.merchant_id,
+            session,
+            self.payment,
+            note=self.note,
+            clock=self.clock,
+            buyer=self.buyer,
+            retries=self.retries,
+            cardholder=self.cardholder,
+        )
         order = done.get("order") or {}
         if done.get("status") != "completed" or not order:
             codes = [m.get("code") for m in _errors(done)]
@@ -452,41 +459,65 @@ def pay(
         }
         done = client.complete_checkout(str(current["id"]), payload)
         if done.get("status") == "authentication_required":
-            note("complete", True, f"attempt {attempt}: the merchant asks for 3-D Secure (SCA)",
-                 {"attempt": attempt, "status": "authentication_required"})  # fmt: skip
+            note(
+                "complete",
+                True,
+                f"attempt {attempt}: the merchant asks for 3-D Secure (SCA)",
+                {"attempt": attempt, "status": "authentication_required"},
+            )
             token = _credential(method, payment_data)
             card = getattr(method, "card", None)
             if token is None or card is None:
                 note("3ds_create", False, "this payment method cannot run 3-D Secure", {})
                 return done
             result = run_3ds(
-                client, done, merchant_id=merchant_id, token=token, card=card, note=note,
+                client,
+                done,
+                merchant_id=merchant_id,
+                token=token,
+                card=card,
+                note=note,
                 cardholder=cardholder,
-            )  # fmt: skip
+            )
             done = client.complete_checkout(
                 str(current["id"]), {**payload, "authentication_result": result}
             )
         order = done.get("order") or {}
         if done.get("status") == "completed" and order:
             total = _total(done) or 0
-            note("complete", True,
-                 f"attempt {attempt}: order {order.get('id')} for "
-                 f"{money(total, str(done.get('currency', '')).upper())}",
-                 {"attempt": attempt, "order_id": order.get("id"), "total": _total(done)})  # fmt: skip
+            note(
+                "complete",
+                True,
+                f"attempt {attempt}: order {order.get('id')} for "
+                f"{money(total, str(done.get('currency', '')).upper())}",
+                {"attempt": attempt, "order_id": order.get("id"), "total": _total(done)},
+            )
             return done
         errors = _errors(done)
         codes = [m.get("code") for m in errors]
-        note("complete", False, f"attempt {attempt}: not completed ({done.get('status')}): {codes}",
-             {"attempt": attempt, "status": done.get("status"), "codes": codes,
-              "continue_url": done.get("continue_url")})  # fmt: skip
+        note(
+            "complete",
+            False,
+            f"attempt {attempt}: not completed ({done.get('status')}): {codes}",
+            {
+                "attempt": attempt,
+                "status": done.get("status"),
+                "codes": codes,
+                "continue_url": done.get("continue_url"),
+            },
+        )
         recoverable = any(
             m.get("code") == "payment_declined" and m.get("resolution") == "recoverable"
             for m in errors
         )
         if not recoverable or done.get("status") != "ready_for_payment" or attempt > retries:
             return done
-        note("retry", True, f"the decline is recoverable: attempt {attempt + 1} with a fresh "
-             "credential", {"attempt": attempt + 1})  # fmt: skip
+        note(
+            "retry",
+            True,
+            f"the decline is recoverable: attempt {attempt + 1} with a fresh credential",
+            {"attempt": attempt + 1},
+        )
         current = done
     return done
 

@@ -103,9 +103,10 @@ def create_request(
         body["acquirer_details"] = dict(meta["acquirer_details"])
     preference = meta.get("flow_preference") or {}
     if preference.get("type") == "challenge":
-        body["flow_preference"] = {"type": "challenge", **(
-            {"challenge": dict(preference["challenge"])} if preference.get("challenge") else {}
-        )}  # fmt: skip
+        body["flow_preference"] = {
+            "type": "challenge",
+            **({"challenge": dict(preference["challenge"])} if preference.get("challenge") else {}),
+        }
     elif preference.get("type") == "frictionless":
         body["flow_preference"] = {"type": "frictionless"}
     return body

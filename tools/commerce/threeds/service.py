@@ -130,17 +130,23 @@ class DelegateAuthentication:
     # ---- guards --------------------------------------------------------------------------
 
     def _guard(
-        self, principal: Principal, meta: RequestMeta, payload: Any, *, at: datetime,
+        self,
+        principal: Principal,
+        meta: RequestMeta,
+        payload: Any,
+        *,
+        at: datetime,
         version: bool = True,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             if version:
                 check_version(meta)
             if principal.role not in DRIVERS:
                 raise AcpError(
                     "only an agent platform's shopper key may run delegate authentication",
-                    code="role_required", status=403,
-                )  # fmt: skip
+                    code="role_required",
+                    status=403,
+                )
             with self.db.tenant_session(principal.tenant_id) as s:
                 platform = platform_for_key(s, principal.key_id)
                 jwk = None if platform is None else platform.signing_jwk
@@ -172,9 +178,14 @@ class DelegateAuthentication:
     # ---- create --------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, meta: RequestMeta, payload: Mapping[str, Any], *,
-        base_url: str, at: datetime,
-    ) -> AcpResponse:  # fmt: skip
+        self,
+        principal: Principal,
+        meta: RequestMeta,
+        payload: Mapping[str, Any],
+        *,
+        base_url: str,
+        at: datetime,
+    ) -> AcpResponse:
         self._guard(principal, meta, payload, at=at)
         req = parse(CreateIn, payload)
 
@@ -190,8 +201,10 @@ class DelegateAuthentication:
         if principal.merchant_id is not None and req.merchant_id != principal.merchant_id:
             raise AcpError(
                 "this key may only authenticate payments to its own merchant",
-                code="merchant_mismatch", status=403, param="$.merchant_id",
-            )  # fmt: skip
+                code="merchant_mismatch",
+                status=403,
+                param="$.merchant_id",
+            )
         number = req.payment_method.number.strip()
         if not number.startswith("spt_"):
             raise _invalid_card(
@@ -236,9 +249,10 @@ class DelegateAuthentication:
             fields = ("acquirer_bin", "acquirer_country", "acquirer_merchant_id")
             if any(sent[f] != acquirer[f] for f in fields):
                 raise AcpError(
-                    "acquirer_details are not those the checkout's authentication_metadata "
-                    "named", code="acquirer_mismatch", param="$.acquirer_details",
-                )  # fmt: skip
+                    "acquirer_details are not those the checkout's authentication_metadata named",
+                    code="acquirer_mismatch",
+                    param="$.acquirer_details",
+                )
         if ds is None:
             status, step = "not_supported", "final"
         elif acs.wants_fingerprint(ds):
@@ -246,16 +260,28 @@ class DelegateAuthentication:
         else:
             status, step = "pending", "areq"
         row = AuthenticationSession(
-            id="auth_" + uuid.uuid4().hex[:24], key_id=principal.key_id, token_id=token.id,
-            card_id=card.id, merchant_id=token.merchant_id,
-            checkout_session_id=token.checkout_session_id, amount=req.amount.value,
-            currency=req.amount.currency, directory_server=ds or "none", acquirer=acquirer,
-            flow_preference=None if req.flow_preference is None
+            id="auth_" + uuid.uuid4().hex[:24],
+            key_id=principal.key_id,
+            token_id=token.id,
+            card_id=card.id,
+            merchant_id=token.merchant_id,
+            checkout_session_id=token.checkout_session_id,
+            amount=req.amount.value,
+            currency=req.amount.currency,
+            directory_server=ds or "none",
+            acquirer=acquirer,
+            flow_preference=None
+            if req.flow_preference is None
             else req.flow_preference.model_dump(exclude_none=True),
-            status=status, step=step, version=acs.VERSION, server_trans_id=str(uuid.uuid4()),
-            ds_trans_id=str(uuid.uuid4()), created_at=at, expires_at=at + SESSION_TTL,
+            status=status,
+            step=step,
+            version=acs.VERSION,
+            server_trans_id=str(uuid.uuid4()),
+            ds_trans_id=str(uuid.uuid4()),
+            created_at=at,
+            expires_at=at + SESSION_TTL,
             finished_at=at if step == "final" else None,
-        )  # fmt: skip
+        )
         s.add(row)
         s.flush()
         return row
@@ -263,9 +289,15 @@ class DelegateAuthentication:
     # ---- authenticate --------------------------------------------------------------------
 
     def authenticate(
-        self, principal: Principal, meta: RequestMeta, session_id: str,
-        payload: Mapping[str, Any], *, base_url: str, at: datetime,
-    ) -> AcpResponse:  # fmt: skip
+        self,
+        principal: Principal,
+        meta: RequestMeta,
+        session_id: str,
+        payload: Mapping[str, Any],
+        *,
+        base_url: str,
+        at: datetime,
+    ) -> AcpResponse:
         self._guard(principal, meta, payload, at=at)
         req = parse(AuthenticateIn, payload)
 
@@ -312,9 +344,14 @@ class DelegateAuthentication:
     # ---- retrieve ------------------------------------------------------------------------
 
     def retrieve(
-        self, principal: Principal, meta: RequestMeta, session_id: str, *, base_url: str,
+        self,
+        principal: Principal,
+        meta: RequestMeta,
+        session_id: str,
+        *,
+        base_url: str,
         at: datetime,
-    ) -> AcpResponse:  # fmt: skip
+    ) -> AcpResponse:
         self._guard(principal, meta, None, at=at)
         try:
             with self.db.tenant_session(principal.tenant_id) as s:
@@ -330,9 +367,13 @@ class DelegateAuthentication:
     # ---- the sandbox ACS -----------------------------------------------------------------
 
     def challenge(
-        self, principal: Principal, meta: RequestMeta, payload: Mapping[str, Any] | None, *,
+        self,
+        principal: Principal,
+        meta: RequestMeta,
+        payload: Mapping[str, Any] | None,
+        *,
         at: datetime,
-    ) -> AcpResponse:  # fmt: skip
+    ) -> AcpResponse:
         """The ACS's challenge page: a ``CReq`` in, the ``CRes`` out (``{"cres": …}``)."""
         self._guard(principal, meta, payload, at=at, version=False)
         creq = parse_creq(payload)

@@ -147,9 +147,14 @@ class TokenizedCardHandler:
         auth = None
         if decision.action != "decline":
             auth = authorise(
-                session, checkout, token_id=card.token_id, card_id=card.card_id,
-                risk_action=decision.action, rates=self.gateway().rates, at=at,
-            )  # fmt: skip
+                session,
+                checkout,
+                token_id=card.token_id,
+                card_id=card.card_id,
+                risk_action=decision.action,
+                rates=self.gateway().rates,
+                at=at,
+            )
         charge = self._pay(session, checkout, card, decision, auth, at=at, request_key=request_key)
         record_charge(
             session, checkout, handler_id=HANDLER_ID, decision=decision, charge=charge, at=at
