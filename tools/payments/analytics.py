@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +31,8 @@ DIMENSIONS = (
     "decline_code",
 )
 LEVER_DIMENSIONS = ("issuer", "method_type", "market", "brand", "three_ds", "network_token")
+BUCKETS = ("day", "week")
+"""Time buckets of :func:`success_series` (a week starts on Monday)."""
 MIN_SEGMENT = 20
 """Segments smaller than this are too noisy to rank."""
 
@@ -97,6 +99,73 @@ def success_rate(
         "approved": total_ok,
         "successRate": round(total_ok / len(rows), 4) if rows else None,
         "segments": segments,
+    }
+
+
+def _bucket_of(day: date, bucket: str) -> date:
+    return day - timedelta(days=day.weekday()) if bucket == "week" else day
+
+
+def success_series(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket: str = "day",
+    merchant_id: str | None = None,
+) -> dict[str, Any]:
+    """Attempts, approvals and success rate per day (or week) from ``start`` to ``end``.
+
+    Buckets are UTC calendar days (weeks from Monday); every bucket the span touches is
+    present, the first and last possibly partial, and one without final results has
+    ``rate`` None, not 0. The totals are those of :func:`success_rate` over the same span.
+    ``approvedVolume`` sums approved amounts per currency in minor units.
+    """
+    if bucket not in BUCKETS:
+        raise ValidationFailed(
+            f"bucket must be one of {', '.join(BUCKETS)}", code="invalid_bucket", param="bucket"
+        )
+    if end <= start:
+        raise ValidationFailed("the window is empty", code="invalid_window", param="days")
+    stmt = select(
+        Payment.created_at, Payment.result_status, Payment.currency, Payment.amount
+    ).where(
+        Payment.result_status.in_(("S", "F")),
+        Payment.created_at >= start,
+        Payment.created_at < end,
+    )
+    if merchant_id is not None:
+        stmt = stmt.where(Payment.merchant_id == merchant_id)
+    attempts: Counter[date] = Counter()
+    approved: Counter[date] = Counter()
+    volume: Counter[str] = Counter()
+    for at, status, currency, amount in session.execute(stmt).all():
+        key = _bucket_of(at.astimezone(UTC).date(), bucket)
+        attempts[key] += 1
+        if status == "S":
+            approved[key] += 1
+            volume[currency] += amount
+    first = _bucket_of(start.astimezone(UTC).date(), bucket)
+    last = _bucket_of((end - timedelta(microseconds=1)).astimezone(UTC).date(), bucket)
+    step = timedelta(days=7 if bucket == "week" else 1)
+    points = []
+    day = first
+    while day <= last:
+        n, ok = attempts[day], approved[day]
+        rate = round(ok / n, 4) if n else None
+        points.append({"date": day.isoformat(), "attempts": n, "approved": ok, "rate": rate})
+        day += step
+    total, total_ok = sum(attempts.values()), sum(approved.values())
+    return {
+        "merchantId": merchant_id,
+        "bucket": bucket,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "attempts": total,
+        "approved": total_ok,
+        "successRate": round(total_ok / total, 4) if total else None,
+        "approvedVolume": [{"currency": ccy, "value": str(v)} for ccy, v in sorted(volume.items())],
+        "data": points,
     }
 
 
@@ -240,4 +309,12 @@ def dispute_monitoring(
     return out
 
 
-__all__ = ["DIMENSIONS", "decline_breakdown", "dispute_monitoring", "success_rate", "top_levers"]
+__all__ = [
+    "BUCKETS",
+    "DIMENSIONS",
+    "decline_breakdown",
+    "dispute_monitoring",
+    "success_rate",
+    "success_series",
+    "top_levers",
+]

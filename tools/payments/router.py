@@ -335,6 +335,25 @@ def success_rate(
                   lambda s: analytics.success_rate(s, group_by=group_by, start=start, merchant_id=scope))  # fmt: skip
 
 
+@router.get("/analytics/success-rate/series")
+def success_rate_series(
+    ctx: StaffCtx,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    bucket: Annotated[str, Query(description="day | week (weeks start on Monday)")] = "day",
+    merchant_id: str | None = None,
+) -> dict[str, Any]:
+    """Success rate per UTC day (or week) over the last ``days``, with approved volume."""
+    scope, start = _window(ctx, days, merchant_id)
+    end = utcnow()
+    return read_tx(
+        ctx.db,
+        ctx.principal.tenant_id,
+        lambda s: analytics.success_series(
+            s, start=start, end=end, bucket=bucket, merchant_id=scope
+        ),
+    )
+
+
 def _windowed_rows(
     ctx: RequestContext, days: int, merchant_id: str | None, fn: Callable[..., list[dict[str, Any]]]
 ) -> dict[str, Any]:
