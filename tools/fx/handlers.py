@@ -113,7 +113,7 @@ def run_exposure(
     return {
         "basis": "gross" if req.absolute else "net",
         "source": "request" if req.records is not None else "ledger",
-        "currencies": {code: fc.to_dict(history=0) for code, fc in fcs.items()},
+        "currencies": {code: fc.to_dict(history=req.history) for code, fc in fcs.items()},
     }
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cockpit.api.deps import StaffCtx
+from cockpit.api.deps import RequestContext, StaffCtx
+from cockpit.errors import NotFound
 from tools.fx.charts import media_type, render_forecast
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
@@ -70,11 +71,21 @@ def post_forecast(
     return fc.to_dict(history=body.history)
 
 
+def _merchant_scope(ctx: RequestContext, requested: str | None) -> str | None:
+    """A bound key's own merchant (naming another is 404, as for one that does not exist),
+    else the one asked for, or None for the whole tenant — as the payments analytics do."""
+    bound = ctx.principal.merchant_id
+    if bound and requested and requested != bound:
+        raise NotFound(f"no merchant {requested!r}", code="merchant_not_found", param="merchant_id")
+    return bound or requested
+
+
 @router.post("/exposure")
 def post_exposure(body: ExposureRequest, ctx: StaffCtx) -> dict[str, Any]:
     """Forecast daily FX demand per currency from volume records or the tenant's ledger."""
     p = ctx.principal
-    return run_exposure(body, extras=ctx.extras, tenant_id=p.tenant_id, merchant_id=p.merchant_id)
+    merchant = _merchant_scope(ctx, body.merchant_id)
+    return run_exposure(body, extras=ctx.extras, tenant_id=p.tenant_id, merchant_id=merchant)
 
 
 @router.post("/hedge")

@@ -79,6 +79,14 @@ class ExposureRequest(_Body):
     )
     start: date | None = None
     end: date | None = None
+    merchant_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="One merchant's volumes (a merchant-bound key always gets its own)",
+    )
+    history: int = Field(
+        default=0, ge=0, le=5000, description="History points to include per currency"
+    )
 
 
 class CostsIn(_Body):
