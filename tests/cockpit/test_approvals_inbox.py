@@ -138,6 +138,7 @@ def test_rows_carry_what_the_inbox_shows(inbox: Inbox) -> None:
     assert row["requested_by_prefix"] == "ck_" + inbox.key_ids["merchant_a"]
     assert row["four_eyes"] is False and row["status"] == "pending"
     assert row["why"] == "every spine_payout call needs approval"
+    assert row["amount_field"] == "amount" and row["currency_field"] == "currency"
     # Asked at T0; the clock now reads T0 + 4h05.
     assert row["age_s"] == 4 * 3600 + 5 * 60
 

@@ -96,6 +96,10 @@ def _json(
         "decided_at": iso(r.decided_at) if r.decided_at else None,
         "age_s": max(0, int((utcnow() - _aware(r.created_at)).total_seconds())),
     }
+    if tools is not None and r.tool in tools:
+        # Which arguments hold the amount and its currency: an edit form converts major units.
+        tool = tools.get(r.tool)
+        out["amount_field"], out["currency_field"] = tool.amount_field, tool.currency_field
     if viewer is not None and tools is not None:
         blocked = _blocked(viewer, r, tools)
         out["may_decide"] = not blocked
