@@ -33,6 +33,7 @@ from cockpit.api.routers import (
     threads,
     usage,
 )
+from cockpit.api.routers.tools import router as tools_router
 from cockpit.api.services import Services
 from cockpit.audit import keyring_for
 from cockpit.audit.log import AuditLog
@@ -187,6 +188,24 @@ def eval_runner(settings: Settings) -> EvalRunner | None:
     return runner
 
 
+class KnowledgeCatalog:
+    """The knowledge collections a spec's ``knowledge`` may name (the domain's store)."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+
+    def shared(self) -> set[str]:
+        from knowledge.namespace import SHARED_COLLECTION
+
+        return {SHARED_COLLECTION}
+
+    def tenant(self, tenant_id: str) -> set[str]:
+        from knowledge.service import store_from_extras
+
+        store = store_from_extras(self._svc.extras, self._svc.settings)
+        return {c.name for c in store.list_collections(tenant_id)}
+
+
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()
     for module in settings.tool_modules:
@@ -274,6 +293,8 @@ def create_app(
             if recovered:
                 log.warning("marked %d runs from a previous server as failed", recovered)
             wire_domains(svc)
+            if _optional_module("knowledge.service") is not None:
+                specs.use_collections(KnowledgeCatalog(svc))
             for hook in STARTUP_HOOKS:
                 module = _optional_module(hook)
                 if module is not None and hasattr(module, "on_startup"):
@@ -318,6 +339,7 @@ def create_app(
         audit.router,
         keys.router,
         usage.router,
+        tools_router,
     ):
         app.include_router(router)
     for name in DOMAIN_ROUTERS:

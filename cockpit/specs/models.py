@@ -74,3 +74,31 @@ class EvalSuite(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(64))
     yaml: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AgentAliasMove(TenantScoped, Base):
+    """One move of an alias, newest last: what it pointed at before, who moved it, the gate.
+
+    Rolling back undoes the newest move not yet undone (``undone``), so repeated rollbacks
+    walk back through the history instead of flipping between two versions.
+    """
+
+    __tablename__ = "agent_alias_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(120), index=True)
+    alias: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    """The version the alias points at after this move."""
+    previous: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The version it pointed at before (None: the alias was created by this move)."""
+    kind: Mapped[str] = mapped_column(String(10))
+    """``created`` (first version went live), ``set`` (PUT alias) or ``rollback``."""
+    by: Mapped[str] = mapped_column(String(64))
+    """Key id of the caller (``cli`` from the host's command line)."""
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The eval gate's decision for a ``live`` move (None for ``canary``)."""
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A rollback has moved the alias back from this move."""
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,17 +9,26 @@ moving an alias; versions are never edited.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
-from cockpit.db.base import utcnow
+from cockpit.clock import utcnow
+from cockpit.db.base import iso
 from cockpit.db.session import Database
-from cockpit.errors import NotFound, ValidationFailed
-from cockpit.specs.models import AgentAlias, AgentVersion
-from cockpit.specs.spec import AgentSpec, check_tools, load_spec_file
+from cockpit.errors import Conflict, NotFound, ValidationFailed
+from cockpit.specs.models import AgentAlias, AgentAliasMove, AgentVersion
+from cockpit.specs.refs import (
+    CollectionCatalog,
+    raise_problems,
+    reference_problems,
+    spec_problems,
+)
+from cockpit.specs.spec import AgentSpec, SpecProblem, load_spec_file
 from cockpit.toolkit.registry import ToolRegistry
 
 _REF = re.compile(r"^(?P<id>[a-z][a-z0-9_\-]{1,62})(?:@(?P<sel>v\d+|[a-z][a-z0-9_\-]{0,38}))?$")
@@ -38,9 +47,17 @@ class ResolvedAgent:
     aliases: tuple[str, ...] = ()
 
 
-def load_builtin_specs(folders: list[Path]) -> dict[str, AgentSpec]:
+class BuiltinSpecs(dict[str, AgentSpec]):
+    """Built-in specs by id, remembering the file each came from (errors name it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: dict[str, Path] = {}
+
+
+def load_builtin_specs(folders: list[Path]) -> BuiltinSpecs:
     """Every ``<folder>/<name>/agent.yaml``; a duplicate id is an error."""
-    specs: dict[str, AgentSpec] = {}
+    specs = BuiltinSpecs()
     for folder in folders:
         for path in sorted(folder.glob("*/agent.yaml")):
             spec = load_spec_file(path)
@@ -51,16 +68,81 @@ def load_builtin_specs(folders: list[Path]) -> dict[str, AgentSpec]:
                     param="id",
                 )
             specs[spec.id] = spec
+            specs.paths[spec.id] = path
     return specs
 
 
 class SpecRegistry:
-    def __init__(self, db: Database, tools: ToolRegistry, builtin: dict[str, AgentSpec]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        tools: ToolRegistry,
+        builtin: dict[str, AgentSpec],
+        *,
+        collections: CollectionCatalog | None = None,
+    ) -> None:
+        """Built-in specs are checked here: an unknown tool or handoff stops the start with a
+        :class:`ValidationFailed` naming the file and the field."""
         self._db = db
         self._tools = tools
         self.builtin = builtin
+        self.collections: CollectionCatalog | None = None
         for spec in builtin.values():
-            check_tools(spec, tools)
+            raise_problems(
+                reference_problems(spec.model_dump(mode="json"), tools=tools, agents=set(builtin)),
+                source=self._source(spec.id),
+            )
+        if collections is not None:
+            self.use_collections(collections)
+
+    def _source(self, agent_id: str) -> Path | None:
+        paths: Mapping[str, Path] = getattr(self.builtin, "paths", {})
+        return paths.get(agent_id)
+
+    def use_collections(self, catalog: CollectionCatalog) -> None:
+        """Check specs' ``knowledge`` against ``catalog`` from now on (built-ins at once,
+        against the built-in collections)."""
+        shared = set(catalog.shared())
+        for spec in self.builtin.values():
+            raise_problems(
+                reference_problems(
+                    spec.model_dump(mode="json"), tools=self._tools, collections=shared
+                ),
+                source=self._source(spec.id),
+            )
+        self.collections = catalog
+
+    def _collections_for(self, tenant_id: str, data: Any) -> Collection[str] | None:
+        """What ``knowledge`` may name for this tenant; the store is asked only when a name is
+        not a built-in collection."""
+        if self.collections is None:
+            return None
+        shared = set(self.collections.shared())
+        wanted = data.get("knowledge") if isinstance(data, Mapping) else None
+        if not isinstance(wanted, list) or all(w in shared for w in wanted):
+            return shared
+        return set(self.collections.tenant(tenant_id)) | shared
+
+    def problems(self, tenant_id: str, data: Any) -> tuple[AgentSpec | None, list[SpecProblem]]:
+        """Validate ``data`` as a spec of this tenant: the spec, or every problem found."""
+        return spec_problems(
+            data,
+            tools=self._tools.for_tenant(tenant_id),
+            agents=set(self.specs_for(tenant_id)),
+            collections=self._collections_for(tenant_id, data),
+        )
+
+    def check(self, tenant_id: str, spec: AgentSpec) -> None:
+        """Raise :class:`ValidationFailed` for the first unknown tool, handoff or collection."""
+        data = spec.model_dump(mode="json")
+        raise_problems(
+            reference_problems(
+                data,
+                tools=self._tools.for_tenant(tenant_id),
+                agents=set(self.specs_for(tenant_id)),
+                collections=self._collections_for(tenant_id, data),
+            )
+        )
 
     def resolve(self, tenant_id: str, ref: str) -> ResolvedAgent:
         m = _REF.match(ref or "")
@@ -145,14 +227,7 @@ class SpecRegistry:
     def create_version(self, tenant_id: str, spec: AgentSpec, *, created_by: str) -> int:
         """Store a new immutable version; the first version of an agent also becomes ``live``
         unless its ``evals`` gate it (then ``live`` moves only through the eval gate)."""
-        check_tools(spec, self._tools)
-        for i, target in enumerate(spec.handoffs):
-            if target not in self.specs_for(tenant_id):
-                raise ValidationFailed(
-                    f"handoffs.{i}: unknown agent {target!r}",
-                    code="unknown_agent",
-                    param=f"handoffs.{i}",
-                )
+        self.check(tenant_id, spec)
         with self._db.tenant_session(tenant_id) as s:
             latest = (
                 s.scalar(
@@ -172,13 +247,33 @@ class SpecRegistry:
             )
             if latest == 0 and not spec.evals:
                 s.add(AgentAlias(agent_id=spec.id, alias="live", version=version))
+                s.add(
+                    AgentAliasMove(
+                        agent_id=spec.id,
+                        alias="live",
+                        version=version,
+                        previous=None,
+                        kind="created",
+                        by=created_by,
+                        gate={"decision": "ungated"},
+                        at=utcnow(),
+                    )
+                )
         return version
 
-    def set_alias(self, tenant_id: str, agent_id: str, alias: str, version: int) -> None:
-        if alias not in ALIASES:
-            raise ValidationFailed(
-                f"alias must be one of {ALIASES}", code="invalid_alias", param="alias"
-            )
+    def set_alias(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        alias: str,
+        version: int,
+        *,
+        by: str = "cli",
+        gate: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Point ``alias`` at ``version`` and record the move (the gate is the caller's)."""
+        _check_alias(alias)
         with self._db.tenant_session(tenant_id) as s:
             exists = s.scalars(
                 select(AgentVersion.id).where(
@@ -194,11 +289,103 @@ class SpecRegistry:
             row = s.scalars(
                 select(AgentAlias).where(AgentAlias.agent_id == agent_id, AgentAlias.alias == alias)
             ).one_or_none()
+            previous = row.version if row is not None else None
             if row is None:
                 s.add(AgentAlias(agent_id=agent_id, alias=alias, version=version))
             else:
                 row.version = version
                 row.updated_at = utcnow()
+            s.add(
+                AgentAliasMove(
+                    agent_id=agent_id,
+                    alias=alias,
+                    version=version,
+                    previous=previous,
+                    kind="set",
+                    by=by,
+                    gate=gate,
+                    reason=reason,
+                    at=utcnow(),
+                )
+            )
+
+    def rollback(
+        self, tenant_id: str, agent_id: str, alias: str, *, by: str, reason: str | None = None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Move ``alias`` back to where it pointed before its newest move not yet undone.
+
+        No gate runs: that version was where the alias pointed, so it had passed whatever
+        gate admitted it then; the returned gate says so (``decision: rollback``) with that
+        earlier decision. Conflict ``nothing_to_roll_back`` when there is no earlier version.
+        """
+        _check_alias(alias)
+        with self._db.tenant_session(tenant_id) as s:
+            moves = list(
+                s.scalars(
+                    select(AgentAliasMove)
+                    .where(AgentAliasMove.agent_id == agent_id, AgentAliasMove.alias == alias)
+                    .order_by(AgentAliasMove.id)
+                )
+            )
+            row = s.scalars(
+                select(AgentAlias).where(AgentAlias.agent_id == agent_id, AgentAlias.alias == alias)
+            ).one_or_none()
+            last = next((m for m in reversed(moves) if m.kind != "rollback" and not m.undone), None)
+            if row is None or last is None or last.previous is None or last.version != row.version:
+                raise Conflict(
+                    f"{agent_id}@{alias} has no earlier version to roll back to",
+                    code="nothing_to_roll_back",
+                    param="alias",
+                )
+            target = last.previous
+            admitted = next(
+                (m for m in reversed(moves) if m.id < last.id and m.version == target), None
+            )
+            gate: dict[str, Any] = {
+                "decision": "rollback",
+                "rolled_back_from": last.version,
+                "admitted_by": admitted.gate if admitted is not None else None,
+            }
+            last.undone = True
+            row.version = target
+            row.updated_at = utcnow()
+            s.add(
+                AgentAliasMove(
+                    agent_id=agent_id,
+                    alias=alias,
+                    version=target,
+                    previous=last.version,
+                    kind="rollback",
+                    by=by,
+                    gate=gate,
+                    reason=reason,
+                    at=utcnow(),
+                )
+            )
+        return target, gate
+
+    def aliases(self, tenant_id: str, agent_id: str) -> dict[str, Any]:
+        """Each alias: the version it points at (None: unset) and its moves, newest first."""
+        self.versions(tenant_id, agent_id)  # 404 for an agent this tenant does not have
+        with self._db.tenant_session(tenant_id) as s:
+            current = {
+                a.alias: a.version
+                for a in s.scalars(select(AgentAlias).where(AgentAlias.agent_id == agent_id))
+            }
+            moves = list(
+                s.scalars(
+                    select(AgentAliasMove)
+                    .where(AgentAliasMove.agent_id == agent_id)
+                    .order_by(AgentAliasMove.id.desc())
+                )
+            )
+        return {
+            alias: {
+                "version": current.get(alias),
+                "history": [_move_json(m) for m in moves if m.alias == alias],
+            }
+            for alias in ALIASES
+        }
 
     def versions(self, tenant_id: str, agent_id: str) -> list[tuple[int, str, datetime]]:
         with self._db.tenant_session(tenant_id) as s:
@@ -216,4 +403,24 @@ class SpecRegistry:
         return [(r.version, r.spec_hash, r.created_at) for r in rows]
 
 
-__all__ = ["ALIASES", "ResolvedAgent", "SpecRegistry", "load_builtin_specs"]
+def _check_alias(alias: str) -> None:
+    if alias not in ALIASES:
+        raise ValidationFailed(
+            f"alias must be one of {', '.join(ALIASES)}", code="invalid_alias", param="alias"
+        )
+
+
+def _move_json(m: AgentAliasMove) -> dict[str, Any]:
+    return {
+        "version": m.version,
+        "previous": m.previous,
+        "kind": m.kind,
+        "at": iso(m.at),
+        "by": m.by,
+        "gate": m.gate,
+        "reason": m.reason,
+        "undone": m.undone,
+    }
+
+
+__all__ = ["ALIASES", "BuiltinSpecs", "ResolvedAgent", "SpecRegistry", "load_builtin_specs"]

@@ -3,7 +3,7 @@
 Specs cross a trust boundary (partners submit them), so they are pydantic
 models with ``extra="forbid"``; a validation error names the exact field
 (``tools.2.approval.above``). Whether each listed tool exists is checked
-against the tool registry by :func:`check_tools`, which also names the field.
+against the tool registry (and handoffs, knowledge) by :mod:`cockpit.specs.refs`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from cockpit.errors import ValidationFailed
 from cockpit.planner.spec import PlannerSpec
 from cockpit.tenancy.principal import Role
 from cockpit.tenancy.rights import STAFF
-from cockpit.toolkit.registry import ToolKind, ToolRegistry
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]{1,62}$")
 _MODEL = re.compile(r"^(local|openai|fake):[A-Za-z0-9._:/\-]+$")
@@ -194,25 +194,52 @@ class AgentSpec(_Strict):
         ).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class SpecProblem:
+    """One thing wrong with a spec, as the API reports it."""
+
+    param: str
+    """Dotted path of the field (``tools.2.name``; ``spec`` for the whole document)."""
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"param": self.param, "code": self.code, "message": self.message}
+
+
+_LOCATED = re.compile(r"^(?P<loc>[a-z_]+(?:\.[A-Za-z0-9_]+)*): (?P<msg>.+)$", re.S)
+"""A model-level error that names its own field (``tools.1.name: 'x' is listed twice``)."""
+
+
+def parse_problems(exc: ValidationError) -> list[SpecProblem]:
+    """Every pydantic error of a spec, each naming its field."""
+    out: list[SpecProblem] = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        located = _LOCATED.match(msg)
+        if not loc and located:
+            loc, msg = located.group("loc"), located.group("msg")
+        out.append(SpecProblem(loc or "spec", "invalid_spec", msg))
+    return out
+
+
 def parse_spec(data: Any, *, source: str = "spec") -> AgentSpec:
-    """Validate a mapping as an AgentSpec; errors name the exact field."""
+    """Validate a mapping as an AgentSpec; errors name the exact field (all in ``details``)."""
     if not isinstance(data, dict):
         raise ValidationFailed(f"{source}: an agent spec must be a mapping", code="invalid_spec")
     try:
         return AgentSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "spec"
-        msg = err["msg"].removeprefix("Value error, ")
+        problems = parse_problems(exc)
+        first = problems[0]
         raise ValidationFailed(
-            f"{source}: {loc}: {msg}",
+            f"{source}: {first.param}: {first.message}",
             code="invalid_spec",
-            param=loc,
+            param=first.param,
             details={
-                "errors": [
-                    {"param": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                    for e in exc.errors()
-                ]
+                "errors": [p.to_dict() for p in problems],
+                **({"file": source} if source != "spec" else {}),
             },
         ) from None
 
@@ -233,42 +260,15 @@ def load_spec_file(path: Path) -> AgentSpec:
     return parse_spec(raw, source=str(path))
 
 
-def check_tools(spec: AgentSpec, registry: ToolRegistry) -> None:
-    """Every listed tool exists; money limits only on tools that move money; approvals only on writes."""
-    for i, policy in enumerate(spec.tools):
-        if policy.name not in registry:
-            raise ValidationFailed(
-                f"tools.{i}.name: unknown tool {policy.name!r}",
-                code="unknown_tool",
-                param=f"tools.{i}.name",
-            )
-        tool = registry.get(policy.name)
-        if policy.approval is not None and tool.kind is ToolKind.READ:
-            raise ValidationFailed(
-                f"tools.{i}.approval: {policy.name!r} is a READ tool; approvals apply to writes",
-                code="invalid_spec",
-                param=f"tools.{i}.approval",
-            )
-        has_amount = tool.amount_field is not None
-        wants_amount = policy.max_amount is not None or (
-            policy.approval is not None and policy.approval.above is not None
-        )
-        if wants_amount and not has_amount:
-            raise ValidationFailed(
-                f"tools.{i}: {policy.name!r} moves no money, so amount limits do not apply",
-                code="invalid_spec",
-                param=f"tools.{i}.max_amount",
-            )
-
-
 __all__ = [
     "AgentSpec",
     "ApprovalRule",
     "Guardrails",
     "RateLimit",
+    "SpecProblem",
     "SuiteGate",
     "ToolPolicy",
-    "check_tools",
     "load_spec_file",
+    "parse_problems",
     "parse_spec",
 ]

@@ -1,7 +1,9 @@
-"""``/v1/agents`` — partners submit agent specs as immutable versions and move aliases."""
+"""``/v1/agents`` — partners validate and submit agent specs as immutable versions, move aliases
+through the eval gate and roll them back."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -12,7 +14,7 @@ from cockpit.api.deps import PartnerCtx, StaffCtx
 from cockpit.api.routers._common import services
 from cockpit.api.routers.assistants import assistant_json
 from cockpit.errors import PermissionDenied, ValidationFailed
-from cockpit.specs.spec import parse_spec
+from cockpit.specs.refs import raise_problems
 from cockpit.tenancy.principal import Role
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
@@ -26,23 +28,68 @@ class AliasMove(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class Rollback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=500)
+    """Why (kept in the alias history and the audit log)."""
+
+
+_SPEC_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "An agent spec (see docs/partners/spec-reference.md) as JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
 async def _spec_body(request: Request) -> Any:
     raw = await request.body()
     ctype = request.headers.get("content-type", "")
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw.decode("utf-8"))
-        import json
-
         return json.loads(raw or b"null")
     except (ValueError, yaml.YAMLError, UnicodeDecodeError):
         raise ValidationFailed("body is not valid JSON/YAML", code="invalid_json") from None
 
 
-@router.post("", status_code=201, summary="Create a new version of an agent (JSON or YAML spec)")
+@router.post(
+    "/validate",
+    summary="Check a spec without storing it: the normalised spec, or every error",
+    openapi_extra=_SPEC_BODY,
+)
+async def validate(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
+    """Always 200 for a spec that was read: ``valid`` says whether ``POST /v1/agents`` would
+    store it; ``errors`` lists every problem (field, code, message with a "did you mean")."""
+    data = await _spec_body(request)
+    spec, problems = services(request).runtime.specs.problems(ctx.principal.tenant_id, data)
+    if spec is None:
+        return {"valid": False, "errors": [p.to_dict() for p in problems]}
+    dumped = spec.model_dump(mode="json")
+    return {
+        "valid": True,
+        "spec": dumped,
+        "yaml": yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True),
+        "content_hash": spec.content_hash(),
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a new version of an agent (JSON or YAML spec)",
+    openapi_extra=_SPEC_BODY,
+)
 async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
-    spec = parse_spec(await _spec_body(request))
+    """422 names the first bad field (``param``); ``details.errors`` lists them all."""
     svc = services(request)
+    spec, problems = svc.runtime.specs.problems(ctx.principal.tenant_id, await _spec_body(request))
+    raise_problems(problems)
+    assert spec is not None
     version = svc.runtime.specs.create_version(
         ctx.principal.tenant_id, spec, created_by=ctx.principal.key_id
     )
@@ -100,7 +147,15 @@ async def move_alias(
             force=body.force,
             reason=body.reason,
         )
-    svc.runtime.specs.set_alias(tenant, agent_id, alias, body.version)
+    svc.runtime.specs.set_alias(
+        tenant,
+        agent_id,
+        alias,
+        body.version,
+        by=ctx.principal.key_id,
+        gate=gate,
+        reason=body.reason,
+    )
     svc.audit.record(
         tenant,
         kind="agent_alias_moved",
@@ -109,3 +164,42 @@ async def move_alias(
         payload={"alias": alias, "version": body.version, "gate": gate and gate["decision"]},
     )
     return {"agent_id": agent_id, "alias": alias, "version": body.version, "gate": gate}
+
+
+@router.get("/{agent_id}/aliases", summary="Where each alias points, with its history")
+async def aliases(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
+    """``{"live": {"version", "history": [...newest first]}, "canary": {...}}``."""
+    return services(request).runtime.specs.aliases(ctx.principal.tenant_id, agent_id)
+
+
+@router.post(
+    "/{agent_id}/aliases/{alias}/rollback",
+    summary="Move an alias back to the version it pointed at before its last move",
+)
+async def rollback(
+    request: Request,
+    ctx: PartnerCtx,
+    agent_id: str,
+    alias: str,
+    body: Rollback | None = None,
+) -> dict[str, Any]:
+    """No gate runs (the version was live before); 409 ``nothing_to_roll_back`` without one."""
+    svc = services(request)
+    tenant = ctx.principal.tenant_id
+    reason = body.reason if body is not None else None
+    version, gate = svc.runtime.specs.rollback(
+        tenant, agent_id, alias, by=ctx.principal.key_id, reason=reason
+    )
+    svc.audit.record(
+        tenant,
+        kind="agent_alias_rolled_back",
+        actor=f"key:{ctx.principal.key_id}",
+        subject=agent_id,
+        payload={
+            "alias": alias,
+            "version": version,
+            "from": gate and gate["rolled_back_from"],
+            "reason": reason,
+        },
+    )
+    return {"agent_id": agent_id, "alias": alias, "version": version, "gate": gate}
