@@ -61,8 +61,14 @@ def _openai(name: str, *, param: str, timeout_s: float | None) -> BaseChatModel:
             param=param,
         )
     # The client's own timeout covers sync calls too; the chain's covers every async one.
+    # stream_usage: a streamed answer still reports its tokens (in its last chunk).
     return ChatOpenAI(
-        model=name, api_key=key, base_url=base_url, timeout=timeout_s, max_retries=_MAX_RETRIES
+        model=name,
+        api_key=key,
+        base_url=base_url,
+        timeout=timeout_s,
+        max_retries=_MAX_RETRIES,
+        stream_usage=True,
     )
 
 
