@@ -31,6 +31,7 @@ from cockpit.api.routers import (
     runs,
     system,
     threads,
+    tool_sources,
     usage,
 )
 from cockpit.api.routers.tools import router as tools_router
@@ -50,6 +51,8 @@ from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.keys import KeyService, MerchantExists
 from cockpit.tenancy.principal import Role
 from cockpit.toolkit.registry import ToolRegistry, default_registry
+from cockpit.toolkit.sources import STORE_KEY as SOURCES_KEY
+from cockpit.toolkit.sources import SourceToolRegistry, ToolSourceStore
 
 log = logging.getLogger(__name__)
 
@@ -266,18 +269,22 @@ def create_app(
         app.state.bootstrap_keys = created
         load_tools(settings, registry)
         audit_log = AuditLog(db, keys=keyring_for(settings.resolved_database_url, settings))
-        specs = SpecRegistry(db, registry, load_builtin_specs(builtin_agent_dirs(settings)))
+        # Each tenant also sees the tools of its own registered sources (MCP / OpenAPI).
+        sources = ToolSourceStore(db, lambda: settings.tool_source_hosts)
+        tenant_tools = SourceToolRegistry(registry, sources)
+        specs = SpecRegistry(db, tenant_tools, load_builtin_specs(builtin_agent_dirs(settings)))
         async with open_checkpointer(settings.resolved_checkpoint_url) as saver:
             runtime = Runtime(
                 db=db,
                 specs=specs,
-                tools=registry,
+                tools=tenant_tools,
                 audit=audit_log,
                 checkpointer=saver,
                 model_factory=model_factory or default_model_factory(settings),
                 timeout_s=settings.run_timeout_s,
             )
             runtime.extras["settings"] = settings
+            runtime.extras[SOURCES_KEY] = sources
             svc = Services(
                 settings=settings,
                 db=db,
@@ -339,6 +346,7 @@ def create_app(
         audit.router,
         keys.router,
         usage.router,
+        tool_sources.router,
         tools_router,
     ):
         app.include_router(router)

@@ -25,6 +25,7 @@ def authorize_decision(principal: Principal, record: ApprovalRecord, tools: Tool
     """Raise unless ``principal`` may approve, edit or reject ``record``."""
     if not rights.owns(principal, record.merchant_id):
         raise NotFound(f"no approval {record.id}", code="approval_not_found", param="approval_id")
+    tools = tools.for_tenant(principal.tenant_id)
     roles = tools.get(record.tool).roles if record.tool in tools else rights.ADMINS
     if not rights.permits(principal, roles):
         raise PermissionDenied(

@@ -64,17 +64,19 @@ class Runtime:
         team_specs = reachable(
             resolved.spec.id, {**self.specs.specs_for(tenant_id), resolved.spec.id: resolved.spec}
         )
+        tools = self.tools.for_tenant(tenant_id)  # shared tools + the tenant's own sources
         key = (
             tenant_id,
             resolved.spec.id,
             tuple(sorted((s.id, s.content_hash()) for s in team_specs.values())),
+            tools.revision(),
         )
         graph = self._graphs.get(key)
         if graph is None:
             team = Team(
                 entry=resolved.spec.id,
                 specs=team_specs,
-                registry=self.tools,
+                registry=tools,
                 db=self.db,
                 audit=self.audit,
                 model_factory=self.model_factory,

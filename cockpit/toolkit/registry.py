@@ -115,6 +115,15 @@ class ToolRegistry:
         self.load_entry_points()
         return name in self._tools
 
+    def for_tenant(self, tenant_id: str) -> ToolRegistry:
+        """The tools ``tenant_id``'s agents can see: these, plus (in a registry that knows
+        them, ``cockpit.toolkit.sources``) the tenant's own tool sources."""
+        return self
+
+    def revision(self) -> str:
+        """Changes when the tools this registry shows change (compiled graphs key on it)."""
+        return ""
+
     def load_entry_points(self) -> None:
         """Import every module registered under the ``cockpit.tools`` entry-point group."""
         if self._loaded_entry_points:

@@ -113,8 +113,9 @@ async def get_tenant(request: Request, ctx: AnyCtx) -> dict[str, Any]:
 @router.put("/v1/tenant/tools", summary="Restrict which tools this tenant's agents may call")
 async def set_tools(request: Request, ctx: AdminCtx, body: ToolAllowlist) -> dict[str, Any]:
     svc = services(request)
+    tools = svc.runtime.tools.for_tenant(ctx.principal.tenant_id)
     for i, name in enumerate(body.allowlist or []):
-        if name not in svc.runtime.tools:
+        if name not in tools:
             raise ValidationFailed(
                 f"allowlist.{i}: unknown tool {name!r}", code="unknown_tool", param=f"allowlist.{i}"
             )
