@@ -6,12 +6,14 @@ Chroma under the data directory, the local planner model).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -66,6 +68,22 @@ class Settings(BaseSettings):
     generated into ``<data dir>/audit.key`` (0600). Set it on every host sharing a database."""
     clock_start: datetime | None = None
     """Start the platform clock at this instant (it then advances in real time); unset: wall clock."""
+
+    tool_source_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Hosts besides loopback where tenants may register tool sources (their MCP servers or
+    OpenAPI endpoints): a comma list or a JSON list of host names. Nothing else is reached."""
+
+    @field_validator("tool_source_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [h.strip() for h in text.split(",") if h.strip()]
+            )
+        return value
 
     @field_validator("data_dir")
     @classmethod
