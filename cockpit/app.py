@@ -39,6 +39,7 @@ from cockpit.api.services import Services
 from cockpit.audit import keyring_for
 from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
+from cockpit.console import router as console_router
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.runtime.checkpoint import open_checkpointer
@@ -348,6 +349,7 @@ def create_app(
         usage.router,
         tool_sources.router,
         tools_router,
+        console_router,
     ):
         app.include_router(router)
     for name in DOMAIN_ROUTERS:

@@ -29,6 +29,8 @@ class LiveServer:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    module: str = "tests.support.serve"
+    """What the server process runs: the test kit's app (rule model), or ``cockpit`` itself."""
 
     @property
     def url(self) -> str:
@@ -57,7 +59,7 @@ class LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "server.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve", str(self.port)],
+            self.command(),
             cwd=ROOT,
             env=self.env(),
             stdout=log,
@@ -76,6 +78,11 @@ class LiveServer:
                 pass
             time.sleep(0.2)
         raise RuntimeError("server did not become ready")
+
+    def command(self) -> list[str]:
+        if self.module == "cockpit":
+            return [sys.executable, "-m", "cockpit", "serve", "--port", str(self.port)]
+        return [sys.executable, "-m", self.module, str(self.port)]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing — a crash."""

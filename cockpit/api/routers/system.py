@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from cockpit import __version__
+from cockpit.api.deps import AnyCtx
 from cockpit.api.routers._common import services
 
 router = APIRouter(tags=["system"])
@@ -28,4 +29,15 @@ async def info() -> dict[str, Any]:
         "version": __version__,
         "flags": {"assistants": True, "crons": False, "langsmith": False, "strict_resume": True},
         "stream_modes": ["values", "updates", "messages", "messages-tuple", "custom", "debug"],
+    }
+
+
+@router.get("/v1/me", summary="Who this key is: tenant, role, and the merchant it is bound to")
+async def me(ctx: AnyCtx) -> dict[str, Any]:
+    p = ctx.principal
+    return {
+        "tenant_id": p.tenant_id,
+        "role": str(p.role),
+        "merchant_id": p.merchant_id,
+        "key_id": p.key_id,
     }

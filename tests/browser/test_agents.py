@@ -1,0 +1,173 @@
+"""The agent builder in a browser: a partner builds an agent in the form, meets the server's
+validation inline, saves it, runs its eval suite, publishes it to ``live`` through the gate and
+rolls it back.
+
+The agent is a copy of the built-in copilot (its local planner comes along) gated on a one-task
+suite of the partner's own, pasted on the Evals tab: the real eval runner (a child process,
+fresh worlds) judges it, as it does in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.browser.conftest import Console, by_testid, open_page, shot, signin, wait_for, wait_until
+
+pytestmark = pytest.mark.timeout(1200)  # two gate runs; the first seeds the eval worlds
+AGENT = "acme-helper"
+SUITE = """\
+# Held-out tasks in this file are never used to add planner examples.
+schema: cockpit.eval/v1
+suite: acme-status
+agent: acme-helper
+world: {user: {role: merchant, merchant: sg}}
+tasks:
+  - id: payment-status
+    bind: {pay: {kind: payment, status: CAPTURED, method_type: CARD}}
+    user: {turns: ["can you pull up {pay.id} for me?"]}
+    gold_actions: [{tool: payments_get_payment, args: {payment_id: "{pay.id}"}}]
+    assertions: [{kind: no_writes}]
+    communicate: ["{pay.id}"]
+"""
+RUN_S = 900.0
+
+
+def _css(driver: Any, selector: str) -> Any:
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def _type(driver: Any, testid: str, text: str) -> Any:
+    box = wait_for(driver, testid)
+    box.clear()
+    box.send_keys(text)
+    return box
+
+
+def _set_value(driver: Any, testid: str, text: str) -> None:
+    """Long multi-line text goes in at once (typing it would take a minute)."""
+    box = wait_for(driver, testid)
+    driver.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        box,
+        text,
+    )
+
+
+def _tool_index(driver: Any, name: str) -> int:
+    row = _css(driver, f'[data-testid^="tool-row-"][data-name="{name}"]')
+    return int(str(row.get_attribute("data-testid")).rsplit("-", 1)[1])
+
+
+def _tool_rows(driver: Any) -> list[Any]:
+    return list(driver.find_elements(By.CSS_SELECTOR, '[data-testid^="tool-row-"]'))
+
+
+def _click(driver: Any, testid: str) -> None:
+    el = wait_for(driver, testid)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+    el.click()
+
+
+def _live_version(driver: Any) -> str:
+    return str(wait_for(driver, "alias-live-version").get_attribute("data-version"))
+
+
+def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
+    browser: Any, console: Console
+) -> None:
+    partner = console.partner_key()
+    signin(browser, partner)
+    open_page(browser, "agents")
+    _click(browser, "new-agent")
+    Select(wait_for(browser, "start-from")).select_by_value("copilot")
+    wait_until(
+        browser,
+        lambda d: wait_for(d, "spec-id").get_attribute("value") == "copilot-copy",
+        message="the copilot template did not load",
+    )
+    _type(browser, "spec-id", AGENT)
+    _type(browser, "spec-name", "Acme helper")
+    # The gate: the partner's own one-task suite instead of the copilot's 114 tasks.
+    _click(browser, "eval-remove-0")
+    _click(browser, "eval-add")
+    _type(browser, "eval-0-suite", "acme-status")
+
+    # A built-in tool from the picker, with a money limit typed in major units.
+    refund = _tool_index(browser, "payments_refund")
+    _type(browser, f"tool-{refund}-max-ccy-0", "SGD")
+    _type(browser, f"tool-{refund}-max-amount-0", "500")
+    assert wait_for(browser, f"tool-{refund}-max-minor-0").text == "= 50000 minor units"
+    _click(browser, "tool-pick-payments_dispute_details")
+    assert _tool_index(browser, "payments_dispute_details") == len(_tool_rows(browser)) - 1
+
+    # A typo'd tool name: the server's answer lands next to that tool, with its did-you-mean.
+    _type(browser, "tool-add-name", "payments_list_dispute")
+    _click(browser, "tool-add")
+    typo = _tool_index(browser, "payments_list_dispute")
+    _click(browser, "validate")
+    error = wait_for(browser, f"error-tools.{typo}.name")
+    assert "unknown tool 'payments_list_dispute'" in error.text
+    assert "did you mean 'payments_list_disputes'" in error.text
+    assert "error" in wait_for(browser, "validate-status").text
+    _click(browser, f"use-suggestion-{typo}")
+    _click(browser, "validate")
+    wait_until(
+        browser,
+        lambda d: wait_for(d, "validate-status").text.startswith("Valid"),
+        message="the fixed spec did not validate",
+    )
+    assert by_testid(browser, f"error-tools.{typo}.name")[0].text == ""
+    shot(browser, "agents")
+
+    # The YAML tab shows the spec the server normalised: minor units, the fixed tool name.
+    _click(browser, "tab-yaml")
+    yaml_text = str(wait_for(browser, "spec-yaml").get_attribute("value"))
+    assert "id: acme-helper" in yaml_text and "name: payments_list_disputes" in yaml_text
+    assert "SGD: 50000" in yaml_text
+    _click(browser, "tab-form")
+    _click(browser, "save")
+    head = wait_for(browser, "agent-head")
+    assert head.get_attribute("data-agent") == AGENT
+    wait_for(browser, "version-1")
+
+    # Evals: the partner's suite runs on v1 and the report says why it passed.
+    _click(browser, "agent-tab-evals")
+    _set_value(browser, "suite-yaml", SUITE)
+    _click(browser, "run-evals")
+    report = wait_for(browser, "eval-report", timeout=RUN_S)
+    assert report.get_attribute("data-status") == "passed", report.text
+    score = _css(browser, '[data-testid="eval-score"][data-id="acme-status"]')
+    assert "100%" in score.text
+    task = _css(browser, '[data-testid="eval-task"][data-id="acme-status/payment-status"]')
+    assert "pass" in task.text and "1/1" in task.text
+    shot(browser, "agents-report")
+
+    # Publish v1 to live: the gate reuses the passing run of this exact spec.
+    _click(browser, "agent-tab-publish")
+    _click(browser, "publish-live")
+    ok = wait_for(browser, "publish-ok", timeout=RUN_S)
+    assert "gate passed" in ok.text and "reused" in ok.text
+    wait_until(browser, lambda d: _live_version(d) == "1", message="live is not v1")
+
+    # v2 (a new description) goes live through a gate run of its own, then is rolled back.
+    _click(browser, "agent-tab-builder")
+    wait_for(browser, "spec-description").send_keys(" Acme's own wording.")
+    _click(browser, "save")
+    wait_for(browser, "version-2")
+    _click(browser, "agent-tab-publish")
+    Select(wait_for(browser, "publish-version")).select_by_value("2")
+    _click(browser, "publish-live")
+    ok = wait_for(browser, "publish-ok", timeout=RUN_S)
+    assert "gate passed" in ok.text and "reused" not in ok.text
+    wait_until(browser, lambda d: _live_version(d) == "2", message="live is not v2")
+    _type(browser, "rollback-reason-live", "wording not approved yet")
+    _click(browser, "rollback-live")
+    assert "rolled back to v1" in wait_for(browser, "rollback-ok").text
+    wait_until(browser, lambda d: _live_version(d) == "1", message="live did not roll back")
+    history = wait_for(browser, "alias-live-history").text
+    assert "rollback" in history and "wording not approved yet" in history
