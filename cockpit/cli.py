@@ -1,4 +1,11 @@
-"""The ``cockpit`` command: serve, chat, keys, tenants, audit — plus each domain's commands."""
+"""The ``cockpit`` command: serve, chat, keys, tenants, audit — plus each domain's commands.
+
+Start-up must stay fast (``cockpit --version`` and ``--help`` in well under half a second), so
+this module imports only typer at the top: settings, rich, the app and every domain are imported
+inside the command that needs them, and a domain's commands are mounted only when invoked.
+Every command fails by raising (:class:`CliFailure` or any exception); the root group's one
+handler (:mod:`cockpit.cli_errors`) turns that into one line on stderr and an exit code.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +13,40 @@ import importlib
 import importlib.util
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typer._click import ClickException, Context
+from typer.core import TyperGroup
 
 from cockpit import __version__
-from cockpit.config import Settings
+from cockpit.exitcodes import CliFailure, ExitCode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cockpit.audit import AuditLog
+    from cockpit.config import Settings
+
+
+class CockpitGroup(TyperGroup):
+    """The root command group: runs the command and is its one error handler."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ClickException, typer.Exit, typer.Abort):
+            raise  # usage errors (exit 2) and explicit exits are click's to print
+        except Exception as exc:
+            from cockpit.cli_errors import report
+
+            raise typer.Exit(report(exc, debug=bool(ctx.params.get("debug")))) from None
+
 
 app = typer.Typer(
+    cls=CockpitGroup,
     help="Cockpit: open agentic-commerce platform.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -37,24 +63,59 @@ agents_app = typer.Typer(
     help="Agent specs: versions and aliases (host-side).", no_args_is_help=True
 )
 app.add_typer(agents_app, name="agents")
-console = Console()
-err = Console(stderr=True)
 
-DOMAIN_CLIS = {
-    "payments": "tools.payments.cli",
-    "fraud": "tools.fraud.cli",
-    "fx": "tools.fx.cli",
-    "credit": "tools.credit.cli",
-    "kb": "knowledge.cli",
-    "shop": "tools.commerce.shopper.cli",
-    "data": "tools.fraud.data",
-    "eval": "evals.cli",
+#: Each domain's commands: ``cockpit <name>`` -> (module with a typer ``app``, its one-line help).
+#: The help is repeated here so ``cockpit --help`` lists domains without importing them (a test
+#: checks it against each app's own help).
+DOMAIN_CLIS: dict[str, tuple[str, str]] = {
+    "payments": (
+        "tools.payments.cli",
+        "Payments simulator: demo world, balances, success rates, ledger checks.",
+    ),
+    "fraud": ("tools.fraud.cli", "Fraud scoring: train, list and promote models."),
+    "fx": ("tools.fx.cli", "FX rates, forecasts with calibrated intervals, and hedging."),
+    "credit": (
+        "tools.credit.cli",
+        "Credit decisioning: scorecards, strategies, backtests, deployments.",
+    ),
+    "kb": ("knowledge.cli", "Knowledge store: collections, ingestion and search."),
+    "shop": (
+        "tools.commerce.shopper.cli",
+        "A reference shopping agent buys from a Cockpit merchant over ACP (and AP2).",
+    ),
+    "data": ("tools.fraud.data", "Fetch offline datasets."),
+    "eval": (
+        "evals.cli",
+        "Agent task evaluation (τ-bench style): suites, controls, reports.",
+    ),
 }
+
+
+@cache
+def out() -> Console:
+    """The console for a command's output (stdout)."""
+    from rich.console import Console
+
+    return Console()
+
+
+@cache
+def err() -> Console:
+    """The console for notes and warnings (stderr); failures go through the error handler."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    from cockpit.config import Settings
+
+    return Settings(**overrides)
 
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"cockpit {__version__}")
+        print(f"cockpit {__version__}")
         raise typer.Exit()
 
 
@@ -66,8 +127,43 @@ def main_options(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show the traceback when a command fails (or set COCKPIT_DEBUG=1)."
+        ),
+    ] = False,
 ) -> None:
     """Cockpit command line."""
+
+
+class _SharedCollections:
+    """The built-in knowledge collections, the only ones a built-in spec may name."""
+
+    def shared(self) -> set[str]:
+        from knowledge.namespace import SHARED_COLLECTION
+
+        return {SHARED_COLLECTION}
+
+    def tenant(self, tenant_id: str) -> set[str]:
+        return self.shared()
+
+
+def _check_agents(settings: Settings, db: Any) -> None:
+    """Load the tool modules and every built-in and extra agent spec, as the server will.
+
+    A bad spec (a YAML error, an unknown tool, handoff or collection) stops ``serve`` here with
+    one line naming the file and the field, instead of a traceback inside the server's start-up.
+    """
+    from cockpit.app import builtin_agent_dirs, load_tools
+    from cockpit.specs.registry import SpecRegistry, load_builtin_specs
+    from cockpit.toolkit import default_registry
+
+    settings.import_tool_modules()
+    load_tools(settings, default_registry)
+    collections = _SharedCollections() if _present("knowledge.namespace") else None
+    specs = load_builtin_specs(builtin_agent_dirs(settings))
+    SpecRegistry(db, default_registry, specs, collections=collections)
 
 
 @app.command()
@@ -86,6 +182,7 @@ def serve(
     from cockpit.app import create_app, prepare
     from cockpit.logging import configure_logging
 
+    console = out()
     overrides: dict[str, Any] = {}
     if host is not None:
         overrides["host"] = host
@@ -93,10 +190,13 @@ def serve(
         overrides["port"] = port
     if demo is not None:
         overrides["demo"] = demo
-    settings = Settings(**overrides)
+    settings = _settings(**overrides)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     _db, _keys, created = prepare(settings)
-    _db.dispose()
+    try:
+        _check_agents(settings, _db)
+    finally:
+        _db.dispose()
     url = f"http://{settings.host}:{settings.port}"
     console.print(
         f"[bold]Cockpit {__version__}[/] serving on [cyan]{url}[/]  (API docs: {url}/docs)"
@@ -128,6 +228,7 @@ def serve(
 
 
 def _host_db(settings: Settings) -> Any:
+    """The host's database, migrated (host-side commands read it directly)."""
     from cockpit.db.migrate import upgrade
     from cockpit.db.session import Database
 
@@ -151,31 +252,29 @@ def keys_create(
     try:
         r = Role(role)
     except ValueError:
-        err.print(f"[red]role must be one of {[x.value for x in Role]}[/]")
-        raise typer.Exit(2) from None
+        raise typer.BadParameter(
+            f"must be one of {', '.join(x.value for x in Role)}", param_hint="--role"
+        ) from None
     from cockpit.app import merchant_lookup
-    from cockpit.errors import CockpitError
 
-    db = _host_db(Settings())
+    db = _host_db(_settings())
     # The same binding rules as POST /v1/keys: a merchant of this tenant, merchant/shopper keys only.
     keys = KeyService(db, merchant_exists=merchant_lookup(db))
     keys.ensure_tenant(tenant)
-    try:
-        issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
-    except CockpitError as exc:
-        err.print(f"[red]{exc.message}[/] ({exc.code})")
-        raise typer.Exit(2) from None
-    console.print(f"key id {issued.id} ({r.value} of {tenant}); secret, shown once:")
+    issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
+    out().print(f"key id {issued.id} ({r.value} of {tenant}); secret, shown once:")
     print(issued.secret)
 
 
 @keys_app.command("list")
 def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None) -> None:
     """List keys (never their secrets)."""
+    from rich.table import Table
+
     from cockpit.tenancy.keys import KeyService
 
     table = Table("id", "tenant", "role", "name", "created", "revoked")
-    for k in KeyService(_host_db(Settings())).list_keys(tenant):
+    for k in KeyService(_host_db(_settings())).list_keys(tenant):
         table.add_row(
             k.id,
             k.tenant_id,
@@ -184,30 +283,24 @@ def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant.
             k.created_at.strftime("%Y-%m-%d %H:%M"),
             "yes" if k.revoked else "",
         )
-    console.print(table)
+    out().print(table)
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key at once (every worker refuses it on the next request)."""
-    from cockpit.errors import CockpitError
     from cockpit.tenancy.keys import KeyService
 
-    try:
-        KeyService(_host_db(Settings())).revoke(key_id)
-    except CockpitError as exc:
-        err.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from None
-    console.print(f"revoked {key_id}")
+    KeyService(_host_db(_settings())).revoke(key_id)
+    out().print(f"revoked {key_id}")
 
 
 @keys_app.command("admin")
 def keys_admin() -> None:
     """Print the bootstrap platform admin key kept in the data dir (host only)."""
-    path = Settings().data_dir / "admin.key"
+    path = _settings().data_dir / "admin.key"
     if not path.exists():
-        err.print(f"[red]no admin key at {path}; run `cockpit serve` once first[/]")
-        raise typer.Exit(1)
+        raise CliFailure(f"no admin key at {path}; run `cockpit serve` once first")
     print(path.read_text().strip())
 
 
@@ -216,8 +309,8 @@ def tenants_create(tenant_id: str, name: Annotated[str | None, typer.Option()] =
     """Create a tenant."""
     from cockpit.tenancy.keys import KeyService
 
-    KeyService(_host_db(Settings())).ensure_tenant(tenant_id, name=name)
-    console.print(f"tenant {tenant_id} ready")
+    KeyService(_host_db(_settings())).ensure_tenant(tenant_id, name=name)
+    out().print(f"tenant {tenant_id} ready")
 
 
 def _audit_log(settings: Settings, db: Any = None) -> AuditLog:
@@ -226,8 +319,7 @@ def _audit_log(settings: Settings, db: Any = None) -> AuditLog:
     try:
         keys = keyring_for(settings.resolved_database_url, settings)
     except AuditKeyError as exc:
-        err.print(f"[red]{exc.code}: {escape(exc.message)}[/]")
-        raise typer.Exit(2) from None
+        raise CliFailure(f"{exc.message} ({exc.code})", ExitCode.BAD_INPUT) from None
     return AuditLog(db or _host_db(settings), keys=keys)
 
 
@@ -241,11 +333,13 @@ def audit_verify(
 ) -> None:
     """Verify hash chains with the audit key; exit 1 if any record was edited or removed."""
     from pydantic import ValidationError
+    from rich.markup import escape
 
     from cockpit.audit import SignedHead
     from cockpit.tenancy.keys import KeyService
 
-    settings = Settings()
+    console = out()
+    settings = _settings()
     db = _host_db(settings)
     log = _audit_log(settings, db)
     head: SignedHead | None = None
@@ -253,8 +347,9 @@ def audit_verify(
         try:
             head = SignedHead.model_validate_json(anchor.read_text())
         except (OSError, ValidationError) as exc:
-            err.print(f"[red]cannot read the anchor {anchor}: {escape(str(exc))}[/]")
-            raise typer.Exit(2) from None
+            raise CliFailure(
+                f"cannot read the anchor {anchor}: {exc}", ExitCode.BAD_INPUT
+            ) from None
         tenant = tenant or head.tenant
     tenants = [tenant] if tenant else KeyService(db).list_tenants()
     bad = 0
@@ -271,25 +366,21 @@ def audit_verify(
                 f"[red]FAIL[/] {t}: {escape(r.problem or '')}{where}"
                 f" ({r.records} verified before it)"
             )
-    raise typer.Exit(1 if bad else 0)
+    if bad:
+        raise CliFailure(f"{bad} of {len(tenants)} audit chains do not verify")
 
 
 @audit_app.command("head")
 def audit_head(tenant: Annotated[str, typer.Option()]) -> None:
     """Print the chain's signed head (JSON); save it elsewhere and pass it to `verify --anchor`."""
-    try:
-        head = _audit_log(Settings()).head(tenant)
-    except Exception as exc:
-        _fail(exc)
-        return
-    print(head.model_dump_json())
+    print(_audit_log(_settings()).head(tenant).model_dump_json())
 
 
 @audit_app.command("seal")
 def audit_seal(tenant: Annotated[str, typer.Option()]) -> None:
     """Append a keyed record, so a chain of unkeyed (pre-key) records is sealed by the key."""
-    seq = _audit_log(Settings()).record(tenant, kind="audit_sealed", actor="cli", subject=tenant)
-    console.print(f"{tenant}: sealed at record {seq}")
+    seq = _audit_log(_settings()).record(tenant, kind="audit_sealed", actor="cli", subject=tenant)
+    out().print(f"{tenant}: sealed at record {seq}")
 
 
 @audit_app.command("rotate-key")
@@ -297,18 +388,20 @@ def audit_rotate_key() -> None:
     """Put a new key first in the generated key file; older keys stay to verify older records."""
     from cockpit.audit.keys import key_file, rotate_key_file
 
-    settings = Settings()
+    settings = _settings()
     if settings.audit_keys is not None:
-        err.print("[red]COCKPIT_AUDIT_KEYS is set: rotate by putting a new kid:secret first[/]")
-        raise typer.Exit(2)
+        raise CliFailure(
+            "COCKPIT_AUDIT_KEYS is set: rotate by putting a new kid:secret first",
+            ExitCode.BAD_INPUT,
+        )
     path = key_file(settings, settings.resolved_database_url)
-    console.print(f"new audit key {rotate_key_file(path)} in {path}")
+    out().print(f"new audit key {rotate_key_file(path)} in {path}")
 
 
 @audit_app.command("export")
 def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
     """Write a tenant's chain as JSON lines to stdout."""
-    for rec in _audit_log(Settings()).export(tenant):
+    for rec in _audit_log(_settings()).export(tenant):
         sys.stdout.write(json.dumps(rec) + "\n")
 
 
@@ -323,26 +416,19 @@ def _registry(settings: Settings) -> Any:
     )
 
 
-def _fail(exc: Exception) -> None:
-    from cockpit.errors import CockpitError
-
-    if isinstance(exc, CockpitError):
-        err.print(f"[red]{exc.code}: {exc.message}[/]")
-        raise typer.Exit(1) from None
-    raise exc
-
-
 @agents_app.command("list")
 def agents_list(
     tenant: Annotated[str, typer.Option(help="Tenant whose view to show.")] = "demo",
 ) -> None:
     """Agents a tenant can use, with the version each id resolves to."""
+    from rich.table import Table
+
     table = Table("id", "name", "version", "source", "model", "aliases")
-    for r in _registry(Settings()).agents(tenant):
+    for r in _registry(_settings()).agents(tenant):
         table.add_row(
             r.spec.id, r.spec.name, str(r.version), r.source, r.spec.model, ",".join(r.aliases)
         )
-    console.print(table)
+    out().print(table)
 
 
 @agents_app.command("submit")
@@ -351,28 +437,19 @@ def agents_submit(path: Path, tenant: Annotated[str, typer.Option()]) -> None:
     from cockpit.specs.spec import load_spec_file
     from cockpit.tenancy.keys import KeyService
 
-    settings = Settings()
-    try:
-        spec = load_spec_file(path)
-        registry = _registry(settings)
-        KeyService(_host_db(settings)).ensure_tenant(tenant)
-        version = registry.create_version(tenant, spec, created_by="cli")
-    except Exception as exc:
-        _fail(exc)
-        return
-    console.print(f"{spec.id} version {version} stored")
+    settings = _settings()
+    spec = load_spec_file(path)
+    registry = _registry(settings)
+    KeyService(_host_db(settings)).ensure_tenant(tenant)
+    version = registry.create_version(tenant, spec, created_by="cli")
+    out().print(f"{spec.id} version {version} stored")
 
 
 @agents_app.command("versions")
 def agents_versions(agent_id: str, tenant: Annotated[str, typer.Option()]) -> None:
     """Versions of a tenant's agent."""
-    try:
-        rows = _registry(Settings()).versions(tenant, agent_id)
-    except Exception as exc:
-        _fail(exc)
-        return
-    for version, digest, created in rows:
-        console.print(f"v{version}  {digest[:12]}  {created:%Y-%m-%d %H:%M}")
+    for version, digest, created in _registry(_settings()).versions(tenant, agent_id):
+        out().print(f"v{version}  {digest[:12]}  {created:%Y-%m-%d %H:%M}")
 
 
 @agents_app.command("alias")
@@ -396,7 +473,7 @@ def agents_alias(
     from cockpit.app import eval_runner
     from cockpit.specs.evalruns import EvalService
 
-    settings = Settings()
+    settings = _settings()
     try:
         registry = _registry(settings)
         if alias == "live":
@@ -414,14 +491,13 @@ def agents_alias(
                     reason=reason,
                 )
             )
-            console.print(f"eval gate: {record['decision']}")
+            out().print(f"eval gate: {record['decision']}")
         registry.set_alias(tenant, agent_id, alias, version)
     except Exception as exc:
         if getattr(exc, "code", None) == "eval_gate_failed":
-            err.print(json.dumps(getattr(exc, "details", {}), indent=2, default=str))
-        _fail(exc)
-        return
-    console.print(f"{agent_id}@{alias} -> v{version}")
+            err().print(json.dumps(getattr(exc, "details", {}), indent=2, default=str))
+        raise
+    out().print(f"{agent_id}@{alias} -> v{version}")
 
 
 @app.command()
@@ -444,47 +520,75 @@ def chat(
     """Chat with an agent team: streams replies, shows approval requests and asks for a decision."""
     from cockpit.chat import ChatSession
 
-    settings = Settings()
-    api_key = key or settings.api_key or _host_key(settings)
-    if not api_key:
-        err.print(
-            "[red]no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host[/]"
-        )
-        raise typer.Exit(2)
-    session = ChatSession(
-        url or settings.server_url, api_key, console=console, auto_approval=approve
-    )
-    code = session.run(assistant=assistant, thread_id=thread, turns=message)
-    raise typer.Exit(code)
+    settings = _settings()
+    api_key, source = _chat_key(settings, key)
+    session = ChatSession(url or settings.server_url, api_key, console=out(), auto_approval=approve)
+    try:
+        code = session.run(assistant=assistant, thread_id=thread, turns=message)
+    except CliFailure as failure:
+        if failure.code is not ExitCode.AUTH:
+            raise
+        raise CliFailure(f"{failure.message} (the key came from {source})", failure.code) from None
+    if code:
+        raise typer.Exit(code)
 
 
-def _host_key(settings: Settings) -> str | None:
+def _chat_key(settings: Settings, key: str | None) -> tuple[str, str]:
+    """The key ``cockpit chat`` sends and where it came from (said when the server refuses it)."""
+    if key:
+        return key, "--key"
+    if settings.api_key:
+        return settings.api_key, "COCKPIT_API_KEY"
     path: Path = settings.data_dir / "demo.key"
-    return path.read_text().strip() if path.exists() else None
+    if path.exists():
+        return path.read_text().strip(), str(path)
+    raise CliFailure(
+        "no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host",
+        ExitCode.BAD_INPUT,
+    )
 
 
-def _mount_domain_clis(argv: list[str]) -> None:
-    """Import a domain's CLI only when it is invoked: the ML stacks behind them load slowly."""
-    wanted = argv[1] if len(argv) > 1 else None
-    for name, module_name in DOMAIN_CLIS.items():
-        try:
-            if importlib.util.find_spec(module_name) is None:
+def _present(module_name: str) -> bool:
+    """Whether a module's file exists, found without importing its packages (they are slow)."""
+    top, _, rest = module_name.partition(".")
+    try:
+        found = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if found is None or not found.submodule_search_locations:
+        return found is not None and not rest
+    relative = Path(*rest.split("."))
+    return any(
+        (Path(loc) / relative).with_suffix(".py").exists()
+        or (Path(loc) / relative / "__init__.py").exists()
+        for loc in found.submodule_search_locations
+    )
+
+
+def _invoked(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+
+
+def mount_domain_clis(wanted: str | None = None, *, every: bool = False) -> None:
+    """Mount each domain's commands: really for ``wanted`` (or all, with ``every``), and as a
+    placeholder with its help line for the rest, so ``--help`` lists them without their imports.
+    """
+    mounted = {group.name for group in app.registered_groups}
+    for name, (module_name, help_line) in DOMAIN_CLIS.items():
+        if name in mounted or not _present(module_name):
+            continue
+        if every or name == wanted:
+            sub = getattr(importlib.import_module(module_name), "app", None)
+            if isinstance(sub, typer.Typer):
+                app.add_typer(sub, name=name)
                 continue
-        except ModuleNotFoundError:
-            continue
-        if name != wanted:
-            app.add_typer(
-                typer.Typer(help=f"{name} commands: see `cockpit {name} --help`."), name=name
-            )
-            continue
-        sub = getattr(importlib.import_module(module_name), "app", None)
-        if isinstance(sub, typer.Typer):
-            app.add_typer(sub, name=name)
+        app.add_typer(typer.Typer(help=help_line), name=name)
 
 
 def main() -> None:
-    _mount_domain_clis(sys.argv)
+    mount_domain_clis(_invoked(sys.argv))
     app()
 
 
-__all__ = ["app", "main"]
+__all__ = ["DOMAIN_CLIS", "app", "main", "mount_domain_clis"]

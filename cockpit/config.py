@@ -6,18 +6,50 @@ Chroma under the data directory, the local planner model).
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import re
+import sys
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cockpit.errors import ValidationFailed
+
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
 
 def _default_data_dir() -> Path:
     return Path.cwd() / ".cockpit"
+
+
+def split_list(value: Any, *, separators: str = ",") -> Any:
+    """A list setting as people write it: a JSON list, a comma list, or one plain value.
+
+    Anything not a string (a list passed in code) is returned as is for pydantic to check.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"starts with '[' but is not a JSON list ({exc.msg})") from None
+        if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
+            raise ValueError("a JSON list here must hold only strings")
+        return parsed
+    parts = [text]
+    for sep in separators:
+        parts = [piece for part in parts for piece in part.split(sep)]
+    return [part.strip() for part in parts if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -45,8 +77,9 @@ class Settings(BaseSettings):
     """Run every agent on this model instead of its spec's (e.g. ``openai:qwen2.5-7b``)."""
     log_level: str = "INFO"
     """Root log level."""
-    log_json: bool = True
-    """Structured JSON log lines (secrets and card numbers are always redacted)."""
+    log_json: bool | Literal["auto"] = "auto"
+    """JSON log lines (``true``), readable lines (``false``), or ``auto``: readable when stderr
+    is a terminal, JSON otherwise. Secrets and card numbers are redacted either way."""
     max_body_bytes: int = 1_048_576
     """Largest request body accepted; larger ones get 413."""
     run_timeout_s: float = 120.0
@@ -55,10 +88,13 @@ class Settings(BaseSettings):
     """Where ``cockpit chat`` and other clients find the API."""
     api_key: str | None = None
     """Key clients such as ``cockpit chat`` send (default on the host: the demo merchant key)."""
-    agents_path: list[Path] = Field(default_factory=list)
-    """Extra folders of ``<name>/agent.yaml`` specs loaded as built-in agents (JSON list)."""
-    tool_modules: list[str] = Field(default_factory=list)
-    """Extra modules imported at start so their ``@register_tool`` tools exist (JSON list)."""
+    agents_path: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    """Extra folders of ``<name>/agent.yaml`` specs loaded as built-in agents: one path, a list
+    separated by ``:`` (``os.pathsep``) or commas, or a JSON list."""
+    tool_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Extra modules imported at start so their ``@register_tool`` tools exist: one module name,
+    a comma list, or a JSON list. The working directory and each agents folder (and its parent)
+    are searched as well as ``sys.path``."""
     warmup: bool = True
     """Warm up at start: knowledge corpus, fraud model, and (in demo mode) the demo world."""
     embeddings: str = "minilm"
@@ -76,19 +112,35 @@ class Settings(BaseSettings):
     @field_validator("tool_source_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            return (
-                json.loads(text)
-                if text.startswith("[")
-                else [h.strip() for h in text.split(",") if h.strip()]
-            )
-        return value
+        return split_list(value)
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("agents_path", mode="before")
+    @classmethod
+    def _path_list(cls, value: Any) -> Any:
+        return split_list(value, separators="," + os.pathsep)
+
+    @field_validator("agents_path")
+    @classmethod
+    def _expand_paths(cls, value: list[Path]) -> list[Path]:
+        return [path.expanduser() for path in value]
+
+    @field_validator("tool_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("tool_modules")
+    @classmethod
+    def _module_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _MODULE_NAME.match(name):
+                raise ValueError(f"{name!r} is not a module name (like mypkg.tools)")
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -110,9 +162,39 @@ class Settings(BaseSettings):
             if getattr(current(), "start", None) != self.clock_start:
                 install(StartedClock(self.clock_start))
 
+    def tool_search_paths(self) -> list[Path]:
+        """Folders searched for ``tool_modules`` besides ``sys.path``: the working directory,
+        and each agents folder with its parent (a tools module kept beside the agents)."""
+        found: list[Path] = [Path.cwd()]
+        for folder in self.agents_path:
+            folder = folder.resolve()
+            found += [folder, folder.parent]
+        return list(dict.fromkeys(found))
+
+    def import_tool_modules(self) -> None:
+        """Import every ``tool_modules`` entry, so its ``@register_tool`` tools register.
+
+        The search folders are appended to ``sys.path`` (never ahead of installed packages).
+        """
+        for folder in self.tool_search_paths():
+            if str(folder) not in sys.path:
+                sys.path.append(str(folder))
+        for name in self.tool_modules:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name is None or not (name + ".").startswith(exc.name + "."):
+                    raise  # the module exists; something it imports is missing
+                where = ", ".join(str(p) for p in self.tool_search_paths())
+                raise ValidationFailed(
+                    f"COCKPIT_TOOL_MODULES: cannot import {name!r} (searched sys.path and {where})",
+                    code="invalid_setting",
+                    param="tool_modules",
+                ) from None
+
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
 
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "split_list"]

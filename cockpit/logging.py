@@ -1,4 +1,7 @@
-"""Structured logging: one JSON object per line, secrets and card numbers redacted."""
+"""Logging: one redacting handler on stderr, readable on a terminal and JSON lines otherwise.
+
+Secrets and card numbers are redacted in both shapes; nothing here may log unredacted text.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,20 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from cockpit.guardrails.redact import redact, redact_text
 
 _STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def _extra(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STD}
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, the record's extras, the exception."""
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -21,7 +30,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": redact_text(record.getMessage()),
         }
-        extra = {k: v for k, v in vars(record).items() if k not in _STD}
+        extra = _extra(record)
         if extra:
             payload.update(redact(extra))
         if record.exc_info and record.exc_info[0] is not None:
@@ -31,16 +40,33 @@ class JsonFormatter(logging.Formatter):
 
 
 class RedactingFormatter(logging.Formatter):
+    """``12:00:01 INFO  cockpit.runs: started run_1  run_id=run_1``: for people at a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+        text = super().format(record)
+        extra = _extra(record)
+        if extra:
+            fields = "  ".join(f"{k}={v}" for k, v in redact(extra).items())
+            first, sep, rest = text.partition("\n")
+            text = f"{first}  {fields}{sep}{rest}"
+        return redact_text(text)
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+def wants_json(setting: bool | Literal["auto"], stream: TextIO | None = None) -> bool:
+    """``auto`` means JSON unless the stream is a terminal someone reads."""
+    if setting == "auto":
+        stream = stream or sys.stderr
+        return not (hasattr(stream, "isatty") and stream.isatty())
+    return bool(setting)
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool | Literal["auto"] = "auto") -> None:
     """Route every logger through one redacting handler on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_lines else RedactingFormatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if wants_json(json_lines) else RedactingFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -51,4 +77,4 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logging.getLogger(name).propagate = True
 
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "RedactingFormatter", "configure_logging", "wants_json"]

@@ -135,4 +135,6 @@ def test_agents_cli_submit_publish_rollback(tmp_path: Path) -> None:
     assert "First" in cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
     spec.write_text(body.format(name="Bad").replace("search_knowledge", "no_such_tool"))
     bad = cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme")
-    assert bad.returncode == 1 and "unknown_tool" in bad.stderr
+    # A bad file is the user's to fix: exit 3, one line naming the field, with a suggestion.
+    assert bad.returncode == 3 and "unknown_tool" in bad.stderr
+    assert "tools.0.name" in bad.stderr and "Traceback" not in bad.stderr
