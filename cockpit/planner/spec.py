@@ -318,6 +318,7 @@ class PlannerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     intents: list[IntentSpec] = Field(default_factory=list)
+    """What the agent can do, each with example utterances (see :class:`IntentSpec`)."""
     clarify_threshold: float = Field(default=0.36, ge=0.0, le=1.0)
     """Below this confidence the planner asks a clarifying question instead of acting."""
     out_of_scope_threshold: float = Field(default=0.30, ge=0.0, le=1.0)
@@ -332,17 +333,27 @@ class PlannerSpec(BaseModel):
     )
     """Requests the agent should decline; nearest-neighbour evidence for "out of scope"."""
     clarify_template: str = "I'm not sure I understood. Did you want to {options}?"
+    """Asked when no intent is clear enough; ``{options}`` lists the likely ones."""
     out_of_scope_template: str = (
         "Sorry, I can't help with that here. I can help you {capabilities}."
     )
+    """Said to an out-of-scope request; ``{capabilities}`` lists the intents' descriptions."""
     missing_slot_template: str = "To {intent}, I need {missing}."
+    """Asked when a required argument is missing and its slot has no ``prompt``."""
     unavailable_template: str = "Sorry, I can't do that in this conversation."
+    """Said when the intent's tool is not bound for this caller (its role may not run it)."""
     handoff_template: str = "I'm passing you to the {agent} agent."
+    """Said when the conversation is handed to another agent."""
     cancel_template: str = "OK, I've cancelled that. What else can I help with?"
+    """Said when the user calls off what was being asked ("never mind")."""
     greeting_template: str = "Hello! I can help you {capabilities}."
+    """The answer to a greeting."""
     thanks_template: str = "You're welcome! Anything else I can help with?"
+    """The answer to thanks."""
     error_template: str = "Sorry, that didn't work: {error}."
+    """Said when a tool fails and the intent has no ``error`` response."""
     approval_rejected_template: str = "The request was not approved, so nothing was changed."
+    """Said when a human rejects the call the intent asked for."""
     offer_declined_template: str = "OK, I'll leave it there. Anything else I can help with?"
     """Said when the user turns down what the last answer offered ("no, not yet")."""
     default_currency: str | None = None
