@@ -212,8 +212,7 @@ class KnowledgeCatalog:
 
 def load_tools(settings: Settings, registry: ToolRegistry) -> None:
     registry.load_entry_points()
-    for module in settings.tool_modules:
-        importlib.import_module(module)
+    settings.import_tool_modules()  # also found beside the agents folders and in the cwd
 
 
 def bootstrap(settings: Settings, db: Database, keys: KeyService) -> dict[str, str]:

@@ -174,23 +174,31 @@ class Settings(BaseSettings):
     def import_tool_modules(self) -> None:
         """Import every ``tool_modules`` entry, so its ``@register_tool`` tools register.
 
-        The search folders are appended to ``sys.path`` (never ahead of installed packages).
+        The search folders are on ``sys.path`` (after installed packages) only while the modules
+        import: left there, a project's ``agents/`` folder could shadow installed packages.
         """
-        for folder in self.tool_search_paths():
-            if str(folder) not in sys.path:
-                sys.path.append(str(folder))
-        for name in self.tool_modules:
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name is None or not (name + ".").startswith(exc.name + "."):
-                    raise  # the module exists; something it imports is missing
-                where = ", ".join(str(p) for p in self.tool_search_paths())
-                raise ValidationFailed(
-                    f"COCKPIT_TOOL_MODULES: cannot import {name!r} (searched sys.path and {where})",
-                    code="invalid_setting",
-                    param="tool_modules",
-                ) from None
+        added = [str(p) for p in self.tool_search_paths() if str(p) not in sys.path]
+        sys.path.extend(added)
+        try:
+            for name in self.tool_modules:
+                self._import_tool_module(name)
+        finally:
+            for folder in added:
+                if folder in sys.path:
+                    sys.path.remove(folder)
+
+    def _import_tool_module(self, name: str) -> None:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (name + ".").startswith(exc.name + "."):
+                raise  # the module exists; something it imports is missing
+            where = ", ".join(str(p) for p in self.tool_search_paths())
+            raise ValidationFailed(
+                f"COCKPIT_TOOL_MODULES: cannot import {name!r} (searched sys.path and {where})",
+                code="invalid_setting",
+                param="tool_modules",
+            ) from None
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
