@@ -41,6 +41,7 @@ from cockpit.models import call_timeout_s
 from cockpit.runtime.executor import error_result, execute, precheck, validate_args
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
+from cockpit.runtime.streaming import REDACT_KEY
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy import rights
 from cockpit.tenancy.models import Tenant
@@ -135,9 +136,13 @@ class Team:
         bound = self._models.get(spec.id)
         if bound is None:
             schemas = bound_schemas(spec, self.specs, self.registry)
-            # The agent id rides in the call metadata so usage is attributed per agent.
+            # The agent id rides in the call metadata so usage is attributed per agent; the
+            # redaction flag, so streamed tokens are redacted like the reply they make up.
             bound = self.model_factory(spec, schemas).with_config(
-                metadata={"cockpit_agent_id": spec.id}
+                metadata={
+                    "cockpit_agent_id": spec.id,
+                    REDACT_KEY: spec.guardrails.redact_pii,
+                }
             )
             self._models[spec.id] = bound
         return bound

@@ -5,6 +5,26 @@ subscribers (an SSE response, a waiter). A thread runs one run at a time:
 the thread row is claimed with a compare-and-set, so two workers cannot run
 the same thread at once. Clients may only add user messages or resume an
 interrupt; they cannot write agent state (that would bypass policy).
+
+What each ``stream_mode`` sends (SSE event name, then data), after a first
+``metadata`` event ``{run_id, attempt}``:
+
+- ``values`` — ``values``: the whole thread state after each step;
+- ``updates`` — ``updates``: ``{node: what it wrote}`` after each step, e.g. the
+  agent's reply with its ``tool_calls``, or ``{"__interrupt__": [{value, id}]}``
+  when a call waits for an approval;
+- ``messages-tuple`` — ``messages``: ``[message, metadata]`` for every token chunk
+  of a streaming model (``type: "AIMessageChunk"``, one stable ``id`` per reply,
+  the last chunk with ``chunk_position: "last"``) and every whole message a node
+  returns (tool results; replies of models that do not stream);
+- ``messages`` — ``messages/metadata`` ``{id: {metadata}}`` once per message,
+  ``messages/partial`` ``[message so far]`` after each chunk, ``messages/complete``
+  ``[message]`` when it is whole;
+- ``custom`` / ``debug`` — LangGraph's own.
+
+Chunks go out as the model produces them, in order, redacted like the reply they
+add up to (:mod:`cockpit.runtime.streaming`). A failure ends the stream with an
+``error`` event ``{error: code, message}``.
 """
 
 from __future__ import annotations
@@ -31,6 +51,7 @@ from cockpit.guardrails.redact import redact_text
 from cockpit.models.accounting import UsageTracker
 from cockpit.runtime.records import RunRecord
 from cockpit.runtime.serialize import to_json
+from cockpit.runtime.streaming import MessageStream
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
 from cockpit.tenancy.principal import Principal
 
@@ -165,7 +186,7 @@ class RunHandle:
         """HTTP status a waiting client gets for that failure."""
         self.usage: UsageTracker | None = None
         self._subs: list[asyncio.Queue[Any]] = []
-        self._seen_messages: dict[str, Any] = {}
+        self._messages = MessageStream(modes, self._send)
 
     def subscribe(self) -> asyncio.Queue[Any]:
         q: asyncio.Queue[Any] = asyncio.Queue()
@@ -183,33 +204,23 @@ class RunHandle:
         return len(self._subs)
 
     def publish(self, event: str, data: Any) -> None:
+        """Send an event; replies still streaming are closed first, so events stay in order."""
+        self._messages.flush()
+        self._send(event, data)
+
+    def _send(self, event: str, data: Any) -> None:
         for q in self._subs:
             q.put_nowait((event, data))
 
     def publish_chunk(self, mode: str, chunk: Any) -> None:
         if mode == "messages":
             msg, meta = chunk
-            if "messages-tuple" in self.modes:
-                self.publish("messages", [to_json(msg), to_json(meta)])
-            if "messages" in self.modes:
-                mid = getattr(msg, "id", None) or "msg"
-                if mid not in self._seen_messages:
-                    self.publish("messages/metadata", {mid: {"metadata": to_json(meta)}})
-                prev = self._seen_messages.get(mid)
-                merged = (
-                    prev + msg if prev is not None and type(msg).__name__.endswith("Chunk") else msg
-                )
-                self._seen_messages[mid] = merged
-                kind = (
-                    "messages/partial"
-                    if type(msg).__name__.endswith("Chunk")
-                    else "messages/complete"
-                )
-                self.publish(kind, [to_json(merged)])
+            self._messages.add(msg, meta or {})
             return
         self.publish(mode, to_json(chunk))
 
     def finish(self) -> None:
+        self._messages.flush()
         self.done.set()
         for q in self._subs:
             q.put_nowait(_END)
