@@ -330,6 +330,11 @@ def test_registered_sources_show_their_tools_and_schemas(world: Api) -> None:
     balance = next(t for t in bank["tools"] if t["name"] == "bank__get_balance")
     assert balance["input_schema"]["required"] == ["account"]
     assert SECRET not in json.dumps([listed, ledger, bank])
+    # the builder's tool list shows them to this tenant, with the policy fields that apply
+    catalogue = api.client.get("/v1/tools", headers=api.h(keys(api)["admin"])).json()
+    refund = next(t for t in catalogue if t["name"] == "ledger__refund_order")
+    assert refund["policy_fields"] == ["max_amount", "approval", "rate_limit"]
+    assert refund["parameters"]["required"] == ["order_id", "amount", "currency"]
     audit = api.client.get("/v1/audit", params={"limit": 500}, headers=api.h(keys(api)["admin"]))
     assert [a["kind"] for a in audit.json()].count("tool_source_registered") == 2
     assert SECRET not in audit.text
@@ -452,6 +457,8 @@ def test_merchant_keys_cannot_register_and_other_tenants_cannot_see(
 
     other = api.tenant("globex", role="partner")
     assert api.client.get("/v1/tool-sources", headers=api.h(other)).json() == []
+    names = {t["name"] for t in api.client.get("/v1/tools", headers=api.h(other)).json()}
+    assert names and not any(n.startswith(("ledger__", "bank__")) for n in names)
     r = api.client.get("/v1/tool-sources/ledger", headers=api.h(other))
     assert r.status_code == 404 and r.json()["code"] == "tool_source_not_found"
     r = api.client.post("/v1/agents", headers=api.h(other), json=AGENT)

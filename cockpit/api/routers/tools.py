@@ -43,7 +43,8 @@ def tool_json(tool: ToolDef) -> dict[str, Any]:
 
 @router.get("", summary="Tools this key may have run, with their schemas and policy fields")
 async def list_tools(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
-    registry = services(request).runtime.tools
+    # the shared tools and this tenant's own tool sources (``/v1/tool-sources``)
+    registry = services(request).runtime.tools.for_tenant(ctx.principal.tenant_id)
     tools = (registry.get(name) for name in registry.names())
     return [tool_json(t) for t in tools if rights.permits(ctx.principal, t.roles)]
 
