@@ -60,6 +60,8 @@ class ApprovalRule(_Strict):
 
 
 class RateLimit(_Strict):
+    """How often one tool may be called."""
+
     calls: int = Field(gt=0)
     """At most this many calls…"""
     per_seconds: int = Field(gt=0)
@@ -85,6 +87,8 @@ class ToolPolicy(_Strict):
 
 
 class Guardrails(_Strict):
+    """Screening and loop limits the runtime enforces on every turn."""
+
     redact_pii: bool = True
     """Mask card numbers and secrets in input, output, traces and audit."""
     injection_screen: bool = True
@@ -138,6 +142,7 @@ class AgentSpec(_Strict):
     handoffs: list[str] = Field(default_factory=list)
     """Agents this one may transfer the conversation to."""
     guardrails: Guardrails = Field(default_factory=Guardrails)
+    """Input/output screening and per-turn loop limits (see Guardrails)."""
     planner: PlannerSpec | None = None
     """Local-planner data: intents with example utterances, slot hints and answer templates."""
     evals: list[SuiteGate] = Field(default_factory=list)
@@ -146,6 +151,7 @@ class AgentSpec(_Strict):
     """Roles whose keys may run this assistant (admins always may). Merchant agents are for
     merchants and partners; a shopper key reaches none of them."""
     tags: list[str] = Field(default_factory=list)
+    """Free labels for listing and search (not used for routing)."""
 
     @field_validator("id")
     @classmethod
