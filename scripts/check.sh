@@ -22,4 +22,6 @@ if [ "${SKIP_EVALS:-0}" != 1 ]; then
 fi
 echo "== pytest"
 # -n 2: the machine has two cores; tests that start servers use their own ports and databases.
-"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" -q "$@"
+# loadgroup: the browser tests share one console server, so they all run on one worker.
+# Screenshots of every console page are kept in .cockpit/ci/screenshots/ (CI artefacts).
+"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -q "$@"

@@ -31,6 +31,14 @@ README_SHOTS = ROOT / "docs" / "console"
 WAIT_S = 60.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One worker runs every browser test, so they share one console server."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def _browser_missing() -> str | None:
     for path in (CHROMIUM, CHROMEDRIVER):
         if not (Path(path).is_file() and os.access(path, os.X_OK)):
