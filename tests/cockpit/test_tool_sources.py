@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mcp_types as types
 import pytest
 import uvicorn
+import yaml
 from fastapi import FastAPI, Header, HTTPException
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
@@ -203,6 +205,10 @@ CALLS: list[dict[str, Any]] = [
     {"name": "bank__always_fails", "args": {}},
     {"name": "bank__create_transfer", "args": {"amount": 9_000_000, "currency": "USD", "to": "z"}},
     {"name": "ledger__lookup_order", "args": {"order_id": 42}},
+    {
+        "name": "ledger__refund_order",
+        "args": {"order_id": "ord_2", "amount": 15_000, "currency": "USD"},
+    },
 ]
 
 AGENT = {
@@ -523,3 +529,60 @@ def test_refresh_and_delete(world: Api, partner: Partner) -> None:
     out = _run(api, admin, tid, "raw:0")
     assert _tool_result(out)["error"]["code"] == "tool_not_allowed"
     assert len(partner.calls("lookup_order")) == before
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "partners" / "tool-sources.md"
+
+
+def _doc_block(name: str) -> str:
+    """The fenced block right after ``<!-- tool-sources:<name> -->`` in the partner guide."""
+    text = DOC.read_text(encoding="utf-8")
+    after = text.split(f"<!-- tool-sources:{name} -->", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]
+
+
+def test_the_guide_examples_run(world: Api, partner: Partner) -> None:
+    """docs/partners/tool-sources.md: register both sources, create its agent, and see the
+    four-eyes approval it declares hold before the one remote call."""
+    api = world
+    docs_partner = api.tenant("docs", role="partner")
+    requester = api.tenant("docs", role="admin")
+    approver = api.tenant("docs", role="admin")
+    for block, url in (
+        ("register-mcp", partner.mcp_url),
+        ("register-openapi", partner.openapi_url),
+    ):
+        body = json.loads(_doc_block(block))
+        body["url"] = url
+        r = api.client.post("/v1/tool-sources", headers=api.h(docs_partner), json=body)
+        assert r.status_code == 201, r.text
+    spec = yaml.safe_load(_doc_block("agent"))
+    r = api.client.post(
+        "/v1/agents",
+        headers={**api.h(docs_partner), "content-type": "application/yaml"},
+        content=_doc_block("agent"),
+    )
+    assert r.status_code == 201, r.text
+
+    tid = api.client.post("/threads", json={}, headers=api.h(requester)).json()["thread_id"]
+    before = len(partner.calls("refund_order"))
+    r = api.client.post(
+        f"/threads/{tid}/runs/wait",
+        headers=api.h(requester),
+        json={
+            "assistant_id": spec["id"],
+            "input": {"messages": [{"role": "user", "content": "raw:9"}]},
+        },
+    )
+    assert r.status_code == 200 and "__interrupt__" in r.json(), r.text
+    apr = _pending(api, requester, tid)
+    same = api.client.post(
+        f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(requester)
+    )
+    assert same.status_code == 403 and same.json()["code"] == "four_eyes_required"
+    assert len(partner.calls("refund_order")) == before
+    r = api.client.post(
+        f"/v1/approvals/{apr}/decision", json={"action": "approve"}, headers=api.h(approver)
+    )
+    assert r.status_code == 200, r.text
+    assert len(partner.calls("refund_order")) == before + 1
