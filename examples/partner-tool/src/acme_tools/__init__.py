@@ -1,0 +1,1 @@
+"""Acme's Cockpit tools (the ``cockpit.tools`` entry point names :mod:`acme_tools.tools`)."""
