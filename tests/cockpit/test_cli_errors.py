@@ -1,0 +1,143 @@
+"""The CLI's one error handler: exit codes by who is at fault, one line, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from cockpit.cli_errors import as_failure
+from cockpit.config import Settings
+from cockpit.errors import (
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    ToolError,
+    ValidationFailed,
+)
+from cockpit.exitcodes import CliFailure, ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cockpit(
+    tmp: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    base.update({"COCKPIT_DATA_DIR": str(tmp / "data"), "COCKPIT_EMBEDDINGS": "hashing"})
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=tmp,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (ValidationFailed("tools.0.name: unknown tool"), ExitCode.BAD_INPUT),
+        (AuthError("invalid key"), ExitCode.AUTH),
+        (PermissionDenied("merchants may not"), ExitCode.AUTH),
+        (NotFound("no key 'x'"), ExitCode.FAILED),
+        (ToolError("the tool broke"), ExitCode.FAILED),
+        (CliFailure("gate failed", ExitCode.FAILED), ExitCode.FAILED),
+        (CliFailure("refused", ExitCode.AUTH), ExitCode.AUTH),
+        (KeyboardInterrupt(), ExitCode.INTERRUPTED),
+        (FileNotFoundError(2, "No such file or directory", "suite.yaml"), ExitCode.BAD_INPUT),
+        (ConnectionRefusedError(111, "Connection refused"), ExitCode.UNREACHABLE),
+        (RuntimeError("boom"), ExitCode.FAILED),
+    ],
+)
+def test_exceptions_map_by_who_is_at_fault(exc: BaseException, code: ExitCode) -> None:
+    failure = as_failure(exc)
+    assert failure.code is code
+    assert "\n" not in failure.message
+
+
+def test_unexpected_errors_say_how_to_see_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COCKPIT_DEBUG", raising=False)
+    assert "--debug" in as_failure(RuntimeError("boom")).message
+
+
+def test_http_answers_distinguish_a_refused_key_from_a_down_server() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1:9/v1/me")
+    refused = httpx.HTTPStatusError(
+        "401", request=request, response=httpx.Response(401, request=request)
+    )
+    failed = httpx.HTTPStatusError(
+        "503", request=request, response=httpx.Response(503, request=request)
+    )
+    down = httpx.ConnectError("connection refused", request=request)
+    assert as_failure(refused).code is ExitCode.AUTH
+    assert "refused the key" in as_failure(refused).message
+    assert as_failure(failed).code is ExitCode.UNREACHABLE
+    assert as_failure(down).code is ExitCode.UNREACHABLE
+    assert "http://127.0.0.1:9/v1/me" in as_failure(down).message
+
+
+def test_a_bad_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COCKPIT_PORT", "eighty")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    failure = as_failure(caught.value)
+    assert failure.code is ExitCode.BAD_INPUT
+    assert failure.message.startswith("COCKPIT_PORT: ") and "eighty" in failure.message
+
+
+def test_command_failures_are_one_line_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    bad = cockpit(tmp_path, "keys", "list", env={"COCKPIT_AGENTS_PATH": '["unclosed'})
+    assert bad.returncode == ExitCode.BAD_INPUT
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
+    assert bad.stderr.startswith("error: COCKPIT_AGENTS_PATH: ") and "JSON list" in bad.stderr
+    debug = cockpit(
+        tmp_path, "keys", "list", env={"COCKPIT_AGENTS_PATH": '["unclosed', "COCKPIT_DEBUG": "1"}
+    )
+    assert debug.returncode == ExitCode.BAD_INPUT and "Traceback" in debug.stderr
+    flag = cockpit(tmp_path, "--debug", "keys", "revoke", "nosuchkey")
+    assert flag.returncode == ExitCode.FAILED and "Traceback" in flag.stderr
+    quiet = cockpit(tmp_path, "keys", "revoke", "nosuchkey")
+    assert quiet.returncode == ExitCode.FAILED and "Traceback" not in quiet.stderr
+    assert "nosuchkey" in quiet.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert cockpit(tmp_path, "no-such-command").returncode == ExitCode.USAGE
+    wrong_role = cockpit(tmp_path, "keys", "create", "--tenant", "t", "--role", "god")
+    assert wrong_role.returncode == ExitCode.USAGE and "merchant" in wrong_role.stderr
+
+
+def test_chat_says_it_cannot_reach_the_url(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9"  # the discard port: nothing listens
+    out = cockpit(tmp_path, "chat", "--url", url, "--key", "ck_x_y", "-m", "hello")
+    assert out.returncode == ExitCode.UNREACHABLE, (out.stdout, out.stderr)
+    assert "127.0.0.1:9" in out.stdout + out.stderr
+
+
+def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(tmp_path: Path) -> None:
+    # (not "agents/": with ``python -m`` the cwd comes first on sys.path and would shadow ours)
+    spec = tmp_path / "partner-agents" / "typo" / "agent.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(
+        "id: typo-agent\nname: Typo\ndescription: A tool name with a typo.\n"
+        "instructions: hi\nmodel: local:planner\ntools: [{name: search_knowledg}]\n"
+    )
+    out = cockpit(
+        tmp_path,
+        "serve",
+        "--port",
+        "9",
+        env={"COCKPIT_AGENTS_PATH": str(spec.parents[1]), "COCKPIT_WARMUP": "false"},
+    )
+    assert out.returncode == ExitCode.BAD_INPUT, out.stderr[-2000:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr
+    assert lines[0].startswith(f"error: {spec}: tools.0.name: ")
+    assert "did you mean 'search_knowledge'" in lines[0]
