@@ -83,6 +83,17 @@ function frame({ name, title, desc, width, height, points, extraClass }) {
   );
 }
 
+// Cut a label to about `px` wide at 11px (capitals and digits are wider than lower case).
+export function fit(text, px) {
+  const width = (c) => (/[A-Z0-9_%]/.test(c) ? 8 : /[il.,:·' ]/.test(c) ? 3.4 : 6.2);
+  let used = 0;
+  for (let i = 0; i < text.length; i++) {
+    used += width(text[i]);
+    if (used > px) return `${text.slice(0, Math.max(1, i - 1))}…`;
+  }
+  return text;
+}
+
 function scale(d0, d1, r0, r1) {
   const span = d1 - d0 || 1;
   return (v) => r0 + ((v - d0) / span) * (r1 - r0);
@@ -155,7 +166,7 @@ export function lineChart({ name, title, desc, series, yFormat = String, yMin, y
   const all = series.flatMap((sr) => sr.points.map((p) => ({ ...p, t: dayMs(p.x) })));
   const drawn = all.filter((p) => p.y !== null && p.y !== undefined && Number.isFinite(p.y));
   const svg = frame({ name, title, desc, width, height, points: drawn.length, extraClass: "line" });
-  const m = { top: 24, right: 16, bottom: 28, left: 52 };
+  const m = { top: 24, right: 28, bottom: 28, left: 52 };
   if (!all.length) {
     svg.append(s("text", { class: "empty", x: width / 2, y: height / 2, "text-anchor": "middle" }, "No data in this window"));
     return svg;
@@ -206,7 +217,7 @@ export function lineChart({ name, title, desc, series, yFormat = String, yMin, y
 export function barChart({ name, title, desc, categories, series, format = String, tips, width = 640, rowHeight = 24 }) {
   const totals = categories.map((_, i) => series.reduce((acc, sr) => acc + (Number(sr.values[i]) || 0), 0));
   const shown = totals.filter((v) => v > 0).length;
-  const m = { top: series.length > 1 ? 26 : 8, right: 70, bottom: 8, left: 170 };
+  const m = { top: series.length > 1 ? 26 : 8, right: 56, bottom: 8, left: 190 };
   const height = m.top + m.bottom + Math.max(1, categories.length) * rowHeight;
   const svg = frame({ name, title, desc, width, height, points: shown, extraClass: "bars" });
   if (!categories.length) {
@@ -219,7 +230,7 @@ export function barChart({ name, title, desc, categories, series, format = Strin
   categories.forEach((cat, i) => {
     const top = m.top + i * rowHeight;
     const row = s("g", { class: "bar-row", "data-category": cat });
-    row.append(s("text", { class: "tick", x: m.left - 8, y: top + rowHeight / 2 + 4, "text-anchor": "end" }, cat.length > 26 ? `${cat.slice(0, 25)}…` : cat));
+    row.append(s("text", { class: "tick", x: m.left - 8, y: top + rowHeight / 2 + 4, "text-anchor": "end" }, fit(cat, m.left - 12)));
     let at = 0;
     series.forEach((sr, j) => {
       const v = Number(sr.values[i]) || 0;
@@ -246,7 +257,7 @@ export function barChart({ name, title, desc, categories, series, format = Strin
  */
 export function fanChart({ name, title, desc, history, forecast, format = String, width = 640, height = 260 }) {
   const svg = frame({ name, title, desc, width, height, points: history.length + forecast.length, extraClass: "fan" });
-  const m = { top: 24, right: 16, bottom: 28, left: 64 };
+  const m = { top: 24, right: 28, bottom: 28, left: 64 };
   if (!history.length && !forecast.length) {
     svg.append(s("text", { class: "empty", x: width / 2, y: height / 2, "text-anchor": "middle" }, "No forecast"));
     return svg;

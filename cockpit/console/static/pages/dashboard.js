@@ -59,6 +59,16 @@ function fanData(fc) {
   };
 }
 
+// Rate over the trailing `n` buckets (days with no payments count as nothing, not as 0%).
+export function trailing(points, n) {
+  return points.map((p, i) => {
+    const win = points.slice(Math.max(0, i - n + 1), i + 1);
+    const attempts = win.reduce((acc, q) => acc + q.attempts, 0);
+    const approved = win.reduce((acc, q) => acc + q.approved, 0);
+    return { date: p.date, attempts, approved, rate: attempts ? approved / attempts : null };
+  });
+}
+
 function daysLeft(dueIso, asOf) {
   return (new Date(dueIso).getTime() - asOf) / DAY;
 }
@@ -122,6 +132,7 @@ export const page = {
         declines: get("/v1/payments/analytics/declines", q),
         levers: get("/v1/payments/analytics/levers", q),
         disputes: get("/v1/payments/disputes", { merchant_id: id, status: "NEEDS_RESPONSE" }),
+        allDisputes: get("/v1/payments/disputes", { merchant_id: id }),
         balances: get(`/v1/payments/balances/${encodeURIComponent(id)}`),
       };
       // Unhandled rejections are shown by the panels that await them.
@@ -158,7 +169,8 @@ export const page = {
       const next = d.data[0];
       if (!next) return kpi("kpi-deadline", "Next deadline", "—", "nothing to answer");
       const left = daysLeft(next.defenseDueTime, now);
-      return kpi("kpi-deadline", "Next deadline", h("span", {}, left < 0 ? "overdue" : `${left.toFixed(1)} d`, " ", deadlineBadge(left)), `${when(next.defenseDueTime)} · ${next.disputeId}`);
+      return kpi("kpi-deadline", "Next deadline", left < 0 ? "overdue" : `${left.toFixed(1)} days`,
+        h("span", {}, deadlineBadge(left), ` ${when(next.defenseDueTime)}`), { "data-value": next.disputeId });
     });
 
     const trend = card("Success rate over time", "panel-success");
@@ -168,7 +180,10 @@ export const page = {
           name: "success-rate",
           title: `Daily success rate, ${period}`,
           desc: `Approved share of payments with a final result per UTC day; ${count(s.approved)} of ${count(s.attempts)} approved (${pct(s.successRate)}). Days without payments are gaps.`,
-          series: [{ label: "success rate", points: s.data.map((p) => ({ x: p.date, y: p.rate, tip: `${p.date}: ${pct(p.rate)} (${p.approved} of ${p.attempts})` })) }],
+          series: [
+            { label: "daily", color: "#9aa4b1", points: s.data.map((p) => ({ x: p.date, y: p.rate, tip: `daily ${pct(p.rate)} (${p.approved} of ${p.attempts})` })) },
+            { label: "trailing 7 days", color: "#1d4ed8", points: trailing(s.data, 7).map((p) => ({ x: p.date, y: p.rate, tip: `7 days ${pct(p.rate)} (${p.approved} of ${p.attempts})` })) },
+          ],
           yFormat: (v) => `${Math.round(v * 100)}%`,
           yMax: 1,
         }),
@@ -217,21 +232,41 @@ export const page = {
     });
 
     const disputes = card("Disputes by deadline", "panel-disputes");
+    const recent = h("div", { class: "dash-recent" });
     fill(disputes.body, Promise.all([data.disputes, asOf]), ([d, now]) => {
       const rows = [...d.data].sort((a, b) => new Date(a.defenseDueTime) - new Date(b.defenseDueTime));
-      if (!rows.length) return h("p", { class: "muted empty", "data-testid": "disputes-empty" }, "No dispute is waiting for your response.");
-      return table(
+      if (!rows.length) return h("div", {}, h("p", { class: "muted empty", "data-testid": "disputes-empty" }, "No dispute is waiting for your response."), recent);
+      return h("div", {}, table(
         [
-          { label: "Respond by", render: (x) => h("span", {}, when(x.defenseDueTime)) },
-          { label: "Days left", class: "num", render: (x) => deadlineBadge(daysLeft(x.defenseDueTime, now)) },
-          { label: "Amount", class: "num", render: (x) => money(x.disputeAmount.value, x.disputeAmount.currency) },
-          { label: "Reason", render: (x) => h("span", {}, `${x.network} ${x.disputeReasonCode}`, h("div", { class: "muted small" }, x.disputeReasonMsg || x.category || "")) },
-          { label: "Stage", render: (x) => x.stage.toLowerCase().replace(/_/g, " ") },
-          { label: "Dispute", render: (x) => h("span", { class: "mono" }, x.disputeId) },
+          { label: "Respond by", class: "nowrap", render: (x) => when(x.defenseDueTime) },
+          { label: "Days left", class: "nowrap", render: (x) => deadlineBadge(daysLeft(x.defenseDueTime, now)) },
+          { label: "Amount", class: "num nowrap", render: (x) => money(x.disputeAmount.value, x.disputeAmount.currency) },
+          {
+            label: "Dispute",
+            render: (x) => h("span", {}, `${x.network} ${x.disputeReasonCode} · ${x.stage.toLowerCase().replace(/_/g, " ")}`,
+              h("div", { class: "muted small" }, x.disputeReasonMsg || x.category || ""),
+              h("div", { class: "muted small mono dash-id", title: x.disputeId }, x.disputeId)),
+          },
         ],
         rows,
         { testid: "disputes-table", rowTestid: "dispute-row", rowId: (x) => x.disputeId },
-      );
+      ), recent);
+    });
+    // Decided ones, newest first: what became of the last few (its own request; may fail alone).
+    fill(recent, data.allDisputes, (d) => {
+      const closed = d.data.filter((x) => x.closedTime).sort((a, b) => new Date(b.closedTime) - new Date(a.closedTime)).slice(0, 4);
+      if (!closed.length) return null;
+      return h("div", { "data-testid": "disputes-recent" }, h("h3", {}, "Recently decided"),
+        table(
+          [
+            { label: "Decided", render: (x) => when(x.closedTime) },
+            { label: "Outcome", render: (x) => badge(x.status.toLowerCase(), x.status === "WON" ? "ok" : x.status === "LOST" ? "bad" : "warn") },
+            { label: "Amount", class: "num", render: (x) => money(x.disputeAmount.value, x.disputeAmount.currency) },
+            { label: "Reason", render: (x) => `${x.network} ${x.disputeReasonCode}` },
+          ],
+          closed,
+          { rowTestid: "dispute-recent-row", rowId: (x) => x.disputeId },
+        ));
     });
 
     const balances = card("Balances", "panel-balances");
@@ -252,7 +287,14 @@ export const page = {
 
     const fx = card("FX exposure", "panel-fx");
     const exposure = data.merchant.then((m) =>
-      api.post("/v1/fx/exposure", { merchant_id: m.merchantId, horizon: FX_HORIZON, history: 60 }).then((e) => ({ m, e })));
+      api.post("/v1/fx/exposure", { merchant_id: m.merchantId, horizon: FX_HORIZON, history: 60 }).then(
+        (e) => ({ m, e }),
+        // Only home-currency volume: nothing to forecast is an answer, not a failure.
+        (err) => {
+          if (err.code === "no_exposure") return { m, e: { currencies: {} } };
+          throw err;
+        },
+      ));
     exposure.catch(() => {});
     fill(fx.body, exposure, ({ m, e }) => this.fxPanel(m, e, api));
 
@@ -273,7 +315,7 @@ export const page = {
       fc,
       expected: fc.points.reduce((acc, p) => acc + (p.q50 ?? p.mean), 0),
     }));
-    if (!entries.length) return h("p", { class: "muted empty", "data-testid": "fx-empty" }, `No volume outside ${home}.`);
+    if (!entries.length) return h("p", { class: "muted empty", "data-testid": "fx-empty" }, `No captures or refunds in a currency other than ${home}: no FX exposure to forecast.`);
     entries.sort((a, b) => Math.abs(b.expected) - Math.abs(a.expected));
     const state = { ccy: entries[0].ccy, view: "rate" };
     const chartBox = h("div", { class: "dash-fan", "data-testid": "fx-fan-box" });
