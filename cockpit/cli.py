@@ -47,6 +47,8 @@ class CockpitGroup(TyperGroup):
 
 app = typer.Typer(
     cls=CockpitGroup,
+    rich_markup_mode=None,  # plain help: importing typer.rich_utils costs more than the rest
+    context_settings={"max_content_width": 120},
     help="Cockpit: open agentic-commerce platform.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
