@@ -83,6 +83,8 @@ def _respond(hold: threading.Event) -> Any:
             return FakeReply(content=CARD_ANSWER)
         if text == "break":
             return FakeReply(status=500)
+        if text == "half":
+            return FakeReply(content=ANSWER, fail_after=4)
         if text == "wait for me":
             return FakeReply(content=ANSWER, hold=hold, hold_s=20.0)
         return FakeReply(content=ANSWER)
@@ -176,7 +178,8 @@ def test_chunks_reach_the_stream_live_and_in_order(world: World) -> None:
     world.hold.clear()
     released_before = world.openai.holds_released
     events: list[tuple[str, Any]] = []
-    for event, data in _sse(world, world.thread(), "wait for me", ["messages-tuple"]):
+    tid = world.thread()
+    for event, data in _sse(world, tid, "wait for me", ["messages-tuple"]):
         events.append((event, data))
         if event == "messages" and data[0].get("content"):
             # The model is holding after its first word: this chunk came out while it was
@@ -193,6 +196,11 @@ def test_chunks_reach_the_stream_live_and_in_order(world: World) -> None:
     # The internal checkpoint key and the caller's key never ride along.
     assert "key_id" not in meta and "tenant_id" not in meta
     assert events[-1][0] == "messages"
+    # Streamed or not, the call is accounted with the tokens the provider reported.
+    run_id = events[0][1]["run_id"]
+    run = httpx.get(f"{world.url}/threads/{tid}/runs/{run_id}", headers=world.headers()).json()
+    usage = run["usage"]["by_model"][f"openai:{MODEL}"]
+    assert (usage["calls"], usage["input_tokens"], usage["output_tokens"]) == (1, 11, 7)
 
 
 def test_messages_mode_sends_partials_that_add_up_then_the_whole(world: World) -> None:
@@ -225,8 +233,25 @@ def test_a_card_number_split_over_chunks_is_redacted(world: World) -> None:
 
 def test_a_failed_model_ends_the_stream_with_an_error_event(world: World) -> None:
     events = list(_sse(world, world.thread(), "break", ["messages-tuple", "updates"]))
-    assert events[-1][0] == "error"
-    assert events[-1][1]["error"] in ("model_error", "model_behavior") or events[-1][1]["message"]
+    assert events[-1][0] == "error" and set(events[-1][1]) == {"error", "message"}
+    assert not _chunks(events)
+
+
+def test_a_model_failing_mid_answer_is_an_error_after_the_chunks_sent(world: World) -> None:
+    tid = world.thread()
+    events = list(_sse(world, tid, "half", ["messages-tuple", "updates"]))
+    texts = [c["content"] for c in _chunks(events) if c["content"]]
+    assert texts and ANSWER.startswith("".join(texts)) and "".join(texts) != ANSWER
+    assert events[-1] == (
+        "error",
+        {
+            "error": "model_stream_failed",
+            "message": f"model openai:{MODEL} failed in the middle of its answer (APIError)",
+        },
+    )
+    # The half answer is not kept as if it were the reply.
+    state = httpx.get(f"{world.url}/threads/{tid}/state", headers=world.headers()).json()
+    assert [m["type"] for m in state["values"]["messages"]] == ["human"]
 
 
 # ----- the official langgraph-sdk client ---------------------------------------------------------
