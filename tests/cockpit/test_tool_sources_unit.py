@@ -282,6 +282,8 @@ def test_storage_matches_its_migration_and_is_tenant_scoped(backend_url: str) ->
     assert tool.kind is ToolKind.WRITE and tool.amount_field == "amount"
     assert tool.roles == frozenset({Role.MERCHANT})
     assert "ledger__refund" not in registry.for_tenant("t-b")
+    assert "ledger__refund" not in own.for_tenant("t-b")  # a view never leaks to another
+    assert "ledger__refund" in own.for_tenant("t-a")
     assert registry.for_tenant("t-b").revision() == ""
     assert [s["name"] for s in store.list("t-b")] == []
     assert store.list("t-a")[0]["header_names"] == ["Authorization"]

@@ -16,9 +16,17 @@ from cockpit.toolkit.sources.store import ToolSourceStore
 class TenantToolView(ToolRegistry):
     """The shared tools and one tenant's source tools (a snapshot: built per request)."""
 
-    def __init__(self, shared: ToolRegistry, own: Mapping[str, ToolDef], revision: str) -> None:
+    def __init__(
+        self,
+        shared: ToolRegistry,
+        own: Mapping[str, ToolDef],
+        revision: str,
+        *,
+        parent: ToolRegistry,
+    ) -> None:
         super().__init__()
         self._shared = shared
+        self._parent = parent
         self._own = dict(own)
         self._revision = revision
 
@@ -39,7 +47,7 @@ class TenantToolView(ToolRegistry):
         self._shared.load_entry_points()
 
     def for_tenant(self, tenant_id: str) -> ToolRegistry:
-        return self._shared.for_tenant(tenant_id)
+        return self._parent.for_tenant(tenant_id)
 
     def revision(self) -> str:
         return self._revision
@@ -70,7 +78,7 @@ class SourceToolRegistry(ToolRegistry):
 
     def for_tenant(self, tenant_id: str) -> ToolRegistry:
         own, revision = self.sources.tools_for(tenant_id)
-        return TenantToolView(self._shared, own, revision) if own else self._shared
+        return TenantToolView(self._shared, own, revision, parent=self) if own else self
 
 
 __all__ = ["SourceToolRegistry", "TenantToolView"]
