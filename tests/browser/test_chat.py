@@ -52,10 +52,12 @@ def refunds_of(console: Console, key: str, pid: str) -> list[dict[str, Any]]:
 
 
 def say(driver: Any, text: str) -> None:
+    """Send a message once the page knows its assistant (Send is disabled until then)."""
     box = wait_for(driver, "chat-input")
     box.clear()
     box.send_keys(text)
-    wait_for(driver, "chat-send").click()
+    send = wait_until(driver, lambda d: (b := wait_for(d, "chat-send")).is_enabled() and b)
+    send.click()
 
 
 def approval_card(driver: Any) -> Any:

@@ -32,7 +32,7 @@ export function describe(a) {
     }
   }
   const shown = Object.entries(args)
-    .filter(([k]) => k !== a.amount_field && k !== a.currency_field)
+    .filter(([k, v]) => v !== null && k !== a.amount_field && k !== a.currency_field)
     .map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`)
     .join(", ");
   return `Call ${a.tool}${m ? ` for ${m}` : ""}${shown ? ` (${shown})` : ""}.`;
@@ -255,7 +255,7 @@ function editForm(a, run, cancel) {
 // ---- the inbox -------------------------------------------------------------------------------
 
 function argsSummary(row) {
-  const entries = Object.entries(row.args || {}).filter(([k]) => k !== row.amount_field && k !== row.currency_field);
+  const entries = Object.entries(row.args || {}).filter(([k, v]) => v !== null && k !== row.amount_field && k !== row.currency_field);
   return entries.map(([k, v]) => `${k}=${typeof v === "object" && v !== null ? JSON.stringify(v) : v}`).join(" · ") || "—";
 }
 

@@ -60,12 +60,12 @@ class Transcript {
   }
 
   // A whole message (from state, or an `updates` event) or a streamed chunk of one.
-  message(msg, { chunk = false } = {}) {
+  message(msg, { chunk = false, agent = null } = {}) {
     const k = kind(msg);
     if (k === "human") return this.user(text(msg.content));
     if (k === "tool") return this.toolResult(msg);
     if (k !== "ai") return;
-    if (msg.name) this.agent = msg.name;
+    if (msg.name || agent) this.agent = msg.name || agent;
     const id = msg.id || `ai-${this.bubbles.size}`;
     const body = text(msg.content);
     let bubble = this.bubbles.get(id);
@@ -82,11 +82,12 @@ class Transcript {
       bubble.content.textContent = bubble.text;
       if (msg.name) bubble.who.textContent = msg.name;
       bubble.node.classList.toggle("streaming", chunk);
-      if (!bubble.text) bubble.node.hidden = true;
-      else bubble.node.hidden = false;
+      bubble.node.hidden = !bubble.text;
       this.scroll();
     }
-    for (const call of msg.tool_calls || []) this.toolCall(call);
+    // A streamed chunk's tool calls are still partial (arguments arrive in pieces): the whole
+    // message of the `updates` event shows them.
+    if (!chunk) for (const call of msg.tool_calls || []) this.toolCall(call);
   }
 
   toolCall(call) {
@@ -159,7 +160,8 @@ export const page = {
     const threads = h("div", { class: "thread-list", "data-testid": "thread-list" });
     const log = h("div", { class: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
     const input = h("textarea", { rows: 2, placeholder: "Ask something, e.g. “refund 12 SGD on pay_…”", "data-testid": "chat-input", "aria-label": "Message" });
-    const send = h("button", { class: "btn primary", type: "submit", "data-testid": "chat-send" }, "Send");
+    // Enabled once the assistants are known: a message needs one to go to.
+    const send = h("button", { class: "btn primary", type: "submit", "data-testid": "chat-send", disabled: true }, "Send");
     const status = h("div", { class: "chat-status muted small", "data-testid": "chat-status" });
     const heading = h("div", { class: "chat-heading muted small", "data-testid": "chat-thread" });
     let transcript = new Transcript(log);
@@ -194,7 +196,7 @@ export const page = {
 
     const setBusy = (busy, label) => {
       st.busy = busy;
-      send.disabled = busy;
+      send.disabled = busy || !st.assistant;
       clear(status);
       if (busy) status.append(spinner(label || "Thinking…"));
     };
@@ -206,14 +208,12 @@ export const page = {
     } catch (err) {
       root.prepend(errorBox(err));
     }
-    if (!assistants.length) {
-      clear(log).append(h("p", { class: "muted", "data-testid": "chat-empty" }, "This key may not run any assistant."));
-      send.disabled = true;
-    }
+    if (!assistants.length) clear(log).append(h("p", { class: "muted", "data-testid": "chat-empty" }, "This key may not run any assistant."));
     for (const a of assistants) picker.append(h("option", { value: a.assistant_id, title: a.description }, `${a.name || a.assistant_id} (${a.assistant_id})`));
     const ids = assistants.map((a) => a.assistant_id);
     st.assistant = PREFERRED.find((p) => ids.includes(p)) || ids[0] || null;
     if (st.assistant) picker.value = st.assistant;
+    send.disabled = !st.assistant;
     picker.addEventListener("change", () => {
       st.assistant = picker.value;
       // Another assistant is another conversation.
@@ -319,8 +319,8 @@ export const page = {
           { ...body, stream_mode: MODES },
           ({ event, data }) => {
             if (event === "messages" && Array.isArray(data)) {
-              const [msg] = data;
-              if (msg) transcript.message(msg, { chunk: isChunk(msg) });
+              const [msg, meta] = data;
+              if (msg) transcript.message(msg, { chunk: isChunk(msg), agent: meta && meta.cockpit_agent_id });
             } else if (event === "updates" && data && typeof data === "object") {
               for (const [node, update] of Object.entries(data)) {
                 if (node === "__interrupt__") interrupts.push(...(Array.isArray(update) ? update : [update]));
@@ -352,8 +352,7 @@ export const page = {
 
     async function submit() {
       const content = input.value.trim();
-      if (!content || st.busy) return;
-      if (!st.assistant) return transcript.error({ message: "Pick an assistant first.", code: "no_assistant" });
+      if (!content || st.busy || !st.assistant) return;
       input.value = "";
       try {
         if (!st.threadId) {
