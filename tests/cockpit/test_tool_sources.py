@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp_types as types
 import pytest
 import uvicorn
@@ -78,6 +79,11 @@ def _mcp_server(partner: Partner) -> Server[Any]:
             description="Always fails.",
             input_schema={"type": "object", "properties": {}},
         ),
+        types.Tool(
+            name="slow",
+            description="Takes longer than a caller should wait.",
+            input_schema={"type": "object", "properties": {}},
+        ),
     ]
 
     async def list_tools(
@@ -112,6 +118,9 @@ def _mcp_server(partner: Partner) -> Server[Any]:
             body = {"order_id": args["order_id"], "status": "paid", "note": INJECTION}
         elif params.name == "refund_order":
             body = {"refund_id": f"rf_{len(partner.mcp_calls)}", "amount": args["amount"]}
+        elif params.name == "slow":
+            await anyio.sleep(6)
+            body = {"late": True}
         else:
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text="ledger is closed")], is_error=True
@@ -209,6 +218,7 @@ CALLS: list[dict[str, Any]] = [
         "name": "ledger__refund_order",
         "args": {"order_id": "ord_2", "amount": 15_000, "currency": "USD"},
     },
+    {"name": "sluggish__slow", "args": {}},
 ]
 
 AGENT = {
@@ -274,12 +284,12 @@ def _register(api: Api, key: str, partner: Partner) -> None:
     assert r.status_code == 201, r.text
 
 
-def _run(api: Api, key: str, tid: str, text: str) -> dict[str, Any]:
+def _run(api: Api, key: str, tid: str, text: str, agent: str = AGENT["id"]) -> dict[str, Any]:
     r = api.client.post(
         f"/threads/{tid}/runs/wait",
         headers=api.h(key),
         json={
-            "assistant_id": AGENT["id"],
+            "assistant_id": agent,
             "input": {"messages": [{"role": "user", "content": text}]},
         },
     )
@@ -324,7 +334,12 @@ def test_registered_sources_show_their_tools_and_schemas(world: Api) -> None:
     assert [s["name"] for s in listed] == ["bank", "ledger"]
     ledger = api.client.get("/v1/tool-sources/ledger", headers=api.h(key)).json()
     tools = {t["name"]: t for t in ledger["tools"]}
-    assert set(tools) == {"ledger__lookup_order", "ledger__refund_order", "ledger__broken"}
+    assert set(tools) == {
+        "ledger__lookup_order",
+        "ledger__refund_order",
+        "ledger__broken",
+        "ledger__slow",
+    }
     assert tools["ledger__refund_order"]["kind"] == "WRITE"
     assert tools["ledger__refund_order"]["roles"] == ["merchant"]
     assert tools["ledger__lookup_order"]["kind"] == "READ"
@@ -438,6 +453,21 @@ def test_remote_failures_are_tool_errors(world: Api, partner: Partner) -> None:
     error = _tool_result(_run(api, key, tid, "raw:8"))["error"]
     assert error["code"] == "invalid_tool_arguments" and error["param"] == "order_id"
     assert len(partner.calls("lookup_order")) == before
+
+
+def test_a_slow_source_is_cut_off_at_its_timeout(world: Api, partner: Partner) -> None:
+    api, key = world, keys(world)["admin"]
+    body = {"name": "sluggish", "kind": "mcp", "url": partner.mcp_url, "timeout_s": 1}
+    r = api.client.post("/v1/tool-sources", headers=api.h(keys(api)["partner"]), json=body)
+    assert r.status_code == 201, r.text
+    spec = dict(AGENT, id="sluggish-ops", tools=[{"name": "sluggish__slow"}])
+    r = api.client.post("/v1/agents", headers=api.h(keys(api)["partner"]), json=spec)
+    assert r.status_code == 201, r.text
+    tid = api.client.post("/threads", json={}, headers=api.h(key)).json()["thread_id"]
+    out = _run(api, key, tid, "raw:10", agent="sluggish-ops")
+    error = _tool_result(out)["error"]
+    assert (error["type"], error["code"]) == ("tool_error", "tool_source_failed")
+    assert out["messages"][-1]["type"] == "ai"  # the run went on to an answer
 
 
 def test_roles_are_the_callers(world: Api, partner: Partner) -> None:
