@@ -124,6 +124,18 @@ def _check_declarations(
                         code="unknown_argument",
                         param=f"{where}.{field}",
                     )
+            if declared.amount_field is not None:
+                # Limits read an integer amount: one the model may leave out or send as text
+                # would slip past max_amount.
+                amount = props[declared.amount_field]
+                required = entry["input_schema"].get("required", [])
+                if amount.get("type") != "integer" or declared.amount_field not in required:
+                    raise ValidationFailed(
+                        f"{where}.amount_field: {declared.amount_field!r} must be a required "
+                        "integer argument (minor units)",
+                        code="invalid_tool_policy",
+                        param=f"{where}.amount_field",
+                    )
             if declared.currency_field and not declared.amount_field:
                 raise ValidationFailed(
                     f"{where}.currency_field: needs an amount_field",
