@@ -168,3 +168,48 @@ def test_a_failing_panel_stays_in_its_card(browser: Any, console: Console) -> No
     assert browser.find_elements(
         By.CSS_SELECTOR, '[data-testid="kpi-disputes-card"] [data-testid="error"]'
     )
+
+
+def test_chart_helpers(browser: Any, console: Console) -> None:
+    """The pure parts of the charts, run by the browser's own module loader."""
+    browser.get(f"{console.url}/console/")
+    wait_for(browser, "signin-key")
+    out = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        Promise.all([import("/console/static/charts.js"), import("/console/static/pages/dashboard.js")])
+          .then(([charts, dash]) => {
+            const svg = charts.fanChart({
+              name: "t", title: "T", desc: "D",
+              history: [{ date: "2026-11-02", value: 1 }, { date: "2026-11-03", value: 2 }],
+              forecast: [{ date: "2026-11-04", median: 2, bands: [{ level: 0.8, lo: 1.5, hi: 2.5 }] }],
+            });
+            done({
+              ticks: charts.niceTicks(0.81, 1, 4),
+              bands: dash.bandsOf({ date: "x", mean: 5, q5: 1, q10: 2, q50: 5, q90: 8, q95: 9 }),
+              trailing: dash.trailing([
+                { date: "a", attempts: 2, approved: 1 },
+                { date: "b", attempts: 0, approved: 0 },
+                { date: "c", attempts: 2, approved: 2 },
+              ], 2),
+              fitted: charts.fit("USER_BALANCE_NOT_ENOUGH · wallet balance too low", 100),
+              fan: [svg.getAttribute("data-chart"), svg.getAttribute("data-points"),
+                    svg.querySelector("title").textContent, svg.querySelectorAll("path.band").length],
+              empty: charts.lineChart({ name: "e", title: "E", desc: "", series: [] })
+                .getAttribute("data-points"),
+            });
+          })
+          .catch((e) => done({ error: String(e) }));
+        """
+    )
+    assert "error" not in out, out
+    assert out["ticks"] == [0.8, 0.85, 0.9, 0.95, 1]
+    assert out["bands"] == [{"level": 0.9, "lo": 1, "hi": 9}, {"level": 0.8, "lo": 2, "hi": 8}]
+    assert [(t["attempts"], t["approved"], t["rate"]) for t in out["trailing"]] == [
+        (2, 1, 0.5),
+        (2, 1, 0.5),
+        (2, 2, 1),
+    ]
+    assert out["fitted"].endswith("…") and len(out["fitted"]) < 20
+    assert out["fan"] == ["t", "3", "T", 1]
+    assert out["empty"] == "0"

@@ -47,7 +47,8 @@ export function bandsOf(point) {
   const bands = [];
   for (const lo of qs.filter((x) => x.q < 0.5)) {
     const hi = qs.find((x) => Math.abs(x.q - (1 - lo.q)) < 1e-9);
-    if (hi) bands.push({ level: hi.q - lo.q, lo: point[lo.key], hi: point[hi.key] });
+    // Rounded: 0.95 − 0.05 is 0.8999999999999999 in floating point.
+    if (hi) bands.push({ level: Math.round((hi.q - lo.q) * 1e6) / 1e6, lo: point[lo.key], hi: point[hi.key] });
   }
   return bands.sort((a, b) => b.level - a.level);
 }
