@@ -1,6 +1,6 @@
 """The approvals inbox (``GET /v1/approvals``): filters, history, scoping and who may decide.
 
-One tenant with two merchants; approvals asked at known instants (a fixed clock moved between
+Runs on SQLite and PostgreSQL. One tenant with two merchants; approvals asked at known instants (a fixed clock moved between
 them) by merchant keys and an admin, through an agent that asks for every payout and one that
 demands four eyes. Filters must select exactly the expected rows; bad filters are a 422 naming
 the parameter; a merchant key never sees another merchant's approval whatever it asks for.
@@ -87,11 +87,15 @@ def _ask(api: Api, key: str, assistant: str, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
+def inbox(
+    module_database_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Inbox]:
+    # Both backends: the amount filter reads JSON and casts it, which each database spells
+    # its own way.
     tmp = tmp_path_factory.mktemp("inbox")
     agents = _agents(tmp / "agents")
     fixed = clock.FixedClock(T0)
-    with running_app(tmp, agents_path=[AGENTS_DIR, agents]) as api:
+    with running_app(tmp, module_database_url, agents_path=[AGENTS_DIR, agents]) as api:
         # After startup: the app installs its own (started) clock from the settings.
         previous = clock.install(fixed)
         try:
