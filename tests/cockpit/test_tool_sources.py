@@ -23,10 +23,13 @@ import pytest
 import uvicorn
 import yaml
 from fastapi import FastAPI, Header, HTTPException
+from fastapi.testclient import TestClient
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from pydantic import BaseModel
 
+from cockpit.app import create_app
+from cockpit.config import Settings
 from cockpit.toolkit.sources import IDEMPOTENCY_HEADER, IDEMPOTENCY_META
 from tests.support.apptest import Api, running_app
 from tests.support.live import free_port
@@ -616,3 +619,44 @@ def test_the_guide_examples_run(world: Api, partner: Partner) -> None:
     )
     assert r.status_code == 200, r.text
     assert len(partner.calls("refund_order")) == before + 1
+
+
+def test_the_local_planner_drives_source_tools(
+    tmp_path_factory: pytest.TempPathFactory, partner: Partner
+) -> None:
+    """With no scripted model: the default local planner derives its intents from the remote
+    schemas, fills the slots from the message, and a WRITE still stops for approval."""
+    data = tmp_path_factory.mktemp("planner") / "data"
+    app = create_app(Settings(data_dir=data, warmup=False, demo=False))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        h = {"x-api-key": (data / "admin.key").read_text().strip()}
+        body = json.loads(_doc_block("register-mcp"))
+        body["url"] = partner.mcp_url
+        assert client.post("/v1/tool-sources", headers=h, json=body).status_code == 201
+        spec = yaml.safe_load(_doc_block("agent"))
+        spec["tools"] = [t for t in spec["tools"] if t["name"].startswith("ledger__")]
+        assert client.post("/v1/agents", headers=h, json=spec).status_code == 201
+        tid = client.post("/threads", json={}, headers=h).json()["thread_id"]
+
+        def say(text: str) -> dict[str, Any]:
+            r = client.post(
+                f"/threads/{tid}/runs/wait",
+                headers=h,
+                json={
+                    "assistant_id": spec["id"],
+                    "input": {"messages": [{"role": "user", "content": text}]},
+                },
+            )
+            assert r.status_code == 200, r.text
+            out: dict[str, Any] = r.json()
+            return out
+
+        before = len(partner.calls("lookup_order"))
+        say("look up order ord_77")
+        assert partner.calls("lookup_order")[before:][0]["args"] == {"order_id": "ord_77"}
+        refunds = len(partner.calls("refund_order"))
+        out = say("refund 150.00 USD on order ord_77")
+        request = out["__interrupt__"][0]["value"]
+        assert request["tool"] == "ledger__refund_order"
+        assert (request["amount"], request["currency"]) == (15_000, "USD")
+        assert len(partner.calls("refund_order")) == refunds
