@@ -90,6 +90,29 @@ def test_merchant_sees_its_business_with_the_api_figures(browser: Any, console: 
     assert {r.get_attribute("data-id") for r in by_testid(browser, "fx-row")} <= {"PHP", "MYR"}
     shot(browser, "dashboard")
 
+    volume = wait_for(browser, "kpi-volume")
+    sgd_volume = next(v for v in series["approvedVolume"] if v["currency"] == "SGD")
+    assert f"{major(sgd_volume['value'])} SGD" in volume.text
+
+    # The other views of the fan: the main currency's daily net volume, then another currency.
+    def fan_title(d: Any) -> str:
+        found = d.find_elements(By.CSS_SELECTOR, '[data-chart="fx-fan"] > title')
+        return str(found[0].get_attribute("textContent")) if found else ""
+
+    main_ccy = fan_title(browser).split("/")[0]
+    wait_for(browser, "fx-view-volume").click()
+    wait_until(browser, lambda d: "daily net volume" in fan_title(d), message="no volume fan")
+    assert chart_points(browser, "fx-fan") == 60 + 30  # the history asked for, the horizon
+    other = next(c for c in ("PHP", "MYR") if c != main_ccy)
+    wait_for(browser, f"fx-ccy-{other}").click()
+    wait_for(browser, "fx-view-rate").click()
+    wait_until(
+        browser,
+        lambda d: fan_title(d).startswith(f"{other}/SGD rate"),
+        timeout=120.0,
+        message=f"no {other}/SGD rate fan",
+    )
+
     # A longer window: the KPI follows the 90-day figure.
     with console.http(key) as api:
         rate90 = api.get("/v1/payments/analytics/success-rate", params={"days": 90}).json()

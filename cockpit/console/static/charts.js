@@ -206,6 +206,7 @@ export function lineChart({ name, title, desc, series, yFormat = String, yMin, y
     );
   }
   if (series.length > 1) legend(g, series.map((sr, i) => ({ label: sr.label, color: sr.color || color(i), kind: "line" })), { x: m.left, y: 14 });
+  if (!drawn.length) g.append(s("text", { class: "empty", x: (m.left + width - m.right) / 2, y: height / 2, "text-anchor": "middle" }, "No data in this window"));
   svg.append(g);
   return svg;
 }

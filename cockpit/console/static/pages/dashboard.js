@@ -114,7 +114,8 @@ export const page = {
       toolbar.append(
         h("label", { class: "field" }, h("span", { class: "label" }, "Merchant"),
           h("select", { "data-testid": "dash-merchant", onchange: (e) => ctx.navigate(`#/dashboard/${encodeURIComponent(e.target.value)}`) },
-            merchants.map((m) => h("option", { value: m.merchantId, selected: m.merchantId === state.merchant }, `${m.name} (${m.merchantId})`)))),
+            merchants.map((m) => h("option", { value: m.merchantId, selected: m.merchantId === state.merchant },
+              `${m.name} (${m.merchantId})${m.canTransact ? "" : ` · KYB ${m.kybState.toLowerCase().replace(/_/g, " ")}`}`)))),
       );
     }
     const daysSelect = h("select", { "data-testid": "dash-days", onchange: (e) => ((state.days = Number(e.target.value)), load()) },
@@ -212,6 +213,7 @@ export const page = {
     const byMethod = card("Declines by payment method", "panel-declines-method");
     fill(byMethod.body, Promise.all([data.rate, data.levers]), ([r, levers]) => {
       const segs = [...r.segments].sort((a, b) => b.attempts - a.attempts);
+      if (!segs.length) return h("p", { class: "muted empty", "data-testid": "methods-empty" }, `No payments in the ${period}.`);
       const chart = barChart({
         name: "declines-by-method",
         title: `Payments by method, approved and declined, ${period}`,
@@ -325,7 +327,11 @@ export const page = {
 
     const draw = async () => {
       const entry = entries.find((x) => x.ccy === state.ccy);
-      for (const b of switcher.querySelectorAll("button")) b.classList.toggle("primary", b.dataset.ccy === state.ccy || b.dataset.view === state.view);
+      for (const b of switcher.querySelectorAll("button")) {
+        const on = b.dataset.ccy === state.ccy || b.dataset.view === state.view;
+        b.classList.toggle("primary", on);
+        b.setAttribute("aria-pressed", String(on));
+      }
       if (state.view === "volume") {
         clear(chartBox).append(fanChart({
           name: "fx-fan",
