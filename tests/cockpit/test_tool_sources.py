@@ -386,7 +386,10 @@ def test_mcp_write_stops_for_approval_and_runs_once(world: Api, partner: Partner
     out = _run(api, key, tid, "raw:1")
     assert "__interrupt__" in out
     apr = _pending(api, key, tid)
-    request = api.client.get(f"/v1/approvals/{apr}", headers=api.h(key)).json()["request"]
+    row = api.client.get(f"/v1/approvals/{apr}", headers=api.h(key)).json()
+    # the inbox knows which arguments hold the money, as for a built-in tool
+    assert (row["amount_field"], row["currency_field"]) == ("amount", "currency")
+    request = row["request"]
     assert request["tool"] == "ledger__refund_order"
     assert (request["amount"], request["currency"]) == (2500, "USD")
     assert partner.calls("refund_order") == []  # nothing ran before the decision

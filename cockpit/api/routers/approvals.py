@@ -198,7 +198,7 @@ async def list_approvals(
     order: list[Any] = [ApprovalRecord.created_at.desc()]
     if status == "decided" or status in DECIDED:
         order.insert(0, ApprovalRecord.decided_at.desc())
-    tools = services(request).runtime.tools
+    tools = services(request).runtime.tools.for_tenant(ctx.principal.tenant_id)
     with ctx.db.tenant_session(ctx.principal.tenant_id) as s:
         rows = s.scalars(q.order_by(*order).limit(limit))
         return [_json(r, viewer=ctx.principal, tools=tools) for r in rows]
@@ -206,9 +206,8 @@ async def list_approvals(
 
 @router.get("/{approval_id}", summary="Get an approval")
 async def get(request: Request, ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
-    return _json(
-        _get(ctx, approval_id), viewer=ctx.principal, tools=services(request).runtime.tools
-    )
+    tools = services(request).runtime.tools.for_tenant(ctx.principal.tenant_id)
+    return _json(_get(ctx, approval_id), viewer=ctx.principal, tools=tools)
 
 
 @router.post(
