@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import PolicyViolation, RateLimited
+from cockpit.money import format_amount, is_known
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal
@@ -157,9 +158,17 @@ def check_call(
                 True,
                 amount,
                 currency,
-                f"amount {amount} {currency} is above the approval threshold of {threshold}",
+                f"{_amount(amount, currency)} is above the approval threshold of "
+                f"{_amount(threshold, currency)}",
             )
     return PolicyDecision(False, amount, currency, "")
+
+
+def _amount(minor: int, currency: str | None) -> str:
+    """Major units for people ("120.00 SGD"); minor units when the currency is unknown."""
+    if currency and is_known(currency):
+        return format_amount(minor, currency)
+    return f"{minor} (minor units) {currency or ''}".rstrip()
 
 
 __all__ = ["IDENTITY_ARGS", "PolicyDecision", "RateLimiter", "check_allowed", "check_call"]
