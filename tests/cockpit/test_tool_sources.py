@@ -445,6 +445,27 @@ def test_openapi_write_approval_threshold_and_reject(world: Api, partner: Partne
     assert result["error"]["code"] == "amount_over_limit"
     assert len(partner.calls("create_transfer")) == before + 1
 
+    # an approver edits the amount: what the bank receives is the edited call, once
+    tid = api.client.post("/threads", json={}, headers=api.h(key)).json()["thread_id"]
+    assert "__interrupt__" in _run(api, key, tid, "raw:3")
+    r = api.client.post(
+        f"/v1/approvals/{_pending(api, key, tid)}/decision",
+        json={"action": "edit", "args": {"amount": 20_000}, "reason": "partial"},
+        headers=api.h(key),
+    )
+    assert r.json()["approval"]["status"] == "edited", r.text
+    sent = partner.calls("create_transfer")[before + 1 :]
+    assert [c["args"]["amount"] for c in sent] == [20_000]
+    # an edit the remote schema refuses is not sent either
+    assert "__interrupt__" in _run(api, key, tid, "raw:3")
+    r = api.client.post(
+        f"/v1/approvals/{_pending(api, key, tid)}/decision",
+        json={"action": "edit", "args": {"amount": "lots"}},
+        headers=api.h(key),
+    )
+    assert _tool_result(r.json()["values"])["error"]["code"] == "invalid_tool_arguments"
+    assert len(partner.calls("create_transfer")) == before + 2
+
 
 def test_remote_failures_are_tool_errors(world: Api, partner: Partner) -> None:
     api, key = world, keys(world)["admin"]
