@@ -238,7 +238,8 @@ def shot(driver: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / f"{name}.png"
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1400, max(1000, min(int(height), 2400)))
+    chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
+    driver.set_window_size(1400, max(1000, min(int(height) + int(chrome), 2600)))
     driver.save_screenshot(str(target))
     driver.set_window_size(1400, 1000)
     if os.environ.get("COCKPIT_UPDATE_SCREENSHOTS") == "1":

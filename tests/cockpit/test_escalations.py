@@ -197,6 +197,7 @@ OTHER_MERCHANT = [
     ("GET", f"/v1/payments/payments?merchant_id={MER_A2}"),
     ("GET", f"/v1/payments/disputes?merchant_id={MER_A2}"),
     ("GET", f"/v1/payments/analytics/success-rate?merchant_id={MER_A2}"),
+    ("GET", f"/v1/payments/analytics/success-rate/series?merchant_id={MER_A2}"),
     ("GET", f"/v1/payments/analytics/declines?merchant_id={MER_A2}"),
     ("GET", f"/v1/payments/analytics/levers?merchant_id={MER_A2}"),
     ("GET", f"/v1/payments/balances/{MER_A2}"),
