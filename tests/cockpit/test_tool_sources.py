@@ -524,6 +524,11 @@ def test_merchant_keys_cannot_register_and_other_tenants_cannot_see(
     assert names and not any(n.startswith(("ledger__", "bank__")) for n in names)
     r = api.client.get("/v1/tool-sources/ledger", headers=api.h(other))
     assert r.status_code == 404 and r.json()["code"] == "tool_source_not_found"
+    r = api.client.post("/v1/tool-sources/ledger/refresh", headers=api.h(other))
+    assert r.status_code == 404
+    assert api.client.delete("/v1/tool-sources/ledger", headers=api.h(other)).status_code == 404
+    mine = api.client.get("/v1/tool-sources/ledger", headers=api.h(keys(api)["partner"]))
+    assert mine.status_code == 200
     r = api.client.post("/v1/agents", headers=api.h(other), json=AGENT)
     assert r.status_code == 422 and r.json()["code"] == "unknown_tool", r.text
     assert r.json()["param"] == "tools.0.name"
