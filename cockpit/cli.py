@@ -3,8 +3,8 @@
 Start-up must stay fast (``cockpit --version`` and ``--help`` in well under half a second), so
 this module imports only typer at the top: settings, rich, the app and every domain are imported
 inside the command that needs them, and a domain's commands are mounted only when invoked.
-Every command fails by raising (:class:`CliFailure` or any exception); the root group's one
-handler (:mod:`cockpit.cli_errors`) turns that into one line on stderr and an exit code.
+Every command fails by raising (:class:`CliFailure` or any exception); the one handler
+(:class:`cockpit.cli_errors.CliGroup`) turns that into one line on stderr and an exit code.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click import ClickException, Context
-from typer.core import TyperGroup
 
 from cockpit import __version__
+from cockpit.cli_errors import CliGroup
 from cockpit.exitcodes import CliFailure, ExitCode
 
 if TYPE_CHECKING:
@@ -31,22 +30,8 @@ if TYPE_CHECKING:
     from cockpit.config import Settings
 
 
-class CockpitGroup(TyperGroup):
-    """The root command group: runs the command and is its one error handler."""
-
-    def invoke(self, ctx: Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ClickException, typer.Exit, typer.Abort):
-            raise  # usage errors (exit 2) and explicit exits are click's to print
-        except Exception as exc:
-            from cockpit.cli_errors import report
-
-            raise typer.Exit(report(exc, debug=bool(ctx.params.get("debug")))) from None
-
-
 app = typer.Typer(
-    cls=CockpitGroup,
+    cls=CliGroup,
     rich_markup_mode=None,  # plain help: importing typer.rich_utils costs more than the rest
     context_settings={"max_content_width": 120},
     help="Cockpit: open agentic-commerce platform.",

@@ -2,14 +2,16 @@
 
 :func:`as_failure` decides the code by who is at fault (the table is :class:`ExitCode`):
 
-    CliFailure                          its own code
-    ValidationFailed, a bad setting,    BAD_INPUT (3): a file or setting is invalid; the line
-      an unreadable file, bad YAML        names the file (or variable) and the field
-    AuthError, PermissionDenied,        AUTH (4): the server refused the key
+    CliFailure                       its own code
+    UserError (ValidationFailed,     BAD_INPUT (3): a file, setting or value is invalid, or
+      NotFound, Conflict), a bad       names nothing that exists; the line names the file
+      setting, an unreadable file,     (or variable) and the field
+      bad YAML
+    AuthError, PermissionDenied,     AUTH (4): the server refused the key
       HTTP 401/403
-    connection errors, HTTP 5xx         UNREACHABLE (5): the line says which URL
-    any other CockpitError              FAILED (1): the work ran and failed
-    anything else                       FAILED (1): an internal error (``--debug`` shows where)
+    connection errors, HTTP 5xx      UNREACHABLE (5): the line says which URL
+    any other CockpitError           FAILED (1): the work ran and failed
+    anything else                    FAILED (1): an internal error (``--debug`` shows where)
 
 No traceback is printed unless ``--debug`` or ``COCKPIT_DEBUG`` asks for one. Heavy modules
 (httpx, pydantic, yaml) are looked up in ``sys.modules`` only: an exception of theirs can only
@@ -23,6 +25,10 @@ import re
 import sys
 import traceback
 from typing import Any
+
+import typer
+from typer._click import ClickException, Context
+from typer.core import TyperGroup
 
 from cockpit.exitcodes import CliFailure, ExitCode
 
@@ -76,8 +82,8 @@ def as_failure(exc: BaseException) -> CliFailure:
     if isinstance(exc, KeyboardInterrupt):
         return CliFailure("interrupted", ExitCode.INTERRUPTED)
     if isinstance(exc, errors.CockpitError):
-        if isinstance(exc, errors.ValidationFailed):
-            code = ExitCode.BAD_INPUT
+        if isinstance(exc, errors.UserError):
+            code = ExitCode.BAD_INPUT  # a bad value, or one naming nothing that exists
         elif isinstance(exc, errors.AuthError | errors.PermissionDenied):
             code = ExitCode.AUTH
         else:
@@ -115,10 +121,32 @@ def report(exc: BaseException, *, debug: bool = False) -> ExitCode:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True, highlight=False).print(
-        f"[bold red]error:[/] {escape(failure.message)}"
-    )
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(failure.message)}")
+    # A check that found several problems (a strategy's, a spec's) lists the rest beneath.
+    details = getattr(exc, "details", None)
+    problems = details.get("problems") if isinstance(details, dict) else None
+    if isinstance(problems, list):
+        for problem in problems[1:]:
+            console.print(f"  - {escape(str(problem))}")
     return failure.code
 
 
-__all__ = ["as_failure", "debug_requested", "report"]
+class CliGroup(TyperGroup):
+    """A typer group that is its commands' error handler: ``typer.Typer(cls=CliGroup)``.
+
+    The root ``cockpit`` group and every domain's group use it, so a domain's commands fail the
+    same way whether run as ``cockpit <domain> …`` or through their own app in a test.
+    """
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ClickException, typer.Exit, typer.Abort):
+            raise  # usage errors (exit 2) and explicit exits are click's to print
+        except Exception as exc:
+            debug = bool(ctx.find_root().params.get("debug"))
+            raise typer.Exit(report(exc, debug=debug)) from None
+
+
+__all__ = ["CliGroup", "as_failure", "debug_requested", "report"]

@@ -14,13 +14,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: ``done`` of ``total`` steps finished (a step is the caller's unit)."""
 
 
-def quiet(done: int, total: int) -> None:
+class Bar(Protocol):
+    """What :func:`progress_bar` yields: a :data:`Progress` that may also say what it is on."""
+
+    def __call__(self, done: int, total: int, note: str | None = None) -> None: ...
+
+
+def quiet(done: int, total: int, note: str | None = None) -> None:
     """A :data:`Progress` that reports nothing (the default for domain functions)."""
 
 
@@ -31,11 +37,12 @@ def interactive(stream: TextIO | None = None) -> bool:
 
 
 @contextmanager
-def progress_bar(description: str, *, stream: TextIO | None = None) -> Iterator[Progress]:
+def progress_bar(description: str, *, stream: TextIO | None = None) -> Iterator[Bar]:
     """A :data:`Progress` drawing one bar on ``stream`` (stderr) while the block runs.
 
     The bar appears on the first call (so a step that reports nothing draws nothing) and is
-    removed at the end, leaving the command's own output.
+    removed at the end, leaving the command's own output. A ``note`` replaces the description
+    (``"refund-1 · copilot · ok"``).
     """
     stream = stream or sys.stderr
     if not interactive(stream):
@@ -64,11 +71,11 @@ def progress_bar(description: str, *, stream: TextIO | None = None) -> Iterator[
     )
     task: list[Any] = []
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, note: str | None = None) -> None:
         if not task:
             bar.start()
             task.append(bar.add_task(description, total=total))
-        bar.update(task[0], completed=done, total=total)
+        bar.update(task[0], completed=done, total=total, description=note or description)
 
     try:
         yield update
@@ -77,4 +84,4 @@ def progress_bar(description: str, *, stream: TextIO | None = None) -> Iterator[
             bar.stop()
 
 
-__all__ = ["Progress", "interactive", "progress_bar", "quiet"]
+__all__ = ["Bar", "Progress", "interactive", "progress_bar", "quiet"]

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from cockpit.clock import utcnow
-from evals.controls import CONTROLS
-from evals.report import compare, read_json, summarise, write_all
-from evals.runner import RunOptions, TrialResult, run_tasks
-from evals.suites import load_suites, select_tasks
+from cockpit.cli_errors import CliGroup
+from cockpit.exitcodes import CliFailure, ExitCode
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evals.runner import TrialResult
+
+# The runner (LangGraph, the app, seeded worlds) and rich are imported inside the commands:
+# ``--help`` stays fast. A command fails by raising; CliGroup prints the line and the exit code.
 app = typer.Typer(
-    help="Agent task evaluation (τ-bench style): suites, controls, reports.", no_args_is_help=True
+    cls=CliGroup,
+    help="Agent task evaluation (τ-bench style): suites, controls, reports.",
+    no_args_is_help=True,
 )
-console = Console()
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
 
 
 @app.command("run")
@@ -76,30 +86,29 @@ def run(
     Exits 1 when a control exposes a broken task (the oracle fails one, do-nothing passes a
     write) or a task tagged ``gate`` fails on its agent.
     """
+    from cockpit.clock import utcnow
+    from cockpit.progress import progress_bar
+    from evals.report import summarise, write_all
+    from evals.runner import RunOptions, run_tasks
+    from evals.suites import load_suites, select_tasks
+
     if split not in {"dev", "heldout", "all"}:
         raise typer.BadParameter("split is dev, heldout or all", param_hint="--split")
     tags = frozenset(tag or ())
     tasks = select_tasks(load_suites(target), split=split, tags=tags)
     if not tasks:
-        console.print(f"no {split} tasks in {target}" + (f" tagged {sorted(tags)}" if tags else ""))
-        raise typer.Exit(1)
-    per_task = trials + (2 if controls else 0)
+        tagged = f" tagged {sorted(tags)}" if tags else ""
+        raise CliFailure(f"no {split} tasks in {target}{tagged}", ExitCode.BAD_INPUT)
+    total = len(tasks) * (trials + (2 if controls else 0))
     started = utcnow()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("evaluating", total=len(tasks) * per_task)
+    with progress_bar("evaluating") as progress:
+        done = 0
 
         def tick(result: TrialResult) -> None:
+            nonlocal done
+            done += 1
             mark = "ok" if result.passed else "FAIL"
-            progress.update(
-                bar, advance=1, description=f"{result.task_id} · {result.agent} · {mark}"
-            )
+            progress(done, total, f"{result.task_id} · {result.agent} · {mark}")
 
         opts = RunOptions(
             trials=trials,
@@ -116,13 +125,18 @@ def run(
     _print(summary)
     if report is not None:
         paths = write_all(summary, report)
-        console.print("reports: " + ", ".join(str(p) for p in paths.values()))
+        _console().print("reports: " + ", ".join(str(p) for p in paths.values()))
     checks = summary["checks"]
-    if any(checks.values()):
-        raise typer.Exit(1)
+    failed = [name for name, items in checks.items() if items]
+    if failed:
+        raise CliFailure(f"the run fails its checks: {', '.join(failed)}")
 
 
 def _print(summary: dict[str, object]) -> None:
+    from rich.table import Table
+
+    from evals.controls import CONTROLS
+
     ks = summary["ks"]
     assert isinstance(ks, list)
     table = Table(title="pass^k (controls: oracle must be 1.00, do-nothing fails every write task)")
@@ -135,25 +149,27 @@ def _print(summary: dict[str, object]) -> None:
     ):
         vals = ["—" if r[f"pass^{k}"] is None else f"{r[f'pass^{k}']:.2f}" for k in ks]
         table.add_row(r["agent"], r["suite"], r["split"], str(r["tasks"]), *vals)
-    console.print(table)
+    _console().print(table)
     checks = summary["checks"]
     assert isinstance(checks, dict)
     for name, items in checks.items():
         if items:
-            console.print(f"[red]{name}[/red]: " + "; ".join(items))
+            _console().print(f"[red]{name}[/red]: " + "; ".join(items))
 
 
 @app.command("diff")
 def diff(before: Path, after: Path) -> None:
     """Name the tasks that newly fail (and newly pass) between two report.json files."""
+    from evals.report import compare, read_json
+
     changes = compare(read_json(before), read_json(after))
     for kind, items in changes.items():
         for item in items:
-            console.print(
+            _console().print(
                 f"{kind}: {item['suite']}/{item['task']} [{item['agent']}] {item['before']} → {item['after']}"
             )
     if changes["newly_failing"]:
-        raise typer.Exit(1)
+        raise CliFailure(f"{len(changes['newly_failing'])} tasks newly fail")
 
 
 __all__ = ["app"]

@@ -8,12 +8,37 @@ flags) and the result types. Agents use the ``search_knowledge`` tool
 ``knowledge.cli:app``.
 """
 
-from knowledge.corpus import load_shared_corpus
-from knowledge.models import Citation, CollectionInfo, DocumentInfo, IngestResult, SearchHit
-from knowledge.namespace import SHARED_COLLECTION
-from knowledge.screen import ScreenResult, screen_text
-from knowledge.service import EXTRAS_KEY, open_store
-from knowledge.store import KnowledgeStore
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cockpit.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use (cockpit.lazy)
+    from knowledge.corpus import load_shared_corpus
+    from knowledge.models import Citation, CollectionInfo, DocumentInfo, IngestResult, SearchHit
+    from knowledge.namespace import SHARED_COLLECTION
+    from knowledge.screen import ScreenResult, screen_text
+    from knowledge.service import EXTRAS_KEY, open_store
+    from knowledge.store import KnowledgeStore
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "knowledge.corpus": ["load_shared_corpus"],
+        "knowledge.models": [
+            "Citation",
+            "CollectionInfo",
+            "DocumentInfo",
+            "IngestResult",
+            "SearchHit",
+        ],
+        "knowledge.namespace": ["SHARED_COLLECTION"],
+        "knowledge.screen": ["ScreenResult", "screen_text"],
+        "knowledge.service": ["EXTRAS_KEY", "open_store"],
+        "knowledge.store": ["KnowledgeStore"],
+    },
+)
 
 __all__ = [
     "EXTRAS_KEY",

@@ -7,35 +7,48 @@ tenant). They open the same store the server uses (settings from ``COCKPIT_*``).
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cockpit.config import Settings
+from cockpit.cli_errors import CliGroup
 from cockpit.errors import CockpitError, ValidationFailed
-from knowledge.parse import SUPPORTED_EXTENSIONS
-from knowledge.service import open_store
+from cockpit.exitcodes import CliFailure
 
-app = typer.Typer(help="Knowledge store: collections, ingestion and search.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from knowledge.store import KnowledgeStore
+
+# Chroma, the embedder and rich are imported inside the commands: ``--help`` stays fast.
+# A command fails by raising; CliGroup prints the one line and picks the exit code.
+app = typer.Typer(
+    cls=CliGroup, help="Knowledge store: collections, ingestion and search.", no_args_is_help=True
+)
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant to act for.")]
 DEFAULT_TENANT = "demo"
 
 
-def _fail(exc: CockpitError) -> typer.Exit:
-    err.print(
-        f"[red]error[/red] {exc.code}: {exc.message}"
-        + (f" (param: {exc.param})" if exc.param else "")
-    )
-    return typer.Exit(code=1 if exc.status < 500 else 2)
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _store() -> KnowledgeStore:
+    from cockpit.config import Settings
+    from knowledge.service import open_store
+
+    return open_store(Settings())
 
 
 def _files(path: Path) -> list[Path]:
+    from knowledge.parse import SUPPORTED_EXTENSIONS
+
     if path.is_dir():
         files = sorted(
             p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
@@ -64,11 +77,17 @@ def ingest(
     version: Annotated[str | None, typer.Option(help="Document version label.")] = None,
 ) -> None:
     """Ingest a file (or every supported file in a folder) into a collection."""
-    try:
-        store = open_store(Settings())
-        table = Table("document", "status", "chunks", "untrusted")
-        failures = 0
-        for file in _files(path):
+    from rich.table import Table
+
+    from cockpit.progress import progress_bar
+
+    store = _store()
+    table = Table("document", "status", "chunks", "untrusted")
+    files = _files(path)
+    failures = 0
+    with progress_bar(f"Ingesting into {collection}") as progress:
+        for done, file in enumerate(files):
+            progress(done, len(files))
             try:
                 result = store.ingest(
                     tenant,
@@ -87,11 +106,10 @@ def ingest(
             table.add_row(
                 result.document_id, result.status, str(result.chunks), str(result.untrusted_chunks)
             )
-        console.print(table)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+        progress(len(files), len(files))
+    _console().print(table)
     if failures:
-        raise typer.Exit(code=1)
+        raise CliFailure(f"{failures} of {len(files)} files were not ingested (see the table)")
 
 
 @app.command()
@@ -110,41 +128,37 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the tenant's collections and Cockpit's documentation."""
-    try:
-        store = open_store(Settings())
-        hits = store.query(
-            tenant,
-            text,
-            collections=collection or None,
-            k=k,
-            mode=mode,  # type: ignore[arg-type]
-            filters={"tags": tag} if tag else None,
-        )
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    store = _store()
+    hits = store.query(
+        tenant,
+        text,
+        collections=collection or None,
+        k=k,
+        mode=mode,  # type: ignore[arg-type]
+        filters={"tags": tag} if tag else None,
+    )
     if as_json:
-        console.print_json(json.dumps([h.to_dict() for h in hits]))
+        _console().print_json(json.dumps([h.to_dict() for h in hits]))
         return
     for n, hit in enumerate(hits, 1):
         flag = " [red]UNTRUSTED[/red]" if hit.untrusted else ""
-        console.print(
+        _console().print(
             f"[bold][{n}] {hit.citation.label()}[/bold] ({hit.citation.collection}/{hit.document_id}){flag}"
         )
-        console.print(hit.text.strip()[:600], markup=False, highlight=False)
-        console.print()
+        _console().print(hit.text.strip()[:600], markup=False, highlight=False)
+        _console().print()
 
 
 @app.command("collections")
 def collections(tenant: TenantOpt = DEFAULT_TENANT) -> None:
     """List the tenant's collections and the shared ones."""
-    try:
-        infos = open_store(Settings()).list_collections(tenant)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    from rich.table import Table
+
+    infos = _store().list_collections(tenant)
     table = Table("collection", "shared", "chunks")
     for info in infos:
         table.add_row(info.name, "yes" if info.shared else "", str(info.chunks))
-    console.print(table)
+    _console().print(table)
 
 
 @app.command("delete")
@@ -154,11 +168,8 @@ def delete(
     tenant: TenantOpt = DEFAULT_TENANT,
 ) -> None:
     """Delete a document (all its chunks) from a collection."""
-    try:
-        removed = open_store(Settings()).delete_document(tenant, collection, document_id)
-    except CockpitError as exc:
-        raise _fail(exc) from None
-    console.print(f"deleted {document_id} ({removed} chunks)")
+    removed = _store().delete_document(tenant, collection, document_id)
+    _console().print(f"deleted {document_id} ({removed} chunks)")
 
 
 __all__ = ["app"]

@@ -50,7 +50,7 @@ def test_keys_and_audit_verify(tmp_path: Path) -> None:
     assert key_id in listed.stdout and secret.split("_", 2)[2] not in listed.stdout
     assert cockpit(tmp_path, "keys", "revoke", key_id).returncode == 0
     assert "yes" in cockpit(tmp_path, "keys", "list", "--tenant", "acme").stdout
-    assert cockpit(tmp_path, "keys", "revoke", "nosuchkey").returncode == 1
+    assert cockpit(tmp_path, "keys", "revoke", "nosuchkey").returncode == 3  # names nothing
     assert cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--role", "god").returncode == 2
 
     from cockpit.audit.log import AuditLog

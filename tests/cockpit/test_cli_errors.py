@@ -46,7 +46,7 @@ def cockpit(
         (ValidationFailed("tools.0.name: unknown tool"), ExitCode.BAD_INPUT),
         (AuthError("invalid key"), ExitCode.AUTH),
         (PermissionDenied("merchants may not"), ExitCode.AUTH),
-        (NotFound("no key 'x'"), ExitCode.FAILED),
+        (NotFound("no key 'x'"), ExitCode.BAD_INPUT),
         (ToolError("the tool broke"), ExitCode.FAILED),
         (CliFailure("gate failed", ExitCode.FAILED), ExitCode.FAILED),
         (CliFailure("refused", ExitCode.AUTH), ExitCode.AUTH),
@@ -102,9 +102,9 @@ def test_command_failures_are_one_line_and_debug_shows_the_traceback(tmp_path: P
     )
     assert debug.returncode == ExitCode.BAD_INPUT and "Traceback" in debug.stderr
     flag = cockpit(tmp_path, "--debug", "keys", "revoke", "nosuchkey")
-    assert flag.returncode == ExitCode.FAILED and "Traceback" in flag.stderr
+    assert flag.returncode == ExitCode.BAD_INPUT and "Traceback" in flag.stderr
     quiet = cockpit(tmp_path, "keys", "revoke", "nosuchkey")
-    assert quiet.returncode == ExitCode.FAILED and "Traceback" not in quiet.stderr
+    assert quiet.returncode == ExitCode.BAD_INPUT and "Traceback" not in quiet.stderr
     assert "nosuchkey" in quiet.stderr
 
 

@@ -86,3 +86,33 @@ def test_an_invoked_domain_is_mounted_for_real() -> None:
     mount_domain_clis(every=True)
     names = {group.name for group in app.registered_groups}
     assert set(DOMAIN_CLIS) <= names
+
+
+@pytest.mark.parametrize("domain", sorted(DOMAIN_CLIS))
+def test_a_domain_help_imports_no_heavy_stack(domain: str) -> None:
+    """``cockpit fraud --help`` lists its commands without loading LightGBM (and so on)."""
+    loaded = _imported(domain, "--help")
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_domain_packages_import_lazily_and_export_everything() -> None:
+    """Importing a domain package costs nothing heavy; every name in its ``__all__`` resolves."""
+    packages = ["tools.fraud", "tools.fx", "tools.credit", "tools.payments", "knowledge", "evals"]
+    probe = (
+        "import importlib, json, sys\n"
+        f"mods = [importlib.import_module(p) for p in {packages!r}]\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "missing = [f'{m.__name__}.{n}' for m in mods for n in m.__all__ if not hasattr(m, n)]\n"
+        "print(json.dumps({'heavy': heavy, 'missing': missing}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"heavy": [], "missing": []}
+
+
+def test_the_credit_cli_names_the_catalogue_scorecards() -> None:
+    from tools.credit import catalog, cli
+
+    assert cli.SCORECARDS == catalog.SCORECARDS

@@ -44,4 +44,4 @@ def test_eval_run_prints_agents_and_controls(
 def test_cockpit_cli_mounts_eval() -> None:
     import cockpit.cli as cli
 
-    assert cli.DOMAIN_CLIS["eval"] == "evals.cli"
+    assert cli.DOMAIN_CLIS["eval"][0] == "evals.cli"

@@ -56,6 +56,6 @@ def test_errors_are_reported_not_raised(env: Path) -> None:
     assert result.exit_code == 1
     assert "empty_document" in result.output
     result = runner.invoke(app, ["query", "x", "--tenant", "acme", "--collection", "missing"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # names nothing that exists (cockpit/exitcodes.py)
     assert "collection_not_found" in result.output
     assert "Traceback" not in result.output

@@ -7,26 +7,30 @@ the SQLite file in the data dir) for one tenant (``--tenant``, default ``demo``)
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cockpit.config import Settings
-from cockpit.db.migrate import upgrade
-from cockpit.db.session import Database
-from cockpit.errors import CockpitError
-from tools.credit.catalog import SCORECARDS, builtin_scorecard
-from tools.credit.export import scorecard_to_jdm
-from tools.credit.service import CreditService, service_for
+from cockpit.cli_errors import CliGroup
+from cockpit.errors import NotFound, ValidationFailed
+from cockpit.exitcodes import CliFailure
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tools.credit.service import CreditService
+
+# The database, scikit-learn and rich are imported inside the commands: ``--help`` stays fast.
+# A command fails by raising; CliGroup prints the one line and picks the exit code.
 app = typer.Typer(
-    help="Credit decisioning: scorecards, strategies, backtests, deployments.", no_args_is_help=True
+    cls=CliGroup,
+    help="Credit decisioning: scorecards, strategies, backtests, deployments.",
+    no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
+SCORECARDS = ("german_credit", "merchant_financing")
+"""Built-in scorecards (``tools.credit.catalog.SCORECARDS``; a test keeps the two equal)."""
 EXAMPLES = Path(__file__).parent / "strategies"
 ACTOR = "cli"
 
@@ -34,7 +38,19 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant to act for")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
 def _service() -> CreditService:
+    from cockpit.config import Settings
+    from cockpit.db.migrate import upgrade
+    from cockpit.db.session import Database
+    from tools.credit.service import service_for
+
     settings = Settings()
     settings.ensure_data_dir()
     db = Database(settings.resolved_database_url)
@@ -42,27 +58,19 @@ def _service() -> CreditService:
     return service_for(db)
 
 
-def _fail(exc: CockpitError) -> typer.Exit:
-    where = f" ({exc.param})" if exc.param else ""
-    err_console.print(f"[red]error[/red] {exc.code}{where}: {exc.message}")
-    for problem in exc.details.get("problems", [])[1:]:
-        err_console.print(f"  - {problem}")
-    return typer.Exit(code=2)
-
-
 def _read_json(path: Path, param: str) -> Any:
     try:
         return json.loads(path.read_text())
     except OSError:
-        raise CockpitError(f"cannot read {path}", code="file_unreadable", param=param) from None
+        raise ValidationFailed(f"cannot read {path}", code="file_unreadable", param=param) from None
     except ValueError as exc:
-        raise CockpitError(
+        raise ValidationFailed(
             f"{path} is not valid JSON: {exc}", code="invalid_json", param=param
         ) from None
 
 
 def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
+    _console().print_json(json.dumps(data, default=str))
 
 
 @app.command("scorecard")
@@ -74,10 +82,12 @@ def scorecard_cmd(
     ] = False,
 ) -> None:
     """Show a built-in scorecard: points per bin, IV, dropped features."""
-    try:
-        card = builtin_scorecard(name)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    from rich.table import Table
+
+    from tools.credit.catalog import builtin_scorecard
+    from tools.credit.export import scorecard_to_jdm
+
+    card = builtin_scorecard(name)
     if as_jdm:
         _print_json(scorecard_to_jdm(card))
         return
@@ -100,9 +110,9 @@ def scorecard_cmd(
                 f"{b.woe:+.2f}",
                 str(b.points),
             )
-    console.print(table)
+    _console().print(table)
     for feat, why in card.dropped.items():
-        console.print(f"[dim]dropped {feat}: {why}[/dim]")
+        _console().print(f"[dim]dropped {feat}: {why}[/dim]")
 
 
 @app.command("example")
@@ -114,9 +124,9 @@ def example_cmd(
     """Print a shipped example strategy (a starting point to edit)."""
     path = EXAMPLES / f"{name}.json"
     if not path.is_file():
-        err_console.print(f"[red]error[/red] example_not_found: no example {name}")
-        raise typer.Exit(code=2)
-    console.print_json(path.read_text())
+        known = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.json")))
+        raise NotFound(f"no example {name!r}; known: {known}", code="example_not_found")
+    _console().print_json(path.read_text())
 
 
 @app.command("create")
@@ -126,10 +136,7 @@ def create_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a new immutable strategy version from a JSON file (tests run at once)."""
-    try:
-        out = _service().create_version(tenant, _read_json(file, "file"), created_by=ACTOR)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    out = _service().create_version(tenant, _read_json(file, "file"), created_by=ACTOR)
     if as_json:
         _print_json(out)
         return
@@ -138,10 +145,10 @@ def create_cmd(
         if out["tests_passed"]
         else "[red]tests FAIL — cannot deploy[/red]"
     )
-    console.print(f"created {out['id']} ({out['name']} v{out['version']}): {verdict}")
+    _console().print(f"created {out['id']} ({out['name']} v{out['version']}): {verdict}")
     for r in out["test_report"]["results"]:
         if not r["passed"]:
-            console.print(f"  [red]✗[/red] {r['name']}: {r['message']}")
+            _console().print(f"  [red]✗[/red] {r['name']}: {r['message']}")
 
 
 @app.command("versions")
@@ -151,10 +158,9 @@ def versions_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """List strategy versions."""
-    try:
-        rows = _service().list_versions(tenant, name=name)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    from rich.table import Table
+
+    rows = _service().list_versions(tenant, name=name)
     if as_json:
         _print_json(rows)
         return
@@ -170,24 +176,22 @@ def versions_cmd(
             "pass" if r["tests_passed"] else "FAIL",
             r["created_at"][:19],
         )
-    console.print(table)
+    _console().print(table)
 
 
 @app.command("test")
 def test_cmd(version_id: str, tenant: TenantOpt = "demo", as_json: JsonOpt = False) -> None:
     """Re-run a version's embedded tests (exit 1 if any fail)."""
-    try:
-        report = _service().test_version(tenant, version_id)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    report = _service().test_version(tenant, version_id)
     if as_json:
         _print_json(report.to_dict())
     else:
         for r in report.results:
             mark = "[green]✓[/green]" if r.passed else "[red]✗[/red]"
-            console.print(f"{mark} {r.name}{': ' + r.message if r.message else ''}")
+            _console().print(f"{mark} {r.name}{': ' + r.message if r.message else ''}")
     if not report.passed:
-        raise typer.Exit(code=1)
+        failed = sum(not r.passed for r in report.results)
+        raise CliFailure(f"{version_id}: {failed} of {len(report.results)} embedded tests fail")
 
 
 @app.command("backtest")
@@ -200,10 +204,9 @@ def backtest_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest a version (and the live champion) on a labelled portfolio."""
-    try:
-        report = _service().backtest_version(tenant, version_id, portfolio_name=portfolio).to_dict()
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    from rich.table import Table
+
+    report = _service().backtest_version(tenant, version_id, portfolio_name=portfolio).to_dict()
     if as_json:
         _print_json(report)
         return
@@ -229,7 +232,7 @@ def backtest_cmd(
         if report["champion"]:
             row.append(str(report["champion"][key]))
         table.add_row(*row)
-    console.print(table)
+    _console().print(table)
 
 
 @app.command("deploy")
@@ -241,20 +244,17 @@ def deploy_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a version live (refused if its embedded tests fail)."""
-    try:
-        out = _service().deploy(
-            tenant,
-            version_id,
-            created_by=ACTOR,
-            challenger_version_id=challenger,
-            challenger_share=share,
-        )
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    out = _service().deploy(
+        tenant,
+        version_id,
+        created_by=ACTOR,
+        challenger_version_id=challenger,
+        challenger_share=share,
+    )
     if as_json:
         _print_json(out)
         return
-    console.print(
+    _console().print(
         f"{out['name']} is live on {out['champion_version_id']} (deployment {out['id']}, {out['deploy_ms']} ms)"
     )
 
@@ -262,14 +262,11 @@ def deploy_cmd(
 @app.command("rollback")
 def rollback_cmd(name: str, tenant: TenantOpt = "demo", as_json: JsonOpt = False) -> None:
     """Roll a strategy back to its previous deployment."""
-    try:
-        out = _service().rollback(tenant, name, created_by=ACTOR)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    out = _service().rollback(tenant, name, created_by=ACTOR)
     if as_json:
         _print_json(out)
         return
-    console.print(f"{name} rolled back; live again: {out['live']['champion_version_id']}")
+    _console().print(f"{name} rolled back; live again: {out['live']['champion_version_id']}")
 
 
 @app.command("decide")
@@ -281,24 +278,21 @@ def decide_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide an application on the live strategy and store it."""
-    try:
-        out = _service().decide(
-            tenant,
-            strategy,
-            _read_json(file, "file"),
-            created_by=ACTOR,
-            application_id=application_id,
-        )
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    out = _service().decide(
+        tenant,
+        strategy,
+        _read_json(file, "file"),
+        created_by=ACTOR,
+        application_id=application_id,
+    )
     if as_json:
         _print_json(out)
         return
-    console.print(
+    _console().print(
         f"{out['id']}: [bold]{out['decision']}[/bold] limit {out['limit']:,.2f} {out['currency']}, score {out['score']}"
     )
     for r in out["reasons"]:
-        console.print(f"  {r['code']} {r['text']} (−{r['points_lost']} pts)")
+        _console().print(f"  {r['code']} {r['text']} (−{r['points_lost']} pts)")
 
 
 @app.command("seed")
@@ -306,20 +300,14 @@ def seed_cmd(tenant: TenantOpt = "demo") -> None:
     """Create and deploy the shipped example strategies for a tenant (skips live slots)."""
     from tools.credit.startup import seed_examples
 
-    try:
-        seeded = seed_examples(_service(), tenant, created_by=ACTOR)
-    except CockpitError as exc:
-        raise _fail(exc) from None
-    console.print(f"seeded: {', '.join(seeded) or 'nothing (all slots already live)'}")
+    seeded = seed_examples(_service(), tenant, created_by=ACTOR)
+    _console().print(f"seeded: {', '.join(seeded) or 'nothing (all slots already live)'}")
 
 
 @app.command("explain")
 def explain_cmd(decision_id: str, tenant: TenantOpt = "demo") -> None:
     """Explain a stored decision (JSON)."""
-    try:
-        _print_json(_service().explain(tenant, decision_id))
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    _print_json(_service().explain(tenant, decision_id))
 
 
 __all__ = ["app"]

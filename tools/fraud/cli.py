@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cockpit.config import Settings
-from cockpit.errors import CockpitError
-from tools.fraud.model import TrainParams
-from tools.fraud.registry import ModelRegistry, default_root
-from tools.fraud.simulator import SimConfig
-from tools.fraud.training import train_from_simulator
+from cockpit.cli_errors import CliGroup
 
-app = typer.Typer(help="Fraud scoring: train, list and promote models.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from tools.fraud.registry import ModelRegistry
+
+# Imports of LightGBM, pandas and rich happen inside the commands: ``--help`` stays fast.
+app = typer.Typer(
+    cls=CliGroup, help="Fraud scoring: train, list and promote models.", no_args_is_help=True
+)
 
 
 def _registry() -> ModelRegistry:
+    from cockpit.config import Settings
+    from tools.fraud.registry import ModelRegistry, default_root
+
     return ModelRegistry(default_root(Settings()))
-
-
-def _fail(console: Console, exc: CockpitError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-    return typer.Exit(code=2)
 
 
 @app.command("train")
@@ -42,18 +39,25 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print the metadata as JSON")] = False,
 ) -> None:
     """Simulate traffic, train LightGBM on a time-ordered split, register the model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cockpit.progress import progress_bar
+    from tools.fraud.model import TrainParams
+    from tools.fraud.simulator import SimConfig
+    from tools.fraud.training import train_from_simulator
+
     console = Console()
     fams = tuple(f.strip() for f in families.split(",") if f.strip())
-    try:
+    with progress_bar("Training the fraud model") as progress:
         run = train_from_simulator(
             SimConfig(seed=seed, n_customers=customers, days=days),
             families=fams,
             params=TrainParams(),
+            progress=progress,
         )
-        reg = _registry()
-        version = reg.save(run.model, make_live=live, note=f"simulator seed={seed}")
-    except CockpitError as exc:
-        raise _fail(console, exc) from None
+    reg = _registry()
+    version = reg.save(run.model, make_live=live, note=f"simulator seed={seed}")
     meta = reg.metadata(version)
     if as_json:
         typer.echo(json.dumps(meta, indent=2))
@@ -85,6 +89,9 @@ def train(
 @app.command("models")
 def models() -> None:
     """List registered model versions with their held-out PR-AUC."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     reg = _registry()
     live = reg.live_version()
@@ -109,12 +116,10 @@ def promote(
     version: Annotated[str, typer.Argument(help="Version to make live, e.g. v0002")],
 ) -> None:
     """Point the live alias at a version (also how you roll back)."""
-    console = Console()
-    try:
-        _registry().set_live(version)
-    except CockpitError as exc:
-        raise _fail(console, exc) from None
-    console.print(f"[green]live[/green] → {version} (restart API workers to load it)")
+    from rich.console import Console
+
+    _registry().set_live(version)
+    Console().print(f"[green]live[/green] → {version} (restart API workers to load it)")
 
 
 __all__ = ["app"]

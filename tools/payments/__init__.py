@@ -15,12 +15,31 @@ start-up hook in :mod:`tools.payments.startup`; they are loaded by entry point
 or by the composition root, not from here.
 """
 
-from tools.payments import analytics, ledger, notifications, queries
-from tools.payments.demo import DemoWorldSummary, seed_demo_world
-from tools.payments.disputes import Disputes
-from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRequest
-from tools.payments.money import FixedRates
-from tools.payments.simulator import Degradation, IssuerSimulator
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cockpit.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use (cockpit.lazy)
+    from tools.payments import analytics, ledger, notifications, queries
+    from tools.payments.demo import DemoWorldSummary, seed_demo_world
+    from tools.payments.disputes import Disputes
+    from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRequest
+    from tools.payments.money import FixedRates
+    from tools.payments.simulator import Degradation, IssuerSimulator
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tools.payments.demo": ["DemoWorldSummary", "seed_demo_world"],
+        "tools.payments.disputes": ["Disputes"],
+        "tools.payments.gateway": ["CaptureRequest", "Gateway", "PayRequest", "RefundRequest"],
+        "tools.payments.money": ["FixedRates"],
+        "tools.payments.simulator": ["Degradation", "IssuerSimulator"],
+    },
+    modules=["analytics", "ledger", "notifications", "queries"],
+)
 
 __all__ = [
     "CaptureRequest",

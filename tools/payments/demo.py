@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
+from cockpit.progress import Progress, quiet
 from tools.payments import ledger
 from tools.payments.disputes import Disputes, load_dispute
 from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRequest
@@ -122,9 +123,18 @@ def _planted(end: datetime) -> list[Degradation]:
 
 
 def seed_demo_world(
-    db: Database, tenant_id: str, *, seed: int = 7, days: int = 180, now: datetime | None = None
+    db: Database,
+    tenant_id: str,
+    *,
+    seed: int = 7,
+    days: int = 180,
+    now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> DemoWorldSummary:
-    """Fill ``tenant_id`` with a deterministic demo world; a second call changes nothing."""
+    """Fill ``tenant_id`` with a deterministic demo world; a second call changes nothing.
+
+    ``progress(done, total)`` hears each simulated day.
+    """
     started = time.perf_counter()
     with db.tenant_session(tenant_id) as session:
         existing = session.scalar(select(DemoWorld).where(DemoWorld.seed == seed))
@@ -141,7 +151,14 @@ def seed_demo_world(
             # where a later query needs the rows); both are written in this transaction.
             with ledger.batched_balances(session), session.no_autoflush:
                 summary = _build(
-                    session, db, tenant_id, seed=seed, days=days, end=end, started=started
+                    session,
+                    db,
+                    tenant_id,
+                    seed=seed,
+                    days=days,
+                    end=end,
+                    started=started,
+                    progress=progress or quiet,
                 )
             marker = session.scalar(select(DemoWorld).where(DemoWorld.seed == seed))
             assert marker is not None
@@ -164,6 +181,7 @@ def _build(
     days: int,
     end: datetime,
     started: float,
+    progress: Progress,
 ) -> DemoWorldSummary:
     rng = random.Random(seed)
     tag = hashlib.sha1(f"{tenant_id}:{seed}".encode()).hexdigest()[:6]
@@ -231,6 +249,7 @@ def _build(
     dispute_ids: list[str] = []
     seq = 0
     for day in range(days):
+        progress(day, days)
         for spec in MERCHANTS:
             for _ in range(spec.daily + rng.randint(-2, 2) if spec.daily else 0):
                 seq += 1
@@ -288,6 +307,7 @@ def _build(
                         d = disputes.open_in(session, pid, reason, at=when)
                         dispute_ids.append(d.id)
                         stats["disputes"] += 1
+    progress(days, days)
     session.flush()
     for spec in MERCHANTS:
         if spec.daily:

@@ -54,10 +54,10 @@ def test_cli_lifecycle(
     dec = runner.invoke(app, ["decide", str(app_file), "--json"])
     assert dec.exit_code == 0 and json.loads(dec.output)["version_id"] == vid
     bad = runner.invoke(app, ["rollback", "consumer-default"])
-    assert bad.exit_code == 2 and "nothing_to_roll_back" in bad.output
+    assert bad.exit_code == 3 and "nothing_to_roll_back" in bad.output
     spec_file.write_text("{not json")
     broken = runner.invoke(app, ["create", str(spec_file)])
-    assert broken.exit_code == 2 and "invalid_json" in broken.output
+    assert broken.exit_code == 3 and "invalid_json" in broken.output
     shown = runner.invoke(app, ["scorecard"]).output
     assert (
         "600 points at 50:1, PDO 20" in shown

@@ -58,7 +58,7 @@ def test_cli_train_registers_a_live_model(tmp_path: Path, monkeypatch: pytest.Mo
     assert reg.live_version() == "v0001"
     assert reg.load().policy.decline_at == pytest.approx(meta["policy"]["decline_at"])
     res = runner.invoke(app, ["promote", "v0042"])
-    assert res.exit_code == 2 and "model_not_found" in res.output
+    assert res.exit_code == 3 and "model_not_found" in res.output
     res = runner.invoke(app, ["models"])
     assert res.exit_code == 0 and "v0001" in res.output
 

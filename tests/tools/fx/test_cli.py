@@ -42,7 +42,7 @@ def test_cli_errors_are_clean(tmp_path: Path) -> None:
         (["hedge", str(tmp_path / "missing.csv")], "file_unreadable"),
     ):
         r = runner.invoke(app, args)
-        assert r.exit_code == 2, (args, r.output)
+        assert r.exit_code == 3, (args, r.output)  # bad input (cockpit/exitcodes.py)
         assert code in r.output and "Traceback" not in r.output
 
 

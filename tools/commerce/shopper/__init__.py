@@ -6,23 +6,54 @@
 (:mod:`.cli`) runs it against a Cockpit server; evals and benchmarks drive it too.
 """
 
-from tools.commerce.shopper.agent import (
-    Buyer,
-    Goal,
-    Outcome,
-    PayContext,
-    PaymentMethod,
-    ShoppingAgent,
-    ShopResult,
-    Step,
-)
-from tools.commerce.shopper.client import (
-    API_VERSION,
-    AcpClient,
-    AcpRequestError,
-    AcpTransportError,
-    Exchange,
-    ShopperError,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cockpit.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use (cockpit.lazy)
+    from tools.commerce.shopper.agent import (
+        Buyer,
+        Goal,
+        Outcome,
+        PayContext,
+        PaymentMethod,
+        ShoppingAgent,
+        ShopResult,
+        Step,
+    )
+    from tools.commerce.shopper.client import (
+        API_VERSION,
+        AcpClient,
+        AcpRequestError,
+        AcpTransportError,
+        Exchange,
+        ShopperError,
+    )
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tools.commerce.shopper.agent": [
+            "Buyer",
+            "Goal",
+            "Outcome",
+            "PayContext",
+            "PaymentMethod",
+            "ShoppingAgent",
+            "ShopResult",
+            "Step",
+        ],
+        "tools.commerce.shopper.client": [
+            "API_VERSION",
+            "AcpClient",
+            "AcpRequestError",
+            "AcpTransportError",
+            "Exchange",
+            "ShopperError",
+        ],
+    },
 )
 
 __all__ = [

@@ -13,20 +13,38 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cockpit.config import Settings
+from cockpit.cli_errors import CliGroup
+from cockpit.exitcodes import CliFailure, ExitCode
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tools.commerce.shopper.client import ShopperError
+
+# The agent, its crypto and rich are imported inside the command: ``--help`` stays fast.
+# A command fails by raising; CliGroup prints the one line and picks the exit code.
 app = typer.Typer(
+    cls=CliGroup,
     help="A reference shopping agent buys from a Cockpit merchant over ACP (and AP2).",
     invoke_without_command=True,
 )
-console = Console()
-err = Console(stderr=True)
+
+
+def _failure(exc: ShopperError, url: str) -> CliFailure:
+    """What the shopper's client raised, as the exit code it means (by who is at fault)."""
+    from tools.commerce.shopper.client import AcpRequestError, AcpTransportError
+
+    if isinstance(exc, AcpTransportError):
+        return CliFailure(f"cannot reach {url}: {exc}", ExitCode.UNREACHABLE)
+    if isinstance(exc, AcpRequestError) and exc.status in (401, 403):
+        return CliFailure(f"{url} refused the key: {exc}", ExitCode.AUTH)
+    if isinstance(exc, AcpRequestError) and exc.status >= 500:
+        return CliFailure(f"{url} failed: {exc}", ExitCode.UNREACHABLE)
+    return CliFailure(f"shopping failed: {exc}")
 
 
 def _wallet(store: Path, url: str, admin_key: str) -> Any:
@@ -96,7 +114,11 @@ def shop(
     wait: Annotated[float, typer.Option(help="Seconds to wait for the order event.")] = 10.0,
 ) -> None:
     """Discover the merchant, read its feed, check out, pay, and wait for the order event."""
+    from rich.console import Console
+
+    from cockpit.config import Settings
     from tools.commerce.shopper.agent import Goal
+    from tools.commerce.shopper.client import ShopperError
     from tools.commerce.shopper.mandates import Ap2Mandates
     from tools.commerce.shopper.payment import DelegatedCard
     from tools.commerce.shopper.session import shopper_session
@@ -109,8 +131,10 @@ def shop(
     admin_file = settings.data_dir / "demo.key"
     admin_key = key or (admin_file.read_text().strip() if admin_file.exists() else None)
     if not admin_key:
-        err.print(f"[red]no admin key: pass --key or run `cockpit serve` here ({admin_file})[/]")
-        raise typer.Exit(2)
+        raise CliFailure(
+            f"no admin key: pass --key or run `cockpit serve` here ({admin_file})",
+            ExitCode.BAD_INPUT,
+        )
     store = settings.data_dir / "shopper"
     try:
         from tools.commerce.shopper.onboard import resolve_merchant
@@ -127,18 +151,21 @@ def shop(
                     method.mode = "open"
             goal = Goal(want, quantity, _minor(budget, currency), None)
             result = s.buy(goal, method, event_timeout_s=wait)
-    except Exception as exc:  # a CLI says what went wrong, without a traceback
-        err.print(f"[red]shopping failed: {type(exc).__name__}: {exc}[/]")
-        raise typer.Exit(1) from None
+    except ShopperError as exc:
+        raise _failure(exc, base) from None
+    console = Console()
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
     else:
         print_transcript(result, console)
-    raise typer.Exit(0 if result.outcome.status == "ordered" else 1)
+    if result.outcome.status != "ordered":
+        raise CliFailure(f"no order placed: {result.outcome.status}")
 
 
 def print_transcript(result: Any, out: Console) -> None:
     """The steps as a table, then the outcome line."""
+    from rich.table import Table
+
     from tools.commerce.shopper.agent import money
 
     table = Table(title="cockpit shop", show_lines=False)
