@@ -4,15 +4,28 @@ The Singapore merchant's key asks the copilot for a 120 SGD refund on one of its
 payments. The streamed tool call and the approval card (amount in major units, currency,
 approval id) appear inline; approving resumes the run and the answer says SUCCESS, and the
 refund exists exactly once. A second conversation is rejected with a reason: nothing moves,
-and the reason is on record.
+and the reason is on record. With an OpenAI-compatible model (a local server streaming word by
+word) the answer shows while the model is still writing it, in one bubble per reply.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import pytest
+import uvicorn
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
+from cockpit.app import create_app
+from cockpit.config import Settings
+from cockpit.models import resolve_model
+from cockpit.testing import FakeReply, fake_openai_server
 from tests.browser.conftest import (
     Console,
     by_testid,
@@ -22,6 +35,8 @@ from tests.browser.conftest import (
     wait_for,
     wait_until,
 )
+from tests.support.live import free_port
+from tests.support.spinekit import AGENTS_DIR
 
 
 def refundable_payments(console: Console, key: str, *, min_minor: int) -> list[str]:
@@ -192,3 +207,142 @@ def test_an_unknown_conversation_is_an_error_box_not_a_blank_page(
     wait_for(browser, "chat-new").click()
     assert wait_for(browser, "chat-input").is_enabled()
     assert by_testid(browser, "error") == []
+
+
+# ---- token streaming: an OpenAI-compatible model ------------------------------------------------
+
+STREAMED = "All set: the payout went out and nothing else changed today."
+
+
+@dataclass
+class Streaming:
+    url: str
+    key: str
+    hold: threading.Event
+
+
+def _respond(hold: threading.Event) -> Any:
+    """The model: a payout call for "pay …", else an answer that waits after its first word
+    until the test has seen that word in the page."""
+
+    def respond(body: dict[str, Any]) -> FakeReply:
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return FakeReply(content=STREAMED)
+        if str(last.get("content") or "").startswith("pay "):
+            args = {"amount": 25000, "currency": "USD", "payee": "acme"}
+            return FakeReply(tool_calls=[{"name": "spine_payout", "arguments": args}])
+        return FakeReply(content=STREAMED, hold=hold, hold_s=30.0)
+
+    return respond
+
+
+@pytest.fixture(scope="module")
+def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streaming]:
+    """The spine agent on ``openai:stream-model`` (a local OpenAI-compatible server that
+    streams word by word), served by uvicorn on 127.0.0.1 with the console."""
+    hold = threading.Event()
+    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    with fake_openai_server({}, responders={"stream-model": _respond(hold)}) as openai:
+        os.environ["OPENAI_BASE_URL"] = openai.base_url
+        os.environ.pop("OPENAI_API_KEY", None)
+
+        def factory(spec: Any, schemas: list[dict[str, Any]]) -> Any:
+            return resolve_model("openai:stream-model", timeout_s=30.0).bind_tools(schemas)
+
+        data = tmp_path_factory.mktemp("chat-streaming") / "data"
+        settings = Settings(
+            data_dir=data,
+            agents_path=[AGENTS_DIR],
+            tool_modules=["tests.support.spinekit"],
+            warmup=False,
+        )
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, model_factory=factory),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
+        thread = threading.Thread(target=server.run, name=f"chat-{port}", daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_started(server, thread)
+            admin = {"x-api-key": (data / "admin.key").read_text().strip()}
+            r = httpx.post(f"{url}/v1/tenants", json={"tenant_id": "tokens"}, headers=admin)
+            assert r.status_code in (200, 201), r.text
+            r = httpx.post(
+                f"{url}/v1/keys", json={"role": "admin", "tenant_id": "tokens"}, headers=admin
+            )
+            assert r.status_code == 201, r.text
+            yield Streaming(url, str(r.json()["key"]), hold)
+        finally:
+            hold.set()
+            server.should_exit = True
+            thread.join(timeout=30)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(server, 60, poll_frequency=0.05).until(
+        lambda s: s.started or not thread.is_alive(), "the Cockpit server did not start"
+    )
+    assert thread.is_alive(), "the Cockpit server stopped while starting"
+
+
+def test_tokens_render_as_they_stream_and_approvals_work_the_same(
+    browser: Any, streaming: Streaming
+) -> None:
+    browser.console_url = streaming.url
+    streaming.hold.clear()
+    signin(browser, streaming.key)
+    open_page(browser, "chat")
+    picker = wait_for(browser, "chat-assistant")
+    wait_until(browser, lambda d: picker.find_elements(By.CSS_SELECTOR, 'option[value="spine"]'))
+    Select(picker).select_by_value("spine")
+    say(browser, "how are things?")
+
+    # The model holds after its first word: the page shows it while the reply is unfinished.
+    bubble = wait_until(
+        browser,
+        lambda d: next((m for m in by_testid(d, "msg-ai") if m.text.strip()), None),
+        message="no streamed text before the model finished",
+    )
+    partial = bubble.find_element(By.CSS_SELECTOR, '[data-testid="msg-text"]').text
+    assert partial and partial != STREAMED and STREAMED.startswith(partial.strip())
+    assert "streaming" in (bubble.get_attribute("class") or "")
+    streaming.hold.set()
+    wait_until(
+        browser, lambda d: bubble.text.endswith(STREAMED), message="the reply never finished"
+    )
+    # One reply, one bubble: every chunk landed in the bubble of its message id.
+    assert len([m for m in by_testid(browser, "msg-ai") if m.text.strip()]) == 1
+    wait_until(browser, lambda d: "streaming" not in (bubble.get_attribute("class") or ""))
+
+    # A tool call streamed in pieces shows once, whole; its approval card works as with the
+    # local planner.
+    say(browser, "pay 250 USD to acme")
+    card = approval_card(browser)
+    assert (
+        "250.00 USD" in card.find_element(By.CSS_SELECTOR, '[data-testid="approval-amount"]').text
+    )
+    (call,) = browser.find_elements(By.CSS_SELECTOR, '[data-testid="tool-call"]')
+    assert call.get_attribute("data-tool") == "spine_payout" and "25000" in call.text
+    card.find_element(By.CSS_SELECTOR, '[data-testid="approve"]').click()
+    wait_until(browser, lambda d: card.get_attribute("data-status") == "approved")
+    wait_until(
+        browser,
+        lambda d: sum(STREAMED in m.text for m in by_testid(d, "msg-ai")) == 2,
+        message="no answer after the approval",
+    )
+    assert call.get_attribute("data-status") == "ok"
