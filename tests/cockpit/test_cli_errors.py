@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -119,6 +122,48 @@ def test_chat_says_it_cannot_reach_the_url(tmp_path: Path) -> None:
     out = cockpit(tmp_path, "chat", "--url", url, "--key", "ck_x_y", "-m", "hello")
     assert out.returncode == ExitCode.UNREACHABLE, (out.stdout, out.stderr)
     assert "127.0.0.1:9" in out.stdout + out.stderr
+
+
+class _Refuses(BaseHTTPRequestHandler):
+    """A server that refuses every key, as Cockpit does a revoked one."""
+
+    def _refuse(self) -> None:
+        body = b'{"type": "authentication_error", "code": "invalid_api_key", "message": "no"}'
+        self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _refuse
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_chat_says_the_key_was_refused_and_where_it_came_from(
+    tmp_path: Path, refusing_server: str
+) -> None:
+    flag = cockpit(tmp_path, "chat", "--url", refusing_server, "--key", "ck_bad", "-m", "hi")
+    assert flag.returncode == ExitCode.AUTH, flag.stderr
+    assert "refused" in flag.stderr and "--key" in flag.stderr
+    assert "cannot reach" not in flag.stderr
+    env = cockpit(
+        tmp_path, "chat", "--url", refusing_server, "-m", "hi", env={"COCKPIT_API_KEY": "ck_bad"}
+    )
+    assert env.returncode == ExitCode.AUTH and "COCKPIT_API_KEY" in env.stderr
 
 
 def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(tmp_path: Path) -> None:
