@@ -9,6 +9,7 @@ fresh worlds) judges it, as it does in production.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,12 +74,24 @@ def _click(driver: Any, testid: str) -> None:
     el.click()
 
 
-def _live_version(driver: Any) -> str:
-    return str(wait_for(driver, "alias-live-version").get_attribute("data-version"))
+def _read(driver: Any, testid: str, attribute: str | None = None) -> str | None:
+    """An attribute (or the text) of an element read in one step: pages re-render, and a
+    reference held across a re-render goes stale."""
+    value = driver.execute_script(
+        "const e = document.querySelector(arguments[0]);"
+        "return e ? (arguments[1] ? e.getAttribute(arguments[1]) : e.textContent) : null;",
+        f'[data-testid="{testid}"]',
+        attribute,
+    )
+    return None if value is None else str(value)
+
+
+def _live_version(driver: Any) -> str | None:
+    return _read(driver, "alias-live-version", "data-version")
 
 
 def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
-    browser: Any, console: Console
+    browser: Any, console: Console, tmp_path: Path
 ) -> None:
     partner = console.partner_key()
     signin(browser, partner)
@@ -87,7 +100,12 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     Select(wait_for(browser, "start-from")).select_by_value("copilot")
     wait_until(
         browser,
-        lambda d: wait_for(d, "spec-id").get_attribute("value") == "copilot-copy",
+        lambda d: (
+            d.execute_script(
+                "const e = document.querySelector('[data-testid=\"spec-id\"]'); return e && e.value"
+            )
+            == "copilot-copy"
+        ),
         message="the copilot template did not load",
     )
     _type(browser, "spec-id", AGENT)
@@ -110,15 +128,19 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     _click(browser, "tool-add")
     typo = _tool_index(browser, "payments_list_dispute")
     _click(browser, "validate")
-    error = wait_for(browser, f"error-tools.{typo}.name")
-    assert "unknown tool 'payments_list_dispute'" in error.text
-    assert "did you mean 'payments_list_disputes'" in error.text
+    error = wait_until(
+        browser,
+        lambda d: _read(d, f"error-tools.{typo}.name"),
+        message="no error next to the typo'd tool",
+    )
+    assert "unknown tool 'payments_list_dispute'" in error
+    assert "did you mean 'payments_list_disputes'" in error
     assert "error" in wait_for(browser, "validate-status").text
     _click(browser, f"use-suggestion-{typo}")
     _click(browser, "validate")
     wait_until(
         browser,
-        lambda d: wait_for(d, "validate-status").text.startswith("Valid"),
+        lambda d: (_read(d, "validate-status") or "").startswith("Valid"),
         message="the fixed spec did not validate",
     )
     assert by_testid(browser, f"error-tools.{typo}.name")[0].text == ""
@@ -135,6 +157,14 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     assert head.get_attribute("data-agent") == AGENT
     wait_for(browser, "version-1")
 
+    # Published before its suite exists, the agent is kept from live, and the page says why.
+    _click(browser, "agent-tab-publish")
+    _click(browser, "publish-live")
+    refused = wait_for(browser, "gate-failed", timeout=RUN_S)
+    assert "kept v1 from live" in refused.text
+    assert "no suite 'acme-status'" in wait_for(browser, "gate-reasons").text
+    wait_until(browser, lambda d: _live_version(d) == "", message="live should be unset")
+
     # Evals: the partner's suite runs on v1 and the report says why it passed.
     _click(browser, "agent-tab-evals")
     _set_value(browser, "suite-yaml", SUITE)
@@ -149,6 +179,7 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
 
     # Publish v1 to live: the gate reuses the passing run of this exact spec.
     _click(browser, "agent-tab-publish")
+    wait_for(browser, "gate-failed")  # the tab keeps its state
     _click(browser, "publish-live")
     ok = wait_for(browser, "publish-ok", timeout=RUN_S)
     assert "gate passed" in ok.text and "reused" in ok.text
@@ -169,5 +200,48 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     _click(browser, "rollback-live")
     assert "rolled back to v1" in wait_for(browser, "rollback-ok").text
     wait_until(browser, lambda d: _live_version(d) == "1", message="live did not roll back")
-    history = wait_for(browser, "alias-live-history").text
+    history = _read(browser, "alias-live-history") or ""
     assert "rollback" in history and "wording not approved yet" in history
+
+    # Knowledge: a collection of the partner's own, two documents uploaded with progress, then
+    # attached to the agent in a new version.
+    docs = []
+    for name, text in (
+        ("refunds.md", "# Refunds\n\nAcme refunds within 30 days, to the original card.\n"),
+        ("shipping.txt", "Acme ships to Singapore and Malaysia in two working days.\n"),
+    ):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        docs.append(str(tmp_path / name))
+    _click(browser, "agent-tab-knowledge")
+    _type(browser, "kn-new-name", "acme-policies")
+    _type(browser, "kn-new-desc", "Acme's refund and shipping policies")
+    _click(browser, "kn-create")
+    wait_until(
+        browser,
+        lambda d: _read(d, "kn-collection", "data-selected") == "acme-policies",
+        message="the new collection is not selected",
+    )
+    wait_for(browser, "kn-files").send_keys("\n".join(docs))
+    _click(browser, "kn-upload")
+    wait_until(
+        browser,
+        lambda d: (
+            d.execute_script(
+                "return [...document.querySelectorAll('[data-testid=\"kn-progress\"]')]"
+                ".map((e) => e.dataset.done).join(',')"
+            )
+            == "true,true"
+        ),
+        message="the uploads did not finish",
+    )
+    wait_until(
+        browser,
+        lambda d: all(n in (_read(d, "kn-docs") or "") for n in ("refunds", "shipping")),
+        message="the uploaded documents are not listed",
+    )
+    _click(browser, "agent-tab-builder")
+    _click(browser, "knowledge-acme-policies")
+    _click(browser, "save")
+    wait_for(browser, "version-3")
+    with_knowledge = _read(browser, "agent-head", "data-knowledge")
+    assert with_knowledge == "acme-policies"

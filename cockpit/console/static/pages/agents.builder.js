@@ -3,15 +3,11 @@
 // The server is the only judge of a spec: every switch between the tabs and every save goes
 // through POST /v1/agents/validate, which answers the normalised spec and its YAML (so the two
 // views cannot drift) or the errors, each naming its field (`tools.2.name`), shown next to it.
-import { h, clear, field, badge, errorBox, toMajor, toMinor } from "../ui.js";
+import { h, clear, field } from "../ui.js";
+import { toolsSection } from "./agents.tools.js";
 
 const ROLES = ["merchant", "partner", "shopper"];
 const MODELS = ["local:planner", "openai:gpt-4o-mini", "fake:echo"];
-const APPROVAL_MODES = [
-  ["never", "No approval"],
-  ["always", "Every call"],
-  ["above", "Above an amount"],
-];
 
 export const BLANK_SPEC = {
   id: "",
@@ -41,94 +37,6 @@ export function errorsOf(err) {
 export function suggestion(message) {
   const m = /did you mean:?\s*['"`]?([A-Za-z0-9_.\-]+)/i.exec(message || "");
   return m ? m[1] : null;
-}
-
-function policyFields(tool) {
-  if (!tool) return ["max_amount", "approval", "rate_limit"];
-  if (Array.isArray(tool.policy_fields)) return tool.policy_fields;
-  const out = ["rate_limit"];
-  if (String(tool.kind).toUpperCase() === "WRITE") out.push("approval.always", "approval.four_eyes");
-  if (tool.amount_field) out.push("max_amount", "approval.above");
-  return out;
-}
-
-function allows(fields, name) {
-  return fields.some((f) => f === name || f.startsWith(`${name}.`));
-}
-
-const isWrite = (tool) => tool && String(tool.kind).toUpperCase() === "WRITE";
-
-// Amounts per currency, typed in major units, kept in the spec in minor units.
-function amountEditor(prefix, value, onChange) {
-  const rows = Object.entries(value || {}).map(([ccy, minor]) => ({ ccy, major: String(toMajor(minor, ccy)) }));
-  if (!rows.length) rows.push({ ccy: "", major: "" });
-  const box = h("div", { class: "amounts", "data-testid": `${prefix}-amounts` });
-  const emit = () => {
-    const out = {};
-    for (const r of rows) {
-      const ccy = r.ccy.trim().toUpperCase();
-      if (!/^[A-Z]{3}$/.test(ccy) || r.major.trim() === "" || Number.isNaN(Number(r.major))) continue;
-      out[ccy] = toMinor(r.major, ccy);
-    }
-    onChange(Object.keys(out).length ? out : null);
-  };
-  const draw = () => {
-    clear(box);
-    rows.forEach((r, j) => {
-      const minor = h("span", { class: "muted small", "data-testid": `${prefix}-minor-${j}` });
-      const showMinor = () => {
-        const ccy = r.ccy.trim().toUpperCase();
-        minor.textContent =
-          /^[A-Z]{3}$/.test(ccy) && r.major.trim() !== "" && !Number.isNaN(Number(r.major))
-            ? `= ${toMinor(r.major, ccy)} minor units`
-            : "";
-      };
-      showMinor();
-      box.append(
-        h(
-          "div",
-          { class: "row amount-row" },
-          h("input", {
-            class: "ccy mono",
-            value: r.ccy,
-            maxlength: 3,
-            placeholder: "SGD",
-            "aria-label": "currency",
-            "data-testid": `${prefix}-ccy-${j}`,
-            oninput: (e) => ((r.ccy = e.target.value.toUpperCase()), (e.target.value = r.ccy), showMinor(), emit()),
-          }),
-          h("input", {
-            class: "amount",
-            type: "number",
-            min: 0,
-            step: "any",
-            value: r.major,
-            placeholder: "500.00",
-            "aria-label": "amount in major units",
-            "data-testid": `${prefix}-amount-${j}`,
-            oninput: (e) => ((r.major = e.target.value), showMinor(), emit()),
-          }),
-          minor,
-          h("button", {
-            type: "button",
-            class: "btn small",
-            title: "Remove this currency",
-            onclick: () => (rows.splice(j, 1), draw(), emit()),
-          }, "×"),
-        ),
-      );
-    });
-    box.append(
-      h("button", {
-        type: "button",
-        class: "btn small",
-        "data-testid": `${prefix}-add`,
-        onclick: () => (rows.push({ ccy: "", major: "" }), draw()),
-      }, "+ currency"),
-    );
-  };
-  draw();
-  return box;
 }
 
 export class Builder {
@@ -510,99 +418,14 @@ export class Builder {
     );
   }
 
-  // -- tools -------------------------------------------------------------------------------
+  // -- tools (agents.tools.js) ---------------------------------------------------------------
 
   toolDef(name) {
     return (this.catalog.tools || []).find((t) => t.name === name);
   }
 
   toolsSection() {
-    const picked = new Set((this.draft.tools || []).map((t) => t.name));
-    const visible = (this.catalog.tools || []).filter(
-      (t) => !this.filter || `${t.name} ${t.description || ""}`.toLowerCase().includes(this.filter.toLowerCase()),
-    );
-    const group = (kind, title, hint) => {
-      const tools = visible.filter((t) => String(t.kind).toUpperCase() === kind);
-      return h(
-        "div",
-        { class: "tool-group", "data-testid": `tools-${kind.toLowerCase()}` },
-        h("h4", {}, title, " ", h("span", { class: "muted small" }, hint)),
-        tools.length ? null : h("p", { class: "muted small" }, "none"),
-        tools.map((t) =>
-          h(
-            "label",
-            { class: ["tool-pick", picked.has(t.name) ? "picked" : null], "data-testid": `tool-pick-${t.name}` },
-            h("input", {
-              type: "checkbox",
-              checked: picked.has(t.name),
-              onchange: (e) => (e.target.checked ? this.addTool(t.name) : this.removeTool(t.name)),
-            }),
-            h(
-              "span",
-              {},
-              h("span", { class: "mono" }, t.name),
-              t.amount_field ? h("span", { class: "muted small" }, " · moves money") : null,
-              h("span", { class: "desc muted small" }, firstLine(t.description)),
-            ),
-          ),
-        ),
-      );
-    };
-    const filter = h("input", {
-      type: "search",
-      placeholder: "Filter tools",
-      value: this.filter,
-      "data-testid": "tool-filter",
-      oninput: (e) => {
-        this.filter = e.target.value;
-        const at = e.target.selectionStart;
-        this.draw();
-        const again = this.body.querySelector('[data-testid="tool-filter"]');
-        if (again) (again.focus(), again.setSelectionRange(at, at));
-      },
-    });
-    const byName = h("input", {
-      class: "mono",
-      placeholder: "or add a tool by name",
-      list: "tool-names",
-      "data-testid": "tool-add-name",
-    });
-    const names = h("datalist", { id: "tool-names" }, (this.catalog.tools || []).map((t) => h("option", { value: t.name })));
-    const add = () => {
-      const name = byName.value.trim();
-      if (name) this.addTool(name);
-    };
-    return h(
-      "fieldset",
-      { class: "tools", "data-param": "tools" },
-      h("legend", {}, "Tools"),
-      h("span", { class: "field-error" }),
-      h(
-        "div",
-        { class: "tools-layout" },
-        h(
-          "div",
-          { class: "tool-picker", "data-testid": "tool-picker" },
-          h("div", { class: "row" }, filter),
-          group("READ", "Read", "look things up, change nothing"),
-          group("WRITE", "Write", "change state: policy and approvals apply"),
-          h(
-            "div",
-            { class: "row" },
-            byName,
-            names,
-            h("button", { type: "button", class: "btn small", "data-testid": "tool-add", onclick: add }, "Add"),
-          ),
-        ),
-        h(
-          "div",
-          { class: "tool-selected", "data-testid": "tools-selected" },
-          (this.draft.tools || []).length
-            ? (this.draft.tools || []).map((p, i) => this.toolRow(p, i))
-            : h("p", { class: "muted" }, "No tools yet: pick them on the left. The agent can call nothing else."),
-        ),
-      ),
-    );
+    return toolsSection(this);
   }
 
   addTool(name) {
@@ -613,113 +436,6 @@ export class Builder {
   removeTool(name) {
     this.draft.tools = (this.draft.tools || []).filter((t) => t.name !== name);
     this.draw();
-  }
-
-  toolRow(policy, i) {
-    const def = this.toolDef(policy.name);
-    const fields = policyFields(def);
-    const prefix = `tool-${i}`;
-    const set = (key, value) => {
-      const next = { ...this.draft.tools[i] };
-      if (value === null || value === undefined) delete next[key];
-      else next[key] = value;
-      this.draft.tools[i] = next;
-    };
-    const nameInput = h("input", {
-      class: "mono",
-      value: policy.name,
-      "data-testid": `tool-name-${i}`,
-      "aria-label": "tool name",
-      onchange: (e) => ((this.draft.tools[i] = { ...this.draft.tools[i], name: e.target.value.trim() }), this.draw()),
-    });
-    const parts = [];
-    if (allows(fields, "max_amount")) {
-      parts.push(
-        field(
-          "Largest amount per call",
-          amountEditor(`${prefix}-max`, policy.max_amount, (v) => set("max_amount", v)),
-          { param: `tools.${i}.max_amount`, hint: "In major units per currency (500.00 SGD); other currencies are refused." },
-        ),
-      );
-    }
-    if (allows(fields, "approval") || policy.approval) parts.push(this.approvalField(policy, i, fields, set));
-    if (allows(fields, "rate_limit")) parts.push(this.rateField(policy, i, set));
-    return h(
-      "div",
-      { class: "card tool-row", "data-testid": `tool-row-${i}`, "data-name": policy.name },
-      h(
-        "div",
-        { class: "row" },
-        field("Tool", nameInput, { param: `tools.${i}.name` }),
-        def ? badge(String(def.kind).toUpperCase(), isWrite(def) ? "warn" : "info") : badge("not listed for this key", "bad"),
-        h("div", { class: "grow" }),
-        h("button", {
-          type: "button",
-          class: "btn small danger",
-          "data-testid": `tool-remove-${i}`,
-          onclick: () => ((this.draft.tools = this.draft.tools.filter((_, j) => j !== i)), this.draw()),
-        }, "Remove"),
-      ),
-      def ? h("p", { class: "muted small desc" }, firstLine(def.description)) : null,
-      h("div", { class: "policy", "data-param": `tools.${i}` }, h("span", { class: "field-error" }), parts),
-    );
-  }
-
-  approvalField(policy, i, fields, set) {
-    const a = policy.approval || null;
-    const mode = !a ? "never" : a.above ? "above" : a.always ? "always" : "never";
-    const canAbove = allows(fields, "max_amount") || Boolean(this.toolDef(policy.name)?.amount_field);
-    const select = h(
-      "select",
-      {
-        "data-testid": `tool-${i}-approval`,
-        onchange: (e) => {
-          const m = e.target.value;
-          const fourEyes = Boolean(a && a.four_eyes);
-          set("approval", m === "never" ? null : m === "always" ? { always: true, four_eyes: fourEyes } : { above: (a && a.above) || {}, four_eyes: fourEyes });
-          this.draw();
-        },
-      },
-      APPROVAL_MODES.filter(([v]) => v !== "above" || canAbove).map(([v, label]) => h("option", { value: v, selected: v === mode }, label)),
-    );
-    select.value = mode;
-    const fourEyes = h("input", {
-      type: "checkbox",
-      checked: Boolean(a && a.four_eyes),
-      disabled: mode === "never",
-      "data-testid": `tool-${i}-four-eyes`,
-      onchange: (e) => set("approval", { ...(policy.approval || {}), ...this.draft.tools[i].approval, four_eyes: e.target.checked }),
-    });
-    return field(
-      "Human approval",
-      h(
-        "div",
-        {},
-        h("div", { class: "row" }, select, h("label", { class: "check" }, fourEyes, " four eyes (another key approves)")),
-        mode === "above"
-          ? amountEditor(`tool-${i}-above`, a.above, (v) =>
-              set("approval", { ...this.draft.tools[i].approval, above: v || {} }),
-            )
-          : null,
-      ),
-      { param: `tools.${i}.approval` },
-    );
-  }
-
-  rateField(policy, i, set) {
-    const r = policy.rate_limit || {};
-    const calls = h("input", { type: "number", min: 1, value: r.calls ?? "", placeholder: "calls", "data-testid": `tool-${i}-rate-calls` });
-    const per = h("input", { type: "number", min: 1, value: r.per_seconds ?? "", placeholder: "seconds", "data-testid": `tool-${i}-rate-seconds` });
-    const emit = () => {
-      if (calls.value === "" && per.value === "") return set("rate_limit", null);
-      set("rate_limit", { calls: Number(calls.value), per_seconds: Number(per.value) });
-    };
-    calls.addEventListener("input", emit);
-    per.addEventListener("input", emit);
-    return field("Rate limit", h("div", { class: "row rate" }, calls, h("span", { class: "muted" }, "calls per"), per, h("span", { class: "muted" }, "s")), {
-      param: `tools.${i}.rate_limit`,
-      hint: "Per tenant and agent; empty for none.",
-    });
   }
 
   // -- guardrails and evals ----------------------------------------------------------------
@@ -769,10 +485,3 @@ export class Builder {
     );
   }
 }
-
-export function firstLine(text) {
-  const line = String(text || "").trim().split("\n")[0];
-  return line.length > 160 ? `${line.slice(0, 157)}…` : line;
-}
-
-export { errorBox };

@@ -130,7 +130,13 @@ async function agentDetail(main, ctx, cat, agentId) {
       .map(([name]) => name);
   const header = h(
     "div",
-    { class: "card agent-head", "data-testid": "agent-head", "data-agent": agentId },
+    {
+      class: "card agent-head",
+      "data-testid": "agent-head",
+      "data-agent": agentId,
+      "data-version": latest ?? 0,
+      "data-knowledge": (spec.knowledge || []).join(","),
+    },
     h("div", { class: "row" }, h("h2", {}, spec.name), h("span", { class: "mono muted" }, agentId), builtin ? badge("built-in", "info") : null),
     h("p", { class: "muted" }, spec.description),
     builtin

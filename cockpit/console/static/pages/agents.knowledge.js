@@ -48,10 +48,11 @@ export class KnowledgePanel {
     });
     const pick = h(
       "select",
-      { "data-testid": "kn-collection", onchange: (e) => ((this.selected = e.target.value), this.loadDocs()) },
+      { "data-testid": "kn-collection", "data-selected": this.selected, onchange: (e) => ((this.selected = e.target.value), this.loadDocs()) },
       own.map((c) => h("option", { value: c.name }, c.name)),
     );
     pick.value = this.selected;
+    pick.addEventListener("change", () => (pick.dataset.selected = pick.value));
     const files = h("input", { type: "file", multiple: true, accept: ".md,.txt,.json,.pdf", "data-testid": "kn-files" });
     const upload = h("button", { type: "button", class: "btn primary", "data-testid": "kn-upload" }, "Upload");
     upload.addEventListener("click", async () => {
