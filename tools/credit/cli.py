@@ -84,10 +84,12 @@ def scorecard_cmd(
     """Show a built-in scorecard: points per bin, IV, dropped features."""
     from rich.table import Table
 
-    from tools.credit.catalog import builtin_scorecard
+    from cockpit.progress import progress_bar
+    from tools.credit.catalog import train_builtin_scorecard
     from tools.credit.export import scorecard_to_jdm
 
-    card = builtin_scorecard(name)
+    with progress_bar(f"Training the {name} scorecard") as progress:
+        card = train_builtin_scorecard(name, progress=progress)
     if as_jdm:
         _print_json(scorecard_to_jdm(card))
         return
@@ -206,7 +208,13 @@ def backtest_cmd(
     """Backtest a version (and the live champion) on a labelled portfolio."""
     from rich.table import Table
 
-    report = _service().backtest_version(tenant, version_id, portfolio_name=portfolio).to_dict()
+    from cockpit.progress import progress_bar
+
+    service = _service()
+    with progress_bar(f"Backtesting {version_id}") as progress:
+        report = service.backtest_version(
+            tenant, version_id, portfolio_name=portfolio, progress=progress
+        ).to_dict()
     if as_json:
         _print_json(report)
         return

@@ -36,6 +36,7 @@ from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ToolError, ValidationFailed
 from cockpit.idempotency import Record, fingerprint, key_reused, write_once
+from cockpit.progress import Progress, quiet
 from tools.credit.backtest import BacktestReport, backtest
 from tools.credit.catalog import DEFAULT_PORTFOLIO, builtin_scorecard, portfolio
 from tools.credit.live import LiveDeployment, LiveTable, applicant_key
@@ -195,7 +196,12 @@ class CreditService:
         return self.compiled(tenant_id, version_id).run_tests()
 
     def backtest_version(
-        self, tenant_id: str, version_id: str, *, portfolio_name: str | None = None
+        self,
+        tenant_id: str,
+        version_id: str,
+        *,
+        portfolio_name: str | None = None,
+        progress: Progress = quiet,
     ) -> BacktestReport:
         """Backtest a version; compare with the slot's live champion when there is one."""
         candidate = self.compiled(tenant_id, version_id)
@@ -207,7 +213,7 @@ class CreditService:
         champion = (
             live.champion if live is not None and live.champion.version_id != version_id else None
         )
-        return backtest(candidate, pf, champion=champion)
+        return backtest(candidate, pf, champion=champion, progress=progress)
 
     def what_if(
         self,

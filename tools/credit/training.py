@@ -20,6 +20,7 @@ from optbinning import OptimalBinning
 from sklearn.linear_model import LogisticRegression
 
 from cockpit.errors import ValidationFailed
+from cockpit.progress import Progress, quiet
 from tools.credit.schema import FeatureSpec
 from tools.credit.scorecard import Bin, FeaturePoints, Scaling, Scorecard
 
@@ -115,11 +116,13 @@ def train_scorecard(
     name: str,
     config: TrainingConfig = TrainingConfig(),
     trained_on: dict[str, Any] | None = None,
+    progress: Progress = quiet,
 ) -> Scorecard:
     """Fit a scorecard on ``frame`` (one column per spec) against ``y`` (1 = bad).
 
     Protected specs are never candidates. Raises ``ValidationFailed`` if the data
     is unusable (one class only, missing columns, no feature survives).
+    ``progress(done, total)`` hears each feature binned (the slow part).
     """
     target = np.asarray(y, dtype=np.int64)
     if len(target) != len(frame) or len(target) < 50:
@@ -134,7 +137,11 @@ def train_scorecard(
         )
 
     dropped: dict[str, str] = {s.name: "protected attribute" for s in specs if s.protected}
-    binned = {s.name: _bin_feature(s, frame[s.name], target, config) for s in candidates}
+    binned = {}
+    for done, spec in enumerate(candidates):
+        progress(done, len(candidates))
+        binned[spec.name] = _bin_feature(spec, frame[spec.name], target, config)
+    progress(len(candidates), len(candidates))
     iv = {k: round(b.iv, 4) for k, b in binned.items()}
 
     keep = [k for k in binned if binned[k].iv >= config.min_iv and len(binned[k].labels) > 1]
