@@ -1,12 +1,20 @@
 """The approvals inbox in the browser: a pending refund is listed, filtered in and out, decided
-with an edit (amount typed in major units), and shown in the history with who decided it."""
+with an edit (amount typed in major units), and shown in the history with who decided it; under
+four eyes the requesting key sees why it may not decide, and another key decides."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import pytest
+import yaml
 from selenium.webdriver.common.by import By
 
+from cockpit.app import create_app
+from cockpit.config import Settings
 from tests.browser.conftest import (
     Console,
     by_testid,
@@ -16,7 +24,8 @@ from tests.browser.conftest import (
     wait_for,
     wait_until,
 )
-from tests.browser.test_chat import refundable_payments, refunds_of
+from tests.browser.test_chat import refundable_payments, refunds_of, served, tenant_key
+from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
 
 def pending_refund(console: Console, key: str, pid: str, text: str) -> str:
@@ -140,3 +149,78 @@ def test_inbox_filters_decides_and_keeps_history(browser: Any, console: Console)
         me = c.get("/v1/me").raise_for_status().json()
     assert "edited" in decision and f"ck_{me['key_id']}" in decision
     assert "partial refund" in decision and "10050" in decision
+
+
+# ---- four eyes: the requester cannot decide, another key can -----------------------------------
+
+
+@dataclass
+class FourEyes:
+    url: str
+    requester: str
+    other: str
+
+
+@pytest.fixture(scope="module")
+def four_eyes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FourEyes]:
+    """An agent whose payouts need a second key, on the rule-scripted test model."""
+    tmp = tmp_path_factory.mktemp("four-eyes")
+    spec = {
+        "id": "desk-four",
+        "name": "Payout desk (four eyes)",
+        "description": "Test agent whose every payout needs another key's approval.",
+        "instructions": "Send the payouts you are asked for.",
+        "model": "fake:desk",
+        "tools": [{"name": "spine_payout", "approval": {"always": True, "four_eyes": True}}],
+    }
+    (tmp / "agents" / "desk-four").mkdir(parents=True)
+    (tmp / "agents" / "desk-four" / "agent.yaml").write_text(yaml.safe_dump(spec))
+    data = tmp / "data"
+    settings = Settings(
+        data_dir=data,
+        agents_path=[AGENTS_DIR, tmp / "agents"],
+        tool_modules=["tests.support.spinekit"],
+        warmup=False,
+    )
+    with served(create_app(settings, model_factory=rule_model_factory())) as url:
+        yield FourEyes(url, tenant_key(url, data, "fours"), tenant_key(url, data, "fours"))
+
+
+def test_four_eyes_the_requester_sees_why_another_key_decides(
+    browser: Any, four_eyes: FourEyes
+) -> None:
+    browser.console_url = four_eyes.url
+    with httpx.Client(base_url=four_eyes.url, headers={"x-api-key": four_eyes.requester}) as c:
+        tid = c.post("/threads", json={}).raise_for_status().json()["thread_id"]
+        body = {
+            "assistant_id": "desk-four",
+            "input": {"messages": [{"role": "user", "content": "pay 75.00 USD to kim"}]},
+        }
+        r = c.post(f"/threads/{tid}/runs/wait", json=body).raise_for_status().json()
+    apr = r["__interrupt__"][0]["value"]["approval_id"]
+
+    signin(browser, four_eyes.requester)
+    open_page(browser, "approvals")
+    mine = row(browser, apr)
+    assert mine.find_elements(By.CSS_SELECTOR, '[data-testid="four-eyes"]')
+    assert not mine.find_element(By.CSS_SELECTOR, '[data-testid="row-approve"]').is_enabled()
+    why = mine.find_element(By.CSS_SELECTOR, '[data-testid="row-blocked"]')
+    assert why.get_attribute("data-code") == "four_eyes_required" and "four eyes" in why.text
+    # The chat shows the same card with the same refusal when the conversation is reopened.
+    browser.get(f"{four_eyes.url}/console/#/chat/{tid}")
+    card = wait_for(browser, "approval-card")
+    wait_until(browser, lambda d: card.find_elements(By.CSS_SELECTOR, '[data-testid="four-eyes"]'))
+    assert not card.find_element(By.CSS_SELECTOR, '[data-testid="approve"]').is_enabled()
+    blocked = card.find_element(By.CSS_SELECTOR, '[data-testid="approval-blocked"]')
+    assert blocked.get_attribute("data-code") == "four_eyes_required"
+
+    wait_for(browser, "signout").click()
+    signin(browser, four_eyes.other)
+    open_page(browser, "approvals")
+    theirs = row(browser, apr)
+    assert theirs.find_element(By.CSS_SELECTOR, '[data-testid="row-approve"]').is_enabled()
+    assert theirs.find_elements(By.CSS_SELECTOR, '[data-testid="row-blocked"]') == []
+    theirs.find_element(By.CSS_SELECTOR, '[data-testid="row-approve"]').click()
+    wait_until(browser, lambda d: apr not in listed(d), message="still pending after approval")
+    wait_for(browser, "tab-decided").click()
+    assert row(browser, apr).get_attribute("data-status") == "approved"

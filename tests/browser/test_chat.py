@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -257,33 +259,13 @@ def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streaming]:
             tool_modules=["tests.support.spinekit"],
             warmup=False,
         )
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings, model_factory=factory),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                lifespan="on",
-            )
-        )
-        thread = threading.Thread(target=server.run, name=f"chat-{port}", daemon=True)
-        thread.start()
+        app = create_app(settings, model_factory=factory)
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_started(server, thread)
-            admin = {"x-api-key": (data / "admin.key").read_text().strip()}
-            r = httpx.post(f"{url}/v1/tenants", json={"tenant_id": "tokens"}, headers=admin)
-            assert r.status_code in (200, 201), r.text
-            r = httpx.post(
-                f"{url}/v1/keys", json={"role": "admin", "tenant_id": "tokens"}, headers=admin
-            )
-            assert r.status_code == 201, r.text
-            yield Streaming(url, str(r.json()["key"]), hold)
+            with served(app) as url:
+                key = tenant_key(url, data, "tokens")
+                yield Streaming(url, key, hold)
         finally:
             hold.set()
-            server.should_exit = True
-            thread.join(timeout=30)
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
@@ -291,13 +273,35 @@ def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streaming]:
                     os.environ[name] = value
 
 
-def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 in a thread of this process; its URL."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(server, 60, poll_frequency=0.05).until(
-        lambda s: s.started or not thread.is_alive(), "the Cockpit server did not start"
-    )
-    assert thread.is_alive(), "the Cockpit server stopped while starting"
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"console-{port}", daemon=True)
+    thread.start()
+    try:
+        WebDriverWait(server, 60, poll_frequency=0.05).until(
+            lambda s: s.started or not thread.is_alive(), "the Cockpit server did not start"
+        )
+        assert thread.is_alive(), "the Cockpit server stopped while starting"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def tenant_key(url: str, data: Path, tenant: str, role: str = "admin") -> str:
+    """A new key of ``tenant`` (created if needed), minted with the platform admin key."""
+    admin = {"x-api-key": (data / "admin.key").read_text().strip()}
+    r = httpx.post(f"{url}/v1/tenants", json={"tenant_id": tenant}, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    r = httpx.post(f"{url}/v1/keys", json={"role": role, "tenant_id": tenant}, headers=admin)
+    assert r.status_code == 201, r.text
+    return str(r.json()["key"])
 
 
 def test_tokens_render_as_they_stream_and_approvals_work_the_same(
