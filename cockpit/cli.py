@@ -487,6 +487,28 @@ def agents_alias(
     out().print(f"{agent_id}@{alias} -> v{version}")
 
 
+@agents_app.command("rollback")
+def agents_rollback(
+    agent_id: str,
+    alias: str,
+    tenant: Annotated[str, typer.Option()],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the alias history).")] = None,
+) -> None:
+    """Move an alias back to where it pointed before its last move (no eval gate runs)."""
+    settings = _settings()
+    version, gate = _registry(settings).rollback(
+        tenant, agent_id, alias, by="cli", reason=reason
+    )
+    _audit_log(settings).record(
+        tenant,
+        kind="agent_alias_rolled_back",
+        actor="cli",
+        subject=agent_id,
+        payload={"alias": alias, "version": version, "from": gate["rolled_back_from"]},
+    )
+    out().print(f"{agent_id}@{alias} -> v{version} (rolled back from v{gate['rolled_back_from']})")
+
+
 @app.command()
 def chat(
     url: Annotated[
@@ -574,7 +596,12 @@ def mount_domain_clis(wanted: str | None = None, *, every: bool = False) -> None
 
 
 def main() -> None:
-    mount_domain_clis(_invoked(sys.argv))
+    try:
+        mount_domain_clis(_invoked(sys.argv))
+    except Exception as exc:  # a domain's CLI failed to import: still one line, not a traceback
+        from cockpit.cli_errors import report
+
+        raise SystemExit(report(exc, debug="--debug" in sys.argv)) from None
     app()
 
 
