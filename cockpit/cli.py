@@ -496,9 +496,7 @@ def agents_rollback(
 ) -> None:
     """Move an alias back to where it pointed before its last move (no eval gate runs)."""
     settings = _settings()
-    version, gate = _registry(settings).rollback(
-        tenant, agent_id, alias, by="cli", reason=reason
-    )
+    version, gate = _registry(settings).rollback(tenant, agent_id, alias, by="cli", reason=reason)
     _audit_log(settings).record(
         tenant,
         kind="agent_alias_rolled_back",
@@ -506,7 +504,7 @@ def agents_rollback(
         subject=agent_id,
         payload={"alias": alias, "version": version, "from": gate["rolled_back_from"]},
     )
-    out().print(f"{agent_id}@{alias} -> v{version} (rolled back from v{gate['rolled_back_from']})")
+    out().print(f"{agent_id}@{alias} -> v{version} (was v{gate['rolled_back_from']})")
 
 
 @app.command()
