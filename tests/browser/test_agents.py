@@ -184,6 +184,11 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     ok = wait_for(browser, "publish-ok", timeout=RUN_S)
     assert "gate passed" in ok.text and "reused" in ok.text
     wait_until(browser, lambda d: _live_version(d) == "1", message="live is not v1")
+    wait_until(
+        browser,
+        lambda d: "live" in (_read(d, f"agent-item-{AGENT}") or ""),
+        message="the agent list does not show the agent live",
+    )
 
     # v2 (a new description) goes live through a gate run of its own, then is rolled back.
     _click(browser, "agent-tab-builder")

@@ -109,7 +109,7 @@ async function newAgent(main, ctx, cat, template) {
   );
 }
 
-async function agentDetail(main, ctx, cat, agentId) {
+async function agentDetail(main, ctx, cat, agentId, refreshList) {
   const api = ctx.api;
   const editor = EDITORS.has(ctx.me.role);
   let versions = [];
@@ -190,7 +190,7 @@ async function agentDetail(main, ctx, cat, agentId) {
       return { el: e.render() };
     },
     publish: () => {
-      const p = new PublishPanel({ api, toast: ctx.toast, me: ctx.me, agentId, versions });
+      const p = new PublishPanel({ api, toast: ctx.toast, me: ctx.me, agentId, versions, onChange: refreshList });
       return { el: p.render() };
     },
   };
@@ -225,9 +225,18 @@ export const page = {
     }
     const current = first && first !== "new" ? first : null;
     side.append(agentList(cat, current, ctx));
+    // Publishing changes which version each alias shows in the list.
+    const refreshList = async () => {
+      try {
+        cat.agents = await ctx.api.get("/v1/agents");
+        clear(side).append(agentList(cat, current, ctx));
+      } catch {
+        /* the list stays as it was; the panel shows its own errors */
+      }
+    };
     try {
       if (first === "new" && EDITORS.has(ctx.me.role)) await newAgent(main, ctx, cat, second);
-      else if (current) await agentDetail(main, ctx, cat, current);
+      else if (current) await agentDetail(main, ctx, cat, current, refreshList);
       else
         clear(main).append(
           h(

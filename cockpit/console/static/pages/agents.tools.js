@@ -228,7 +228,7 @@ function toolRow(b, policy, i) {
       "div",
       { class: "row" },
       field("", nameInput, { param: `tools.${i}.name` }),
-      def ? badge(String(def.kind).toUpperCase(), isWrite(def) ? "warn" : "info") : badge("not listed for this key", "bad"),
+      def ? badge(String(def.kind).toUpperCase(), isWrite(def) ? "warn" : "info") : h("span", { class: "badge warn", title: "GET /v1/tools lists only the tools this key may run; the server checks the name when the spec is validated" }, "not in your tool list"),
       h("div", { class: "grow" }),
       rate,
       h("button", {
@@ -299,7 +299,7 @@ function rateField(policy, i, set) {
   };
   calls.addEventListener("input", emit);
   per.addEventListener("input", emit);
-  return field("at most", h("div", { class: "row rate" }, calls, h("span", { class: "muted" }, "calls per"), per, h("span", { class: "muted" }, "s")), {
+  return field("at most", h("div", { class: "row rate" }, calls, h("span", { class: "muted" }, "calls /"), per, h("span", { class: "muted" }, "s")), {
     param: `tools.${i}.rate_limit`,
   });
 }
