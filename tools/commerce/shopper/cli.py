@@ -34,14 +34,14 @@ app = typer.Typer(
 )
 
 
-def _failure(exc: ShopperError, url: str) -> CliFailure:
+def _failure(exc: ShopperError, url: str, key_source: str) -> CliFailure:
     """What the shopper's client raised, as the exit code it means (by who is at fault)."""
     from tools.commerce.shopper.client import AcpRequestError, AcpTransportError
 
     if isinstance(exc, AcpTransportError):
         return CliFailure(f"cannot reach {url}: {exc}", ExitCode.UNREACHABLE)
     if isinstance(exc, AcpRequestError) and exc.status in (401, 403):
-        return CliFailure(f"{url} refused the key: {exc}", ExitCode.AUTH)
+        return CliFailure(f"{url} refused the key from {key_source}: {exc}", ExitCode.AUTH)
     if isinstance(exc, AcpRequestError) and exc.status >= 500:
         return CliFailure(f"{url} failed: {exc}", ExitCode.UNREACHABLE)
     return CliFailure(f"shopping failed: {exc}")
@@ -152,7 +152,7 @@ def shop(
             goal = Goal(want, quantity, _minor(budget, currency), None)
             result = s.buy(goal, method, event_timeout_s=wait)
     except ShopperError as exc:
-        raise _failure(exc, base) from None
+        raise _failure(exc, base, "--key" if key else str(admin_file)) from None
     console = Console()
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
