@@ -350,3 +350,18 @@ def test_tokens_render_as_they_stream_and_approvals_work_the_same(
         message="no answer after the approval",
     )
     assert call.get_attribute("data-status") == "ok"
+
+    # Edited in major units before it runs: the call runs with the new amount, and says so.
+    say(browser, "pay 250 USD to acme")
+    wait_until(browser, lambda d: len(by_testid(d, "approval-card")) == 2)
+    second = by_testid(browser, "approval-card")[-1]
+    second.find_element(By.CSS_SELECTOR, '[data-testid="edit"]').click()
+    amount = second.find_element(By.CSS_SELECTOR, '[data-testid="edit-amount"]')
+    assert amount.get_attribute("value") == "250.00"
+    amount.clear()
+    amount.send_keys("200")
+    second.find_element(By.CSS_SELECTOR, '[data-testid="edit-submit"]').click()
+    wait_until(browser, lambda d: second.get_attribute("data-status") == "edited")
+    edited = wait_for(browser, "tool-edited")
+    assert '"amount":20000' in edited.text
+    wait_until(browser, lambda d: sum(STREAMED in m.text for m in by_testid(d, "msg-ai")) == 3)

@@ -139,6 +139,9 @@ class Transcript {
         h("pre", {}, typeof parsed === "string" ? parsed : JSON.stringify(parsed, null, 2)),
       ),
     );
+    // A human edited the call before it ran: say what actually ran.
+    const ran = msg.additional_kwargs && msg.additional_kwargs.executed_args;
+    if (ran) call.result.append(h("div", { class: "small muted", "data-testid": "tool-edited" }, `ran as edited: ${short(ran, 300)}`));
     this.scroll();
   }
 
