@@ -148,7 +148,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "handoff": "copilot",
         "answer": "I can quote fees and explain Acme's policies.",
         "slots": {"amount": {"prompt": "the amount and its currency"}},
-        "responses": {"ok": "Acme's fee is {fee|money:currency}.", "error": "{error.message}"},
+        "responses": {"ok": "Acme's fee is {fee|money:currency}.", "error": "{error}"},
         "min_margin": 0.1,
         "offer": {"intent": "fee_quote"},
         "each": "payment_id",
