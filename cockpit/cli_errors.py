@@ -88,7 +88,7 @@ def as_failure(exc: BaseException) -> CliFailure:
             code = ExitCode.AUTH
         else:
             code = ExitCode.FAILED
-        return CliFailure(f"{exc.message} ({exc.code})", code)
+        return CliFailure(f"{one_line(exc.message)} ({exc.code})", code)
     if _is(exc, "pydantic", "ValidationError") and getattr(exc, "title", "") == "Settings":
         return _settings_failure(exc)
     if _is(exc, "pydantic_settings", "SettingsError"):
@@ -113,6 +113,13 @@ def as_failure(exc: BaseException) -> CliFailure:
     return CliFailure(f"internal error: {type(exc).__name__}: {exc}{where}", ExitCode.FAILED)
 
 
+def one_line(message: str) -> str:
+    """A message squeezed onto one line: a parser's multi-line report (YAML's quoted source and
+    its ``^`` marker) keeps its words, joined with `` · ``."""
+    parts = [part.strip() for part in message.splitlines()]
+    return " · ".join(part for part in parts if part and set(part) != {"^"})
+
+
 def report(exc: BaseException, *, debug: bool = False) -> ExitCode:
     """Print ``error: <line>`` (and the traceback when debugging) on stderr; the exit code."""
     failure = as_failure(exc)
@@ -122,7 +129,7 @@ def report(exc: BaseException, *, debug: bool = False) -> ExitCode:
     from rich.markup import escape
 
     console = Console(stderr=True, soft_wrap=True, highlight=False)
-    console.print(f"[bold red]error:[/] {escape(failure.message)}")
+    console.print(f"[bold red]error:[/] {escape(one_line(failure.message))}")
     # A check that found several problems (a strategy's, a spec's) lists the rest beneath.
     details = getattr(exc, "details", None)
     problems = details.get("problems") if isinstance(details, dict) else None
@@ -149,4 +156,4 @@ class CliGroup(TyperGroup):
             raise typer.Exit(report(exc, debug=debug)) from None
 
 
-__all__ = ["CliGroup", "as_failure", "debug_requested", "report"]
+__all__ = ["CliGroup", "as_failure", "debug_requested", "one_line", "report"]

@@ -166,14 +166,29 @@ def test_chat_says_the_key_was_refused_and_where_it_came_from(
     assert env.returncode == ExitCode.AUTH and "COCKPIT_API_KEY" in env.stderr
 
 
-def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(tmp_path: Path) -> None:
+SPEC = "id: typo-agent\nname: Typo\ndescription: A spec with a mistake.\ninstructions: hi\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "hint"),
+    [
+        (
+            SPEC + "model: local:planner\ntools: [{name: search_knowledg}]\n",
+            "tools.0.name",
+            "did you mean 'search_knowledge'",
+        ),
+        (SPEC + "model: local:planner\nhandoffs: [copilott]\n", "handoffs.0", "did you mean"),
+        (SPEC + "model: local:planner\ntools: [{name: search_knowledge\n", "", "not valid YAML"),
+    ],
+    ids=["unknown-tool", "unknown-handoff", "yaml-error"],
+)
+def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(
+    tmp_path: Path, body: str, field: str, hint: str
+) -> None:
     # (not "agents/": with ``python -m`` the cwd comes first on sys.path and would shadow ours)
     spec = tmp_path / "partner-agents" / "typo" / "agent.yaml"
     spec.parent.mkdir(parents=True)
-    spec.write_text(
-        "id: typo-agent\nname: Typo\ndescription: A tool name with a typo.\n"
-        "instructions: hi\nmodel: local:planner\ntools: [{name: search_knowledg}]\n"
-    )
+    spec.write_text(body)
     out = cockpit(
         tmp_path,
         "serve",
@@ -184,5 +199,6 @@ def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(tmp_path: Pa
     assert out.returncode == ExitCode.BAD_INPUT, out.stderr[-2000:]
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr
-    assert lines[0].startswith(f"error: {spec}: tools.0.name: ")
-    assert "did you mean 'search_knowledge'" in lines[0]
+    assert lines[0].startswith(f"error: {spec}: {field}")
+    assert hint in lines[0]
+    assert "serving on" not in out.stdout  # it stopped before the server started
