@@ -206,6 +206,7 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     assert "rolled back to v1" in wait_for(browser, "rollback-ok").text
     wait_until(browser, lambda d: _live_version(d) == "1", message="live did not roll back")
     history = _read(browser, "alias-live-history") or ""
+    shot(browser, "agents-publish")
     assert "rollback" in history and "wording not approved yet" in history
 
     # Knowledge: a collection of the partner's own, two documents uploaded with progress, then

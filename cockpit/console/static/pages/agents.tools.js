@@ -291,8 +291,8 @@ function approvalField(b, policy, i, fields, set) {
 
 function rateField(policy, i, set) {
   const r = policy.rate_limit || {};
-  const calls = h("input", { type: "number", min: 1, value: r.calls ?? "", placeholder: "calls", title: "per tenant and agent; empty for none", "data-testid": `tool-${i}-rate-calls` });
-  const per = h("input", { type: "number", min: 1, value: r.per_seconds ?? "", placeholder: "seconds", "data-testid": `tool-${i}-rate-seconds` });
+  const calls = h("input", { type: "number", min: 1, value: r.calls ?? "", placeholder: "n", title: "per tenant and agent; empty for none", "data-testid": `tool-${i}-rate-calls` });
+  const per = h("input", { type: "number", min: 1, value: r.per_seconds ?? "", placeholder: "sec", "data-testid": `tool-${i}-rate-seconds` });
   const emit = () => {
     if (calls.value === "" && per.value === "") return set("rate_limit", null);
     set("rate_limit", { calls: Number(calls.value), per_seconds: Number(per.value) });
