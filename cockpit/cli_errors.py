@@ -24,15 +24,24 @@ import os
 import re
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from typer._click import ClickException, Context
 from typer.core import TyperGroup
 
 from cockpit.exitcodes import CliFailure, ExitCode
 
+if TYPE_CHECKING:
+    from typer._click.core import Context  # click's, as vendored by this typer
+
 _FIELD = re.compile(r'field "(?P<field>\w+)"')
+#: What click prints itself: its own errors (usage, exit code 2) and explicit exits. Its error
+#: base is found through a public class: newer typers vendor click, older ones depend on it.
+_PASS_THROUGH: tuple[type[BaseException], ...] = (
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+    typer.Exit,
+    typer.Abort,
+)
 
 
 def debug_requested(flag: bool = False) -> bool:
@@ -149,8 +158,8 @@ class CliGroup(TyperGroup):
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ClickException, typer.Exit, typer.Abort):
-            raise  # usage errors (exit 2) and explicit exits are click's to print
+        except _PASS_THROUGH:
+            raise
         except Exception as exc:
             debug = bool(ctx.find_root().params.get("debug"))
             raise typer.Exit(report(exc, debug=debug)) from None
