@@ -92,6 +92,17 @@ def test_validate_lists_every_error_with_did_you_mean(keys: Keys) -> None:
     assert "did you mean 'cockpit-docs'?" in errors["knowledge.0"]["message"]
     # Nothing was stored.
     assert keys.call(keys.partner, "GET", f"/v1/agents/{AGENT}/versions").status_code == 404
+    # YAML that does not parse is an answer too, with where it broke.
+    r = keys.call(
+        keys.partner,
+        "POST",
+        "/v1/agents/validate",
+        content="id: x\ntools: [unclosed\n",
+        headers={"content-type": "application/yaml"},
+    )
+    assert r.status_code == 200, r.text
+    (error,) = r.json()["errors"]
+    assert error["param"] == "spec" and "line 3" in error["message"], error
 
 
 def test_validate_normalises_yaml_and_stores_nothing(keys: Keys) -> None:

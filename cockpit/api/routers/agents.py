@@ -53,6 +53,12 @@ async def _spec_body(request: Request) -> Any:
         if "yaml" in ctype:
             return yaml.safe_load(raw.decode("utf-8"))
         return json.loads(raw or b"null")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValidationFailed(
+            f"body is not valid YAML{where}: {exc.problem}", code="invalid_json"
+        ) from None
     except (ValueError, yaml.YAMLError, UnicodeDecodeError):
         raise ValidationFailed("body is not valid JSON/YAML", code="invalid_json") from None
 
@@ -65,7 +71,13 @@ async def _spec_body(request: Request) -> Any:
 async def validate(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
     """Always 200 for a spec that was read: ``valid`` says whether ``POST /v1/agents`` would
     store it; ``errors`` lists every problem (field, code, message with a "did you mean")."""
-    data = await _spec_body(request)
+    try:
+        data = await _spec_body(request)
+    except ValidationFailed as exc:  # a YAML editor mid-edit: an answer, not an error
+        return {
+            "valid": False,
+            "errors": [{"param": "spec", "code": exc.code, "message": exc.message}],
+        }
     spec, problems = services(request).runtime.specs.problems(ctx.principal.tenant_id, data)
     if spec is None:
         return {"valid": False, "errors": [p.to_dict() for p in problems]}
