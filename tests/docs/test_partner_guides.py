@@ -31,7 +31,8 @@ def test_first_tool(partner: Partner, tmp_path: Path) -> None:
 def test_first_agent(partner: Partner, tmp_path: Path) -> None:
     done = _run("first-agent.md", partner, tmp_path)
     assert any("/aliases/live/rollback" in d for d in done)
-    assert any("/v1/evals/runs" in d for d in done)
+    assert "file bluebird-payments.eval.yaml" in done
+    assert sum(d.startswith("python ") for d in done) == 3  # upload, evaluate, chat
 
 
 def test_setup_steps_are_only_the_known_ones() -> None:
