@@ -188,6 +188,7 @@ def serve(
     console.print(
         f"[bold]Cockpit {__version__}[/] serving on [cyan]{url}[/]  (API docs: {url}/docs)"
     )
+    console.print(f"Web console: [cyan]{url}/console/[/] (sign in with a key)")
     console.print(
         f"Data dir: {settings.data_dir}   database: {settings.resolved_database_url.split('@')[-1]}"
     )

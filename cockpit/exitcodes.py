@@ -18,8 +18,9 @@ class ExitCode(IntEnum):
     USAGE = 2
     """The command line itself is wrong: an unknown option, a missing argument."""
     BAD_INPUT = 3
-    """A file or setting the command reads is invalid: an agent spec, a suite, a setting; the
-    message names the file (or variable) and the field."""
+    """The caller's input is wrong: a file or setting the command reads (an agent spec, a suite,
+    a setting — the message names the file or variable and the field), or an argument the work
+    refuses (an unknown id, a conflict with the current state)."""
     AUTH = 4
     """The server refused the key: missing, invalid or revoked (401), or its role may not (403)."""
     UNREACHABLE = 5
