@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import PartnerCtx, StaffCtx
 from cockpit.api.routers._common import services
@@ -78,7 +79,9 @@ async def validate(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
             "valid": False,
             "errors": [{"param": "spec", "code": exc.code, "message": exc.message}],
         }
-    spec, problems = services(request).runtime.specs.problems(ctx.principal.tenant_id, data)
+    specs = services(request).runtime.specs
+    # Checking collections may open the knowledge store (seconds, the first time): off the loop.
+    spec, problems = await run_in_threadpool(specs.problems, ctx.principal.tenant_id, data)
     if spec is None:
         return {"valid": False, "errors": [p.to_dict() for p in problems]}
     dumped = spec.model_dump(mode="json")
@@ -99,7 +102,10 @@ async def validate(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
 async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
     """422 names the first bad field (``param``); ``details.errors`` lists them all."""
     svc = services(request)
-    spec, problems = svc.runtime.specs.problems(ctx.principal.tenant_id, await _spec_body(request))
+    data = await _spec_body(request)
+    spec, problems = await run_in_threadpool(
+        svc.runtime.specs.problems, ctx.principal.tenant_id, data
+    )
     raise_problems(problems)
     assert spec is not None
     version = svc.runtime.specs.create_version(
