@@ -220,6 +220,18 @@ class SpecRegistry:
                 continue
         return out
 
+    def unpublished(self, tenant_id: str) -> list[ResolvedAgent]:
+        """The newest version of each tenant agent that no ``live`` alias points at yet (a gated
+        agent whose first version has not passed): builders list it, nobody can run it."""
+        out = []
+        for agent_id in sorted(self._tenant_agent_ids(tenant_id)):
+            try:
+                self.resolve(tenant_id, agent_id)
+            except NotFound:
+                newest = max(v for v, _hash, _at in self.versions(tenant_id, agent_id))
+                out.append(self.resolve(tenant_id, f"{agent_id}@v{newest}"))
+        return out
+
     def _tenant_agent_ids(self, tenant_id: str) -> list[str]:
         with self._db.tenant_session(tenant_id) as s:
             return list(s.scalars(select(AgentVersion.agent_id).distinct()))

@@ -175,15 +175,17 @@ def test_tools_catalogue_follows_the_key(keys: Keys) -> None:
     ]
     assert payout["kind"] == "WRITE" and payout["amount_field"] == "amount"
     assert payout["policy_fields"] == ["max_amount", "approval", "rate_limit"]
-    # Exactly the tools each key may have run: a merchant key sees payments writes, a partner
-    # key does not; the tool's roles say why.
+    # The whole catalogue for every staff key (a partner designs agents merchants run), each
+    # tool saying whether this key may have it run; ?runnable=true keeps only those.
     merchant = {t["name"]: t for t in keys.call(keys.merchant, "GET", "/v1/tools").json()}
-    for name, tool in merchant.items():
-        assert "merchant" in tool["roles"], name
-    for name, tool in partner.items():
-        assert "partner" in tool["roles"], name
-    assert set(merchant) != set(partner)
-    assert "spine_payout" in merchant and "spine_payout" not in partner
+    assert set(merchant) == set(partner)
+    for name in partner:
+        assert merchant[name]["may_run"] is ("merchant" in merchant[name]["roles"]), name
+        assert partner[name]["may_run"] is ("partner" in partner[name]["roles"]), name
+    assert merchant["spine_payout"]["may_run"] and not partner["spine_payout"]["may_run"]
+    runnable = keys.call(keys.partner, "GET", "/v1/tools", params={"runnable": "true"}).json()
+    assert {t["name"] for t in runnable} == {n for n, t in partner.items() if t["may_run"]}
+    assert "spine_payout" not in {t["name"] for t in runnable}
 
 
 def test_alias_history_and_rollback(keys: Keys) -> None:
@@ -287,3 +289,14 @@ def test_cli_rollback(tmp_path: Path) -> None:
     again = _cockpit(tmp_path, "agents", "rollback", "cli-roll", "live", "--tenant", "acme")
     assert again.returncode != 0 and "nothing_to_roll_back" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_unpublished_agents_are_listed_only_when_asked(keys: Keys) -> None:
+    gated = _spec(id="gated-draft", evals=["no-such-suite-yet"])
+    assert keys.call(keys.partner, "POST", "/v1/agents", json=gated).status_code == 201
+    runnable = {a["assistant_id"] for a in keys.call(keys.partner, "GET", "/v1/agents").json()}
+    assert "gated-draft" not in runnable  # gated: not live until its suite passes
+    listed = keys.call(keys.partner, "GET", "/v1/agents", params={"unpublished": "true"}).json()
+    draft = next(a for a in listed if a["assistant_id"] == "gated-draft")
+    assert draft["live"] is False and draft["version"] == 1
+    assert all(a["live"] for a in listed if a["assistant_id"] != "gated-draft")

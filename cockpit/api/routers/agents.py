@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -122,10 +122,19 @@ async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
 
 
 @router.get("", summary="Agents this tenant can use")
-async def list_agents(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
-    return [
-        assistant_json(r) for r in services(request).runtime.specs.agents(ctx.principal.tenant_id)
-    ]
+async def list_agents(
+    request: Request,
+    ctx: StaffCtx,
+    unpublished: bool = Query(
+        False, description="Also the newest version of agents not yet live (metadata.live false)."
+    ),
+) -> list[dict[str, Any]]:
+    specs = services(request).runtime.specs
+    tenant = ctx.principal.tenant_id
+    out = [{**assistant_json(r), "live": True} for r in specs.agents(tenant)]
+    if unpublished:
+        out += [{**assistant_json(r), "live": False} for r in specs.unpublished(tenant)]
+    return out
 
 
 @router.get("/{agent_id}", summary="The spec an agent reference resolves to (id, id@alias, id@vN)")

@@ -1,15 +1,17 @@
-"""``/v1/tools`` — the tools an agent spec may list, as the caller's key may have them run.
+"""``/v1/tools`` — the catalogue of tools an agent spec may list.
 
-A key sees exactly the tools it could have run for it (a tool's roles, admins always), each
-with its argument schema and the policy fields a spec may set on it (``approval`` only on a
-WRITE, ``max_amount`` only where the tool moves money).
+Each tool comes with its argument schema, the roles whose keys may have it run, whether the
+caller's key may (``may_run``), and the policy fields a spec may set on it (``approval`` only
+on a WRITE, ``max_amount`` only where the tool moves money). A partner designs agents that
+merchants run, so the catalogue shows merchant tools too; reading it runs nothing, and a run
+still refuses a tool its key may not call. ``?runnable=true`` keeps only the key's own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.routers._common import services
@@ -29,8 +31,8 @@ def policy_fields(tool: ToolDef) -> list[str]:
     return [*fields, "rate_limit"]
 
 
-def tool_json(tool: ToolDef) -> dict[str, Any]:
-    return {
+def tool_json(tool: ToolDef, *, may_run: bool | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "name": tool.name,
         "kind": tool.kind.value.upper(),
         "description": tool.description,
@@ -39,14 +41,25 @@ def tool_json(tool: ToolDef) -> dict[str, Any]:
         "parameters": tool.json_schema(),
         "policy_fields": policy_fields(tool),
     }
+    if may_run is not None:
+        out["may_run"] = may_run
+    return out
 
 
-@router.get("", summary="Tools this key may have run, with their schemas and policy fields")
-async def list_tools(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
+@router.get("", summary="The tools a spec may list: schemas, roles, policy fields, may_run")
+async def list_tools(
+    request: Request,
+    ctx: StaffCtx,
+    runnable: bool = Query(False, description="Only the tools this key may have run."),
+) -> list[dict[str, Any]]:
     # the shared tools and this tenant's own tool sources (``/v1/tool-sources``)
     registry = services(request).runtime.tools.for_tenant(ctx.principal.tenant_id)
-    tools = (registry.get(name) for name in registry.names())
-    return [tool_json(t) for t in tools if rights.permits(ctx.principal, t.roles)]
+    out = []
+    for tool in (registry.get(name) for name in registry.names()):
+        may_run = rights.permits(ctx.principal, tool.roles)
+        if may_run or not runnable:
+            out.append(tool_json(tool, may_run=may_run))
+    return out
 
 
 __all__ = ["policy_fields", "router", "tool_json"]

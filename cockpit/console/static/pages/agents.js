@@ -18,7 +18,7 @@ function disposeAll() {
 
 async function catalog(api, me) {
   const [agents, tools, collections] = await Promise.all([
-    api.get("/v1/agents"),
+    api.get("/v1/agents", { unpublished: true }),
     EDITORS.has(me.role) ? api.get("/v1/tools").catch(() => []) : [],
     api.get("/v1/knowledge/collections").then((r) => r.data || []).catch(() => []),
   ]);
@@ -43,7 +43,7 @@ function agentList(cat, current, ctx) {
         class: ["agent-item", a.assistant_id === current ? "active" : null],
         "data-testid": `agent-item-${a.assistant_id}`,
       },
-      h("div", { class: "row" }, h("strong", {}, a.name), h("div", { class: "grow" }), ...aliasBadges(a.metadata && a.metadata.aliases)),
+      h("div", { class: "row" }, h("strong", {}, a.name), h("div", { class: "grow" }), ...aliasBadges(a.metadata && a.metadata.aliases), a.live === false ? badge("not live", "info") : null),
       h("div", { class: "muted small mono" }, a.assistant_id, a.version ? ` · v${a.version}` : ""),
     );
   return h(
@@ -228,7 +228,7 @@ export const page = {
     // Publishing changes which version each alias shows in the list.
     const refreshList = async () => {
       try {
-        cat.agents = await ctx.api.get("/v1/agents");
+        cat.agents = await ctx.api.get("/v1/agents", { unpublished: true });
         clear(side).append(agentList(cat, current, ctx));
       } catch {
         /* the list stays as it was; the panel shows its own errors */

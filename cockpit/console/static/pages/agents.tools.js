@@ -129,6 +129,7 @@ export function toolsSection(b) {
             {},
             h("span", { class: "mono" }, t.name),
             t.amount_field ? h("span", { class: "muted small" }, " · moves money") : null,
+            h("span", { class: "muted small", "data-testid": "tool-roles" }, ` · run by ${(t.roles || []).join(", ")} keys`),
             h("span", { class: "desc muted small" }, firstLine(t.description)),
           ),
         ),
@@ -228,7 +229,7 @@ function toolRow(b, policy, i) {
       "div",
       { class: "row" },
       field("", nameInput, { param: `tools.${i}.name` }),
-      def ? badge(String(def.kind).toUpperCase(), isWrite(def) ? "warn" : "info") : h("span", { class: "badge warn", title: "GET /v1/tools lists only the tools this key may run; the server checks the name when the spec is validated" }, "not in your tool list"),
+      def ? badge(String(def.kind).toUpperCase(), isWrite(def) ? "warn" : "info") : h("span", { class: "badge warn", title: "not in this tenant's tool catalogue; the server checks the name when the spec is validated" }, "unknown tool"),
       h("div", { class: "grow" }),
       rate,
       h("button", {
