@@ -52,3 +52,15 @@ def test_no_asset_reaches_for_the_network() -> None:
     for path in STATIC_DIR.rglob("*"):
         if path.suffix in {".js", ".css", ".html"}:
             assert not remote.search(path.read_text(encoding="utf-8")), path
+
+
+def test_the_readme_shows_every_console_page_from_the_browser_tests() -> None:
+    """The README's pictures are the browser tests' screenshots (COCKPIT_UPDATE_SCREENSHOTS=1)."""
+    root = STATIC_DIR.parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    pictures = set(re.findall(r"\(docs/console/([a-z\-]+)\.png\)", readme))
+    assert {"dashboard", "chat", "approvals", "agents", "audit"} <= pictures
+    taken = "\n".join(p.read_text(encoding="utf-8") for p in (root / "tests/browser").glob("*.py"))
+    for name in pictures:
+        assert (root / "docs/console" / f"{name}.png").is_file(), name
+        assert f'shot(browser, "{name}")' in taken, f"no browser test takes {name}.png"

@@ -16,9 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,41 +76,20 @@ def install_offline(project: Path, target: Path) -> Path:
 class PartnerServer(LiveServer):
     """The real app under uvicorn (``cockpit.app:create_app`` from ``COCKPIT_*`` settings)."""
 
-    def start(self, timeout: float = 90.0) -> PartnerServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.data_dir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "cockpit.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"server exited early: {(self.data_dir / 'server.log').read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(self.url + "/ok", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("server did not become ready")
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cockpit.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
 
 
 @dataclass
@@ -152,7 +129,7 @@ def start_partner(tmp: Path) -> Partner:
             "COCKPIT_LOG_LEVEL": "WARNING",
         },
     )
-    return Partner(server.start(), site)
+    return Partner(server.start(timeout=90.0), site)
 
 
 @pytest.fixture(scope="session")
