@@ -331,6 +331,7 @@ class SpecRegistry:
         earlier decision. Conflict ``nothing_to_roll_back`` when there is no earlier version.
         """
         _check_alias(alias)
+        self.versions(tenant_id, agent_id)  # 404 for an agent this tenant does not have
         with self._db.tenant_session(tenant_id) as s:
             moves = list(
                 s.scalars(

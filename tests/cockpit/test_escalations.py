@@ -24,7 +24,15 @@ from tests.support.routes import api_routes
 A, B = "esc-a", "esc-b"
 MER_A1, MER_A2, MER_B1 = "mer_esc_a1", "mer_esc_a2", "mer_esc_b1"
 ROLES = ("admin", "merchant_bound", "merchant", "partner", "shopper")
-PUBLIC = {"/ok", "/info", "/.well-known/acp.json"}
+PUBLIC = {
+    "/ok",
+    "/info",
+    "/.well-known/acp.json",
+    # the console's page and modules: static files; every figure on it comes from the API
+    "/console",
+    "/console/",
+    "/console/static/{path}",
+}
 """Routes anyone may call without a key (anything else must declare who may call it)."""
 APPLICANT = {
     "monthly_revenue": 30_000,
