@@ -579,8 +579,8 @@ def _invoked(argv: list[str]) -> str | None:
 
 
 def mount_domain_clis(wanted: str | None = None, *, every: bool = False) -> None:
-    """Mount each domain's commands: really for ``wanted`` (or all, with ``every``), and as a
-    placeholder with its help line for the rest, so ``--help`` lists them without their imports.
+    """Mount each domain's commands: the real sub-app for ``wanted`` (or all, with ``every``),
+    and for the rest only its name and help line, so ``--help`` lists them without importing them.
     """
     mounted = {group.name for group in app.registered_groups}
     for name, (module_name, help_line) in DOMAIN_CLIS.items():

@@ -20,12 +20,13 @@ import itertools
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from cockpit.clock import utcnow
 
 
 @dataclass
@@ -98,7 +99,7 @@ class FakeOpenAIServer:
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
-            "created": int(time.time()),
+            "created": int(utcnow().timestamp()),
             "model": model,
             "choices": [
                 {
@@ -137,7 +138,7 @@ class FakeOpenAIServer:
         base = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion.chunk",
-            "created": int(time.time()),
+            "created": int(utcnow().timestamp()),
             "model": model,
         }
         for n, delta in enumerate(self._deltas(reply)):

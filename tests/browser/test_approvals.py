@@ -24,7 +24,8 @@ from tests.browser.conftest import (
     wait_for,
     wait_until,
 )
-from tests.browser.test_chat import refundable_payments, refunds_of, served, tenant_key
+from tests.browser.test_chat import refundable_payments, refunds_of, tenant_key
+from tests.support.live import served
 from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
 

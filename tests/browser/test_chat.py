@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -37,7 +35,7 @@ from tests.browser.conftest import (
     wait_for,
     wait_until,
 )
-from tests.support.live import free_port
+from tests.support.live import served
 from tests.support.spinekit import AGENTS_DIR
 
 
@@ -271,27 +269,6 @@ def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streaming]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """``app`` served by uvicorn on 127.0.0.1 in a thread of this process; its URL."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"console-{port}", daemon=True)
-    thread.start()
-    try:
-        WebDriverWait(server, 60, poll_frequency=0.05).until(
-            lambda s: s.started or not thread.is_alive(), "the Cockpit server did not start"
-        )
-        assert thread.is_alive(), "the Cockpit server stopped while starting"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def tenant_key(url: str, data: Path, tenant: str, role: str = "admin") -> str:

@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +30,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from langgraph_sdk import get_client
 
 from cockpit.app import create_app
 from cockpit.config import Settings
 from cockpit.models import resolve_model
 from cockpit.testing import FakeOpenAIServer, FakeReply, fake_openai_server
-from tests.support.live import ROOT, free_port
+from tests.support.live import ROOT, free_port, served
 from tests.support.spinekit import AGENTS_DIR
 
 MODEL = "stream-model"
@@ -92,21 +90,6 @@ def _respond(hold: threading.Event) -> Any:
     return respond
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=f"cockpit-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Cockpit server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     hold = threading.Event()
@@ -125,19 +108,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             tool_modules=["tests.support.spinekit"],
             warmup=False,
         )
-        server, thread, url = _serve(create_app(settings, model_factory=factory))
         try:
-            admin = {"x-api-key": (data / "admin.key").read_text().strip()}
-            r = httpx.post(f"{url}/v1/tenants", json={"tenant_id": "streams"}, headers=admin)
-            assert r.status_code in (200, 201), r.text
-            r = httpx.post(
-                f"{url}/v1/keys", json={"role": "admin", "tenant_id": "streams"}, headers=admin
-            )
-            assert r.status_code == 201, r.text
-            yield World(url, str(r.json()["key"]), openai, hold)
+            with served(create_app(settings, model_factory=factory), name="cockpit") as url:
+                admin = {"x-api-key": (data / "admin.key").read_text().strip()}
+                r = httpx.post(f"{url}/v1/tenants", json={"tenant_id": "streams"}, headers=admin)
+                assert r.status_code in (200, 201), r.text
+                r = httpx.post(
+                    f"{url}/v1/keys", json={"role": "admin", "tenant_id": "streams"}, headers=admin
+                )
+                assert r.status_code == 201, r.text
+                yield World(url, str(r.json()["key"]), openai, hold)
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
