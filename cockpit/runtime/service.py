@@ -13,7 +13,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.db.session import Database
 from cockpit.runtime.approvals import resume_guard
 from cockpit.runtime.graph import ModelFactory, Team, build_graph, check_assistant, reachable
-from cockpit.runtime.runs import RunManager
+from cockpit.runtime.runs import RunHandle, RunManager, RunSpec
 from cockpit.runtime.threads import ThreadStore
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 from cockpit.specs.spec import AgentSpec
@@ -89,6 +89,15 @@ class Runtime:
         else:
             self._graphs.move_to_end(key)
         return resolved, graph
+
+    async def start_run(self, principal: Principal, thread_id: str, spec: RunSpec) -> RunHandle:
+        """Start ``spec`` on a thread as ``principal``: the one way every caller starts a run
+        (the runs routes, crons, batches), so each is held to the same checks."""
+        resolved, graph = self.graph_for(principal.tenant_id, spec.assistant_id, principal)
+        spec.assistant_id = (
+            resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
+        )
+        return await self.runs.start(principal, thread_id, spec, graph)
 
 
 __all__ = ["Runtime"]

@@ -78,12 +78,7 @@ def _spec(body: RunCreate) -> RunSpec:
 
 
 async def _start(svc: Services, principal: Principal, thread_id: str, body: RunCreate) -> RunHandle:
-    spec = _spec(body)
-    resolved, graph = svc.runtime.graph_for(principal.tenant_id, spec.assistant_id, principal)
-    spec.assistant_id = (
-        resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
-    )
-    return await svc.runtime.runs.start(principal, thread_id, spec, graph)
+    return await svc.runtime.start_run(principal, thread_id, _spec(body))
 
 
 def _location(handle: RunHandle) -> dict[str, str]:
