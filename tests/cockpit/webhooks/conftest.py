@@ -1,0 +1,29 @@
+"""Fixtures for the webhook tests: a migrated database with two tenants, t-a and t-b."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.db.migrate import upgrade
+from cockpit.db.session import Database
+from cockpit.tenancy.keys import KeyService
+
+
+def two_tenants(url: str) -> Database:
+    database = Database(url)
+    upgrade(database)
+    for tenant in ("t-a", "t-b"):
+        KeyService(database).ensure_tenant(tenant)
+    return database
+
+
+@pytest.fixture
+def db(backend_url: str) -> Database:
+    return two_tenants(backend_url)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Database:
+    return two_tenants(f"sqlite:///{tmp_path}/webhooks.db")
