@@ -29,6 +29,7 @@ from cockpit.api.routers import (
     evals,
     keys,
     runs,
+    store,
     system,
     threads,
     tool_sources,
@@ -347,6 +348,7 @@ def create_app(
         keys.router,
         usage.router,
         tool_sources.router,
+        store.router,
         tools_router,
         console_router,
     ):
