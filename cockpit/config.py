@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cockpit.errors import ValidationFailed
@@ -108,6 +108,21 @@ class Settings(BaseSettings):
     tool_source_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Hosts besides loopback where tenants may register tool sources (their MCP servers or
     OpenAPI endpoints): a comma list or a JSON list of host names. Nothing else is reached."""
+
+    otel_enabled: bool = False
+    """Export OpenTelemetry traces over OTLP/HTTP. Off by default: spans then never leave the
+    process (logs still carry their trace ids)."""
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "COCKPIT_OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"
+        ),
+    )
+    """Collector base URL (traces go to ``<it>/v1/traces``); the standard
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is honoured too. Default ``http://127.0.0.1:4318``."""
+    metrics_token: SecretStr | None = None
+    """A bearer token a Prometheus scraper may send for ``GET /metrics`` (besides a platform
+    admin key, which always may)."""
 
     @field_validator("tool_source_hosts", mode="before")
     @classmethod
