@@ -5,12 +5,23 @@ folder and names it in the ``cockpit.migrations`` entry-point group (value:
 the importable package that holds ``versions/``). Every package is its own
 Alembic branch (``branch_labels``) that ``depends_on`` the core branch, so
 ``upgrade heads`` applies them all in a consistent order.
+
+Every worker migrates on start, so N workers started together on a fresh database
+would race to create the same tables. :func:`upgrade` therefore runs under one
+lock per database: on PostgreSQL a session-level advisory lock
+(:data:`MIGRATION_LOCK_KEY`) held by the very connection that runs the migration;
+on SQLite an exclusive ``flock`` on a file beside the database (``<db>.migrate.lock``;
+``BEGIN IMMEDIATE`` is no use here because the driver commits around DDL). The
+first worker migrates; the others wait, then find the schema current and do nothing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -18,6 +29,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 
 from cockpit.db.session import Database
 
@@ -25,6 +37,9 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "cockpit.migrations"
 _HERE = Path(__file__).parent / "migrations"
+
+MIGRATION_LOCK_KEY = 0x636B70746D696772
+"""The PostgreSQL advisory lock key migrations hold (the bytes of "ckptmigr": positive int64)."""
 
 
 def version_locations() -> list[str]:
@@ -54,11 +69,73 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Bring the schema to the newest version of every branch."""
+    """Bring the schema to the newest version of every branch, once however many workers try.
+
+    The lock is taken before Alembic reads ``alembic_version``, so a worker that waited
+    sees the heads the first one wrote and has nothing left to do."""
     cfg = alembic_config(db)
-    with db.engine.begin() as conn:
+    with db.engine.connect() as conn, migration_lock(conn, url=db.url), conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
+
+
+@contextmanager
+def migration_lock(conn: Connection, *, url: str) -> Iterator[None]:
+    """Hold the database's migration lock for the block (waits while another worker holds it)."""
+    if conn.dialect.name == "postgresql":
+        with _advisory_lock(conn):
+            yield
+        return
+    lock_file = sqlite_lock_path(url) if conn.dialect.name == "sqlite" else None
+    if lock_file is None:
+        yield  # an in-memory SQLite database lives in one process: nobody to race
+        return
+    with _file_lock(lock_file):
+        yield
+
+
+@contextmanager
+def _advisory_lock(conn: Connection) -> Iterator[None]:
+    """A session-level advisory lock on ``conn``: it outlives the migration's transaction and
+    is released explicitly, or by PostgreSQL when the connection dies."""
+    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    conn.commit()
+    try:
+        yield
+    finally:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+        except Exception:
+            # Closing the session is what frees the lock for the other workers.
+            log.warning("could not release the migration lock; dropping the connection")
+            conn.invalidate()
+
+
+def sqlite_lock_path(url: str) -> Path | None:
+    """The lock file beside a SQLite database file (None for an in-memory database)."""
+    path = url.partition(":///")[2].partition("?")[0]
+    if not path or path == ":memory:" or "mode=memory" in url:
+        return None
+    return Path(path).with_name(Path(path).name + ".migrate.lock")
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        _flock(handle.fileno())
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _flock(fd: int) -> None:
+    """Block until this process holds the exclusive lock on ``fd``."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def current_heads(db: Database) -> set[str]:
@@ -83,4 +160,13 @@ def pending(db: Database) -> set[str]:
     return every - applied
 
 
-__all__ = ["current_heads", "expected_heads", "pending", "upgrade", "version_locations"]
+__all__ = [
+    "MIGRATION_LOCK_KEY",
+    "current_heads",
+    "expected_heads",
+    "migration_lock",
+    "pending",
+    "sqlite_lock_path",
+    "upgrade",
+    "version_locations",
+]
