@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     tool_source_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Hosts besides loopback where tenants may register tool sources (their MCP servers or
     OpenAPI endpoints): a comma list or a JSON list of host names. Nothing else is reached."""
+    webhook_allow_private: bool = False
+    """Let webhook endpoints resolve to private, loopback or reserved addresses (a closed
+    network where every receiver is internal). Off: only public addresses and the hosts below."""
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Webhook hosts allowed even though they resolve to private addresses (``127.0.0.1``,
+    ``hooks.internal``): a comma list or a JSON list."""
 
     otel_enabled: bool = False
     """Export OpenTelemetry traces over OTLP/HTTP. Off by default: spans then never leave the
@@ -124,7 +130,7 @@ class Settings(BaseSettings):
     """A bearer token a Prometheus scraper may send for ``GET /metrics`` (besides a platform
     admin key, which always may)."""
 
-    @field_validator("tool_source_hosts", mode="before")
+    @field_validator("tool_source_hosts", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: Any) -> Any:
         return split_list(value)
