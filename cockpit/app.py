@@ -26,6 +26,7 @@ from cockpit.api.routers import (
     approvals,
     assistants,
     audit,
+    crons,
     evals,
     keys,
     runs,
@@ -41,8 +42,10 @@ from cockpit.audit import keyring_for
 from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
 from cockpit.console import router as console_router
+from cockpit.crons import CronScheduler
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
+from cockpit.observability.setup import install_observability
 from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
 from cockpit.runtime.service import Runtime
@@ -311,10 +314,14 @@ def create_app(
                     except Exception:
                         # Demo data and warm-ups are conveniences: serve without them.
                         log.exception("start-up hook %s failed; serving without it", hook)
+            # Due crons start their runs from every worker; each fire is claimed once.
+            app.state.crons = CronScheduler(db, runtime, poll_s=settings.cron_poll_s)
+            app.state.crons.start()
             try:
                 async with mcp.serving(svc) if mcp is not None else nullcontext():
                     yield
             finally:
+                await app.state.crons.stop()
                 # A start-up hook's ``on_shutdown(svc)`` stops what it started (threads).
                 for hook in reversed(STARTUP_HOOKS):
                     module = _optional_module(hook)
@@ -340,6 +347,7 @@ def create_app(
         system.router,
         assistants.router,
         threads.router,
+        crons.router,
         runs.router,
         approvals.router,
         agents.router,
@@ -360,6 +368,8 @@ def create_app(
     if mcp is not None:
         app.router.routes.append(mcp.route())
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Last, so outermost: request ids, spans and HTTP metrics for every request; and /metrics.
+    install_observability(app, settings)
     return app
 
 

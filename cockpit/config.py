@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     """Largest request body accepted; larger ones get 413."""
     run_timeout_s: float = 120.0
     """Longest a single run may take before it is cancelled."""
+    cron_poll_s: float = 10.0
+    """How often each server looks for due crons (seconds); 0 turns the cron scheduler off."""
     server_url: str = "http://127.0.0.1:8321"
     """Where ``cockpit chat`` and other clients find the API."""
     api_key: str | None = None
