@@ -1,6 +1,8 @@
 """Logging: one redacting handler on stderr, readable on a terminal and JSON lines otherwise.
 
 Secrets and card numbers are redacted in both shapes; nothing here may log unredacted text.
+Every line also carries the ids bound in its context (``cockpit.observability.logcontext``):
+``request_id`` in a request, ``run_id``/``tenant_id``/``thread_id`` in a run, ``trace_id``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from cockpit.guardrails.redact import redact, redact_text
+from cockpit.observability.logcontext import LogContextFilter
 
 _STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -67,6 +70,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | Literal["auto"]
     """Route every logger through one redacting handler on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if wants_json(json_lines) else RedactingFormatter())
+    # Request, run, tenant and thread ids (and the trace id) on every line that passes here.
+    handler.addFilter(LogContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

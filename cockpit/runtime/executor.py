@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from cockpit.audit.log import AuditLog
 from cockpit.errors import CockpitError, ModelBehaviorError
 from cockpit.guardrails.injection import quarantine
+from cockpit.observability.callbacks import observe_tool
 from cockpit.runtime.records import ToolExecution
 from cockpit.toolkit.registry import ToolContext, ToolDef, ToolKind
 
@@ -62,7 +63,25 @@ def execute(
     agent_id: str,
     screen: bool = True,
 ) -> ToolOutcome:
-    """Run the tool. A WRITE with a key that already ran returns the stored first result."""
+    """Run the tool. A WRITE with a key that already ran returns the stored first result.
+
+    Each call is a ``tool <name>`` span under its graph node and counts in the tool metrics.
+    """
+    with observe_tool(tool.name, kind=tool.kind.value) as call:
+        outcome = _execute(tool, args, ctx, audit=audit, agent_id=agent_id, screen=screen)
+        call.outcome = "replayed" if outcome.replayed else "ok" if outcome.ok else "error"
+    return outcome
+
+
+def _execute(
+    tool: ToolDef,
+    args: BaseModel,
+    ctx: ToolContext,
+    *,
+    audit: AuditLog,
+    agent_id: str,
+    screen: bool,
+) -> ToolOutcome:
     tenant = ctx.principal.tenant_id
     args_json = args.model_dump(mode="json")
     if tool.kind is ToolKind.WRITE:

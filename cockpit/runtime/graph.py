@@ -38,6 +38,7 @@ from cockpit.errors import (
 )
 from cockpit.guardrails.redact import redact_text
 from cockpit.models import call_timeout_s
+from cockpit.observability.metrics import metrics
 from cockpit.runtime.executor import error_result, execute, precheck, validate_args
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
@@ -541,6 +542,7 @@ def _open_approval(
                 ),
             )
         )
+    metrics().approval_requested(tool)
     team.audit.record(
         principal.tenant_id,
         kind="approval_requested",
@@ -564,10 +566,13 @@ def _close_approval(
         rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
         if rec is None or rec.status != "pending":
             return
-        rec.status = {"approve": "approved", "edit": "edited", "reject": "rejected"}[action]
+        outcome = {"approve": "approved", "edit": "edited", "reject": "rejected"}[action]
+        rec.status = outcome
         rec.decision = {"action": action, "args": edited, "reason": note}
         rec.decided_by = resumer
         rec.decided_at = utcnow()
+        tool = rec.tool
+    metrics().approval_decided(tool, outcome)
     team.audit.record(
         principal.tenant_id,
         kind="approval_decided",

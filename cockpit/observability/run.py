@@ -1,0 +1,107 @@
+"""One run, observed: its span, its ids on every log line, its counts and duration.
+
+:func:`observe_run` wraps a run's execution. Started inside a request, the run span is a child
+of the HTTP span (asyncio copies the context into the run's task); started by a queue worker
+with the ``traceparent`` stored when the run was queued, it starts a new trace *linked* to the
+request's (a run may outlive its request by far, and a worker's trace is its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+
+from cockpit.observability import logcontext, tracing
+from cockpit.observability.metrics import metrics
+
+FAILED = frozenset({"error", "timeout"})
+"""Run statuses that mark the run span as an error."""
+
+_open_runs: dict[str, Span] = {}
+"""Run id → its open span, so node spans (LangChain callbacks) find their parent."""
+
+
+def run_span(run_id: str) -> Span | None:
+    """The open span of run ``run_id`` in this process, if any."""
+    return _open_runs.get(run_id)
+
+
+@dataclass
+class RunObservation:
+    """What the caller tells :func:`observe_run` about the run's end."""
+
+    span: Span
+    status: str | None = None
+    """The run's final status (``success``, ``interrupted``, ``error``, ``timeout``); unset
+    means ``success``, or ``error``/``interrupted`` when the block raised / was cancelled."""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def traceparent(self) -> str | None:
+        """This run's ``traceparent`` (for a webhook's headers or a follow-up queued run)."""
+        return tracing.traceparent(self.span)
+
+
+@contextmanager
+def observe_run(
+    *,
+    tenant_id: str,
+    run_id: str,
+    thread_id: str | None,
+    assistant_id: str,
+    traceparent: str | None = None,
+) -> Iterator[RunObservation]:
+    """Span ``run`` + run ids in the log context + run metrics, around one run's execution.
+
+    Set ``obs.status`` before leaving the block (the run's final status). ``traceparent``: the
+    request's, stored with a queued run; the span then starts a new trace linked to it.
+    """
+    attributes = {
+        "cockpit.tenant_id": tenant_id,
+        "cockpit.run_id": run_id,
+        "cockpit.thread_id": thread_id or "",
+        "cockpit.assistant_id": assistant_id,
+    }
+    links: list[Link] = []
+    parent = None
+    if traceparent:
+        remote = trace.get_current_span(tracing.extract({"traceparent": traceparent}))
+        if remote.get_span_context().is_valid:
+            links.append(Link(remote.get_span_context()))
+            parent = trace.set_span_in_context(trace.INVALID_SPAN)  # a new trace, not a child
+    span = tracing.tracer().start_span(
+        "run", context=parent, kind=SpanKind.INTERNAL, attributes=attributes, links=links
+    )
+    obs = RunObservation(span)
+    token = logcontext.bind(run_id=run_id, tenant_id=tenant_id, thread_id=thread_id)
+    _open_runs[run_id] = span
+    metrics().run_started(assistant_id)
+    started = time.perf_counter()
+    try:
+        with trace.use_span(span, end_on_exit=False, record_exception=False):
+            yield obs
+    except asyncio.CancelledError:
+        obs.status = obs.status or "interrupted"
+        raise
+    except BaseException as exc:
+        obs.status = obs.status or "error"
+        span.record_exception(exc)
+        raise
+    finally:
+        status = obs.status or "success"
+        span.set_attributes({"cockpit.run_status": status, **obs.attributes})
+        if status in FAILED:
+            span.set_status(Status(StatusCode.ERROR, status))
+        span.end()
+        _open_runs.pop(run_id, None)
+        logcontext.reset(token)
+        metrics().run_finished(assistant_id, status, time.perf_counter() - started)
+
+
+__all__ = ["RunObservation", "observe_run", "run_span"]
