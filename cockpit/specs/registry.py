@@ -9,18 +9,20 @@ moving an alias; versions are never edited.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from cockpit.clock import utcnow
 from cockpit.db.base import iso
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
+from cockpit.specs.assistant_models import AssistantDeletion
 from cockpit.specs.models import AgentAlias, AgentAliasMove, AgentVersion
 from cockpit.specs.refs import (
     CollectionCatalog,
@@ -153,7 +155,13 @@ class SpecRegistry:
         agent_id, sel = m.group("id"), m.group("sel")
         with self._db.tenant_session(tenant_id) as s:
             version: int | None = None
-            if sel and sel.startswith("v") and sel[1:].isdigit():
+            if _deleted(s, agent_id):  # a deleted tenant agent: only a built-in may answer
+                sel = None if sel in (None, "live") else sel
+                if sel is not None or agent_id not in self.builtin:
+                    raise NotFound(
+                        f"no assistant {ref!r}", code="assistant_not_found", param="assistant_id"
+                    )
+            elif sel and sel.startswith("v") and sel[1:].isdigit():
                 version = int(sel[1:])
             else:
                 alias = s.scalars(
@@ -234,13 +242,30 @@ class SpecRegistry:
 
     def _tenant_agent_ids(self, tenant_id: str) -> list[str]:
         with self._db.tenant_session(tenant_id) as s:
-            return list(s.scalars(select(AgentVersion.agent_id).distinct()))
+            gone = set(s.scalars(select(AssistantDeletion.agent_id)))
+            return [a for a in s.scalars(select(AgentVersion.agent_id).distinct()) if a not in gone]
 
-    def create_version(self, tenant_id: str, spec: AgentSpec, *, created_by: str) -> int:
+    def create_version(
+        self,
+        tenant_id: str,
+        spec: AgentSpec,
+        *,
+        created_by: str,
+        also: Callable[[Session, int], None] | None = None,
+    ) -> int:
         """Store a new immutable version; the first version of an agent also becomes ``live``
-        unless its ``evals`` gate it (then ``live`` moves only through the eval gate)."""
+        unless its ``evals`` gate it (then ``live`` moves only through the eval gate).
+
+        A new version brings a deleted agent back (not live until an alias moves to it).
+        ``also(session, version)`` writes the caller's rows of that version in the same
+        transaction (the assistants API keeps its metadata so)."""
         self.check(tenant_id, spec)
         with self._db.tenant_session(tenant_id) as s:
+            s.execute(
+                delete(AssistantDeletion)
+                .where(AssistantDeletion.agent_id == spec.id)
+                .execution_options(synchronize_session=False)
+            )
             latest = (
                 s.scalar(
                     select(func.max(AgentVersion.version)).where(AgentVersion.agent_id == spec.id)
@@ -271,6 +296,8 @@ class SpecRegistry:
                         at=utcnow(),
                     )
                 )
+            if also is not None:
+                also(s, version)
         return version
 
     def set_alias(
@@ -414,6 +441,15 @@ class SpecRegistry:
                 f"no tenant agent {agent_id!r}", code="agent_not_found", param="agent_id"
             )
         return [(r.version, r.spec_hash, r.created_at) for r in rows]
+
+
+def _deleted(s: Session, agent_id: str) -> bool:
+    return (
+        s.scalars(
+            select(AssistantDeletion.id).where(AssistantDeletion.agent_id == agent_id)
+        ).first()
+        is not None
+    )
 
 
 def _check_alias(alias: str) -> None:
