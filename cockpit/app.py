@@ -35,6 +35,7 @@ from cockpit.api.routers import (
     threads,
     tool_sources,
     usage,
+    webhooks,
 )
 from cockpit.api.routers.tools import router as tools_router
 from cockpit.api.services import Services
@@ -48,6 +49,7 @@ from cockpit.db.session import Database
 from cockpit.observability.setup import install_observability
 from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
+from cockpit.runtime.notify import notifier_for
 from cockpit.runtime.service import Runtime
 from cockpit.specs.evalruns import EvalService
 from cockpit.specs.gate import EvalRunner
@@ -58,6 +60,8 @@ from cockpit.tenancy.principal import Role
 from cockpit.toolkit.registry import ToolRegistry, default_registry
 from cockpit.toolkit.sources import STORE_KEY as SOURCES_KEY
 from cockpit.toolkit.sources import SourceToolRegistry, ToolSourceStore
+from cockpit.webhooks.destinations import DestinationPolicy
+from cockpit.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ PLATFORM_TENANT = "platform"
 DEMO_TENANT = "demo"
 DOMAIN_ROUTERS = (
     "tools.payments.router",
+    "tools.payments.monitors.router",
     "tools.fraud.router",
     "tools.fx.router",
     "tools.credit.router",
@@ -286,9 +291,14 @@ def create_app(
                 checkpointer=saver,
                 model_factory=model_factory or default_model_factory(settings),
                 timeout_s=settings.run_timeout_s,
+                lease_s=settings.run_lease_s,
+                notifier=notifier_for(db.url),
             )
             runtime.extras["settings"] = settings
             runtime.extras[SOURCES_KEY] = sources
+            # Every worker sends due webhooks; each delivery is claimed by one of them.
+            hooks = Dispatcher(db, policy=DestinationPolicy.from_settings(settings))
+            runtime.extras[webhooks.DISPATCHER_KEY] = hooks
             svc = Services(
                 settings=settings,
                 db=db,
@@ -302,7 +312,7 @@ def create_app(
             recovered = runtime.runs.recover(single_node=db.dialect == "sqlite")
             await runtime.runs.refresh_thread_statuses()
             if recovered:
-                log.warning("marked %d runs from a previous server as failed", recovered)
+                log.warning("continuing %d runs left running by a previous server", recovered)
             wire_domains(svc)
             if _optional_module("knowledge.service") is not None:
                 specs.use_collections(KnowledgeCatalog(svc))
@@ -317,11 +327,15 @@ def create_app(
             # Due crons start their runs from every worker; each fire is claimed once.
             app.state.crons = CronScheduler(db, runtime, poll_s=settings.cron_poll_s)
             app.state.crons.start()
+            hooks.start()
+            # Last, once every domain is wired: queued and recovered runs may start at once.
+            await runtime.runs.start_worker()
             try:
                 async with mcp.serving(svc) if mcp is not None else nullcontext():
                     yield
             finally:
                 await app.state.crons.stop()
+                await hooks.stop()
                 # A start-up hook's ``on_shutdown(svc)`` stops what it started (threads).
                 for hook in reversed(STARTUP_HOOKS):
                     module = _optional_module(hook)
@@ -357,6 +371,7 @@ def create_app(
         usage.router,
         tool_sources.router,
         store.router,
+        webhooks.router,
         tools_router,
         console_router,
     ):

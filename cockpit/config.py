@@ -84,8 +84,13 @@ class Settings(BaseSettings):
     """Largest request body accepted; larger ones get 413."""
     run_timeout_s: float = 120.0
     """Longest a single run may take before it is cancelled."""
+    run_lease_s: float = 30.0
+    """A worker's claim on a run it executes lasts this long unless renewed (every third of
+    it); when a worker dies, another continues its runs once their leases lapse."""
     cron_poll_s: float = 10.0
     """How often each server looks for due crons (seconds); 0 turns the cron scheduler off."""
+    monitors_poll_s: float = 60.0
+    """How often each server looks for due monitor jobs (seconds); 0 turns the monitors off."""
     server_url: str = "http://127.0.0.1:8321"
     """Where ``cockpit chat`` and other clients find the API."""
     api_key: str | None = None

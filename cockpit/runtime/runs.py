@@ -1,13 +1,18 @@
-"""Runs: execute a team graph on a thread, stream its events, wait, join, cancel.
+"""Runs: start, queue, execute, stream, wait, join and cancel — on any of N workers.
 
-Every run is an asyncio task that publishes its stream events to
-subscribers (an SSE response, a waiter). A thread runs one run at a time:
-the thread row is claimed with a compare-and-set, so two workers cannot run
-the same thread at once. Clients may only add user messages or resume an
-interrupt; they cannot write agent state (that would bypass policy).
+Every run is a row in ``runs`` (:mod:`cockpit.runtime.queue`). A run whose thread is free
+starts at once on the worker that received it, under a lease; a run that must wait (its
+thread is busy and it asked to ``enqueue``, ``interrupt`` or ``rollback``, or it was
+created with ``after_seconds``, or by a cron) waits ``pending`` until some worker's
+queue loop claims it. A worker renews its leases while it executes; when one dies,
+its leases lapse and another worker continues each of its runs from the thread's last
+checkpoint. Agent writes are idempotent per thread and tool call, so a continued run
+never repeats a payment, a refund or any other write.
 
-What each ``stream_mode`` sends (SSE event name, then data), after a first
-``metadata`` event ``{run_id, attempt}``:
+A run's events are numbered and stored (:mod:`cockpit.runtime.events`), so a client
+can follow a stream from any worker and resume it with ``Last-Event-ID``. What each
+``stream_mode`` sends (SSE event name, then data), after a ``metadata`` event
+``{run_id, attempt}`` at the start of each attempt:
 
 - ``values`` — ``values``: the whole thread state after each step;
 - ``updates`` — ``updates``: ``{node: what it wrote}`` after each step, e.g. the
@@ -32,247 +37,101 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import timedelta
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Interrupt
-from sqlalchemy import select
+from sqlalchemy import Table, delete, select, update
 
 from cockpit.audit.log import AuditLog
-from cockpit.db.base import iso, utcnow
+from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
-from cockpit.guardrails.redact import redact_text
 from cockpit.models.accounting import UsageTracker
-from cockpit.runtime.records import RunRecord
+from cockpit.runtime.events import FINAL_STATUSES, RunEvents
+from cockpit.runtime.execution import Outcome, RunHandle, api_error, error_body, execute
+from cockpit.runtime.notify import QUEUE, Notifier, run_key
+from cockpit.runtime.queue import MAX_ATTEMPTS, Claim, RunQueue
+from cockpit.runtime.records import RunRecord, ThreadRecord
+from cockpit.runtime.runspec import (
+    MULTITASK_STRATEGIES,
+    RUN_STATUSES,
+    RunSpec,
+    check_input,
+    check_stream_modes,
+    run_json,
+)
 from cockpit.runtime.serialize import to_json
-from cockpit.runtime.streaming import MessageStream
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
-from cockpit.tenancy.principal import Principal
+from cockpit.tenancy.principal import Principal, Role
 
 log = logging.getLogger(__name__)
+_RUNS = cast(Table, RunRecord.__table__)
 
-STREAM_MODES = {
-    "values": "values",
-    "updates": "updates",
-    "messages": "messages",
-    "messages-tuple": "messages",
-    "custom": "custom",
-    "debug": "debug",
-}
-RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
 ResumeGuard = Callable[[Principal, str, list[Interrupt]], None]
 """``guard(principal, thread_id, pending_interrupts)``: raises when the principal may not resume."""
-_END = object()
+GraphSource = Callable[[str, str, Principal], CompiledStateGraph[Any]]
+"""``source(tenant_id, assistant_ref, principal)``: the compiled graph a queued run executes."""
+FinishHook = Callable[[Any, RunRecord], None]
+"""``hook(session, run)`` inside the transaction that records a run's end (e.g. webhooks)."""
 
 
-@dataclass
-class RunSpec:
-    """A validated run request."""
-
-    assistant_id: str
-    input: dict[str, Any] | None = None
-    resume: Any = None
-    has_resume: bool = False
-    stream_mode: list[str] = field(default_factory=lambda: ["values"])
-    metadata: dict[str, Any] = field(default_factory=dict)
-    multitask_strategy: str = "reject"
-    on_disconnect: str = "cancel"
-
-
-def check_input(value: Any) -> dict[str, Any]:
-    """Only user messages may come in from a client."""
-    if not isinstance(value, dict):
-        raise ValidationFailed("input must be an object", code="invalid_input", param="input")
-    extra = set(value) - {"messages"}
-    if extra:
-        raise ValidationFailed(
-            f"input may only carry 'messages' (got {sorted(extra)})",
-            code="invalid_input",
-            param=f"input.{sorted(extra)[0]}",
-        )
-    msgs = value.get("messages")
-    if not isinstance(msgs, list) or not msgs:
-        raise ValidationFailed(
-            "input.messages must be a non-empty list", code="invalid_input", param="input.messages"
-        )
-    clean = []
-    for i, m in enumerate(msgs):
-        if isinstance(m, str):
-            m = {"role": "user", "content": m}
-        if not isinstance(m, dict):
-            raise ValidationFailed(
-                "each message must be an object", code="invalid_input", param=f"input.messages.{i}"
-            )
-        role = m.get("role") or m.get("type")
-        if role not in ("user", "human"):
-            raise ValidationFailed(
-                "clients may only send user messages",
-                code="invalid_input",
-                param=f"input.messages.{i}.role",
-            )
-        content = m.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise ValidationFailed(
-                "message content must be non-empty text",
-                code="invalid_input",
-                param=f"input.messages.{i}.content",
-            )
-        if len(content) > 20_000:
-            raise ValidationFailed(
-                "message content is longer than 20,000 characters",
-                code="input_too_long",
-                param=f"input.messages.{i}.content",
-            )
-        # Redact at the boundary: the raw text never reaches a checkpoint, not even as input.
-        clean.append({"role": "user", "content": redact_text(content)})
-    return {"messages": clean}
-
-
-def check_stream_modes(value: Any) -> list[str]:
-    modes = [value] if isinstance(value, str) else value
-    if modes is None:
-        return ["values"]
-    if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
-        raise ValidationFailed(
-            "stream_mode must be a string or a list of strings",
-            code="invalid_stream_mode",
-            param="stream_mode",
-        )
-    for m in modes:
-        if m not in STREAM_MODES:
-            raise ValidationFailed(
-                f"unsupported stream_mode {m!r}; use one of {sorted(STREAM_MODES)}",
-                code="invalid_stream_mode",
-                param="stream_mode",
-            )
-    return modes or ["values"]
-
-
-def run_json(rec: RunRecord) -> dict[str, Any]:
-    return {
-        "run_id": rec.run_id,
-        "thread_id": rec.thread_id,
-        "assistant_id": rec.assistant_id,
-        "created_at": iso(rec.created_at),
-        "updated_at": iso(rec.updated_at),
-        "status": rec.status,
-        "metadata": rec.meta,
-        "multitask_strategy": rec.multitask_strategy,
-        "kwargs": rec.kwargs,
-        "error": rec.error,
-        "usage": rec.usage,
-    }
-
-
-class RunHandle:
-    """A run in progress in this process: its task and its event subscribers."""
-
-    def __init__(self, record: RunRecord, principal: Principal, modes: list[str]) -> None:
-        self.record = record
-        self.principal = principal
-        self.modes = modes
-        self.task: asyncio.Task[None] | None = None
-        self.done = asyncio.Event()
-        self.final: dict[str, Any] = {}
-        self.error: dict[str, Any] | None = None
-        """The run's failure as ``{type, code, message, param}`` (None when it did not fail)."""
-        self.error_status = 200
-        """HTTP status a waiting client gets for that failure."""
-        self.usage: UsageTracker | None = None
-        self._subs: list[asyncio.Queue[Any]] = []
-        self._messages = MessageStream(modes, self._send)
-
-    def subscribe(self) -> asyncio.Queue[Any]:
-        q: asyncio.Queue[Any] = asyncio.Queue()
-        self._subs.append(q)
-        if self.done.is_set():
-            q.put_nowait(_END)
-        return q
-
-    def unsubscribe(self, q: asyncio.Queue[Any]) -> None:
-        with contextlib.suppress(ValueError):
-            self._subs.remove(q)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subs)
-
-    def publish(self, event: str, data: Any) -> None:
-        """Send an event; replies still streaming are closed first, so events stay in order."""
-        self._messages.flush()
-        self._send(event, data)
-
-    def _send(self, event: str, data: Any) -> None:
-        for q in self._subs:
-            q.put_nowait((event, data))
-
-    def publish_chunk(self, mode: str, chunk: Any) -> None:
-        if mode == "messages":
-            msg, meta = chunk
-            self._messages.add(msg, meta or {})
-            return
-        self.publish(mode, to_json(chunk))
-
-    def finish(self) -> None:
-        self._messages.flush()
-        self.done.set()
-        for q in self._subs:
-            q.put_nowait(_END)
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class RunManager:
     def __init__(
-        self, *, db: Database, threads: ThreadStore, timeout_s: float, audit: AuditLog
+        self,
+        *,
+        db: Database,
+        threads: ThreadStore,
+        timeout_s: float,
+        audit: AuditLog,
+        lease_s: float = 30.0,
+        notifier: Notifier | None = None,
+        poll_s: float = 0.5,
+        max_claimed: int = 8,
     ) -> None:
         self._db = db
         self._audit = audit
         self._threads = threads
         self._timeout = timeout_s
+        self._poll_s = poll_s
+        self._max_claimed = max_claimed
+        self.worker_id = worker_name()
+        self.queue = RunQueue(db, lease_s=lease_s)
+        self.notifier = notifier or Notifier()
+        self.log = RunEvents(db, self.notifier)
         self._active: dict[str, RunHandle] = {}
+        self._loops: list[asyncio.Task[None]] = []
         self.resume_guard: ResumeGuard | None = None
         """Checks that a principal may decide the approvals a resume would answer."""
+        self.graph_source: GraphSource | None = None
+        self.finish_hooks: list[FinishHook] = []
 
     # ---- lifecycle -----------------------------------------------------------------
     def recover(self, *, single_node: bool) -> int:
-        """Mark runs that died with a previous server as errors and free their threads."""
-        fixed = 0
-        tenants: set[tuple[str, str]] = set()
-        from cockpit.tenancy.models import Tenant
-
-        with self._db.system_session() as s:
-            tenant_ids = list(s.scalars(select(Tenant.id)))
-        for tenant in tenant_ids:
-            with self._db.tenant_session(tenant) as s:
-                stale = list(
-                    s.scalars(select(RunRecord).where(RunRecord.status.in_(("pending", "running"))))
-                )
-                for run in stale:
-                    if not single_node:
-                        age = (utcnow() - _aware(run.updated_at)).total_seconds()
-                        if age < self._timeout * 2:
-                            continue
-                    run.status = "error"
-                    run.error = {
-                        "type": "api_error",
-                        "code": "server_restarted",
-                        "message": "the server stopped while this run was in progress",
-                        "param": None,
-                    }
-                    tenants.add((tenant, run.thread_id))
-                    fixed += 1
-        for tenant, thread_id in tenants:
-            self._threads.release(tenant, thread_id, "idle", assistant_id=None)
-        return fixed
+        """On a single node, runs left running by a previous server are continued now
+        (their leases are lapsed on purpose); with several workers, leases lapse alone."""
+        if not single_node:
+            return 0
+        with self._db.engine.begin() as conn:
+            res = conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.status == "running")
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
+        return int(res.rowcount or 0)
 
     async def refresh_thread_statuses(self) -> None:
-        """After recovery: a thread whose checkpoint holds an interrupt is 'interrupted'."""
-        from cockpit.runtime.records import ThreadRecord
+        """After recovery: an idle thread whose checkpoint holds an interrupt is 'interrupted'."""
         from cockpit.tenancy.models import Tenant
 
         with self._db.system_session() as s:
@@ -287,24 +146,60 @@ class RunManager:
                 if snap.interrupts:
                     self._threads.release(tenant, tid, "interrupted", assistant_id=None)
 
+    async def start_worker(self) -> None:
+        """Start this worker's queue loop and lease heartbeat."""
+        await self.notifier.start()
+        self._loops = [
+            asyncio.create_task(self._queue_loop(), name="cockpit-run-queue"),
+            asyncio.create_task(self._heartbeat(), name="cockpit-run-leases"),
+        ]
+
+    async def shutdown(self) -> None:
+        """Stop: runs executing here are handed back to the queue, not failed."""
+        for task in self._loops:
+            task.cancel()
+        for handle in list(self._active.values()):
+            if handle.task and not handle.task.done():
+                handle.cancel_reason = "shutdown"
+                handle.task.cancel()
+        for handle in list(self._active.values()):
+            if handle.task is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(handle.task), timeout=5)
+        for task in self._loops:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.notifier.stop()
+
     # ---- start ------------------------------------------------------------------
     async def start(
-        self, principal: Principal, thread_id: str, spec: RunSpec, graph: CompiledStateGraph[Any]
+        self,
+        principal: Principal,
+        thread_id: str,
+        spec: RunSpec,
+        graph: CompiledStateGraph[Any] | None = None,
     ) -> RunHandle:
+        """Create the run; start it here when its thread is free, else queue it."""
         tenant = principal.tenant_id
         thread = self._threads.get_record(tenant, thread_id, principal)
-        if spec.multitask_strategy != "reject":
+        if spec.multitask_strategy not in MULTITASK_STRATEGIES:
             raise ValidationFailed(
-                "only multitask_strategy 'reject' is supported",
-                code="unsupported_multitask_strategy",
+                f"multitask_strategy must be one of {list(MULTITASK_STRATEGIES)}",
+                code="invalid_multitask_strategy",
                 param="multitask_strategy",
             )
         if (spec.input is None) == (not spec.has_resume):
             raise ValidationFailed(
                 "send exactly one of input or command.resume", code="invalid_run", param="input"
             )
+        if spec.after_seconds < 0 or spec.after_seconds > 86_400 * 7:
+            raise ValidationFailed(
+                "after_seconds must be between 0 and 604800",
+                code="invalid_value",
+                param="after_seconds",
+            )
         snap = await self._threads.state(tenant, thread_id)
-        if spec.has_resume and not snap.interrupts:
+        if spec.has_resume and not snap.interrupts and spec.multitask_strategy == "reject":
             raise Conflict(
                 "the thread has no pending interrupt to resume",
                 code="no_pending_interrupt",
@@ -319,29 +214,22 @@ class RunManager:
                 code="thread_interrupted",
                 param="input",
             )
-        if not self._threads.claim(tenant, thread_id):
+        if spec.webhook:
+            self._check_webhook(tenant, spec.webhook)
+        now_ok = spec.after_seconds == 0 and graph is not None
+        claimed = now_ok and self._threads.claim(tenant, thread_id)
+        if not claimed and spec.after_seconds == 0 and spec.multitask_strategy == "reject":
             raise Conflict(
                 "the thread already has a run in progress", code="thread_busy", param="thread_id"
             )
         try:
-            rec = RunRecord(
-                run_id=str(uuid.uuid4()),
-                thread_id=thread.thread_id,
-                assistant_id=spec.assistant_id,
-                status="pending",
-                meta=spec.metadata,
-                kwargs={"stream_mode": spec.stream_mode, "resume": spec.has_resume},
-                multitask_strategy=spec.multitask_strategy,
-            )
-            with self._db.tenant_session(tenant) as s:
-                s.add(rec)
+            rec = self._insert(principal, thread.thread_id, spec, claimed=claimed)
         except Exception:
-            self._threads.release(tenant, thread_id, thread.status, assistant_id=None)
+            if claimed:
+                self._threads.release(tenant, thread_id, thread.status, assistant_id=None)
             raise
-        tracker = UsageTracker(tenant_id=tenant, run_id=rec.run_id, thread_id=thread_id)
-        handle = RunHandle(rec, principal, spec.stream_mode)
-        handle.usage = tracker
-        self._active[rec.run_id] = handle
+        if not claimed and spec.multitask_strategy in ("interrupt", "rollback"):
+            self._supersede(tenant, thread_id, rec, spec.multitask_strategy)
         self._audit.record(
             tenant,
             kind="run_started",
@@ -351,121 +239,379 @@ class RunManager:
                 "run_id": rec.run_id,
                 "assistant_id": spec.assistant_id,
                 "resume": spec.has_resume,
+                "queued": not claimed,
             },
         )
-        payload: Any = Command(resume=spec.resume) if spec.has_resume else spec.input
-        config: RunnableConfig = {
-            "configurable": {
-                "thread_id": checkpoint_key(tenant, thread_id),
-                "public_thread_id": thread_id,
-                "tenant_id": tenant,
+        handle = RunHandle(rec, principal, spec.stream_mode)
+        if claimed and graph is not None:
+            self._launch(handle, graph, Claim(tenant, rec.run_id, thread_id, 1, takeover=False))
+        return handle
+
+    def _check_webhook(self, tenant: str, url: str) -> None:
+        from cockpit.webhooks import check_destination
+
+        with self._db.tenant_session(tenant) as s:
+            check_destination(s, tenant, url)
+
+    def _insert(
+        self, principal: Principal, thread_id: str, spec: RunSpec, *, claimed: bool
+    ) -> RunRecord:
+        tenant = principal.tenant_id
+        rec = RunRecord(
+            run_id=str(uuid.uuid4()),
+            thread_id=thread_id,
+            assistant_id=spec.assistant_id,
+            status="running" if claimed else "pending",
+            meta=spec.metadata,
+            kwargs={"stream_mode": spec.stream_mode, "resume": spec.has_resume},
+            multitask_strategy=spec.multitask_strategy,
+            payload=spec.payload(),
+            principal={
                 "role": principal.role.value,
                 "key_id": principal.key_id,
                 "merchant_id": principal.merchant_id,
+            },
+            not_before=utcnow() + timedelta(seconds=spec.after_seconds)
+            if spec.after_seconds
+            else None,
+            webhook=spec.webhook,
+            attempt=1 if claimed else 0,
+        )
+        with self._db.tenant_session(tenant) as s:
+            s.add(rec)
+            if claimed:
+                s.flush()
+                s.execute(
+                    update(RunRecord)
+                    .where(RunRecord.run_id == rec.run_id)
+                    .values(**self.queue.lease_values(self.worker_id))
+                    .execution_options(synchronize_session=False)
+                )
+            else:
+                self.notifier.notify_in(s, QUEUE)
+        return rec
+
+    def _supersede(self, tenant: str, thread_id: str, new: RunRecord, how: str) -> None:
+        """``interrupt``/``rollback``: stop the thread's other runs so ``new`` runs next."""
+        fork: str | None = None
+        with self._db.tenant_session(tenant) as s:
+            others = list(
+                s.scalars(
+                    select(RunRecord).where(
+                        RunRecord.thread_id == thread_id,
+                        RunRecord.status.in_(("pending", "running")),
+                        RunRecord.run_id != new.run_id,
+                    )
+                )
+            )
+            for run in others:
+                if run.status == "pending":
+                    if how == "rollback":
+                        s.delete(run)
+                    else:
+                        run.status = "interrupted"
+                        run.error = api_error("run_cancelled", "superseded by a newer run")
+                    continue
+                run.cancel = how
+                if how == "rollback" and run.start_checkpoint:
+                    fork = run.start_checkpoint
+            if fork:
+                row = s.get(RunRecord, new.run_id)
+                if row is not None:
+                    row.payload = {**row.payload, "checkpoint_id": fork}
+            self.notifier.notify_in(s, QUEUE)
+        for run in others:
+            handle = self._active.get(run.run_id)
+            if handle is not None and handle.task is not None and run.status == "running":
+                handle.cancel_reason = how
+                handle.task.cancel()
+
+    # ---- executing -----------------------------------------------------------------
+    def _launch(self, handle: RunHandle, graph: CompiledStateGraph[Any], claim: Claim) -> None:
+        handle.local = True
+        self._active[handle.record.run_id] = handle
+        handle.task = asyncio.create_task(self._run(handle, graph, claim))
+
+    async def _run(self, handle: RunHandle, graph: CompiledStateGraph[Any], claim: Claim) -> None:
+        rec, tenant = handle.record, handle.principal.tenant_id
+        handle.stream = self.log.open(tenant, rec.run_id)
+        handle.publish("metadata", {"run_id": rec.run_id, "attempt": claim.attempt})
+        tracker = UsageTracker(tenant_id=tenant, run_id=rec.run_id, thread_id=rec.thread_id)
+        handle.usage = tracker
+        config: RunnableConfig = {
+            "configurable": {
+                "thread_id": checkpoint_key(tenant, rec.thread_id),
+                "public_thread_id": rec.thread_id,
+                "tenant_id": tenant,
+                "role": handle.principal.role.value,
+                "key_id": handle.principal.key_id,
+                "merchant_id": handle.principal.merchant_id,
                 "run_id": rec.run_id,
-                "assistant_id": spec.assistant_id,
+                "assistant_id": rec.assistant_id,
             },
             "recursion_limit": 50,
             "callbacks": [tracker],
             "run_id": uuid.UUID(rec.run_id),
         }
-        lg_modes = sorted({STREAM_MODES[m] for m in spec.stream_mode})
-        handle.task = asyncio.create_task(self._execute(handle, graph, payload, config, lg_modes))
-        return handle
+        try:
+            payload = await self._payload(handle, graph, config, claim)
+            outcome = await execute(handle, graph, payload, config, timeout_s=self._timeout)
+        except asyncio.CancelledError:
+            if handle.cancel_reason not in ("lost", "shutdown"):
+                raise
+            self._hand_back(handle)
+            return
+        except Exception:
+            log.exception("run %s could not start", rec.run_id)
+            outcome = Outcome(
+                "error", error=api_error("run_failed", "the run could not start"), http_status=500
+            )
+        self._finish(handle, outcome)
+        if (
+            rec.payload.get("on_completion") == "delete"
+            and outcome.status == "success"
+            and handle.cancel_reason is None
+        ):
+            with contextlib.suppress(CockpitError):
+                await self._threads.delete(tenant, rec.thread_id)
 
-    async def _execute(
+    async def _payload(
         self,
         handle: RunHandle,
         graph: CompiledStateGraph[Any],
-        payload: Any,
         config: RunnableConfig,
-        modes: list[str],
-    ) -> None:
-        rec, tenant = handle.record, handle.principal.tenant_id
-        self._set_status(tenant, rec.run_id, "running")
-        status, error, http_status = "success", None, 200
-        try:
-            async with asyncio.timeout(self._timeout):
-                async for mode, chunk in graph.astream(payload, config, stream_mode=modes):  # type: ignore[arg-type]
-                    handle.publish_chunk(mode, chunk)
-            snap = await graph.aget_state(config)
-            handle.final = to_json(snap.values)
-            if snap.interrupts:
-                status = "interrupted"
-                handle.final["__interrupt__"] = to_json(list(snap.interrupts))
-        except asyncio.CancelledError:
-            status, http_status = "interrupted", 409
-            error = {
-                "type": "api_error",
-                "code": "run_cancelled",
-                "message": "run was cancelled",
-                "param": None,
-            }
-        except TimeoutError:
-            status, http_status = "timeout", 504
-            error = {
-                "type": "api_error",
-                "code": "run_timeout",
-                "message": f"run took longer than {self._timeout:.0f}s",
-                "param": None,
-            }
-        except CockpitError as exc:
-            status, error, http_status = "error", exc.to_dict(), exc.status
-        except Exception:
-            log.exception("run %s failed", rec.run_id)
-            status, http_status = "error", 500
-            error = {
-                "type": "api_error",
-                "code": "run_failed",
-                "message": "the run failed; see the server log",
-                "param": None,
-            }
-        if error is not None:
-            handle.publish("error", {"error": error["code"], "message": error["message"]})
-            handle.final = {"__error__": {"error": error["code"], "message": error["message"]}}
-            handle.error, handle.error_status = error, http_status
-        thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
-        if status == "interrupted" and error is not None:
-            thread_status = "idle"
-        usage = None
-        if handle.usage is not None:
-            try:
-                handle.usage.save(self._db)
-                usage = handle.usage.summary().to_dict()
-            except Exception:
-                log.exception("usage for run %s could not be saved", rec.run_id)
-        try:
-            self._set_status(tenant, rec.run_id, status, error=error, usage=usage)
+        claim: Claim,
+    ) -> Any:
+        """The input of this attempt: the request's on a first start, or nothing — continue
+        from the checkpoint — when an earlier attempt already got the thread moving."""
+        rec = handle.record
+        p = rec.payload
+        original: Any = Command(resume=p.get("resume")) if p.get("has_resume") else p.get("input")
+        snap = await graph.aget_state(config)
+        current = str((snap.config or {}).get("configurable", {}).get("checkpoint_id") or "")
+        if rec.start_checkpoint is None:
+            rec.start_checkpoint = current
+            with self._db.tenant_session(handle.principal.tenant_id) as s:
+                s.execute(
+                    update(RunRecord)
+                    .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
+                    .values(start_checkpoint=current)
+                    .execution_options(synchronize_session=False)
+                )
+        elif current != rec.start_checkpoint:
             self._audit.record(
-                tenant,
-                kind="run_finished",
-                actor=f"key:{handle.principal.key_id}",
+                handle.principal.tenant_id,
+                kind="run_continued",
+                actor=f"worker:{self.worker_id}",
                 subject=rec.thread_id,
-                payload={"run_id": rec.run_id, "status": status, "error": error},
+                payload={"run_id": rec.run_id, "attempt": claim.attempt},
             )
-            self._threads.release(
-                tenant, rec.thread_id, thread_status, assistant_id=rec.assistant_id
-            )
-        finally:
-            handle.finish()
-            self._active.pop(rec.run_id, None)
+            return None
+        if p.get("checkpoint_id"):
+            config["configurable"]["checkpoint_id"] = p["checkpoint_id"]
+        return original
 
-    def _set_status(
-        self,
-        tenant: str,
-        run_id: str,
-        status: str,
-        error: dict[str, Any] | None = None,
-        usage: dict[str, Any] | None = None,
-    ) -> None:
+    def _finish(self, handle: RunHandle, outcome: Outcome) -> None:
+        """Record the end — status, thread, usage, webhook — in one transaction, only while
+        this worker still holds the run (synchronous: nothing interleaves with it)."""
+        rec, tenant = handle.record, handle.principal.tenant_id
+        if outcome.error is not None:
+            handle.publish(
+                "error", {"error": outcome.error["code"], "message": outcome.error["message"]}
+            )
+        if handle.cancel_reason == "rollback":
+            self._roll_back(handle)
+            return
+        thread_status = {"success": "idle", "interrupted": "interrupted"}.get(
+            outcome.status, "error"
+        )
+        if outcome.status == "interrupted" and outcome.error is not None:
+            thread_status = "idle"
+        usage = self._save_usage(handle)
         with self._db.tenant_session(tenant) as s:
-            run = s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one()
-            run.status = status
-            run.updated_at = utcnow()
-            if error is not None:
-                run.error = error
-            if usage is not None:
-                run.usage = usage
+            kwargs = {**rec.kwargs, "error_status": outcome.http_status}
+            res = s.execute(
+                update(RunRecord)
+                .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
+                .values(
+                    status=outcome.status,
+                    error=outcome.error,
+                    usage=usage,
+                    kwargs=kwargs,
+                    cancel=None,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            held = getattr(res, "rowcount", 0)
+            if not held:
+                handle.cancel_reason = "lost"
+            else:
+                s.execute(
+                    update(ThreadRecord)
+                    .where(ThreadRecord.thread_id == rec.thread_id)
+                    .values(
+                        status=thread_status, assistant_id=rec.assistant_id, updated_at=utcnow()
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                rec.status, rec.error, rec.usage = outcome.status, outcome.error, usage
+                for hook in self.finish_hooks:
+                    hook(s, rec)
+                self.notifier.notify_in(s, run_key(rec.run_id))
+                self.notifier.notify_in(s, QUEUE)
+        if handle.cancel_reason == "lost":
+            self._hand_back(handle)
+            return
+        self._audit.record(
+            tenant,
+            kind="run_finished",
+            actor=f"key:{handle.principal.key_id}",
+            subject=rec.thread_id,
+            payload={"run_id": rec.run_id, "status": outcome.status, "error": outcome.error},
+        )
+        assert handle.stream is not None
+        self.log.close(handle.stream, status=outcome.status)
+        handle.settle(outcome)
+        self._active.pop(rec.run_id, None)
+
+    def _roll_back(self, handle: RunHandle) -> None:
+        """A run superseded by ``rollback`` leaves no trace but the audit log."""
+        rec, tenant = handle.record, handle.principal.tenant_id
+        with self._db.tenant_session(tenant) as s:
+            s.execute(
+                delete(RunRecord)
+                .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
+                .execution_options(synchronize_session=False)
+            )
+            s.execute(
+                update(ThreadRecord)
+                .where(ThreadRecord.thread_id == rec.thread_id)
+                .values(status="idle", updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            self.notifier.notify_in(s, QUEUE)
+            self.notifier.notify_in(s, run_key(rec.run_id))
+        self._audit.record(
+            tenant,
+            kind="run_rolled_back",
+            actor=f"key:{handle.principal.key_id}",
+            subject=rec.thread_id,
+            payload={"run_id": rec.run_id},
+        )
+        assert handle.stream is not None
+        self.log.close(handle.stream, status="interrupted")
+        self.log.drop(tenant, [rec.run_id])
+        handle.settle(
+            Outcome("interrupted", error=api_error("run_cancelled", "rolled back"), http_status=409)
+        )
+        self._active.pop(rec.run_id, None)
+
+    def _hand_back(self, handle: RunHandle) -> None:
+        """This worker stops executing the run; whoever claims it next continues it."""
+        rec = handle.record
+        if handle.cancel_reason == "shutdown":
+            with self._db.engine.begin() as conn:
+                conn.execute(
+                    update(_RUNS)
+                    .where(
+                        _RUNS.c.run_id == rec.run_id,
+                        _RUNS.c.worker_id == self.worker_id,
+                        _RUNS.c.status == "running",
+                    )
+                    .values(lease_until=utcnow() - timedelta(seconds=1))
+                )
+        if handle.stream is not None:
+            self.log.abandon(handle.stream)
+        self._active.pop(rec.run_id, None)
+
+    def _save_usage(self, handle: RunHandle) -> dict[str, Any] | None:
+        if handle.usage is None:
+            return None
+        try:
+            handle.usage.save(self._db)
+            return handle.usage.summary().to_dict()
+        except Exception:
+            log.exception("usage for run %s could not be saved", handle.record.run_id)
+            return None
+
+    # ---- the queue ------------------------------------------------------------------
+    async def _queue_loop(self) -> None:
+        while True:
+            waiter = self.notifier.waiter(QUEUE)
+            claimed = sum(1 for h in self._active.values() if h.local)
+            claim = None
+            if claimed < self._max_claimed:
+                try:
+                    claim = self.queue.claim(self.worker_id)
+                except Exception:
+                    log.exception("claiming from the run queue failed")
+            if claim is None:
+                await waiter.wait(timeout=self._poll_s)
+                continue
+            try:
+                await self._start_claimed(claim)
+            except Exception:
+                log.exception("claimed run %s could not start", claim.run_id)
+
+    async def _start_claimed(self, claim: Claim) -> None:
+        with self._db.tenant_session(claim.tenant_id) as s:
+            rec = s.scalars(select(RunRecord).where(RunRecord.run_id == claim.run_id)).one()
+        who = rec.principal
+        principal = Principal(
+            tenant_id=claim.tenant_id,
+            role=Role(who.get("role", "admin")),
+            key_id=str(who.get("key_id", "system")),
+            merchant_id=who.get("merchant_id"),
+        )
+        handle = RunHandle(rec, principal, list(rec.kwargs.get("stream_mode") or ["values"]))
+        if claim.takeover:
+            log.warning("continuing run %s (attempt %d)", rec.run_id, claim.attempt)
+        if claim.attempt > MAX_ATTEMPTS:
+            handle.stream = self.log.open(claim.tenant_id, rec.run_id)
+            handle.local = True
+            self._active[rec.run_id] = handle
+            self._finish(
+                handle,
+                Outcome(
+                    "error",
+                    error=api_error("run_lost", f"the run's worker stopped {MAX_ATTEMPTS} times"),
+                    http_status=500,
+                ),
+            )
+            return
+        try:
+            if self.graph_source is None:
+                raise RuntimeError("no graph source")
+            graph = self.graph_source(claim.tenant_id, rec.assistant_id, principal)
+        except CockpitError as exc:
+            handle.stream = self.log.open(claim.tenant_id, rec.run_id)
+            handle.local = True
+            self._active[rec.run_id] = handle
+            self._finish(handle, Outcome("error", error=exc.to_dict(), http_status=exc.status))
+            return
+        self._launch(handle, graph, claim)
+
+    async def _heartbeat(self) -> None:
+        every = max(0.2, self.queue.lease_s / 3)
+        while True:
+            waiter = self.notifier.waiter(QUEUE)
+            running = {
+                rid: h
+                for rid, h in self._active.items()
+                if h.task is not None and not h.task.done() and h.cancel_reason is None
+            }
+            try:
+                held, cancels = self.queue.renew(self.worker_id, list(running))
+            except Exception:
+                log.exception("renewing run leases failed")
+                held, cancels = set(running), {}
+            for rid, handle in running.items():
+                reason = "lost" if rid not in held else cancels.get(rid)
+                if reason and handle.task is not None:
+                    handle.cancel_reason = reason
+                    handle.task.cancel()
+            await waiter.wait(timeout=every)
 
     # ---- read / control ---------------------------------------------------------
     def get(self, principal: Principal, thread_id: str, run_id: str) -> RunRecord:
@@ -499,66 +645,150 @@ class RunManager:
             )
 
     def handle(self, run_id: str) -> RunHandle | None:
+        """The run's handle when it executes in this process."""
         return self._active.get(run_id)
 
-    async def cancel(
-        self, principal: Principal, thread_id: str, run_id: str, *, wait: bool
-    ) -> None:
-        rec = self.get(principal, thread_id, run_id)
-        handle = self._active.get(rec.run_id)
-        if handle is None or handle.task is None:
-            if rec.status in ("pending", "running"):
-                raise Conflict(
-                    "run is not running on this worker", code="run_not_local", param="run_id"
-                )
-            return
-        handle.task.cancel()
-        if wait:
-            await handle.done.wait()
+    def _row(self, tenant: str, run_id: str) -> RunRecord | None:
+        with self._db.tenant_session(tenant) as s:
+            return s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one_or_none()
+
+    async def finished(self, handle: RunHandle) -> tuple[dict[str, Any], int]:
+        """Wait for the run's end, wherever it executes: (body for ``wait``, HTTP status)."""
+        tenant, run_id = handle.principal.tenant_id, handle.record.run_id
+        while True:
+            if handle.done.is_set():
+                if handle.error is not None:
+                    return handle.error, handle.error_status
+                return handle.final, 200
+            waiter = self.notifier.waiter(run_key(run_id))
+            row = self._row(tenant, run_id)
+            if row is None:
+                return api_error("run_cancelled", "the run was rolled back"), 409
+            if row.status in FINAL_STATUSES and run_id not in self._active:
+                if row.error is not None:
+                    return row.error, int(row.kwargs.get("error_status") or 500)
+                snap = await self._threads.state(tenant, row.thread_id)
+                final = to_json(snap.values)
+                if snap.interrupts:
+                    final["__interrupt__"] = to_json(list(snap.interrupts))
+                return final, 200
+            await waiter.wait(timeout=0.5)
 
     async def join(
-        self, principal: Principal, thread_id: str, run_id: str, final_values: Any
-    ) -> dict[str, Any]:
+        self, principal: Principal, thread_id: str, run_id: str
+    ) -> tuple[dict[str, Any], int]:
+        """The thread's values once the run ended (its error body if it failed)."""
         rec = self.get(principal, thread_id, run_id)
+        handle = self._active.get(rec.run_id) or RunHandle(rec, principal, [])
+        body, status = await self.finished(handle)
+        if status != 200:
+            return error_body(Outcome("error", error=body)), 200
+        return body, 200
+
+    async def cancel(
+        self, principal: Principal, thread_id: str, run_id: str, *, wait: bool, action: str
+    ) -> None:
+        rec = self.get(principal, thread_id, run_id)
+        self._cancel(principal.tenant_id, rec, action)
+        if wait and rec.status in ("pending", "running"):
+            await self.finished(self._active.get(rec.run_id) or RunHandle(rec, principal, []))
+
+    def _cancel(self, tenant: str, rec: RunRecord, action: str) -> None:
+        with self._db.tenant_session(tenant) as s:
+            row = s.scalars(select(RunRecord).where(RunRecord.run_id == rec.run_id)).one_or_none()
+            if row is None or row.status not in ("pending", "running"):
+                return
+            if row.status == "pending":
+                if action == "rollback":
+                    s.delete(row)
+                else:
+                    row.status = "interrupted"
+                    row.error = api_error("run_cancelled", "run was cancelled")
+                    row.kwargs = {**row.kwargs, "error_status": 409}
+                self.notifier.notify_in(s, run_key(rec.run_id))
+                return
+            row.cancel = action
+            self.notifier.notify_in(s, QUEUE)
         handle = self._active.get(rec.run_id)
-        if handle is not None:
-            await handle.done.wait()
-            return handle.final
-        return final_values  # type: ignore[no-any-return]
+        if handle is not None and handle.task is not None and not handle.task.done():
+            handle.cancel_reason = action
+            handle.task.cancel()
+
+    def cancel_many(
+        self,
+        principal: Principal,
+        *,
+        thread_id: str | None,
+        run_ids: Sequence[str] | None,
+        status: str,
+        action: str,
+    ) -> int:
+        """Cancel the caller's runs by thread, ids or status (``pending``/``running``/``all``)."""
+        wanted = ("pending", "running") if status == "all" else (status,)
+        if thread_id is not None:
+            self._threads.get_record(principal.tenant_id, thread_id, principal)
+        with self._db.tenant_session(principal.tenant_id) as s:
+            q = select(RunRecord).where(RunRecord.status.in_(wanted))
+            if thread_id is not None:
+                q = q.where(RunRecord.thread_id == thread_id)
+            if run_ids:
+                q = q.where(RunRecord.run_id.in_(run_ids))
+            rows = list(s.scalars(q))
+        visible = {
+            t.thread_id
+            for t in self._threads.search(
+                principal.tenant_id,
+                metadata=None,
+                status=None,
+                limit=1_000_000,
+                offset=0,
+                viewer=principal,
+            )
+        }
+        done = 0
+        for rec in rows:
+            if rec.thread_id in visible:
+                self._cancel(principal.tenant_id, rec, action)
+                done += 1
+        return done
+
+    def delete(self, principal: Principal, thread_id: str, run_id: str) -> None:
+        rec = self.get(principal, thread_id, run_id)
+        if rec.status in ("pending", "running"):
+            raise Conflict(
+                "the run is still active; cancel it first", code="run_active", param="run_id"
+            )
+        with self._db.tenant_session(principal.tenant_id) as s:
+            s.execute(delete(RunRecord).where(RunRecord.run_id == rec.run_id))
+        self.log.drop(principal.tenant_id, [rec.run_id])
 
     async def events(
-        self, handle: RunHandle, *, cancel_on_disconnect: bool
-    ) -> AsyncIterator[tuple[str, Any]]:
-        q = handle.subscribe()
+        self, handle: RunHandle, *, after: int | None, cancel_on_disconnect: bool
+    ) -> AsyncIterator[tuple[int, str, Any]]:
+        """The run's events after ``after`` (all when None), from wherever it executes."""
+        tenant, run_id = handle.principal.tenant_id, handle.record.run_id
+
+        def status() -> str | None:
+            row = self._row(tenant, run_id)
+            return None if row is None else row.status
+
         completed = False
         try:
-            yield "metadata", {"run_id": handle.record.run_id, "attempt": 1}
-            while True:
-                item = await q.get()
-                if item is _END:
-                    completed = True
-                    return
+            async for item in self.log.follow(tenant, run_id, after=after or 0, status=status):
                 yield item
+            completed = True
         finally:
-            handle.unsubscribe(q)
-            if not completed and cancel_on_disconnect and handle.task and not handle.task.done():
-                handle.task.cancel()
+            if not completed and cancel_on_disconnect:
+                with contextlib.suppress(Exception):
+                    self._cancel(tenant, handle.record, "interrupt")
 
-    async def shutdown(self) -> None:
-        for handle in list(self._active.values()):
-            if handle.task:
-                handle.task.cancel()
-        for handle in list(self._active.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(handle.done.wait(), timeout=5)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def depth(self) -> dict[str, int]:
+        return self.queue.depth()
 
 
 __all__ = [
     "RUN_STATUSES",
+    "GraphSource",
     "ResumeGuard",
     "RunHandle",
     "RunManager",

@@ -13,6 +13,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.db.session import Database
 from cockpit.runtime.approvals import resume_guard
 from cockpit.runtime.graph import ModelFactory, Team, build_graph, check_assistant, reachable
+from cockpit.runtime.notify import Notifier
 from cockpit.runtime.runs import RunHandle, RunManager, RunSpec
 from cockpit.runtime.threads import ThreadStore
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
@@ -34,6 +35,10 @@ class Runtime:
     checkpointer: BaseCheckpointSaver[Any]
     model_factory: ModelFactory
     timeout_s: float = 120.0
+    lease_s: float = 30.0
+    """How long a worker's claim on a run lasts without renewal (a dead worker's runs are
+    continued by another worker after this)."""
+    notifier: Notifier | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _graphs: OrderedDict[tuple[Any, ...], CompiledStateGraph[Any]] = field(
         default_factory=OrderedDict
@@ -50,9 +55,15 @@ class Runtime:
         )
         self.threads = ThreadStore(self.db, build_graph(reader_team, self.checkpointer))
         self.runs = RunManager(
-            db=self.db, threads=self.threads, timeout_s=self.timeout_s, audit=self.audit
+            db=self.db,
+            threads=self.threads,
+            timeout_s=self.timeout_s,
+            audit=self.audit,
+            lease_s=self.lease_s,
+            notifier=self.notifier,
         )
         self.runs.resume_guard = resume_guard(self.db, self.tools)
+        self.runs.graph_source = lambda tenant, ref, who: self.graph_for(tenant, ref, who)[1]
 
     def graph_for(
         self, tenant_id: str, assistant_ref: str, principal: Principal | None = None

@@ -19,7 +19,7 @@ def test_cancel_a_background_run(tmp_path: Path) -> None:
             headers=h,
             json={"assistant_id": "spine", "input": {"messages": ["sleep 5"]}},
         ).json()
-        assert run["status"] == "pending"
+        assert run["status"] in ("pending", "running")  # running: it started on this worker
         deadline = time.monotonic() + 10
         while api.client.get(f"/threads/{tid}", headers=h).json()["status"] != "busy":
             assert time.monotonic() < deadline

@@ -16,13 +16,16 @@ def services(request: Request) -> Services:
     return svc
 
 
-def sse(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+def sse(event: str, data: Any, *, event_id: int | None = None) -> bytes:
+    """One server-sent event; with ``event_id`` a client can resume after it (``Last-Event-ID``)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-async def sse_stream(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[bytes]:
-    async for event, data in events:
-        yield sse(event, data)
+async def sse_stream(events: AsyncIterator[tuple[int, str, Any]]) -> AsyncIterator[bytes]:
+    """Numbered run events as SSE."""
+    async for seq, event, data in events:
+        yield sse(event, data, event_id=seq)
 
 
 __all__ = ["services", "sse", "sse_stream"]

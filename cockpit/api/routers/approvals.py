@@ -245,13 +245,13 @@ async def decide(
     value = body.model_dump(exclude_none=True)
     spec = RunSpec(assistant_id=assistant, resume={target[0].id: value}, has_resume=True)
     handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
-    await handle.done.wait()
-    if handle.error is not None:
-        return JSONResponse(handle.error, status_code=handle.error_status)
+    values, status = await svc.runtime.runs.finished(handle)
+    if status != 200:
+        return JSONResponse(values, status_code=status)
     run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
     return {
         "approval": _json(_get(ctx, approval_id)),
         "run_id": run.run_id,
         "status": run.status,
-        "values": handle.final,
+        "values": values,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,14 +18,9 @@ from cockpit.tenancy.principal import Principal
 
 router = APIRouter(tags=["runs"])
 
-_UNSUPPORTED = (
-    "interrupt_before",
-    "interrupt_after",
-    "webhook",
-    "checkpoint",
-    "checkpoint_id",
-    "after_seconds",
-)
+_UNSUPPORTED = ("interrupt_before", "interrupt_after")
+"""Refused on purpose: pausing the team before or after arbitrary nodes would let a client
+step around the policy node; approvals are how a run waits for a human."""
 
 
 class RunCreate(BaseModel):
@@ -39,12 +34,25 @@ class RunCreate(BaseModel):
     context: dict[str, Any] | None = None
     multitask_strategy: str | None = None
     on_disconnect: Literal["cancel", "continue"] | None = None
+    on_completion: Literal["delete", "keep"] | None = None
+    if_not_exists: Literal["create", "reject"] | None = None
     interrupt_before: Any = None
     interrupt_after: Any = None
-    webhook: str | None = None
+    webhook: str | None = Field(default=None, max_length=2000)
     checkpoint: dict[str, Any] | None = None
-    checkpoint_id: str | None = None
-    after_seconds: int | None = None
+    checkpoint_id: str | None = Field(default=None, max_length=64)
+    after_seconds: float | None = None
+
+
+class BatchItem(RunCreate):
+    thread_id: str | None = None
+
+
+class CancelMany(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    thread_id: str | None = Field(default=None, max_length=64)
+    run_ids: list[str] | None = Field(default=None, max_length=1000)
+    status: Literal["pending", "running", "all"] | None = None
 
 
 def _spec(body: RunCreate) -> RunSpec:
@@ -65,6 +73,13 @@ def _spec(body: RunCreate) -> RunSpec:
             )
         if "resume" in body.command:
             has_resume, resume = True, body.command["resume"]
+    checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+    if checkpoint_id is not None and not isinstance(checkpoint_id, str):
+        raise ValidationFailed(
+            "checkpoint.checkpoint_id must be a string",
+            code="invalid_value",
+            param="checkpoint.checkpoint_id",
+        )
     return RunSpec(
         assistant_id=body.assistant_id,
         input=None if body.input is None else check_input(body.input),
@@ -74,35 +89,60 @@ def _spec(body: RunCreate) -> RunSpec:
         metadata=body.metadata or {},
         multitask_strategy=body.multitask_strategy or "reject",
         on_disconnect=body.on_disconnect or "cancel",
+        webhook=body.webhook,
+        after_seconds=body.after_seconds or 0,
+        checkpoint_id=checkpoint_id,
+        on_completion=body.on_completion or "keep",
     )
 
 
 async def _start(svc: Services, principal: Principal, thread_id: str, body: RunCreate) -> RunHandle:
+    if body.if_not_exists == "create":
+        svc.runtime.threads.create(
+            principal.tenant_id, thread_id=thread_id, if_exists="do_nothing", owner=principal
+        )
     return await svc.runtime.start_run(principal, thread_id, _spec(body))
 
 
-def _location(handle: RunHandle) -> dict[str, str]:
-    return {"Content-Location": f"/threads/{handle.record.thread_id}/runs/{handle.record.run_id}"}
+def _run_path(handle: RunHandle) -> str:
+    return f"/threads/{handle.record.thread_id}/runs/{handle.record.run_id}"
 
 
-async def _waited(handle: RunHandle) -> JSONResponse:
+def _headers(handle: RunHandle, then: str) -> dict[str, str]:
+    """``Location`` is where a client that lost the connection picks the run up again."""
+    path = _run_path(handle)
+    return {"Content-Location": path, "Location": f"{path}/{then}"}
+
+
+async def _waited(svc: Services, handle: RunHandle) -> JSONResponse:
     """The final state, or the run's failure in the error shape with its status."""
-    await handle.done.wait()
-    if handle.error is not None:
-        return JSONResponse(
-            handle.error, status_code=handle.error_status, headers=_location(handle)
+    body, status = await svc.runtime.runs.finished(handle)
+    return JSONResponse(body, status_code=status, headers=_headers(handle, "join"))
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise ValidationFailed(
+            "Last-Event-ID must be an event number this server sent",
+            code="invalid_last_event_id",
+            param="Last-Event-ID",
         )
-    return JSONResponse(handle.final, headers=_location(handle))
+    return int(raw)
 
 
-def _streaming(svc: Services, handle: RunHandle, on_disconnect: str | None) -> StreamingResponse:
+def _streaming(
+    svc: Services, handle: RunHandle, *, after: int | None, on_disconnect: str | None
+) -> StreamingResponse:
     events = svc.runtime.runs.events(
-        handle, cancel_on_disconnect=(on_disconnect or "cancel") == "cancel"
+        handle, after=after, cancel_on_disconnect=(on_disconnect or "cancel") == "cancel"
     )
     return StreamingResponse(
         sse_stream(events),
         media_type="text/event-stream",
-        headers={**_location(handle), "Cache-Control": "no-store"},
+        headers={**_headers(handle, "stream"), "Cache-Control": "no-store"},
     )
 
 
@@ -112,21 +152,21 @@ async def stream(
 ) -> StreamingResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
-    return _streaming(svc, handle, body.on_disconnect)
+    return _streaming(svc, handle, after=None, on_disconnect=body.on_disconnect)
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Run and wait for the final state")
 async def wait(request: Request, ctx: StaffCtx, thread_id: str, body: RunCreate) -> JSONResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
-    return await _waited(handle)
+    return await _waited(svc, handle)
 
 
 @router.post("/threads/{thread_id}/runs", summary="Start a background run")
 async def create(request: Request, ctx: StaffCtx, thread_id: str, body: RunCreate) -> JSONResponse:
     svc = services(request)
     handle = await _start(svc, ctx.principal, thread_id, body)
-    return JSONResponse(run_json(handle.record), headers=_location(handle))
+    return JSONResponse(run_json(handle.record), headers=_headers(handle, "join"))
 
 
 @router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
@@ -149,6 +189,20 @@ async def get_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) 
     return run_json(services(request).runtime.runs.get(ctx.principal, thread_id, run_id))
 
 
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a run")
+async def delete_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
+    services(request).runtime.runs.delete(ctx.principal, thread_id, run_id)
+    return Response(status_code=204)
+
+
+def _action(action: str) -> str:
+    if action not in ("interrupt", "rollback"):
+        raise ValidationFailed(
+            "action must be interrupt or rollback", code="invalid_value", param="action"
+        )
+    return action
+
+
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")
 async def cancel(
     request: Request,
@@ -158,37 +212,45 @@ async def cancel(
     wait: int = 0,
     action: str = "interrupt",
 ) -> Response:
-    if action not in ("interrupt", "rollback"):
-        raise ValidationFailed(
-            "action must be interrupt or rollback", code="invalid_value", param="action"
-        )
-    await services(request).runtime.runs.cancel(ctx.principal, thread_id, run_id, wait=bool(wait))
+    await services(request).runtime.runs.cancel(
+        ctx.principal, thread_id, run_id, wait=bool(wait), action=_action(action)
+    )
     return Response(status_code=202 if not wait else 200)
+
+
+@router.post("/runs/cancel", status_code=204, summary="Cancel runs by thread, ids or status")
+async def cancel_many(
+    request: Request, ctx: StaffCtx, body: CancelMany, action: str = "interrupt"
+) -> Response:
+    if body.thread_id is None and not body.run_ids and body.status is None:
+        raise ValidationFailed(
+            "name a thread_id, run_ids or a status", code="invalid_value", param="status"
+        )
+    services(request).runtime.runs.cancel_many(
+        ctx.principal,
+        thread_id=body.thread_id,
+        run_ids=body.run_ids,
+        status=body.status or "all",
+        action=_action(action),
+    )
+    return Response(status_code=204)
 
 
 @router.get(
     "/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return the final state"
 )
-async def join(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dict[str, Any]:
-    svc = services(request)
-    snap = await svc.runtime.threads.state(ctx.principal.tenant_id, thread_id, ctx.principal)
-    from cockpit.runtime.serialize import to_json
-
-    return await svc.runtime.runs.join(ctx.principal, thread_id, run_id, to_json(snap.values))
+async def join(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> JSONResponse:
+    body, status = await services(request).runtime.runs.join(ctx.principal, thread_id, run_id)
+    return JSONResponse(body, status_code=status)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Stream a run in progress")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Follow or resume a run's stream")
 async def join_stream(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
     svc = services(request)
+    after = _last_event_id(request)
     rec = svc.runtime.runs.get(ctx.principal, thread_id, run_id)
-    handle = svc.runtime.runs.handle(rec.run_id)
-    if handle is None:
-
-        async def ended() -> Any:
-            yield f'event: end\ndata: {{"run_id": "{rec.run_id}", "status": "{rec.status}"}}\n\n'.encode()
-
-        return StreamingResponse(ended(), media_type="text/event-stream")
-    return _streaming(svc, handle, "continue")
+    handle = svc.runtime.runs.handle(rec.run_id) or RunHandle(rec, ctx.principal, [])
+    return _streaming(svc, handle, after=after, on_disconnect="continue")
 
 
 async def _stateless_thread(svc: Services, principal: Principal, body: RunCreate) -> str:
@@ -205,7 +267,7 @@ async def stateless_stream(request: Request, ctx: StaffCtx, body: RunCreate) -> 
     svc = services(request)
     tid = await _stateless_thread(svc, ctx.principal, body)
     handle = await _start(svc, ctx.principal, tid, body)
-    return _streaming(svc, handle, body.on_disconnect)
+    return _streaming(svc, handle, after=None, on_disconnect=body.on_disconnect)
 
 
 @router.post("/runs/wait", summary="Run on a new thread and wait")
@@ -213,4 +275,33 @@ async def stateless_wait(request: Request, ctx: StaffCtx, body: RunCreate) -> JS
     svc = services(request)
     tid = await _stateless_thread(svc, ctx.principal, body)
     handle = await _start(svc, ctx.principal, tid, body)
-    return await _waited(handle)
+    return await _waited(svc, handle)
+
+
+@router.post("/runs", summary="Start a background run on a new thread")
+async def stateless_create(request: Request, ctx: StaffCtx, body: RunCreate) -> JSONResponse:
+    svc = services(request)
+    tid = await _stateless_thread(svc, ctx.principal, body)
+    handle = await _start(svc, ctx.principal, tid, body)
+    return JSONResponse(run_json(handle.record), headers=_headers(handle, "join"))
+
+
+@router.post("/runs/batch", summary="Start several background runs, each on its own new thread")
+async def batch(
+    request: Request, ctx: StaffCtx, body: list[BatchItem] = Body(max_length=100)
+) -> list[dict[str, Any]]:
+    svc = services(request)
+    if not body:
+        raise ValidationFailed("send at least one run", code="invalid_value", param="body")
+    for i, item in enumerate(body):
+        # Every item is checked before any starts: a bad item starts nothing.
+        try:
+            _spec(item)
+            svc.runtime.graph_for(ctx.principal.tenant_id, item.assistant_id, ctx.principal)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, code=exc.code, param=f"{i}.{exc.param}") from exc
+    started = []
+    for item in body:
+        tid = item.thread_id or await _stateless_thread(svc, ctx.principal, item)
+        started.append(run_json((await _start(svc, ctx.principal, tid, item)).record))
+    return started

@@ -1,0 +1,183 @@
+"""Run events, numbered and shared: a stream can be followed or resumed from any worker.
+
+A run executing here keeps its events in memory (:class:`RunStream`); subscribers in
+this process read them from there as they come. The same events are written to
+``run_events`` in small batches, so a client connected to another worker — or one
+reconnecting with ``Last-Event-ID`` after the worker it used died — reads them from
+the database, woken by the :class:`~cockpit.runtime.notify.Notifier` when a batch
+lands. Sequence numbers carry over a takeover: the next worker continues after the
+last stored event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from cockpit.db.session import Database
+from cockpit.runtime.notify import Notifier, run_key
+from cockpit.runtime.records import RunEvent
+
+log = logging.getLogger(__name__)
+
+END = "end"
+"""Stored after a run's last event; never sent to a client as part of a live stream."""
+FINAL_STATUSES = ("success", "error", "timeout", "interrupted")
+Event = tuple[int, str, Any]
+"""``(seq, event, data)``."""
+
+
+@dataclass
+class RunStream:
+    """The events of one run executing in this process."""
+
+    tenant_id: str
+    run_id: str
+    next_seq: int
+    events: list[Event] = field(default_factory=list)
+    unflushed: list[Event] = field(default_factory=list)
+    closed: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, event: str, data: Any) -> int:
+        seq = self.next_seq
+        self.next_seq += 1
+        item = (seq, event, data)
+        self.events.append(item)
+        self.unflushed.append(item)
+        self._wake()
+        return seq
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class RunEvents:
+    """Writes streams to the database and reads them back, locally or from any worker."""
+
+    def __init__(self, db: Database, notifier: Notifier, *, flush_s: float = 0.05) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._flush_s = flush_s
+        self._local: dict[str, RunStream] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    # ---- writer ----------------------------------------------------------------------
+    def open(self, tenant_id: str, run_id: str) -> RunStream:
+        """A stream for a run starting here; numbering continues after what is stored."""
+        with self._db.tenant_session(tenant_id) as s:
+            last = s.scalar(select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id))
+        stream = RunStream(tenant_id, run_id, next_seq=(last or 0) + 1)
+        self._local[run_id] = stream
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop())
+        return stream
+
+    def close(self, stream: RunStream, *, status: str) -> None:
+        """Store the end marker and whatever is left, then let readers finish."""
+        stream.add(END, {"run_id": stream.run_id, "status": status})
+        self.flush(stream)
+        stream.close()
+        self._local.pop(stream.run_id, None)
+
+    def abandon(self, stream: RunStream) -> None:
+        """The run went to another worker (lost lease): stop without an end marker."""
+        stream.close()
+        self._local.pop(stream.run_id, None)
+
+    def flush(self, stream: RunStream) -> None:
+        if not stream.unflushed:
+            return
+        batch, stream.unflushed = stream.unflushed, []
+        with self._db.tenant_session(stream.tenant_id) as s:
+            s.add_all(
+                RunEvent(run_id=stream.run_id, seq=seq, event=event, data=data)
+                for seq, event, data in batch
+            )
+            self._notifier.notify_in(s, run_key(stream.run_id))
+
+    async def _flush_loop(self) -> None:
+        while self._local:
+            await asyncio.sleep(self._flush_s)
+            for stream in list(self._local.values()):
+                try:
+                    self.flush(stream)
+                except Exception:
+                    log.exception("events of run %s could not be stored", stream.run_id)
+
+    def drop(self, tenant_id: str, run_ids: list[str]) -> None:
+        with self._db.tenant_session(tenant_id) as s:
+            s.execute(delete(RunEvent).where(RunEvent.run_id.in_(run_ids)))
+
+    # ---- reader ----------------------------------------------------------------------
+    def local(self, run_id: str) -> RunStream | None:
+        return self._local.get(run_id)
+
+    async def follow(
+        self, tenant_id: str, run_id: str, *, after: int, status: Any
+    ) -> AsyncIterator[Event]:
+        """Events after ``after`` until the run ends. ``status()`` gives the run's status now
+        (None once it is gone): a stream whose writer died without an end marker stops when
+        the run is final and nothing more is stored."""
+        while True:
+            stream = self._local.get(run_id)
+            if stream is not None and stream.events and stream.events[0][0] <= after + 1:
+                async for item in _read_local(stream, after):
+                    if item[1] == END:
+                        return
+                    after = item[0]
+                    yield item
+                if self._local.get(run_id) is not stream:
+                    # The stream closed without an end marker (lease lost); keep following.
+                    continue
+                return
+            waiter = self._notifier.waiter(run_key(run_id))
+            rows = self._stored(tenant_id, run_id, after)
+            for item in rows:
+                if item[1] == END:
+                    return
+                after = item[0]
+                yield item
+            if not rows:
+                current = status()
+                if current is None or (
+                    current in FINAL_STATUSES and not self._stored(tenant_id, run_id, after)
+                ):
+                    return
+                await waiter.wait(timeout=0.5)
+
+    def _stored(self, tenant_id: str, run_id: str, after: int) -> list[Event]:
+        with self._db.tenant_session(tenant_id) as s:
+            rows = s.execute(
+                select(RunEvent.seq, RunEvent.event, RunEvent.data)
+                .where(RunEvent.run_id == run_id, RunEvent.seq > after)
+                .order_by(RunEvent.seq)
+                .limit(500)
+            ).all()
+        return [(int(seq), str(event), data) for seq, event, data in rows]
+
+
+async def _read_local(stream: RunStream, after: int) -> AsyncIterator[Event]:
+    index = next((i for i, item in enumerate(stream.events) if item[0] > after), None)
+    if index is None:
+        index = len(stream.events)
+    while True:
+        while index < len(stream.events):
+            yield stream.events[index]
+            index += 1
+        if stream.closed:
+            return
+        await stream.changed.wait()
+
+
+__all__ = ["END", "FINAL_STATUSES", "Event", "RunEvents", "RunStream"]
