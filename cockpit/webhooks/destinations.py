@@ -15,6 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from cockpit.errors import ValidationFailed
@@ -58,6 +59,14 @@ class DestinationPolicy:
     allowed_hosts: Sequence[str] = ()
     """Host names or addresses allowed even if they resolve to private ones."""
     resolver: Resolver = field(default=system_resolver, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DestinationPolicy:
+        """The operator's choice: ``COCKPIT_WEBHOOK_ALLOW_PRIVATE`` / ``_ALLOWED_HOSTS``."""
+        return cls(
+            allow_private=bool(settings.webhook_allow_private),
+            allowed_hosts=tuple(settings.webhook_allowed_hosts),
+        )
 
     def check(self, url: str) -> str:
         """``url`` when Cockpit may POST to it, else 422 ``webhook_destination_refused``."""

@@ -30,16 +30,13 @@ MAX_ENDPOINTS = 100
 DEFAULT_GRACE_S = 24 * 3600
 """How long a rotated-out secret keeps signing, so receivers can switch without a gap."""
 MAX_GRACE_S = 7 * 24 * 3600
-_URL = Field(min_length=8, max_length=2000)
-_TYPES = Field(min_length=1, max_length=50)
-_DESCRIPTION = Field(max_length=500)
 
 
 class EndpointCreate(BaseModel):
     """``POST /v1/webhooks/endpoints``."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str = _URL
+    url: str = Field(min_length=8, max_length=2000)
     """Where events are POSTed: http(s), a public address unless the operator allows others."""
     event_types: list[str] = Field(default=["*"], min_length=1, max_length=50)
     """Names from ``GET /v1/webhooks/event-types``, or ``["*"]`` (the default) for all."""
@@ -53,9 +50,9 @@ class EndpointPatch(BaseModel):
     """``PATCH /v1/webhooks/endpoints/{id}``: only the fields sent change."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str | None = _URL
-    event_types: list[str] | None = _TYPES
-    description: str | None = _DESCRIPTION
+    url: str | None = Field(default=None, min_length=8, max_length=2000)
+    event_types: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 
 

@@ -28,15 +28,8 @@ DISPATCHER_KEY = "webhooks"
 """``runtime.extras`` key of this worker's :class:`Dispatcher` (woken when events queue)."""
 
 
-def policy_for(ctx: RequestContext) -> DestinationPolicy:
-    return DestinationPolicy(
-        allow_private=ctx.settings.webhook_allow_private,
-        allowed_hosts=tuple(ctx.settings.webhook_allowed_hosts),
-    )
-
-
 def _endpoints(ctx: RequestContext) -> EndpointService:
-    return EndpointService(ctx.db, policy_for(ctx))
+    return EndpointService(ctx.db, DestinationPolicy.from_settings(ctx.settings))
 
 
 def _wake(ctx: RequestContext) -> None:
@@ -161,4 +154,4 @@ async def replay_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
     return replayed
 
 
-__all__ = ["DISPATCHER_KEY", "policy_for", "router"]
+__all__ = ["DISPATCHER_KEY", "router"]

@@ -1,7 +1,9 @@
-"""Fixtures for the webhook tests: a migrated database with two tenants, t-a and t-b."""
+"""Fixtures for the webhook tests: a migrated database with two tenants (t-a and t-b), and a
+real receiver on loopback."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.tenancy.keys import KeyService
+from tests.cockpit.webhooks.kit import Receiver, serving_receiver
 
 
 def two_tenants(url: str) -> Database:
@@ -27,3 +30,9 @@ def db(backend_url: str) -> Database:
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Database:
     return two_tenants(f"sqlite:///{tmp_path}/webhooks.db")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving_receiver() as got:
+        yield got

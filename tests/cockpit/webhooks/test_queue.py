@@ -12,6 +12,7 @@ from cockpit.db.migrate import alembic_config
 from cockpit.db.session import Database
 from cockpit.errors import InternalError, ValidationFailed
 from cockpit.webhooks import WebhookDelivery, WebhookEndpoint, check_destination, enqueue
+from tests.cockpit.webhooks.kit import SQLITE_ONLY
 
 
 def endpoint(
@@ -67,6 +68,7 @@ def test_migration_downgrades_and_upgrades_again(sqlite_db: Database) -> None:
     assert "webhook_deliveries" in inspect(sqlite_db.engine).get_table_names()
 
 
+@SQLITE_ONLY
 def test_enqueue_matches_type_merchant_and_enabled(db: Database) -> None:
     wide = endpoint(db, "t-a", "https://a.example/all")
     runs_only = endpoint(db, "t-a", "https://a.example/runs", types=["run.completed"])
@@ -89,6 +91,7 @@ def test_enqueue_matches_type_merchant_and_enabled(db: Database) -> None:
     assert runs_only in {r.endpoint_id for r in deliveries(db, "t-a")}
 
 
+@SQLITE_ONLY
 def test_enqueue_rolls_back_with_the_caller(db: Database) -> None:
     endpoint(db, "t-a", "https://a.example/all")
     with pytest.raises(RuntimeError), db.tenant_session("t-a") as s:
@@ -97,6 +100,7 @@ def test_enqueue_rolls_back_with_the_caller(db: Database) -> None:
     assert deliveries(db, "t-a") == []
 
 
+@SQLITE_ONLY
 def test_enqueue_to_a_url_reaches_only_that_endpoint(db: Database) -> None:
     endpoint(db, "t-a", "https://a.example/all", types=["monitor.finding"])
     target = endpoint(db, "t-a", "https://a.example/hook", types=["monitor.finding"])
@@ -113,6 +117,7 @@ def test_enqueue_to_a_url_reaches_only_that_endpoint(db: Database) -> None:
     assert none == []
 
 
+@SQLITE_ONLY
 def test_check_destination_accepts_only_registered_enabled_urls(db: Database) -> None:
     endpoint(db, "t-a", "https://a.example/hook")
     endpoint(db, "t-a", "https://a.example/off", enabled=False)
@@ -129,6 +134,7 @@ def test_check_destination_accepts_only_registered_enabled_urls(db: Database) ->
         check_destination(s, "t-a", "https://a.example/m2", merchant_id="mer_2")
 
 
+@SQLITE_ONLY
 def test_enqueue_refuses_undeclared_types_and_other_tenants_sessions(db: Database) -> None:
     with db.tenant_session("t-a") as s:
         with pytest.raises(InternalError) as err:
