@@ -6,6 +6,7 @@ import uuid
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from sqlalchemy import Select, select, update
@@ -15,9 +16,13 @@ from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.runtime.records import RunRecord, ThreadRecord
 from cockpit.runtime.serialize import to_json
+from cockpit.runtime.thread_copy import copy_checkpoints, keep_latest
 from cockpit.tenancy.principal import Principal
 
 THREAD_STATUSES = ("idle", "busy", "interrupted", "error")
+THREAD_SORTS = ("thread_id", "status", "created_at", "updated_at", "state_updated_at")
+PUBLIC_CHECKPOINT_META = frozenset({"source", "step", "parents", "run_id"})
+"""Checkpoint metadata keys clients see and may filter history on (others may echo config)."""
 
 
 def checkpoint_key(tenant_id: str, thread_id: str) -> str:
@@ -91,7 +96,18 @@ def _public(key: str) -> str:
 
 def _clean_meta(meta: Any) -> dict[str, Any]:
     # Checkpoint metadata may echo configurable values; only the public ones go out.
-    return {k: v for k, v in dict(meta).items() if k in {"source", "step", "parents", "run_id"}}
+    return {k: v for k, v in dict(meta).items() if k in PUBLIC_CHECKPOINT_META}
+
+
+def _history_filter(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    hidden = sorted(set(metadata or {}) - PUBLIC_CHECKPOINT_META)
+    if hidden:
+        raise ValidationFailed(
+            f"history filters on {', '.join(sorted(PUBLIC_CHECKPOINT_META))} only",
+            code="invalid_filter",
+            param=f"metadata.{hidden[0]}",
+        )
+    return metadata or None
 
 
 class ThreadStore:
@@ -99,14 +115,33 @@ class ThreadStore:
         self._db = db
         self._reader = reader
 
-    def config(self, tenant_id: str, thread_id: str) -> RunnableConfig:
-        return {
-            "configurable": {
-                "thread_id": checkpoint_key(tenant_id, thread_id),
-                "public_thread_id": thread_id,
-                "tenant_id": tenant_id,
-            }
+    def config(
+        self, tenant_id: str, thread_id: str, checkpoint_id: str | None = None
+    ) -> RunnableConfig:
+        conf = {
+            "thread_id": checkpoint_key(tenant_id, thread_id),
+            "public_thread_id": thread_id,
+            "tenant_id": tenant_id,
         }
+        if checkpoint_id is not None:
+            conf["checkpoint_id"] = checkpoint_id
+        return {"configurable": conf}
+
+    @property
+    def saver(self) -> BaseCheckpointSaver[Any]:
+        saver = self._reader.checkpointer
+        assert isinstance(saver, BaseCheckpointSaver)
+        return saver
+
+    async def _checkpoint(self, tenant_id: str, thread_id: str, checkpoint_id: str) -> None:
+        """404 ``checkpoint_not_found`` unless the thread has that checkpoint."""
+        found = await self.saver.aget_tuple(self.config(tenant_id, thread_id, checkpoint_id))
+        if found is None:
+            raise NotFound(
+                f"thread {thread_id} has no checkpoint {checkpoint_id}",
+                code="checkpoint_not_found",
+                param="checkpoint_id",
+            )
 
     def create(
         self,
@@ -157,21 +192,92 @@ class ThreadStore:
         return rec
 
     async def state(
-        self, tenant_id: str, thread_id: str, viewer: Principal | None = None
+        self,
+        tenant_id: str,
+        thread_id: str,
+        viewer: Principal | None = None,
+        *,
+        checkpoint_id: str | None = None,
     ) -> StateSnapshot:
+        """The thread's state now, or at ``checkpoint_id`` (404 when it has no such one)."""
         self.get_record(tenant_id, thread_id, viewer)
-        return await self._reader.aget_state(self.config(tenant_id, thread_id))
+        if checkpoint_id is not None:
+            await self._checkpoint(tenant_id, thread_id, checkpoint_id)
+        return await self._reader.aget_state(self.config(tenant_id, thread_id, checkpoint_id))
 
     async def history(
-        self, tenant_id: str, thread_id: str, *, limit: int, viewer: Principal | None = None
+        self,
+        tenant_id: str,
+        thread_id: str,
+        *,
+        limit: int,
+        viewer: Principal | None = None,
+        before: str | None = None,
+        checkpoint_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        """States newest first: from ``checkpoint_id`` (or the newest), older than ``before``,
+        whose checkpoint metadata matches ``metadata`` (public keys only)."""
         self.get_record(tenant_id, thread_id, viewer)
+        flt = _history_filter(metadata)
+        for cid in (before, checkpoint_id):
+            if cid is not None:
+                await self._checkpoint(tenant_id, thread_id, cid)
         out = []
         async for snap in self._reader.aget_state_history(
-            self.config(tenant_id, thread_id), limit=limit
+            self.config(tenant_id, thread_id, checkpoint_id),
+            limit=limit,
+            filter=flt,
+            before=None if before is None else self.config(tenant_id, thread_id, before),
         ):
             out.append(snapshot_json(snap))
         return out
+
+    async def copy(self, tenant_id: str, thread_id: str, *, owner: Principal) -> ThreadRecord:
+        """A new thread with the same metadata and every checkpoint, owned by ``owner``.
+
+        The checkpoints are written first and the thread row last, so a failure leaves no
+        thread behind (the copied checkpoints are dropped)."""
+        source = self.get_record(tenant_id, thread_id, owner)
+        new_id = str(uuid.uuid4())
+        target = checkpoint_key(tenant_id, new_id)
+        try:
+            await copy_checkpoints(self.saver, checkpoint_key(tenant_id, thread_id), target)
+            snap = await self._reader.aget_state(self.config(tenant_id, new_id))
+            with self._db.tenant_session(tenant_id) as s:
+                rec = ThreadRecord(
+                    thread_id=new_id,
+                    meta=dict(source.meta),
+                    status="interrupted" if snap.interrupts else "idle",
+                    assistant_id=source.assistant_id,
+                    merchant_id=owner.merchant_id,
+                )
+                s.add(rec)
+        except BaseException:
+            await self.saver.adelete_thread(target)
+            raise
+        return rec
+
+    async def prune(
+        self, tenant_id: str, thread_ids: list[str], *, strategy: str, viewer: Principal
+    ) -> int:
+        """``delete``: the threads go; ``keep_latest``: only their newest checkpoint stays.
+
+        Every id is checked first (404 for one the caller cannot see, 409 for a busy one), so
+        a refused prune changes nothing. Returns how many threads were pruned."""
+        if strategy not in ("delete", "keep_latest"):
+            raise ValidationFailed(
+                "strategy must be 'delete' or 'keep_latest'", code="invalid_value", param="strategy"
+            )
+        records = [self.get_record(tenant_id, t, viewer) for t in dict.fromkeys(thread_ids)]
+        if any(r.status == "busy" for r in records):
+            raise Conflict("a thread has a run in progress", code="thread_busy", param="thread_ids")
+        for rec in records:
+            if strategy == "delete":
+                await self.delete(tenant_id, rec.thread_id, viewer)
+            else:
+                await keep_latest(self.saver, checkpoint_key(tenant_id, rec.thread_id))
+        return len(records)
 
     async def to_json(
         self, tenant_id: str, rec: ThreadRecord, *, with_values: bool = True
@@ -203,18 +309,32 @@ class ThreadStore:
         limit: int,
         offset: int,
         viewer: Principal | None = None,
+        ids: list[str] | None = None,
+        sort_by: str = "created_at",
+        sort_order: str = "desc",
     ) -> list[ThreadRecord]:
+        """Threads the viewer may see, by status, ids and metadata (equality), sorted."""
         if status is not None and status not in THREAD_STATUSES:
             raise ValidationFailed(
                 f"status must be one of {THREAD_STATUSES}", code="invalid_value", param="status"
             )
+        if sort_by not in THREAD_SORTS or sort_order not in ("asc", "desc"):
+            bad = "sort_by" if sort_by not in THREAD_SORTS else "sort_order"
+            raise ValidationFailed(f"invalid {bad}", code="invalid_value", param=bad)
+        column = {
+            "thread_id": ThreadRecord.thread_id,
+            "status": ThreadRecord.status,
+            "created_at": ThreadRecord.created_at,
+        }.get(sort_by, ThreadRecord.updated_at)
         with self._db.tenant_session(tenant_id) as s:
             q = _visible(select(ThreadRecord), viewer)
             if status:
                 q = q.where(ThreadRecord.status == status)
-            rows = list(
-                s.scalars(q.order_by(ThreadRecord.created_at.desc(), ThreadRecord.id.desc()))
-            )
+            if ids:
+                q = q.where(ThreadRecord.thread_id.in_(ids))
+            order = [column, ThreadRecord.id]
+            q = q.order_by(*(c.desc() for c in order) if sort_order == "desc" else order)
+            rows = list(s.scalars(q))
         if metadata:
             rows = [r for r in rows if all(r.meta.get(k) == v for k, v in metadata.items())]
         return rows[offset : offset + limit]
@@ -280,4 +400,11 @@ class ThreadStore:
             )
 
 
-__all__ = ["THREAD_STATUSES", "ThreadStore", "checkpoint_key", "snapshot_json"]
+__all__ = [
+    "PUBLIC_CHECKPOINT_META",
+    "THREAD_SORTS",
+    "THREAD_STATUSES",
+    "ThreadStore",
+    "checkpoint_key",
+    "snapshot_json",
+]
