@@ -70,6 +70,7 @@ from cockpit.runtime.runspec import (
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
 from cockpit.tenancy.principal import Principal, Role
+from cockpit.webhooks import RUN_COMPLETED, check_destination, enqueue
 
 log = logging.getLogger(__name__)
 _RUNS = cast(Table, RunRecord.__table__)
@@ -78,8 +79,6 @@ ResumeGuard = Callable[[Principal, str, list[Interrupt]], None]
 """``guard(principal, thread_id, pending_interrupts)``: raises when the principal may not resume."""
 GraphSource = Callable[[str, str, Principal], CompiledStateGraph[Any]]
 """``source(tenant_id, assistant_ref, principal)``: the compiled graph a queued run executes."""
-FinishHook = Callable[[Any, RunRecord], None]
-"""``hook(session, run)`` inside the transaction that records a run's end (e.g. webhooks)."""
 
 
 def worker_name() -> str:
@@ -114,7 +113,6 @@ class RunManager:
         self.resume_guard: ResumeGuard | None = None
         """Checks that a principal may decide the approvals a resume would answer."""
         self.graph_source: GraphSource | None = None
-        self.finish_hooks: list[FinishHook] = []
 
     # ---- lifecycle -----------------------------------------------------------------
     def recover(self, *, single_node: bool) -> int:
@@ -215,7 +213,7 @@ class RunManager:
                 param="input",
             )
         if spec.webhook:
-            self._check_webhook(tenant, spec.webhook)
+            self._check_webhook(principal, spec.webhook)
         now_ok = spec.after_seconds == 0 and graph is not None
         claimed = now_ok and self._threads.claim(tenant, thread_id)
         if not claimed and spec.after_seconds == 0 and spec.multitask_strategy == "reject":
@@ -247,11 +245,9 @@ class RunManager:
             self._launch(handle, graph, Claim(tenant, rec.run_id, thread_id, 1, takeover=False))
         return handle
 
-    def _check_webhook(self, tenant: str, url: str) -> None:
-        from cockpit.webhooks import check_destination
-
-        with self._db.tenant_session(tenant) as s:
-            check_destination(s, tenant, url)
+    def _check_webhook(self, principal: Principal, url: str) -> None:
+        with self._db.tenant_session(principal.tenant_id) as s:
+            check_destination(s, principal.tenant_id, url, merchant_id=principal.merchant_id)
 
     def _insert(
         self, principal: Principal, thread_id: str, spec: RunSpec, *, claimed: bool
@@ -456,8 +452,16 @@ class RunManager:
                     .execution_options(synchronize_session=False)
                 )
                 rec.status, rec.error, rec.usage = outcome.status, outcome.error, usage
-                for hook in self.finish_hooks:
-                    hook(s, rec)
+                if rec.webhook:
+                    # Told in the same transaction that records the end: never lost, never twice.
+                    enqueue(
+                        s,
+                        tenant,
+                        RUN_COMPLETED,
+                        run_json(rec),
+                        merchant_id=handle.principal.merchant_id,
+                        url=rec.webhook,
+                    )
                 self.notifier.notify_in(s, run_key(rec.run_id))
                 self.notifier.notify_in(s, QUEUE)
         if handle.cancel_reason == "lost":

@@ -61,31 +61,67 @@ if (
     )
     def spine_payout(ctx: ToolContext, args: PayoutArgs) -> dict[str, Any]:
         """Send a payout to a payee (test tool)."""
-        path = payouts_file(ctx)
-        with _lock:
-            existing = read_payouts(path.parent)
-            for row in existing:
-                if row["key"] == ctx.idempotency_key:
-                    return {"payout_id": row["payout_id"], "replayed": True}
-            row = {
-                "payout_id": f"po_{len(existing) + 1}",
-                "key": ctx.idempotency_key,
-                "tenant": ctx.principal.tenant_id,
-                "amount": args.amount,
-                "currency": args.currency,
-                "payee": args.payee,
-            }
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-        return {"payout_id": row["payout_id"], "amount": args.amount, "currency": args.currency}
+        return _record_payout(ctx, args)
 
     @register_tool("spine_note", kind=ToolKind.READ, args=NoteArgs)
     def spine_note(ctx: ToolContext, args: NoteArgs) -> dict[str, Any]:
         """Echo a note back with the caller's tenant (test tool)."""
         return {"note": args.text, "tenant": ctx.principal.tenant_id}
+
+
+def _record_payout(ctx: ToolContext, args: PayoutArgs) -> dict[str, Any]:
+    path = payouts_file(ctx)
+    with _lock:
+        existing = read_payouts(path.parent)
+        for row in existing:
+            if row["key"] == ctx.idempotency_key:
+                return {"payout_id": row["payout_id"], "replayed": True}
+        row = {
+            "payout_id": f"po_{len(existing) + 1}",
+            "key": ctx.idempotency_key,
+            "tenant": ctx.principal.tenant_id,
+            "amount": args.amount,
+            "currency": args.currency,
+            "payee": args.payee,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return {"payout_id": row["payout_id"], "amount": args.amount, "currency": args.currency}
+
+
+def read_calls(data_dir: Path) -> list[dict[str, Any]]:
+    """Every time ``spine_slow_payout``'s body started (a continued run may start it again)."""
+    path = data_dir / "spine_calls.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+if (
+    "spine_slow_payout"
+    not in __import__("cockpit.toolkit", fromlist=["default_registry"]).default_registry._tools
+):
+
+    @register_tool(
+        "spine_slow_payout",
+        kind=ToolKind.WRITE,
+        args=PayoutArgs,
+        amount_field="amount",
+        currency_field="currency",
+    )
+    def spine_slow_payout(ctx: ToolContext, args: PayoutArgs) -> dict[str, Any]:
+        """A payout that takes SPINE_SLOW_S seconds before it lands (test tool: a worker can
+        die in the middle of it)."""
+        import time
+
+        calls = payouts_file(ctx).parent / "spine_calls.jsonl"
+        with _lock, calls.open("a") as fh:
+            fh.write(json.dumps({"key": ctx.idempotency_key, "pid": os.getpid()}) + "\n")
+        time.sleep(float(os.environ.get("SPINE_SLOW_S", "2")))
+        return _record_payout(ctx, args)
 
 
 class SleepArgs(BaseModel):
@@ -106,7 +142,7 @@ if (
         return {"slept": args.seconds}
 
 
-_PAY = re.compile(r"pay (\d+(?:\.\d{2})?) ([A-Z]{3}) to (\w+)")
+_PAY = re.compile(r"(slow)?pay (\d+(?:\.\d{2})?) ([A-Z]{3}) to (\w+)")
 
 
 class RuleModel(BaseChatModel):
@@ -145,14 +181,14 @@ class RuleModel(BaseChatModel):
                 call.setdefault("id", f"call_{n}")
                 msg = AIMessage(content="", tool_calls=[call])
             elif m:
-                amount = round(float(m.group(1)) * 100)
+                amount = round(float(m.group(2)) * 100)
                 msg = AIMessage(
                     content="",
                     tool_calls=[
                         {
-                            "name": "spine_payout",
+                            "name": "spine_slow_payout" if m.group(1) else "spine_payout",
                             "id": f"call_{n}",
-                            "args": {"amount": amount, "currency": m.group(2), "payee": m.group(3)},
+                            "args": {"amount": amount, "currency": m.group(3), "payee": m.group(4)},
                         }
                     ],
                 )
