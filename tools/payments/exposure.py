@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cockpit.db.session import Database
 from tools.payments.models import Capture, Merchant, Refund
@@ -32,6 +33,35 @@ class DailyVolume:
     """Signed, in major units: captures positive, refunds negative."""
 
 
+def daily_totals_in(
+    session: Session,
+    *,
+    merchant_id: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[tuple[date, str], int]:
+    """Signed minor-unit totals per (day, currency) of captures (+) and successful refunds (−)
+    in currencies other than each merchant's settlement currency, in ``session``."""
+    lo = datetime.combine(start, time.min, UTC) if start else None
+    hi = datetime.combine(end, time.max, UTC) if end else None
+    totals: dict[tuple[date, str], int] = defaultdict(int)
+    home = {m.id: m.settlement_currency for m in session.scalars(select(Merchant))}
+    for model, sign in ((Capture, 1), (Refund, -1)):
+        q = select(model.merchant_id, model.currency, model.amount, model.created_at)
+        if model is Refund:
+            q = q.where(Refund.status == "SUCCESS")
+        if merchant_id:
+            q = q.where(model.merchant_id == merchant_id)
+        if lo:
+            q = q.where(model.created_at >= lo)
+        if hi:
+            q = q.where(model.created_at <= hi)
+        for mid, ccy, amount, at in session.execute(q):
+            if ccy != home.get(mid):
+                totals[(at.date(), ccy)] += sign * amount
+    return dict(totals)
+
+
 class LedgerExposureSource:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -44,28 +74,12 @@ class LedgerExposureSource:
         start: date | None = None,
         end: date | None = None,
     ) -> Iterable[DailyVolume]:
-        lo = datetime.combine(start, time.min, UTC) if start else None
-        hi = datetime.combine(end, time.max, UTC) if end else None
-        totals: dict[tuple[date, str], int] = defaultdict(int)
         with self._db.tenant_session(tenant_id) as s:
-            home = {m.id: m.settlement_currency for m in s.scalars(select(Merchant))}
-            for model, sign in ((Capture, 1), (Refund, -1)):
-                q = select(model.merchant_id, model.currency, model.amount, model.created_at)
-                if model is Refund:
-                    q = q.where(Refund.status == "SUCCESS")
-                if merchant_id:
-                    q = q.where(model.merchant_id == merchant_id)
-                if lo:
-                    q = q.where(model.created_at >= lo)
-                if hi:
-                    q = q.where(model.created_at <= hi)
-                for mid, ccy, amount, at in s.execute(q):
-                    if ccy != home.get(mid):
-                        totals[(at.date(), ccy)] += sign * amount
+            totals = daily_totals_in(s, merchant_id=merchant_id, start=start, end=end)
         return [
             DailyVolume(day, ccy, float(Decimal(minor).scaleb(-EXPONENTS[ccy])))
             for (day, ccy), minor in sorted(totals.items())
         ]
 
 
-__all__ = ["EXTRAS_KEY", "DailyVolume", "LedgerExposureSource"]
+__all__ = ["EXTRAS_KEY", "DailyVolume", "LedgerExposureSource", "daily_totals_in"]

@@ -392,4 +392,8 @@ def dispute_monitoring(
     return read_tx(ctx.db, ctx.principal.tenant_id, read)
 
 
-__all__ = ["router"]
+# The merchant scoping rules, shared with the monitors' router (same 404s, same codes).
+scope_merchant = _scope
+require_merchant_scope = _merchant
+
+__all__ = ["require_merchant_scope", "router", "scope_merchant"]

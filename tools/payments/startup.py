@@ -24,6 +24,8 @@ DEMO_TENANT = "demo"
 """The platform's demo tenant (``cockpit.app.DEMO_TENANT``; not imported: tools never import the app)."""
 GATEWAY_KEY = "payments_gateway"
 SEED_THREAD_KEY = "payments_demo_seed"
+MONITORS_KEY = "payments_monitors"
+"""The worker's monitor scheduler (:class:`tools.payments.monitors.MonitorScheduler`)."""
 
 
 def on_startup(services: Any) -> None:
@@ -33,6 +35,7 @@ def on_startup(services: Any) -> None:
     # Fraud scores a stored payment by its id ("is pay_… legit?") through this source.
     services.extras.setdefault(FRAUD_SOURCE_KEY, PaymentTransactionSource(services.db))
     settings = services.settings
+    _start_monitors(services, float(getattr(settings, "monitors_poll_s", 0) or 0))
     if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
 
@@ -54,4 +57,20 @@ def on_startup(services: Any) -> None:
     thread.start()
 
 
-__all__ = ["DEMO_TENANT", "GATEWAY_KEY", "on_startup"]
+def _start_monitors(services: Any, poll_s: float) -> None:
+    """Every worker runs the monitors' cron; due jobs are claimed so each runs once."""
+    from tools.payments.monitors import MonitorScheduler
+
+    gateway = services.extras.get(GATEWAY_KEY)
+    scheduler = MonitorScheduler(services.db, poll_s=poll_s, rates=getattr(gateway, "rates", None))
+    services.extras[MONITORS_KEY] = scheduler
+    scheduler.start()
+
+
+def on_shutdown(services: Any) -> None:
+    scheduler = services.extras.pop(MONITORS_KEY, None)
+    if scheduler is not None:
+        scheduler.stop()
+
+
+__all__ = ["DEMO_TENANT", "GATEWAY_KEY", "MONITORS_KEY", "on_shutdown", "on_startup"]
