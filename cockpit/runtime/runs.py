@@ -54,6 +54,13 @@ from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
 from cockpit.models.accounting import UsageTracker
+from cockpit.observability import (
+    logcontext,
+    observe_run,
+    run_callbacks,
+    set_queue_depth_source,
+    traceparent,
+)
 from cockpit.runtime.events import FINAL_STATUSES, RunEvents
 from cockpit.runtime.execution import Outcome, RunHandle, api_error, error_body, execute
 from cockpit.runtime.notify import QUEUE, Notifier, run_key
@@ -147,6 +154,7 @@ class RunManager:
     async def start_worker(self) -> None:
         """Start this worker's queue loop and lease heartbeat."""
         await self.notifier.start()
+        set_queue_depth_source(self.queue.depth)
         self._loops = [
             asyncio.create_task(self._queue_loop(), name="cockpit-run-queue"),
             asyncio.create_task(self._heartbeat(), name="cockpit-run-leases"),
@@ -261,7 +269,11 @@ class RunManager:
             meta=spec.metadata,
             kwargs={"stream_mode": spec.stream_mode, "resume": spec.has_resume},
             multitask_strategy=spec.multitask_strategy,
-            payload=spec.payload(),
+            payload={
+                **spec.payload(),
+                "traceparent": traceparent(),
+                "request_id": logcontext.current().get("request_id"),
+            },
             principal={
                 "role": principal.role.value,
                 "key_id": principal.key_id,
@@ -346,23 +358,35 @@ class RunManager:
                 "assistant_id": rec.assistant_id,
             },
             "recursion_limit": 50,
-            "callbacks": [tracker],
+            "callbacks": [tracker, *run_callbacks(run_id=rec.run_id, tenant_id=tenant)],
             "run_id": uuid.UUID(rec.run_id),
         }
-        try:
-            payload = await self._payload(handle, graph, config, claim)
-            outcome = await execute(handle, graph, payload, config, timeout_s=self._timeout)
-        except asyncio.CancelledError:
-            if handle.cancel_reason not in ("lost", "shutdown"):
-                raise
-            self._hand_back(handle)
-            return
-        except Exception:
-            log.exception("run %s could not start", rec.run_id)
-            outcome = Outcome(
-                "error", error=api_error("run_failed", "the run could not start"), http_status=500
-            )
-        self._finish(handle, outcome)
+        with observe_run(
+            tenant_id=tenant,
+            run_id=rec.run_id,
+            thread_id=rec.thread_id,
+            assistant_id=rec.assistant_id,
+            traceparent=rec.payload.get("traceparent"),
+            request_id=rec.payload.get("request_id"),
+        ) as observed:
+            try:
+                payload = await self._payload(handle, graph, config, claim)
+                outcome = await execute(handle, graph, payload, config, timeout_s=self._timeout)
+            except asyncio.CancelledError:
+                if handle.cancel_reason not in ("lost", "shutdown"):
+                    raise
+                observed.status = "interrupted"
+                self._hand_back(handle)
+                return
+            except Exception:
+                log.exception("run %s could not start", rec.run_id)
+                outcome = Outcome(
+                    "error",
+                    error=api_error("run_failed", "the run could not start"),
+                    http_status=500,
+                )
+            observed.status = outcome.status
+            self._finish(handle, outcome)
         if (
             rec.payload.get("on_completion") == "delete"
             and outcome.status == "success"
@@ -457,7 +481,7 @@ class RunManager:
                     enqueue(
                         s,
                         tenant,
-                        RUN_COMPLETED,
+                        RUN_COMPLETED.name,
                         run_json(rec),
                         merchant_id=handle.principal.merchant_id,
                         url=rec.webhook,
