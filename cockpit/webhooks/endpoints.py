@@ -8,6 +8,7 @@ merchant. Another tenant's (or, for a merchant-bound key, another merchant's) en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
-from cockpit.errors import Conflict, NotFound, ValidationFailed
+from cockpit.errors import Conflict, NotFound
 from cockpit.tenancy.principal import Principal
 from cockpit.webhooks.destinations import DestinationPolicy
 from cockpit.webhooks.events import WEBHOOK_TEST, check_subscriptions
@@ -108,9 +109,17 @@ def _new_secret(now: datetime) -> tuple[dict[str, Any], str]:
 class EndpointService:
     """Endpoint CRUD for one caller at a time (the principal scopes every call)."""
 
-    def __init__(self, db: Database, policy: DestinationPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        policy: DestinationPolicy,
+        *,
+        merchant_exists: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._db = db
         self._policy = policy
+        self._merchant_exists = merchant_exists
+        """``(tenant, merchant) -> bool`` from the composition root (core cannot see payments)."""
 
     def _find(self, s: Session, who: Principal, endpoint_id: str) -> WebhookEndpoint:
         row = s.get(WebhookEndpoint, endpoint_id)
@@ -137,14 +146,16 @@ class EndpointService:
     def create(self, who: Principal, body: EndpointCreate) -> dict[str, Any]:
         """Register an endpoint; the answer holds its secret, the only time it is shown."""
         merchant = body.merchant_id
-        if who.merchant_id is not None:
-            if merchant not in (None, who.merchant_id):
-                raise ValidationFailed(
-                    "merchant_id: this key registers endpoints for its own merchant only",
-                    code="merchant_mismatch",
-                    param="merchant_id",
-                )
+        if who.merchant_id is not None and merchant is None:
             merchant = who.merchant_id
+        if merchant is not None and not (
+            _owned(who, merchant)
+            and (self._merchant_exists is None or self._merchant_exists(who.tenant_id, merchant))
+        ):
+            # Another merchant is not found for a bound key, as everywhere on the platform.
+            raise NotFound(
+                f"no merchant {merchant!r}", code="merchant_not_found", param="merchant_id"
+            )
         types = check_subscriptions(body.event_types)
         url = self._policy.check(body.url)
         now = utcnow()

@@ -28,8 +28,12 @@ DISPATCHER_KEY = "webhooks"
 """``runtime.extras`` key of this worker's :class:`Dispatcher` (woken when events queue)."""
 
 
-def _endpoints(ctx: RequestContext) -> EndpointService:
-    return EndpointService(ctx.db, DestinationPolicy.from_settings(ctx.settings))
+def _endpoints(request: Request, ctx: RequestContext) -> EndpointService:
+    return EndpointService(
+        ctx.db,
+        DestinationPolicy.from_settings(ctx.settings),
+        merchant_exists=services(request).keys.merchant_exists,
+    )
 
 
 def _wake(ctx: RequestContext) -> None:
@@ -63,26 +67,28 @@ async def list_event_types(ctx: StaffCtx) -> list[dict[str, str]]:
 )
 async def create_endpoint(request: Request, ctx: StaffCtx, body: EndpointCreate) -> dict[str, Any]:
     # The destination check resolves the host name: off the event loop.
-    created = await asyncio.to_thread(_endpoints(ctx).create, ctx.principal, body)
+    created = await asyncio.to_thread(_endpoints(request, ctx).create, ctx.principal, body)
     _audit(request, ctx, "webhook_endpoint_created", created)
     return created
 
 
 @router.get("/endpoints", summary="This caller's webhook endpoints")
-async def list_endpoints(ctx: StaffCtx) -> list[dict[str, Any]]:
-    return _endpoints(ctx).list_all(ctx.principal)
+async def list_endpoints(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
+    return _endpoints(request, ctx).list_all(ctx.principal)
 
 
 @router.get("/endpoints/{endpoint_id}", summary="A webhook endpoint")
-async def get_endpoint(ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
-    return _endpoints(ctx).get(ctx.principal, endpoint_id)
+async def get_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
+    return _endpoints(request, ctx).get(ctx.principal, endpoint_id)
 
 
 @router.patch("/endpoints/{endpoint_id}", summary="Change url, event types, enabled, description")
 async def update_endpoint(
     request: Request, ctx: StaffCtx, endpoint_id: str, body: EndpointPatch
 ) -> dict[str, Any]:
-    changed = await asyncio.to_thread(_endpoints(ctx).update, ctx.principal, endpoint_id, body)
+    changed = await asyncio.to_thread(
+        _endpoints(request, ctx).update, ctx.principal, endpoint_id, body
+    )
     _audit(request, ctx, "webhook_endpoint_updated", changed)
     return changed
 
@@ -91,7 +97,7 @@ async def update_endpoint(
     "/endpoints/{endpoint_id}", status_code=204, summary="Remove an endpoint (unsent events end)"
 )
 async def delete_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> Response:
-    removed = _endpoints(ctx).delete(ctx.principal, endpoint_id)
+    removed = _endpoints(request, ctx).delete(ctx.principal, endpoint_id)
     _audit(request, ctx, "webhook_endpoint_deleted", removed)
     return Response(status_code=204)
 
@@ -103,7 +109,7 @@ async def delete_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> 
 async def rotate_secret(
     request: Request, ctx: StaffCtx, endpoint_id: str, body: RotateSecret | None = None
 ) -> dict[str, Any]:
-    rotated = _endpoints(ctx).rotate(ctx.principal, endpoint_id, body or RotateSecret())
+    rotated = _endpoints(request, ctx).rotate(ctx.principal, endpoint_id, body or RotateSecret())
     _audit(request, ctx, "webhook_secret_rotated", rotated)
     return rotated
 
@@ -113,8 +119,8 @@ async def rotate_secret(
     status_code=202,
     summary="Send a webhook.test event to this endpoint",
 )
-async def send_test(ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
-    delivery_id = _endpoints(ctx).send_test(ctx.principal, endpoint_id)
+async def send_test(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
+    delivery_id = _endpoints(request, ctx).send_test(ctx.principal, endpoint_id)
     _wake(ctx)
     return DeliveryLog(ctx.db).get(ctx.principal, delivery_id)
 

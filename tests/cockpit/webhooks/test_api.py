@@ -185,7 +185,12 @@ def test_merchant_keys_see_and_register_only_their_own(world: World) -> None:
     mismatch = world.call(
         "m1", "POST", "/endpoints", json={"url": world.url("/m1b"), "merchant_id": MER_2}
     )
-    assert (mismatch.status_code, mismatch.json()["code"]) == (422, "merchant_mismatch")
+    assert (mismatch.status_code, mismatch.json()["code"]) == (404, "merchant_not_found")
+    assert mismatch.json()["param"] == "merchant_id"
+    unknown = world.call(
+        "admin", "POST", "/endpoints", json={"url": world.url("/nobody"), "merchant_id": "mer_x"}
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "merchant_not_found")
     tenant_wide = world.create("admin", "/wide")
     for_m2 = world.create("admin", "/for-m2", merchant_id=MER_2)
     assert for_m2["merchant_id"] == MER_2
