@@ -127,9 +127,13 @@ def prepare(db: Database, tenant_id: str, delivery_id: str, token: str) -> Outgo
         if endpoint is None or not endpoint.enabled:
             _end(row, "dead", "endpoint deleted" if endpoint is None else "endpoint disabled", now)
             return None
+        signing = active_secrets(endpoint, now=now)
+        if not signing:  # not possible through the API; never send unsigned
+            _end(row, "dead", "endpoint has no signing secret", now)
+            return None
         body = encode_body(row.payload)
         headers = signed_headers(
-            active_secrets(endpoint, now=now),
+            signing,
             msg_id=row.id,
             timestamp=int(now.timestamp()),
             body=body,
@@ -227,7 +231,13 @@ class Dispatcher:
         async with httpx.AsyncClient(
             timeout=self.timeout_s, follow_redirects=False, transport=self.transport
         ) as client:
-            await asyncio.gather(*(self._one(client, t, d, token) for t, d in claimed))
+            results = await asyncio.gather(
+                *(self._one(client, t, d, token) for t, d in claimed), return_exceptions=True
+            )
+        for (tenant, delivery), result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                # Its lease makes it due again; one bad delivery must not stop the others.
+                log.error("webhook %s of tenant %s failed: %r", delivery, tenant, result)
         return len(claimed)
 
     async def _one(self, client: httpx.AsyncClient, tenant: str, delivery: str, token: str) -> Any:

@@ -62,6 +62,18 @@ CREDIT_APPLICANT = {
 }
 
 
+def _seed_cron(api: Api, key_a: str, thread_id: str) -> str:
+    """A cron of A on A's thread (its id, schedule and input are A's)."""
+    body = {
+        "assistant_id": "spine",
+        "schedule": "0 9 * * *",
+        "input": {"messages": [{"role": "user", "content": "note secret-of-a"}]},
+    }
+    r = api.client.post(f"/threads/{thread_id}/runs/crons", json=body, headers=api.h(key_a))
+    assert r.status_code == 200, r.text
+    return str(r.json()["cron_id"])
+
+
 def _seed_credit(api: Api, key_a: str) -> dict[str, str]:
     """A deployed strategy version and a stored credit decision of A."""
     c, h = api.client, api.h(key_a)
@@ -108,6 +120,30 @@ def _seed_acp(api: Api) -> dict[str, str]:
     return {"checkout_session_id": sid, "session_id": sid, "feed_id": feed_id}
 
 
+def _seed_webhooks(api: Api) -> dict[str, str]:
+    """A's webhook endpoint and a delivery to it, written directly: the URL (a closed loopback
+    port) is refused at send time in this app, so nothing is ever sent."""
+    from cockpit.webhooks import WebhookEndpoint, enqueue
+    from cockpit.webhooks.signing import generate_secret
+
+    svc = api.client.app.state.services  # type: ignore[attr-defined]
+    with svc.db.tenant_session("tenant-a") as s:
+        s.add(
+            WebhookEndpoint(
+                id="we_isolation_a",
+                url="http://127.0.0.1:9/a-hook",
+                description="",
+                event_types=["*"],
+                enabled=True,
+                secrets=[{"id": "whsk_a", "secret": generate_secret(), "expires_at": None}],
+                created_by="test",
+            )
+        )
+        s.flush()
+        (delivery,) = enqueue(s, "tenant-a", "webhook.test", {"owner": "a"})
+    return {"endpoint_id": "we_isolation_a", "delivery_id": delivery}
+
+
 def _seed_a(api: Api, key_a: str) -> dict[str, str]:
     c = api.client
     assert c.post("/v1/agents", json=A_AGENT, headers=api.h(key_a)).status_code == 201
@@ -121,6 +157,7 @@ def _seed_a(api: Api, key_a: str) -> dict[str, str]:
     key_id = c.get("/v1/keys", headers=api.h(key_a)).json()[0]["id"]
     return {
         "thread_id": tid,
+        "cron_id": _seed_cron(api, key_a, tid),
         "run_id": run_id,
         "approval_id": approval,
         "assistant_id": "a-private",
@@ -131,6 +168,7 @@ def _seed_a(api: Api, key_a: str) -> dict[str, str]:
         "kind": "card",
         **_seed_credit(api, key_a),
         **_seed_acp(api),
+        **_seed_webhooks(api),
     }
 
 
@@ -214,8 +252,8 @@ def test_tenant_b_cannot_reach_tenant_a(
         secrets = [
             ids[k]
             for k in (
-                "thread_id", "run_id", "approval_id", "key_id", "decision_id",
-                "checkout_session_id", "feed_id",
+                "thread_id", "cron_id", "run_id", "approval_id", "key_id", "decision_id",
+                "checkout_session_id", "feed_id", "endpoint_id", "delivery_id",
             )
         ] + ["a-private", "secret-of-a"]  # fmt: skip
         checked = 0

@@ -223,3 +223,21 @@ def test_two_dispatchers_send_each_delivery_once(db: Database, receiver: Receive
     assert statuses == Counter({"succeeded": 30})
     for w in workers:
         w.db.dispose()
+
+
+@SQLITE_ONLY
+def test_an_endpoint_without_a_live_secret_is_never_sent_unsigned(
+    db: Database, receiver: Receiver
+) -> None:
+    from cockpit.webhooks import WebhookEndpoint
+
+    endpoint = register(db, receiver.url + "/hook")
+    with db.tenant_session("t-a") as s:
+        found = s.get(WebhookEndpoint, str(endpoint["id"]))
+        assert found is not None
+        found.secrets = [{**found.secrets[0], "expires_at": "2000-01-01T00:00:00+00:00"}]
+    (msg,) = queue(db)
+    asyncio.run(dispatcher(db).dispatch_due())
+    dead = row(db, msg)
+    assert (dead.status, dead.last_error) == ("dead", "endpoint has no signing secret")
+    assert receiver.received == []
