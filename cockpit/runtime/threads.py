@@ -224,9 +224,17 @@ class ThreadStore:
             if cid is not None:
                 await self._checkpoint(tenant_id, thread_id, cid)
         out = []
+        if checkpoint_id is not None:  # that checkpoint first, then the ones before it
+            snap = await self._reader.aget_state(self.config(tenant_id, thread_id, checkpoint_id))
+            if flt is None or all((snap.metadata or {}).get(k) == v for k, v in flt.items()):
+                out.append(snapshot_json(snap))
+            if before is None:
+                before = checkpoint_id
+            if len(out) >= limit:
+                return out
         async for snap in self._reader.aget_state_history(
-            self.config(tenant_id, thread_id, checkpoint_id),
-            limit=limit,
+            self.config(tenant_id, thread_id),
+            limit=limit - len(out),
             filter=flt,
             before=None if before is None else self.config(tenant_id, thread_id, before),
         ):
