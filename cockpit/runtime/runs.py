@@ -114,7 +114,7 @@ class RunManager:
         self.worker_id = worker_name()
         self.queue = RunQueue(db, lease_s=lease_s)
         self.notifier = notifier or Notifier()
-        self.log = RunEvents(db, self.notifier)
+        self.journal = RunEvents(db, self.notifier)
         self._active: dict[str, RunHandle] = {}
         self._loops: list[asyncio.Task[None]] = []
         self.resume_guard: ResumeGuard | None = None
@@ -342,7 +342,7 @@ class RunManager:
 
     async def _run(self, handle: RunHandle, graph: CompiledStateGraph[Any], claim: Claim) -> None:
         rec, tenant = handle.record, handle.principal.tenant_id
-        handle.stream = self.log.open(tenant, rec.run_id)
+        handle.stream = self.journal.open(tenant, rec.run_id)
         handle.publish("metadata", {"run_id": rec.run_id, "attempt": claim.attempt})
         tracker = UsageTracker(tenant_id=tenant, run_id=rec.run_id, thread_id=rec.thread_id)
         handle.usage = tracker
@@ -499,7 +499,7 @@ class RunManager:
             payload={"run_id": rec.run_id, "status": outcome.status, "error": outcome.error},
         )
         assert handle.stream is not None
-        self.log.close(handle.stream, status=outcome.status)
+        self.journal.close(handle.stream, status=outcome.status)
         handle.settle(outcome)
         self._active.pop(rec.run_id, None)
 
@@ -528,8 +528,8 @@ class RunManager:
             payload={"run_id": rec.run_id},
         )
         assert handle.stream is not None
-        self.log.close(handle.stream, status="interrupted")
-        self.log.drop(tenant, [rec.run_id])
+        self.journal.close(handle.stream, status="interrupted")
+        self.journal.drop(tenant, [rec.run_id])
         handle.settle(
             Outcome("interrupted", error=api_error("run_cancelled", "rolled back"), http_status=409)
         )
@@ -550,7 +550,7 @@ class RunManager:
                     .values(lease_until=utcnow() - timedelta(seconds=1))
                 )
         if handle.stream is not None:
-            self.log.abandon(handle.stream)
+            self.journal.abandon(handle.stream)
         self._active.pop(rec.run_id, None)
 
     def _save_usage(self, handle: RunHandle) -> dict[str, Any] | None:
@@ -596,7 +596,7 @@ class RunManager:
         if claim.takeover:
             log.warning("continuing run %s (attempt %d)", rec.run_id, claim.attempt)
         if claim.attempt > MAX_ATTEMPTS:
-            handle.stream = self.log.open(claim.tenant_id, rec.run_id)
+            handle.stream = self.journal.open(claim.tenant_id, rec.run_id)
             handle.local = True
             self._active[rec.run_id] = handle
             self._finish(
@@ -613,7 +613,7 @@ class RunManager:
                 raise RuntimeError("no graph source")
             graph = self.graph_source(claim.tenant_id, rec.assistant_id, principal)
         except CockpitError as exc:
-            handle.stream = self.log.open(claim.tenant_id, rec.run_id)
+            handle.stream = self.journal.open(claim.tenant_id, rec.run_id)
             handle.local = True
             self._active[rec.run_id] = handle
             self._finish(handle, Outcome("error", error=exc.to_dict(), http_status=exc.status))
@@ -788,7 +788,7 @@ class RunManager:
             )
         with self._db.tenant_session(principal.tenant_id) as s:
             s.execute(delete(RunRecord).where(RunRecord.run_id == rec.run_id))
-        self.log.drop(principal.tenant_id, [rec.run_id])
+        self.journal.drop(principal.tenant_id, [rec.run_id])
 
     async def events(
         self, handle: RunHandle, *, after: int | None, cancel_on_disconnect: bool
@@ -802,7 +802,7 @@ class RunManager:
 
         completed = False
         try:
-            async for item in self.log.follow(tenant, run_id, after=after or 0, status=status):
+            async for item in self.journal.follow(tenant, run_id, after=after or 0, status=status):
                 yield item
             completed = True
         finally:
