@@ -64,6 +64,7 @@ def test_top_level_packages_resolve_to_this_repo(name: str) -> None:
         "cockpit.runtime",
         "cockpit.audit",
         "cockpit.guardrails",
+        "cockpit.webhooks",
     ],
 )
 def test_public_surfaces_are_curated(package: str) -> None:

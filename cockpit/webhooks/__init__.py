@@ -11,6 +11,8 @@ allow; send an unsigned body; return a secret except when it is created.
 
 from __future__ import annotations
 
+from cockpit.webhooks.destinations import DestinationPolicy
+from cockpit.webhooks.dispatcher import Dispatcher
 from cockpit.webhooks.events import (
     MONITOR_FINDING,
     RUN_COMPLETED,
@@ -21,16 +23,22 @@ from cockpit.webhooks.events import (
 )
 from cockpit.webhooks.models import WebhookDelivery, WebhookEndpoint
 from cockpit.webhooks.queue import check_destination, enqueue
+from cockpit.webhooks.signing import SignatureError, generate_secret, verify
 
 __all__ = [
     "MONITOR_FINDING",
     "RUN_COMPLETED",
     "WEBHOOK_TEST",
+    "DestinationPolicy",
+    "Dispatcher",
     "EventType",
+    "SignatureError",
     "WebhookDelivery",
     "WebhookEndpoint",
     "check_destination",
     "enqueue",
     "event_types",
+    "generate_secret",
     "register_event_type",
+    "verify",
 ]
