@@ -212,6 +212,8 @@ OTHER_MERCHANT = [
     ("GET", f"/v1/payments/merchants/{MER_A2}"),
     ("GET", f"/v1/payments/analytics/dispute-monitoring/{MER_A2}"),
     ("GET", f"/v1/fraud/merchants/{MER_A2}/report"),
+    ("GET", f"/v1/monitors/findings?merchant_id={MER_A2}"),
+    ("GET", f"/v1/monitors/settings?merchant_id={MER_A2}"),
 ]
 
 
