@@ -26,16 +26,16 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
-from urllib.parse import urlparse
 
-import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from chromadb.errors import NotFoundError as ChromaNotFound
 
 from cockpit.clock import utcnow
@@ -64,6 +64,7 @@ from knowledge.namespace import (
 )
 from knowledge.parse import parse_document
 from knowledge.screen import screen_text
+from knowledge.store_client import make_chroma_client
 
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _EMBED_BATCH = 64
@@ -82,20 +83,10 @@ def _visible(metadata: Mapping[str, Any] | None, merchant_id: str | None) -> boo
     return merchant_id is None or owner is None or owner == merchant_id
 
 
-def make_chroma_client(settings: Settings) -> ClientAPI:
-    """Embedded Chroma under ``data_dir/chroma``, or a Chroma server at ``chroma_url``."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
-    path = settings.ensure_data_dir() / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+def _no_collection(full: str) -> NotFound:
+    return NotFound(
+        f"no collection {full.partition('_')[2]!r}", code="collection_not_found", param="collection"
+    )
 
 
 def _slug(text: str) -> str:
@@ -136,11 +127,7 @@ class KnowledgeStore:
         try:
             return self._client.get_collection(full, embedding_function=self._function)  # type: ignore[arg-type]
         except (ChromaNotFound, ValueError):
-            raise NotFound(
-                f"no collection {full.partition('_')[2]!r}",
-                code="collection_not_found",
-                param="collection",
-            ) from None
+            raise _no_collection(full) from None
 
     def _exists(self, full: str) -> bool:
         try:
@@ -199,12 +186,31 @@ class KnowledgeStore:
         }
         if merchant_id is not None:
             metadata[_OWNER] = merchant_id
-        return self._client.create_collection(
-            full,
-            embedding_function=self._function,  # type: ignore[arg-type]
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata=metadata,
-        )
+        try:
+            return self._client.create_collection(
+                full,
+                embedding_function=self._function,  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata=metadata,
+            )
+        except ChromaError:
+            # Another worker on the same Chroma server created it since we looked.
+            if not self._exists(full):
+                raise
+            raise Conflict(
+                f"collection {full.partition('_')[2]!r} already exists",
+                code="collection_exists",
+                param="name",
+            ) from None
+
+    def _drop(self, full: str) -> None:
+        """Delete a collection another worker may be deleting too."""
+        try:
+            self._client.delete_collection(full)
+        except (ChromaNotFound, ValueError):
+            raise _no_collection(full) from None
+        finally:
+            self._snapshots.pop(full, None)
 
     def create_collection(
         self, tenant_id: str, name: str, *, description: str = "", merchant_id: str | None = None
@@ -254,8 +260,7 @@ class KnowledgeStore:
                     f"no collection {name!r}", code="collection_not_found", param="collection"
                 )
             self._check_owner(self._collection(full), name, merchant_id, write=True)
-            self._client.delete_collection(full)
-            self._snapshots.pop(full, None)
+            self._drop(full)
 
     # -------------------------------------------------------------- ingestion
     def ingest(
@@ -281,7 +286,7 @@ class KnowledgeStore:
                 raise NotFound(
                     f"no collection {collection!r}", code="collection_not_found", param="collection"
                 )
-            with self._lock:
+            with self._lock, suppress(Conflict):  # another worker's create is as good
                 if not self._exists(full):
                     self._create(full, merchant_id=merchant_id)
         self._check_owner(self._collection(full), collection, merchant_id, write=True)
@@ -305,9 +310,12 @@ class KnowledgeStore:
                 col = self._collection(full)
                 if (col.metadata or {}).get("embedder") == self.embedder.name:
                     return col
-                self._client.delete_collection(full)
-                self._snapshots.pop(full, None)
-            return self._create(full, description=description)
+                with suppress(NotFound):  # another worker is rebuilding it too
+                    self._drop(full)
+            try:
+                return self._create(full, description=description)
+            except Conflict:
+                return self._collection(full)
 
     def ingest_shared(
         self, name: str, data: bytes, *, filename: str, **options: Any
@@ -445,9 +453,13 @@ class KnowledgeStore:
             )
 
     def _bump(self, col: Collection) -> None:
-        """Advance the collection revision so every worker rebuilds its BM25 index."""
+        """Give the collection a new revision so every worker rebuilds its BM25 index.
+
+        A fresh random token, not a counter: two workers writing at once would both turn
+        ``n`` into ``n + 1``, and a third that cached its index at the first ``n + 1`` would
+        never see the second write. Tokens never repeat, so any write changes what they see."""
         meta = dict(col.metadata or {})
-        meta["revision"] = str(int(str(meta.get("revision", "0"))) + 1)
+        meta["revision"] = uuid.uuid4().hex
         col.modify(metadata=meta)
         self._snapshots.pop(col.name, None)
 

@@ -100,3 +100,78 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> s
         return f"sqlite:///{tmp_path}/cockpit.db"
     url: str = request.getfixturevalue("fresh_pg_url")
     return url
+
+
+def _unavailable(reason: str) -> None:
+    """A missing service fails the run in CI (it must be tested there) and skips elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+def _chroma_answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url + "/api/v2/heartbeat", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server (the scaled-out knowledge store): ``COCKPIT_TEST_CHROMA_URL`` when set
+    (.ci/run starts one), else ``chroma run`` from this venv on a free loopback port with its
+    own temp dir, stopped after the session. Tests share it through their own databases
+    (``fresh_chroma_url``), so parallel workers never see each other's collections."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    configured = os.environ.get("COCKPIT_TEST_CHROMA_URL", "").rstrip("/")
+    if configured:
+        if not _chroma_answers(configured):
+            _unavailable(f"no Chroma server answers at COCKPIT_TEST_CHROMA_URL={configured}")
+        yield configured
+        return
+    binary = Path(sys.executable).parent / "chroma"
+    if not binary.exists():
+        _unavailable(f"the chroma server command is not installed ({binary})")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    data = tmp_path_factory.mktemp("chroma-server")
+    url = f"http://127.0.0.1:{port}"
+    command = [str(binary), "run", "--path", str(data / "db")]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with (data / "chroma.log").open("ab") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _chroma_answers(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (data / "chroma.log").read_text(errors="replace")[-2000:]
+                _unavailable(f"chroma run did not start on {url}: {tail}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def fresh_chroma_url(chroma_server_url: str) -> Iterator[str]:
+    """``COCKPIT_CHROMA_URL`` for an empty Chroma database of this test's own on the server."""
+    from knowledge.store_client import drop_database, ensure_database, parse_chroma_url
+
+    url = f"{chroma_server_url}/?database=cockpit-t-{uuid.uuid4().hex[:12]}"
+    server = parse_chroma_url(url)
+    ensure_database(server)
+    yield url
+    drop_database(server)

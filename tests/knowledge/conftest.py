@@ -1,12 +1,9 @@
-"""Fixtures for the knowledge tests: stores on a throw-away embedded Chroma."""
+"""Fixtures for the knowledge tests: stores on a throw-away embedded Chroma or Chroma server."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +12,10 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
+from cockpit.config import Settings
 from cockpit.embeddings import HashingEmbedder
 from knowledge.store import KnowledgeStore
+from knowledge.store_client import make_chroma_client
 
 MARKDOWN = b"""# Refund handbook
 
@@ -32,9 +31,6 @@ A refund in another currency uses the rate of the day after the refund.
 """
 
 
-_CHROMA = ChromaSettings(anonymized_telemetry=False)
-
-
 def new_store(path: Path) -> KnowledgeStore:
     client = chromadb.PersistentClient(
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
@@ -42,50 +38,14 @@ def new_store(path: Path) -> KnowledgeStore:
     return KnowledgeStore(client, embedder=HashingEmbedder(256))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A real Chroma server (the scaled-out mode) on a loopback port, for this session."""
-    binary = Path(sys.executable).parent / "chroma"
-    if not binary.exists():
-        pytest.skip("the chroma server binary is not installed")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [str(binary), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=port, settings=_CHROMA).heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.3)
-        yield ("127.0.0.1", port)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> KnowledgeStore:
-    """The same store tests run on embedded Chroma and (slow) on a Chroma server."""
+    """The same store tests run on embedded Chroma and (slow) on a Chroma server, reached the
+    way the product reaches it (``COCKPIT_CHROMA_URL``), in an empty database of its own."""
     if request.param == "embedded":
         return new_store(tmp_path / "chroma")
-    host, port = request.getfixturevalue("chroma_server")
-    client = chromadb.HttpClient(host=host, port=port, settings=_CHROMA)
-    for col in client.list_collections():
-        client.delete_collection(col.name)
+    url: str = request.getfixturevalue("fresh_chroma_url")
+    client = make_chroma_client(Settings(chroma_url=url, data_dir=tmp_path))
     return KnowledgeStore(client, embedder=HashingEmbedder(256))
 
 

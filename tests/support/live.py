@@ -125,3 +125,23 @@ class LiveServer:
 
     def key(self, name: str = "demo") -> str:
         return (self.data_dir / f"{name}.key").read_text().strip()
+
+
+def start_together(servers: list[LiveServer], *, timeout: float = 240.0) -> None:
+    """Start every server at the same moment (workers racing to migrate and bootstrap one
+    fresh database, as a deployment's do); raises the first failure once all have tried."""
+    errors: list[BaseException] = []
+
+    def start(server: LiveServer) -> None:
+        try:
+            server.start(timeout=timeout)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
