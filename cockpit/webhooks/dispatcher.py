@@ -185,18 +185,30 @@ def record(
         return row.status
 
 
-async def post(client: httpx.AsyncClient, sent: Outgoing) -> Outcome:
-    """POST once; never raises for the receiver's faults."""
+async def post(
+    client: httpx.AsyncClient, sent: Outgoing, *, timeout_s: float = TIMEOUT_S
+) -> Outcome:
+    """POST once; never raises for the receiver's faults.
+
+    Only the status line counts: the response body is never read (a receiver cannot make
+    the worker buffer it), and the whole exchange is bounded by ``timeout_s`` (a receiver
+    dripping its headers cannot hold the worker either).
+    """
     started = time.monotonic()
     at = utcnow()
     code: int | None = None
     error: str | None = None
     try:
-        response = await client.post(sent.url, content=sent.body, headers=sent.headers)
-        code = response.status_code
+        async with asyncio.timeout(timeout_s):
+            request = client.build_request(
+                "POST", sent.url, content=sent.body, headers=sent.headers
+            )
+            response = await client.send(request, stream=True)
+            code = response.status_code
+            await response.aclose()
         if not 200 <= code < 300:
             error = f"HTTP {code}"
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         error = "timed out"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
@@ -249,7 +261,7 @@ class Dispatcher:
         except ValidationFailed as exc:
             outcome = Outcome(utcnow(), None, exc.message, 0)
         else:
-            outcome = await post(client, sent)
+            outcome = await post(client, sent, timeout_s=self.timeout_s)
         status = await asyncio.to_thread(
             record, self.db, sent, outcome, schedule=self.schedule, jitter=self.jitter
         )

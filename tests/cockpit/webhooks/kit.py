@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class Receiver:
 
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    delay_s: float = 0.0
+    """How long each answer waits (a receiver slower than the dispatcher's timeout)."""
     url: str = ""
     _arrived: threading.Condition = field(default_factory=threading.Condition)
 
@@ -72,6 +75,7 @@ def serving_receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = got.handle(self.path, headers, body)
+            time.sleep(got.delay_s)
             self.send_response(status)
             self.send_header("content-length", "0")
             self.end_headers()

@@ -241,3 +241,20 @@ def test_an_endpoint_without_a_live_secret_is_never_sent_unsigned(
     dead = row(db, msg)
     assert (dead.status, dead.last_error) == ("dead", "endpoint has no signing secret")
     assert receiver.received == []
+
+
+@SQLITE_ONLY
+def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(
+    db: Database, receiver: Receiver
+) -> None:
+    register(db, receiver.url + "/slow")
+    receiver.delay_s = 2.0
+    (msg,) = queue(db)
+    hooks = Dispatcher(db, policy=LOOPBACK, timeout_s=0.3, jitter=lambda: 0.0)
+    asyncio.run(hooks.dispatch_due())
+    failed = row(db, msg)
+    assert (failed.status, failed.last_error, failed.last_status_code) == (
+        "failed",
+        "timed out",
+        None,
+    )
