@@ -182,6 +182,8 @@ class CronScheduler:
             principal = owner_principal(self._db, claim.tenant_id, claim.owner_key_id)
             thread_id = claim.thread_id
             if thread_id is None:
+                # Refuse before making a thread the fire would only leave behind.
+                self._runtime.graph_for(claim.tenant_id, claim.assistant_id, principal)
                 thread = self._runtime.threads.create(
                     claim.tenant_id, owner=principal, metadata={"cron_id": claim.cron_id}
                 )
@@ -221,7 +223,8 @@ class CronScheduler:
     async def _drop_thread(self, tenant_id: str, thread_id: str) -> None:
         try:
             await self._runtime.threads.delete(tenant_id, thread_id)
-        except CockpitError:
+        except Exception:
+            # Clean-up only: the fire's outcome is already recorded; a kept thread is harmless.
             log.warning("cron thread %s could not be deleted", thread_id, exc_info=True)
 
     def _record(self, fire: Fire, at: datetime) -> None:

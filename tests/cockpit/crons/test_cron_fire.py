@@ -240,3 +240,40 @@ def test_merchant_bound_keys_and_other_tenants_see_only_their_own(world: World) 
     assert r.status_code == 404
     assert world.call(m1, "DELETE", f"/runs/crons/{mine['cron_id']}").status_code == 204
     assert [c["cron_id"] for c in world.search(world.admin)] == [tenant_wide["cron_id"]]
+
+
+def test_a_cron_whose_assistant_no_longer_admits_its_key_is_refused(world: World) -> None:
+    spec = {
+        "id": "cron-bot",
+        "name": "Cron bot",
+        "description": "Writes notes on a schedule (cron test agent).",
+        "instructions": "You write notes.",
+        "model": "fake:spine",
+        "tools": [{"name": "spine_note"}],
+    }
+    r = world.call(world.partner, "POST", "/v1/agents", json=spec)
+    assert r.status_code == 201, r.text
+    cron = world.cron(world.partner, assistant_id="cron-bot", on_run_completed="keep")
+    # v2 admits merchants only, and goes live: the partner key may no longer run it.
+    r = world.call(world.admin, "POST", "/v1/agents", json={**spec, "roles": ["merchant"]})
+    assert r.status_code == 201, r.text
+    path = "/v1/agents/cron-bot/aliases/live"
+    assert world.call(world.admin, "PUT", path, json={"version": 2}).status_code == 200
+    (fire,) = world.tick(at(5))
+    assert fire.status == "failed" and fire.error is not None
+    assert fire.error["code"] == "assistant_not_allowed"
+    row = world.find(world.partner, cron["cron_id"])
+    assert (row["last_status"], row["last_error"]["code"]) == ("failed", "assistant_not_allowed")
+    # No thread is left behind by the refused fire, and the partner cannot set it again.
+    assert world.call(world.admin, "POST", "/threads/count", json={}).json() == 0
+    r = world.call(
+        world.partner,
+        "POST",
+        "/runs/crons",
+        json={
+            "assistant_id": "cron-bot",
+            "schedule": "* * * * *",
+            "input": NOTE,
+        },
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "assistant_not_allowed")
