@@ -168,7 +168,8 @@ async def _publish(svc: Services, ctx: RequestContext, agent_id: str, version: i
     """Point ``live`` at ``version`` through the eval gate (409 with its reasons on failure),
     unless storing it already did (the first version of an ungated agent)."""
     tenant = ctx.principal.tenant_id
-    if svc.runtime.specs.resolve(tenant, agent_id).version == version:
+    live = _exists(svc, tenant, agent_id)
+    if live is not None and live.source == "tenant" and live.version == version:
         return
     actor = f"key:{ctx.principal.key_id}"
     gate = await svc.evals.publish(
