@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import httpx
@@ -116,7 +117,7 @@ def _end(row: WebhookDelivery, status: str, error: str, now: datetime) -> None:
     row.next_attempt_at, row.claim_token, row.updated_at = None, None, now
 
 
-def prepare(db: Database, tenant_id: str, delivery_id: str, token: str) -> Outgoing | None:
+def prepare(db: Database, *, tenant_id: str, delivery_id: str, token: str) -> Outgoing | None:
     """The signed request for a claimed delivery, or None (claim lost, endpoint gone)."""
     now = utcnow()
     with db.tenant_session(tenant_id) as s:
@@ -146,8 +147,8 @@ def prepare(db: Database, tenant_id: str, delivery_id: str, token: str) -> Outgo
 def record(
     db: Database,
     sent: Outgoing,
-    outcome: Outcome,
     *,
+    outcome: Outcome,
     schedule: Sequence[float] = SCHEDULE_S,
     jitter: Callable[[], float] = random.random,
 ) -> str | None:
@@ -253,7 +254,9 @@ class Dispatcher:
         return len(claimed)
 
     async def _one(self, client: httpx.AsyncClient, tenant: str, delivery: str, token: str) -> Any:
-        sent = await asyncio.to_thread(prepare, self.db, tenant, delivery, token)
+        sent = await asyncio.to_thread(
+            partial(prepare, self.db, tenant_id=tenant, delivery_id=delivery, token=token)
+        )
         if sent is None:
             return None
         try:
@@ -263,7 +266,7 @@ class Dispatcher:
         else:
             outcome = await post(client, sent, timeout_s=self.timeout_s)
         status = await asyncio.to_thread(
-            record, self.db, sent, outcome, schedule=self.schedule, jitter=self.jitter
+            record, self.db, sent, outcome=outcome, schedule=self.schedule, jitter=self.jitter
         )
         log.info(
             "webhook %s to endpoint of tenant %s: %s (%s)",

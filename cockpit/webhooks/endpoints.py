@@ -262,7 +262,7 @@ class EndpointService:
                 )
             data = {"endpoint_id": row.id, "message": "a test event from Cockpit"}
             payload = envelope(WEBHOOK_TEST.name, data)
-            return queue_delivery(s, row, WEBHOOK_TEST.name, payload).id
+            return queue_delivery(s, row, event_type=WEBHOOK_TEST.name, payload=payload).id
 
 
 def _owned(who: Principal, merchant_id: str | None) -> bool:

@@ -64,7 +64,7 @@ def _endpoint_for_url(
 
 
 def queue_delivery(
-    session: Session, endpoint: WebhookEndpoint, event_type: str, payload: dict[str, Any]
+    session: Session, endpoint: WebhookEndpoint, *, event_type: str, payload: dict[str, Any]
 ) -> WebhookDelivery:
     """A pending delivery of ``payload`` to ``endpoint``, due now."""
     now = utcnow()
@@ -122,7 +122,7 @@ def enqueue(
     if not targets:
         return []
     payload = envelope(event_type, data)
-    ids = [queue_delivery(session, e, event_type, payload).id for e in targets]
+    ids = [queue_delivery(session, e, event_type=event_type, payload=payload).id for e in targets]
     session.flush()
     return ids
 
