@@ -123,9 +123,7 @@ async def execute(
     except asyncio.CancelledError:
         if handle.cancel_reason in ("lost", "shutdown"):
             raise
-        return Outcome(
-            "interrupted", error=api_error("run_cancelled", "run was cancelled"), http_status=409
-        )
+        return cancelled()
     except TimeoutError:
         return Outcome(
             "timeout",
@@ -143,10 +141,25 @@ async def execute(
         )
 
 
+def cancelled() -> Outcome:
+    """How a run that was asked to stop ends (409 to a client waiting on it)."""
+    return Outcome(
+        "interrupted", error=api_error("run_cancelled", "run was cancelled"), http_status=409
+    )
+
+
 def error_body(outcome: Outcome) -> dict[str, Any]:
     """What ``wait``/``join`` return for a failed run (LangGraph's ``__error__`` shape)."""
     assert outcome.error is not None
     return {"__error__": {"error": outcome.error["code"], "message": outcome.error["message"]}}
 
 
-__all__ = ["STREAM_MODES", "Outcome", "RunHandle", "api_error", "error_body", "execute"]
+__all__ = [
+    "STREAM_MODES",
+    "Outcome",
+    "RunHandle",
+    "api_error",
+    "cancelled",
+    "error_body",
+    "execute",
+]

@@ -62,7 +62,14 @@ from cockpit.observability import (
     traceparent,
 )
 from cockpit.runtime.events import FINAL_STATUSES, RunEvents
-from cockpit.runtime.execution import Outcome, RunHandle, api_error, error_body, execute
+from cockpit.runtime.execution import (
+    Outcome,
+    RunHandle,
+    api_error,
+    cancelled,
+    error_body,
+    execute,
+)
 from cockpit.runtime.notify import QUEUE, Notifier, run_key
 from cockpit.runtime.queue import MAX_ATTEMPTS, Claim, RunQueue
 from cockpit.runtime.records import RunRecord, ThreadRecord
@@ -373,11 +380,12 @@ class RunManager:
                 payload = await self._payload(handle, graph, config, claim)
                 outcome = await execute(handle, graph, payload, config, timeout_s=self._timeout)
             except asyncio.CancelledError:
-                if handle.cancel_reason not in ("lost", "shutdown"):
-                    raise
-                observed.status = "interrupted"
-                self._hand_back(handle)
-                return
+                if handle.cancel_reason in ("lost", "shutdown"):
+                    observed.status = "interrupted"
+                    self._hand_back(handle)
+                    return
+                # Cancelled before the graph started (a cancel right after create).
+                outcome = cancelled()
             except Exception:
                 log.exception("run %s could not start", rec.run_id)
                 outcome = Outcome(
@@ -595,30 +603,32 @@ class RunManager:
         handle = RunHandle(rec, principal, list(rec.kwargs.get("stream_mode") or ["values"]))
         if claim.takeover:
             log.warning("continuing run %s (attempt %d)", rec.run_id, claim.attempt)
+        if rec.cancel:
+            # Asked to stop while its worker was gone: it ends here, as it would have there.
+            handle.cancel_reason = rec.cancel
+            self._end_unstarted(handle, cancelled())
+            return
         if claim.attempt > MAX_ATTEMPTS:
-            handle.stream = self.journal.open(claim.tenant_id, rec.run_id)
-            handle.local = True
-            self._active[rec.run_id] = handle
-            self._finish(
-                handle,
-                Outcome(
-                    "error",
-                    error=api_error("run_lost", f"the run's worker stopped {MAX_ATTEMPTS} times"),
-                    http_status=500,
-                ),
-            )
+            lost = api_error("run_lost", f"the run's worker stopped {MAX_ATTEMPTS} times")
+            self._end_unstarted(handle, Outcome("error", error=lost, http_status=500))
             return
         try:
             if self.graph_source is None:
                 raise RuntimeError("no graph source")
             graph = self.graph_source(claim.tenant_id, rec.assistant_id, principal)
         except CockpitError as exc:
-            handle.stream = self.journal.open(claim.tenant_id, rec.run_id)
-            handle.local = True
-            self._active[rec.run_id] = handle
-            self._finish(handle, Outcome("error", error=exc.to_dict(), http_status=exc.status))
+            self._end_unstarted(
+                handle, Outcome("error", error=exc.to_dict(), http_status=exc.status)
+            )
             return
         self._launch(handle, graph, claim)
+
+    def _end_unstarted(self, handle: RunHandle, outcome: Outcome) -> None:
+        """End a claimed run without executing it."""
+        handle.stream = self.journal.open(handle.principal.tenant_id, handle.record.run_id)
+        handle.local = True
+        self._active[handle.record.run_id] = handle
+        self._finish(handle, outcome)
 
     async def _heartbeat(self) -> None:
         every = max(0.2, self.queue.lease_s / 3)

@@ -32,7 +32,7 @@ REFUSED = {
 }
 """Refused on purpose (their scenarios assert it); listed in the README."""
 
-PENDING_ELSEWHERE: set[str] = {"runs.cancel", "runs.cancel_many"}
+PENDING_ELSEWHERE: set[str] = set()
 """Methods whose server side another worker is still building: their scenarios may fail
 (cancelling a sleeping run sometimes ends it as ``success``: the run manager is being reworked
 for the durable queue). The lead empties this set."""
