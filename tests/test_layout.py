@@ -65,6 +65,7 @@ def test_top_level_packages_resolve_to_this_repo(name: str) -> None:
         "cockpit.audit",
         "cockpit.guardrails",
         "cockpit.webhooks",
+        "cockpit.store",
     ],
 )
 def test_public_surfaces_are_curated(package: str) -> None:
