@@ -9,9 +9,10 @@ across workers and starts their runs through ``Runtime.start_run``).
 from cockpit.crons.models import CronRecord
 from cockpit.crons.schedule import Schedule, next_fire, parse_schedule, parse_timezone
 from cockpit.crons.scheduler import CronScheduler, Fire, owner_principal
-from cockpit.crons.service import CronFilter, CronRequest, CronService, cron_json
+from cockpit.crons.service import SELECT_FIELDS, CronFilter, CronRequest, CronService, cron_json
 
 __all__ = [
+    "SELECT_FIELDS",
     "CronFilter",
     "CronRecord",
     "CronRequest",

@@ -102,12 +102,16 @@ class CronScheduler:
             self._task = asyncio.create_task(self._loop(), name="cron-scheduler")
 
     async def stop(self) -> None:
+        """Stop polling; runs already started are the run manager's to stop (a stateless
+        fire's thread whose run outlives the server is then kept, not deleted)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.settle()
+        for task in list(self._followups):
+            task.cancel()
+        await asyncio.gather(*self._followups, return_exceptions=True)
 
     async def settle(self) -> None:
         """Wait until every started fire's run has ended and been recorded."""

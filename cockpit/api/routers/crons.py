@@ -16,13 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.routers._common import services
-from cockpit.crons.service import (
-    SELECT_FIELDS,
-    CronFilter,
-    CronRequest,
-    CronService,
-    cron_json,
-)
+from cockpit.crons import SELECT_FIELDS, CronFilter, CronRequest, CronService, cron_json
 from cockpit.errors import ValidationFailed
 
 router = APIRouter(tags=["crons"])

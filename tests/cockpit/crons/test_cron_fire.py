@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from cockpit.crons import Fire
+from cockpit.clock import FixedClock, install
+from cockpit.crons import CronScheduler, Fire
 from tests.support.apptest import Api, running_app
 from tests.support.merchants import add_merchant
 
@@ -277,3 +279,26 @@ def test_a_cron_whose_assistant_no_longer_admits_its_key_is_refused(world: World
         },
     )
     assert (r.status_code, r.json()["code"]) == (403, "assistant_not_allowed")
+
+
+def test_the_background_scheduler_fires_due_crons_and_stops(world: World) -> None:
+    cron = world.cron(world.admin, world.thread(world.admin))
+    svc = world.api.client.app.state.services  # type: ignore[attr-defined]
+    scheduler = CronScheduler(svc.db, svc.runtime, poll_s=0.05)
+    previous = install(FixedClock(at(5)))  # the platform clock reaches the fire time
+    try:
+        world.api.client.portal.call(_started, scheduler)  # type: ignore[union-attr]
+        for _ in range(600):  # up to a minute on a loaded machine; usually the first poll
+            if world.find(world.admin, cron["cron_id"])["last_status"] == "success":
+                break
+            time.sleep(0.1)
+        world.api.client.portal.call(scheduler.stop)  # type: ignore[union-attr]
+    finally:
+        install(previous)
+    row = world.find(world.admin, cron["cron_id"])
+    assert (row["fires"], row["last_status"]) == (1, "success")
+    assert row["next_run_date"] == at(10).isoformat()
+
+
+async def _started(scheduler: CronScheduler) -> None:
+    scheduler.start()
