@@ -2,8 +2,10 @@
 
 :func:`observe_run` wraps a run's execution. Started inside a request, the run span is a child
 of the HTTP span (asyncio copies the context into the run's task); started by a queue worker
-with the ``traceparent`` stored when the run was queued, it starts a new trace *linked* to the
-request's (a run may outlive its request by far, and a worker's trace is its own).
+(no span is current) with the ``traceparent`` stored when the run was queued, it starts a new
+trace *linked* to the request's (a run may outlive its request by far, and a worker's trace is
+its own). Pass the stored ``traceparent`` and ``request_id`` always: which case applies is
+decided here.
 """
 
 from __future__ import annotations
@@ -56,11 +58,14 @@ def observe_run(
     thread_id: str | None,
     assistant_id: str,
     traceparent: str | None = None,
+    request_id: str | None = None,
 ) -> Iterator[RunObservation]:
     """Span ``run`` + run ids in the log context + run metrics, around one run's execution.
 
-    Set ``obs.status`` before leaving the block (the run's final status). ``traceparent``: the
-    request's, stored with a queued run; the span then starts a new trace linked to it.
+    Set ``obs.status`` before leaving the block (the run's final status). ``traceparent`` and
+    ``request_id``: those of the request that asked for the run, stored with it (see
+    :func:`cockpit.observability.traceparent`); outside a request the span starts a new trace
+    linked to ``traceparent``, and the run's log lines carry ``request_id`` either way.
     """
     attributes = {
         "cockpit.tenant_id": tenant_id,
@@ -68,9 +73,12 @@ def observe_run(
         "cockpit.thread_id": thread_id or "",
         "cockpit.assistant_id": assistant_id,
     }
+    if request_id:
+        attributes["cockpit.request_id"] = request_id
     links: list[Link] = []
     parent = None
-    if traceparent:
+    in_request = trace.get_current_span().get_span_context().is_valid
+    if traceparent and not in_request:
         remote = trace.get_current_span(tracing.extract({"traceparent": traceparent}))
         if remote.get_span_context().is_valid:
             links.append(Link(remote.get_span_context()))
@@ -79,7 +87,9 @@ def observe_run(
         "run", context=parent, kind=SpanKind.INTERNAL, attributes=attributes, links=links
     )
     obs = RunObservation(span)
-    token = logcontext.bind(run_id=run_id, tenant_id=tenant_id, thread_id=thread_id)
+    token = logcontext.bind(
+        run_id=run_id, tenant_id=tenant_id, thread_id=thread_id, request_id=request_id
+    )
     _open_runs[run_id] = span
     metrics().run_started(assistant_id)
     started = time.perf_counter()
