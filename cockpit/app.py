@@ -44,7 +44,7 @@ from cockpit.audit.log import AuditLog
 from cockpit.config import Settings
 from cockpit.console import router as console_router
 from cockpit.crons import CronScheduler
-from cockpit.db.migrate import upgrade
+from cockpit.db.migrate import migrated
 from cockpit.db.session import Database
 from cockpit.observability.setup import install_observability
 from cockpit.runtime.checkpoint import open_checkpointer
@@ -255,9 +255,9 @@ def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
     settings.ensure_data_dir()
     settings.install_clock()
     db = Database(settings.resolved_database_url)
-    upgrade(db)
     keys = KeyService(db, merchant_exists=merchant_lookup(db))
-    created = bootstrap(settings, db, keys)
+    with migrated(db):  # workers starting together: one migrates and bootstraps at a time
+        created = bootstrap(settings, db, keys)
     return db, keys, created
 
 

@@ -73,10 +73,20 @@ def upgrade(db: Database) -> None:
 
     The lock is taken before Alembic reads ``alembic_version``, so a worker that waited
     sees the heads the first one wrote and has nothing left to do."""
+    with migrated(db):
+        pass
+
+
+@contextmanager
+def migrated(db: Database) -> Iterator[None]:
+    """:func:`upgrade`, then keep the migration lock for the block: first-start work that N
+    workers starting together must do once (the bootstrap keys and tenants), not N times."""
     cfg = alembic_config(db)
-    with db.engine.connect() as conn, migration_lock(conn, url=db.url), conn.begin():
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    with db.engine.connect() as conn, migration_lock(conn, url=db.url):
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+        yield
 
 
 @contextmanager
@@ -164,6 +174,7 @@ __all__ = [
     "MIGRATION_LOCK_KEY",
     "current_heads",
     "expected_heads",
+    "migrated",
     "migration_lock",
     "pending",
     "sqlite_lock_path",

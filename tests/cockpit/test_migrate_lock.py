@@ -14,12 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
+from cockpit.app import DEMO_TENANT, PLATFORM_TENANT
+from cockpit.config import Settings
 from cockpit.db import migrate
 from cockpit.db.migrate import (
     MIGRATION_LOCK_KEY,
@@ -48,6 +51,19 @@ print("ready", flush=True)
 sys.stdin.readline()
 upgrade(db)
 print("done", flush=True)
+"""
+
+
+_SERVE_WORKER = """
+import sys
+from cockpit.app import prepare
+from cockpit.config import Settings
+
+settings = Settings(database_url=sys.argv[1], data_dir=sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()
+_db, _keys, created = prepare(settings)
+print("done", *sorted(created), flush=True)
 """
 
 
@@ -83,18 +99,20 @@ def _upgrade_in_thread(db: Database) -> tuple[threading.Thread, list[BaseExcepti
     return worker, errors
 
 
-@pytest.mark.slow
-def test_workers_starting_together_migrate_once(backend_url: str) -> None:
+def _run_together(script: str, argvs: list[list[str]]) -> list[tuple[str, str]]:
+    """Run ``script`` once per argv, released at the same moment; each must exit 0.
+
+    Returns each process's (stdout, stderr)."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, backend_url],
+            [sys.executable, "-c", script, *argv],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(WORKERS)
+        for argv in argvs
     ]
     try:
         for proc in procs:
@@ -111,8 +129,13 @@ def test_workers_starting_together_migrate_once(backend_url: str) -> None:
                 proc.kill()
     for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err[-3000:]
-        assert out.strip() == "done"
+        assert out.strip().startswith("done"), out
+    return results
 
+
+@pytest.mark.slow
+def test_workers_starting_together_migrate_once(backend_url: str) -> None:
+    results = _run_together(_WORKER, [[backend_url]] * WORKERS)
     db = Database(backend_url)
     try:
         assert current_heads(db) == expected_heads(db)
@@ -216,3 +239,45 @@ def test_sqlite_upgrade_waits_for_the_file_lock(
 )
 def test_sqlite_lock_path(url: str, expected: Path | None) -> None:
     assert sqlite_lock_path(url) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_serve_workers_starting_together_bootstrap_once(fresh_pg_url: str, tmp_path: Path) -> None:
+    """What ``cockpit serve`` does before it listens (migrate, bootstrap keys and tenants), by
+    three workers at once on a fresh database: none fails, one platform admin key is made."""
+    argvs = [[fresh_pg_url, str(tmp_path / f"worker{n}")] for n in range(WORKERS)]
+    results = _run_together(_SERVE_WORKER, argvs)
+    created = [out.split()[1:] for out, _ in results]
+    assert sorted("admin" in made for made in created) == [False, False, True]
+    assert all("demo" in made for made in created)  # each data dir gets its demo key
+    with psycopg.connect(_psycopg_url(fresh_pg_url)) as conn:
+        admins = conn.execute(
+            "SELECT count(*) FROM api_keys WHERE tenant_id = %s AND role = 'admin'",
+            (PLATFORM_TENANT,),
+        ).fetchone()
+        demo = conn.execute("SELECT count(*) FROM tenants WHERE id = %s", (DEMO_TENANT,))
+        assert demo.fetchone() == (1,)
+    assert admins == (1,)
+
+
+@pytest.mark.postgres
+def test_bootstrap_runs_under_the_migration_lock(
+    fresh_pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cockpit.app as app_module
+
+    held: list[bool] = []
+    real_bootstrap = app_module.bootstrap
+
+    def bootstrap(settings: Settings, db: Database, keys: Any) -> dict[str, str]:
+        with psycopg.connect(_psycopg_url(fresh_pg_url), autocommit=True) as probe:
+            row = probe.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+            held.append(not row.fetchone()[0])
+        return real_bootstrap(settings, db, keys)
+
+    monkeypatch.setattr(app_module, "bootstrap", bootstrap)
+    db, _keys, created = app_module.prepare(Settings(database_url=fresh_pg_url, data_dir=tmp_path))
+    db.dispose()
+    assert held == [True], "another session could take the lock while bootstrapping"
+    assert "admin" in created
