@@ -66,6 +66,7 @@ def test_top_level_packages_resolve_to_this_repo(name: str) -> None:
         "cockpit.guardrails",
         "cockpit.webhooks",
         "cockpit.store",
+        "cockpit.observability",
     ],
 )
 def test_public_surfaces_are_curated(package: str) -> None:
