@@ -203,7 +203,7 @@ class CronScheduler:
             ).to_dict()
         else:
             fire.status, fire.run_id, fire.handle = "started", handle.record.run_id, handle
-            task = asyncio.create_task(self._after_run(claim, fire, handle))
+            task = asyncio.create_task(self._after_run(claim, handle))
             self._followups.add(task)
             task.add_done_callback(self._followups.discard)
             return fire
@@ -211,18 +211,16 @@ class CronScheduler:
             await self._drop_thread(claim.tenant_id, created)
         return fire
 
-    async def _after_run(self, claim: _Claim, fire: Fire, handle: RunHandle) -> None:
-        """When the run ends: record its status, and drop a stateless fire's thread."""
-        await handle.done.wait()
+    async def _after_run(self, claim: _Claim, handle: RunHandle) -> None:
+        """When the run ends, wherever it executes: record its status on the cron."""
+        body, status = await self._runtime.runs.finished(handle)
         with self._db.tenant_session(claim.tenant_id) as s:
             run = s.get(RunRecord, handle.record.run_id)
-            status = run.status if run is not None else "error"
             rec = s.get(CronRecord, claim.cron_id)
             if rec is not None and rec.last_run_id == handle.record.run_id:
-                rec.last_status = status
-                rec.last_error = handle.error
-        if claim.thread_id is None and fire.thread_id and claim.on_run_completed != "keep":
-            await self._drop_thread(claim.tenant_id, fire.thread_id)
+                # A stateless run on success takes its thread (and row) with it.
+                rec.last_status = run.status if run is not None else "success"
+                rec.last_error = body if status != 200 else None
 
     async def _drop_thread(self, tenant_id: str, thread_id: str) -> None:
         try:
@@ -258,6 +256,11 @@ def _spec(claim: _Claim) -> RunSpec:
         stream_mode=list(payload.get("stream_mode") or ["values"]),
         metadata={**claim.meta, "cron_id": claim.cron_id},
         multitask_strategy=payload.get("multitask_strategy") or "reject",
+        webhook=payload.get("webhook"),
+        # LangGraph's on_run_completed: the runtime deletes a stateless fire's thread.
+        on_completion="delete"
+        if claim.thread_id is None and claim.on_run_completed != "keep"
+        else "keep",
     )
 
 

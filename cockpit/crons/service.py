@@ -21,10 +21,11 @@ from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.runtime.runs import check_input, check_stream_modes
+from cockpit.runtime.runspec import MULTITASK_STRATEGIES
 from cockpit.runtime.service import Runtime
 from cockpit.tenancy.principal import Principal
+from cockpit.webhooks import check_destination
 
-MULTITASK_STRATEGIES = ("reject", "interrupt", "rollback", "enqueue")
 ON_RUN_COMPLETED = ("delete", "keep")
 SORT_FIELDS = (
     "cron_id",
@@ -71,6 +72,7 @@ class CronRequest:
     end_time: datetime | None = _UNSET
     enabled: bool | None = _UNSET
     timezone: str | None = _UNSET
+    webhook: str | None = _UNSET
 
     def given(self, name: str) -> bool:
         return getattr(self, name) is not _UNSET
@@ -207,6 +209,14 @@ class CronService:
                 payload[name] = getattr(request, name) or {}
         if request.given("stream_mode"):
             payload["stream_mode"] = check_stream_modes(request.stream_mode)
+        if request.given("webhook"):
+            if request.webhook:
+                # Only the tenant's registered endpoints, as for a run's webhook.
+                with self._db.tenant_session(principal.tenant_id) as s:
+                    check_destination(
+                        s, principal.tenant_id, request.webhook, merchant_id=principal.merchant_id
+                    )
+            payload["webhook"] = request.webhook or None
         if request.given("multitask_strategy"):
             payload["multitask_strategy"] = _choice(
                 request.multitask_strategy or "reject", MULTITASK_STRATEGIES, "multitask_strategy"

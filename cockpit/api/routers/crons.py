@@ -1,9 +1,10 @@
 """``/runs/crons`` and ``/threads/{id}/runs/crons`` — LangGraph's cron API, per tenant.
 
 Whoever may start a run on the assistant (and see the thread) may set a cron for it; the cron
-then runs as that key. Fields that would let a client steer the graph beyond its input
-(``interrupt_before``/``after``) or reach out (``webhook``) are refused as for runs; delivery
-knobs that change nothing here (``durability``, ``stream_subgraphs``...) are accepted.
+then runs as that key. ``interrupt_before``/``after`` are refused as for runs (they would let a
+client step around the policy node); a ``webhook`` must be one of the tenant's registered
+endpoints; delivery knobs that change nothing here (``durability``, ``stream_subgraphs``...)
+are accepted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cockpit.errors import ValidationFailed
 
 router = APIRouter(tags=["crons"])
 
-_UNSUPPORTED = ("interrupt_before", "interrupt_after", "webhook")
+_UNSUPPORTED = ("interrupt_before", "interrupt_after")
 _FIELDS = (
     "assistant_id",
     "schedule",
@@ -35,6 +36,7 @@ _FIELDS = (
     "end_time",
     "enabled",
     "timezone",
+    "webhook",
 )
 
 
@@ -55,7 +57,7 @@ class CronChange(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
     interrupt_before: Any = None
     interrupt_after: Any = None
-    webhook: str | None = None
+    webhook: str | None = Field(default=None, max_length=2000)
 
 
 class CronCreate(CronChange):

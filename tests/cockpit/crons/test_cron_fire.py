@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from cockpit.clock import FixedClock, install
 from cockpit.crons import CronScheduler, Fire
@@ -194,8 +195,13 @@ def test_bad_crons_are_refused_with_the_field(world: World) -> None:
     assert refused("/runs/crons", {"input": None})[:2] == (422, "missing_field")
     assert refused("/runs/crons", {"webhook": "https://example.com/x"}) == (
         422,
-        "unsupported_field",
+        "webhook_not_registered",
         "webhook",
+    )
+    assert refused("/runs/crons", {"interrupt_before": ["tools"]}) == (
+        422,
+        "unsupported_field",
+        "interrupt_before",
     )
     assert refused("/runs/crons", {"assistant_id": "nobody"})[0] == 404
     assert refused(f"/threads/{tid}/runs/crons", {"on_run_completed": "keep"}) == (
@@ -302,3 +308,32 @@ def test_the_background_scheduler_fires_due_crons_and_stops(world: World) -> Non
 
 async def _started(scheduler: CronScheduler) -> None:
     scheduler.start()
+
+
+def test_a_cron_run_tells_its_registered_webhook_when_it_ends(world: World) -> None:
+    from cockpit.webhooks import WebhookDelivery, WebhookEndpoint
+    from cockpit.webhooks.signing import generate_secret
+
+    url = "http://127.0.0.1:9/cron-hook"  # never sent: the dispatcher does not run here
+    svc = world.api.client.app.state.services  # type: ignore[attr-defined]
+    with svc.db.tenant_session("cron-a") as s:
+        s.add(
+            WebhookEndpoint(
+                id="we_cron",
+                url=url,
+                description="",
+                event_types=["monitor.finding"],
+                enabled=True,
+                secrets=[{"id": "whsk_c", "secret": generate_secret(), "expires_at": None}],
+                created_by="test",
+            )
+        )
+    tid = world.thread(world.admin)
+    cron = world.cron(world.admin, tid, webhook=url)
+    assert cron["payload"]["webhook"] == url
+    (fire,) = world.tick(at(5))
+    assert fire.status == "started"
+    with svc.db.tenant_session("cron-a") as s:
+        deliveries = list(s.scalars(select(WebhookDelivery)))
+    assert [(d.endpoint_id, d.event_type) for d in deliveries] == [("we_cron", "run.completed")]
+    assert fire.run_id in str(deliveries[0].payload)
