@@ -24,10 +24,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from cockpit.observability import tracing
 from cockpit.observability.metrics import metrics
-from cockpit.observability.run import run_span
-
-_node_spans: dict[UUID, Span] = {}
-"""LangChain run id of a node → its open span (shared: tool calls look their node up here)."""
+from cockpit.observability.run import close_node, node_span, open_node, run_span
 
 
 class NodeSpans(BaseCallbackHandler):
@@ -42,7 +39,7 @@ class NodeSpans(BaseCallbackHandler):
         self._mine: set[UUID] = set()
 
     def _parent(self, parent_run_id: UUID | None) -> Context | None:
-        span = _node_spans.get(parent_run_id) if parent_run_id else None
+        span = node_span(parent_run_id) if parent_run_id else None
         span = span or run_span(self.run_id)
         return trace.set_span_in_context(span) if span is not None else None
 
@@ -71,7 +68,7 @@ class NodeSpans(BaseCallbackHandler):
                 "cockpit.run_id": self.run_id,
             },
         )
-        _node_spans[run_id] = span
+        open_node(run_id, run_id=self.run_id, span=span)
         self._mine.add(run_id)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -84,7 +81,7 @@ class NodeSpans(BaseCallbackHandler):
         if run_id not in self._mine:
             return
         self._mine.discard(run_id)
-        span = _node_spans.pop(run_id, None)
+        span = close_node(run_id)
         if span is None:
             return
         if error is not None:
@@ -117,7 +114,7 @@ def _node_parent() -> tuple[Context | None, dict[str, str]]:
         if conf.get(key)
     }
     parent = getattr(config.get("callbacks"), "parent_run_id", None)
-    span = _node_spans.get(parent) if parent is not None else None
+    span = node_span(parent) if parent is not None else None
     return (trace.set_span_in_context(span) if span is not None else None), ids
 
 

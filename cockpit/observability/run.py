@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
@@ -27,11 +28,40 @@ FAILED = frozenset({"error", "timeout"})
 
 _open_runs: dict[str, Span] = {}
 """Run id → its open span, so node spans (LangChain callbacks) find their parent."""
+_open_nodes: dict[UUID, tuple[str, Span]] = {}
+"""LangChain run id of a graph node → (our run id, its open span): tool calls find their node
+here, and a run that ends ends whatever node spans it left open (a cancelled node may never
+report its end)."""
 
 
 def run_span(run_id: str) -> Span | None:
     """The open span of run ``run_id`` in this process, if any."""
     return _open_runs.get(run_id)
+
+
+def open_node(node_run_id: UUID, *, run_id: str, span: Span) -> None:
+    """Track a node's open span (see :mod:`cockpit.observability.callbacks`)."""
+    _open_nodes[node_run_id] = (run_id, span)
+
+
+def node_span(node_run_id: UUID) -> Span | None:
+    """The open span of the node whose LangChain run id is ``node_run_id``, if any."""
+    found = _open_nodes.get(node_run_id)
+    return found[1] if found is not None else None
+
+
+def close_node(node_run_id: UUID) -> Span | None:
+    """Stop tracking a node's span and return it (the caller ends it)."""
+    found = _open_nodes.pop(node_run_id, None)
+    return found[1] if found is not None else None
+
+
+def _close_nodes_of(run_id: str) -> None:
+    for key in [k for k, (owner, _span) in list(_open_nodes.items()) if owner == run_id]:
+        span = close_node(key)
+        if span is not None:
+            span.set_attribute("cockpit.unfinished", True)
+            span.end()
 
 
 @dataclass
@@ -108,10 +138,18 @@ def observe_run(
         span.set_attributes({"cockpit.run_status": status, **obs.attributes})
         if status in FAILED:
             span.set_status(Status(StatusCode.ERROR, status))
+        _close_nodes_of(run_id)
         span.end()
         _open_runs.pop(run_id, None)
         logcontext.reset(token)
         metrics().run_finished(assistant_id, status, time.perf_counter() - started)
 
 
-__all__ = ["RunObservation", "observe_run", "run_span"]
+__all__ = [
+    "RunObservation",
+    "close_node",
+    "node_span",
+    "observe_run",
+    "open_node",
+    "run_span",
+]

@@ -203,3 +203,23 @@ def test_a_failing_run_marks_its_span_as_an_error(spans: InMemorySpanExporter) -
     assert run.status.status_code is trace.StatusCode.ERROR
     assert dict(run.attributes or {})["cockpit.run_status"] == "error"
     assert [e.name for e in run.events] == ["exception"]
+
+
+def test_a_node_that_never_reports_its_end_is_ended_with_its_run(
+    spans: InMemorySpanExporter,
+) -> None:
+    (handler,) = run_callbacks(run_id="r-cut", tenant_id=TENANT)
+    with observe_run(tenant_id=TENANT, run_id="r-cut", thread_id=None, assistant_id="spine"):
+        handler.on_chain_start(
+            None,
+            {},
+            run_id=uuid.uuid4(),
+            parent_run_id=uuid.uuid4(),
+            tags=["graph:step:1"],
+            metadata={"langgraph_node": "agent", "langgraph_step": 1},
+            name="agent",
+        )
+        assert [s.name for s in spans.get_finished_spans()] == []
+    node = _one(spans.get_finished_spans(), "node agent")
+    assert _parent_of(node, _one(spans.get_finished_spans(), "run"))
+    assert dict(node.attributes or {})["cockpit.unfinished"] is True
