@@ -162,7 +162,14 @@ class CronScheduler:
                 stmt = stmt.with_for_update(skip_locked=True)
             claims = []
             for rec in s.scalars(stmt):
-                rec.next_run_date = upcoming(rec, at)
+                try:
+                    rec.next_run_date = upcoming(rec, at)
+                except CockpitError as exc:
+                    # A schedule that no longer parses (a zone gone from the system's tz
+                    # data) stops this cron, visibly, instead of failing every pass.
+                    rec.next_run_date, rec.last_status = None, "failed"
+                    rec.last_error = exc.to_dict()
+                    continue
                 rec.fires += 1
                 rec.last_fired_at = at
                 claims.append(

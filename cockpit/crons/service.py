@@ -58,7 +58,8 @@ _UNSET: Any = object()
 
 @dataclass
 class CronRequest:
-    """A validated-at-the-boundary cron body; ``_UNSET`` marks what an update leaves alone."""
+    """A cron body as the client sent it (checked by :class:`CronService`); a field left
+    ``_UNSET`` was not sent, so an update leaves it alone."""
 
     assistant_id: str = _UNSET
     schedule: str = _UNSET

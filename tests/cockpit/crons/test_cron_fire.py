@@ -337,3 +337,18 @@ def test_a_cron_run_tells_its_registered_webhook_when_it_ends(world: World) -> N
         deliveries = list(s.scalars(select(WebhookDelivery)))
     assert [(d.endpoint_id, d.event_type) for d in deliveries] == [("we_cron", "run.completed")]
     assert fire.run_id in str(deliveries[0].payload)
+
+
+def test_a_cron_whose_schedule_no_longer_parses_stops_visibly(world: World) -> None:
+    from cockpit.crons import CronRecord
+
+    cron = world.cron(world.admin, on_run_completed="keep")
+    other = world.cron(world.admin, on_run_completed="keep")
+    svc = world.api.client.app.state.services  # type: ignore[attr-defined]
+    with svc.db.tenant_session("cron-a") as s:
+        s.get(CronRecord, cron["cron_id"]).timezone = "Gone/Zone"  # the tz data lost it
+    fires = world.tick(at(5))
+    assert [f.cron_id for f in fires] == [other["cron_id"]]  # the other still fires
+    row = world.find(world.admin, cron["cron_id"])
+    assert (row["next_run_date"], row["last_status"]) == (None, "failed")
+    assert row["last_error"]["code"] == "invalid_timezone"
