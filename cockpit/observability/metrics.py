@@ -188,14 +188,16 @@ def use_metrics(replacement: Metrics) -> Metrics:
     return previous
 
 
-def set_queue_depth_source(source: QueueDepthSource | None) -> None:
+def set_queue_depth_source(source: QueueDepthSource | None) -> QueueDepthSource | None:
     """Where ``cockpit_run_queue_depth`` comes from: the run queue sets a function at start.
 
     It is called at each scrape, in a worker thread (it may query the database); ``None``
-    removes it. One source per process, whichever :class:`Metrics` is current.
+    removes it. One source per process, whichever :class:`Metrics` is current; the one it
+    replaces is returned (to restore it).
     """
     global _queue_source
-    _queue_source = source
+    previous, _queue_source = _queue_source, source
+    return previous
 
 
 __all__ = [

@@ -43,7 +43,7 @@ def _records(out: io.StringIO, msg: str) -> list[dict[str, Any]]:
     return [r for r in found if r["msg"] == msg]
 
 
-def test_a_line_logged_during_a_request_carries_its_request_id(
+def test_a_line_logged_during_a_run_carries_its_request_and_run_ids(
     tmp_path: Path, lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answer = spinekit.RuleModel._generate
@@ -68,6 +68,8 @@ def test_a_line_logged_during_a_request_carries_its_request_id(
         assert r.headers["x-request-id"] == "trace-me-42"
     asked = _records(lines, "model asked")
     assert asked and all(rec["request_id"] == "trace-me-42" for rec in asked)
+    assert all(rec["thread_id"] == tid and rec["tenant_id"] == "obs-l" for rec in asked)
+    assert len({rec["run_id"] for rec in asked}) == 1
     assert all(len(rec["trace_id"]) == 32 for rec in asked)
 
 

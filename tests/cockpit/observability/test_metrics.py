@@ -51,6 +51,10 @@ def test_a_chat_turn_counts_its_tool_call_and_its_requests_by_route_template(api
     tool = {"tool": "spine_note", "kind": "read", "outcome": "ok"}
     assert _value(samples, "cockpit_tool_calls_total", **tool) == 1
     assert _value(samples, "cockpit_tool_duration_seconds_count", tool="spine_note") == 1
+    assert _value(samples, "cockpit_runs_started_total", assistant="spine") == 1
+    finished = {"assistant": "spine", "status": "success"}
+    assert _value(samples, "cockpit_runs_finished_total", **finished) == 1
+    assert _value(samples, "cockpit_run_duration_seconds_count", assistant="spine") == 1
     route = "/threads/{thread_id}/runs/wait"
     assert (
         _value(samples, "cockpit_http_requests_total", method="POST", route=route, status="200")
@@ -111,25 +115,24 @@ def test_runs_count_by_assistant_and_status_with_their_duration(api: Api) -> Non
 
 
 def test_queue_depth_comes_from_the_source_the_queue_sets(api: Api) -> None:
-    set_queue_depth_source(lambda: {"queued": 3, "leased": 1})
+    previous = set_queue_depth_source(lambda: {"queued": 3, "leased": 1})
     try:
         samples = _scrape(api)
     finally:
-        set_queue_depth_source(None)
+        set_queue_depth_source(previous)
     assert _value(samples, "cockpit_run_queue_depth", status="queued") == 3
     assert _value(samples, "cockpit_run_queue_depth", status="leased") == 1
-    assert _value(_scrape(api), "cockpit_run_queue_depth", status="queued") == 0
 
 
 def test_a_failing_queue_source_does_not_fail_the_scrape(api: Api) -> None:
     def broken() -> dict[str, int]:
         raise ConnectionError("database away")
 
-    set_queue_depth_source(broken)
+    previous = set_queue_depth_source(broken)
     try:
         samples = _scrape(api)
     finally:
-        set_queue_depth_source(None)
+        set_queue_depth_source(previous)
     assert not any(name == "cockpit_run_queue_depth" for name, _ in samples)
 
 

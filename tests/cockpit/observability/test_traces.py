@@ -68,31 +68,36 @@ def test_a_request_is_a_server_span_continuing_the_callers_trace(
     assert attrs["cockpit.request_id"] == r.headers["x-request-id"]
 
 
-def test_a_chat_turn_through_the_api_traces_its_tool_call_under_the_request(
+def test_a_chat_turn_through_the_api_is_one_trace_from_request_to_tool(
     api: Api, spans: InMemorySpanExporter
 ) -> None:
     key = api.tenant(TENANT)
     tid = _new_thread(api, key)
     spans.clear()
-    api.say(key, tid, "note hello")
+    out = api.say(key, tid, "note hello")
     done = spans.get_finished_spans()
     http = _one(done, "POST /threads/{thread_id}/runs/wait")
+    run = _one(done, "run")
+    tools_node = _one(done, "node tools")
+    agents = [s for s in done if s.name == "node agent"]
     tool = _one(done, "tool spine_note")
-    assert tool.context is not None and http.context is not None
-    assert tool.context.trace_id == http.context.trace_id
-    attrs = dict(tool.attributes or {})
-    assert attrs["cockpit.tool"] == "spine_note"
-    assert attrs["cockpit.tool_kind"] == "read"
-    assert attrs["cockpit.outcome"] == "ok"
-    assert attrs["cockpit.tenant_id"] == TENANT
-    assert attrs["cockpit.run_id"]  # the run's id, read from the graph's config
-    # Each span in between has its parent among the trace's spans: one connected tree.
-    by_id = {s.context.span_id: s for s in done if s.context is not None}
-    node: ReadableSpan | None = tool
-    while node is not None and node is not http:
-        assert node.parent is not None, node.name
-        node = by_id.get(node.parent.span_id)
-    assert node is http
+    assert _parent_of(run, http)
+    assert len(agents) == 2 and all(_parent_of(n, run) for n in agents)
+    assert _parent_of(tools_node, run)
+    assert _parent_of(tool, tools_node)
+    run_id = dict(run.attributes or {})["cockpit.run_id"]
+    assert out["messages"][-1]["content"].startswith("Done")  # the turn really ran
+    assert dict(run.attributes or {})["cockpit.thread_id"] == tid
+    assert (
+        dict(run.attributes or {})["cockpit.request_id"]
+        == dict(http.attributes or {})["cockpit.request_id"]
+    )
+    for span in (run, tools_node, tool):
+        attrs = dict(span.attributes or {})
+        assert (attrs["cockpit.tenant_id"], attrs["cockpit.run_id"]) == (TENANT, run_id)
+    tool_attrs = dict(tool.attributes or {})
+    assert (tool_attrs["cockpit.tool"], tool_attrs["cockpit.tool_kind"]) == ("spine_note", "read")
+    assert tool_attrs["cockpit.outcome"] == "ok"
 
 
 def _graph_and_config(api: Api, key_tenant: str, thread_id: str) -> tuple[Any, RunnableConfig]:
