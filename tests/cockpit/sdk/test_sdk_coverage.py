@@ -33,9 +33,8 @@ REFUSED = {
 """Refused on purpose (their scenarios assert it); listed in the README."""
 
 PENDING_ELSEWHERE: set[str] = set()
-"""Methods whose server side another worker is still building: their scenarios may fail
-(cancelling a sleeping run sometimes ends it as ``success``: the run manager is being reworked
-for the durable queue). The lead empties this set."""
+"""Methods whose server side another worker is still building: their scenarios may fail.
+Empty: every method works."""
 
 
 def sdk_methods() -> list[str]:
