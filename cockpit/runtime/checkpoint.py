@@ -38,6 +38,8 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
     async with AsyncSqliteSaver.from_conn_string(path) as lite:
         await lite.conn.execute("PRAGMA journal_mode=WAL")
         await lite.conn.execute("PRAGMA synchronous=NORMAL")
+        # Tables now, not at the first write: deleting a thread before any run touches them.
+        await lite.setup()
         yield lite
 
 

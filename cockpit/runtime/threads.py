@@ -9,12 +9,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
-from cockpit.runtime.records import RunRecord, ThreadRecord
+from cockpit.runtime.records import RunEvent, RunRecord, ThreadRecord
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.thread_copy import copy_checkpoints, keep_latest
 from cockpit.tenancy.principal import Principal
@@ -365,22 +365,27 @@ class ThreadStore:
         return rec
 
     async def delete(self, tenant_id: str, thread_id: str, viewer: Principal | None = None) -> None:
-        with self._db.tenant_session(tenant_id) as s:
-            rec = s.scalars(
-                _visible(select(ThreadRecord).where(ThreadRecord.thread_id == thread_id), viewer)
-            ).one_or_none()
-            if rec is None:
-                raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
-            if rec.status == "busy":
-                raise Conflict(
-                    "thread has a run in progress", code="thread_busy", param="thread_id"
-                )
-            s.delete(rec)
-            for run in s.scalars(select(RunRecord).where(RunRecord.thread_id == thread_id)):
-                s.delete(run)
+        """Delete the thread, its checkpoints, runs and their events — all or, on failure, none
+        that a retry could not finish: the thread is held (no run can start) while its
+        checkpoints go, and its row goes last."""
+        rec = self.get_record(tenant_id, thread_id, viewer)
+        if not self.claim(tenant_id, thread_id):
+            raise Conflict("thread has a run in progress", code="thread_busy", param="thread_id")
         checkpointer = self._reader.checkpointer
-        if checkpointer is not None and not isinstance(checkpointer, bool):
-            await checkpointer.adelete_thread(checkpoint_key(tenant_id, thread_id))
+        try:
+            if checkpointer is not None and not isinstance(checkpointer, bool):
+                await checkpointer.adelete_thread(checkpoint_key(tenant_id, thread_id))
+        except BaseException:
+            self.release(tenant_id, thread_id, rec.status, assistant_id=None)
+            raise
+        with self._db.tenant_session(tenant_id) as s:
+            run_ids = list(
+                s.scalars(select(RunRecord.run_id).where(RunRecord.thread_id == thread_id))
+            )
+            if run_ids:
+                s.execute(delete(RunEvent).where(RunEvent.run_id.in_(run_ids)))
+                s.execute(delete(RunRecord).where(RunRecord.thread_id == thread_id))
+            s.execute(delete(ThreadRecord).where(ThreadRecord.thread_id == thread_id))
 
     def claim(self, tenant_id: str, thread_id: str) -> bool:
         """Mark the thread busy if it is not; False when another run holds it (compare-and-set)."""

@@ -10,7 +10,6 @@ every stream ends with the agent's answer.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,31 +20,13 @@ from langgraph_sdk import get_client
 from sqlalchemy import create_engine, text
 
 from tests.support.balancer import balanced
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, start_together
 from tests.support.spinekit import read_calls, read_payouts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 CONVERSATIONS = 9
 LEASE_S = "3"
-
-
-def _start_all(servers: list[LiveServer]) -> None:
-    errors: list[BaseException] = []
-
-    def start(server: LiveServer) -> None:
-        try:
-            server.start(timeout=120)
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def _runs(url: str) -> list[Any]:
@@ -97,11 +78,10 @@ def test_a_worker_dies_mid_run_and_nothing_is_lost_or_repeated(
         "COCKPIT_CRON_POLL_S": "0",
         "COCKPIT_MONITORS_POLL_S": "0",
     }
-    first = LiveServer(data, database_url=fresh_pg_url, extra_env=env).start(timeout=120)
-    workers = [first] + [
-        LiveServer(data, database_url=fresh_pg_url, extra_env=env) for _ in range(2)
-    ]
-    _start_all(workers[1:])
+    # All three start at once on the fresh database: they race to migrate and bootstrap it.
+    workers = [LiveServer(data, database_url=fresh_pg_url, extra_env=env) for _ in range(3)]
+    first = workers[0]
+    start_together(workers)
     try:
         with balanced([w.port for w in workers]) as lb:
             key = first.key()

@@ -74,7 +74,15 @@ class Balancer:
         return self
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        async def close() -> None:
+            current = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not current]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            self._loop.stop()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop)
         self._thread.join(10)
 
 
