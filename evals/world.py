@@ -72,6 +72,8 @@ def world_settings(data_dir: Path, clock: datetime, **overrides: object) -> Sett
         "embeddings": "minilm",
         "clock_start": clock,
         "log_level": "WARNING",
+        # No background monitor runs: a world changes only by its fixtures and the agent.
+        "monitors_poll_s": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

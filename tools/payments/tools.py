@@ -35,6 +35,7 @@ from tools.payments.gateway import (
 )
 from tools.payments.models import Dispute, Payment
 from tools.payments.money import normalize_currency
+from tools.payments.monitors import tools as monitor_tools  # noqa: F401 (registers its tools)
 from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tx import idempotent, read_tx
 

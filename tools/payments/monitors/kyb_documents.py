@@ -19,7 +19,7 @@ DOCUMENTS = {
     "FINANCIAL_REPORT": "the latest financial report",
     "OWNERSHIP_STRUCTURE_PIC": "a chart of the ownership structure",
     "UBO_PROVE": "proof of every ultimate beneficial owner holding 25% or more",
-    "ADDRESS_PROOF": "proof of the business address (a recent utility bill or bank statement)",
+    "ADDRESS_PROOF": "proof of the business address, such as a recent utility bill",
     "SIGNATURE_AUTHORIZATION_LETTER": "the signatory authorisation letter",
     "AUTHORIZER_SIGNATURE_CONFIRMATION_LETTER": "the authoriser's signature confirmation letter",
     "ID_CARD": "an identity card of the representative",
@@ -50,9 +50,9 @@ def check(ctx: CheckContext) -> list[Finding]:
     }
     consequence = "cannot take payments until they are reviewed" if blocked else "stays restricted"
     summary = (
-        f"The {kyb['kybState'].replace('_', ' ').lower()} onboarding review of {kyb['name']} "
-        f"is waiting for {len(missing)} document{'s' if len(missing) > 1 else ''}: "
-        f"{'; '.join(described)}; the account {consequence}."
+        f"The onboarding review of {kyb['name']} (KYB state {kyb['kybState']}) is waiting for "
+        f"{len(missing)} document{'s' if len(missing) > 1 else ''}: {'; '.join(described)}; "
+        f"the account {consequence}."
     )
     return [
         ctx.finding(

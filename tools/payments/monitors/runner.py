@@ -9,6 +9,7 @@ check must not silence the rest.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +80,7 @@ def run_monitors(
     merchant_id: str,
     *,
     now: datetime | None = None,
-    monitors: list[str] | None = None,
+    monitors: Sequence[str] | None = None,
     rates: FixedRates | None = None,
 ) -> dict[str, Any]:
     """Run the merchant's monitors now (all, or those named), whatever their schedule.

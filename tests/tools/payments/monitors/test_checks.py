@@ -141,7 +141,9 @@ def test_missing_kyb_documents_are_named_and_block_when_not_approved(db: Databas
         "ADDRESS_PROOF",
         "UBO_PROVE",
     ]
-    assert "2 documents" in f.summary and "beneficial owner" in f.summary
+    assert (
+        "2 documents" in f.summary and "beneficial owner" in f.summary and "IN_REVIEW" in f.summary
+    )
     assert f.dedup_key == "kyb_missing_documents:mer_mon:ADDRESS_PROOF+UBO_PROVE"
 
 
