@@ -130,6 +130,8 @@ _TYPED: dict[tuple[str, str], tuple[str, bool]] = {
     ("/assistants/search", "post"): ("Assistant", True),
     ("/assistants/{assistant_id}", "get"): ("Assistant", False),
 }
+_SELECTABLE = {("/threads/search", "post"), ("/assistants/search", "post")}
+"""Searches whose ``select`` returns partial items (LangGraph's projection)."""
 # Routes that read their body themselves (FastAPI cannot see it).
 _RAW_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("/v1/agents", "post"): {
@@ -286,6 +288,14 @@ def _type_success(op: dict[str, Any], path: str, method: str) -> None:
         return
     name, many = typed
     ref: dict[str, Any] = {"$ref": _REF.format(model=name)}
+    if (path, method) in _SELECTABLE:  # ``select`` answers only the fields it names
+        (model,) = [m for m in _MODELS if m.__name__ == name]
+        part = {
+            "type": "object",
+            "description": f"the fields of {name} that `select` names",
+            "properties": model.model_json_schema()["properties"],
+        }
+        ref = {"anyOf": [ref, part]}
     body = {"type": "array", "items": ref} if many else ref
     responses[ok]["content"] = {"application/json": {"schema": body}}
 
