@@ -89,3 +89,31 @@ def test_a_new_merchant_gets_the_default_jobs_at_the_next_tick(db: Database) -> 
     world.merchant(db, "mer_new")
     runs = tick(db, now=NOW + timedelta(minutes=1), tenant_ids=[TENANT])
     assert {(r.merchant_id, r.monitor) for r in runs} == {("mer_new", m) for m in MONITORS}
+
+
+def test_the_background_loop_runs_due_jobs_and_stops(db: Database) -> None:
+    """The worker's loop ticks on its own (here every 10 ms) until stopped."""
+    import asyncio
+
+    from cockpit.tenancy.models import Tenant
+    from tools.payments.monitors import MonitorScheduler
+
+    with db.system_session() as s:
+        s.add(Tenant(id=TENANT, name="monitors"))
+    world.merchant(db, kyb_state="IN_REVIEW", kyb_detail=MISSING)
+
+    async def run() -> None:
+        scheduler = MonitorScheduler(db, poll_s=0.01)
+        scheduler.start()
+        try:
+            for _ in range(3000):  # a bound, not a timing assertion
+                if len(_jobs(db)) == len(MONITORS) and all(j.runs for j in _jobs(db)):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await scheduler.aclose()
+
+    asyncio.run(run())
+    assert all(j.runs >= 1 for j in _jobs(db)) and len(_jobs(db)) == len(MONITORS)
+    with db.tenant_session(TENANT) as s:
+        assert [f.monitor for f in s.scalars(select(MonitorFinding))] == ["kyb_missing_documents"]
