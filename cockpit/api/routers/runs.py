@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.limits import Offset, PageLimit
-from cockpit.api.routers._common import services, sse_stream
+from cockpit.api.routers._common import last_event_id, services, sse_stream
 from cockpit.api.services import Services
 from cockpit.errors import ValidationFailed
 from cockpit.runtime.runs import RunHandle, RunSpec, check_input, check_stream_modes, run_json
@@ -118,19 +118,6 @@ async def _waited(svc: Services, handle: RunHandle) -> JSONResponse:
     """The final state, or the run's failure in the error shape with its status."""
     body, status = await svc.runtime.runs.finished(handle)
     return JSONResponse(body, status_code=status, headers=_headers(handle, "join"))
-
-
-def _last_event_id(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id")
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise ValidationFailed(
-            "Last-Event-ID must be an event number this server sent",
-            code="invalid_last_event_id",
-            param="Last-Event-ID",
-        )
-    return int(raw)
 
 
 def _streaming(
@@ -247,7 +234,7 @@ async def join(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Follow or resume a run's stream")
 async def join_stream(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
     svc = services(request)
-    after = _last_event_id(request)
+    after = last_event_id(request)
     rec = svc.runtime.runs.get(ctx.principal, thread_id, run_id)
     handle = svc.runtime.runs.handle(rec.run_id) or RunHandle(rec, ctx.principal, [])
     return _streaming(svc, handle, after=after, on_disconnect="continue")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import MAX_PAGE, PageLimit
-from cockpit.api.routers._common import services, sse_stream
+from cockpit.api.routers._common import last_event_id, services, sse_stream
 from cockpit.errors import CockpitError, PolicyViolation, UserError, ValidationFailed
 from cockpit.runtime.runs import RunHandle
 from cockpit.runtime.serialize import to_json
@@ -307,19 +307,6 @@ async def history_get(
     )
 
 
-def _last_event_id(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id") or ""
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise ValidationFailed(
-            "Last-Event-ID must be an event number this server sent",
-            code="invalid_last_event_id",
-            param="Last-Event-ID",
-        )
-    return int(raw)
-
-
 async def _nothing() -> AsyncIterator[bytes]:
     for _ in ():
         yield b""
@@ -340,7 +327,7 @@ async def join_stream(
             code="invalid_stream_mode",
             param="stream_mode",
         )
-    after = _last_event_id(request)
+    after = last_event_id(request)
     runs = services(request).runtime.runs
     active = [
         rec
