@@ -1,6 +1,7 @@
 """A LangGraph client program, written against the SDK's documentation, runs unchanged on
 Cockpit: it makes its own assistant from a built-in graph, keeps per-user memories in the store,
-ships a new assistant version, finds it worse and sets the previous one back as latest.
+ships a new assistant version, finds it worse and sets the previous one back as latest, and
+has a cron run it every minute.
 
 Also: the store API keeps tenants and merchant-bound keys apart, through plain HTTP.
 """
@@ -69,10 +70,37 @@ async def program(url: str, api_key: str) -> None:
         assert spaces["namespaces"] == [["users", "ada"]]
         mine = await client.assistants.search(metadata={"owner": "program"})
         assert [a["assistant_id"] for a in mine] == [aid]
+        await digest_every_minute(client, aid)
+
+
+async def digest_every_minute(client: LangGraphClient, assistant_id: str) -> None:
+    """A cron on a thread: it fires on the server's schedule, as the key that set it."""
+    thread = await client.threads.create(metadata={"program": "digest"})
+    tid = thread["thread_id"]
+    cron = await client.crons.create_for_thread(
+        tid,
+        assistant_id,
+        schedule="* * * * *",
+        input={"messages": [{"role": "user", "content": "note daily digest"}]},
+    )
+    assert await client.crons.count(assistant_id=assistant_id) == 1
+    runs: list[Any] = []
+    for _ in range(180):  # the server's clock starts ten seconds before a minute turns
+        runs = await client.runs.list(tid)
+        if runs and runs[0]["status"] == "success":
+            break
+        await asyncio.sleep(0.5)
+    assert [r["status"] for r in runs] == ["success"], runs
+    state = await client.threads.get_state(tid)
+    assert "daily digest" in str(state["values"]["messages"][-1]["content"])
+    await client.crons.delete(cron["cron_id"])
+    assert await client.crons.count(assistant_id=assistant_id) == 0
 
 
 def test_a_client_program_runs_unchanged(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path / "data").start()
+    # Crons are polled every second; the platform clock starts just before a minute turns.
+    clock = {"COCKPIT_CRON_POLL_S": "1", "COCKPIT_CLOCK_START": "2026-11-25T11:59:50+00:00"}
+    server = LiveServer(tmp_path / "data", extra_env=clock).start()
     try:
         asyncio.run(program(server.url, server.key()))
     finally:
