@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from cockpit.db.session import Database
 from cockpit.runtime.notify import Notifier, run_key
@@ -87,6 +88,16 @@ class RunEvents:
         """Store the end marker and whatever is left, then let readers finish."""
         stream.add(END, {"run_id": stream.run_id, "status": status})
         self.flush(stream)
+        self.release(stream)
+
+    def end_in(self, session: Session, stream: RunStream, *, status: str) -> None:
+        """Write the end marker and whatever is left in ``session``: the transaction that
+        records the run's end, so no reader ever sees a final run with events missing."""
+        stream.add(END, {"run_id": stream.run_id, "status": status})
+        self._write(session, stream)
+
+    def release(self, stream: RunStream) -> None:
+        """Readers in this process finish; the stream is no longer written here."""
         stream.close()
         self._local.pop(stream.run_id, None)
 
@@ -98,13 +109,16 @@ class RunEvents:
     def flush(self, stream: RunStream) -> None:
         if not stream.unflushed:
             return
-        batch, stream.unflushed = stream.unflushed, []
         with self._db.tenant_session(stream.tenant_id) as s:
-            s.add_all(
-                RunEvent(run_id=stream.run_id, seq=seq, event=event, data=data)
-                for seq, event, data in batch
-            )
-            self._notifier.notify_in(s, run_key(stream.run_id))
+            self._write(s, stream)
+
+    def _write(self, session: Session, stream: RunStream) -> None:
+        batch, stream.unflushed = stream.unflushed, []
+        session.add_all(
+            RunEvent(run_id=stream.run_id, seq=seq, event=event, data=data)
+            for seq, event, data in batch
+        )
+        self._notifier.notify_in(session, run_key(stream.run_id))
 
     async def _flush_loop(self) -> None:
         while self._local:

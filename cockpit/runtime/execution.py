@@ -91,6 +91,10 @@ class RunHandle:
             return
         self.publish(mode, to_json(chunk))
 
+    def flush_messages(self) -> None:
+        """Close replies still streaming, so their last events are in the stream."""
+        self._messages.flush()
+
     def settle(self, outcome: Outcome) -> None:
         """Record how the run ended for callers in this process, and wake them."""
         self._messages.flush()

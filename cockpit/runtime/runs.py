@@ -456,6 +456,8 @@ class RunManager:
         if outcome.status == "interrupted" and outcome.error is not None:
             thread_status = "idle"
         usage = self._save_usage(handle)
+        handle.flush_messages()
+        assert handle.stream is not None
         with self._db.tenant_session(tenant) as s:
             kwargs = {**rec.kwargs, "error_status": outcome.http_status}
             res = s.execute(
@@ -494,7 +496,7 @@ class RunManager:
                         merchant_id=handle.principal.merchant_id,
                         url=rec.webhook,
                     )
-                self.notifier.notify_in(s, run_key(rec.run_id))
+                self.journal.end_in(s, handle.stream, status=outcome.status)
                 self.notifier.notify_in(s, QUEUE)
         if handle.cancel_reason == "lost":
             self._hand_back(handle)
@@ -506,8 +508,7 @@ class RunManager:
             subject=rec.thread_id,
             payload={"run_id": rec.run_id, "status": outcome.status, "error": outcome.error},
         )
-        assert handle.stream is not None
-        self.journal.close(handle.stream, status=outcome.status)
+        self.journal.release(handle.stream)
         handle.settle(outcome)
         self._active.pop(rec.run_id, None)
 
