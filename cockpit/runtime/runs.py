@@ -40,7 +40,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -52,7 +52,7 @@ from sqlalchemy import Table, delete, select, update
 from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.errors import CockpitError, Conflict, ValidationFailed
 from cockpit.models.accounting import UsageTracker
 from cockpit.observability import (
     logcontext,
@@ -61,18 +61,18 @@ from cockpit.observability import (
     set_queue_depth_source,
     traceparent,
 )
-from cockpit.runtime.events import FINAL_STATUSES, RunEvents
+from cockpit.runtime.events import RunEvents
 from cockpit.runtime.execution import (
     Outcome,
     RunHandle,
     api_error,
     cancelled,
-    error_body,
     execute,
 )
 from cockpit.runtime.notify import QUEUE, Notifier, run_key
 from cockpit.runtime.queue import MAX_ATTEMPTS, Claim, RunQueue
 from cockpit.runtime.records import RunRecord, ThreadRecord
+from cockpit.runtime.run_control import RunControl
 from cockpit.runtime.runspec import (
     MULTITASK_STRATEGIES,
     RUN_STATUSES,
@@ -81,7 +81,6 @@ from cockpit.runtime.runspec import (
     check_stream_modes,
     run_json,
 )
-from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.webhooks import RUN_COMPLETED, check_destination, enqueue
@@ -99,7 +98,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class RunManager:
+class RunManager(RunControl):
     def __init__(
         self,
         *,
@@ -651,178 +650,6 @@ class RunManager:
                     handle.cancel_reason = reason
                     handle.task.cancel()
             await waiter.wait(timeout=every)
-
-    # ---- read / control ---------------------------------------------------------
-    def get(self, principal: Principal, thread_id: str, run_id: str) -> RunRecord:
-        self._threads.get_record(principal.tenant_id, thread_id, principal)
-        with self._db.tenant_session(principal.tenant_id) as s:
-            rec = s.scalars(
-                select(RunRecord).where(
-                    RunRecord.run_id == run_id, RunRecord.thread_id == thread_id
-                )
-            ).one_or_none()
-        if rec is None:
-            raise NotFound(
-                f"no run {run_id} on thread {thread_id}", code="run_not_found", param="run_id"
-            )
-        return rec
-
-    def list(
-        self, principal: Principal, thread_id: str, *, limit: int, offset: int, status: str | None
-    ) -> list[RunRecord]:
-        self._threads.get_record(principal.tenant_id, thread_id, principal)
-        if status is not None and status not in RUN_STATUSES:
-            raise ValidationFailed(
-                f"status must be one of {RUN_STATUSES}", code="invalid_value", param="status"
-            )
-        with self._db.tenant_session(principal.tenant_id) as s:
-            q = select(RunRecord).where(RunRecord.thread_id == thread_id)
-            if status:
-                q = q.where(RunRecord.status == status)
-            return list(
-                s.scalars(q.order_by(RunRecord.created_at.desc()).offset(offset).limit(limit))
-            )
-
-    def handle(self, run_id: str) -> RunHandle | None:
-        """The run's handle when it executes in this process."""
-        return self._active.get(run_id)
-
-    def _row(self, tenant: str, run_id: str) -> RunRecord | None:
-        with self._db.tenant_session(tenant) as s:
-            return s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one_or_none()
-
-    async def finished(self, handle: RunHandle) -> tuple[dict[str, Any], int]:
-        """Wait for the run's end, wherever it executes: (body for ``wait``, HTTP status)."""
-        tenant, run_id = handle.principal.tenant_id, handle.record.run_id
-        while True:
-            if handle.done.is_set():
-                if handle.error is not None:
-                    return handle.error, handle.error_status
-                return handle.final, 200
-            waiter = self.notifier.waiter(run_key(run_id))
-            row = self._row(tenant, run_id)
-            if row is None:
-                return api_error("run_cancelled", "the run was rolled back"), 409
-            if row.status in FINAL_STATUSES and run_id not in self._active:
-                if row.error is not None:
-                    return row.error, int(row.kwargs.get("error_status") or 500)
-                snap = await self._threads.state(tenant, row.thread_id)
-                final = to_json(snap.values)
-                if snap.interrupts:
-                    final["__interrupt__"] = to_json(list(snap.interrupts))
-                return final, 200
-            await waiter.wait(timeout=0.5)
-
-    async def join(
-        self, principal: Principal, thread_id: str, run_id: str
-    ) -> tuple[dict[str, Any], int]:
-        """The thread's values once the run ended (its error body if it failed)."""
-        rec = self.get(principal, thread_id, run_id)
-        handle = self._active.get(rec.run_id) or RunHandle(rec, principal, [])
-        body, status = await self.finished(handle)
-        if status != 200:
-            return error_body(Outcome("error", error=body)), 200
-        return body, 200
-
-    async def cancel(
-        self, principal: Principal, thread_id: str, run_id: str, *, wait: bool, action: str
-    ) -> None:
-        rec = self.get(principal, thread_id, run_id)
-        self._cancel(principal.tenant_id, rec, action)
-        if wait and rec.status in ("pending", "running"):
-            await self.finished(self._active.get(rec.run_id) or RunHandle(rec, principal, []))
-
-    def _cancel(self, tenant: str, rec: RunRecord, action: str) -> None:
-        with self._db.tenant_session(tenant) as s:
-            row = s.scalars(select(RunRecord).where(RunRecord.run_id == rec.run_id)).one_or_none()
-            if row is None or row.status not in ("pending", "running"):
-                return
-            if row.status == "pending":
-                if action == "rollback":
-                    s.delete(row)
-                else:
-                    row.status = "interrupted"
-                    row.error = api_error("run_cancelled", "run was cancelled")
-                    row.kwargs = {**row.kwargs, "error_status": 409}
-                self.notifier.notify_in(s, run_key(rec.run_id))
-                return
-            row.cancel = action
-            self.notifier.notify_in(s, QUEUE)
-        handle = self._active.get(rec.run_id)
-        if handle is not None and handle.task is not None and not handle.task.done():
-            handle.cancel_reason = action
-            handle.task.cancel()
-
-    def cancel_many(
-        self,
-        principal: Principal,
-        *,
-        thread_id: str | None,
-        run_ids: Sequence[str] | None,
-        status: str,
-        action: str,
-    ) -> int:
-        """Cancel the caller's runs by thread, ids or status (``pending``/``running``/``all``)."""
-        wanted = ("pending", "running") if status == "all" else (status,)
-        if thread_id is not None:
-            self._threads.get_record(principal.tenant_id, thread_id, principal)
-        with self._db.tenant_session(principal.tenant_id) as s:
-            q = select(RunRecord).where(RunRecord.status.in_(wanted))
-            if thread_id is not None:
-                q = q.where(RunRecord.thread_id == thread_id)
-            if run_ids:
-                q = q.where(RunRecord.run_id.in_(run_ids))
-            rows = list(s.scalars(q))
-        visible = {
-            t.thread_id
-            for t in self._threads.search(
-                principal.tenant_id,
-                metadata=None,
-                status=None,
-                limit=1_000_000,
-                offset=0,
-                viewer=principal,
-            )
-        }
-        done = 0
-        for rec in rows:
-            if rec.thread_id in visible:
-                self._cancel(principal.tenant_id, rec, action)
-                done += 1
-        return done
-
-    def delete(self, principal: Principal, thread_id: str, run_id: str) -> None:
-        rec = self.get(principal, thread_id, run_id)
-        if rec.status in ("pending", "running"):
-            raise Conflict(
-                "the run is still active; cancel it first", code="run_active", param="run_id"
-            )
-        with self._db.tenant_session(principal.tenant_id) as s:
-            s.execute(delete(RunRecord).where(RunRecord.run_id == rec.run_id))
-        self.journal.drop(principal.tenant_id, [rec.run_id])
-
-    async def events(
-        self, handle: RunHandle, *, after: int | None, cancel_on_disconnect: bool
-    ) -> AsyncIterator[tuple[int, str, Any]]:
-        """The run's events after ``after`` (all when None), from wherever it executes."""
-        tenant, run_id = handle.principal.tenant_id, handle.record.run_id
-
-        def status() -> str | None:
-            row = self._row(tenant, run_id)
-            return None if row is None else row.status
-
-        completed = False
-        try:
-            async for item in self.journal.follow(tenant, run_id, after=after or 0, status=status):
-                yield item
-            completed = True
-        finally:
-            if not completed and cancel_on_disconnect:
-                with contextlib.suppress(Exception):
-                    self._cancel(tenant, handle.record, "interrupt")
-
-    def depth(self) -> dict[str, int]:
-        return self.queue.depth()
 
 
 __all__ = [
