@@ -22,20 +22,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database, session_tenant
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.idempotency import Record, fingerprint, replay
-from cockpit.money import format_amount
-from tools.payments import ledger
+from tools.payments import ledger, statements
 from tools.payments.codes import describe
-from tools.payments.methods import CancelRule, get_method, wallet_cancel_deadline
-from tools.payments.models import Cancel, Capture, Card, Merchant, Payment, Refund
+from tools.payments.methods import get_method, wallet_cancel_deadline
+from tools.payments.models import Cancel, Capture, Merchant, Payment, Refund
 from tools.payments.money import FixedRates, check_minor, normalize_currency, percent_fee
-from tools.payments.notifications import enqueue
+from tools.payments.notifications import enqueue, enqueue_all
+from tools.payments.preconditions import check_cancel, check_capture, check_refund
 from tools.payments.requests import (
     CaptureRequest,
     PayRequest,
@@ -50,7 +50,6 @@ from tools.payments.views import cancel_view, capture_view, payment_view, refund
 
 ACTIVE_KYB = ("APPROVED", "APPROVED_WITH_RESERVE")
 AUTH_VALIDITY = timedelta(days=7)
-CARD_CANCEL_WINDOW = timedelta(days=7)
 FEE_BPS = {"CARD": 290}
 DEFAULT_FEE_BPS = 220
 
@@ -63,12 +62,6 @@ def load_merchant(session: Session, merchant_id: str) -> Merchant:
             f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
         )
     return merchant
-
-
-def _card(session: Session, card_id: str) -> Card | None:
-    # Identity-map hits skip SQL (and with it the scoping criteria), so check the tenant here.
-    card = session.get(Card, card_id)
-    return card if card is not None and card.tenant_id == session_tenant(session) else None
 
 
 def load_payment(
@@ -106,150 +99,6 @@ def _replayed(
     return fp, replay(record, fp, key=req.request_id, param="request_id", details=REUSED_DETAILS)
 
 
-# ----- preconditions ---------------------------------------------------------------------
-# One check per operation, raised in the merchant's words with a stable code. The write path
-# runs it on the locked row; agent tools run the same function on a plain read before a human
-# is asked to approve the operation (``register_tool(precheck=...)``), so a refund that cannot
-# succeed is refused with its reason instead of waiting for an approval.
-
-
-def _money(minor: int, currency: str) -> str:
-    return format_amount(minor, currency, grouping=True)
-
-
-def _not_captured(payment: Payment, action: str) -> str:
-    """Why ``payment`` holds no captured money, ending in ``so there is nothing to <action>``."""
-    pid = payment.id
-    if payment.state == "FAILED":
-        code = f" (code {payment.decline_code})" if payment.decline_code else ""
-        return f"{pid} was declined{code}, so there is nothing to {action}"
-    if payment.state == "CANCELLED":
-        return f"{pid} was cancelled, so there is nothing to {action}"
-    if payment.state == "PROCESSING":
-        return (
-            f"{pid} is still waiting for the issuer's answer, so there is nothing to {action} yet"
-        )
-    if payment.state == "AUTHORIZED":
-        return (
-            f"{pid} is authorised but not captured yet, so there is nothing to {action}; "
-            "cancel it (or capture it first)"
-        )
-    return f"{pid} is {payment.state.lower()}, so there is nothing to {action}"
-
-
-def check_refund(payment: Payment, amount: int | None, *, at: datetime) -> None:
-    """Raise the reason ``payment`` cannot be refunded ``amount`` now (None: any amount)."""
-    if payment.state != "CAPTURED" or payment.captured_amount == 0:
-        raise Conflict(_not_captured(payment, "refund"), code="payment_not_captured",
-                       param="payment_id")  # fmt: skip
-    if payment.disputed:
-        raise Conflict(f"{payment.id} is under dispute, so it cannot be refunded; respond to "
-                       "or accept the dispute instead", code="payment_disputed",
-                       param="payment_id")  # fmt: skip
-    method = get_method(payment.method_type)
-    if method.refund_window_days is None:
-        raise Conflict(
-            f"{method.code} payments cannot be refunded through the gateway",
-            code="refund_not_supported",
-            param="payment_id",
-        )
-    if at > payment.created_at + timedelta(days=method.refund_window_days):
-        raise Conflict(
-            f"{payment.id} was paid on {payment.created_at:%d %b %Y}, past the "
-            f"{method.refund_window_days}-day refund window of {method.code}, so it can no "
-            "longer be refunded",
-            code="refund_window_exceeded", param="payment_id",
-        )  # fmt: skip
-    refundable = payment.captured_amount - payment.refunded_amount
-    if refundable <= 0:
-        raise Conflict(
-            f"{payment.id} was already refunded in full "
-            f"({_money(payment.refunded_amount, payment.currency)}), so nothing is left to refund",
-            code="refund_amount_exceed", param="amount",
-            details={"resultCode": "REFUND_AMOUNT_EXCEED", "refundable": 0},
-        )  # fmt: skip
-    if amount is not None and amount > refundable:
-        already = (
-            f", {_money(payment.refunded_amount, payment.currency)} already refunded"
-            if payment.refunded_amount
-            else ""
-        )
-        raise Conflict(
-            f"only {_money(refundable, payment.currency)} of {payment.id} can still be refunded "
-            f"({_money(payment.captured_amount, payment.currency)} captured{already}), "
-            f"so {_money(amount, payment.currency)} is too much",
-            code="refund_amount_exceed", param="amount",
-            details={"resultCode": "REFUND_AMOUNT_EXCEED", "refundable": refundable},
-        )  # fmt: skip
-
-
-def check_capture(payment: Payment, amount: int | None, *, at: datetime) -> None:
-    """Raise the reason ``payment`` cannot be captured ``amount`` now (None: any amount)."""
-    pid = payment.id
-    if payment.state == "CANCELLED":
-        raise Conflict(f"{pid} was cancelled, so it cannot be captured",
-                       code="payment_cancelled", param="payment_id")  # fmt: skip
-    if payment.state not in ("AUTHORIZED", "CAPTURED"):
-        raise Conflict(_not_captured(payment, "capture"),
-                       code="payment_not_authorized", param="payment_id")  # fmt: skip
-    if payment.capture_mode != "MANUAL":
-        raise Conflict(f"{pid} was captured automatically when it was paid; there is nothing "
-                       "left to capture", code="capture_not_manual", param="payment_id")  # fmt: skip
-    if payment.capture_closed:
-        raise Conflict(f"the last capture of {pid} was already made, so nothing more can be "
-                       "captured", code="capture_closed", param="payment_id")  # fmt: skip
-    if payment.auth_expires_at is not None and at > payment.auth_expires_at:
-        raise Conflict(f"the authorisation of {pid} expired on {payment.auth_expires_at:%d %b %Y}, "
-                       "so it can no longer be captured", code="authorization_expired",
-                       param="payment_id")  # fmt: skip
-    remaining = payment.amount - payment.captured_amount
-    if amount is not None and amount > remaining:
-        raise Conflict(
-            f"only {_money(remaining, payment.currency)} of {pid} is still authorised, so "
-            f"{_money(amount, payment.currency)} cannot be captured",
-            code="capture_amount_exceed", param="amount",
-        )  # fmt: skip
-
-
-def check_cancel(payment: Payment, *, at: datetime) -> None:
-    """Raise the reason ``payment`` cannot be cancelled now (DOMAIN.md: a card payment only
-    before capture and within 7 days; a wallet payment until 00:15 UTC+8 the next day)."""
-    pid = payment.id
-    method = get_method(payment.method_type)
-    if payment.state == "FAILED":
-        code = f" (code {payment.decline_code})" if payment.decline_code else ""
-        raise Conflict(f"{pid} was declined{code}, so there is nothing to cancel",
-                       code="payment_already_final", param="payment_id")  # fmt: skip
-    if payment.refunded_amount:
-        raise Conflict(f"{pid} already has refunds, so it cannot be cancelled; refund the rest "
-                       "instead", code="payment_refunded", param="payment_id")  # fmt: skip
-    if payment.disputed:
-        raise Conflict(f"{pid} is under dispute, so it cannot be cancelled",
-                       code="payment_disputed", param="payment_id")  # fmt: skip
-    rule = method.cancel_rule
-    if rule is CancelRule.NONE:
-        raise Conflict(f"{method.code} payments cannot be cancelled; refund {pid} instead",
-                       code="cancel_not_supported", param="payment_id")  # fmt: skip
-    if rule is CancelRule.BEFORE_COMPLETION and payment.state not in ("PROCESSING", "AUTHORIZED"):
-        raise Conflict(f"{method.code} payments can only be cancelled before they complete, and "
-                       f"{pid} has; refund it instead", code="cancel_window_exceeded",
-                       param="payment_id")  # fmt: skip
-    if rule is CancelRule.CARD:
-        if payment.captured_amount:
-            raise Conflict(f"{pid} is a card payment that was already captured, so it cannot be "
-                           "cancelled; refund it instead", code="cancel_after_capture",
-                           param="payment_id")  # fmt: skip
-        if at > payment.created_at + CARD_CANCEL_WINDOW:
-            raise Conflict(f"{pid} was authorised on {payment.created_at:%d %b %Y}, past the "
-                           "7-day card cancel window", code="cancel_window_exceeded",
-                           param="payment_id")  # fmt: skip
-    if rule is CancelRule.WALLET and at > wallet_cancel_deadline(payment.created_at):
-        raise Conflict(f"it is too late to cancel {pid} (a wallet payment can be cancelled until "
-                       "00:15 UTC+8 the day after it was paid); refund it instead",
-                       code="cancel_window_exceeded", param="payment_id",
-                       details={"resultCode": "CANCEL_WINDOW_EXCEED"})  # fmt: skip
-
-
 @dataclass(slots=True)
 class Gateway:
     """The simulated gateway over one database."""
@@ -267,24 +116,19 @@ class Gateway:
         fp = fingerprint(req.fingerprint_body())
         check_request_id(req.request_id, "request_id")
         check_notes(req.description, req.metadata)
-        existing = session.scalar(
-            select(Payment)
-            .where(Payment.merchant_id == req.merchant_id, Payment.request_id == req.request_id)
-            .with_for_update()  # a retry of an unknown (U) result authorises it once, in turn
+        tenant = session_tenant(session)
+        conn = statements.connection(session)
+        # Locked: a retry of an unknown (U) result authorises it once, in turn.
+        existing = statements.payment_record(
+            conn, tenant, req.merchant_id, req.request_id, lock=True
         )
         if existing is not None:
-            view = existing.response or payment_view(existing)
-            stored = replay(
-                Record(existing.fingerprint, view),
-                fp,
-                key=req.request_id,
-                param="request_id",
-                details=REUSED_DETAILS,
+            return self._pay_again(session, existing, req, fp, at=at)
+        merchant = statements.merchant_facts(conn, tenant, req.merchant_id)
+        if merchant is None:
+            raise NotFound(
+                f"no merchant {req.merchant_id!r}", code="merchant_not_found", param="merchant_id"
             )
-            if existing.state == "PROCESSING":
-                return self._authorize(session, existing, at=at)
-            return stored if stored is not None else dict(view)
-        merchant = load_merchant(session, req.merchant_id)
         if merchant.kyb_state not in ACTIVE_KYB:
             raise Conflict(
                 f"merchant {merchant.id} is not active (KYB state {merchant.kyb_state})",
@@ -324,19 +168,20 @@ class Gateway:
                 code="capture_mode_not_supported",
                 param="capture_mode",
             )
-        card: Card | None = None
+        card: statements.CardFacts | None = None
         if method.category == "CARD":
             if not req.card_id:
                 raise ValidationFailed(
                     "card payments need card_id", code="card_required", param="card_id"
                 )
-            card = _card(session, req.card_id)
+            card = statements.card(conn, tenant, req.card_id)
             if card is None:
                 raise NotFound(f"no card {req.card_id!r}", code="card_not_found", param="card_id")
         market = (req.market or (card.issuing_country if card else None) or
                   (method.markets[0] if method.markets else merchant.country)).upper()  # fmt: skip
         payment = Payment(
             id=new_id("pay"),
+            tenant_id=tenant,
             merchant_id=merchant.id,
             request_id=req.request_id,
             amount=req.amount,
@@ -357,15 +202,61 @@ class Gateway:
             state="PROCESSING",
             result_status="U",
             result_code="PAYMENT_IN_PROCESS",
+            decline_code=None,
+            decline_soft=None,
+            merchant_advice_code=None,
+            authorization_code=None,
             attempts=0,
+            captured_amount=0,
+            refunded_amount=0,
+            capture_closed=False,
+            disputed=False,
+            auth_expires_at=None,
             created_at=at,
+            decided_at=None,
             fingerprint=fp,
+            response=None,
             description=req.description,
             metadata_=dict(req.metadata) if req.metadata is not None else None,
+            version=1,
         )
-        session.add(payment)
-        session.flush()  # a concurrent twin fails here on the unique request id and retries
-        return self._authorize(session, payment, at=at, merchant=merchant, card=card)
+        # Decided before it is written, so the row is inserted once in its final state; a
+        # concurrent twin fails on the unique request id and its retry replays this one.
+        return self._authorize(
+            session, payment, at=at, merchant_country=merchant.country, card=card, new=True
+        )
+
+    def _pay_again(
+        self,
+        session: Session,
+        existing: statements.PaymentRecord,
+        req: PayRequest,
+        fp: str,
+        *,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """A request id seen before: its first response, or (U) the issuer asked again."""
+        if existing.response is not None and existing.state != "PROCESSING":
+            stored = replay(
+                Record(existing.fingerprint, existing.response),
+                fp,
+                key=req.request_id,
+                param="request_id",
+                details=REUSED_DETAILS,
+            )
+            return stored if stored is not None else dict(existing.response)
+        payment = load_payment(session, existing.id)
+        view = payment.response or payment_view(payment)
+        stored = replay(
+            Record(payment.fingerprint, view),
+            fp,
+            key=req.request_id,
+            param="request_id",
+            details=REUSED_DETAILS,
+        )
+        if payment.state == "PROCESSING":
+            return self._authorize(session, payment, at=at)
+        return stored if stored is not None else dict(view)
 
     def _authorize(
         self,
@@ -373,15 +264,20 @@ class Gateway:
         payment: Payment,
         *,
         at: datetime,
-        merchant: Merchant | None = None,
-        card: Card | None = None,
+        merchant_country: str | None = None,
+        card: statements.CardFacts | None = None,
+        new: bool = False,
     ) -> dict[str, Any]:
-        merchant = merchant or load_merchant(session, payment.merchant_id)
+        """Ask the issuer and record the answer; ``new``: ``payment`` is not written yet."""
+        tenant = session_tenant(session)
+        conn = statements.connection(session)
+        if merchant_country is None:
+            merchant_country = load_merchant(session, payment.merchant_id).country
         if payment.card_id and card is None:
-            card = _card(session, payment.card_id)
+            card = statements.card(conn, tenant, payment.card_id)
         method = get_method(payment.method_type)
         payment.attempts += 1
-        refusal = self._retry_cap(session, payment, at=at) if card else None
+        refusal = self._retry_cap(conn, tenant, payment, at=at) if card else None
         if refusal is not None:
             decision_code, approved, unknown, mac = refusal, False, False, None
         else:
@@ -398,7 +294,7 @@ class Gateway:
                     market=payment.market,
                     amount_eur=amount_eur,
                     at=at,
-                    merchant_country=merchant.country,
+                    merchant_country=merchant_country,
                     brand=payment.brand,
                     issuer=payment.issuer,
                     issuing_country=payment.issuing_country,
@@ -413,8 +309,11 @@ class Gateway:
             unknown, mac = decision.unknown, decision.merchant_advice_code
         if unknown:
             payment.result_status, payment.result_code = "U", "UNKNOWN_EXCEPTION"
+            if new:
+                statements.insert(conn, tenant, [payment])
             return payment_view(payment)
         payment.decided_at = at
+        capture: Capture | None = None
         if not approved:
             info = describe(decision_code)
             payment.state = "FAILED"
@@ -438,32 +337,28 @@ class Gateway:
                 payment.auth_expires_at = at + AUTH_VALIDITY
             else:
                 payment.state = "CAPTURED"
-                self._capture_rows(
-                    session, payment, request_id=f"auto:{payment.id}", amount=payment.amount,
-                    is_last=True, at=at, fp="auto",
-                )  # fmt: skip
+                capture = self._new_capture(
+                    payment,
+                    request_id=f"auto:{payment.id}",
+                    amount=payment.amount,
+                    is_last=True,
+                    at=at,
+                    fp="auto",
+                )
         view = payment_view(payment)
         payment.response = view
-        enqueue(
-            session,
-            payment.merchant_id,
-            "notifyPayment",
-            {"notifyType": "PAYMENT_RESULT", **view},
-            at=at,
-        )
+        if new:
+            statements.insert(conn, tenant, [payment])
+        events = [] if capture is None else [self._write_capture(session, payment, capture, at=at)]
+        events.append(("notifyPayment", {"notifyType": "PAYMENT_RESULT", **view}))
+        enqueue_all(session, payment.merchant_id, events, at=at)
         return view
 
-    def _retry_cap(self, session: Session, payment: Payment, *, at: datetime) -> str | None:
+    def _retry_cap(
+        self, conn: Connection, tenant: str, payment: Payment, *, at: datetime
+    ) -> str | None:
         """Refuse before the issuer when scheme retry rules forbid another attempt (§4.2)."""
-        rows = session.execute(
-            select(Payment.decline_code, Payment.created_at).where(
-                Payment.card_id == payment.card_id,
-                Payment.merchant_id == payment.merchant_id,
-                Payment.state == "FAILED",
-                Payment.created_at >= at - timedelta(days=30),
-                Payment.id != payment.id,
-            )
-        ).all()
+        rows = statements.recent_card_declines(conn, tenant, payment, since=at - timedelta(days=30))
         if any(code and describe(code).visa_category == 1 for code, _ in rows):
             return "RETRY_CAP_EXCEEDED"
         if (
@@ -490,37 +385,52 @@ class Gateway:
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         check_capture(payment, req.amount, at=at)
         payment.state = "CAPTURED"
-        capture = self._capture_rows(
+        capture = self._new_capture(
+            payment, request_id=req.request_id, amount=req.amount, is_last=req.is_last, at=at, fp=fp
+        )
+        enqueue_all(
             session,
-            payment,
-            request_id=req.request_id,
-            amount=req.amount,
-            is_last=req.is_last,
+            payment.merchant_id,
+            [self._write_capture(session, payment, capture, at=at)],
             at=at,
-            fp=fp,
         )
         return dict(capture.response)
 
-    def _capture_rows(
-        self, session: Session, payment: Payment, *, request_id: str, amount: int, is_last: bool,
-        at: datetime, fp: str,
-    ) -> Capture:  # fmt: skip
+    @staticmethod
+    def _new_capture(
+        payment: Payment, *, request_id: str, amount: int, is_last: bool, at: datetime, fp: str
+    ) -> Capture:
+        """A capture of ``payment`` (its amounts updated), not written yet."""
         capture = Capture(
-            id=new_id("cap"), merchant_id=payment.merchant_id, payment_id=payment.id,
-            request_id=request_id, amount=amount, currency=payment.currency, is_last=is_last,
-            created_at=at, fingerprint=fp, response={},
-        )  # fmt: skip
+            id=new_id("cap"),
+            tenant_id=payment.tenant_id,
+            merchant_id=payment.merchant_id,
+            payment_id=payment.id,
+            request_id=request_id,
+            amount=amount,
+            currency=payment.currency,
+            is_last=is_last,
+            created_at=at,
+            fingerprint=fp,
+            settled_at=None,
+        )
         payment.captured_amount += amount
         if is_last or payment.captured_amount == payment.amount:
             payment.capture_closed = True
         capture.response = capture_view(capture, payment)
-        session.add(capture)
-        draft = ledger.JournalDraft("capture", "capture", capture.id)
-        draft.move(ledger.BUYER_FUNDS, ledger.merchant_account(payment.merchant_id, "pending"),
-                   amount, payment.currency)  # fmt: skip
-        ledger.post(session, draft, at=at)
-        enqueue(session, payment.merchant_id, "notifyCapture", capture.response, at=at)
         return capture
+
+    def _write_capture(
+        self, session: Session, payment: Payment, capture: Capture, *, at: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        """The capture row and its journal (buyer funds → merchant pending); returns the
+        webhook to send, for the caller to write with its own."""
+        statements.insert(session.connection(), session_tenant(session), [capture])
+        draft = ledger.JournalDraft("capture", "capture", capture.id)
+        pending = ledger.merchant_account(payment.merchant_id, "pending")
+        draft.move(ledger.BUYER_FUNDS, pending, capture.amount, payment.currency)
+        ledger.post(session, draft, at=at)
+        return "notifyCapture", capture.response
 
     # ----- refund ------------------------------------------------------------------------
     def refund(
@@ -538,14 +448,14 @@ class Gateway:
         check_refund(payment, req.amount, at=at)
         merchant = load_merchant(session, payment.merchant_id)
         refund = Refund(
-            id=new_id("ref"), merchant_id=payment.merchant_id, payment_id=payment.id,
+            id=new_id("ref"), tenant_id=payment.tenant_id, merchant_id=payment.merchant_id,
+            payment_id=payment.id,
             request_id=req.request_id, amount=req.amount, currency=payment.currency,
             reason=req.reason, status="SUCCESS", created_at=at, fingerprint=fp, response={},
         )  # fmt: skip
         payment.refunded_amount += req.amount
         refund.response = refund_view(refund, payment)
-        session.add(refund)
-        session.flush()
+        statements.insert(session.connection(), session_tenant(session), [refund])
         draft = ledger.JournalDraft("refund", "refund", refund.id)
         ledger.pay_out_of_merchant(
             draft, merchant.id, merchant.settlement_currency, req.amount, payment.currency,

@@ -20,14 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import session_tenant
 from cockpit.errors import InternalError
+from tools.payments import statements
 from tools.payments.models import Balance, Journal, LedgerEntry
 from tools.payments.money import FixedRates, FxQuote
 
@@ -35,6 +36,8 @@ BUYER_FUNDS = "external:buyer_funds"
 PLATFORM_FEES = "platform:fees"
 SCHEME_FEES = "external:scheme_fees"
 BUCKETS = ("pending", "available", "reserve")
+JOURNALS = cast(Table, Journal.__table__)
+ENTRIES = cast(Table, LedgerEntry.__table__)
 
 
 def merchant_account(merchant_id: str, bucket: str) -> str:
@@ -138,27 +141,39 @@ def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -
     when = at or utcnow()
     tenant = session_tenant(session)
     journal_id = "jnl_" + uuid.uuid4().hex
-    # Bulk INSERTs (one statement for all legs); entries are append-only, so the ORM never
-    # needs them in its identity map. The tenant is stamped here because bulk statements
-    # bypass the session's before-flush stamping.
-    session.execute(
-        insert(Journal),
-        [{"id": journal_id, "tenant_id": tenant, "kind": draft.kind, "ref_type": draft.ref_type,
-          "ref_id": draft.ref_id, "memo": draft.memo, "created_at": when}],
-    )  # fmt: skip
-    session.execute(
-        insert(LedgerEntry),
-        [{"journal_id": journal_id, "tenant_id": tenant, "account": account, "currency": currency,
-          "amount": amount, "created_at": when} for account, currency, amount in draft.legs],
-    )  # fmt: skip
+    # Core INSERTs on the transaction's connection (entries are append-only, so the ORM never
+    # needs them in its identity map); Core bypasses the session's stamping, so the tenant
+    # is written here.
+    conn = session.connection()
+    journal = {
+        "id": journal_id,
+        "tenant_id": tenant,
+        "kind": draft.kind,
+        "memo": draft.memo,
+        "ref_type": draft.ref_type,
+        "ref_id": draft.ref_id,
+        "created_at": when,
+    }
+    conn.execute(JOURNALS.insert(), journal)
+    entries = [
+        {
+            "journal_id": journal_id,
+            "tenant_id": tenant,
+            "account": account,
+            "currency": currency,
+            "amount": amount,
+            "created_at": when,
+        }
+        for account, currency, amount in draft.legs
+    ]
+    conn.execute(ENTRIES.insert(), entries)
+    deltas = [(account, currency, delta) for (account, currency), delta in sorted(net.items())]
     batch = session.info.get(_BATCH)
-    for (account, currency), delta in sorted(net.items()):
-        if not delta:
-            continue
-        if batch is not None:
-            batch[(account, currency)] = batch.get((account, currency), 0) + delta
-        else:
-            _apply(session, account, currency, delta)
+    if batch is None:
+        statements.add_to_balances(conn, tenant, deltas)
+        return journal_id
+    for account, currency, delta in deltas:
+        batch[(account, currency)] = batch.get((account, currency), 0) + delta
     return journal_id
 
 
@@ -179,25 +194,13 @@ def batched_balances(session: Session) -> Iterator[None]:
     try:
         yield
         pending: dict[tuple[str, str], int] = session.info[_BATCH]
-        for (account, currency), delta in sorted(pending.items()):
-            if delta:
-                _apply(session, account, currency, delta)
+        statements.add_to_balances(
+            session.connection(),
+            session_tenant(session),
+            [(account, currency, delta) for (account, currency), delta in sorted(pending.items())],
+        )
     finally:
         session.info.pop(_BATCH, None)
-
-
-def _apply(session: Session, account: str, currency: str, delta: int) -> None:
-    # An atomic SQL increment: concurrent transactions serialise on the row instead of
-    # overwriting each other's read-modify-write.
-    result = session.execute(
-        update(Balance)
-        .where(Balance.account == account, Balance.currency == currency)
-        .values(balance=Balance.balance + delta)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) == 0:
-        session.add(Balance(account=account, currency=currency, balance=delta))
-        session.flush()
 
 
 def balance(session: Session, account: str, currency: str) -> int:

@@ -20,14 +20,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
-from cockpit.db.session import Database
+from cockpit.db.session import Database, session_tenant
 from cockpit.errors import AuthError
+from tools.payments import statements
 from tools.payments.models import Delivery, Merchant, Notification
 
 RETRY_SCHEDULE = (
@@ -48,28 +49,48 @@ Transport = Callable[[str, dict[str, str], bytes], int]
 """``(url, headers, body) -> HTTP status``; tests pass an in-memory receiver."""
 
 
+OUTBOX = cast(Table, Notification.__table__)
 OUTBOX_DISABLED = "pay_outbox_disabled"
 """Session flag for bulk loads of history (the demo world) whose merchants have no endpoint."""
 
 
 def enqueue(
     session: Session, merchant_id: str, notify_type: str, payload: dict[str, Any], *, at: datetime
-) -> Notification | None:
-    """Write an outbox row in the caller's transaction."""
-    if session.info.get(OUTBOX_DISABLED):
-        return None
-    note = Notification(
-        id="ntf_" + uuid.uuid4().hex[:24],
-        merchant_id=merchant_id,
-        notify_type=notify_type,
-        payload=payload,
-        status="PENDING",
-        attempts=0,
-        next_attempt_at=at + RETRY_SCHEDULE[0],
-        created_at=at,
-    )
-    session.add(note)
-    return note
+) -> str | None:
+    """Write an outbox row in the caller's transaction; returns its id."""
+    ids = enqueue_all(session, merchant_id, [(notify_type, payload)], at=at)
+    return ids[0] if ids else None
+
+
+def enqueue_all(
+    session: Session,
+    merchant_id: str,
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    at: datetime,
+) -> list[str]:
+    """Write one outbox row per ``(notify type, payload)``, in order, in one statement."""
+    if session.info.get(OUTBOX_DISABLED) or not events:
+        return []
+    tenant = session_tenant(session)
+    ids = ["ntf_" + uuid.uuid4().hex[:24] for _ in events]
+    rows: list[dict[str, Any]] = [
+        {
+            "id": note_id,
+            "tenant_id": tenant,
+            "merchant_id": merchant_id,
+            "notify_type": notify_type,
+            "payload": payload,
+            "status": "PENDING",
+            "attempts": 0,
+            "next_attempt_at": at + RETRY_SCHEDULE[0],
+            "created_at": at,
+            "delivered_at": None,
+        }
+        for note_id, (notify_type, payload) in zip(ids, events, strict=True)
+    ]
+    statements.insert_values(session.connection(), OUTBOX, rows)
+    return ids
 
 
 def body_bytes(note_id: str, notify_type: str, payload: dict[str, Any]) -> bytes:
@@ -220,6 +241,7 @@ __all__ = [
     "deliver_due",
     "delivery_log",
     "enqueue",
+    "enqueue_all",
     "sign",
     "verify",
 ]
