@@ -14,8 +14,13 @@ Prints one JSON document (progress goes to stderr). Sections:
   series named in DOMAIN.md §9.2. MASE (seasonal in-sample scale) relative to seasonal
   naive; the declared model is ``ets_theta``, fixed before looking at results.
 * ``hedging`` — policy backtest on monthly simulated USD receivables against ECB rates.
+* ``reused_fit`` — production forecasts (``forecast_pair``, conformal intervals) of the
+  rate models that calibrate by re-applying their estimate from past origins, each paired
+  with the same forecast calibrated the older way (one re-estimation per origin), at
+  as-of dates every 20 business days whose 22-day outcomes are known: coverage, 90 %
+  width and interval score, pooled over pairs and dates. Re-applying must not be worse.
 
-Usage: ``python benchmarks/fx_quality.py [--sections rates,demand,hedging] [--quick]``
+Usage: ``python benchmarks/fx_quality.py [--sections rates,demand,hedging,reused_fit] [--quick]``
 """
 
 from __future__ import annotations
@@ -32,11 +37,21 @@ import numpy as np
 import pandas as pd
 
 from evals.report import emit
-from tools.fx import BacktestConfig, make_model, make_series, pair_series, rolling_backtest
+from tools.fx import (
+    BacktestConfig,
+    ModelSpec,
+    forecast_pair,
+    make_model,
+    make_series,
+    pair_series,
+    register_model,
+    rolling_backtest,
+    unregister_model,
+)
 from tools.fx.backtest import BacktestResult
 from tools.fx.exposure import daily_exposure
 from tools.fx.hedging import HedgeCosts, hedging_backtest
-from tools.fx.models import Forecaster
+from tools.fx.models import DEFAULT_QUANTILES, Forecaster, ForecastPath
 from tools.fx.simulate import simulate_volumes
 
 PAIRS = ("USD/CNY", "USD/PHP", "USD/IDR", "USD/THB", "USD/MYR", "USD/KRW", "EUR/USD", "USD/SGD")
@@ -381,14 +396,145 @@ def hedging_section(*, quick: bool) -> dict[str, Any]:
     }
 
 
+# --- reused fit ---------------------------------------------------------------------
+
+REUSED_FIT_MODELS = ("ets", "theta", "arima")
+
+
+class _Refitted:
+    """A model with ``past_errors`` hidden: its calibration re-estimates at every origin."""
+
+    def __init__(self, inner: Forecaster) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.min_length = inner.min_length
+
+    def fit(self, y: np.ndarray) -> _Refitted:
+        self.inner.fit(y)
+        return self
+
+    def predict(self, h: int, *, quantiles: Any = DEFAULT_QUANTILES) -> ForecastPath:
+        return self.inner.predict(h, quantiles=quantiles)
+
+
+def _refitted(name: str) -> Callable[[int], Forecaster]:
+    def build(season: int) -> Forecaster:
+        return _Refitted(make_model(name, season_length=season))
+
+    return build
+
+
+def _interval_stats(hits: dict[str, list[np.ndarray]], steps: tuple[int, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in steps:
+        col = {key: np.array([v[k - 1] for v in vals]) for key, vals in hits.items()}
+        out[str(k)] = {
+            "coverage_80": _r(float(col["in80"].mean())),
+            "coverage_90": _r(float(col["in90"].mean())),
+            "width_90_log": _r(float(col["width90"].mean()), 6),
+            "interval_score_90_log": _r(float(col["score90"].mean()), 6),
+        }
+    return out
+
+
+def reused_fit_section(*, quick: bool) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    horizon, spacing = 22, 20
+    n_dates = 4 if quick else 12
+    models = ("ets", "theta") if quick else REUSED_FIT_MODELS
+    steps = (1, 5, 22)
+    for m in models:
+        register_model(
+            ModelSpec(
+                f"{m}_refit", f"{m}, calibrated by re-estimating at every origin", _refitted(m)
+            ),
+            replace=True,
+        )
+    keys = ("in80", "in90", "width90", "score90")
+    hits: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {
+        (m, v): {k: [] for k in keys} for m in models for v in ("refit", "reused")
+    }
+    seconds = {(m, v): 0.0 for m in models for v in ("refit", "reused")}
+    try:
+        for pair in PAIRS:
+            series, _ = pair_series(pair)
+            n = len(series)
+            for end in n - 1 - horizon - spacing * np.arange(n_dates)[::-1]:
+                as_of = pd.Timestamp(series.dates[end]).date()
+                actual = np.log(series.values[end + 1 : end + 1 + horizon])
+                for m in models:
+                    for variant, name in (("refit", f"{m}_refit"), ("reused", m)):
+                        t = time.perf_counter()
+                        fc = forecast_pair(pair, horizon=horizon, model=name, as_of=as_of)
+                        seconds[(m, variant)] += time.perf_counter() - t
+                        lo80, hi80 = (np.log(v) for v in fc.interval(0.8))
+                        lo90, hi90 = (np.log(v) for v in fc.interval(0.9))
+                        miss = np.maximum(lo90 - actual, 0) + np.maximum(actual - hi90, 0)
+                        rec = hits[(m, variant)]
+                        rec["in80"].append((actual >= lo80) & (actual <= hi80))
+                        rec["in90"].append((actual >= lo90) & (actual <= hi90))
+                        rec["width90"].append(hi90 - lo90)
+                        rec["score90"].append(hi90 - lo90 + miss / 0.05)
+            log(f"reused_fit {pair}: {time.perf_counter() - t0:.1f}s")
+    finally:
+        for m in models:
+            unregister_model(f"{m}_refit")
+    per_model: dict[str, Any] = {}
+    for m in models:
+        refit = _interval_stats(hits[(m, "refit")], steps)
+        reused = _interval_stats(hits[(m, "reused")], steps)
+        score_ratio = [
+            reused[str(k)]["interval_score_90_log"] / refit[str(k)]["interval_score_90_log"]
+            for k in steps
+        ]
+        cov_gap = [
+            max(
+                abs(reused[str(k)][f"coverage_{lv}"] - lv / 100)
+                - abs(refit[str(k)][f"coverage_{lv}"] - lv / 100)
+                for lv in (80, 90)
+            )
+            for k in steps
+        ]
+        per_model[m] = {
+            "refit_each_origin": refit,
+            "reused_estimate": reused,
+            "interval_score_ratio_reused_vs_refit": [_r(x) for x in score_ratio],
+            "coverage_error_change_pts": [_r(100 * x, 2) for x in cov_gap],
+            "seconds_per_forecast": {
+                v: _r(seconds[(m, v)] / (len(PAIRS) * n_dates), 3) for v in ("refit", "reused")
+            },
+            # Not worse: interval score within 2 % and coverage no further than 2 points
+            # from nominal than refitting, at every step scored.
+            "not_worse": all(r <= 1.02 for r in score_ratio) and all(g <= 0.02 for g in cov_gap),
+        }
+    return {
+        "pairs": list(PAIRS),
+        "protocol": {
+            "horizon_business_days": horizon,
+            "as_of_dates_per_pair": n_dates,
+            "spacing_business_days": spacing,
+            "steps_scored": list(steps),
+            "space": "log rates",
+        },
+        "models": per_model,
+        "all_not_worse": all(v["not_worse"] for v in per_model.values()),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="rates,demand,hedging")
+    ap.add_argument("--sections", default="rates,demand,hedging,reused_fit")
     ap.add_argument("--quick", action="store_true", help="fewer models/origins (smoke run)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     report: dict[str, Any] = {"benchmark": "fx_quality"}
-    sections = {"rates": rates_section, "demand": demand_section, "hedging": hedging_section}
+    sections = {
+        "rates": rates_section,
+        "demand": demand_section,
+        "hedging": hedging_section,
+        "reused_fit": reused_fit_section,
+    }
     for name in args.sections.split(","):
         report[name] = sections[name.strip()](quick=args.quick)
     report["seconds_total"] = round(time.perf_counter() - t0, 1)

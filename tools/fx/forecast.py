@@ -235,8 +235,10 @@ def forecast_series(
                 return spec.build(m)
 
             builder = build_base
+            reusable: Forecaster | None = None
         else:
             builder = build
+            reusable = fitted
         sample = rolling_errors(
             builder,
             y,
@@ -245,6 +247,7 @@ def forecast_series(
             step=1 if spec.cheap else max(1, h // 4),
             min_train=max(fitted.min_length, min(y.shape[0] // 2, 250)),
             scales=vol,
+            fitted=reusable,
         )
         sample_size = sample.size
         if sample_size == 0:

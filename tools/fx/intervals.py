@@ -102,8 +102,14 @@ def rolling_errors(
     step: int = 1,
     min_train: int,
     scales: FloatArray | None = None,
+    fitted: Forecaster | None = None,
 ) -> ErrorSample:
-    """Errors of forecasts made from the last ``n_origins`` origins inside ``y`` (no look-ahead)."""
+    """Errors of forecasts made from the last ``n_origins`` origins inside ``y`` (no look-ahead).
+
+    Closed-form models (``horizon_errors``) need no refit. Otherwise, when ``fitted`` (the
+    model already fitted on ``y``) can re-apply its estimated parameters from each origin
+    (``past_errors``), that replaces one re-estimation per origin; else the model is refitted.
+    """
     n = y.shape[0]
     last = n - 2
     origins = np.arange(last, max(min_train - 2, -1), -step)[:n_origins][::-1].astype(np.intp)
@@ -116,8 +122,14 @@ def rolling_errors(
     if origins.shape[0] == 0:
         return ErrorSample(np.empty((0, horizon)), np.empty(0))
     fast = getattr(model, "horizon_errors", None)
+    reuse = getattr(fitted, "past_errors", None) if fitted is not None else None
+    reused = reuse(y, horizon, origins) if not callable(fast) and callable(reuse) else None
     if callable(fast):
         errors = np.asarray(fast(y, horizon, origins), dtype=np.float64)
+    elif reused is not None:
+        errors = np.asarray(reused, dtype=np.float64)
+        keep = np.isfinite(errors).any(axis=1)
+        errors, origins = errors[keep], origins[keep]
     else:
         errors = np.full((origins.shape[0], horizon), np.nan)
         for row, t in enumerate(origins):

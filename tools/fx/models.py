@@ -5,8 +5,8 @@ volumes); dates, transforms and interval calibration live in :mod:`tools.fx.fore
 and :mod:`tools.fx.intervals`. The driftless random walk is the benchmark every FX
 claim is measured against; seasonal naive is the benchmark for demand series.
 
-The statistical models come from ``statsforecast`` (numba-compiled; the first call in a
-process pays a one-off JIT/cache load). Foundation models (Chronos, TimesFM, Falcon-TST)
+The statistical models come from ``statsforecast`` (compiled C++; the first call in a
+process pays a one-off lazy load). Foundation models (Chronos, TimesFM, Falcon-TST)
 plug in through :func:`register_model` — nothing here imports or downloads them.
 """
 
@@ -65,6 +65,23 @@ class FastErrors(Protocol):
 
     def horizon_errors(self, y: FloatArray, h: int, origins: NDArray[np.intp]) -> FloatArray:
         """Errors ``y[t+k] - forecast_from_t(k)`` for each origin t (rows) and k=1..h (columns)."""
+        ...
+
+
+class ReusedFitErrors(Protocol):
+    """Optional: fitted models that re-run their estimated parameters from past origins.
+
+    Calibrating a model whose parameters are estimated (ETS, Theta, ARIMA) by refitting it
+    at every past origin costs one full estimation per origin; re-applying the parameters
+    estimated once costs one filter pass each. States are filtered on data up to the origin
+    only; the parameters themselves were estimated on the whole fitted window.
+    """
+
+    def past_errors(self, y: FloatArray, h: int, origins: NDArray[np.intp]) -> FloatArray | None:
+        """Errors from each origin (rows; NaN where not computable), or None if unsupported.
+
+        ``y`` is the series this model was last fitted on.
+        """
         ...
 
 
@@ -212,33 +229,52 @@ class StatsForecastModel:
         *,
         min_length: int = 20,
         window: int | None = 750,
+        reuse_fit: bool = False,
     ) -> None:
         self.name = name
         self.factory = factory
         self.min_length = min_length
         self.window = window
+        self.reuse_fit = reuse_fit
+        """Whether calibration may re-apply the estimate (``past_errors``) instead of refitting."""
         self._y: FloatArray = np.empty(0)
+        self._offset = 0
+        """Index in the series given to ``fit`` where the fitted window starts."""
+        self._estimated: Any = None
+        """The statsforecast model estimated on ``_y`` (lazily, on the first predict)."""
 
     def fit(self, y: FloatArray) -> StatsForecastModel:
         arr = _check_fit_input(y, name=self.name, min_length=self.min_length)
         self._y = arr[-self.window :] if self.window else arr
+        self._offset = arr.shape[0] - self._y.shape[0]
+        self._estimated = None
         return self
 
-    def predict(self, h: int, *, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> ForecastPath:
+    def _estimate(self) -> Any:
         if self._y.shape[0] == 0:
             raise ToolError(f"model {self.name!r} was not fitted", code="model_not_fitted")
+        if self._estimated is None:
+            model = self.factory(self._y.shape[0])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    model.fit(self._y)
+            except Exception as exc:
+                raise _model_failed(self.name, exc) from exc
+            self._estimated = model
+        return self._estimated
+
+    def predict(self, h: int, *, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> ForecastPath:
         levels = sorted({_level(q) for q in quantiles if abs(q - 0.5) > 1e-9})
+        model = self._estimate()
         try:
-            # statsforecast fits and forecasts in one call; `forecast` keeps no state.
+            # Same numbers as the library's one-shot `forecast`; the estimate is kept so
+            # calibration can re-apply it from past origins (past_errors) without refitting.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                raw = self.factory(self._y.shape[0]).forecast(y=self._y, h=h, level=levels or None)
+                raw = model.predict(h=h, level=levels or None)
         except Exception as exc:
-            raise ToolError(
-                f"model {self.name!r} failed to fit this series: {type(exc).__name__}",
-                code="model_failed",
-                param="model",
-            ) from exc
+            raise _model_failed(self.name, exc) from exc
         mean = np.asarray(raw["mean"], dtype=np.float64)
         if not np.all(np.isfinite(mean)):
             raise ToolError(
@@ -255,6 +291,43 @@ class StatsForecastModel:
             vals = raw.get(key)
             out[float(q)] = np.asarray(vals, dtype=np.float64) if vals is not None else mean
         return ForecastPath(self.name, mean, out)
+
+    def past_errors(self, y: FloatArray, h: int, origins: NDArray[np.intp]) -> FloatArray | None:
+        """Errors of the estimated model re-applied (``forward``) to ``y`` up to each origin.
+
+        Every prefix starts where the fitted window starts, so the estimated initial
+        states line up; origins too early for ``min_length`` get a NaN row.
+        """
+        if not self.reuse_fit:
+            return None
+        arr = np.asarray(y, dtype=np.float64)
+        start = self._offset
+        if arr.shape[0] != start + self._y.shape[0] or not np.array_equal(arr[start:], self._y):
+            return None
+        model = self._estimate()
+        errors = np.full((origins.shape[0], h), np.nan)
+        for row, t in enumerate(origins):
+            if int(t) - start + 1 < self.min_length or int(t) >= arr.shape[0] - 1:
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    raw = model.forward(y=arr[start : int(t) + 1], h=h)
+            except Exception:
+                # One origin the filter cannot run from leaves fewer errors, not a failure.
+                continue
+            mean = np.asarray(raw["mean"], dtype=np.float64)
+            avail = min(h, arr.shape[0] - 1 - int(t))
+            errors[row, :avail] = arr[int(t) + 1 : int(t) + 1 + avail] - mean[:avail]
+        return errors
+
+
+def _model_failed(name: str, exc: Exception) -> ToolError:
+    return ToolError(
+        f"model {name!r} failed to fit this series: {type(exc).__name__}",
+        code="model_failed",
+        param="model",
+    )
 
 
 def _level(q: float) -> int:
@@ -282,6 +355,17 @@ class Ensemble:
         mean = np.mean([p.mean for p in paths], axis=0)
         qs = {float(q): np.mean([p.quantiles[float(q)] for p in paths], axis=0) for q in quantiles}
         return ForecastPath(self.name, mean, qs)
+
+    def past_errors(self, y: FloatArray, h: int, origins: NDArray[np.intp]) -> FloatArray | None:
+        """Mean of the members' re-applied errors (the error of the mean forecast), if all have them."""
+        parts: list[FloatArray] = []
+        for m in self.members:
+            reuse = getattr(m, "past_errors", None)
+            part = reuse(y, h, origins) if callable(reuse) else None
+            if part is None:
+                return None
+            parts.append(np.asarray(part, dtype=np.float64))
+        return np.asarray(np.mean(parts, axis=0), dtype=np.float64)
 
 
 class HolidayAdjusted:
@@ -415,12 +499,21 @@ def _sf(
     *,
     min_length: int = 20,
     window: int | None = 750,
+    reuse_fit: bool = False,
 ) -> Callable[[int], Forecaster]:
-    """Builder for a statsforecast model; ``make(season_length, n_obs)`` returns the model."""
+    """Builder for a statsforecast model; ``make(season_length, n_obs)`` returns the model.
+
+    ``reuse_fit`` only for models whose calibration with the estimate re-applied was
+    checked against refitting (``benchmarks/fx_quality.py``, section ``reused_fit``).
+    """
 
     def build(m: int) -> Forecaster:
         return StatsForecastModel(
-            name, lambda n: make(m, n), min_length=max(min_length, 2 * m + 2), window=window
+            name,
+            lambda n: make(m, n),
+            min_length=max(min_length, 2 * m + 2),
+            window=window,
+            reuse_fit=reuse_fit,
         )
 
     return build
@@ -455,7 +548,11 @@ def _mstl(m: int, n: int) -> Any:
 
 def _ensemble(m: int) -> Forecaster:
     return Ensemble(
-        [_sf("ets", _ets)(m), _sf("theta", _theta)(m), _sf("arima", _arima, window=500)(m)]
+        [
+            _sf("ets", _ets, reuse_fit=True)(m),
+            _sf("theta", _theta, reuse_fit=True)(m),
+            _sf("arima", _arima, window=500, reuse_fit=True)(m),
+        ]
     )
 
 
@@ -530,9 +627,13 @@ for _spec in (
     ModelSpec(
         "snaive", "seasonal naive (the demand benchmark)", lambda m: SeasonalNaive(m), cheap=True
     ),
-    ModelSpec("ets", "AutoETS (statsforecast)", _sf("ets", _ets)),
-    ModelSpec("theta", "Theta (statsforecast)", _sf("theta", _theta)),
-    ModelSpec("arima", "AutoARIMA, small search (statsforecast)", _sf("arima", _arima, window=500)),
+    ModelSpec("ets", "AutoETS (statsforecast)", _sf("ets", _ets, reuse_fit=True)),
+    ModelSpec("theta", "Theta (statsforecast)", _sf("theta", _theta, reuse_fit=True)),
+    ModelSpec(
+        "arima",
+        "AutoARIMA, small search (statsforecast)",
+        _sf("arima", _arima, window=500, reuse_fit=True),
+    ),
     ModelSpec(
         "mstl",
         "MSTL multi-seasonal decomposition + ETS trend (statsforecast)",
@@ -562,6 +663,7 @@ __all__ = [
     "ModelSpec",
     "PluginForecaster",
     "RandomWalk",
+    "ReusedFitErrors",
     "SeasonalNaive",
     "StatsForecastModel",
     "make_model",
