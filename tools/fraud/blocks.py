@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,7 +45,7 @@ from cockpit.db.base import Base, TenantScoped, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from cockpit.toolkit.ids import check_id
-from tools.fraud.schema import ENTITY_KINDS
+from tools.fraud.schema import ENTITY_KINDS, Transaction, entity_keys
 
 _TENANT_WIDE = text("merchant_id IS NULL")
 
@@ -380,6 +380,42 @@ def blocked_set(
     return set(active_blocks(db, tenant_id, max_age_s=max_age_s).matching(keys, merchant_id))
 
 
+Blocked = ActiveBlocks | Collection[tuple[str, str]]
+"""The blocks to apply: the tenant's :class:`ActiveBlocks` (each payment gets its merchant's and
+the tenant-wide ones), or plain (kind, id) pairs blocked for every payment."""
+
+
+def blocked_runs(
+    txns: Sequence[Transaction], blocked: Blocked
+) -> list[tuple[int, int, frozenset[tuple[str, str]]]]:
+    """Split ``txns`` into consecutive runs ``[start, end)`` that can each be scored with one
+    blocked set, keeping time order.
+
+    The scorer declines a payment when any of its entities is in the set it is given. A run's
+    set is the union of its payments' own blocked entities; a payment joins the run unless that
+    union would decline a payment no block of its merchant covers (a card blocked by merchant A
+    also used at B). So a batch is one run except where merchant blocks collide.
+    """
+    if not isinstance(blocked, ActiveBlocks):
+        return [(0, len(txns), frozenset(blocked))] if txns else []
+    runs: list[tuple[int, int, frozenset[tuple[str, str]]]] = []
+    start, union, clean = 0, set[tuple[str, str]](), set[tuple[str, str]]()
+    for i, t in enumerate(txns):
+        keys = entity_keys(t)
+        own = blocked.matching(keys, t.merchant_id)
+        fits = not (own & clean) if own else union.isdisjoint(keys)
+        if not fits:
+            runs.append((start, i, frozenset(union)))
+            start, union, clean = i, set(), set()
+        if own:
+            union |= own
+        else:
+            clean.update(keys)
+    if len(txns) > start:
+        runs.append((start, len(txns), frozenset(union)))
+    return runs
+
+
 def list_blocks(
     db: Database, tenant_id: str, *, merchant_id: str | None = None
 ) -> list[dict[str, Any]]:
@@ -397,9 +433,11 @@ def list_blocks(
 __all__ = [
     "ActiveBlocks",
     "BlockAction",
+    "Blocked",
     "EntityBlock",
     "active_blocks",
     "block_entity",
+    "blocked_runs",
     "blocked_set",
     "check_entity",
     "list_blocks",

@@ -18,8 +18,9 @@ from typing import Any, Protocol, runtime_checkable
 from cockpit.db.session import Database
 from cockpit.errors import ToolError
 from cockpit.toolkit.ids import check_id
+from tools.fraud.blocks import Blocked
 from tools.fraud.schema import Transaction, parse_transaction
-from tools.fraud.service import Blocked, FraudService
+from tools.fraud.service import FraudService
 
 PAYMENT_SOURCE_KEY = "fraud_payment_source"
 """``extras`` entry holding the :class:`PaymentSource` (set by the payments start-up hook)."""

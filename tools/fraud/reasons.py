@@ -120,12 +120,12 @@ def _value(v: float) -> float | None:
 @lru_cache(maxsize=32)
 def _code_layout(
     feature_names: tuple[str, ...],
-) -> tuple[np.ndarray, tuple[str, ...], tuple[np.ndarray, ...]]:
+) -> tuple[np.ndarray, tuple[str, ...], tuple[list[int], ...]]:
     """Per feature its reason-code index; the codes; per code the feature positions."""
     codes = tuple(dict.fromkeys(REASON_OF_FEATURE.get(n, "OTHER") for n in feature_names))
     pos = {c: i for i, c in enumerate(codes)}
     idx = np.array([pos[REASON_OF_FEATURE.get(n, "OTHER")] for n in feature_names], dtype=np.int64)
-    members = tuple(np.flatnonzero(idx == i) for i in range(len(codes)))
+    members = tuple(np.flatnonzero(idx == i).tolist() for i in range(len(codes)))
     return idx, codes, members
 
 
@@ -136,19 +136,22 @@ def top_reasons(
     idx, codes, members = _code_layout(feature_names)
     contrib = np.asarray(contrib[: len(feature_names)], dtype=np.float64)
     totals = np.bincount(idx, weights=contrib, minlength=len(codes))
+    # Python floats from here: indexing numpy arrays element by element costs more than the
+    # whole explanation (this runs for every flagged payment and every HTTP score).
+    contribs, vals, total_list = contrib.tolist(), np.asarray(values).tolist(), totals.tolist()
     reasons: list[Reason] = []
     for ci in np.argsort(-totals, kind="stable")[:k].tolist():
-        total = float(totals[ci])
+        total = total_list[ci]
         if total <= 0.0:
             break
         feats = [
             FeatureContribution(
                 feature=feature_names[j],
-                value=_value(float(values[j])),
-                contribution=float(contrib[j]),
+                value=_value(float(vals[j])),
+                contribution=contribs[j],
             )
-            for j in members[ci].tolist()
-            if contrib[j] != 0.0
+            for j in members[ci]
+            if contribs[j] != 0.0
         ]
         feats.sort(key=lambda f: -f.contribution)
         code = codes[ci]

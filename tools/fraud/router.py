@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound, ValidationFailed
@@ -26,7 +27,7 @@ from tools.fraud import blocks
 from tools.fraud.payments import score_payment
 from tools.fraud.registry import clean_json as _clean
 from tools.fraud.schema import Transaction, parse_transaction
-from tools.fraud.service import FraudService, get_service
+from tools.fraud.service import FraudService, built_service, get_service
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
 
@@ -49,13 +50,18 @@ def _blocked(ctx: RequestContext) -> blocks.ActiveBlocks:
 
 
 @router.post("/score")
-def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Score one transaction: score, decision, reason codes (stored; sync: it writes the DB).
+async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Score one transaction: score, decision, reason codes (stored).
 
     Idempotent per ``txn_id``: the same transaction again returns the stored result with
     ``replayed: true``; other details under the same id are 409 ``txn_already_scored``.
     ``{"payment_id": "pay_…"}`` alone scores a stored payment from its record (its id is the
     ``txn_id``), as the ``score_transaction`` tool does.
+
+    Async, yet no database or model work on the event loop: the transaction is scored in the
+    thread pool, together with the score requests that arrive meanwhile
+    (:mod:`tools.fraud.batching`), so concurrent callers share one DB transaction and one
+    model call.
     """
     if "payment_id" in body:
         pid = body["payment_id"]
@@ -65,11 +71,23 @@ def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
                 code="invalid_value",
                 param="payment_id",
             )
-        return score_payment(_svc(ctx), ctx.db, ctx.extras, ctx.principal.tenant_id, pid,
-                             blocked=_blocked(ctx), merchant_id=ctx.principal.merchant_id)  # fmt: skip
+        return await run_in_threadpool(_score_payment, ctx, pid)
     txn = parse_transaction(body)
-    return _svc(ctx).score(
-        ctx.db, txn, blocked=_blocked(ctx), merchant_id=ctx.principal.merchant_id
+    svc = built_service(ctx.extras, ctx.principal.tenant_id)
+    if svc is None:  # first use: building may train a model or replay history
+        svc = await run_in_threadpool(_svc, ctx)
+    return await svc.score_queued(ctx.db, txn, merchant_id=ctx.principal.merchant_id)
+
+
+def _score_payment(ctx: RequestContext, payment_id: str) -> dict[str, Any]:
+    return score_payment(
+        _svc(ctx),
+        ctx.db,
+        ctx.extras,
+        ctx.principal.tenant_id,
+        payment_id,
+        blocked=_blocked(ctx),
+        merchant_id=ctx.principal.merchant_id,
     )
 
 

@@ -216,11 +216,22 @@ def parse_transaction(data: Any) -> Transaction:
     )
 
 
+def entity_keys(txn: Transaction) -> tuple[tuple[str, str], ...]:
+    """The (kind, id) pairs a block can match."""
+    return (
+        ("customer", txn.customer_id),
+        ("card", txn.card_id),
+        ("device", txn.device_id),
+        ("ip", txn.ip),
+    )
+
+
 __all__ = [
     "CURRENCY_EXPONENT",
     "ENTITY_KINDS",
     "METHODS",
     "Transaction",
     "TransactionIn",
+    "entity_keys",
     "parse_transaction",
 ]

@@ -27,7 +27,7 @@ import numpy as np
 from tools.fraud.features import FEATURE_NAMES, FeatureEngine
 from tools.fraud.model import FraudModel
 from tools.fraud.reasons import REASON_TEXT, Reason, top_reasons
-from tools.fraud.schema import Transaction
+from tools.fraud.schema import Transaction, entity_keys
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +83,6 @@ class ScoreResult:
 
 def _override_reason(code: str) -> Reason:
     return Reason(code=code, description=REASON_TEXT[code], contribution=0.0, features=())
-
-
-def entity_keys(txn: Transaction) -> tuple[tuple[str, str], ...]:
-    """The (kind, id) pairs a block can match."""
-    return (
-        ("customer", txn.customer_id),
-        ("card", txn.card_id),
-        ("device", txn.device_id),
-        ("ip", txn.ip),
-    )
 
 
 @dataclass(slots=True)

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -39,9 +38,12 @@ from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
 from cockpit.toolkit.ids import check_id
 from tools.fraud import store
-from tools.fraud.blocks import ActiveBlocks
+from tools.fraud.batching import Outcome, ScoreQueues
+from tools.fraud.blocks import Blocked, active_blocks
+from tools.fraud.blocks import blocked_runs as _blocked_runs
 from tools.fraud.features import FeatureEngine, label_events
 from tools.fraud.graph_view import Sightings, merchant_view
+from tools.fraud.merchant_stats import MerchantStats, merchant_report
 from tools.fraud.model import FraudModel
 from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
@@ -54,53 +56,8 @@ DEMO_CUSTOMERS_KEY = "fraud_demo_customers"
 """``extras`` entry: a callable giving the demo tenant's customers (the composition root sets it)."""
 
 
-@dataclass(slots=True)
-class _MerchantStats:
-    scored: int = 0
-    decisions: Counter[str] = field(default_factory=Counter)
-    reasons: Counter[str] = field(default_factory=Counter)
-    score_sum: float = 0.0
-    amount_usd: float = 0.0
-    declined_amount_usd: float = 0.0
-
-
 ModelLoader = Callable[[str], FraudModel]
 """Loads a model version (the registry's ``load``), to explain scores of an older model."""
-
-Blocked = ActiveBlocks | Collection[tuple[str, str]]
-"""The blocks to apply: the tenant's :class:`ActiveBlocks` (each payment gets its merchant's and
-the tenant-wide ones), or plain (kind, id) pairs blocked for every payment."""
-
-
-def _blocked_runs(
-    txns: Sequence[Transaction], blocked: Blocked
-) -> list[tuple[int, int, frozenset[tuple[str, str]]]]:
-    """Split ``txns`` into consecutive runs ``[start, end)`` that can each be scored with one
-    blocked set, keeping time order.
-
-    The scorer declines a payment when any of its entities is in the set it is given. A run's
-    set is the union of its payments' own blocked entities; a payment joins the run unless that
-    union would decline a payment no block of its merchant covers (a card blocked by merchant A
-    also used at B). So a batch is one run except where merchant blocks collide.
-    """
-    if not isinstance(blocked, ActiveBlocks):
-        return [(0, len(txns), frozenset(blocked))] if txns else []
-    runs: list[tuple[int, int, frozenset[tuple[str, str]]]] = []
-    start, union, clean = 0, set[tuple[str, str]](), set[tuple[str, str]]()
-    for i, t in enumerate(txns):
-        keys = entity_keys(t)
-        own = blocked.matching(keys, t.merchant_id)
-        fits = not (own & clean) if own else union.isdisjoint(keys)
-        if not fits:
-            runs.append((start, i, frozenset(union)))
-            start, union, clean = i, set(), set()
-        if own:
-            union |= own
-        else:
-            clean.update(keys)
-    if len(txns) > start:
-        runs.append((start, len(txns), frozenset(union)))
-    return runs
 
 
 class FraudService:
@@ -124,12 +81,15 @@ class FraudService:
         self.tenant_id = tenant_id
         self.scorer = FraudScorer(model=model, engine=engine or FeatureEngine())
         self._lock = threading.Lock()
-        self._merchants: dict[str, _MerchantStats] = {}
+        self._merchants: dict[str, MerchantStats] = {}
         self._models = models
         self._older: dict[str, FraudModel | None] = {}
         self._older_lock = threading.Lock()
         self._sightings = Sightings()
         """Which merchants' traffic carried each entity: what a bound key may see by id."""
+        self._queues = ScoreQueues(self._score_gathered)
+        """Concurrent HTTP score requests, gathered into one thread hop, DB transaction and
+        model call (:mod:`tools.fraud.batching`)."""
 
     @property
     def model(self) -> FraudModel:
@@ -137,15 +97,7 @@ class FraudService:
 
     def _account(self, txn: Transaction, res: ScoreResult) -> None:
         self._sightings.add(txn.merchant_id, entity_keys(txn))
-        st = self._merchants.setdefault(txn.merchant_id, _MerchantStats())
-        st.scored += 1
-        st.decisions[res.decision] += 1
-        st.score_sum += res.score or 0.0
-        st.amount_usd += txn.amount_usd
-        if res.decision == "decline":
-            st.declined_amount_usd += txn.amount_usd
-        for r in res.reasons:
-            st.reasons[r.code] += 1
+        self._merchants.setdefault(txn.merchant_id, MerchantStats()).add(txn, res)
 
     # ---- scoring -------------------------------------------------------------
     def score(
@@ -168,13 +120,23 @@ class FraudService:
                 for a, _, keys in _blocked_runs(fresh, blocked)
             ]
 
-        return self._decide(
-            db,
-            [txn],
-            run,
-            param=lambda _i: "",
-            merchant_id=merchant_id,
-        )[0]
+        return _results(self._decide(db, [txn], run, param=lambda _i: "", merchant_id=merchant_id))[
+            0
+        ]
+
+    async def score_queued(
+        self, db: Database, txn: Transaction, *, merchant_id: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`score` from the event loop, against the tenant's blocks in force: scored in
+        the thread pool together with the requests that arrive meanwhile, each answered (or
+        refused) exactly as :meth:`score` would answer it alone."""
+        return await self._queues.score(db, txn, merchant_id=merchant_id)
+
+    def _score_gathered(
+        self, db: Database, txns: list[Transaction], merchant_ids: list[str | None]
+    ) -> list[Outcome]:
+        blocked = active_blocks(db, self.tenant_id)
+        return self.score_each(db, txns, merchant_ids=merchant_ids, blocked=blocked)
 
     def score_batch(
         self,
@@ -198,13 +160,37 @@ class FraudService:
                 out += self.scorer.score_batch(fresh[a:b], blocked=keys, explain=explain)
             return out
 
-        return self._decide(
-            db,
-            txns,
-            run,
-            param=lambda i: f"transactions[{i}].",
-            merchant_id=merchant_id,
+        return _results(
+            self._decide(
+                db, txns, run, param=lambda i: f"transactions[{i}].", merchant_id=merchant_id
+            )
         )
+
+    def score_each(
+        self,
+        db: Database,
+        txns: Sequence[Transaction],
+        *,
+        merchant_ids: Sequence[str | None],
+        blocked: Blocked = (),
+    ) -> list[Outcome]:
+        """Score independent single requests together: what :meth:`score` answers each, in one
+        DB transaction and one model call (:mod:`tools.fraud.batching` gathers them).
+
+        Each item gets its own outcome — its result, or the error :meth:`score` would have
+        raised for it alone (``merchant_ids[i]`` is item ``i``'s caller binding) — so one bad
+        request never fails the others. ``txn_id`` values must be unique: a repeat belongs in
+        a later call, where it replays the first.
+        """
+        _unique(txns)
+
+        def run(fresh: list[Transaction]) -> list[ScoreResult]:
+            out: list[ScoreResult] = []
+            for a, b, keys in _blocked_runs(fresh, blocked):
+                out += self.scorer.score_batch(fresh[a:b], blocked=keys, explain=True)
+            return out
+
+        return self._decide(db, txns, run, param=lambda _i: "", merchant_ids=merchant_ids)
 
     def _decide(
         self,
@@ -213,24 +199,41 @@ class FraudService:
         run: Callable[[list[Transaction]], list[ScoreResult]],
         *,
         param: Callable[[int], str],
-        merchant_id: str | None,
-    ) -> list[dict[str, Any]]:
+        merchant_id: str | None = None,
+        merchant_ids: Sequence[str | None] | None = None,
+    ) -> list[dict[str, Any] | CockpitError]:
         """Replay stored ids, score the rest and store them: one DB transaction (two if another
         worker stored one of the ids between our read and our write).
 
         ``param(i)`` prefixes the field names of item ``i`` in errors. A payment of a merchant
         other than ``merchant_id`` (when set) refuses the whole call before anything is read.
         A replay never crosses merchants: the merchant is part of the inputs' fingerprint.
+
+        With ``merchant_ids`` (one binding per item) the items are independent requests: an
+        item's error is its outcome instead of being raised, and the other items go on.
         """
+        each = merchant_ids is not None
+        out: list[dict[str, Any] | CockpitError] = [{} for _ in txns]
+        failed: set[int] = set()
+
+        def fail(i: int, exc: CockpitError) -> None:
+            if not each:
+                raise exc
+            out[i] = exc
+            failed.add(i)
+
         for i, t in enumerate(txns):
-            if merchant_id is not None and t.merchant_id != merchant_id:
-                raise NotFound(
-                    f"no merchant {t.merchant_id!r}",
-                    code="merchant_not_found",
-                    param=f"{param(i)}merchant_id",
+            bound = merchant_ids[i] if merchant_ids is not None else merchant_id
+            if bound is not None and t.merchant_id != bound:
+                fail(
+                    i,
+                    NotFound(
+                        f"no merchant {t.merchant_id!r}",
+                        code="merchant_not_found",
+                        param=f"{param(i)}merchant_id",
+                    ),
                 )
         fps = [store.fingerprint(t) for t in txns]
-        out: list[dict[str, Any]] = [{} for _ in txns]
         fresh: list[int] = []
         results: list[ScoreResult] = []
         wire: list[dict[str, Any]] = []
@@ -238,10 +241,16 @@ class FraudService:
         with self._lock:
             try:
                 with db.tenant_session(self.tenant_id) as s:
-                    prior = store.find(s, [t.txn_id for t in txns])
+                    asked = [t.txn_id for i, t in enumerate(txns) if i not in failed]
+                    prior = store.find(s, asked) if asked else {}
                     for i, (t, fp) in enumerate(zip(txns, fps, strict=True)):
+                        if i in failed:
+                            continue
                         if t.txn_id in prior:  # all checked before anything is scored
-                            out[i] = _replay(t.txn_id, fp, prior[t.txn_id], f"{param(i)}txn_id")
+                            try:
+                                out[i] = _replay(t.txn_id, fp, prior[t.txn_id], f"{param(i)}txn_id")
+                            except Conflict as exc:
+                                fail(i, exc)
                         else:
                             fresh.append(i)
                     if not fresh:
@@ -257,7 +266,10 @@ class FraudService:
             for i, res, w in zip(fresh, results, wire, strict=True):
                 t = txns[i]
                 if t.txn_id in won:  # another worker stored it first: its result stands
-                    out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], f"{param(i)}txn_id")
+                    try:
+                        out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], f"{param(i)}txn_id")
+                    except Conflict as exc:
+                        fail(i, exc)
                     continue
                 self._account(t, res)
                 out[i] = {**w, "replayed": False}
@@ -388,26 +400,7 @@ class FraudService:
 
     def merchant_report(self, merchant_id: str) -> dict[str, Any]:
         with self._lock:
-            st = self._merchants.get(merchant_id)
-            if st is None:
-                raise NotFound(
-                    f"no scored traffic for merchant {merchant_id!r}",
-                    code="merchant_not_found",
-                    param="merchant_id",
-                )
-            n = st.scored
-            return {
-                "merchant_id": merchant_id,
-                "scored": n,
-                "approve_rate": st.decisions["approve"] / n,
-                "review_rate": st.decisions["review"] / n,
-                "decline_rate": st.decisions["decline"] / n,
-                "mean_score": st.score_sum / n,
-                "amount_usd": round(st.amount_usd, 2),
-                "declined_amount_usd": round(st.declined_amount_usd, 2),
-                "top_reasons": [{"code": c, "count": k} for c, k in st.reasons.most_common(5)],
-                "model_version": self.model.version,
-            }
+            return merchant_report(self._merchants, merchant_id, model_version=self.model.version)
 
     def merchants(self) -> list[str]:
         with self._lock:
@@ -437,6 +430,11 @@ def _unique(txns: Sequence[Transaction]) -> None:
             code="duplicate_txn_id",
             param="transactions",
         )
+
+
+def _results(outcomes: list[dict[str, Any] | CockpitError]) -> list[dict[str, Any]]:
+    """The results of a call that raises its errors (so every outcome is a result)."""
+    return [o for o in outcomes if isinstance(o, dict)]
 
 
 def _replay(txn_id: str, fp: str, prior: store.PriorScore, param: str) -> dict[str, Any]:
@@ -482,7 +480,13 @@ class FraudHub:
         self._demo_customers = demo_customers
         """Where the demo tenant's genuine customers come from (the payments demo world)."""
         self._tenants: dict[str, FraudService] = {}
+        self._ready: dict[str, FraudService] = {}
+        """Services fully built (warmed up): what :meth:`built` may hand out without waiting."""
         self._lock = threading.Lock()
+
+    def built(self, tenant_id: str) -> FraudService | None:
+        """The tenant's service if it is built already, else None; never blocks (event loop)."""
+        return self._ready.get(tenant_id)
 
     def tenant(self, tenant_id: str) -> FraudService:
         with self._lock:
@@ -499,6 +503,7 @@ class FraudHub:
                         config = replace(config, customers=seeds)
                     frame = simulate(config)
                     svc.warm_up(frame_to_transactions(frame), labels=label_events(frame))
+                self._ready[tenant_id] = svc
             return svc
 
 
@@ -550,12 +555,20 @@ def get_service(extras: dict[str, Any], settings: Settings, tenant_id: str) -> F
     return get_hub(extras, settings).tenant(tenant_id)
 
 
+def built_service(extras: dict[str, Any], tenant_id: str) -> FraudService | None:
+    """The tenant's service if the app's hub has built it already, else None (building may
+    train a model or replay history: not for the event loop). Never blocks."""
+    hub = extras.get("fraud")
+    return hub.built(tenant_id) if isinstance(hub, FraudHub) else None
+
+
 __all__ = [
     "DEMO_CUSTOMERS_KEY",
     "DEMO_SIM",
     "DEMO_TENANT",
     "FraudHub",
     "FraudService",
+    "built_service",
     "get_hub",
     "get_service",
     "load_or_train",
