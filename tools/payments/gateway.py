@@ -179,7 +179,8 @@ class Gateway:
                 raise NotFound(f"no card {req.card_id!r}", code="card_not_found", param="card_id")
         market = (req.market or (card.issuing_country if card else None) or
                   (method.markets[0] if method.markets else merchant.country)).upper()  # fmt: skip
-        payment = Payment(
+        payment = statements.transient(
+            Payment,
             id=new_id("pay"),
             tenant_id=tenant,
             merchant_id=merchant.id,
@@ -401,7 +402,8 @@ class Gateway:
         payment: Payment, *, request_id: str, amount: int, is_last: bool, at: datetime, fp: str
     ) -> Capture:
         """A capture of ``payment`` (its amounts updated), not written yet."""
-        capture = Capture(
+        capture = statements.transient(
+            Capture,
             id=new_id("cap"),
             tenant_id=payment.tenant_id,
             merchant_id=payment.merchant_id,

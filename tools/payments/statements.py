@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from cockpit.db.base import Base, TenantScoped
 from cockpit.errors import InternalError
@@ -56,6 +56,21 @@ def connection(session: Session) -> Connection:
 def _columns(model: type[Base]) -> tuple[tuple[str, str], ...]:
     """``(attribute, column)`` name pairs of a mapped class (``metadata_`` ↔ ``metadata``)."""
     return tuple((attr.key, attr.columns[0].key) for attr in inspect(model).column_attrs)
+
+
+M = TypeVar("M", bound=TenantScoped)
+
+
+def transient(model: type[M], **values: Any) -> M:
+    """A new, unsaved ``model`` object holding ``values``, built the way the ORM builds the
+    objects of rows it loads (values straight into the instance dict, no change events):
+    a tenth of the cost of ``model(**values)``, for rows that :func:`insert` writes."""
+    mapper = inspect(model)
+    if not mapper.configured:
+        configure_mappers()
+    obj: M = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
 
 
 def insert(conn: Connection, tenant_id: str, rows: Iterable[TenantScoped]) -> None:
@@ -232,4 +247,5 @@ __all__ = [
     "merchant_facts",
     "payment_record",
     "recent_card_declines",
+    "transient",
 ]
