@@ -76,10 +76,13 @@ DOMAIN_ROUTERS = (
     "tools.commerce.router",
     "knowledge.router",
 )
-#: Hooks run once at start: ``fn(services)``; each domain may provide one.
+#: Hooks run once at start: ``fn(services)``; each domain may provide one. Credit comes first:
+#: its demo strategies are two short writes, while the payments demo world is seeded in one long
+#: background transaction that on SQLite holds the write lock (credit waited for it, and gave up
+#: after the 30 s busy timeout).
 STARTUP_HOOKS = (
-    "tools.payments.startup",
     "tools.credit.startup",
+    "tools.payments.startup",
     "tools.fraud.startup",
     "tools.commerce.startup",
     "knowledge.startup",

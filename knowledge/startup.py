@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from knowledge.service import EXTRAS_KEY, open_store
@@ -21,8 +22,10 @@ def on_startup(services: Any) -> None:
         return
 
     def warm() -> None:
+        started = time.perf_counter()
         try:
             services.extras[EXTRAS_KEY] = open_store(settings)
+            log.info("knowledge store ready (%.1fs)", time.perf_counter() - started)
         except Exception:
             log.exception("knowledge store failed to open; queries will retry")
 

@@ -7,25 +7,50 @@ German credit data; the ``german_credit_holdout`` portfolio is the other 30%
 backtested on another seed (a fresh cohort). Training takes well under a
 second and is cached per process; strategy versions snapshot the card they
 were created with, so a cached retrain never changes a stored version.
+
+Each built-in card also ships trained (``scorecards/<name>.json``) with the key of what it was
+trained from (:func:`training_key`: the data, the training code, the binning library's
+version). While the key matches, the shipped card is used and the server starts without
+importing optbinning or training; when it does not, the card is trained as before. Regenerate
+with ``python -m tools.credit.catalog``; a test checks the shipped cards are current.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from cockpit.errors import NotFound
 from cockpit.progress import Progress, quiet
-from tools.credit.data import GERMAN_COST, GERMAN_FEATURES, CostMatrix, load_german_credit
+from tools.credit.data import (
+    GERMAN_COST,
+    GERMAN_FEATURES,
+    CostMatrix,
+    german_credit_path,
+    load_german_credit,
+)
 from tools.credit.merchant import MERCHANT_FEATURES, MerchantWorld, generate_merchant_applications
 from tools.credit.scorecard import Scorecard
-from tools.credit.training import train_scorecard
 
 GERMAN_SPLIT_SEED = 42
+SHIPPED = Path(__file__).parent / "scorecards"
+#: What a built-in card is trained from, besides its data: the code that trains it.
+_TRAINING_SOURCES = (
+    "catalog.py",
+    "data.py",
+    "merchant.py",
+    "schema.py",
+    "scorecard.py",
+    "training.py",
+)
+_TRAINING_LIBRARIES = ("optbinning", "ortools", "scikit-learn", "numpy", "pandas")
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,8 @@ class Portfolio:
 
 @lru_cache(maxsize=1)
 def _german_split() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split  # scikit-learn: only when training
+
     frame, y = load_german_credit()
     idx = np.arange(len(frame))
     train, test = train_test_split(idx, test_size=0.3, stratify=y, random_state=GERMAN_SPLIT_SEED)
@@ -50,13 +77,53 @@ def _german_split() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def builtin_scorecard(name: str) -> Scorecard:
-    """A built-in scorecard by name (``german_credit`` or ``merchant_financing``), trained once
-    per process."""
-    return train_builtin_scorecard(name)
+    """A built-in scorecard by name (``german_credit`` or ``merchant_financing``): the shipped
+    card while it is current, else trained once per process."""
+    shipped = _shipped(name)
+    return shipped if shipped is not None else train_builtin_scorecard(name)
+
+
+def training_key(name: str) -> str:
+    """A hash of everything the built-in card ``name`` is trained from: its data (the German
+    CSV's bytes; the merchant generator is in the hashed code), the training code and the
+    versions of the libraries that bin and split."""
+    digest = hashlib.sha256(name.encode())
+    if name == "german_credit":
+        digest.update(german_credit_path().read_bytes())
+    here = Path(__file__).parent
+    for source in _TRAINING_SOURCES:
+        digest.update((here / source).read_bytes())
+    for library in _TRAINING_LIBRARIES:
+        digest.update(f"{library}=={importlib.metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
+def _shipped(name: str) -> Scorecard | None:
+    path = SHIPPED / f"{name}.json"
+    if name not in SCORECARDS or not path.is_file():
+        return None
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if body.get("key") != training_key(name):
+        return None
+    return Scorecard.from_dict(body["card"])
+
+
+def write_shipped_scorecards() -> list[Path]:
+    """Train every built-in card and write it with its key (what ``python -m`` runs)."""
+    SHIPPED.mkdir(exist_ok=True)
+    written = []
+    for name in SCORECARDS:
+        body = {"key": training_key(name), "card": train_builtin_scorecard(name).to_dict()}
+        path = SHIPPED / f"{name}.json"
+        path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def train_builtin_scorecard(name: str, *, progress: Progress = quiet) -> Scorecard:
     """Train a built-in scorecard now; ``progress(done, total)`` hears each feature binned."""
+    from tools.credit.training import train_scorecard  # optbinning: only when training
+
     if name == "german_credit":
         frame, y = load_german_credit()
         train, _ = _german_split()
@@ -127,4 +194,11 @@ __all__ = [
     "builtin_scorecard",
     "portfolio",
     "train_builtin_scorecard",
+    "training_key",
+    "write_shipped_scorecards",
 ]
+
+
+if __name__ == "__main__":
+    for written in write_shipped_scorecards():
+        print(written)

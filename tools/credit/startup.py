@@ -44,6 +44,8 @@ def on_startup(services: Any) -> None:
     seeded = seed_examples(service_for(services.db), DEMO_TENANT)
     if seeded:
         log.info("credit: deployed example strategies for the demo tenant: %s", ", ".join(seeded))
+    else:
+        log.info("credit: the demo tenant's example strategies are already deployed")
 
 
 __all__ = ["on_startup", "seed_examples"]

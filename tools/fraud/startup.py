@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from tools.fraud.service import get_hub
@@ -22,8 +23,10 @@ def on_startup(services: Any) -> None:
         return
 
     def warm() -> None:
+        started = time.perf_counter()
         try:
             services.extras["fraud"] = get_hub(services.extras, settings)
+            log.info("fraud model ready (%.1fs)", time.perf_counter() - started)
         except Exception:
             log.exception("fraud model failed to load; scoring will retry on first use")
 

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.errors import NotFound
-from tools.fx.charts import media_type, render_forecast
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
 from tools.fx.service import convert, rates
@@ -66,6 +65,8 @@ def post_forecast(
     fc = run_forecast(body)
     fmt = _wanted_chart(body, request)
     if fmt:
+        from tools.fx.charts import media_type, render_forecast  # matplotlib: on first chart
+
         image = render_forecast(fc, fmt=fmt, history=max(body.history, 1))
         return Response(content=image, media_type=media_type(fmt))
     return fc.to_dict(history=body.history)
