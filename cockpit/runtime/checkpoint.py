@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         ) as pool:
             saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-            await saver.setup()
+            await _setup_once(pool, saver)
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -42,5 +43,31 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
         await lite.setup()
         yield lite
 
+
+async def _setup_once(pool: Any, saver: BaseCheckpointSaver[Any]) -> None:
+    """Run the saver's own migrations while holding :data:`SETUP_LOCK_KEY`: two workers starting
+    together otherwise build its indexes at once, and those builds deadlock.
+
+    The lock is polled, not waited on: ``CREATE INDEX CONCURRENTLY`` in the holder's setup waits
+    for every open transaction to end, and a session blocked in ``pg_advisory_lock`` is one.
+    """
+    async with pool.connection() as conn:
+        while not await _try_lock(conn):
+            await asyncio.sleep(0.1)
+        try:
+            await saver.setup()  # type: ignore[attr-defined]
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
+async def _try_lock(conn: Any) -> bool:
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (SETUP_LOCK_KEY,))
+    row = await cursor.fetchone()
+    return bool(row["taken"])
+
+
+SETUP_LOCK_KEY = 0x636B7074736176
+"""The PostgreSQL advisory lock key the checkpointer's setup holds (the bytes of "ckptsav"); not the
+migration lock, which a process may hold on another connection while it opens its checkpointer."""
 
 __all__ = ["open_checkpointer"]

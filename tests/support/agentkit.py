@@ -34,6 +34,8 @@ _TEMPLATE: dict[str, Any] = {}
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:
+    # No background monitor checks: they would write findings into a world a test is reading.
+    overrides.setdefault("monitors_poll_s", 0)
     return Settings(data_dir=data_dir, demo=True, warmup=False, embeddings="minilm", **overrides)
 
 
