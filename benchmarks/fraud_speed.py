@@ -17,8 +17,11 @@ Each figure is given in wall-clock time and in CPU time of the process
 (``process_time`` / ``thread_time`` / ``/proc`` for the server): on a shared
 machine the wall figures shrink with the load average, the CPU figures do not.
 * ``http``: ``POST /v1/fraud/score`` on uvicorn with one worker, measured with
-  ``wrk`` (each request a new txn_id), next to a trivial ``async`` endpoint on
-  the same server as the baseline.
+  ``wrk`` (each request a new txn_id, reason codes on every answer), next to a
+  trivial ``async`` endpoint on the same server as the baseline. The real auth
+  dependency runs; only the key lookup answers a fixed merchant.
+* ``issue_19``: the issue's two fraud rows, each beside its same-run baseline,
+  with the target and a verdict.
 
 Usage: ``python benchmarks/fraud_speed.py [--customers N] [--days D] [--no-http]``
 """
