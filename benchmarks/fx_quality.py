@@ -398,7 +398,8 @@ def hedging_section(*, quick: bool) -> dict[str, Any]:
 
 # --- reused fit ---------------------------------------------------------------------
 
-REUSED_FIT_MODELS = ("ets", "theta", "arima")
+#: Models whose calibration re-applies their estimate (``reuse_fit`` in tools.fx.models).
+REUSED_FIT_MODELS = ("ets", "theta")
 
 
 class _Refitted:
@@ -441,7 +442,7 @@ def reused_fit_section(*, quick: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     horizon, spacing = 22, 20
     n_dates = 4 if quick else 12
-    models = ("ets", "theta") if quick else REUSED_FIT_MODELS
+    models = REUSED_FIT_MODELS
     steps = (1, 5, 22)
     for m in models:
         register_model(

@@ -551,7 +551,7 @@ def _ensemble(m: int) -> Forecaster:
         [
             _sf("ets", _ets, reuse_fit=True)(m),
             _sf("theta", _theta, reuse_fit=True)(m),
-            _sf("arima", _arima, window=500, reuse_fit=True)(m),
+            _sf("arima", _arima, window=500)(m),
         ]
     )
 
@@ -629,11 +629,7 @@ for _spec in (
     ),
     ModelSpec("ets", "AutoETS (statsforecast)", _sf("ets", _ets, reuse_fit=True)),
     ModelSpec("theta", "Theta (statsforecast)", _sf("theta", _theta, reuse_fit=True)),
-    ModelSpec(
-        "arima",
-        "AutoARIMA, small search (statsforecast)",
-        _sf("arima", _arima, window=500, reuse_fit=True),
-    ),
+    ModelSpec("arima", "AutoARIMA, small search (statsforecast)", _sf("arima", _arima, window=500)),
     ModelSpec(
         "mstl",
         "MSTL multi-seasonal decomposition + ETS trend (statsforecast)",
