@@ -11,11 +11,14 @@ returns its stored result — so retries never duplicate money.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +44,25 @@ def _retryable(exc: Exception) -> bool:
     return False
 
 
+_WRITERS: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_turn(db: Database) -> threading.RLock:
+    """This process's queue for SQLite's single writer lock.
+
+    SQLite admits one writer; the others poll for its lock with sleeps that grow to
+    tens of milliseconds, so under concurrent requests the lock sat free while every
+    waiter slept. Threads of one process queue here instead and are woken the moment
+    the writer commits; other processes still meet at SQLite's lock (busy timeout).
+    """
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(db.engine)
+        if lock is None:
+            lock = _WRITERS[db.engine] = threading.RLock()
+        return lock
+
+
 def run_tx(
     db: Database,
     tenant_id: str,
@@ -50,10 +72,14 @@ def run_tx(
     write: bool = True,
 ) -> T:
     """Run ``fn`` in a tenant transaction, retrying races; CockpitErrors pass through."""
+    sqlite_write = write and db.dialect == "sqlite"
     for attempt in range(attempts):
         try:
-            with db.tenant_session(tenant_id) as session:
-                if write and db.dialect == "sqlite":
+            with (
+                _writer_turn(db) if sqlite_write else nullcontext(),
+                db.tenant_session(tenant_id) as session,
+            ):
+                if sqlite_write:
                     # Take the write lock up front: a deferred SQLite transaction that reads
                     # and then writes fails outright if another writer committed meanwhile.
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
