@@ -216,7 +216,7 @@ def _typical(client: httpx.Client) -> dict[str, int]:
         pid = rows[0].get("paymentId") or rows[0].get("id")
         call("fraud score", "POST", "/v1/fraud/score", {"payment_id": pid})
     call("knowledge", "POST", "/v1/knowledge/query", {"query": "chargeback evidence"})
-    call("fx rates", "GET", "/v1/fx/rates")
+    call("fx rates", "GET", "/v1/fx/rates?pair=EUR/USD")
     return statuses
 
 
