@@ -7,14 +7,16 @@ record's hash. Checking a chain lives in :mod:`cockpit.audit.verify`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,9 +26,24 @@ from cockpit.audit.models import AuditHead, AuditRecord
 from cockpit.audit.verify import SignedHead, VerifyResult, signed_head, verify
 from cockpit.clock import utcnow
 from cockpit.db.session import Database, session_tenant
+from cockpit.errors import InternalError
 from cockpit.guardrails.redact import redact
 
 _sqlite_lock = threading.Lock()
+_RECORDS = cast(Table, AuditRecord.__table__)
+_HEADS = cast(Table, AuditHead.__table__)
+_HEAD_FOR_UPDATE = (
+    select(_HEADS.c.seq, _HEADS.c.hash)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"))
+    .with_for_update()
+)
+_INSERT_RECORD = insert(_RECORDS)
+_INSERT_HEAD = insert(_HEADS)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.tenant_id == bindparam("tenant"), _HEADS.c.seq == bindparam("prev_seq"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def append(
@@ -38,17 +55,41 @@ def append(
     payload: dict[str, Any] | None = None,
     keys: AuditKeyring | None = None,
 ) -> AuditRecord:
-    """Append a record inside the caller's tenant transaction (it commits with the caller's work)."""
-    tenant = session_tenant(session)
-    key = (keys or keyring_for(str(session.get_bind().engine.url))).newest
+    """Append a record inside the caller's tenant transaction (it commits with the caller's work).
+
+    The record returned is not attached to the session.
+    """
+    return _append(
+        session.connection(),
+        session_tenant(session),
+        kind=kind,
+        actor=actor,
+        subject=subject,
+        payload=payload,
+        keys=keys or keyring_for(str(session.get_bind().engine.url)),
+    )
+
+
+def _append(
+    conn: Connection,
+    tenant: str,
+    *,
+    kind: str,
+    actor: str,
+    subject: str,
+    payload: dict[str, Any] | None,
+    keys: AuditKeyring,
+) -> AuditRecord:
+    """Three fixed statements (read the head under a row lock, insert the record, move the head),
+    each built once and scoped to the tenant by its own WHERE: the ORM's unit of work would spend
+    more than the database does, on a path every tool call takes."""
+    key = keys.newest
     clean: dict[str, Any] = redact(payload or {})
     # JSON round-trip so the stored payload hashes the same when read back.
     clean = json.loads(canonical(clean))
-    head = session.scalars(select(AuditHead).with_for_update()).one_or_none()
-    if head is None:
-        head = AuditHead(tenant_id=tenant, seq=0, hash=GENESIS)
-        session.add(head)
-    seq = head.seq + 1
+    head = conn.execute(_HEAD_FOR_UPDATE, {"tenant": tenant}).one_or_none()
+    prev_seq, prev_hash = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
+    seq = prev_seq + 1
     ts = utcnow().isoformat(timespec="microseconds")
     digest = record_hash(
         tenant_id=tenant,
@@ -58,27 +99,32 @@ def append(
         actor=actor,
         subject=subject,
         payload=clean,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
         version=CURRENT_VERSION,
         key=key,
     )
-    rec = AuditRecord(
-        seq=seq,
-        ts=ts,
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        payload=clean,
-        prev_hash=head.hash,
-        hash=digest,
-        version=CURRENT_VERSION,
-        kid=key.kid,
-    )
-    session.add(rec)
-    head.seq = seq
-    head.hash = digest
-    session.flush()
-    return rec
+    row: dict[str, Any] = {
+        "tenant_id": tenant,
+        "seq": seq,
+        "ts": ts,
+        "kind": kind,
+        "actor": actor,
+        "subject": subject,
+        "payload": clean,
+        "prev_hash": prev_hash,
+        "hash": digest,
+        "version": CURRENT_VERSION,
+        "kid": key.kid,
+    }
+    conn.execute(_INSERT_RECORD, row)
+    if head is None:
+        # Two first appends racing: one insert fails on the key and the caller retries.
+        conn.execute(_INSERT_HEAD, {"tenant_id": tenant, "seq": seq, "hash": digest})
+    else:
+        conn.execute(
+            _MOVE_HEAD, {"tenant": tenant, "prev_seq": prev_seq, "new_seq": seq, "new_hash": digest}
+        )
+    return AuditRecord(**row)
 
 
 class AuditLog:
@@ -112,13 +158,13 @@ class AuditLog:
             "subject": subject,
             "payload": payload,
         }
+        if not tenant_id:
+            raise InternalError("an audit record needs a tenant id", code="tenant_missing")
+        lock = _sqlite_lock if self._db.dialect == "sqlite" else contextlib.nullcontext()
         for attempt in range(20):
             try:
-                if self._db.dialect == "sqlite":
-                    with _sqlite_lock, self._db.tenant_session(tenant_id) as s:
-                        return append(s, keys=keys, **fields).seq
-                with self._db.tenant_session(tenant_id) as s:
-                    return append(s, keys=keys, **fields).seq
+                with lock, self._db.engine.begin() as conn:
+                    return _append(conn, tenant_id, keys=keys, **fields).seq
             except (IntegrityError, OperationalError):
                 time.sleep(0.01 * (attempt + 1))
         raise RuntimeError("audit append kept conflicting")

@@ -1,6 +1,8 @@
 """Builds the LangGraph graph that runs a team of agents from their specs.
 
-One graph per assistant: ``guard → agent ⇄ tools``. The ``agent`` node asks
+One graph per assistant: ``guard → agent ⇄ tools``. The ``guard`` node redacts
+the user's message and starts a new thread on the entry agent; a turn with
+nothing for it to change goes straight to ``agent``. The ``agent`` node asks
 the active agent's model (with only that agent's tools bound); the ``tools``
 node enforces policy, pauses for approval with ``interrupt()``, runs tools
 exactly once, and performs handoffs (``transfer_to_<agent>``) the spec allows.
@@ -24,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
@@ -51,6 +53,7 @@ from cockpit.toolkit.registry import ToolContext, ToolRegistry
 
 HANDOFF_PREFIX = "transfer_to_"
 STATE_VERSION = 1
+_ALLOWLIST = select(Tenant.tool_allowlist).where(Tenant.id == bindparam("tenant"))
 
 ModelFactory = Callable[[AgentSpec, list[dict[str, Any]]], Runnable[Any, Any]]
 """Builds an agent's chat model with the given tool schemas bound."""
@@ -149,9 +152,10 @@ class Team:
         return bound
 
     def tenant_allowlist(self, tenant_id: str) -> list[str] | None:
-        with self.db.system_session() as s:
-            tenant = s.get(Tenant, tenant_id)
-            return None if tenant is None else tenant.tool_allowlist
+        """The tools the tenant enabled (None: all), read at every call so a change holds at once."""
+        with self.db.engine.connect() as conn:
+            found: list[str] | None = conn.execute(_ALLOWLIST, {"tenant": tenant_id}).scalar()
+        return found
 
 
 def build_graph(
@@ -159,18 +163,16 @@ def build_graph(
 ) -> CompiledStateGraph[Any]:
     """Compile the team's graph with the given checkpointer."""
 
-    def guard(state: TeamState) -> dict[str, Any]:
+    # Nodes and routes that touch no database are coroutines: LangGraph runs a plain function
+    # in a worker thread, a hop that costs more than the work itself.
+    async def guard(state: TeamState) -> dict[str, Any]:
         # Input redaction: a card number typed into the chat never reaches state or the model.
-        msgs = state.get("messages", [])
-        update: dict[str, Any] = {}
-        if msgs and isinstance(msgs[-1], HumanMessage) and isinstance(msgs[-1].content, str):
-            clean = redact_text(msgs[-1].content)
-            if clean != msgs[-1].content:
-                update["messages"] = [HumanMessage(content=clean, id=msgs[-1].id)]
-        if not state.get("active_agent"):
-            update["active_agent"] = team.entry
-        update["state_version"] = STATE_VERSION
-        return update
+        return _guard_update(state, entry=team.entry)
+
+    async def enter(state: TeamState) -> str:
+        # The guard is a step of its own (a checkpoint, a stream update) only when it changes
+        # something: most turns carry nothing to redact, and a step costs as much as a tool call.
+        return "guard" if _guard_update(state, entry=team.entry) else "agent"
 
     async def agent(state: TeamState, config: RunnableConfig) -> dict[str, Any]:
         spec = team.spec(state.get("active_agent"))
@@ -247,7 +249,7 @@ def build_graph(
         )
         return {"messages": [reply, *errors, retry, *not_run(retry), answer]}
 
-    def route(state: TeamState) -> str:
+    async def route(state: TeamState) -> str:
         last = state["messages"][-1]
         return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
 
@@ -312,11 +314,27 @@ def build_graph(
     graph.add_node("guard", guard)
     graph.add_node("agent", agent)
     graph.add_node("tools", tools)
-    graph.add_edge(START, "guard")
+    graph.add_conditional_edges(START, enter, ["guard", "agent"])
     graph.add_edge("guard", "agent")
     graph.add_conditional_edges("agent", route, ["tools", END])
     graph.add_edge("tools", "agent")
     return graph.compile(checkpointer=checkpointer)
+
+
+def _guard_update(state: TeamState, *, entry: str) -> dict[str, Any]:
+    """What the guard writes: the last user message redacted, the entry agent on a new thread,
+    the state version; empty when the state already has all three."""
+    msgs = state.get("messages", [])
+    update: dict[str, Any] = {}
+    if msgs and isinstance(msgs[-1], HumanMessage) and isinstance(msgs[-1].content, str):
+        clean = redact_text(msgs[-1].content)
+        if clean != msgs[-1].content:
+            update["messages"] = [HumanMessage(content=clean, id=msgs[-1].id)]
+    if not state.get("active_agent"):
+        update["active_agent"] = entry
+    if state.get("state_version") != STATE_VERSION:
+        update["state_version"] = STATE_VERSION
+    return update
 
 
 def _steps_this_turn(messages: Sequence[AnyMessage]) -> int:
