@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,15 +45,26 @@ class RunStream:
     unflushed: list[Event] = field(default_factory=list)
     closed: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    writing: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a batch is taken and stored, so batches land in order (the periodic flush
+    stores from a worker thread; the end marker is stored from the event loop)."""
+    _pending: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, event: str, data: Any) -> int:
         seq = self.next_seq
         self.next_seq += 1
         item = (seq, event, data)
         self.events.append(item)
-        self.unflushed.append(item)
+        with self._pending:
+            self.unflushed.append(item)
         self._wake()
         return seq
+
+    def take(self) -> list[Event]:
+        """The events not stored yet; they are the caller's to store."""
+        with self._pending:
+            batch, self.unflushed = self.unflushed, []
+        return batch
 
     def close(self) -> None:
         self.closed = True
@@ -94,7 +106,8 @@ class RunEvents:
         """Write the end marker and whatever is left in ``session``: the transaction that
         records the run's end, so no reader ever sees a final run with events missing."""
         stream.add(END, {"run_id": stream.run_id, "status": status})
-        self._write(session, stream)
+        with stream.writing:  # a flush under way stores its batch first
+            self._write(session, stream)
 
     def release(self, stream: RunStream) -> None:
         """Readers in this process finish; the stream is no longer written here."""
@@ -107,13 +120,17 @@ class RunEvents:
         self._local.pop(stream.run_id, None)
 
     def flush(self, stream: RunStream) -> None:
-        if not stream.unflushed:
-            return
-        with self._db.tenant_session(stream.tenant_id) as s:
-            self._write(s, stream)
+        """Store the events not stored yet (safe from any thread)."""
+        with stream.writing:
+            if not stream.unflushed:
+                return
+            with self._db.tenant_session(stream.tenant_id) as s:
+                self._write(s, stream)
 
     def _write(self, session: Session, stream: RunStream) -> None:
-        batch, stream.unflushed = stream.unflushed, []
+        batch = stream.take()
+        if not batch:
+            return
         session.add_all(
             RunEvent(run_id=stream.run_id, seq=seq, event=event, data=data)
             for seq, event, data in batch
@@ -124,8 +141,11 @@ class RunEvents:
         while self._local:
             await asyncio.sleep(self._flush_s)
             for stream in list(self._local.values()):
+                if not stream.unflushed:
+                    continue
                 try:
-                    self.flush(stream)
+                    # In a worker thread: the runs on this loop go on while a batch is stored.
+                    await asyncio.to_thread(self.flush, stream)
                 except Exception:
                     log.exception("events of run %s could not be stored", stream.run_id)
 

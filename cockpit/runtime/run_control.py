@@ -5,6 +5,7 @@ executing runs stay there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -80,6 +81,13 @@ class RunControl:
                 if handle.error is not None:
                     return handle.error, handle.error_status
                 return handle.final, 200
+            if self._active.get(run_id) is handle:
+                # Executing here: its end sets ``done``. Every stored batch of its events also
+                # wakes ``run_key`` waiters, and reading the row on each would cost a round trip
+                # per batch. Should the run move to another worker, it leaves ``_active``.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(handle.done.wait(), timeout=0.5)
+                continue
             waiter = self.notifier.waiter(run_key(run_id))
             row = self._row(tenant, run_id)
             if row is None:

@@ -579,7 +579,8 @@ class RunManager(RunControl):
             claim = None
             if claimed < self._max_claimed:
                 try:
-                    claim = self.queue.claim(self.worker_id)
+                    # Background work never blocks the loop the runs' own requests use.
+                    claim = await asyncio.to_thread(self.queue.claim, self.worker_id)
                 except Exception:
                     log.exception("claiming from the run queue failed")
             if claim is None:
@@ -640,15 +641,19 @@ class RunManager(RunControl):
                 if h.task is not None and not h.task.done() and h.cancel_reason is None
             }
             try:
-                held, cancels = self.queue.renew(self.worker_id, list(running))
+                held, cancels = await asyncio.to_thread(
+                    self.queue.renew, self.worker_id, list(running)
+                )
             except Exception:
                 log.exception("renewing run leases failed")
                 held, cancels = set(running), {}
             for rid, handle in running.items():
                 reason = "lost" if rid not in held else cancels.get(rid)
-                if reason and handle.task is not None:
+                task = handle.task if self._active.get(rid) is handle else None
+                # A run that ended while its lease was renewed is not stopped after the fact.
+                if reason and task is not None and not task.done():
                     handle.cancel_reason = reason
-                    handle.task.cancel()
+                    task.cancel()
             await waiter.wait(timeout=every)
 
 
