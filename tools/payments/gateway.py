@@ -124,7 +124,9 @@ class Gateway:
         )
         if existing is not None:
             return self._pay_again(session, existing, req, fp, at=at)
-        merchant = statements.merchant_facts(conn, tenant, req.merchant_id)
+        merchant, stored_card = statements.merchant_and_card(
+            conn, tenant, req.merchant_id, req.card_id
+        )
         if merchant is None:
             raise NotFound(
                 f"no merchant {req.merchant_id!r}", code="merchant_not_found", param="merchant_id"
@@ -174,7 +176,7 @@ class Gateway:
                 raise ValidationFailed(
                     "card payments need card_id", code="card_required", param="card_id"
                 )
-            card = statements.card(conn, tenant, req.card_id)
+            card = stored_card
             if card is None:
                 raise NotFound(f"no card {req.card_id!r}", code="card_not_found", param="card_id")
         market = (req.market or (card.issuing_country if card else None) or

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, inspect, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, configure_mappers
 
@@ -127,16 +127,6 @@ def payment_record(
     return None if row is None else PaymentRecord(*row)
 
 
-_MERCHANT = select(
-    MERCHANTS.c.id, MERCHANTS.c.country, MERCHANTS.c.kyb_state, MERCHANTS.c.settlement_currency
-).where(MERCHANTS.c.tenant_id == bindparam("tenant"), MERCHANTS.c.id == bindparam("merchant"))
-
-
-def merchant_facts(conn: Connection, tenant_id: str, merchant_id: str) -> MerchantFacts | None:
-    row = conn.execute(_MERCHANT, {"tenant": tenant_id, "merchant": merchant_id}).first()
-    return None if row is None else MerchantFacts(*row)
-
-
 @dataclass(frozen=True, slots=True)
 class CardFacts:
     """What paying needs to know of a stored card."""
@@ -166,6 +156,35 @@ _CARD = select(
 def card(conn: Connection, tenant_id: str, card_id: str) -> CardFacts | None:
     row = conn.execute(_CARD, {"tenant": tenant_id, "card": card_id}).first()
     return None if row is None else CardFacts(*row)
+
+
+_CARD_COLUMNS = _CARD.selected_columns
+_MERCHANT_AND_CARD = (
+    select(
+        MERCHANTS.c.id,
+        MERCHANTS.c.country,
+        MERCHANTS.c.kyb_state,
+        MERCHANTS.c.settlement_currency,
+        *_CARD_COLUMNS,
+    )
+    .select_from(MERCHANTS)
+    .outerjoin(
+        CARDS, and_(CARDS.c.tenant_id == MERCHANTS.c.tenant_id, CARDS.c.id == bindparam("card"))
+    )
+    .where(MERCHANTS.c.tenant_id == bindparam("tenant"), MERCHANTS.c.id == bindparam("merchant"))
+)
+
+
+def merchant_and_card(
+    conn: Connection, tenant_id: str, merchant_id: str, card_id: str | None
+) -> tuple[MerchantFacts | None, CardFacts | None]:
+    """The tenant's merchant and card (None when it has no such row), in one round trip."""
+    params = {"tenant": tenant_id, "merchant": merchant_id, "card": card_id}
+    row = conn.execute(_MERCHANT_AND_CARD, params).first()
+    if row is None:
+        return None, None
+    merchant, card_row = MerchantFacts(*row[:4]), row[4:]
+    return merchant, None if card_row[0] is None else CardFacts(*card_row)
 
 
 _DECLINES = select(PAYMENTS.c.decline_code, PAYMENTS.c.created_at).where(
@@ -244,7 +263,7 @@ __all__ = [
     "connection",
     "insert",
     "insert_values",
-    "merchant_facts",
+    "merchant_and_card",
     "payment_record",
     "recent_card_declines",
     "transient",
