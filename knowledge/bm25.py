@@ -13,6 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*")
 _STOP = frozenset(
     [
@@ -103,24 +106,37 @@ def _stem(token: str) -> str:
 
 @dataclass
 class BM25Index:
-    """An inverted index with BM25 scoring (k1=1.2, b=0.75)."""
+    """An inverted index with BM25 scoring (k1=1.2, b=0.75).
+
+    Each term's postings are two arrays, its rows and its per-row BM25 term weight (everything
+    but the idf, which depends on the query term only), so a search is a few vector additions
+    rather than a Python loop over every posting."""
 
     ids: list[str]
     k1: float = 1.2
     b: float = 0.75
-    _postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    _lengths: list[int] = field(default_factory=list)
-    _avg: float = 1.0
+    _postings: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> BM25Index:
         index = cls(ids=list(ids))
-        for row, text in enumerate(texts):
-            counts = Counter(tokenize(text))
-            index._lengths.append(sum(counts.values()))
-            for term, tf in counts.items():
-                index._postings.setdefault(term, []).append((row, tf))
-        index._avg = (sum(index._lengths) / len(index._lengths)) if index._lengths else 1.0
+        counts = [Counter(tokenize(text)) for text in texts]
+        lengths = np.asarray([sum(c.values()) for c in counts], dtype=np.float64)
+        avg = float(lengths.mean()) if len(lengths) and lengths.sum() else 1.0
+        # The length normaliser of each row: k1 * (1 - b + b * length / average length).
+        norms = index.k1 * (1 - index.b + index.b * lengths / avg)
+        rows_of: dict[str, list[int]] = {}
+        tfs_of: dict[str, list[int]] = {}
+        for row, row_counts in enumerate(counts):
+            for term, tf in row_counts.items():
+                rows_of.setdefault(term, []).append(row)
+                tfs_of.setdefault(term, []).append(tf)
+        for term, term_rows in rows_of.items():
+            rows = np.asarray(term_rows, dtype=np.intp)
+            freq = np.asarray(tfs_of[term], dtype=np.float64)
+            index._postings[term] = (rows, freq * (index.k1 + 1) / (freq + norms[rows]))
         return index
 
     def __len__(self) -> int:
@@ -131,19 +147,24 @@ class BM25Index:
     ) -> list[tuple[str, float]]:
         """Top ``limit`` (id, score) pairs; ``allowed`` restricts rows (metadata filters)."""
         n = len(self.ids)
-        scores: dict[int, float] = {}
+        scores = np.zeros(n, dtype=np.float64)
+        hit = np.zeros(n, dtype=bool)
         for term in set(tokenize(query)):
             postings = self._postings.get(term)
-            if not postings:
+            if postings is None:
                 continue
-            idf = math.log(1 + (n - len(postings) + 0.5) / (len(postings) + 0.5))
-            for row, tf in postings:
-                if allowed is not None and row not in allowed:
-                    continue
-                norm = tf + self.k1 * (1 - self.b + self.b * self._lengths[row] / self._avg)
-                scores[row] = scores.get(row, 0.0) + idf * tf * (self.k1 + 1) / norm
-        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [(self.ids[row], score) for row, score in best]
+            rows, weights = postings
+            idf = math.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5))
+            scores[rows] += idf * weights
+            hit[rows] = True
+        if allowed is not None:
+            permitted = np.zeros(n, dtype=bool)
+            permitted[np.fromiter(allowed, dtype=np.intp, count=len(allowed))] = True
+            hit &= permitted
+        candidates = np.flatnonzero(hit)
+        # Highest score first, ties by row: the order is the same in every process.
+        best = candidates[np.lexsort((candidates, -scores[candidates]))][:limit]
+        return [(self.ids[row], float(scores[row])) for row in best]
 
 
 __all__ = ["BM25Index", "tokenize"]

@@ -30,6 +30,8 @@ app = typer.Typer(
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant to act for.")]
 DEFAULT_TENANT = "demo"
+_GROUP = 50
+"""Files ingested per store call: embedded and written together, many times faster."""
 
 
 @cache
@@ -80,32 +82,45 @@ def ingest(
     from rich.table import Table
 
     from cockpit.progress import progress_bar
+    from knowledge.ingest import DocumentInput
 
     store = _store()
     table = Table("document", "status", "chunks", "untrusted")
     files = _files(path)
     failures = 0
+
+    def one(file: Path) -> DocumentInput:
+        return DocumentInput(
+            file.read_bytes(), file.name, version=version, tags=tag or (), source=str(file)
+        )
+
     with progress_bar(f"Ingesting into {collection}") as progress:
-        for done, file in enumerate(files):
-            progress(done, len(files))
+        for start in range(0, len(files), _GROUP):
+            progress(start, len(files))
+            group = files[start : start + _GROUP]
             try:
-                result = store.ingest(
-                    tenant,
-                    collection,
-                    file.read_bytes(),
-                    filename=file.name,
-                    tags=tag or (),
-                    version=version,
-                    source=str(file),
-                    create=create,
+                # A group is embedded and written together; one bad file fails the group,
+                # which is then retried file by file so every other file still lands.
+                results = store.ingest_many(
+                    tenant, collection, [one(f) for f in group], create=create
                 )
-            except CockpitError as exc:
-                failures += 1
-                table.add_row(file.name, f"[red]{exc.code}[/red]", "-", "-")
-                continue
-            table.add_row(
-                result.document_id, result.status, str(result.chunks), str(result.untrusted_chunks)
-            )
+            except CockpitError:
+                results = []
+                for file in group:
+                    try:
+                        results.extend(
+                            store.ingest_many(tenant, collection, [one(file)], create=create)
+                        )
+                    except CockpitError as exc:
+                        failures += 1
+                        table.add_row(file.name, f"[red]{exc.code}[/red]", "-", "-")
+            for result in results:
+                table.add_row(
+                    result.document_id,
+                    result.status,
+                    str(result.chunks),
+                    str(result.untrusted_chunks),
+                )
         progress(len(files), len(files))
     _console().print(table)
     if failures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -114,4 +115,45 @@ class SearchHit:
         }
 
 
-__all__ = ["Citation", "CollectionInfo", "DocumentInfo", "IngestResult", "SearchHit", "SearchMode"]
+def hit_from_chunk(
+    chunk_id: str,
+    full: str,
+    indexed: str,
+    meta: Mapping[str, Any],
+    *,
+    score: float,
+    ranks: dict[str, int],
+) -> SearchHit:
+    """A search hit from a stored chunk: its indexed text, its metadata and its Chroma
+    collection's full name (the tenant namespace is dropped from the citation)."""
+    offset = int(meta.get("body_offset", 0) or 0)
+    path = str(meta.get("section_path", ""))
+    return SearchHit(
+        chunk_id=chunk_id,
+        text=indexed[offset:],
+        score=score,
+        citation=Citation(
+            collection=full.partition("_")[2],
+            document_id=str(meta.get("document_id", "")),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            source=str(meta.get("source", "")),
+            version=str(meta.get("version", "")),
+        ),
+        section_path=tuple(p for p in path.split(" > ") if p),
+        tags=tuple(t for t in str(meta.get("tags", "")).split(",") if t),
+        untrusted=bool(meta.get("untrusted", False)),
+        untrusted_reasons=tuple(r for r in str(meta.get("untrusted_reasons", "")).split(",") if r),
+        ranks=ranks,
+    )
+
+
+__all__ = [
+    "Citation",
+    "CollectionInfo",
+    "DocumentInfo",
+    "IngestResult",
+    "SearchHit",
+    "SearchMode",
+    "hit_from_chunk",
+]

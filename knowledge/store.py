@@ -23,15 +23,12 @@ per tenant, so creating one under a taken name is a 409 whoever holds it.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -43,17 +40,17 @@ from cockpit.config import Settings
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from knowledge.bm25 import BM25Index
-from knowledge.chunking import chunk_document, indexed_text
 from knowledge.embedding_function import CockpitEmbeddingFunction
-from knowledge.filters import FILTER_FIELDS, check_tags, chroma_where, compile_filters, matches
+from knowledge.filters import FILTER_FIELDS, chroma_where, compile_filters, matches
 from knowledge.fusion import reciprocal_rank_fusion
+from knowledge.ingest import DocumentInput, PreparedDocument, document_id_of, prepare_document
 from knowledge.models import (
-    Citation,
     CollectionInfo,
     DocumentInfo,
     IngestResult,
     SearchHit,
     SearchMode,
+    hit_from_chunk,
 )
 from knowledge.namespace import (
     SHARED_NAMESPACE,
@@ -62,12 +59,9 @@ from knowledge.namespace import (
     split_full_name,
     tenant_namespace,
 )
-from knowledge.parse import parse_document
-from knowledge.screen import screen_text
 from knowledge.store_client import make_chroma_client
+from knowledge.write import embed_documents, existing_chunks, unchanged, write_documents
 
-_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
-_EMBED_BATCH = 64
 _OWNER = "merchant"
 """Collection metadata key: the merchant that owns a tenant collection (absent: the tenant's)."""
 
@@ -87,11 +81,6 @@ def _no_collection(full: str) -> NotFound:
     return NotFound(
         f"no collection {full.partition('_')[2]!r}", code="collection_not_found", param="collection"
     )
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return slug[:200] or "document"
 
 
 @dataclass
@@ -123,28 +112,35 @@ class KnowledgeStore:
         return cls(make_chroma_client(settings), embedder=embedder or default_embedder(settings))
 
     # ----------------------------------------------------------------- naming
-    def _collection(self, full: str) -> Collection:
+    def _get(self, full: str) -> Collection | None:
+        """The collection named ``full``, or None (one Chroma call: existence and handle)."""
         try:
             return self._client.get_collection(full, embedding_function=self._function)  # type: ignore[arg-type]
         except (ChromaNotFound, ValueError):
-            raise _no_collection(full) from None
+            return None
+
+    def _collection(self, full: str) -> Collection:
+        col = self._get(full)
+        if col is None:
+            raise _no_collection(full)
+        return col
 
     def _exists(self, full: str) -> bool:
-        try:
-            self._client.get_collection(full, embedding_function=self._function)  # type: ignore[arg-type]
-        except (ChromaNotFound, ValueError):
-            return False
-        return True
+        return self._get(full) is not None
 
     def _resolve(self, tenant_id: str, name: str, merchant_id: str | None = None) -> str:
-        """The Chroma name a tenant means: its own collection, else a shared one.
+        """The Chroma name a tenant means (see :meth:`_readable`)."""
+        return self._readable(tenant_id, name, merchant_id).name
+
+    def _readable(self, tenant_id: str, name: str, merchant_id: str | None = None) -> Collection:
+        """The collection a tenant means: its own, else a shared one.
 
         Another merchant's collection is skipped as if it did not exist."""
-        own = full_name(tenant_namespace(tenant_id), name)
-        if self._exists(own) and _visible(self._collection(own).metadata, merchant_id):
+        own = self._get(full_name(tenant_namespace(tenant_id), name))
+        if own is not None and _visible(own.metadata, merchant_id):
             return own
-        shared = full_name(SHARED_NAMESPACE, name)
-        if self._exists(shared):
+        shared = self._get(full_name(SHARED_NAMESPACE, name))
+        if shared is not None:
             return shared
         raise NotFound(f"no collection {name!r}", code="collection_not_found", param="collection")
 
@@ -280,34 +276,70 @@ class KnowledgeStore:
         merchant_id: str | None = None,
     ) -> IngestResult:
         """Add or replace one document in a tenant collection (all-or-nothing)."""
-        full = self._writable(tenant_id, collection)
-        if not self._exists(full):
+        doc = DocumentInput(data, filename, document_id, title, version, tags, source, doc_type)
+        return self.ingest_many(
+            tenant_id, collection, [doc], create=create, merchant_id=merchant_id
+        )[0]
+
+    def ingest_many(
+        self,
+        tenant_id: str,
+        collection: str,
+        documents: Sequence[DocumentInput],
+        *,
+        create: bool = False,
+        merchant_id: str | None = None,
+    ) -> list[IngestResult]:
+        """Add or replace several documents in a tenant collection, all or none of them.
+
+        Every document is parsed and checked before anything is written; then all their chunks
+        are embedded together and written in as few Chroma calls as its batch size allows,
+        which is what makes loading a knowledge base fast."""
+        col = self._own_collection(tenant_id, collection, merchant_id, create=create)
+        return self._write(col, self._prepare(documents))
+
+    def _own_collection(
+        self, tenant_id: str, name: str, merchant_id: str | None, *, create: bool
+    ) -> Collection:
+        """The tenant's collection ``name`` for writing (created if asked and missing)."""
+        check_name(name)
+        full = full_name(tenant_namespace(tenant_id), name)
+        try:
+            col = self._collection(full)
+        except NotFound:
+            if self._exists(full_name(SHARED_NAMESPACE, name)):
+                raise PermissionDenied(
+                    f"collection {name!r} is shared and read-only", code="read_only_collection"
+                ) from None
             if not create:
-                raise NotFound(
-                    f"no collection {collection!r}", code="collection_not_found", param="collection"
-                )
+                raise
             with self._lock, suppress(Conflict):  # another worker's create is as good
                 if not self._exists(full):
                     self._create(full, merchant_id=merchant_id)
-        self._check_owner(self._collection(full), collection, merchant_id, write=True)
-        return self._ingest(
-            full,
-            data,
-            filename=filename,
-            document_id=document_id,
-            title=title,
-            version=version,
-            tags=tags,
-            source=source,
-            doc_type=doc_type,
-        )
+            col = self._collection(full)
+        self._check_owner(col, name, merchant_id, write=True)
+        return col
+
+    def _prepare(self, documents: Sequence[DocumentInput]) -> list[PreparedDocument]:
+        seen: set[str] = set()
+        for doc in documents:
+            doc_id = document_id_of(doc)
+            if doc_id in seen:
+                raise ValidationFailed(
+                    f"document {doc_id!r} appears twice in one upload",
+                    code="duplicate_document_id",
+                    param="document_id",
+                )
+            seen.add(doc_id)
+        now = utcnow().isoformat(timespec="seconds")
+        return [prepare_document(doc, ingested_at=now) for doc in documents]
 
     def ensure_shared_collection(self, name: str, *, description: str = "") -> Collection:
         """Create (or rebuild, if embedded with another model) a shared collection."""
         full = full_name(SHARED_NAMESPACE, name)
         with self._lock:
-            if self._exists(full):
-                col = self._collection(full)
+            col = self._get(full)
+            if col is not None:
                 if (col.metadata or {}).get("embedder") == self.embedder.name:
                     return col
                 with suppress(NotFound):  # another worker is rebuilding it too
@@ -321,12 +353,12 @@ class KnowledgeStore:
         self, name: str, data: bytes, *, filename: str, **options: Any
     ) -> IngestResult:
         """Host-side only: load a document into a shared (tenant-read-only) collection."""
-        full = full_name(SHARED_NAMESPACE, name)
-        if not self._exists(full):
+        col = self._get(full_name(SHARED_NAMESPACE, name))
+        if col is None:
             raise NotFound(
                 f"no shared collection {name!r}", code="collection_not_found", param="collection"
             )
-        return self._ingest(full, data, filename=filename, **options)
+        return self._write(col, self._prepare([DocumentInput(data, filename, **options)]))[0]
 
     def prune_shared(self, name: str, *, keep: set[str]) -> int:
         """Host-side only: drop shared documents no longer in the corpus; returns chunks removed."""
@@ -344,104 +376,45 @@ class KnowledgeStore:
                 self._bump(col)
         return len(stale)
 
-    def _ingest(
-        self,
-        full: str,
-        data: bytes,
-        *,
-        filename: str,
-        document_id: str | None = None,
-        title: str | None = None,
-        version: str | None = None,
-        tags: Sequence[str] = (),
-        source: str | None = None,
-        doc_type: str | None = None,
-    ) -> IngestResult:
-        name = full.partition("_")[2]
-        doc_id = document_id or _slug(PurePath(filename).stem)
-        if not _DOC_ID.match(doc_id):
-            raise ValidationFailed(
-                "document ids are 1–200 characters of letters, digits and . _ : / -",
-                code="invalid_document_id",
-                param="document_id",
-            )
-        clean_tags = check_tags(tags)
-        parsed = parse_document(data, filename=filename, doc_type=doc_type)
-        doc_title = (title or parsed.title).strip()[:300] or doc_id
-        drafts = chunk_document(parsed)
-        digest = hashlib.sha256(
-            b"\x00".join(
-                [data, doc_title.encode(), (version or "").encode(), ",".join(clean_tags).encode()]
-            )
-        ).hexdigest()[:16]
-
+    def _write(self, col: Collection, docs: Sequence[PreparedDocument]) -> list[IngestResult]:
+        """Embed outside the lock (the long part: queries go on meanwhile), write under it."""
+        if not docs:
+            return []
+        self._check_embedder(col)
+        doc_ids = [d.document_id for d in docs]
+        looked = existing_chunks(col, doc_ids)
+        vectors = embed_documents(self.embedder, [d for d in docs if not unchanged(d, looked)])
         with self._lock:
-            col = self._collection(full)
-            self._check_embedder(col)
-            existing = col.get(where={"document_id": doc_id}, include=["metadatas"])
-            old_ids = list(existing["ids"])
-            old_hashes = {str((m or {}).get("content_hash")) for m in existing["metadatas"] or []}
-            if old_ids and old_hashes == {digest} and len(old_ids) == len(drafts):
-                flagged = sum(bool((m or {}).get("untrusted")) for m in existing["metadatas"] or [])
-                return IngestResult(name, doc_id, doc_title, "unchanged", len(old_ids), 0, flagged)
-
-            ids, texts, metas = [], [], []
-            untrusted = 0
-            now = utcnow().isoformat(timespec="seconds")
-            for draft in drafts:
-                verdict = screen_text(draft.body)
-                untrusted += int(verdict.untrusted)
-                text = indexed_text(doc_title, draft.section_path, draft.body)
-                meta: dict[str, Any] = {
-                    "document_id": doc_id,
-                    "title": doc_title,
-                    "section": draft.section or doc_title,
-                    "section_path": " > ".join(draft.section_path),
-                    "source": source or filename,
-                    "version": version or "",
-                    "doc_type": parsed.doc_type,
-                    "chunk_index": draft.index,
-                    "content_hash": digest,
-                    "body_offset": len(text) - len(draft.body),
-                    "tags": ",".join(clean_tags),
-                    "untrusted": verdict.untrusted,
-                    "untrusted_reasons": ",".join(verdict.reasons),
-                    "ingested_at": now,
-                }
-                meta.update({f"tag:{t}": True for t in clean_tags})
-                ids.append(f"{doc_id}#{digest}#{draft.index}")
-                texts.append(text)
-                metas.append(meta)
-            vectors = [
-                self.embedder.embed(texts[i : i + _EMBED_BATCH])
-                for i in range(0, len(texts), _EMBED_BATCH)
-            ]
-            embeddings = [row for block in vectors for row in block]
-
-            fresh = [i for i in ids if i not in set(old_ids)]
-            batch = self._client.get_max_batch_size()
-            try:
-                for start in range(0, len(ids), batch):
-                    col.upsert(
-                        ids=ids[start : start + batch],
-                        documents=texts[start : start + batch],
-                        metadatas=metas[start : start + batch],  # type: ignore[arg-type]
-                        embeddings=embeddings[start : start + batch],
+            prior = existing_chunks(col, doc_ids)  # again: another request may have written
+            changed = [d for d in docs if not unchanged(d, prior)]
+            late = [d for d in changed if d.document_id not in vectors]
+            if late:
+                vectors.update(embed_documents(self.embedder, late))
+            if changed:
+                batch = self._client.get_max_batch_size()
+                write_documents(col, changed, prior, vectors, batch=batch)
+                self._bump(col)
+        name = col.name.partition("_")[2]
+        written = {d.document_id for d in changed}
+        results = []
+        for doc in docs:
+            chunks = prior.get(doc.document_id, [])
+            if doc.document_id not in written:
+                flagged = sum(bool(meta.get("untrusted")) for _, meta in chunks)
+                results.append(
+                    IngestResult(
+                        name, doc.document_id, doc.title, "unchanged", len(chunks), 0, flagged
                     )
-            except Exception:
-                # Leave the previous version as it was: drop what this attempt added.
-                if fresh:
-                    col.delete(ids=fresh)
-                raise
-            stale = [i for i in old_ids if i not in set(ids)]
-            for start in range(0, len(stale), batch):
-                col.delete(ids=stale[start : start + batch])
-            self._bump(col)
-        if old_ids:
-            return IngestResult(
-                name, doc_id, doc_title, "replaced", len(ids), len(stale), untrusted
+                )
+                continue
+            stale = len({cid for cid, _ in chunks} - set(doc.ids))
+            status: Literal["created", "replaced"] = "replaced" if chunks else "created"
+            results.append(
+                IngestResult(
+                    name, doc.document_id, doc.title, status, len(doc.ids), stale, doc.untrusted
+                )
             )
-        return IngestResult(name, doc_id, doc_title, "created", len(ids), 0, untrusted)
+        return results
 
     def _check_embedder(self, col: Collection) -> None:
         stored = (col.metadata or {}).get("embedder")
@@ -467,8 +440,7 @@ class KnowledgeStore:
     def list_documents(
         self, tenant_id: str, collection: str, *, merchant_id: str | None = None
     ) -> list[DocumentInfo]:
-        full = self._resolve(tenant_id, collection, merchant_id)
-        snap = self._snapshot(self._collection(full))
+        snap = self._snapshot(self._readable(tenant_id, collection, merchant_id))
         grouped: dict[str, list[Mapping[str, Any]]] = {}
         for meta in snap.metadatas:
             grouped.setdefault(str(meta.get("document_id")), []).append(meta)
@@ -520,6 +492,9 @@ class KnowledgeStore:
     # ----------------------------------------------------------------- search
     def _snapshot(self, col: Collection) -> _Snapshot:
         revision = f"{(col.metadata or {}).get('revision', '0')}:{col.count()}"
+        snap = self._snapshots.get(col.name)
+        if snap is not None and snap.revision == revision:
+            return snap  # no lock: a query never waits for another request's write
         with self._lock:
             snap = self._snapshots.get(col.name)
             if snap is not None and snap.revision == revision:
@@ -568,16 +543,16 @@ class KnowledgeStore:
             )
         where, tags = compile_filters(filters or {})
         if collections is None:
-            fulls = [
-                c.name
+            cols = [
+                c
                 for c in self._client.list_collections()
                 if (p := split_full_name(c.name)) is not None
                 and p[0] in (namespace, SHARED_NAMESPACE)
                 and _visible(c.metadata, merchant_id)
             ]
         else:
-            fulls = [
-                self._resolve(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
+            cols = [
+                self._readable(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
             ]
         pool = candidates or max(4 * k, 30)
         query_vector = self.embedder.embed([text])[0] if mode != "bm25" else None
@@ -586,8 +561,8 @@ class KnowledgeStore:
         lists: dict[str, dict[str, int]] = {"bm25": {}, "vector": {}}
         scored: dict[str, list[tuple[str, float]]] = {"bm25": [], "vector": []}
         info: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
-        for full in fulls:
-            col = self._collection(full)
+        for col in cols:
+            full = col.name
             snap = self._snapshot(col)
             if not snap.ids:
                 continue
@@ -631,39 +606,10 @@ class KnowledgeStore:
         hits = []
         for key, score in fused[:k]:
             full, indexed, meta = info[key]
-            hits.append(_hit(key.partition("|")[2], full, indexed, meta, score, lists, key))
+            ranks = {name: found[key] for name, found in lists.items() if key in found}
+            chunk_id = key.partition("|")[2]
+            hits.append(hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks))
         return hits
-
-
-def _hit(
-    chunk_id: str,
-    full: str,
-    indexed: str,
-    meta: Mapping[str, Any],
-    score: float,
-    lists: Mapping[str, Mapping[str, int]],
-    key: str,
-) -> SearchHit:
-    offset = int(meta.get("body_offset", 0) or 0)
-    path = str(meta.get("section_path", ""))
-    return SearchHit(
-        chunk_id=chunk_id,
-        text=indexed[offset:],
-        score=score,
-        citation=Citation(
-            collection=full.partition("_")[2],
-            document_id=str(meta.get("document_id", "")),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section", "")),
-            source=str(meta.get("source", "")),
-            version=str(meta.get("version", "")),
-        ),
-        section_path=tuple(p for p in path.split(" > ") if p),
-        tags=tuple(t for t in str(meta.get("tags", "")).split(",") if t),
-        untrusted=bool(meta.get("untrusted", False)),
-        untrusted_reasons=tuple(r for r in str(meta.get("untrusted_reasons", "")).split(",") if r),
-        ranks={name: ranks[key] for name, ranks in lists.items() if key in ranks},
-    )
 
 
 __all__ = ["FILTER_FIELDS", "KnowledgeStore", "make_chroma_client"]
