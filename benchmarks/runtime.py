@@ -4,6 +4,9 @@ Prints one JSON object. Both graphs use the same rule model and the same SQLite 
 kind, so the ratio isolates what Cockpit adds per turn: input redaction, policy, audit-chain
 appends, exactly-once bookkeeping, the injection screen and thread/run records (HTTP part only).
 
+With ``COCKPIT_TEST_POSTGRES_URL`` set, a single client's turn over HTTP is also timed on a
+PostgreSQL database of its own (created and dropped here), beside the same figure on SQLite.
+
     python benchmarks/runtime.py [--turns 200] [--http-turns 200] [--concurrency 4]
 """
 
@@ -11,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -38,6 +44,9 @@ from cockpit.tenancy.keys import KeyService  # noqa: E402
 from cockpit.toolkit import default_registry  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 from tests.support.spinekit import AGENTS_DIR, RuleModel, rule_model_factory  # noqa: E402
+
+TARGET_RATIO = 1.2
+"""Issue 19: an agent turn with one tool call within 1.2x of bare LangGraph doing the same."""
 
 
 class BareState(TypedDict):
@@ -73,13 +82,27 @@ def bare_graph(saver: Any) -> Any:
     return g.compile(checkpointer=saver)
 
 
+async def one_turn(graph: Any, config: dict[str, Any], i: int) -> tuple[float, float]:
+    """One turn: (wall seconds, CPU seconds of this process, every thread)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    await graph.ainvoke({"messages": [{"role": "user", "content": f"note hello {i}"}]}, config)
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
 async def time_turns(graph: Any, config_for: Any, turns: int) -> list[float]:
-    out = []
-    for i in range(turns):
-        cfg = config_for(i)
-        t0 = time.perf_counter()
-        await graph.ainvoke({"messages": [{"role": "user", "content": f"note hello {i}"}]}, cfg)
-        out.append(time.perf_counter() - t0)
+    return [(await one_turn(graph, config_for(i), i))[0] for i in range(turns)]
+
+
+async def interleaved(
+    ours: tuple[Any, Any], bare: tuple[Any, Any], *, turns: int, first: int
+) -> dict[str, list[tuple[float, float]]]:
+    """Turn by turn, alternating which graph goes first: load that comes and goes on a shared
+    machine then falls on both alike, and the ratio of medians stays a fair comparison."""
+    out: dict[str, list[tuple[float, float]]] = {"ours": [], "bare": []}
+    for i in range(first, first + turns):
+        order = [("ours", ours), ("bare", bare)]
+        for name, (graph, config_for) in order if i % 2 else order[::-1]:
+            out[name].append(await one_turn(graph, config_for(i), i))
     return out
 
 
@@ -121,22 +144,35 @@ async def in_process(turns: int, tmp: Path) -> dict[str, Any]:
 
         await time_turns(ours, ours_cfg, 10)  # warm-up both
         await time_turns(bare, bare_cfg, 10)
-        t_ours = await time_turns(ours, ours_cfg, turns)
-        t_bare = await time_turns(bare, bare_cfg, turns)
+        timed = await interleaved((ours, ours_cfg), (bare, bare_cfg), turns=turns, first=10)
     db.dispose()
-    mean_ours, mean_bare = statistics.mean(t_ours), statistics.mean(t_bare)
+    t_ours, t_bare = [w for w, _ in timed["ours"]], [w for w, _ in timed["bare"]]
+    cpu_ours = statistics.median(c for _, c in timed["ours"])
+    cpu_bare = statistics.median(c for _, c in timed["bare"])
+    median_ours, median_bare = statistics.median(t_ours), statistics.median(t_bare)
+    ratio = median_ours / median_bare
     return {
         "turns": turns,
-        "cockpit_ms_per_turn": round(mean_ours * 1000, 3),
-        "bare_langgraph_ms_per_turn": round(mean_bare * 1000, 3),
-        "overhead_ratio": round(mean_ours / mean_bare, 2),
-        "overhead_ms_per_turn": round((mean_ours - mean_bare) * 1000, 3),
+        "cockpit_ms_per_turn": round(statistics.mean(t_ours) * 1000, 3),
+        "bare_langgraph_ms_per_turn": round(statistics.mean(t_bare) * 1000, 3),
+        "cockpit_median_ms": round(median_ours * 1000, 3),
+        "bare_langgraph_median_ms": round(median_bare * 1000, 3),
+        "overhead_ratio": round(ratio, 2),
+        "overhead_ms_per_turn": round((median_ours - median_bare) * 1000, 3),
+        "cockpit_cpu_ms_per_turn": round(cpu_ours * 1000, 3),
+        "bare_langgraph_cpu_ms_per_turn": round(cpu_bare * 1000, 3),
+        "cpu_ratio": round(cpu_ours / cpu_bare, 2),
         "cockpit_p95_ms": round(sorted(t_ours)[int(0.95 * len(t_ours)) - 1] * 1000, 3),
+        "target_ratio": TARGET_RATIO,
+        "verdict": "met" if ratio <= TARGET_RATIO else "not met",
     }
 
 
-async def http_turns(turns: int, concurrency: int, tmp: Path) -> dict[str, Any]:
-    server = LiveServer(tmp / "http").start()
+async def http_turns(
+    turns: int, concurrency: int, data_dir: Path, database_url: str | None = None
+) -> dict[str, Any]:
+    """``/runs/wait`` turns over HTTP from ``concurrency`` clients, each on its own thread."""
+    server = LiveServer(data_dir, database_url=database_url).start(timeout=180)
     try:
         key = server.key()
         async with httpx.AsyncClient(
@@ -182,6 +218,46 @@ async def http_turns(turns: int, concurrency: int, tmp: Path) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A PostgreSQL database of its own for the run (None without COCKPIT_TEST_POSTGRES_URL)."""
+    admin = os.environ.get("COCKPIT_TEST_POSTGRES_URL")
+    if not admin:
+        yield None
+        return
+    import psycopg
+
+    name = f"cockpit_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def over_http(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """One client alone (a turn's latency: what the run queue adds) on SQLite and, when
+    configured, PostgreSQL; then several clients at once on SQLite (throughput)."""
+    single = min(args.http_turns, 40)
+    out: dict[str, Any] = {
+        "single_client_sqlite": asyncio.run(http_turns(single, 1, tmp / "http-sqlite-1")),
+        "single_client_postgres": None,
+    }
+    with postgres_database() as url:
+        if url is not None:
+            out["single_client_postgres"] = asyncio.run(
+                http_turns(single, 1, tmp / "http-postgres-1", database_url=url)
+            )
+    out.update(asyncio.run(http_turns(args.http_turns, args.concurrency, tmp / "http")))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=200)
@@ -193,7 +269,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         result = {"benchmark": "runtime", **asyncio.run(in_process(args.turns, tmp))}
-        result.update(asyncio.run(http_turns(args.http_turns, args.concurrency, tmp)))
+        result.update(over_http(args, tmp))
     print(json.dumps(result, indent=2))
 
 
