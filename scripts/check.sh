@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
+# Bytecode is cached (in __pycache__, which git ignores) even where the environment sets
+# PYTHONDONTWRITEBYTECODE: without it every pytest worker and every server or CLI process a test
+# starts compiles the project again, and pytest rewrites the asserts of every test module and
+# plugin again (a third of each worker's collection time on this 2-core machine).
+unset PYTHONDONTWRITEBYTECODE
 
 echo "== ruff (lint)"
 "$PY" -m ruff check cockpit tools knowledge agents evals tests benchmarks scripts

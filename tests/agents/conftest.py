@@ -1,4 +1,4 @@
-"""Fixtures for agent scenario tests: one seeded world per session, one running team per module."""
+"""Fixtures for agent scenario tests: one seeded world per run, one running team per module."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.agentkit import TeamHarness, build_template, running_team
+from tests.support import shared
+from tests.support.agentkit import TeamHarness, running_team
 
 
 @pytest.fixture(scope="session")
 def team_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return build_template(tmp_path_factory.mktemp("team-template"))
+    """Seeded once per run (the workers share it); each module copies it (``running_team``)."""
+    return shared.team_template(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,13 @@
 
 A partner agent built on the copilot, two one-task suites (one it passes, one it cannot), the
 real eval runner (a child process, worlds in-process) and the official ``langgraph-sdk`` client
-for the assistants the gate publishes. Templates are seeded once for the module.
+for the assistants the gate publishes. The world template is seeded once per run and
+copied into the app's template cache.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from langgraph_sdk.client import SyncLangGraphClient
 
 from cockpit.specs.spec import load_spec_file
+from tests.support import shared
 from tests.support.apptest import Api, running_app
 
 pytestmark = pytest.mark.timeout(900)  # the first run seeds the world template (a minute or so)
@@ -105,7 +108,10 @@ class Gate:
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate]:
-    with running_app(tmp_path_factory.mktemp("eval-gate")) as api:
+    tmp = tmp_path_factory.mktemp("eval-gate")
+    world = shared.eval_world(tmp_path_factory)  # seeded once per run, shared with tests/evals
+    shutil.copytree(world, tmp / "data" / "evals" / world.name)  # the app's template cache
+    with running_app(tmp) as api:
         g = Gate(api)
         for evals, name in (
             ([{"suite": "acme-refund", "min_pass1": 1.0}], "Acme v1 (fails its suite)"),

@@ -1,7 +1,9 @@
-"""Eval tests share one seeded template and one run of the fixture suite (trials=2)."""
+"""Eval tests share one seeded template (seeded once per run) and one run of the fixture
+suite (trials=2)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from evals import RunOptions, TaskRun, load_suites, run_tasks, select_tasks
 from evals.report import summarise
 from evals.task import DEFAULT_CLOCK
 from evals.world import Template, build_template
+from tests.support import shared
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini.yaml"
@@ -18,7 +21,12 @@ MINI = FIXTURES / "mini.yaml"
 
 @pytest.fixture(scope="session")
 def eval_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("eval-cache")
+    """This worker's template cache, holding a copy of the default world (seed 7, the default
+    clock) that one worker of the run seeded; other worlds are seeded here when asked for."""
+    cache = tmp_path_factory.mktemp("eval-cache")
+    world = shared.eval_world(tmp_path_factory)
+    shutil.copytree(world, cache / world.name)
+    return cache
 
 
 @pytest.fixture(scope="session")

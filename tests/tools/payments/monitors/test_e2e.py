@@ -17,7 +17,8 @@ import pytest
 from cockpit.clock import utcnow
 from cockpit.webhooks.signing import SignatureError, verify
 from tests.cockpit.webhooks.kit import Receiver, documented_verifier, serving_receiver
-from tests.support.agentkit import TeamHarness, build_template, running_team
+from tests.support import shared
+from tests.support.agentkit import TeamHarness, running_team
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[TeamHarness]:
-    template = build_template(tmp_path_factory.mktemp("monitors-template"))
+    template = shared.team_template(tmp_path_factory)  # the agent tests' world, built once
     with running_team(
         tmp_path_factory.mktemp("monitors-team"),
         template,
