@@ -21,6 +21,58 @@ PG_BASE = os.environ.get(
 )
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Keep each module whose tests share a module-scoped fixture on one xdist worker.
+
+    ``--dist loadgroup`` hands out ungrouped tests one by one, so both workers would build the
+    same module world (a running app, a seeded team), and each would tear it down and rebuild it
+    whenever its next test came from another module. Grouping by module (and by the values of
+    its module-scoped parameters, so SQLite and PostgreSQL still run side by side) builds each
+    world once. Tests already in a group (the browser tests) keep theirs."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return
+    group = _module_group(item)
+    if group is not None:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _module_group(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    scoped = [
+        name for name, defs in info.name2fixturedefs.items() if defs and defs[-1].scope == "module"
+    ]
+    if not scoped:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    # No brackets or "@" in the name: xdist finds the group after the last "@" past any "]".
+    parts = [item.nodeid.split("::")[0]]
+    parts += [f"{name}={params[name]}" for name in sorted(scoped) if name in params]
+    return ":".join(parts).replace("[", "(").replace("]", ")").replace("@", "-")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give xdist's workers the ``@group`` node ids that ``--dist loadgroup`` schedules by.
+
+    pytest-xdist 3.8 appends the group to ``item._nodeid``, which pytest 9 no longer reads (the
+    id lives in ``item._id``), so no group reached the scheduler: the browser tests and every
+    module world were spread over both workers. This sets the id pytest reads, once."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({_group_name(mark) for mark in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
+
+
+def _group_name(mark: pytest.Mark) -> str:
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
 def _pg_admin_url() -> str:
     return PG_BASE.rsplit("/", 1)[0] + "/postgres"
 
