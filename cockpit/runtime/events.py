@@ -66,6 +66,11 @@ class RunStream:
             batch, self.unflushed = self.unflushed, []
         return batch
 
+    def put_back(self, batch: list[Event]) -> None:
+        """A batch that could not be stored goes first in the next one."""
+        with self._pending:
+            self.unflushed = batch + self.unflushed
+
     def close(self) -> None:
         self.closed = True
         self._wake()
@@ -122,15 +127,22 @@ class RunEvents:
     def flush(self, stream: RunStream) -> None:
         """Store the events not stored yet (safe from any thread)."""
         with stream.writing:
-            if not stream.unflushed:
+            batch = stream.take()
+            if not batch:
                 return
-            with self._db.tenant_session(stream.tenant_id) as s:
-                self._write(s, stream)
+            try:
+                with self._db.tenant_session(stream.tenant_id) as s:
+                    self._store(s, stream, batch)
+            except Exception:
+                stream.put_back(batch)
+                raise
 
     def _write(self, session: Session, stream: RunStream) -> None:
         batch = stream.take()
-        if not batch:
-            return
+        if batch:
+            self._store(session, stream, batch)
+
+    def _store(self, session: Session, stream: RunStream, batch: list[Event]) -> None:
         session.add_all(
             RunEvent(run_id=stream.run_id, seq=seq, event=event, data=data)
             for seq, event, data in batch
@@ -144,8 +156,13 @@ class RunEvents:
                 if not stream.unflushed:
                     continue
                 try:
-                    # In a worker thread: the runs on this loop go on while a batch is stored.
-                    await asyncio.to_thread(self.flush, stream)
+                    if self._db.dialect == "sqlite":
+                        # One writer at a time: from another thread this would race the loop's
+                        # own writes for SQLite's lock.
+                        self.flush(stream)
+                    else:
+                        # In a worker thread: the runs on this loop go on while it is stored.
+                        await asyncio.to_thread(self.flush, stream)
                 except Exception:
                     log.exception("events of run %s could not be stored", stream.run_id)
 

@@ -42,7 +42,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -87,6 +87,7 @@ from cockpit.webhooks import RUN_COMPLETED, check_destination, enqueue
 
 log = logging.getLogger(__name__)
 _RUNS = cast(Table, RunRecord.__table__)
+_T = TypeVar("_T")
 
 ResumeGuard = Callable[[Principal, str, list[Interrupt]], None]
 """``guard(principal, thread_id, pending_interrupts)``: raises when the principal may not resume."""
@@ -579,8 +580,7 @@ class RunManager(RunControl):
             claim = None
             if claimed < self._max_claimed:
                 try:
-                    # Background work never blocks the loop the runs' own requests use.
-                    claim = await asyncio.to_thread(self.queue.claim, self.worker_id)
+                    claim = await self._background(self.queue.claim, self.worker_id)
                 except Exception:
                     log.exception("claiming from the run queue failed")
             if claim is None:
@@ -631,6 +631,14 @@ class RunManager(RunControl):
         self._active[handle.record.run_id] = handle
         self._finish(handle, outcome)
 
+    async def _background(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Queue work in a worker thread on PostgreSQL, so it never blocks the loop the runs'
+        own requests use; on SQLite on the loop, one writer at a time (from another thread it
+        would race the loop's writes for the database lock)."""
+        if self._db.dialect == "sqlite":
+            return fn(*args)
+        return await asyncio.to_thread(fn, *args)
+
     async def _heartbeat(self) -> None:
         every = max(0.2, self.queue.lease_s / 3)
         while True:
@@ -641,7 +649,7 @@ class RunManager(RunControl):
                 if h.task is not None and not h.task.done() and h.cancel_reason is None
             }
             try:
-                held, cancels = await asyncio.to_thread(
+                held, cancels = await self._background(
                     self.queue.renew, self.worker_id, list(running)
                 )
             except Exception:
