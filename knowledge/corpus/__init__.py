@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.ingest import DocumentInput, document_id_of, prepare_document
 from knowledge.namespace import SHARED_COLLECTION
 from knowledge.store import KnowledgeStore
 
@@ -43,23 +44,43 @@ def corpus_files() -> list[Path]:
     return sorted(CORPUS_DIR.glob("*.md"))
 
 
+def corpus_documents() -> list[DocumentInput]:
+    """The corpus documents as the shared collection stores them (ids, version, tags, source)."""
+    return [
+        DocumentInput(
+            path.read_bytes(),
+            path.name,
+            document_id=path.stem,
+            version=CORPUS_VERSION,
+            tags=TAGS.get(path.stem, ()),
+            source=f"knowledge/corpus/{path.name}",
+        )
+        for path in corpus_files()
+    ]
+
+
+def corpus_chunk_texts() -> list[str]:
+    """Every chunk text the corpus is embedded as (what :mod:`knowledge.corpus.vectors` ships)."""
+    return [t for doc in corpus_documents() for t in prepare_document(doc, ingested_at="").texts]
+
+
 def load_shared_corpus(store: KnowledgeStore, *, collection: str = SHARED_COLLECTION) -> CorpusLoad:
     """Load (or refresh) the shared read-only corpus collection; idempotent."""
     store.ensure_shared_collection(collection, description="Cockpit documentation (read-only)")
     counts = {"created": 0, "replaced": 0, "unchanged": 0}
     chunks = 0
     present = set()
-    for path in corpus_files():
-        doc_id = path.stem
+    for doc in corpus_documents():
+        doc_id = document_id_of(doc)
         present.add(doc_id)
         result = store.ingest_shared(
             collection,
-            path.read_bytes(),
-            filename=path.name,
+            doc.data,
+            filename=doc.filename,
             document_id=doc_id,
-            version=CORPUS_VERSION,
-            tags=TAGS.get(doc_id, ()),
-            source=f"knowledge/corpus/{path.name}",
+            version=doc.version,
+            tags=doc.tags,
+            source=doc.source,
         )
         counts[result.status] += 1
         chunks += result.chunks
@@ -72,6 +93,8 @@ __all__ = [
     "CORPUS_VERSION",
     "TAGS",
     "CorpusLoad",
+    "corpus_chunk_texts",
+    "corpus_documents",
     "corpus_files",
     "load_shared_corpus",
 ]

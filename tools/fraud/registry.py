@@ -51,6 +51,43 @@ def clean_json(obj: Any) -> Any:
     return obj
 
 
+def model_meta(model: FraudModel) -> dict[str, Any]:
+    """What a model is besides its LightGBM text: features, calibration, policy, metrics,
+    params (as JSON). The registry stores it per version; the shipped starter model too."""
+    return {
+        "feature_names": list(model.feature_names),
+        "calibration": {"a": model.calib_a, "b": model.calib_b},
+        "policy": {
+            "review_at": model.policy.review_at,
+            "decline_at": model.policy.decline_at,
+            "liveness_review_below": model.policy.liveness_review_below,
+            "costs": asdict(model.policy.costs),
+        },
+        "metrics": clean_json(model.metrics),
+        "params": clean_json(model.params),
+    }
+
+
+def model_from_meta(text: str, meta: dict[str, Any], *, version: str | None) -> FraudModel:
+    """The model :func:`model_meta` and its LightGBM ``text`` describe."""
+    pol = meta["policy"]
+    return FraudModel(
+        booster=lgb.Booster(model_str=text),
+        feature_names=tuple(meta["feature_names"]),
+        calib_a=float(meta["calibration"]["a"]),
+        calib_b=float(meta["calibration"]["b"]),
+        policy=Policy(
+            review_at=float(pol["review_at"]),
+            decline_at=float(pol["decline_at"]),
+            liveness_review_below=float(pol["liveness_review_below"]),
+            costs=CostModel(**pol["costs"]),
+        ),
+        metrics=meta["metrics"],
+        params=meta["params"],
+        version=version,
+    )
+
+
 class ModelRegistry:
     """Versioned models in one folder."""
 
@@ -82,16 +119,7 @@ class ModelRegistry:
                 "version": version,
                 "created_at": utcnow().isoformat(),
                 "note": note,
-                "feature_names": list(model.feature_names),
-                "calibration": {"a": model.calib_a, "b": model.calib_b},
-                "policy": {
-                    "review_at": model.policy.review_at,
-                    "decline_at": model.policy.decline_at,
-                    "liveness_review_below": model.policy.liveness_review_below,
-                    "costs": asdict(model.policy.costs),
-                },
-                "metrics": clean_json(model.metrics),
-                "params": clean_json(model.params),
+                **model_meta(model),
                 "model_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
             }
             (tmp / "meta.json").write_text(
@@ -146,22 +174,14 @@ class ModelRegistry:
             raise InternalError(f"fraud model {v} failed its checksum", code="model_corrupt")
         if meta.get("schema") != META_SCHEMA:
             raise ValidationFailed(f"fraud model {v} has an unknown schema", code="model_schema")
-        pol = meta["policy"]
-        return FraudModel(
-            booster=lgb.Booster(model_str=text),
-            feature_names=tuple(meta["feature_names"]),
-            calib_a=float(meta["calibration"]["a"]),
-            calib_b=float(meta["calibration"]["b"]),
-            policy=Policy(
-                review_at=float(pol["review_at"]),
-                decline_at=float(pol["decline_at"]),
-                liveness_review_below=float(pol["liveness_review_below"]),
-                costs=CostModel(**pol["costs"]),
-            ),
-            metrics=meta["metrics"],
-            params=meta["params"],
-            version=v,
-        )
+        return model_from_meta(text, meta, version=v)
 
 
-__all__ = ["META_SCHEMA", "ModelRegistry", "clean_json", "default_root"]
+__all__ = [
+    "META_SCHEMA",
+    "ModelRegistry",
+    "clean_json",
+    "default_root",
+    "model_from_meta",
+    "model_meta",
+]

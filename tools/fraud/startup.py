@@ -1,7 +1,9 @@
-"""Start-up hook: load (or train once) the live fraud model in the background.
+"""Start-up hook: load the live fraud model in the background.
 
-Without it the first fraud call pays for training (~5 s) and demo warm-up; with it the server
-starts serving at once and the hub is ready shortly after.
+A fresh data dir gets the shipped starter model (:mod:`tools.fraud.starter`) as its first
+version, so nothing is trained unless the shipped model is stale. Without the hook the first
+fraud call pays for loading (or training) and demo warm-up; with it the server starts serving
+at once and the hub is ready shortly after.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import threading
 import time
 from typing import Any
 
-from tools.fraud.service import get_hub
+from tools.fraud.registry import ModelRegistry, default_root
+from tools.fraud.service import DEMO_SIM, get_hub
+from tools.fraud.starter import install_starter
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ def on_startup(services: Any) -> None:
     def warm() -> None:
         started = time.perf_counter()
         try:
+            install_starter(ModelRegistry(default_root(settings)), DEMO_SIM)
             services.extras["fraud"] = get_hub(services.extras, settings)
             log.info("fraud model ready (%.1fs)", time.perf_counter() - started)
         except Exception:
