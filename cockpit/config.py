@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     """How often each server looks for due crons (seconds); 0 turns the cron scheduler off."""
     monitors_poll_s: float = 60.0
     """How often each server looks for due monitor jobs (seconds); 0 turns the monitors off."""
+    key_cache_ttl_s: float = 1.0
+    """How long a worker trusts an API key it has checked without reading it again (seconds).
+    A revoke is refused at once in its own process and, on PostgreSQL, in every worker it
+    notifies; this bounds a lost notification or a revoke by another process on SQLite (the
+    CLI). 0 reads the key on every request."""
     server_url: str = "http://127.0.0.1:8321"
     """Where ``cockpit chat`` and other clients find the API."""
     api_key: str | None = None

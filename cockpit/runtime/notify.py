@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
@@ -46,6 +47,13 @@ class Notifier:
     def __init__(self) -> None:
         self._flags: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._handlers: list[tuple[str, Callable[[str], None]]] = []
+
+    def subscribe(self, prefix: str, handler: Callable[[str], None]) -> None:
+        """Also call ``handler(key)`` on the loop for every wake-up whose key starts with
+        ``prefix`` — from this process and, on PostgreSQL, from every other worker (e.g. a
+        revoked API key that each worker must forget)."""
+        self._handlers.append((prefix, handler))
 
     def waiter(self, key: str) -> Waiter:
         flag = self._flags.get(key)
@@ -73,6 +81,12 @@ class Notifier:
         flag = self._flags.pop(key, None)
         if flag is not None:
             flag.set()
+        for prefix, handler in self._handlers:
+            if key.startswith(prefix):
+                try:
+                    handler(key)
+                except Exception:
+                    log.exception("notification handler for %r failed", prefix)
 
     def notify_in(self, session: Session, key: str) -> None:
         """Wake waiters on ``key`` once ``session``'s transaction commits."""

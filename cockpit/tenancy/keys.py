@@ -8,6 +8,12 @@ A key never carries more rights than the rules allow, whoever mints it: only mer
 shopper keys are bound to a merchant, and only to a merchant of the key's own tenant (the
 core cannot import the payments domain, so the composition root passes ``merchant_exists``);
 a key minted by a merchant-bound key is bound to that same merchant.
+
+Authentication is answered from a short-lived :class:`~cockpit.tenancy.key_cache.KeyCache`
+(no database read per request). A revoke evicts the key at once in the revoking process and,
+on PostgreSQL, sends a ``NOTIFY`` in its own transaction that every worker following the
+notifier (:meth:`KeyService.follow_revocations`) acts on when it commits; the cache's TTL bounds
+what a lost notification (or a revoke by another process on SQLite) can cost.
 """
 
 from __future__ import annotations
@@ -16,15 +22,19 @@ import hashlib
 import hmac
 import re
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
 from cockpit.errors import AuthError, NotFound, PermissionDenied, UserError, ValidationFailed
+from cockpit.tenancy.key_cache import DEFAULT_TTL_S, KeyCache
 from cockpit.tenancy.models import ApiKey, Tenant
 from cockpit.tenancy.principal import Principal, Role
 
@@ -35,6 +45,18 @@ BINDABLE: frozenset[Role] = frozenset({Role.MERCHANT, Role.SHOPPER})
 
 MerchantExists = Callable[[str, str], bool]
 """``(tenant_id, merchant_id) -> bool``: does the tenant have this merchant?"""
+KEY_CHANGED = "apikey:"
+"""Notification key prefix: ``apikey:<key id>`` once a change to that key commits."""
+
+
+_CACHES: weakref.WeakSet[KeyCache] = weakref.WeakSet()
+"""Every key cache of this process: a revoke through any KeyService evicts from all of them."""
+
+
+class KeyNotifications(Protocol):
+    """What :meth:`KeyService.follow_revocations` needs of the runtime's notifier."""
+
+    def subscribe(self, prefix: str, handler: Callable[[str], None]) -> None: ...
 
 
 def _hash(secret: str) -> str:
@@ -64,17 +86,27 @@ class KeyInfo:
 
 
 class KeyService:
-    """Creates tenants and keys, authenticates callers.
+    """Creates tenants and keys, authenticates callers (from a revocation-safe cache)."""
 
-    No cache: a revocation must bite on every worker at once, and the lookup is
-    one primary-key read.
-    """
-
-    def __init__(self, db: Database, *, merchant_exists: MerchantExists | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        merchant_exists: MerchantExists | None = None,
+        cache_ttl_s: float = DEFAULT_TTL_S,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._db = db
         self.merchant_exists = merchant_exists
         """Checks a merchant binding against the target tenant; set by the composition root
         (None: no merchant domain is installed, e.g. the host-side CLI — bindings unchecked)."""
+        self.cache = KeyCache(ttl_s=cache_ttl_s, clock=clock)
+        """Keys this process has checked recently (``Settings.key_cache_ttl_s``)."""
+        _CACHES.add(self.cache)
+
+    def follow_revocations(self, notifier: KeyNotifications) -> None:
+        """Forget a key as soon as any worker's change to it commits (the runtime's notifier)."""
+        notifier.subscribe(KEY_CHANGED, lambda key: self.cache.evict(key[len(KEY_CHANGED) :]))
 
     # tenants -----------------------------------------------------------------
     def ensure_tenant(self, tenant_id: str, *, name: str | None = None, demo: bool = False) -> None:
@@ -201,21 +233,58 @@ class KeyService:
                 raise NotFound(f"no API key {key_id!r}", code="key_not_found", param="key_id")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+                self._announce(s, key_id)
+        # After the commit, so a read from before it cannot refill a cache; every cache of this
+        # process, since a second KeyService (a test's, an in-process CLI) may hold the key.
+        for cache in list(_CACHES):
+            cache.evict(key_id)
+
+    def _announce(self, session: Session, key_id: str) -> None:
+        """Tell every worker, when ``session`` commits, that ``key_id`` changed (PostgreSQL).
+
+        Every change to a key row that can narrow what it admits (revoke today) calls this in
+        its own transaction, then evicts locally. On SQLite there is no other worker to tell
+        but another process (the CLI): the cache's TTL bounds that.
+        """
+        if self._db.dialect != "postgresql":
+            return
+        # Lazily: the runtime package is heavy, and a revoke is rare (the CLI need not load it).
+        from cockpit.runtime.notify import notifier_for
+
+        notifier_for(self._db.url).notify_in(session, KEY_CHANGED + key_id)
 
     def authenticate(self, presented: str) -> Principal:
-        """The principal for a presented key, or :class:`AuthError`."""
+        """The principal for a presented key, or :class:`AuthError`.
+
+        Only an admission is cached, under the digest of the secret that earned it: a malformed,
+        unknown, wrong-secret or revoked key reads the database every time.
+        """
         m = _KEY.match(presented.strip())
         if not m:
             raise AuthError("API key is malformed", code="invalid_api_key")
         key_id, secret = m.groups()
         digest = _hash(secret)
+        cached = self.cache.get(key_id, digest)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation()
         with self._db.system_session() as s:
             row = s.get(ApiKey, key_id)
             if row is None or not hmac.compare_digest(row.secret_hash, digest):
                 raise AuthError("API key is not valid", code="invalid_api_key")
             if row.revoked_at is not None:
                 raise AuthError("API key has been revoked", code="revoked_api_key")
-            return Principal(row.tenant_id, Role(row.role), row.id, row.merchant_id)
+            principal = Principal(row.tenant_id, Role(row.role), row.id, row.merchant_id)
+        self.cache.put(key_id, digest, principal, generation=generation)
+        return principal
 
 
-__all__ = ["BINDABLE", "IssuedKey", "KeyInfo", "KeyService", "MerchantExists"]
+__all__ = [
+    "BINDABLE",
+    "KEY_CHANGED",
+    "IssuedKey",
+    "KeyInfo",
+    "KeyNotifications",
+    "KeyService",
+    "MerchantExists",
+]
