@@ -9,11 +9,13 @@ the tenant is an error, not a leak.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from cockpit.db.base import TenantScoped
@@ -21,6 +23,10 @@ from cockpit.errors import InternalError
 
 _TENANT = "cockpit_tenant_id"
 _SYSTEM = "cockpit_system"
+IDLE_PING_S = 10.0
+"""A pooled PostgreSQL connection that sat idle longer than this is pinged before it is used."""
+RECYCLE_S = 1800
+"""A PostgreSQL connection older than this is closed and replaced at its next checkout."""
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +45,35 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pool_pre_ping: it cost a round trip on every checkout, i.e. on every transaction.
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=RECYCLE_S)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only if it sat idle for :data:`IDLE_PING_S`.
+
+    A connection goes stale while it waits in the pool (a server restart, a proxy's idle
+    timeout), so that is when it is checked; a dead one raises ``DisconnectionError`` and the
+    pool retries with a fresh connection. A connection in steady use is not pinged: if the
+    server dies under it, the statement fails once and SQLAlchemy's disconnect handling
+    invalidates it and every older pooled connection, so the next checkouts reconnect.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["cockpit_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("cockpit_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection went away while idle") from exc
 
 
 class Database:
