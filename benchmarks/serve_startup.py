@@ -8,7 +8,8 @@ settings, demo on), in a fresh temporary directory (so a fresh ``.cockpit`` data
 * ``ready_s``: from spawning the process until ``GET /ok`` answers 200;
 * ``world_s``: until the demo world is in place (the demo key sees the demo merchants and the
   server logged every start-up job done: demo world, catalogues, credit strategies, fraud model,
-  knowledge store); ``seeding_s`` is the demo world's own seeding time, from its log line;
+  knowledge store, and settled after them); ``seeding_s`` is the demo world's own seeding time,
+  from its log line;
 * RSS (``VmRSS`` of the server and any children) at ready, once the world is in place, and after
   a few typical requests (payments list, success rate, a fraud score, a knowledge query, FX
   rates, assistants search).
@@ -52,6 +53,9 @@ START_JOBS = {
     "credit strategies": ("tools.credit.startup", "credit: "),
     "fraud model": ("tools.fraud.startup", "fraud model ready"),
     "knowledge store": ("knowledge.startup", "knowledge store ready"),
+    # Once the jobs above are done the server freezes their objects out of the GC's way and
+    # returns freed heap pages (cockpit.settle): the memory it then holds is what it keeps.
+    "settled": ("cockpit.settle", "settled after start-up"),
 }
 HELLO = """
 import sys

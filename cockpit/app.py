@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
@@ -51,6 +52,7 @@ from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
 from cockpit.runtime.notify import notifier_for
 from cockpit.runtime.service import Runtime
+from cockpit.settle import settle_after
 from cockpit.specs.evalruns import EvalService
 from cockpit.specs.gate import EvalRunner
 from cockpit.specs.registry import SpecRegistry, load_builtin_specs
@@ -319,6 +321,7 @@ def create_app(
             wire_domains(svc)
             if _optional_module("knowledge.service") is not None:
                 specs.use_collections(KnowledgeCatalog(svc))
+            before = set(threading.enumerate())
             for hook in STARTUP_HOOKS:
                 module = _optional_module(hook)
                 if module is not None and hasattr(module, "on_startup"):
@@ -327,6 +330,10 @@ def create_app(
                     except Exception:
                         # Demo data and warm-ups are conveniences: serve without them.
                         log.exception("start-up hook %s failed; serving without it", hook)
+            if settings.warmup:
+                # The hooks' background jobs (seeding, model and corpus loading) are what start-up
+                # leaves behind; once they are done, their objects leave the GC's way.
+                settle_after([t for t in threading.enumerate() if t not in before])
             # Due crons start their runs from every worker; each fire is claimed once.
             app.state.crons = CronScheduler(db, runtime, poll_s=settings.cron_poll_s)
             app.state.crons.start()
