@@ -1,7 +1,9 @@
 """Start-up hook: open the knowledge store and load our corpus in the background.
 
-The first load of the shared corpus embeds every chunk (seconds to tens of seconds), so the
-server starts serving at once; a query that arrives earlier opens the same store and waits.
+The first load of the shared corpus writes every chunk (with the shipped vectors of
+:mod:`knowledge.corpus.vectors`, about a second; chunks the file lacks are embedded, seconds
+more), so the server starts serving at once; a query that arrives earlier opens the same store
+and waits.
 """
 
 from __future__ import annotations
