@@ -29,6 +29,7 @@ from tools.fraud.features.sequence import (
 )
 from tools.fraud.features.tabular import (
     TABULAR_FEATURES,
+    USD_SCALE,
     amounts_usd,
     bulk_tabular_features,
     tabular_row,
@@ -82,28 +83,22 @@ class FeatureEngine:
 
     def features_into(self, txn: Transaction, out: list[float]) -> None:
         """Append the feature vector to ``out`` (batches fill one flat list: far cheaper to array)."""
-        ms = to_ms(txn.ts)
+        ms = round(txn.ts * 1000.0)  # to_ms, inline: this runs for every payment scored
         if self._labels:
             self._apply_labels(ms)
-        amount = txn.amount_usd
+        amount = float(txn.amount_minor * USD_SCALE[txn.currency])  # = txn.amount_usd
         log_amount = math.log1p(amount)
-        tabular_row(txn, amount, out)
+        tabular_row(txn, log_amount, out)
+        card, customer, device, ip = txn.card_id, txn.customer_id, txn.device_id, txn.ip
         self.sequence.step(
-            (txn.card_id, txn.customer_id, txn.device_id, txn.ip),
+            (card, customer, device, ip),
             ms=ms,
             amount=amount,
             log_amount=log_amount,
             declined=txn.declined,
             out=out,
         )
-        self.graph.features(
-            customer=txn.customer_id,
-            card=txn.card_id,
-            device=txn.device_id,
-            ip=txn.ip,
-            ms=ms,
-            out=out,
-        )
+        self.graph.features(customer=customer, card=card, device=device, ip=ip, ms=ms, out=out)
         self.seen += 1
 
     def matrix(self, txns: Iterable[Transaction]) -> np.ndarray:

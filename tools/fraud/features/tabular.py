@@ -36,11 +36,19 @@ def _fail(value: bool | None) -> float:
     return 0.0 if value else 1.0
 
 
-def tabular_row(txn: Transaction, amount_usd: float, out: list[float]) -> None:
-    """Append the tabular features of ``txn`` to ``out``."""
+USD_SCALE: dict[str, float] = {
+    c: USD_PER_UNIT[c] / (10 ** CURRENCY_EXPONENT[c]) for c in CURRENCY_EXPONENT
+}
+"""Per currency, USD per minor unit: the factor :attr:`Transaction.amount_usd` computes on
+every call, computed once (the same division, so the same float)."""
+
+
+def tabular_row(txn: Transaction, log_amount: float, out: list[float]) -> None:
+    """Append the tabular features of ``txn`` to ``out`` (``log_amount``: log1p of its USD
+    amount, which the caller has computed for the sequence features already)."""
     ts = txn.ts
     out += [
-        math.log1p(amount_usd),
+        log_amount,
         _CURRENCY_CODE[txn.currency],
         _METHOD_CODE.get(txn.method, math.nan),
         float(txn.mcc),
@@ -99,4 +107,4 @@ def bulk_tabular_features(frame: pd.DataFrame, *, amount_usd: np.ndarray) -> pd.
     return pd.DataFrame(cols, index=frame.index)
 
 
-__all__ = ["TABULAR_FEATURES", "amounts_usd", "bulk_tabular_features", "tabular_row"]
+__all__ = ["TABULAR_FEATURES", "USD_SCALE", "amounts_usd", "bulk_tabular_features", "tabular_row"]
