@@ -118,15 +118,15 @@ class Gateway:
         check_notes(req.description, req.metadata)
         tenant = session_tenant(session)
         conn = statements.connection(session)
-        # Locked: a retry of an unknown (U) result authorises it once, in turn.
-        existing = statements.payment_record(
-            conn, tenant, req.merchant_id, req.request_id, lock=True
-        )
-        if existing is not None:
-            return self._pay_again(session, existing, req, fp, at=at)
-        merchant, stored_card = statements.merchant_and_card(
-            conn, tenant, req.merchant_id, req.card_id
-        )
+        facts = statements.pay_facts(conn, tenant, req.merchant_id, req.card_id, req.request_id)
+        if facts.record is not None:
+            # Read again, locked: a retry of an unknown (U) result authorises it once, in turn.
+            existing = statements.payment_record(
+                conn, tenant, req.merchant_id, req.request_id, lock=True
+            )
+            if existing is not None:
+                return self._pay_again(session, existing, req, fp, at=at)
+        merchant, stored_card = facts.merchant, facts.card
         if merchant is None:
             raise NotFound(
                 f"no merchant {req.merchant_id!r}", code="merchant_not_found", param="merchant_id"

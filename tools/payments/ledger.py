@@ -154,7 +154,7 @@ def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -
         "ref_id": draft.ref_id,
         "created_at": when,
     }
-    conn.execute(JOURNALS.insert(), journal)
+    statements.insert_values(conn, JOURNALS, [journal])
     entries = [
         {
             "journal_id": journal_id,
@@ -166,7 +166,7 @@ def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -
         }
         for account, currency, amount in draft.legs
     ]
-    conn.execute(ENTRIES.insert(), entries)
+    statements.insert_values(conn, ENTRIES, entries)
     deltas = [(account, currency, delta) for (account, currency), delta in sorted(net.items())]
     batch = session.info.get(_BATCH)
     if batch is None:

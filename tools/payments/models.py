@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
@@ -113,6 +114,16 @@ class Payment(TenantScoped, Base):
         UniqueConstraint("tenant_id", "merchant_id", "request_id", name="uq_pay_payments_request"),
         Index("ix_pay_payments_merchant_created", "merchant_id", "created_at"),
         Index("ix_pay_payments_card_created", "card_id", "created_at"),
+        # The scheme retry caps read a card's recent declines at a merchant before each card
+        # payment (statements.recent_card_declines); only failed payments are indexed.
+        Index(
+            "ix_pay_payments_card_declines",
+            "card_id",
+            "merchant_id",
+            "created_at",
+            sqlite_where=text("state = 'FAILED'"),
+            postgresql_where=text("state = 'FAILED'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
