@@ -429,7 +429,7 @@ class Gateway:
     ) -> tuple[str, dict[str, Any]]:
         """The capture row and its journal (buyer funds → merchant pending); returns the
         webhook to send, for the caller to write with its own."""
-        statements.insert(session.connection(), session_tenant(session), [capture])
+        statements.insert(statements.bound(session), session_tenant(session), [capture])
         draft = ledger.JournalDraft("capture", "capture", capture.id)
         pending = ledger.merchant_account(payment.merchant_id, "pending")
         draft.move(ledger.BUYER_FUNDS, pending, capture.amount, payment.currency)

@@ -144,7 +144,7 @@ def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -
     # Core INSERTs on the transaction's connection (entries are append-only, so the ORM never
     # needs them in its identity map); Core bypasses the session's stamping, so the tenant
     # is written here.
-    conn = session.connection()
+    conn = statements.bound(session)
     journal = {
         "id": journal_id,
         "tenant_id": tenant,
@@ -195,7 +195,7 @@ def batched_balances(session: Session) -> Iterator[None]:
         yield
         pending: dict[tuple[str, str], int] = session.info[_BATCH]
         statements.add_to_balances(
-            session.connection(),
+            statements.bound(session),
             session_tenant(session),
             [(account, currency, delta) for (account, currency), delta in sorted(pending.items())],
         )

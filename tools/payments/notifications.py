@@ -89,7 +89,7 @@ def enqueue_all(
         }
         for note_id, (notify_type, payload) in zip(ids, events, strict=True)
     ]
-    statements.insert_values(session.connection(), OUTBOX, rows)
+    statements.insert_values(statements.bound(session), OUTBOX, rows)
     return ids
 
 

@@ -63,7 +63,7 @@ class _Plan:
         return tuple(out) if self.positional else dict(zip(self.names, out, strict=True))
 
 
-_INSTANTS: dict[tuple[str, TypeEngine[Any]], Processor] = {}
+_INSTANTS: dict[tuple[str, str, TypeEngine[Any]], Processor] = {}
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
@@ -76,7 +76,7 @@ def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     process = type_.dialect_impl(dialect).bind_processor(dialect)
     if process is None or not _is_instant(type_):
         return process
-    key = (dialect.name, type_)
+    key = (dialect.name, dialect.driver, type_)
     if key not in _INSTANTS:
         _INSTANTS[key] = lru_cache(maxsize=64)(process)
     return _INSTANTS[key]
@@ -118,13 +118,14 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[tuple[str, str], _Plan] = {}
 
     def _plan(self, conn: Connection) -> _Plan:
         dialect = conn.dialect
-        plan = self._plans.get(dialect.name)
+        key = (dialect.name, dialect.driver)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[dialect.name] = _compile(self.statement, dialect)
+            plan = self._plans[key] = _compile(self.statement, dialect)
         return plan
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:

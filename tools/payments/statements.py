@@ -63,7 +63,23 @@ def connection(session: Session) -> Connection:
     (a caller may have added a card or a merchant the statements below must see)."""
     if session.new or session.dirty or session.deleted:
         session.flush()
-    return session.connection()
+    return bound(session)
+
+
+_BOUND = "pay_statements_connection"
+
+
+def bound(session: Session) -> Connection:
+    """The connection of ``session``'s transaction, remembered for that transaction:
+    ``Session.connection()`` walks the transaction's state on every call, and one payment
+    asks for it five times. A new transaction (after a commit or rollback) asks again."""
+    transaction = session.get_transaction()
+    held = session.info.get(_BOUND)
+    if transaction is not None and held is not None and held[0] is transaction:
+        return cast(Connection, held[1])
+    conn = session.connection()
+    session.info[_BOUND] = (session.get_transaction(), conn)
+    return conn
 
 
 @cache
@@ -322,6 +338,7 @@ __all__ = [
     "PayFacts",
     "PaymentRecord",
     "add_to_balances",
+    "bound",
     "card",
     "connection",
     "insert",
