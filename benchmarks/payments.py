@@ -26,23 +26,21 @@ from statistics import median
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, text
+from payments_world import TENANT as T
+from payments_world import card_for, create_schema, drop_schema, in_schema, seed_merchant
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert
 
 from cockpit.db import migrate as core_migrate
-from cockpit.db.session import Database, make_engine
+from cockpit.db.session import Database
 from tools.payments import ledger
 from tools.payments.demo import seed_demo_world
 from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRequest
-from tools.payments.models import Card, Customer, Merchant
+from tools.payments.models import Merchant
 from tools.payments.simulator import IssuerSimulator
 
 PAYMENTS_VERSIONS = (
     Path(__file__).resolve().parents[1] / "tools" / "payments" / "migrations" / "versions"
 )
-T = "bench"
-CARDS = 50
-"""Payments rotate over this many cards: one card paying thousands of times would hit the
-scheme retry caps after its first twenty declines and stop reaching the issuer."""
 
 
 def _migrate(db: Database) -> None:
@@ -52,30 +50,6 @@ def _migrate(db: Database) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
-
-
-def _seed(db: Database) -> None:
-    with db.tenant_session(T) as s:
-        s.add(Merchant(id=f"m_{uuid.uuid4().hex[:6]}", name="B", legal_name="B", country="SG", mcc="5732",
-                       markets=["SG"], settlement_currency="SGD", kyb_state="APPROVED", webhook_secret="s"))  # fmt: skip
-        s.add(Customer(id="bc", country="SG"))
-        s.flush()
-        for k in range(CARDS):
-            s.add(
-                Card(
-                    id=f"bcard{k}",
-                    customer_id="bc",
-                    brand="VISA",
-                    bin="411111",
-                    last4="1111",
-                    funding="CREDIT",
-                    issuer="Merlion Bank",
-                    issuing_country="SG",
-                    exp_month=1,
-                    exp_year=2035,
-                    network_token=True,
-                )
-            )
 
 
 def _merchant(db: Database) -> str:
@@ -115,7 +89,7 @@ def _pays(gw: Gateway, mid: str, n: int, offset: int, at: datetime) -> tuple[flo
     """(wall, CPU) seconds for ``n`` payments with auto-capture."""
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(offset, offset + n):
-        req = PayRequest(mid, f"a{i}", 1_000 + i, "SGD", card_id=f"bcard{i % CARDS}", three_ds=True)
+        req = PayRequest(mid, f"a{i}", 1_000 + i, "SGD", card_id=card_for(i), three_ds=True)
         gw.pay(T, req, at=at)
     return time.perf_counter() - t0, time.process_time() - c0
 
@@ -123,8 +97,7 @@ def _pays(gw: Gateway, mid: str, n: int, offset: int, at: datetime) -> tuple[flo
 def measure(db: Database, n: int, *, rounds: int = 5) -> dict[str, Any]:
     """Payments and bare transactions in alternating rounds on the same database (a loaded
     machine slows both alike within a round); rates are medians over the rounds."""
-    _seed(db)
-    mid = _merchant(db)
+    mid = seed_merchant(db)
     gw = Gateway(db, simulator=IssuerSimulator(seed=1))
     table = _bare_table(db.engine)
     at = datetime(2026, 11, 1, tzinfo=UTC)
@@ -144,34 +117,34 @@ def measure(db: Database, n: int, *, rounds: int = 5) -> dict[str, Any]:
     done = rounds * per
     t0 = time.perf_counter()
     for i in range(done):
-        r = gw.pay(
+        paid = gw.pay(
             T,
             PayRequest(
                 mid,
                 f"m{i}",
                 5_000,
                 "SGD",
-                card_id=f"bcard{i % CARDS}",
+                card_id=card_for(i),
                 capture_mode="MANUAL",
                 three_ds=True,
             ),
             at=at,
         )
-        if r["state"] == "AUTHORIZED":
+        if paid["state"] == "AUTHORIZED":
             gw.capture(
                 T,
-                CaptureRequest(mid, r["paymentId"], f"c{i}", 5_000, True),
+                CaptureRequest(mid, paid["paymentId"], f"c{i}", 5_000, True),
                 at=at + timedelta(hours=1),
             )
             gw.refund(
-                T, RefundRequest(mid, r["paymentId"], f"r{i}", 1_000), at=at + timedelta(days=1)
+                T, RefundRequest(mid, paid["paymentId"], f"r{i}", 1_000), at=at + timedelta(days=1)
             )
     manual = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(done):  # idempotent replays return the stored response
         gw.pay(
             T,
-            PayRequest(mid, f"a{i}", 1_000 + i, "SGD", card_id=f"bcard{i % CARDS}", three_ds=True),
+            PayRequest(mid, f"a{i}", 1_000 + i, "SGD", card_id=card_for(i), three_ds=True),
             at=at,
         )
     replay = time.perf_counter() - t0
@@ -234,19 +207,8 @@ def postgres(n: int) -> dict[str, Any]:
     if not url:
         return {"skipped": "set COCKPIT_TEST_POSTGRES_URL to measure PostgreSQL"}
     schema = "pay_bench_" + uuid.uuid4().hex[:8]
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    @event.listens_for(engine, "connect")
-    def _path(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(f'SET search_path TO "{schema}"')
-        cur.close()
-        dbapi_conn.commit()
-
-    engine.dispose()
-    db = Database(url, engine=engine)
+    create_schema(url, schema)
+    db = in_schema(url, schema)
     try:
         _migrate(db)
         out = measure(db, n)
@@ -254,10 +216,7 @@ def postgres(n: int) -> dict[str, Any]:
         return out
     finally:
         db.dispose()
-        cleanup = make_engine(url)
-        with cleanup.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        cleanup.dispose()
+        drop_schema(url, schema)
 
 
 def main() -> None:
@@ -273,8 +232,13 @@ def main() -> None:
         out["sqlite"] = measure(db, args.n)
         t0 = time.perf_counter()
         summary = seed_demo_world(db, "demo", days=args.demo_days)
-        out["demo_world"] = {"seconds": round(time.perf_counter() - t0, 2), "days": args.demo_days,
-                             "payments": summary.payments, "disputes": summary.disputes, "refunds": summary.refunds}  # fmt: skip
+        out["demo_world"] = {
+            "seconds": round(time.perf_counter() - t0, 2),
+            "days": args.demo_days,
+            "payments": summary.payments,
+            "disputes": summary.disputes,
+            "refunds": summary.refunds,
+        }
         t0 = time.perf_counter()
         seed_demo_world(db, "demo", days=args.demo_days)
         out["demo_world"]["second_call_seconds"] = round(time.perf_counter() - t0, 3)

@@ -32,7 +32,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TENANT = "bench"
+from payments_world import (  # noqa: E402
+    TENANT,
+    card_for,
+    create_schema,
+    drop_schema,
+    in_schema,
+    seed_merchant,
+)
+
 MERCHANT = "m_bench"
 TARGET_PER_S = 500
 """Issue 19: payments per second over HTTP."""
@@ -51,7 +59,7 @@ def make_app(db_url: str, schema: str | None = None) -> Any:
     from tools.payments.router import router
     from tools.payments.startup import GATEWAY_KEY
 
-    db = _database(db_url, schema)
+    db = in_schema(db_url, schema)
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(router)
@@ -69,75 +77,19 @@ def make_app(db_url: str, schema: str | None = None) -> Any:
     return app
 
 
-def _database(db_url: str, schema: str | None) -> Any:
-    from sqlalchemy import event
-
-    from cockpit.db.session import Database, make_engine
-
-    if schema is None:
-        return Database(db_url)
-    engine = make_engine(db_url)
-
-    @event.listens_for(engine, "connect")
-    def _path(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(f'SET search_path TO "{schema}"')
-        cur.close()
-        dbapi_conn.commit()
-
-    return Database(db_url, engine=engine)
-
-
 def prepare(db_url: str, schema: str | None) -> str:
-    """Migrate, create the tenant, a merchant with a card and a merchant key; returns the key."""
-    from sqlalchemy import text
-
+    """Migrate, create the tenant, a merchant with its cards and a merchant key; returns the key."""
     from cockpit.db.migrate import upgrade
-    from cockpit.db.session import make_engine
     from cockpit.tenancy.keys import KeyService
     from cockpit.tenancy.principal import Role
-    from tools.payments.models import Card, Customer, Merchant
 
     if schema is not None:
-        engine = make_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-    db = _database(db_url, schema)
+        create_schema(db_url, schema)
+    db = in_schema(db_url, schema)
     upgrade(db)
     keys = KeyService(db)
     keys.ensure_tenant(TENANT, name="Bench")
-    with db.tenant_session(TENANT) as s:
-        s.add(
-            Merchant(
-                id=MERCHANT,
-                name="B",
-                legal_name="B",
-                country="SG",
-                mcc="5732",
-                markets=["SG"],
-                settlement_currency="SGD",
-                kyb_state="APPROVED",
-                webhook_secret="s",
-            )
-        )
-        s.add(Customer(id="bc", country="SG"))
-        s.flush()
-        s.add(
-            Card(
-                id="bcard",
-                customer_id="bc",
-                brand="VISA",
-                bin="411111",
-                last4="1111",
-                funding="CREDIT",
-                issuer="Merlion Bank",
-                issuing_country="SG",
-                exp_month=1,
-                exp_year=2035,
-                network_token=True,
-            )
-        )
+    seed_merchant(db, merchant_id=MERCHANT)
     secret = keys.create_key(TENANT, Role.MERCHANT, merchant_id=MERCHANT).secret
     db.dispose()
     return secret
@@ -185,7 +137,7 @@ def _pay(run: str) -> Any:
             "/v1/payments/payments",
             json={
                 "amount": {"currency": "SGD", "value": str(1_000 + i)},
-                "card_id": "bcard",
+                "card_id": card_for(i),
                 "three_ds": True,
             },
             headers={"x-api-key": key, "Idempotency-Key": f"{run}-{i}"},
@@ -257,7 +209,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         if schema is not None:
-            _drop(db_url, schema)
+            drop_schema(db_url, schema)
     pay, ping = figures["payments"], figures["ping"]
     out["payments"] = pay
     out["baseline_async_ping"] = ping
@@ -274,17 +226,6 @@ def main() -> None:
         else "not met"
     )
     print(json.dumps(out, indent=2))
-
-
-def _drop(db_url: str, schema: str) -> None:
-    from sqlalchemy import text
-
-    from cockpit.db.session import make_engine
-
-    engine = make_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 if __name__ == "__main__":
