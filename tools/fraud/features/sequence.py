@@ -108,6 +108,7 @@ class SequenceState:
         dec_i = 1 if declined else 0
         w1, w24, w7 = _WINDOW_ORDER
         nan = math.nan
+        sq = log_amount * log_amount
         for tracks, key, want_z in zip(self._by_kind, keys, _WANT_Z, strict=True):
             track = tracks.get(key)
             if track is None:
@@ -115,63 +116,70 @@ class SequenceState:
                 out.extend(_EMPTY)
                 if want_z:
                     zs.append(nan)
-                times = track.ms
-                ms_k = ms
-            else:
-                times = track.ms
-                n = len(times)
-                starts = track.starts
-                p = starts[2]
-                lim = ms - w7
-                while p < n and times[p] <= lim:
-                    p += 1
-                starts[2] = p7 = p
-                p = starts[1] if starts[1] > p7 else p7
-                lim = ms - w24
-                while p < n and times[p] <= lim:
-                    p += 1
-                starts[1] = p24 = p
-                p = starts[0] if starts[0] > p24 else p24
-                lim = ms - w1
-                while p < n and times[p] <= lim:
-                    p += 1
-                starts[0] = p1 = p
-                cum = track.amt_cum
-                dec = track.dec_cum
-                last = times[-1]
-                # Counts stay ints here (numpy converts); float() calls cost on the hot path.
-                out.extend(
-                    (
-                        n - p1,
-                        n - p24,
-                        n - p7,
-                        cum[n] - cum[p1],
-                        cum[n] - cum[p24],
-                        dec[n] - dec[p1],
-                        dec[n] - dec[p24],
-                        (ms - last) / 3_600_000.0,
-                    )
-                )
-                if want_z:
-                    k = track.n_all
-                    if k < 2:
-                        zs.append(nan)
-                    else:
-                        mean = track.sx / k
-                        var = track.sx2 / k - mean * mean
-                        sd = math.sqrt(var) if var > 0.0 else 0.0
-                        zs.append((log_amount - mean) / (sd if sd > _STD_FLOOR else _STD_FLOOR))
-                # Late events are clamped to the entity's last time so windows stay monotone.
-                ms_k = last if ms < last else ms
-            times.append(ms_k)
+                track.ms.append(ms)
+                track.amt_cum.append(0.0 + amount)
+                track.dec_cum.append(dec_i)
+                track.n_all = 1
+                track.sx += log_amount
+                track.sx2 += sq
+                continue
+            times = track.ms
+            n = len(times)
+            starts = track.starts
+            p = starts[2]
+            lim = ms - w7
+            while p < n and times[p] <= lim:
+                p += 1
+            starts[2] = p7 = p
+            p = starts[1]
+            if p < p7:
+                p = p7
+            lim = ms - w24
+            while p < n and times[p] <= lim:
+                p += 1
+            starts[1] = p24 = p
+            p = starts[0]
+            if p < p24:
+                p = p24
+            lim = ms - w1
+            while p < n and times[p] <= lim:
+                p += 1
+            starts[0] = p1 = p
             cum = track.amt_cum
-            cum.append(cum[-1] + amount)
             dec = track.dec_cum
-            dec.append(dec[-1] + dec_i)
+            c_n = cum[n]
+            d_n = dec[n]
+            last = times[n - 1]
+            # Counts stay ints here (numpy converts); float() calls cost on the hot path.
+            out.extend(
+                (
+                    n - p1,
+                    n - p24,
+                    n - p7,
+                    c_n - cum[p1],
+                    c_n - cum[p24],
+                    d_n - dec[p1],
+                    d_n - dec[p24],
+                    (ms - last) / 3_600_000.0,
+                )
+            )
+            if want_z:
+                k = track.n_all
+                if k < 2:
+                    zs.append(nan)
+                else:
+                    mean = track.sx / k
+                    var = track.sx2 / k - mean * mean
+                    sd = math.sqrt(var) if var > 0.0 else 0.0
+                    zs.append((log_amount - mean) / (sd if sd > _STD_FLOOR else _STD_FLOOR))
+            # Late events are clamped to the entity's last time so windows stay monotone.
+            times.append(last if ms < last else ms)
+            cum.append(c_n + amount)
+            dec.append(d_n + dec_i)
             track.n_all += 1
             track.sx += log_amount
-            track.sx2 += log_amount * log_amount
-            if track.starts[2] >= _COMPACT_AT:
+            track.sx2 += sq
+            if p7 >= _COMPACT_AT:
                 track.compact()
         out.extend(zs)
 
