@@ -14,7 +14,7 @@ period):
 * ``single``: ``FraudScorer.score`` one at a time, p50 / p99 ms (gate p99 ≤ 5 ms).
 
 The warmed state is frozen out of the garbage collector after warm-up, as
-the hub does after warming the demo tenant (``freeze_long_lived``).
+a server's hub does after warming the demo tenant (:func:`cockpit.settle.settle`).
 
 Each figure is given in wall-clock time and in CPU time of the process
 (``process_time`` / ``thread_time`` / ``/proc`` for the server): on a shared
@@ -48,12 +48,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cockpit.settle import settle  # noqa: E402
 from tools.fraud.features import bulk_features, label_events  # noqa: E402
 from tools.fraud.model import FraudModel  # noqa: E402
 from tools.fraud.registry import ModelRegistry  # noqa: E402
 from tools.fraud.schema import Transaction  # noqa: E402
 from tools.fraud.scoring import FraudScorer  # noqa: E402
-from tools.fraud.service import FraudService, freeze_long_lived  # noqa: E402
+from tools.fraud.service import FraudService  # noqa: E402
 from tools.fraud.simulator import SimConfig, frame_to_transactions, simulate  # noqa: E402
 from tools.fraud.training import train_on_frame  # noqa: E402
 
@@ -69,11 +70,11 @@ def _pin() -> str:
 def _warm(
     model: FraudModel, history: list[Transaction], labels: list[tuple[float, str]]
 ) -> FraudScorer:
-    """A scorer whose state was warmed the way the hub warms a tenant (``warm_up``: history
-    replayed in chunks, then the long-lived state frozen out of the garbage collector)."""
+    """A scorer whose state was warmed the way a server's hub warms the demo tenant
+    (``warm_up``: history replayed in chunks, then settled: frozen out of the collector)."""
     service = FraudService(model, tenant_id="bench")
     service.warm_up(history, labels=labels)
-    freeze_long_lived()
+    settle()
     return service.scorer
 
 

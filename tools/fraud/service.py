@@ -24,7 +24,6 @@ key's graph view names only entities its merchant's traffic carried
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from cockpit.config import Settings
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.settle import settle
 from cockpit.toolkit.ids import check_id
 from tools.fraud import store
 from tools.fraud.batching import Outcome, ScoreQueues
@@ -423,19 +423,6 @@ class FraudService:
                 self.scorer.forget(t.txn_id for t in chunk)
 
 
-def freeze_long_lived() -> None:
-    """Move everything alive now out of the cyclic collector's reach (``gc.freeze``).
-
-    The demo tenant's warmed state is ~250k objects (velocity tracks, graph nodes, merchant
-    statistics) that live as long as the process; every full collection re-traversed them,
-    ~40 µs per HTTP score and ~20% of batch scoring. Collected first, so no garbage is frozen
-    with them (frozen objects are still freed by reference counting, not by the cycle
-    collector). Process-wide by nature: the app may freeze again after start-up, harmlessly.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def _unique(txns: Sequence[Transaction]) -> None:
     ids = [t.txn_id for t in txns]
     if len(set(ids)) != len(ids):
@@ -486,8 +473,12 @@ class FraudHub:
         demo_history: SimConfig | None = None,
         demo_customers: Callable[[], Sequence[SeedCustomer]] | None = None,
         models: ModelLoader | None = None,
+        freeze_warm_state: bool = False,
     ) -> None:
         self.model = model
+        self._freeze_warm_state = freeze_warm_state
+        """Freeze the demo tenant's state out of the collector once warmed: a server's choice
+        (as :mod:`cockpit.settle`); in a test process it would outlive its app."""
         self._models = models
         """Loads older model versions, to explain scores stored before a retrain."""
         self._demo_history = demo_history
@@ -518,7 +509,12 @@ class FraudHub:
                     frame = simulate(config)
                     svc.warm_up(frame_to_transactions(frame), labels=label_events(frame))
                     del frame
-                    freeze_long_lived()
+                    if self._freeze_warm_state:
+                        # ~250k long-lived objects (tracks, graph nodes, merchant statistics):
+                        # every full collection re-walked them, ~40 us per HTTP score and ~20%
+                        # of batch scoring. The demo tenant warms on first use, after the
+                        # server's own settle after start-up, so it settles again here.
+                        settle()
                 self._ready[tenant_id] = svc
             return svc
 
@@ -562,6 +558,8 @@ def get_hub(extras: dict[str, Any], settings: Settings) -> FraudHub:
                 demo_history=DEMO_SIM if settings.demo else None,
                 demo_customers=extras.get(DEMO_CUSTOMERS_KEY),
                 models=ModelRegistry(default_root(settings)).load,
+                # Servers run warm-ups; test apps (warmup=False) must not freeze their state.
+                freeze_warm_state=settings.warmup,
             )
         return hub
 
@@ -585,7 +583,6 @@ __all__ = [
     "FraudHub",
     "FraudService",
     "built_service",
-    "freeze_long_lived",
     "get_hub",
     "get_service",
     "load_or_train",
