@@ -25,9 +25,7 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from serving import cpu_seconds, free_port, start_serve  # noqa: E402
 
 from cockpit.embeddings import Embedder, make_embedder  # noqa: E402
 from knowledge.bm25 import BM25Index  # noqa: E402
@@ -177,41 +176,6 @@ def _latency(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (Linux /proc), in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def _start_server(data_dir: Path, port: int, embeddings: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "COCKPIT_DATA_DIR": str(data_dir),
-        "COCKPIT_WARMUP": "false",
-        "COCKPIT_DEMO": "false",
-        "COCKPIT_EMBEDDINGS": embeddings,
-        "COCKPIT_LOG_LEVEL": "WARNING",
-        "COCKPIT_CRON_POLL_S": "0",
-        "COCKPIT_MONITORS_POLL_S": "0",
-    }
-    env.pop("COCKPIT_DATABASE_URL", None)
-    env.pop("COCKPIT_CHROMA_URL", None)
-    command = [sys.executable, "-m", "cockpit", "serve", "--no-demo", "--port", str(port)]
-    return subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 def _wait_ready(client: httpx.Client, data_dir: Path, deadline: float) -> str:
     while time.perf_counter() < deadline:
         key_file = data_dir / "admin.key"
@@ -312,12 +276,12 @@ def query_over_http(
     for text in texts[:5]:  # warm-up: the server's BM25 index and query path
         client.post("/v1/knowledge/query", json={**body, "query": text}).raise_for_status()
     samples = []
-    cpu0 = _cpu_seconds(server_pid)
+    cpu0 = cpu_seconds(server_pid)
     for text in texts:
         t0 = time.perf_counter()
         client.post("/v1/knowledge/query", json={**body, "query": text}).raise_for_status()
         samples.append(time.perf_counter() - t0)
-    cpu_ms = (_cpu_seconds(server_pid) - cpu0) * 1000 / len(texts)
+    cpu_ms = (cpu_seconds(server_pid) - cpu0) * 1000 / len(texts)
     # Server CPU per query hardly moves with the machine's load; wall-clock latency does.
     return {**_latency(samples), "server_cpu_ms_per_query": round(cpu_ms, 2)}
 
@@ -335,12 +299,12 @@ def bm25_alone(per_doc: list[list[str]], texts: list[str]) -> dict[str, float]:
 
 def trivial_round_trip(client: httpx.Client, count: int, server_pid: int) -> dict[str, float]:
     samples = []
-    cpu0 = _cpu_seconds(server_pid)
+    cpu0 = cpu_seconds(server_pid)
     for _ in range(count):
         t0 = time.perf_counter()
         client.get("/v1/knowledge/collections").raise_for_status()
         samples.append(time.perf_counter() - t0)
-    cpu_ms = (_cpu_seconds(server_pid) - cpu0) * 1000 / count
+    cpu_ms = (cpu_seconds(server_pid) - cpu0) * 1000 / count
     return {**_latency(samples), "server_cpu_ms_per_query": round(cpu_ms, 2)}
 
 
@@ -369,14 +333,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     asked = queries(args.queries)
     report: dict[str, Any] = {"benchmark": "knowledge_http", "embedder": args.embeddings}
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-kb-") as tmp:
-        data_dir, port = Path(tmp), _free_port()
-        server = _start_server(data_dir, port, args.embeddings)
+        data_dir, port = Path(tmp), free_port()
+        server = start_serve(data_dir, port, settings={"COCKPIT_EMBEDDINGS": args.embeddings})
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=120) as client:
                 key = _wait_ready(client, data_dir, time.perf_counter() + 300)
                 client.headers["Authorization"] = f"Bearer {key}"
-                cpu0 = _cpu_seconds(server.pid)
+                cpu0 = cpu_seconds(server.pid)
                 ingestion = ingest_over_http(
                     client,
                     docs,
@@ -384,7 +348,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     batch=args.batch,
                     max_seconds=args.max_seconds,
                 )
-                cpu1 = _cpu_seconds(server.pid)
+                cpu1 = cpu_seconds(server.pid)
                 ingestion["server_cpu_ms_per_chunk"] = round(
                     (cpu1 - cpu0) * 1000 / ingestion["chunks"], 2
                 )
@@ -396,7 +360,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     max_seconds=args.max_seconds,
                 )
                 singles["server_cpu_ms_per_chunk"] = round(
-                    (_cpu_seconds(server.pid) - cpu1) * 1000 / singles["chunks"], 2
+                    (cpu_seconds(server.pid) - cpu1) * 1000 / singles["chunks"], 2
                 )
                 pid = server.pid
                 latency = {

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from payments_world import (  # noqa: E402
     in_schema,
     seed_merchant,
 )
+from serving import cpu_seconds, free_port, wait_for_port  # noqa: E402
 
 MERCHANT = "m_bench"
 TARGET_PER_S = 500
@@ -95,18 +95,6 @@ def prepare(db_url: str, schema: str | None) -> str:
     return secret
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _drive(
     base: str, n: int, connections: int, request: Any, *, key: str
 ) -> tuple[float, int]:
@@ -151,9 +139,9 @@ def measure(server_pid: int, base: str, *, key: str, n: int, connections: int) -
     asyncio.run(_drive(base, 50, connections, _pay("warm"), key=key))
     out: dict[str, Any] = {}
     for name, request in (("ping", _ping), ("payments", _pay("run"))):
-        c0 = _cpu_seconds(server_pid)
+        c0 = cpu_seconds(server_pid)
         seconds, failures = asyncio.run(_drive(base, n, connections, request, key=key))
-        cpu = _cpu_seconds(server_pid) - c0
+        cpu = cpu_seconds(server_pid) - c0
         out[name] = {
             "req_per_s": round(n / seconds, 1),
             "req_per_server_cpu_s": round(n / max(cpu, 1e-9), 1),
@@ -178,7 +166,7 @@ def main() -> None:
     else:
         db_url = "sqlite:///" + str(tmp / "pay.db")
     key = prepare(db_url, schema)
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys, uvicorn; "
         f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
@@ -196,12 +184,7 @@ def main() -> None:
         "client": f"httpx, {args.connections} connections, {args.n} requests per figure",
     }
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         figures = measure(
             server.pid, f"http://127.0.0.1:{port}", key=key, n=args.n, connections=args.connections
         )
