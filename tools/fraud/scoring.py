@@ -129,7 +129,9 @@ class FraudScorer:
             overrides += ("LIVENESS_ATTACK",)
             if _STRICTNESS[decision] < _STRICTNESS["review"]:
                 decision = "review"
-        reasons: tuple[Reason, ...] = tuple(_override_reason(c) for c in overrides)
+        reasons: tuple[Reason, ...] = (
+            tuple([_override_reason(c) for c in overrides]) if overrides else ()
+        )
         if contrib is not None:
             reasons += tuple(
                 top_reasons(self.model.feature_names, vector[self._idx], contrib[:-1], k=self.top_k)
