@@ -36,6 +36,7 @@ from tools.payments.models import Cancel, Capture, Merchant, Payment, Refund
 from tools.payments.money import FixedRates, check_minor, normalize_currency, percent_fee
 from tools.payments.notifications import enqueue, enqueue_all
 from tools.payments.preconditions import check_cancel, check_capture, check_refund
+from tools.payments.prepared import pipelined
 from tools.payments.requests import (
     CaptureRequest,
     PayRequest,
@@ -350,11 +351,14 @@ class Gateway:
                 )
         view = payment_view(payment)
         payment.response = view
-        if new:
-            statements.insert(conn, tenant, [payment])
-        events = [] if capture is None else [self._write_capture(session, payment, capture, at=at)]
-        events.append(("notifyPayment", {"notifyType": "PAYMENT_RESULT", **view}))
-        enqueue_all(session, payment.merchant_id, events, at=at)
+        with pipelined(conn):  # writes only: one round trip on PostgreSQL
+            if new:
+                statements.insert(conn, tenant, [payment])
+            events = []
+            if capture is not None:
+                events.append(self._write_capture(session, payment, capture, at=at))
+            events.append(("notifyPayment", {"notifyType": "PAYMENT_RESULT", **view}))
+            enqueue_all(session, payment.merchant_id, events, at=at)
         return view
 
     def _retry_cap(

@@ -17,7 +17,7 @@ from tools.payments import statements
 from tools.payments.gateway import Gateway, PayRequest
 from tools.payments.ledger import JOURNALS
 from tools.payments.models import Journal, Payment
-from tools.payments.prepared import Prepared, insert_into
+from tools.payments.prepared import Prepared, insert_into, pipelined
 
 AT = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 SGT = timezone(timedelta(hours=8))
@@ -83,6 +83,18 @@ def test_a_duplicate_key_raises_sqlalchemys_integrity_error(any_db: Database) ->
     with pytest.raises(IntegrityError), any_db.tenant_session(TENANT) as s:
         insert.execute_many(s.connection(), [_journal("jnl_1", {}, AT), _journal("jnl_1", {}, AT)])
     with any_db.tenant_session(TENANT) as s:  # the failed transaction left nothing behind
+        assert s.scalars(select(Journal)).all() == []
+
+
+def test_a_duplicate_key_in_a_pipeline_raises_sqlalchemys_integrity_error(any_db: Database) -> None:
+    insert = insert_into(JOURNALS, tuple(_journal("x", {}, AT)))
+    with pytest.raises(IntegrityError), any_db.tenant_session(TENANT) as s:
+        conn = s.connection()
+        with pipelined(conn):  # psycopg reports the error when the block ends
+            insert.execute(conn, _journal("jnl_1", {}, AT))
+            insert.execute(conn, _journal("jnl_1", {}, AT))
+            insert.execute(conn, _journal("jnl_2", {}, AT))
+    with any_db.tenant_session(TENANT) as s:
         assert s.scalars(select(Journal)).all() == []
 
 
