@@ -50,6 +50,7 @@ from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
 from tools.fraud.scoring import FraudScorer, ScoreResult, contributions, entity_keys
 from tools.fraud.simulator import SeedCustomer, SimConfig, frame_to_transactions, simulate
+from tools.fraud.starter import install_starter
 from tools.fraud.training import train_from_simulator
 
 DEMO_SIM = SimConfig(n_customers=1500, days=45)
@@ -529,8 +530,11 @@ instead of training again (the simulator is seeded, so the model would be the sa
 
 
 def load_or_train(settings: Settings, *, sim: SimConfig = DEMO_SIM) -> FraudModel:
-    """The registry's live model; trains and registers a simulator model first if there is none."""
+    """The registry's live model. A registry without one gets the shipped starter model (when
+    it was trained from ``sim`` and today's code), else a simulator model trained here."""
     registry = ModelRegistry(default_root(settings))
+    if registry.live_version() is None:
+        install_starter(registry, sim)  # None when stale, or when another worker was first
     if registry.live_version() is None:
         with _default_lock:
             model = _bootstrap.get(sim)

@@ -13,9 +13,7 @@ import threading
 import time
 from typing import Any
 
-from tools.fraud.registry import ModelRegistry, default_root
-from tools.fraud.service import DEMO_SIM, get_hub
-from tools.fraud.starter import install_starter
+from tools.fraud.service import get_hub
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,6 @@ def on_startup(services: Any) -> None:
     def warm() -> None:
         started = time.perf_counter()
         try:
-            install_starter(ModelRegistry(default_root(settings)), DEMO_SIM)
             services.extras["fraud"] = get_hub(services.extras, settings)
             log.info("fraud model ready (%.1fs)", time.perf_counter() - started)
         except Exception:
