@@ -1,4 +1,4 @@
-"""Core statements compiled once per dialect and run on the driver's cursor, prepared-statement style.
+"""Core statements compiled once per dialect and run on the driver's cursor (prepared style).
 
 Executing a Core construct pays on every call for its cache key, the parameter
 set-up, the type processing and the result set-up; ``exec_driver_sql`` still pays
@@ -50,7 +50,7 @@ class _Plan:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     """``(position, bind processor)`` of the values that need processing."""
     fixed: Mapping[str, Any]
-    """Values the statement carries itself (literals such as ``state = 'FAILED'``)."""
+    """Values the statement carries itself (a comparison with a constant binds one)."""
     results: tuple[Processor, ...]
     """One result processor per selected column (empty for DML)."""
 
