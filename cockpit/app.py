@@ -260,7 +260,7 @@ def prepare(settings: Settings) -> tuple[Database, KeyService, dict[str, str]]:
     settings.ensure_data_dir()
     settings.install_clock()
     db = Database(settings.resolved_database_url)
-    keys = KeyService(db, merchant_exists=merchant_lookup(db))
+    keys = KeyService(db, merchant_exists=merchant_lookup(db), cache_ttl_s=settings.key_cache_ttl_s)
     with migrated(db):  # workers starting together: one migrates and bootstraps at a time
         created = bootstrap(settings, db, keys)
     return db, keys, created
@@ -299,6 +299,8 @@ def create_app(
                 lease_s=settings.run_lease_s,
                 notifier=notifier_for(db.url),
             )
+            # A key revoked on any worker is forgotten by this one's cache at once (PostgreSQL).
+            keys.follow_revocations(runtime.runs.notifier)
             runtime.extras["settings"] = settings
             runtime.extras[SOURCES_KEY] = sources
             # Every worker sends due webhooks; each delivery is claimed by one of them.
