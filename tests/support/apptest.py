@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from cockpit.app import create_app
 from cockpit.config import Settings
+from cockpit.db.migrate import upgrade
+from cockpit.db.session import Database
 from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
 
@@ -50,6 +55,27 @@ class Api:
         return r.json()
 
 
+_MIGRATED: dict[str, Path] = {}
+
+
+def migrated_sqlite_template() -> Path:
+    """An empty SQLite database at the newest schema, migrated once per process.
+
+    An app on a fresh data dir would run every migration on start; starting it on a copy of
+    this file leaves it only the check that the schema is current, and the bootstrap (keys,
+    tenants) it would do anyway. The migrations themselves are tested on fresh databases."""
+    if "db" not in _MIGRATED:
+        root = Path(tempfile.mkdtemp(prefix="cockpit_migrated_"))
+        atexit.register(shutil.rmtree, root, True)
+        database = Database(f"sqlite:///{root / 'cockpit.db'}")
+        upgrade(database)
+        with database.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.dispose()
+        _MIGRATED["db"] = root / "cockpit.db"
+    return _MIGRATED["db"]
+
+
 @contextmanager
 def running_app(
     tmp_path: Path,
@@ -60,6 +86,9 @@ def running_app(
     **overrides: Any,
 ) -> Iterator[Api]:
     data = tmp_path / "data"
+    if database_url is None and not (data / "cockpit.db").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite_template(), data / "cockpit.db")
     settings = Settings(
         data_dir=data,
         database_url=database_url,
