@@ -79,5 +79,5 @@ def eval_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         built = build_template(folder, seed=7, clock=parse_instant(DEFAULT_CLOCK))
         return {"name": built.dir.name}
 
-    name = build_once(tmp_path_factory, "eval-world", build)["name"]
+    name = str(build_once(tmp_path_factory, "eval-world", build)["name"])
     return run_root(tmp_path_factory) / "eval-world" / name
