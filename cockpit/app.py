@@ -177,24 +177,13 @@ def _demo_customers(svc: Services, payments: Any) -> Any:
     return customers
 
 
+MERCHANT_BINDING = "tools.payments.binding"
+
+
 def merchant_lookup(db: Database) -> MerchantExists | None:
     """Key bindings are checked against the payments domain's merchants (None without it)."""
-    if _optional_module("tools.payments.models") is None:
-        return None
-    from sqlalchemy import select
-
-    from tools.payments.models import Merchant
-
-    def exists(tenant_id: str, merchant_id: str) -> bool:
-        with db.tenant_session(tenant_id) as s:
-            found = s.scalar(
-                select(Merchant.id).where(
-                    Merchant.tenant_id == tenant_id, Merchant.id == merchant_id
-                )
-            )
-        return found is not None
-
-    return exists
+    module = _optional_module(MERCHANT_BINDING)
+    return None if module is None else module.merchant_exists(db)
 
 
 def eval_runner(settings: Settings) -> EvalRunner | None:

@@ -226,6 +226,15 @@ def _host_db(settings: Settings) -> Any:
     return db
 
 
+def _merchant_lookup(db: Any) -> Any:
+    """``cockpit.app.merchant_lookup`` without importing the app: None without payments."""
+    if not _present("tools.payments.binding"):
+        return None
+    from tools.payments.binding import merchant_exists
+
+    return merchant_exists(db)
+
+
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str, typer.Option(help="Tenant id (created if missing).")],
@@ -243,11 +252,10 @@ def keys_create(
         raise typer.BadParameter(
             f"must be one of {', '.join(x.value for x in Role)}", param_hint="--role"
         ) from None
-    from cockpit.app import merchant_lookup
-
     db = _host_db(_settings())
     # The same binding rules as POST /v1/keys: a merchant of this tenant, merchant/shopper keys only.
-    keys = KeyService(db, merchant_exists=merchant_lookup(db))
+    # The check comes from the payments domain's light module, not cockpit.app (~8 s to import).
+    keys = KeyService(db, merchant_exists=_merchant_lookup(db))
     keys.ensure_tenant(tenant)
     issued = keys.create_key(tenant, r, name=name, merchant_id=merchant)
     out().print(f"key id {issued.id} ({r.value} of {tenant}); secret, shown once:")

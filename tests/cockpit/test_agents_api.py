@@ -3,9 +3,6 @@ checked with a "did you mean", alias history and rollback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +16,9 @@ from cockpit.errors import ValidationFailed
 from cockpit.specs import SpecRegistry, load_builtin_specs
 from cockpit.toolkit import default_registry
 from tests.support.apptest import Api, running_app
+from tests.support.cli import cockpit_in_process, cockpit_process
 
 AGENT = "shop-helper"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _spec(name: str = "Helper", **changes: Any) -> dict[str, Any]:
@@ -258,35 +255,24 @@ def test_server_start_names_the_file_and_field(tmp_path: Path) -> None:
     assert [e["param"] for e in exc.details["errors"]] == ["tools.0.name", "handoffs.0"]
 
 
-def _cockpit(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("COCKPIT_") or k == "COCKPIT_CLOCK_START"
-    }
-    env["COCKPIT_DATA_DIR"] = str(data)
-    return subprocess.run(
-        [sys.executable, "-m", "cockpit", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=180,
-    )
-
-
 def test_cli_rollback(tmp_path: Path) -> None:
+    # The steps run in process (their subject is the alias history); the refused rollback keeps
+    # the real child process: its exit code and one-line stderr are what a user sees.
     spec = tmp_path / "agent.yaml"
     for name in ("First", "Second"):
         spec.write_text(yaml.safe_dump(_spec(name, id="cli-roll", tools=[], model="local:planner")))
-        done = _cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme")
+        done = cockpit_in_process(tmp_path, "agents", "submit", str(spec), "--tenant", "acme")
         assert done.returncode == 0, done.stderr
-    done = _cockpit(tmp_path, "agents", "alias", "cli-roll", "live", "2", "--tenant", "acme")
+    done = cockpit_in_process(
+        tmp_path, "agents", "alias", "cli-roll", "live", "2", "--tenant", "acme"
+    )
     assert done.returncode == 0, done.stderr
-    done = _cockpit(tmp_path, "agents", "rollback", "cli-roll", "live", "--tenant", "acme")
+    done = cockpit_in_process(
+        tmp_path, "agents", "rollback", "cli-roll", "live", "--tenant", "acme"
+    )
     assert done.returncode == 0 and "cli-roll@live -> v1 (was v2)" in done.stdout, done.stderr
-    assert "First" in _cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
-    again = _cockpit(tmp_path, "agents", "rollback", "cli-roll", "live", "--tenant", "acme")
+    assert "First" in cockpit_in_process(tmp_path, "agents", "list", "--tenant", "acme").stdout
+    again = cockpit_process(tmp_path, "agents", "rollback", "cli-roll", "live", "--tenant", "acme")
     assert again.returncode != 0 and "nothing_to_roll_back" in again.stderr
     assert "Traceback" not in again.stderr
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -10,27 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import ROOT, cli_env, cockpit_in_process, cockpit_process
 from tests.support.live import LiveServer
 from tests.support.spinekit import read_payouts
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def cockpit(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("COCKPIT_") or k == "COCKPIT_CLOCK_START"
-    }
-    env["COCKPIT_DATA_DIR"] = str(data)
-    return subprocess.run(
-        [sys.executable, "-m", "cockpit", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
+    return cockpit_process(data, *args, timeout=timeout)
 
 
 def test_version(tmp_path: Path) -> None:
@@ -72,6 +57,28 @@ def test_keys_and_audit_verify(tmp_path: Path) -> None:
     assert gone.returncode == 1 and "newest records removed" in gone.stdout
 
 
+def test_keys_create_checks_merchant_bindings_without_importing_the_app(tmp_path: Path) -> None:
+    # The binding check comes from the payments domain's own module; importing cockpit.app for
+    # it (every router, the runtime, LangChain) cost each `keys create` ~8 s of CPU.
+    made = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cockpit", "keys", "create", "--tenant", "acme"],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in made.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "tools.payments.binding" in imported and "cockpit.app" not in imported
+    unbound = cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--merchant", "nosuch")
+    assert unbound.returncode == 3 and "no merchant 'nosuch'" in unbound.stderr
+
+
 @pytest.mark.slow
 def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
     server = LiveServer(tmp_path / "data").start()
@@ -104,35 +111,42 @@ def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
 
 
 def test_agents_cli_submit_publish_rollback(tmp_path: Path) -> None:
+    # Each step's subject is the command's effect, so it runs in process; the bad file keeps the
+    # real child process: its exit code and one-line stderr are what a user sees.
     spec = tmp_path / "agent.yaml"
     body = (
         "id: cli-agent\nname: {name}\ndescription: An agent submitted from the command line.\n"
         "instructions: hi\nmodel: local:planner\ntools: [{{name: search_knowledge}}]\n"
     )
     spec.write_text(body.format(name="First"))
-    assert cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").returncode == 0
+    assert (
+        cockpit_in_process(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").returncode
+        == 0
+    )
     spec.write_text(body.format(name="Second"))
     assert (
         "version 2 stored"
-        in cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").stdout
+        in cockpit_in_process(tmp_path, "agents", "submit", str(spec), "--tenant", "acme").stdout
     )
-    versions = cockpit(tmp_path, "agents", "versions", "cli-agent", "--tenant", "acme").stdout
+    versions = cockpit_in_process(
+        tmp_path, "agents", "versions", "cli-agent", "--tenant", "acme"
+    ).stdout
     assert "v1" in versions and "v2" in versions
     assert (
-        cockpit(
+        cockpit_in_process(
             tmp_path, "agents", "alias", "cli-agent", "live", "2", "--tenant", "acme"
         ).returncode
         == 0
     )
-    listed = cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
+    listed = cockpit_in_process(tmp_path, "agents", "list", "--tenant", "acme").stdout
     assert "Second" in listed
     assert (
-        cockpit(
+        cockpit_in_process(
             tmp_path, "agents", "alias", "cli-agent", "live", "1", "--tenant", "acme"
         ).returncode
         == 0
     )
-    assert "First" in cockpit(tmp_path, "agents", "list", "--tenant", "acme").stdout
+    assert "First" in cockpit_in_process(tmp_path, "agents", "list", "--tenant", "acme").stdout
     spec.write_text(body.format(name="Bad").replace("search_knowledge", "no_such_tool"))
     bad = cockpit(tmp_path, "agents", "submit", str(spec), "--tenant", "acme")
     # A bad file is the user's to fix: exit 3, one line naming the field, with a suggestion.

@@ -1,0 +1,64 @@
+"""Run the ``cockpit`` command as a user does: in a child process, or in the test's own process.
+
+A child ``python -m cockpit agents …`` spends ~6 s of CPU importing the app and every tool
+package before it does anything (three times that on a loaded CI machine), and a CLI test runs
+eight of them. The test process has those imports already, so a step whose subject is the
+command's effect (a version stored, an alias moved) runs in process through typer's runner,
+with the same argv, environment and data dir; a step whose subject is the process boundary
+(exit code and stderr of the real ``python -m cockpit``, no traceback) keeps the child.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli_env(data: Path) -> dict[str, str]:
+    """The environment a user's shell would give: no test-run ``COCKPIT_*`` settings, this data
+    dir (the test clock's start is kept so crons and expiries agree with the test)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("COCKPIT_") or k == "COCKPIT_CLOCK_START"
+    }
+    env["COCKPIT_DATA_DIR"] = str(data)
+    return env
+
+
+def cockpit_process(
+    data: Path, *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``python -m cockpit <args>`` in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(data),
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def cockpit_in_process(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The same command through typer's runner in this process, as a ``CompletedProcess``."""
+    from typer.testing import CliRunner
+
+    from cockpit.cli import app, mount_domain_clis
+
+    mount_domain_clis(next((a for a in args if not a.startswith("-")), None))
+    wanted = cli_env(data)
+    # The runner sets these for the call and restores them after; None removes a variable.
+    env: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
+    env.update(wanted)
+    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(
+        ["cockpit", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
+__all__ = ["ROOT", "cli_env", "cockpit_in_process", "cockpit_process"]
