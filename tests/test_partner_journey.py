@@ -11,26 +11,23 @@ the real app in its own process, with the local planner answering.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.docs.partner import EXAMPLE_TOOL, Partner, call, start_partner
+from tests.docs.partner import EXAMPLE_TOOL, PARTNER_GROUP, Partner, call, partner
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+__all__ = ["partner"]  # the fixture, shared with the guides
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500), PARTNER_GROUP]
 AGENT_DIR = EXAMPLE_TOOL / "agent"
 AGENT = "acme-assistant"
 
 
-@pytest.fixture(scope="module")
-def acme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partner]:
-    p = start_partner(tmp_path_factory.mktemp("journey"))
-    try:
-        yield p
-    finally:
-        p.server.stop()
+@pytest.fixture
+def acme(partner: Partner) -> Partner:
+    """The partner server the guides use too: this journey's tenant (``acme``) is its own."""
+    return partner
 
 
 def ok(r: Any, status: int = 200) -> Any:

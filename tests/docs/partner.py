@@ -18,7 +18,6 @@ import re
 import shutil
 import sys
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import shared
 from tests.support.live import ROOT, LiveServer
 
 EXAMPLE_TOOL = ROOT / "examples" / "partner-tool"
+#: The xdist group of the modules that use :func:`partner`.
+PARTNER_GROUP = pytest.mark.xdist_group("partner-server")
 
 
 def install_offline(project: Path, target: Path) -> Path:
@@ -118,9 +120,14 @@ class Partner:
         return env
 
 
-def start_partner(tmp: Path) -> Partner:
+def start_partner(tmp: Path, eval_world: Path | None = None) -> Partner:
+    """Start the server on a fresh data dir under ``tmp``; with ``eval_world`` (a seeded eval
+    template) in its template cache, so its first eval run copies that world instead of seeding
+    one (the same world: the runner looks a template up by its seed and clock)."""
     site = tmp / "site-packages"
     install_offline(EXAMPLE_TOOL, site)
+    if eval_world is not None:
+        shutil.copytree(eval_world, tmp / "data" / "evals" / eval_world.name)
     server = PartnerServer(
         data_dir=tmp / "data",
         extra_env={
@@ -132,14 +139,23 @@ def start_partner(tmp: Path) -> Partner:
     return Partner(server.start(timeout=90.0), site)
 
 
+_STARTED: dict[str, Partner] = {}
+
+
 @pytest.fixture(scope="session")
-def partner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partner]:
-    """One partner server for the guides and the journey (agent ids do not collide)."""
-    p = start_partner(tmp_path_factory.mktemp("partner"))
-    try:
-        yield p
-    finally:
-        p.server.stop()
+def partner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Partner:
+    """One partner server for the guides and the journey (each has its own tenant).
+
+    Each module imports this fixture, which makes it one fixture per module to pytest, so the
+    server is kept here and stopped when the session ends. The modules are one xdist group, so
+    one worker starts it once. The evals' default world, seeded once per run, is in its
+    template cache."""
+    if "server" not in _STARTED:
+        world = shared.eval_world(tmp_path_factory)
+        started = start_partner(tmp_path_factory.mktemp("partner"), world)
+        request.config.add_cleanup(started.server.stop)
+        _STARTED["server"] = started
+    return _STARTED["server"]
 
 
 def call(
@@ -152,6 +168,7 @@ def call(
 
 __all__ = [
     "EXAMPLE_TOOL",
+    "PARTNER_GROUP",
     "Partner",
     "PartnerServer",
     "call",

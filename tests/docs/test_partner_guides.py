@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.docs.guides import SETUP, blocks, commands, run_guide
-from tests.docs.partner import Partner, partner
+from tests.docs.partner import PARTNER_GROUP, Partner, partner
 from tests.support.live import ROOT
 
 __all__ = ["partner"]  # the fixture, shared by the guides
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.timeout(1500), PARTNER_GROUP]
 GUIDES = ROOT / "docs" / "partners"
 
 
