@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from cockpit.errors import UserError
 from evals.shopping import SHOP_SCHEMA, ShopSuite, ShopTask, parse_shop_suite
-from evals.task import Suite, Task, TaskFormatError, load_suite_file
+from evals.task import Suite, Task, parse_suite, read_suite_yaml
 
 AnySuite = Suite | ShopSuite
 AnyTask = Task | ShopTask
@@ -43,14 +41,11 @@ def suite_files(target: str | Path) -> list[Path]:
 
 
 def load_any_suite(path: Path) -> AnySuite:
-    """One suite file, by its ``schema``: chat tasks or shopping-agent tasks."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise TaskFormatError(f"{path}: not YAML: {exc}", code="invalid_task") from None
+    """One suite file, by its ``schema``: chat tasks or shopping-agent tasks (parsed once)."""
+    data = read_suite_yaml(path)
     if isinstance(data, dict) and data.get("schema") == SHOP_SCHEMA:
         return parse_shop_suite(data, source=str(path))
-    return load_suite_file(path)
+    return parse_suite(data, source=str(path))
 
 
 def load_suites(target: str | Path) -> list[AnySuite]:

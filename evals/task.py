@@ -296,12 +296,22 @@ def parse_suite(data: Any, *, source: str = "<suite>") -> Suite:
         raise TaskFormatError(_describe(exc, source), code="invalid_task", param=loc) from None
 
 
-def load_suite_file(path: Path) -> Suite:
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it: the pure-Python one spends about nine
+times the CPU on the shipped suites (``benchmarks/eval_suites_load.py``), paid by every run of
+them before its first world is seeded."""
+
+
+def read_suite_yaml(path: Path) -> Any:
+    """A suite file's YAML (safe tags only); a :class:`TaskFormatError` when it is not YAML."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise TaskFormatError(f"{path}: not YAML: {exc}", code="invalid_task") from None
-    return parse_suite(data, source=str(path))
+
+
+def load_suite_file(path: Path) -> Suite:
+    return parse_suite(read_suite_yaml(path), source=str(path))
 
 
 __all__ = [
