@@ -22,15 +22,14 @@ def _verdicts(runs: list[TaskRun], trials: int) -> list[tuple[str, str, list[boo
 
 
 def test_two_workers_match_one(mini_runs: list[TaskRun], eval_cache: Path) -> None:
-    # One trial each: the session's one-worker run has two, and its first is what one trial
-    # gives; what is tested is the worker processes, not the trial count.
+    # Two trials, as the one-worker run: a task's trials may land on different workers.
     seen: list[TrialResult] = []
     runs = run_tasks(
         select_tasks(load_suites(MINI)),
-        opts=RunOptions(trials=1, cache=eval_cache, workers=2, on_trial=seen.append),
+        opts=RunOptions(trials=2, cache=eval_cache, workers=2, on_trial=seen.append),
     )
     # Same tasks, same order, same pass/fail.
-    assert _verdicts(runs, 1) == _verdicts(mini_runs, 1)
+    assert _verdicts(runs, 2) == _verdicts(mini_runs, 2)
     assert sorted((r.task_id, r.agent, r.trial) for r in seen) == sorted(
         (run.task.id, r.agent, r.trial) for run in runs for rs in run.trials.values() for r in rs
     )
