@@ -50,7 +50,10 @@ def cockpit_in_process(data: Path, *args: str) -> subprocess.CompletedProcess[st
 
     from cockpit.cli import app, mount_domain_clis
 
-    mount_domain_clis(next((a for a in args if not a.startswith("-")), None))
+    # Every domain's real commands: a name-only stand-in mounted on the shared app would stay
+    # for the rest of the process (mounting skips names already there), and a later test of
+    # the command tree would see it instead of the domain's commands.
+    mount_domain_clis(every=True)
     wanted = cli_env(data)
     # The runner sets these for the call and restores them after; None removes a variable.
     env: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
