@@ -83,12 +83,6 @@ class KeyCache:
             self._generation += 1
             self._entries.pop(key_id, None)
 
-    def clear(self) -> None:
-        """Forget every key (e.g. when notifications may have been missed)."""
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
-
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._entries
 
