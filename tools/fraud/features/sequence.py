@@ -83,12 +83,99 @@ _EMPTY = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, math.nan)
 _WANT_Z = tuple(k in Z_KINDS for k in KINDS)
 
 
+def advance(
+    tracks: dict[str, _Track],
+    key: str,
+    *,
+    ms: int,
+    amount: float,
+    log_amount: float,
+    declined: int,
+    want_z: bool,
+) -> tuple[tuple[float, ...], float]:
+    """One entity's eight velocity features and amount z-score (NaN unless ``want_z``) from
+    its earlier events; then the event joins its track (created if new, compacted when due).
+
+    The one definition the streaming path runs, and the batch path
+    (:mod:`tools.fraud.features.sequence_batch`) falls back to for a track it must compact.
+    """
+    track = tracks.get(key)
+    sq = log_amount * log_amount
+    if track is None:
+        track = tracks[key] = _Track()
+        track.ms.append(ms)
+        track.amt_cum.append(0.0 + amount)
+        track.dec_cum.append(declined)
+        track.n_all = 1
+        track.sx += log_amount
+        track.sx2 += sq
+        return _EMPTY, math.nan
+    w1, w24, w7 = _WINDOW_ORDER
+    times = track.ms
+    n = len(times)
+    starts = track.starts
+    p = starts[2]
+    lim = ms - w7
+    while p < n and times[p] <= lim:
+        p += 1
+    starts[2] = p7 = p
+    p = starts[1]
+    if p < p7:
+        p = p7
+    lim = ms - w24
+    while p < n and times[p] <= lim:
+        p += 1
+    starts[1] = p24 = p
+    p = starts[0]
+    if p < p24:
+        p = p24
+    lim = ms - w1
+    while p < n and times[p] <= lim:
+        p += 1
+    starts[0] = p1 = p
+    cum = track.amt_cum
+    dec = track.dec_cum
+    c_n = cum[n]
+    d_n = dec[n]
+    last = times[n - 1]
+    # Counts stay ints here (numpy converts); float() calls cost on the hot path.
+    values = (
+        n - p1,
+        n - p24,
+        n - p7,
+        c_n - cum[p1],
+        c_n - cum[p24],
+        d_n - dec[p1],
+        d_n - dec[p24],
+        (ms - last) / 3_600_000.0,
+    )
+    z = math.nan
+    if want_z:
+        k = track.n_all
+        if k >= 2:
+            mean = track.sx / k
+            var = track.sx2 / k - mean * mean
+            sd = math.sqrt(var) if var > 0.0 else 0.0
+            z = (log_amount - mean) / (sd if sd > _STD_FLOOR else _STD_FLOOR)
+    # Late events are clamped to the entity's last time so windows stay monotone.
+    times.append(last if ms < last else ms)
+    cum.append(c_n + amount)
+    dec.append(d_n + declined)
+    track.n_all += 1
+    track.sx += log_amount
+    track.sx2 += sq
+    if p7 >= _COMPACT_AT:
+        track.compact()
+    return values, z
+
+
 class SequenceState:
     """Per-entity velocity state for streaming scoring (time-ordered input)."""
 
     def __init__(self) -> None:
         self._tracks: dict[str, dict[str, _Track]] = {k: {} for k in KINDS}
-        self._by_kind = tuple(self._tracks[k] for k in KINDS)
+        self.by_kind: tuple[dict[str, _Track], ...] = tuple(self._tracks[k] for k in KINDS)
+        """Each kind's tracks by entity key, in ``KINDS`` order."""
 
     def step(
         self,
@@ -106,81 +193,19 @@ class SequenceState:
         """
         zs: list[float] = []
         dec_i = 1 if declined else 0
-        w1, w24, w7 = _WINDOW_ORDER
-        nan = math.nan
-        sq = log_amount * log_amount
-        for tracks, key, want_z in zip(self._by_kind, keys, _WANT_Z, strict=True):
-            track = tracks.get(key)
-            if track is None:
-                track = tracks[key] = _Track()
-                out.extend(_EMPTY)
-                if want_z:
-                    zs.append(nan)
-                track.ms.append(ms)
-                track.amt_cum.append(0.0 + amount)
-                track.dec_cum.append(dec_i)
-                track.n_all = 1
-                track.sx += log_amount
-                track.sx2 += sq
-                continue
-            times = track.ms
-            n = len(times)
-            starts = track.starts
-            p = starts[2]
-            lim = ms - w7
-            while p < n and times[p] <= lim:
-                p += 1
-            starts[2] = p7 = p
-            p = starts[1]
-            if p < p7:
-                p = p7
-            lim = ms - w24
-            while p < n and times[p] <= lim:
-                p += 1
-            starts[1] = p24 = p
-            p = starts[0]
-            if p < p24:
-                p = p24
-            lim = ms - w1
-            while p < n and times[p] <= lim:
-                p += 1
-            starts[0] = p1 = p
-            cum = track.amt_cum
-            dec = track.dec_cum
-            c_n = cum[n]
-            d_n = dec[n]
-            last = times[n - 1]
-            # Counts stay ints here (numpy converts); float() calls cost on the hot path.
-            out.extend(
-                (
-                    n - p1,
-                    n - p24,
-                    n - p7,
-                    c_n - cum[p1],
-                    c_n - cum[p24],
-                    d_n - dec[p1],
-                    d_n - dec[p24],
-                    (ms - last) / 3_600_000.0,
-                )
+        for tracks, key, want_z in zip(self.by_kind, keys, _WANT_Z, strict=True):
+            values, z = advance(
+                tracks,
+                key,
+                ms=ms,
+                amount=amount,
+                log_amount=log_amount,
+                declined=dec_i,
+                want_z=want_z,
             )
+            out.extend(values)
             if want_z:
-                k = track.n_all
-                if k < 2:
-                    zs.append(nan)
-                else:
-                    mean = track.sx / k
-                    var = track.sx2 / k - mean * mean
-                    sd = math.sqrt(var) if var > 0.0 else 0.0
-                    zs.append((log_amount - mean) / (sd if sd > _STD_FLOOR else _STD_FLOOR))
-            # Late events are clamped to the entity's last time so windows stay monotone.
-            times.append(last if ms < last else ms)
-            cum.append(c_n + amount)
-            dec.append(d_n + dec_i)
-            track.n_all += 1
-            track.sx += log_amount
-            track.sx2 += sq
-            if p7 >= _COMPACT_AT:
-                track.compact()
+                zs.append(z)
         out.extend(zs)
 
     def entity_count(self, kind: str) -> int:
