@@ -202,13 +202,16 @@ def _jobs_done(log: Path) -> dict[str, str]:
     return done
 
 
-def _typical(client: httpx.Client) -> dict[str, int]:
-    """A few requests a demo session makes; their status codes."""
+def _typical(client: httpx.Client, server: int) -> tuple[dict[str, int], dict[str, float]]:
+    """A few requests a demo session makes: their status codes, and the server's RSS after each
+    (which request makes the server load what)."""
     statuses: dict[str, int] = {}
+    rss_after: dict[str, float] = {}
 
     def call(name: str, method: str, path: str, body: Any = None) -> httpx.Response:
         r = client.request(method, path, json=body)
         statuses[name] = r.status_code
+        rss_after[name] = rss_mb(server)
         return r
 
     call("info", "GET", "/info")
@@ -221,7 +224,7 @@ def _typical(client: httpx.Client) -> dict[str, int]:
         call("fraud score", "POST", "/v1/fraud/score", {"payment_id": pid})
     call("knowledge", "POST", "/v1/knowledge/query", {"query": "chargeback evidence"})
     call("fx rates", "GET", "/v1/fx/rates?pair=EUR/USD")
-    return statuses
+    return statuses, rss_after
 
 
 def cockpit_serve(timeout: float) -> dict[str, Any]:
@@ -271,7 +274,7 @@ def cockpit_serve(timeout: float) -> dict[str, Any]:
             seeded = re.search(r"\(([\d.]+)s\)", jobs["demo world"])
             result["seeding_s"] = float(seeded.group(1)) if seeded else None
             result["rss_at_world_mb"] = rss_mb(proc.pid)
-            result["requests"] = _typical(client)
+            result["requests"], result["rss_after_each_request_mb"] = _typical(client, proc.pid)
             result["rss_after_requests_mb"] = rss_mb(proc.pid)
             result["cpu_after_requests_s"] = cpu_s(proc.pid)
             client.close()

@@ -49,14 +49,25 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+def trim_heap() -> bool:
+    """Return freed heap pages to the system; False where the C library cannot.
+
+    For one-off loads after start-up (a model built on the first query): what they allocated
+    only while loading stays resident otherwise.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
 def settle() -> Settled:
     """Collect once, freeze what is left, and return freed heap pages to the system."""
     gc.collect()
     gc.freeze()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-    return Settled(frozen=gc.get_freeze_count(), trimmed=trim is not None)
+    trimmed = trim_heap()
+    return Settled(frozen=gc.get_freeze_count(), trimmed=trimmed)
 
 
 def settle_after(jobs: Sequence[threading.Thread], *, timeout_s: float = JOBS_TIMEOUT_S) -> None:
@@ -73,4 +84,4 @@ def settle_after(jobs: Sequence[threading.Thread], *, timeout_s: float = JOBS_TI
     threading.Thread(target=wait_then_settle, name="settle-after-startup", daemon=True).start()
 
 
-__all__ = ["JOBS_TIMEOUT_S", "Settled", "settle", "settle_after"]
+__all__ = ["JOBS_TIMEOUT_S", "Settled", "settle", "settle_after", "trim_heap"]
