@@ -43,6 +43,8 @@ from tools.fraud.features.sequence import (
 
 _PER_KIND = 8  # columns per kind before the z-scores: n x3, sum x2, declines x2, since-last
 _Z_COL = {kind: len(KINDS) * _PER_KIND + i for i, kind in enumerate(Z_KINDS)}
+_Z_COL_OF_KIND = np.array([_Z_COL.get(kind, -1) for kind in KINDS], dtype=np.int64)
+"""Per kind (``KINDS`` order), its z-score column, or -1 when it has none."""
 _NO_TIME = np.iinfo(np.int64).min // 4
 """Last time of an entity not seen before: below any event, so the running max is the event."""
 _NEW = (0.0, 0.0, 0.0, 0.0, 0.0, float(_NO_TIME))
@@ -231,13 +233,26 @@ def sequence_matrix(
     sx2_end = acc3[last, 2].tolist()
     k_list = k_g.tolist()
     first_list = first.tolist()
+    step_at: list[tuple[int, int]] = []
+    step_values: list[float] = []
+    step_z: list[float] = []
     for g, (kind, key, track) in enumerate(groups):
         a = first_list[g]
         b = a + k_list[g]
         if g in stepped:
-            _step_each(
-                by_kind[kind], key, kind, order[a:b] % n, ms, amount, log_amount, declined, out
-            )
+            for j in (order[a:b] % n).tolist():
+                values, z_j = advance(
+                    by_kind[kind],
+                    key,
+                    ms=ms[j],
+                    amount=amount[j],
+                    log_amount=log_amount[j],
+                    declined=declined[j],
+                    want_z=_WANT_Z[kind],
+                )
+                step_at.append((j, kind))
+                step_values += values
+                step_z.append(z_j)
             continue
         if track is None:
             by_kind[kind][key] = _Track(
@@ -257,36 +272,15 @@ def sequence_matrix(
         track.n_all += k_list[g]
         track.sx = sx_end[g]
         track.sx2 = sx2_end[g]
+    if step_at:  # the stepped entities' answers replace the vectorised ones
+        at = np.array(step_at, dtype=np.int64)
+        rows, kinds = at[:, 0], at[:, 1]
+        out[rows[:, None], kinds[:, None] * _PER_KIND + np.arange(_PER_KIND)] = np.array(
+            step_values, dtype=np.float64
+        ).reshape(-1, _PER_KIND)
+        z_rows = _Z_COL_OF_KIND[kinds] >= 0
+        out[rows[z_rows], _Z_COL_OF_KIND[kinds[z_rows]]] = np.array(step_z)[z_rows]
     return out
-
-
-def _step_each(
-    tracks: dict[str, _Track],
-    key: str,
-    kind: int,
-    rows: np.ndarray,
-    ms: list[int],
-    amount: list[float],
-    log_amount: list[float],
-    declined: list[int],
-    out: np.ndarray,
-) -> None:
-    """The streaming steps of one entity's events in the chunk, in order, into ``out``."""
-    want_z = _WANT_Z[kind]
-    col0 = kind * _PER_KIND
-    for j in rows.tolist():
-        values, z = advance(
-            tracks,
-            key,
-            ms=ms[j],
-            amount=amount[j],
-            log_amount=log_amount[j],
-            declined=declined[j],
-            want_z=want_z,
-        )
-        out[j, col0 : col0 + _PER_KIND] = values
-        if want_z:
-            out[j, _Z_COL[KINDS[kind]]] = z
 
 
 __all__ = ["sequence_matrix"]
