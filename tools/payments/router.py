@@ -33,7 +33,7 @@ from tools.payments.gateway import CaptureRequest, Gateway, PayRequest, RefundRe
 from tools.payments.methods import methods_for
 from tools.payments.money import normalize_currency, parse_minor
 from tools.payments.startup import GATEWAY_KEY
-from tools.payments.tx import read_tx
+from tools.payments.tx import read_tx, write_tx
 from tools.payments.views import dispute_view
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -163,7 +163,9 @@ def _answer(view: dict[str, Any]) -> Response:
 
 
 @router.post("/payments", response_model=dict[str, Any])
-def create_payment(body: PayBody, ctx: MerchantCtx, idempotency_key: IdemKey = None) -> Response:
+async def create_payment(
+    body: PayBody, ctx: MerchantCtx, idempotency_key: IdemKey = None
+) -> Response:
     amount, currency = body.amount.minor(method_type=body.payment_method_type.upper())
     req = PayRequest(
         merchant_id=_merchant(ctx, body.merchant_id), request_id=_key(body.payment_request_id, idempotency_key),
@@ -171,7 +173,12 @@ def create_payment(body: PayBody, ctx: MerchantCtx, idempotency_key: IdemKey = N
         customer_id=body.customer_id, device_id=body.device_id, capture_mode=body.capture_mode,
         three_ds=body.three_ds, market=body.market, description=body.description, metadata=body.metadata,
     )  # fmt: skip
-    return _answer(_gateway(ctx).pay(ctx.principal.tenant_id, req))
+    # ``Gateway.pay``, run by the database's writer (tx.write_tx): validated here, on the loop.
+    gateway = _gateway(ctx)
+    view = await write_tx(
+        gateway.db, ctx.principal.tenant_id, lambda s: gateway.pay_in(s, req, at=utcnow())
+    )
+    return _answer(view)
 
 
 @router.get("/payments")
