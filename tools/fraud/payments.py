@@ -13,14 +13,16 @@ another merchant's payment gets 404 ``payment_not_found``, like a payment that d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cockpit.db.session import Database
 from cockpit.errors import ToolError
 from cockpit.toolkit.ids import check_id
 from tools.fraud.blocks import Blocked
 from tools.fraud.schema import Transaction, parse_transaction
-from tools.fraud.service import FraudService
+
+if TYPE_CHECKING:  # the service module imports the model (LightGBM, pandas): callers have it
+    from tools.fraud.service import FraudService
 
 PAYMENT_SOURCE_KEY = "fraud_payment_source"
 """``extras`` entry holding the :class:`PaymentSource` (set by the payments start-up hook)."""

@@ -15,7 +15,8 @@ merchants' entity ids withheld (:mod:`tools.fraud.graph_view`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import sys
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,9 +26,10 @@ from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
 from cockpit.errors import NotFound, ValidationFailed
 from tools.fraud import blocks
 from tools.fraud.payments import score_payment
-from tools.fraud.registry import clean_json as _clean
 from tools.fraud.schema import Transaction, parse_transaction
-from tools.fraud.service import FraudService, built_service, get_service
+
+if TYPE_CHECKING:
+    from tools.fraud.service import FraudService
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
 
@@ -41,8 +43,22 @@ class BlockRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
+# The service module is imported where it is first used, not here: it brings the model's
+# LightGBM, pandas, scikit-learn and SciPy (~2 s of CPU), which mounting this router in an
+# app that never scores should not cost. After the first call the import is a dict lookup.
 def _svc(ctx: RequestContext) -> FraudService:
+    from tools.fraud.service import get_service
+
     return get_service(ctx.extras, ctx.settings, ctx.principal.tenant_id)
+
+
+def _built(ctx: RequestContext) -> FraudService | None:
+    """The tenant's service if it is built already (never blocks: for the event loop)."""
+    if "tools.fraud.service" not in sys.modules:  # so no hub exists: the pool will import it
+        return None
+    from tools.fraud.service import built_service
+
+    return built_service(ctx.extras, ctx.principal.tenant_id)
 
 
 def _blocked(ctx: RequestContext) -> blocks.ActiveBlocks:
@@ -73,7 +89,7 @@ async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, An
             )
         return await run_in_threadpool(_score_payment, ctx, pid)
     txn = parse_transaction(body)
-    svc = built_service(ctx.extras, ctx.principal.tenant_id)
+    svc = _built(ctx)
     if svc is None:  # first use: building may train a model or replay history
         svc = await run_in_threadpool(_svc, ctx)
     return await svc.score_queued(ctx.db, txn, merchant_id=ctx.principal.merchant_id)
@@ -222,12 +238,14 @@ async def list_blocks(ctx: StaffCtx) -> dict[str, Any]:
 @router.get("/model")
 async def model_info(ctx: StaffCtx) -> dict[str, Any]:
     """The model scoring this tenant's traffic: version, thresholds, features and metrics."""
+    from tools.fraud.registry import clean_json  # LightGBM: loaded with the model anyway
+
     model = _svc(ctx).model
     return {
         "version": model.version,
         "policy": {"review_at": model.policy.review_at, "decline_at": model.policy.decline_at},
         "feature_names": list(model.feature_names),
-        "metrics": _clean(model.metrics),
+        "metrics": clean_json(model.metrics),
     }
 
 
