@@ -63,7 +63,10 @@ class EntityGraph:
     """Incremental entity graph with union-find components and late fraud labels."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, str], int] = {}
+        # One map per kind: a lookup hashes the key alone, with no (kind, key) tuple built.
+        self._ids: dict[str, dict[str, int]] = {k: {} for k in ("customer", *ATTR_KINDS)}
+        self._customers = self._ids["customer"]
+        self._cards, self._devices, self._ips = (self._ids[k] for k in ATTR_KINDS)
         self._nodes: list[_Node] = []
         self._parent: list[int] = []
         self._comp_accounts: list[int] = []
@@ -72,12 +75,12 @@ class EntityGraph:
 
     # ---- structure -------------------------------------------------------
     def _node(self, kind: str, key: str, ms: int) -> tuple[int, bool]:
-        ident = (kind, key)
-        idx = self._ids.get(ident)
+        ids = self._ids[kind]
+        idx = ids.get(key)
         if idx is not None:
             return idx, False
         idx = len(self._nodes)
-        self._ids[ident] = idx
+        ids[key] = idx
         self._nodes.append(_Node(kind=kind, key=key, first_ms=ms))
         self._parent.append(idx)
         self._comp_accounts.append(1 if kind == "customer" else 0)
@@ -138,7 +141,7 @@ class EntityGraph:
 
     def mark_fraud(self, customer: str) -> bool:
         """Record that ``customer``'s fraud label has arrived. Returns False if already known."""
-        idx = self._ids.get(("customer", customer))
+        idx = self._customers.get(customer)
         if idx is None:
             idx, _ = self._node("customer", customer, 0)
         if idx in self._fraud:
@@ -150,18 +153,10 @@ class EntityGraph:
         return True
 
     def is_known_fraud(self, customer: str) -> bool:
-        idx = self._ids.get(("customer", customer))
+        idx = self._customers.get(customer)
         return idx is not None and idx in self._fraud
 
     # ---- features --------------------------------------------------------
-    def _attr(self, kind: str, key: str, acc: int, acc_node: _Node, ms: int) -> tuple[int, bool]:
-        """The attribute node of ``kind``/``key`` linked to account ``acc``; whether the link is
-        new. The common case (a known attribute already linked) costs one lookup."""
-        idx = self._ids.get((kind, key))
-        if idx is not None and acc in self._nodes[idx].links:
-            return idx, False
-        return self._link(kind, key, acc, acc_node, ms)
-
     def features(
         self, *, customer: str, card: str, device: str, ip: str, ms: int, out: list[float]
     ) -> None:
@@ -171,13 +166,23 @@ class EntityGraph:
         method because it runs for every payment scored (one call, no re-lookups).
         """
         nodes = self._nodes
-        acc = self._ids.get(("customer", customer))
+        acc = self._customers.get(customer)
         if acc is None:
             acc, _ = self._node("customer", customer, ms)
         acc_node = nodes[acc]
-        card_i, _ = self._attr("card", card, acc, acc_node, ms)
-        dev_i, device_new = self._attr("device", device, acc, acc_node, ms)
-        ip_i, _ = self._attr("ip", ip, acc, acc_node, ms)
+        # Each attribute: the common case (known, already linked to this account) is one
+        # lookup and one membership test, inline; anything else links it.
+        card_i = self._cards.get(card)
+        if card_i is None or acc not in nodes[card_i].links:
+            card_i, _ = self._link("card", card, acc, acc_node, ms)
+        dev_i = self._devices.get(device)
+        if dev_i is not None and acc in nodes[dev_i].links:
+            device_new = False
+        else:
+            dev_i, device_new = self._link("device", device, acc, acc_node, ms)
+        ip_i = self._ips.get(ip)
+        if ip_i is None or acc not in nodes[ip_i].links:
+            ip_i, _ = self._link("ip", ip, acc, acc_node, ms)
         parent = self._parent
         if parent[card_i] != parent[acc] or parent[acc] != acc:
             self._union(acc, card_i)
@@ -223,13 +228,13 @@ class EntityGraph:
 
     # ---- queries for tools -------------------------------------------------
     def has(self, kind: str, key: str) -> bool:
-        return (kind, key) in self._ids
+        return key in self._ids.get(kind, {})
 
     def neighbourhood(
         self, kind: str, key: str, *, hops: int = 2, limit: int = 200
     ) -> dict[str, Any]:
         """Nodes and links within ``hops`` of an entity, component stats and a ring verdict."""
-        start = self._ids.get((kind, key))
+        start = self._ids.get(kind, {}).get(key)
         if start is None:
             return {"found": False}
         seen = {start: 0}
