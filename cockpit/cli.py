@@ -142,14 +142,15 @@ def _check_agents(settings: Settings, db: Any) -> None:
     A bad spec (a YAML error, an unknown tool, handoff or collection) stops ``serve`` here with
     one line naming the file and the field, instead of a traceback inside the server's start-up.
     """
-    from cockpit.app import builtin_agent_dirs, load_tools
-    from cockpit.specs.registry import SpecRegistry, load_builtin_specs
+    from cockpit.app import builtin_specs, load_tools
+    from cockpit.specs.registry import SpecRegistry
     from cockpit.toolkit import default_registry
 
     settings.import_tool_modules()
     load_tools(settings, default_registry)
     collections = _SharedCollections() if _present("knowledge.namespace") else None
-    specs = load_builtin_specs(builtin_agent_dirs(settings))
+    # Parsed once per process: the app this command then starts reuses them.
+    specs = builtin_specs(settings)
     SpecRegistry(db, default_registry, specs, collections=collections)
 
 

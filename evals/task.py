@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.clock import parse_instant
 from cockpit.errors import UserError
+from cockpit.yamlio import safe_load
 from evals.matchers import Matcher, parse_matcher
 
 SCHEMA = "cockpit.eval/v1"
@@ -296,16 +297,10 @@ def parse_suite(data: Any, *, source: str = "<suite>") -> Suite:
         raise TaskFormatError(_describe(exc, source), code="invalid_task", param=loc) from None
 
 
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader where PyYAML was built with it: the pure-Python one spends about nine
-times the CPU on the shipped suites (``benchmarks/eval_suites_load.py``), paid by every run of
-them before its first world is seeded."""
-
-
 def read_suite_yaml(path: Path) -> Any:
     """A suite file's YAML (safe tags only); a :class:`TaskFormatError` when it is not YAML."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        return safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaskFormatError(f"{path}: not YAML: {exc}", code="invalid_task") from None
 

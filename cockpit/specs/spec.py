@@ -22,6 +22,7 @@ from cockpit.errors import ValidationFailed
 from cockpit.planner.spec import PlannerSpec
 from cockpit.tenancy.principal import Role
 from cockpit.tenancy.rights import STAFF
+from cockpit.yamlio import safe_load
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]{1,62}$")
 _MODEL = re.compile(r"^(local|openai|fake):[A-Za-z0-9._:/\-]+$")
@@ -253,7 +254,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> AgentSpec:
 def load_spec_file(path: Path) -> AgentSpec:
     """Load ``agent.yaml`` (or .json); ``instructions: "@prompt.md"`` reads a sibling file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValidationFailed(f"{path}: not valid YAML: {exc}", code="invalid_spec") from None
     if isinstance(raw, dict):
@@ -262,7 +263,7 @@ def load_spec_file(path: Path) -> AgentSpec:
             raw["instructions"] = (path.parent / instr[1:]).read_text(encoding="utf-8")
         planner = raw.get("planner")
         if isinstance(planner, str) and planner.startswith("@"):
-            raw["planner"] = yaml.safe_load((path.parent / planner[1:]).read_text(encoding="utf-8"))
+            raw["planner"] = safe_load((path.parent / planner[1:]).read_text(encoding="utf-8"))
     return parse_spec(raw, source=str(path))
 
 
