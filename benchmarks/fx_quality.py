@@ -19,8 +19,10 @@ Prints one JSON document (progress goes to stderr). Sections:
   with the same forecast calibrated the older way (one re-estimation per origin), at
   as-of dates every 20 business days whose 22-day outcomes are known: coverage, 90 %
   width and interval score, pooled over pairs and dates. Re-applying must not be worse.
+* ``auto_real`` — the default (``auto``) forecaster on 40 real quarterly tourism series
+  against seasonal naive, with interval coverage (``benchmarks/fx_auto_real.py``).
 
-Usage: ``python benchmarks/fx_quality.py [--sections rates,demand,hedging,reused_fit] [--quick]``
+Usage: ``python benchmarks/fx_quality.py [--sections rates,demand,hedging,reused_fit,auto_real] [--quick]``
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from fx_auto_real import auto_real_section
 
 from evals.report import emit
 from tools.fx import (
@@ -525,7 +528,7 @@ def reused_fit_section(*, quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="rates,demand,hedging,reused_fit")
+    ap.add_argument("--sections", default="rates,demand,hedging,reused_fit,auto_real")
     ap.add_argument("--quick", action="store_true", help="fewer models/origins (smoke run)")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -535,6 +538,7 @@ def main() -> None:
         "demand": demand_section,
         "hedging": hedging_section,
         "reused_fit": reused_fit_section,
+        "auto_real": auto_real_section,
     }
     for name in args.sections.split(","):
         report[name] = sections[name.strip()](quick=args.quick)

@@ -17,6 +17,8 @@ from cockpit.errors import ValidationFailed
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tools.fx.forecast import Forecast
+
 # statsforecast, matplotlib and rich are imported inside the commands: ``--help`` stays fast.
 # A command fails by raising; CliGroup prints the one line and picks the exit code.
 app = typer.Typer(
@@ -91,17 +93,35 @@ def convert_cmd(
 
 @app.command("forecast")
 def forecast_cmd(
-    pair: Annotated[str, typer.Argument(help="BASE/QUOTE, e.g. USD/PHP")],
-    horizon: Annotated[int, typer.Option(help="Business days ahead")] = 22,
-    model: Annotated[str, typer.Option(help="rw, drift, ets, theta, arima, ensemble")] = "rw",
+    pair: Annotated[
+        str | None, typer.Argument(help="BASE/QUOTE, e.g. USD/PHP (or use --csv)")
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Your own series: a CSV with a header row, dates then values"),
+    ] = None,
+    date_column: Annotated[
+        str | None, typer.Option(help="CSV column with the dates (default: the first)")
+    ] = None,
+    value_column: Annotated[
+        str | None, typer.Option(help="CSV column with the values (default: the second)")
+    ] = None,
+    freq: Annotated[
+        str | None, typer.Option(help="B, D, W, M or Q (default: read from the dates)")
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="Steps ahead (default: 22 business days; 8 quarters; 12 months)"),
+    ] = None,
+    model: Annotated[
+        str, typer.Option(help="auto (chosen by cross-validation), rw, snaive, ets, theta, ...")
+    ] = "auto",
     calibration: Annotated[str, typer.Option(help="conformal | empirical | native")] = "conformal",
     plot: Annotated[Path | None, typer.Option(help="Write a chart (.png or .svg)")] = None,
     as_of: Annotated[str | None, typer.Option(help="Forecast from this date")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Forecast a pair with calibrated 80 %/90 % intervals; optionally plot it."""
-    from rich.table import Table
-
+    """Forecast a pair, or your own series from a CSV, with calibrated 80 %/90 % intervals."""
     from tools.fx.charts import render_forecast
     from tools.fx.handlers import run_forecast
     from tools.fx.schemas import ForecastRequest
@@ -114,9 +134,20 @@ def forecast_cmd(
                 raise ValidationFailed(
                     "--plot must end in .png or .svg", code="invalid_chart_format", param="plot"
                 )
+        if (pair is None) == (csv_file is None):
+            raise ValidationFailed(
+                "name a pair (e.g. USD/PHP) or a series with --csv FILE, not both",
+                code="invalid_request",
+                param="pair",
+            )
         fc = run_forecast(
             ForecastRequest(
                 pair=pair,
+                csv=None if csv_file is None else _read_text(csv_file, param="csv"),
+                name=csv_file.stem if csv_file is not None else "series",
+                date_column=date_column,
+                value_column=value_column,
+                freq=freq,  # type: ignore[arg-type]
                 horizon=horizon,
                 model=model,
                 calibration=calibration,  # type: ignore[arg-type]
@@ -132,21 +163,51 @@ def forecast_cmd(
     if as_json:
         _print_json(fc.to_dict())
     else:
-        table = Table(title=f"{fc.name} forecast — {fc.model}, {fc.calibration} intervals")
-        for col in ("date", "mean", "5%", "10%", "90%", "95%"):
-            table.add_column(col, justify="right")
-        lo90, hi90 = fc.interval(0.9)
-        lo80, hi80 = fc.interval(0.8)
-        n = fc.horizon
-        rows = sorted({*range(0, n, max(1, n // 10)), n - 1})
-        for i in rows:
-            table.add_row(
-                str(fc.dates[i]), *(f"{v[i]:.6g}" for v in (fc.mean, lo90, lo80, hi80, hi90))
-            )
-        _console().print(table)
-        _console().print(f"last {fc.history_values[-1]:.6g} on {fc.history_dates[-1]}")
+        _print_forecast(fc)
     if plot is not None:
         _console().print(f"chart written to {plot}")
+
+
+def _read_text(path: Path, *, param: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise ValidationFailed(
+            f"cannot read {path} as UTF-8 text", code="file_unreadable", param=param
+        ) from None
+
+
+def _print_forecast(fc: Forecast) -> None:
+    from rich.table import Table
+
+    from tools.fx.periods import period_label
+
+    body = fc.to_dict()
+    table = Table(title=f"{fc.name} forecast — {fc.model}, {fc.calibration} intervals")
+    for col in ("period", "mean", "5%", "10%", "90%", "95%"):
+        table.add_column(col, justify="right")
+    lo90, hi90 = fc.interval(0.9)
+    lo80, hi80 = fc.interval(0.8)
+    n = fc.horizon
+    for i in sorted({*range(0, n, max(1, n // 10)), n - 1}):
+        point = body["points"][i]
+        table.add_row(
+            point.get("period", point["date"]),
+            *(f"{v[i]:.6g}" for v in (fc.mean, lo90, lo80, hi80, hi90)),
+        )
+    _console().print(table)
+    last = body["last_date"]
+    if fc.freq in ("Q", "M"):
+        last = period_label(date.fromisoformat(last), fc.freq)
+    _console().print(f"last {fc.history_values[-1]:.6g} ({last})")
+    selection = body.get("selection")
+    if selection:
+        runner_up = [n for n in selection["candidates"] if n != selection["chosen"]][:2]
+        _console().print(
+            f"model chosen by cross-validation over {selection['origins']} origins: "
+            f"{selection['chosen']} (error {selection['relative_to_baseline']:.2f}x "
+            f"{selection['baseline']}; next: {', '.join(runner_up)})"
+        )
 
 
 @app.command("hedge")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -29,12 +29,24 @@ from tools.fx.intervals import (
     rolling_errors,
 )
 from tools.fx.models import DEFAULT_QUANTILES, Forecaster, HolidayAdjusted, model_spec
+from tools.fx.periods import period_label
+from tools.fx.selection import (
+    AUTO,
+    JOIN,
+    Selection,
+    build_choice,
+    policy_for,
+    select_model,
+)
 from tools.fx.series import TimeSeries, season_length_for
 
 FloatArray = NDArray[np.float64]
 
 #: Longest horizon accepted, in steps of the series (a year of business days / daily data).
 MAX_HORIZON = 370
+#: Steps forecast when the caller names none: about a month of daily data, a quarter of weeks,
+#: a year of months, two years of quarters.
+DEFAULT_HORIZONS = {"B": 22, "D": 28, "W": 13, "M": 12, "Q": 8}
 #: Trailing observations used to fit a rate model (older history adds little and costs time).
 RATE_HISTORY = 1500
 #: Origins used to calibrate intervals: cheap models (closed-form errors) / refitted models.
@@ -64,6 +76,8 @@ class Forecast:
     history_dates: NDArray[np.datetime64]
     history_values: FloatArray
     notes: tuple[str, ...] = field(default=())
+    selection: Selection | None = None
+    """How ``auto`` chose the model (None when the caller named it)."""
 
     @property
     def horizon(self) -> int:
@@ -94,6 +108,7 @@ class Forecast:
             "points": [
                 {
                     "date": _iso(d),
+                    **self._period(d),
                     "mean": _round(float(self.mean[i])),
                     **{f"q{_qlabel(q)}": _round(float(v[i])) for q, v in self.quantiles.items()},
                 }
@@ -101,14 +116,22 @@ class Forecast:
             ],
             "notes": list(self.notes),
         }
+        if self.selection is not None:
+            body["selection"] = self.selection.to_dict()
         if history:
             body["history"] = [
-                {"date": _iso(d), "value": _round(float(v))}
+                {"date": _iso(d), **self._period(d), "value": _round(float(v))}
                 for d, v in zip(
                     self.history_dates[-history:], self.history_values[-history:], strict=True
                 )
             ]
         return body
+
+    def _period(self, d: np.datetime64) -> dict[str, str]:
+        """Quarterly and monthly points also carry their period label (``1981 Q1``)."""
+        if self.freq not in ("Q", "M"):
+            return {}
+        return {"period": period_label(d.astype("datetime64[D]").astype(date), self.freq)}
 
 
 def _qlabel(q: float) -> str:
@@ -179,7 +202,7 @@ def forecast_series(
     series: TimeSeries,
     *,
     horizon: int,
-    model: str = "rw",
+    model: str = AUTO,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     calibration: str = "conformal",
     transform: str = "log",
@@ -199,7 +222,8 @@ def forecast_series(
         ) from None
     method = parse_method(calibration)
     qs = check_quantiles(quantiles)
-    spec = model_spec(model)
+    if model != AUTO:
+        model_spec(model)  # an unknown name fails before any work
     m = season_length if season_length is not None else season_length_for(series.freq)
     values = series.values[-max_history:] if max_history else series.values
     dates = series.dates[-max_history:] if max_history else series.dates
@@ -207,9 +231,21 @@ def forecast_series(
     h = check_horizon(horizon, n_obs=y.shape[0])
     future = series.future_dates(h)
     hol = {np.datetime64(d, "D") for d in holidays} if holidays is not None else None
+    scaled = scale_by_volatility if scale_by_volatility is not None else tf is Transform.LOG
+    vol = ewma_volatility(y) if scaled else np.ones_like(y)
+    notes: list[str] = []
+    selection: Selection | None = None
+    chosen: Forecaster | None = None
+    name = model
+    if model == AUTO:
+        selection, chosen, name, note = _select(y, horizon=h, season_length=m, scales=vol)
+        notes.extend(note)
+
+    def build_base() -> Forecaster:
+        return build_choice(name, m)
 
     def build() -> Forecaster:
-        base = spec.build(m)
+        base = build_base()
         if hol:
             return HolidayAdjusted(
                 base,
@@ -219,36 +255,29 @@ def forecast_series(
             )
         return base
 
-    fitted = build().fit(y)
+    fitted = chosen if chosen is not None and not hol else build().fit(y)
     path = fitted.predict(h, quantiles=qs)
-    scaled = scale_by_volatility if scale_by_volatility is not None else tf is Transform.LOG
-    vol = ewma_volatility(y) if scaled else np.ones_like(y)
-    notes: list[str] = []
+    cheap = all(model_spec(member).cheap for member in name.split(JOIN))
     sample_size = 0
     if method is CalibrationMethod.NATIVE:
         qpaths = calibrate(path.mean, _empty(h), qs, method=method, native=path.quantiles)
     else:
-        if hol:
+        if selection is not None and not hol and not cheap:
+            # The errors auto scored this model on are the refits calibration would run again.
+            sample = selection.sample
+        else:
             # Holiday masks are aligned to the full history; refit-based errors would
             # need re-aligned masks per origin, so calibrate the base model's errors.
-            def build_base() -> Forecaster:
-                return spec.build(m)
-
-            builder = build_base
-            reusable: Forecaster | None = None
-        else:
-            builder = build
-            reusable = fitted
-        sample = rolling_errors(
-            builder,
-            y,
-            h,
-            n_origins=CALIB_ORIGINS_CHEAP if spec.cheap else CALIB_ORIGINS_REFIT,
-            step=1 if spec.cheap else max(1, h // 4),
-            min_train=max(fitted.min_length, min(y.shape[0] // 2, 250)),
-            scales=vol,
-            fitted=reusable,
-        )
+            sample = rolling_errors(
+                build_base if hol else build,
+                y,
+                h,
+                n_origins=CALIB_ORIGINS_CHEAP if cheap else CALIB_ORIGINS_REFIT,
+                step=1 if cheap else max(1, h // 4),
+                min_train=max(fitted.min_length, min(y.shape[0] // 2, 250)),
+                scales=vol,
+                fitted=None if hol else fitted,
+            )
         sample_size = sample.size
         if sample_size == 0:
             notes.append("history too short to calibrate intervals; model-native quantiles used")
@@ -267,7 +296,24 @@ def forecast_series(
         history_dates=dates,
         history_values=values,
         notes=tuple(notes),
+        selection=selection,
     )
+
+
+def _select(
+    y: FloatArray, *, horizon: int, season_length: int, scales: FloatArray
+) -> tuple[Selection | None, Forecaster | None, str, list[str]]:
+    """``auto``'s choice; a history too short to compare models gets the benchmark, said so."""
+    try:
+        selection, fitted = select_model(
+            y, horizon=horizon, season_length=season_length, scales=scales
+        )
+    except ValidationFailed as exc:
+        if exc.code != "series_too_short":
+            raise
+        baseline = policy_for(season_length).baseline
+        return None, None, baseline, [f"history too short to compare models; {baseline} used"]
+    return selection, fitted, selection.model, []
 
 
 def _empty(h: int) -> ErrorSample:
@@ -300,7 +346,7 @@ def forecast_pair(
     pair: Pair | str,
     *,
     horizon: int,
-    model: str = "rw",
+    model: str = AUTO,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     calibration: str = "conformal",
     as_of: date | None = None,
@@ -320,23 +366,13 @@ def forecast_pair(
     )
     if not notes:
         return fc
-    return Forecast(
-        name=fc.name,
-        model=fc.model,
-        freq=fc.freq,
-        dates=fc.dates,
-        mean=fc.mean,
-        quantiles=fc.quantiles,
-        calibration=fc.calibration,
-        calibration_errors=fc.calibration_errors,
-        history_dates=fc.history_dates,
-        history_values=fc.history_values,
-        notes=notes + fc.notes,
-    )
+    return replace(fc, notes=notes + fc.notes)
 
 
 __all__ = [
+    "DEFAULT_HORIZONS",
     "MAX_HORIZON",
+    "RATE_HISTORY",
     "Forecast",
     "Transform",
     "check_horizon",

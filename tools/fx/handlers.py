@@ -13,7 +13,7 @@ from typing import Any
 
 from cockpit.errors import UserError, ValidationFailed
 from tools.fx.exposure import EXPOSURE_SOURCE_KEY, ExposureSource, Volume, VolumeRecord
-from tools.fx.forecast import Forecast, forecast_pair, forecast_series
+from tools.fx.forecast import DEFAULT_HORIZONS, Forecast, forecast_pair, forecast_series
 from tools.fx.hedging import CarryAssumption, HedgeCosts
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest, VolumeIn
 from tools.fx.series import series_from_csv, series_from_records
@@ -32,6 +32,12 @@ def run_forecast(req: ForecastRequest) -> Forecast:
         raise ValidationFailed(
             "send exactly one of pair, series or csv", code="invalid_request", param="pair"
         )
+    if req.csv is None and (req.date_column or req.value_column):
+        raise ValidationFailed(
+            "date_column and value_column name columns of csv",
+            code="invalid_request",
+            param="date_column" if req.date_column else "value_column",
+        )
     if req.pair is not None:
         if req.transform not in (None, "log"):
             raise ValidationFailed(
@@ -39,7 +45,7 @@ def run_forecast(req: ForecastRequest) -> Forecast:
             )
         return forecast_pair(
             req.pair,
-            horizon=req.horizon,
+            horizon=DEFAULT_HORIZONS["B"] if req.horizon is None else req.horizon,
             model=req.model,
             quantiles=req.quantiles,
             calibration=req.calibration,
@@ -56,10 +62,16 @@ def run_forecast(req: ForecastRequest) -> Forecast:
             [p.model_dump() for p in req.series], name=req.name, freq=req.freq, param="series"
         )
     else:
-        series = series_from_csv(req.csv or "", name=req.name, freq=req.freq)
+        series = series_from_csv(
+            req.csv or "",
+            name=req.name,
+            freq=req.freq,
+            date_column=req.date_column,
+            value_column=req.value_column,
+        )
     return forecast_series(
         series,
-        horizon=req.horizon,
+        horizon=DEFAULT_HORIZONS[series.freq] if req.horizon is None else req.horizon,
         model=req.model,
         quantiles=req.quantiles,
         calibration=req.calibration,

@@ -49,6 +49,8 @@ class ErrorSample:
     errors: FloatArray
     scales: FloatArray
     """Volatility (or 1.0) at each origin; errors are compared after dividing by it."""
+    origins: NDArray[np.intp] | None = None
+    """Index of each row's origin in the series, when the sample knows it."""
 
     @property
     def size(self) -> int:
@@ -136,7 +138,7 @@ def rolling_errors(
             path = build().fit(y[: t + 1]).predict(horizon, quantiles=(0.5,))
             avail = min(horizon, n - 1 - int(t))
             errors[row, :avail] = y[t + 1 : t + 1 + avail] - path.mean[:avail]
-    return ErrorSample(errors, sc[origins])
+    return ErrorSample(errors, sc[origins], origins)
 
 
 def calibrate(

@@ -17,9 +17,22 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A point's date: ISO, or a period label read by tools.fx.periods (aliased: the field is "date").
+DateOrLabel = date | str
+
+
 class SeriesPoint(_Body):
-    date: date
+    date: DateOrLabel = Field(
+        description="An ISO date, or a period label such as 1981 Q1, 1981-03 or Mar 1981",
+    )
     value: float
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _bounded_label(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > 40:
+            raise ValueError("a date or period label is at most 40 characters")
+        return value
 
 
 class VolumeIn(_Body):
@@ -50,9 +63,23 @@ class ForecastRequest(_Body):
     csv: str | None = Field(
         default=None, max_length=2_000_000, description="CSV with a header row: date,value"
     )
+    date_column: str | None = Field(
+        default=None, max_length=200, description="CSV column with the dates (default: the first)"
+    )
+    value_column: str | None = Field(
+        default=None, max_length=200, description="CSV column with the values (default: the second)"
+    )
     name: str = "series"
-    horizon: int = Field(description="Steps ahead (business days for pairs)")
-    model: str = "rw"
+    horizon: int | None = Field(
+        default=None,
+        description="Steps ahead (business days for pairs); default: 22 business days for a pair, "
+        "two seasons for quarterly and monthly series",
+    )
+    model: str = Field(
+        default="auto",
+        description="A registered model, or auto: the candidate with the lowest "
+        "cross-validated error on this series",
+    )
     quantiles: list[float] = Field(default_factory=lambda: list(DEFAULT_QUANTILES), max_length=20)
     calibration: Literal["conformal", "empirical", "native"] = "conformal"
     transform: Literal["log", "log1p", "none"] | None = None

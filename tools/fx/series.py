@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cockpit.errors import ValidationFailed
+from tools.fx.periods import parse_period
 
 #: Fewest observations any forecaster accepts.
 MIN_LENGTH = 10
@@ -105,15 +106,15 @@ def _parse_date(value: Any, *, param: str, row: int) -> np.datetime64:
         return np.datetime64(value, "D")
     if isinstance(value, np.datetime64):
         value = str(np.datetime_as_string(value, unit="D"))
-    text = str(value).strip()
-    try:
-        return np.datetime64(date.fromisoformat(text[:10]), "D")
-    except ValueError:
+    parsed = parse_period(str(value))
+    if parsed is None:
         raise ValidationFailed(
-            f"row {row}: cannot read date {value!r}; use ISO format YYYY-MM-DD",
+            f"row {row}: cannot read date {value!r}; use an ISO date (YYYY-MM-DD) or a period "
+            "such as 1981 Q1, 1981-03 or Mar 1981",
             code="invalid_date",
             param=param,
-        ) from None
+        )
+    return np.datetime64(parsed, "D")
 
 
 def _parse_value(value: Any, *, param: str, row: int) -> float:

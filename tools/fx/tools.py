@@ -31,7 +31,11 @@ class ForecastArgs(_Args):
     horizon: int = Field(
         default=22, ge=1, le=260, description="Business days ahead (22 ≈ one month)"
     )
-    model: Literal["rw", "drift", "ets", "theta", "arima", "ensemble"] = "rw"
+    model: Literal["auto", "rw", "drift", "ets", "theta", "arima", "ensemble"] = Field(
+        default="auto",
+        description="auto: the random walk unless another model beat it significantly on this "
+        "pair's recent history",
+    )
 
 
 class ExposureArgs(_Args):
@@ -64,6 +68,9 @@ def _summary(fc: Forecast, *, every: int) -> dict[str, Any]:
     pts = body["points"]
     keep = sorted({*range(every - 1, len(pts), every), len(pts) - 1})
     body["points"] = [pts[i] for i in keep]
+    if "selection" in body:
+        # The chosen model and its backtest error; the full candidate table stays in the API.
+        body["selection"].pop("candidates")
     return body
 
 
@@ -73,9 +80,10 @@ def _summary(fc: Forecast, *, every: int) -> dict[str, Any]:
 def fx_forecast(ctx: ToolContext, args: ForecastArgs) -> dict[str, Any]:
     """Forecast an exchange rate from ECB reference rates, with 5/10/50/90/95% quantiles.
 
-    Use for "where will USD/PHP be in a month". The default model is the random walk,
-    which no model is known to beat on FX; intervals are calibrated on past errors.
-    Returns the last rate, the point forecast and intervals at weekly steps.
+    Use for "where will USD/PHP be in a month". By default the model is chosen on the
+    pair's own recent history: the random walk, which few models beat on FX, unless one
+    beat it significantly; intervals are calibrated on past errors. Returns the last rate,
+    the point forecast, intervals at weekly steps and how the model was chosen.
     """
     fc = run_forecast(ForecastRequest(pair=args.pair, horizon=args.horizon, model=args.model))
     return _summary(fc, every=5)

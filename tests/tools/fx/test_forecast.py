@@ -11,8 +11,16 @@ from cockpit.errors import CockpitError, NotFound, ValidationFailed
 from tools.fx import forecast_pair, forecast_series, make_series
 
 
+def test_a_pair_forecast_chooses_its_model_against_the_random_walk() -> None:
+    fc = forecast_pair("EUR/USD", horizon=10)
+    assert fc.selection is not None and fc.model == fc.selection.model
+    assert fc.selection.baseline == "rw" and fc.selection.origins >= 30
+    body = fc.to_dict()["selection"]
+    assert body["chosen"] == fc.model and "rw" in body["candidates"]
+
+
 def test_pair_forecast_shape_and_calibration() -> None:
-    fc = forecast_pair("USD/PHP", horizon=30)
+    fc = forecast_pair("USD/PHP", horizon=30, model="rw")
     assert fc.model == "rw" and fc.horizon == 30 and fc.freq == "B"
     assert fc.calibration == "conformal" and fc.calibration_errors > 1000
     assert np.all(

@@ -58,7 +58,8 @@ def test_forecast_json_and_charts(client: TestClient) -> None:
     r = client.post("/v1/fx/forecast", json={"pair": "USD/PHP", "horizon": 10, "history": 3})
     assert r.status_code == 200
     body = r.json()
-    assert len(body["points"]) == 10 and len(body["history"]) == 3 and body["model"] == "rw"
+    assert len(body["points"]) == 10 and len(body["history"]) == 3
+    assert body["model"] == body["selection"]["chosen"] and body["selection"]["baseline"] == "rw"
     png = client.post("/v1/fx/forecast", json={"pair": "USD/PHP", "horizon": 10, "chart": "png"})
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     svg = client.post(
@@ -78,6 +79,28 @@ def test_forecast_user_series(client: TestClient) -> None:
     csv_text = "date,value\n" + "\n".join(f"2026-01-{d:02d},{100 + d}" for d in range(1, 29))
     c = client.post("/v1/fx/forecast", json={"csv": csv_text, "horizon": 5})
     assert c.status_code == 200 and c.json()["points"][0]["date"] == "2026-01-29"
+
+
+def test_a_quarterly_series_with_period_labels_and_no_model(client: TestClient) -> None:
+    series = [
+        {"date": f"{1990 + i // 4} Q{i % 4 + 1}", "value": (100 + 2 * i) * (1.4 if i % 4 else 1.0)}
+        for i in range(48)
+    ]
+    r = client.post("/v1/fx/forecast", json={"series": series, "name": "arrivals"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["freq"] == "Q" and body["horizon"] == 8
+    assert body["points"][0]["period"] == "2002 Q1" and body["points"][0]["date"] == "2002-01-01"
+    assert body["selection"]["baseline"] == "snaive"
+    assert body["model"] == body["selection"]["chosen"]
+    csv_text = "Quarter,Region,Nights\n" + "\n".join(
+        f"{p['date']},north,{p['value']}" for p in series
+    )
+    c = client.post(
+        "/v1/fx/forecast", json={"csv": csv_text, "value_column": "Nights", "horizon": 2}
+    )
+    assert c.status_code == 200, c.text
+    assert [p["period"] for p in c.json()["points"]] == ["2002 Q1", "2002 Q2"]
 
 
 @pytest.mark.parametrize(
@@ -106,6 +129,23 @@ def test_forecast_user_series(client: TestClient) -> None:
             "missing_value",
         ),
         ({"csv": "date,value\n2026-01-01,1\n2026-01-02,2", "horizon": 1}, 422, "series_too_short"),
+        (
+            {  # 2022 Q3 is 2022-07-01: the same period written two ways
+                "series": [
+                    {"date": d, "value": 1}
+                    for d in [f"{2020 + i // 4} Q{i % 4 + 1}" for i in range(11)] + ["2022-07-01"]
+                ]
+            },
+            422,
+            "duplicate_dates",
+        ),
+        (
+            {"series": [{"date": f"{m}/1/2026", "value": 1} for m in range(1, 13)]},
+            422,
+            "invalid_date",
+        ),
+        ({"series": [{"date": "x" * 41, "value": 1}] * 12}, 422, "validation_failed"),
+        ({"pair": "USD/PHP", "value_column": "v"}, 422, "invalid_request"),
     ],
 )
 def test_forecast_bad_input(
