@@ -26,7 +26,7 @@ import numpy as np
 
 from tools.fraud.features import FEATURE_NAMES, FeatureEngine
 from tools.fraud.model import FraudModel
-from tools.fraud.reasons import REASON_TEXT, Reason, top_reasons
+from tools.fraud.reasons import REASON_TEXT, Reason, top_reasons, tree_shap
 from tools.fraud.schema import Transaction, entity_keys
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class FraudScorer:
         self._idx = np.array(
             [FEATURE_NAMES.index(f) for f in self.model.feature_names], dtype=np.int64
         )
+        # Built now (~0.3 s once per model), not in the first scored request.
+        tree_shap(self.model.booster, len(self.model.feature_names))
 
     # ---- internals ---------------------------------------------------------
     def _decide(
@@ -161,6 +163,13 @@ class FraudScorer:
             error_code=code,
         )
 
+    def _contributions(self, x: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions for reason codes: the table lookup of :class:`TreeShap` (the
+        same values as LightGBM's up to float rounding, in half the time), else LightGBM's.
+        Explanations keep LightGBM's own values (:func:`contributions`): they show them whole."""
+        shap = tree_shap(self.model.booster, len(self.model.feature_names))
+        return self.model.contributions(x) if shap is None else shap.contributions(x)
+
     def _remember(self, txn_id: str, vector: np.ndarray, result: ScoreResult) -> None:
         self._cache[txn_id] = _Cached(vector, result)
         if len(self._cache) > self.cache_size:
@@ -180,7 +189,7 @@ class FraudScorer:
             score = float(self.model.predict_proba(x)[0])
             contrib = None
             if explain or not (math.isfinite(score) and score < self.model.policy.review_at):
-                contrib = self.model.contributions(x)[0]
+                contrib = self._contributions(x)[0]
             result = self._decide(txn, score, vector, contrib, blocked)
         except Exception:  # fail closed: never approve because scoring broke
             log.exception("fraud scoring failed for %s", txn.txn_id)
@@ -226,7 +235,7 @@ class FraudScorer:
                 )
                 contribs: dict[int, np.ndarray] = {}
                 if len(need):
-                    c = self.model.contributions(x[need])
+                    c = self._contributions(x[need])
                     contribs = {int(j): c[n] for n, j in enumerate(need)}
                 decide, remember = self._decide, self._remember
                 for j, (i, score) in enumerate(zip(fresh, scores.tolist(), strict=True)):
