@@ -111,8 +111,8 @@ def fill(log: AuditLog, tenant: str, n: int, start: int = 0) -> None:
 
 
 @pytest.fixture
-def db(backend_url: str) -> Database:
-    database = Database(backend_url)
+def db(migrated_backend_url: str) -> Database:
+    database = Database(migrated_backend_url)
     upgrade(database)
     KeyService(database).ensure_tenant("t-a")
     KeyService(database).ensure_tenant("t-b")

@@ -43,8 +43,8 @@ for _mod in (
 
 
 @pytest.fixture
-def db(backend_url: str) -> Database:
-    database = Database(backend_url)
+def db(migrated_backend_url: str) -> Database:
+    database = Database(migrated_backend_url)
     upgrade(database)
     keys = KeyService(database)
     keys.ensure_tenant("t-a")

@@ -16,9 +16,9 @@ from cockpit.testing import register_fake_script, unregister_fake_script
 
 
 @pytest.fixture
-def db(backend_url: str) -> Iterator[Database]:
-    """An empty, migrated database: SQLite and PostgreSQL (``backend_url`` from tests/conftest.py)."""
-    database = Database(backend_url)
+def db(migrated_backend_url: str) -> Iterator[Database]:
+    """An empty database at the newest schema, on SQLite and PostgreSQL (tests/conftest.py)."""
+    database = Database(migrated_backend_url)
     upgrade(database)
     yield database
     database.dispose()

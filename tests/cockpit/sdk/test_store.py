@@ -31,8 +31,8 @@ def fixed() -> Iterator[clock.FixedClock]:
 
 
 @pytest.fixture
-def store(backend_url: str) -> ItemStore:
-    db = Database(backend_url)
+def store(migrated_backend_url: str) -> ItemStore:
+    db = Database(migrated_backend_url)
     upgrade(db)
     keys = KeyService(db)
     keys.ensure_tenant("st-a")

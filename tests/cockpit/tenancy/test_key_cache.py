@@ -41,8 +41,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def db(backend_url: str) -> Database:
-    database = Database(backend_url)
+def db(migrated_backend_url: str) -> Database:
+    database = Database(migrated_backend_url)
     upgrade(database)
     KeyService(database).ensure_tenant("t-a")
     return database

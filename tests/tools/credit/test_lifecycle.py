@@ -40,8 +40,8 @@ def _failing(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def svc(backend_url: str) -> CreditService:
-    db = Database(backend_url)
+def svc(migrated_backend_url: str) -> CreditService:
+    db = Database(migrated_backend_url)
     upgrade(db)
     yield CreditService(db)  # type: ignore[misc]
     db.dispose()
