@@ -22,7 +22,7 @@ from knowledge.filters import check_tags
 from knowledge.parse import parse_document
 from knowledge.screen import screen_text
 
-_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+_MAX_DOC_ID = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +67,26 @@ def _slug(text: str) -> str:
 def document_id_of(doc: DocumentInput) -> str:
     """The id the document is stored under; ValidationFailed if a given one is malformed."""
     doc_id = doc.document_id or _slug(PurePath(doc.filename).stem)
-    if not _DOC_ID.match(doc_id):
+    if not _valid_document_id(doc_id):
         raise ValidationFailed(
-            "document ids are 1–200 characters of letters, digits and . _ : / -",
+            "document ids are 1–200 printable characters without spaces, "
+            "and no path segment is . or ..",
             code="invalid_document_id",
             param="document_id",
         )
     return doc_id
+
+
+def _valid_document_id(doc_id: str) -> bool:
+    """Ids are data (Chroma ids and metadata, bound parameters, URL path tails), so any
+    printable character is stored as given, parentheses and quotes included. Whitespace is
+    refused (an id is copied between tools and shells), and so are ``.``/``..`` segments,
+    so that an id never reads as a relative path wherever one is shown or exported."""
+    if not 1 <= len(doc_id) <= _MAX_DOC_ID or not doc_id.isprintable():
+        return False
+    if any(ch.isspace() for ch in doc_id):
+        return False
+    return not any(part in (".", "..") for part in doc_id.split("/"))
 
 
 def prepare_document(doc: DocumentInput, *, ingested_at: str) -> PreparedDocument:

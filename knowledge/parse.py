@@ -155,6 +155,19 @@ def _item_heading(item: Any, fallback: str) -> str:
     return fallback
 
 
+def _markdown_field(value: Any) -> str | None:
+    """The Markdown text of a knowledge-base export record (``{"id", "title", "content"}``
+    and the like): its ``content`` or ``body`` string, when that is the record's text. Such a
+    record is its Markdown, not a table of fields, so its headings become sections."""
+    if not isinstance(value, dict):
+        return None
+    for key in ("content", "body"):
+        text = value.get(key)
+        if isinstance(text, str) and text.strip():
+            return text
+    return None
+
+
 def _parse_json(text: str, filename: str) -> ParsedDocument:
     try:
         value = json.loads(text)
@@ -164,6 +177,12 @@ def _parse_json(text: str, filename: str) -> ParsedDocument:
         ) from None
     title = _fallback_title(filename)
     sections: list[Section] = []
+    markdown = _markdown_field(value)
+    if markdown is not None:
+        parsed = _parse_markdown(markdown, filename)
+        given = value.get("title")
+        title = given if isinstance(given, str) and given.strip() else parsed.title
+        return ParsedDocument(title, "json", [s for s in parsed.sections if s.text.strip()])
     if isinstance(value, dict):
         if isinstance(value.get("title"), str):
             title = value["title"]

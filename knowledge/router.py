@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cockpit.api.deps import StaffCtx
 from cockpit.errors import ValidationFailed
 from knowledge.ingest import DocumentInput
+from knowledge.segment import LONG_QUERY_LIMIT
 from knowledge.service import store_from_extras
 
 MAX_BATCH_DOCUMENTS = 100
@@ -89,7 +90,7 @@ class DocumentBatch(BaseModel):
 
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(min_length=1, max_length=2000)
+    query: str = Field(min_length=1, max_length=LONG_QUERY_LIMIT)
     collections: list[str] | None = Field(default=None, max_length=20)
     k: int = Field(default=5, ge=1, le=50)
     mode: Literal["hybrid", "bm25", "vector"] = "hybrid"
@@ -191,6 +192,7 @@ def query(body: QueryRequest, ctx: StaffCtx) -> dict[str, Any]:
         mode=body.mode,
         filters=body.filters or None,
         merchant_id=ctx.principal.merchant_id,
+        segment_long=True,  # task descriptions arrive whole over HTTP; see knowledge.segment
     )
     return {"query": body.query, "mode": body.mode, "data": [h.to_dict() for h in hits]}
 

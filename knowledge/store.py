@@ -59,6 +59,7 @@ from knowledge.namespace import (
     split_full_name,
     tenant_namespace,
 )
+from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, fuse_by_document, split_query
 from knowledge.store_client import make_chroma_client
 from knowledge.write import embed_documents, existing_chunks, unchanged, write_documents
 
@@ -525,15 +526,23 @@ class KnowledgeStore:
         filters: Mapping[str, Any] | None = None,
         candidates: int | None = None,
         merchant_id: str | None = None,
+        segment_long: bool = False,
     ) -> list[SearchHit]:
         """Top ``k`` passages for ``text`` from the tenant's and the shared collections (for a
-        caller bound to ``merchant_id``: not from other merchants' collections)."""
+        caller bound to ``merchant_id``: not from other merchants' collections).
+
+        A query over ``SHORT_QUERY_LIMIT`` characters is refused unless ``segment_long``: then
+        (up to ``LONG_QUERY_LIMIT``) its windows are searched and fused by document, one hit
+        per document (``knowledge.segment``)."""
         namespace = tenant_namespace(tenant_id)
         if not text or not text.strip():
             raise ValidationFailed("the query is empty", code="empty_query", param="query")
-        if len(text) > 2000:
+        limit = LONG_QUERY_LIMIT if segment_long else SHORT_QUERY_LIMIT
+        if len(text) > limit:
             raise ValidationFailed(
-                "the query is longer than 2,000 characters", code="query_too_long", param="query"
+                f"the query is longer than {limit:,} characters",
+                code="query_too_long",
+                param="query",
             )
         if not 1 <= k <= 50:
             raise ValidationFailed("k must be between 1 and 50", code="invalid_k", param="k")
@@ -555,8 +564,73 @@ class KnowledgeStore:
                 self._readable(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
             ]
         pool = candidates or max(4 * k, 30)
+        if len(text) > SHORT_QUERY_LIMIT:
+            return self._query_long(cols, text, k=k, mode=mode, where=where, tags=tags, pool=pool)
         query_vector = self.embedder.embed([text])[0] if mode != "bm25" else None
+        fused, info, lists = self._rank(cols, text, query_vector, mode, where, tags, pool)
+        hits = []
+        for key, score in fused[:k]:
+            full, indexed, meta = info[key]
+            ranks = {name: found[key] for name, found in lists.items() if key in found}
+            chunk_id = key.partition("|")[2]
+            hits.append(hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks))
+        return hits
 
+    def _query_long(
+        self,
+        cols: Sequence[Collection],
+        text: str,
+        *,
+        k: int,
+        mode: SearchMode,
+        where: Mapping[str, Any],
+        tags: Sequence[str],
+        pool: int,
+    ) -> list[SearchHit]:
+        """A query over ``SHORT_QUERY_LIMIT``: each window of it searched on its own (one
+        embedding call for all), fused by document; see ``knowledge.segment``."""
+        windows = split_query(text)
+        vectors = self.embedder.embed(windows) if mode != "bm25" else None
+        rankings: list[list[tuple[str, str]]] = []
+        info: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        for n, window in enumerate(windows):
+            vector = vectors[n] if vectors is not None else None
+            fused, found_info, lists = self._rank(cols, window, vector, mode, where, tags, pool)
+            info.update(found_info)
+            for key, _ in fused:
+                for name, found in lists.items():
+                    if key in found:
+                        mine = ranks.setdefault(key, {})
+                        mine[name] = min(mine.get(name, found[key]), found[key])
+            rankings.append(
+                [(key, f"{info[key][0]}|{info[key][2].get('document_id', '')}") for key, _ in fused]
+            )
+        hits = []
+        for key, score in fuse_by_document(rankings)[:k]:
+            full, indexed, meta = info[key]
+            chunk_id = key.partition("|")[2]
+            hits.append(
+                hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks.get(key, {}))
+            )
+        return hits
+
+    def _rank(
+        self,
+        cols: Sequence[Collection],
+        text: str,
+        query_vector: Any,
+        mode: SearchMode,
+        where: Mapping[str, Any],
+        tags: Sequence[str],
+        pool: int,
+    ) -> tuple[
+        list[tuple[str, float]],
+        dict[str, tuple[str, str, Mapping[str, Any]]],
+        dict[str, dict[str, int]],
+    ]:
+        """Every candidate chunk for ``text`` best first (keys ``<collection>|<chunk id>``),
+        with its collection, indexed text and metadata, and its rank in each method."""
         rankings: list[list[str]] = []
         lists: dict[str, dict[str, int]] = {"bm25": {}, "vector": {}}
         scored: dict[str, list[tuple[str, float]]] = {"bm25": [], "vector": []}
@@ -603,13 +677,7 @@ class KnowledgeStore:
             fused = reciprocal_rank_fusion(rankings)
         else:
             fused = sorted(scored[mode], key=lambda kv: -kv[1])
-        hits = []
-        for key, score in fused[:k]:
-            full, indexed, meta = info[key]
-            ranks = {name: found[key] for name, found in lists.items() if key in found}
-            chunk_id = key.partition("|")[2]
-            hits.append(hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks))
-        return hits
+        return fused, info, lists
 
 
 __all__ = ["FILTER_FIELDS", "KnowledgeStore", "make_chroma_client"]
