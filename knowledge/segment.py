@@ -17,8 +17,8 @@ from collections.abc import Sequence
 SHORT_QUERY_LIMIT = 2000
 #: The longest query accepted at all (a long task description with its context).
 LONG_QUERY_LIMIT = 20_000
-#: Target size of one sub-query: about a paragraph, well inside the embedder's window.
-WINDOW_CHARS = 600
+#: Target size of one sub-query: about what the embedder reads (MiniLM: 256 tokens).
+WINDOW_CHARS = 1000
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n")
