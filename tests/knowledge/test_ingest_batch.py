@@ -8,19 +8,14 @@ from typing import Any
 import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from cockpit.api.deps import RequestContext, request_context
-from cockpit.api.errors import install_error_handlers
-from cockpit.config import Settings
 from cockpit.embeddings import HashingEmbedder
 from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.tenancy.principal import Principal, Role
 from knowledge.bm25 import BM25Index
 from knowledge.ingest import DocumentInput
-from knowledge.router import router
 from knowledge.store import KnowledgeStore
+from tests.support.knowledge_api import knowledge_client
 
 
 def _doc(n: int, extra: str = "") -> DocumentInput:
@@ -94,17 +89,8 @@ def test_batches_keep_ownership_rules(store: KnowledgeStore) -> None:
 
 
 def test_batch_endpoint(store: KnowledgeStore, tmp_path: Path) -> None:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router)
-    ctx = RequestContext(
-        principal=Principal(tenant_id="acme", role=Role.MERCHANT, key_id="k"),
-        db=None,  # type: ignore[arg-type]
-        settings=Settings(data_dir=tmp_path),
-        extras={"knowledge": store},
-    )
-    app.dependency_overrides[request_context] = lambda: ctx
-    api = TestClient(app)
+    principal = Principal(tenant_id="acme", role=Role.MERCHANT, key_id="k")
+    api = knowledge_client(store, principal, tmp_path)
     api.post("/v1/knowledge/collections", json={"name": "kbase"})
 
     def upload(n: int) -> dict[str, Any]:

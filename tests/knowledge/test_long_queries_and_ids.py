@@ -6,20 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from cockpit.api.deps import RequestContext, request_context
-from cockpit.api.errors import install_error_handlers
-from cockpit.config import Settings
 from cockpit.errors import ValidationFailed
 from cockpit.tenancy.principal import Principal, Role
 from knowledge.ingest import DocumentInput
 from knowledge.parse import parse_document
-from knowledge.router import router
 from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, fuse_by_document, split_query
 from knowledge.store import KnowledgeStore
 from tests.knowledge.conftest import new_store
+from tests.support.knowledge_api import knowledge_client
 
 TOPICS = {
     "refunds": "Refunds are accepted for 365 days after capture; partial refunds are allowed.",
@@ -136,17 +131,8 @@ def test_json_record_with_markdown_content_is_parsed_as_markdown() -> None:
 
 
 def test_http_query_accepts_a_long_task_description(kb: KnowledgeStore, tmp_path: Path) -> None:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router)
-    ctx = RequestContext(
-        principal=Principal(tenant_id="acme", role=Role.MERCHANT, key_id="k"),
-        db=None,  # type: ignore[arg-type]
-        settings=Settings(data_dir=tmp_path),
-        extras={"knowledge": kb},
-    )
-    app.dependency_overrides[request_context] = lambda: ctx
-    api = TestClient(app)
+    principal = Principal(tenant_id="acme", role=Role.MERCHANT, key_id="k")
+    api = knowledge_client(kb, principal, tmp_path)
     body = {"query": _long_query() * 2, "k": 3, "mode": "bm25", "collections": ["policies"]}
     found = api.post("/v1/knowledge/query", json=body)
     assert found.status_code == 200, found.text

@@ -13,17 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cockpit.api.deps import RequestContext, request_context
-from cockpit.api.errors import install_error_handlers
-from cockpit.config import Settings
 from cockpit.errors import NotFound
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, default_registry
-from knowledge.router import router
 from knowledge.store import KnowledgeStore
+from tests.support.knowledge_api import knowledge_client
 
 TENANT = "acme"
 Client = Callable[[str | None], TestClient]
@@ -38,17 +34,7 @@ def _principal(merchant: str | None) -> Principal:
 @pytest.fixture
 def client_for(store: KnowledgeStore, tmp_path: Path) -> Client:
     def build(merchant: str | None) -> TestClient:
-        app = FastAPI()
-        install_error_handlers(app)
-        app.include_router(router)
-        ctx = RequestContext(
-            principal=_principal(merchant),
-            db=None,  # type: ignore[arg-type]
-            settings=Settings(data_dir=tmp_path),
-            extras={"knowledge": store},
-        )
-        app.dependency_overrides[request_context] = lambda: ctx
-        return TestClient(app)
+        return knowledge_client(store, _principal(merchant), tmp_path)
 
     return build
 

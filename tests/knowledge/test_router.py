@@ -7,15 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cockpit.api.deps import RequestContext, request_context
-from cockpit.api.errors import install_error_handlers
-from cockpit.config import Settings
 from cockpit.tenancy.principal import Principal, Role
-from knowledge.router import router
 from knowledge.store import KnowledgeStore
+from tests.support.knowledge_api import knowledge_client
 
 Client = Callable[[str, Role], TestClient]
 
@@ -23,17 +19,8 @@ Client = Callable[[str, Role], TestClient]
 @pytest.fixture
 def client_for(store: KnowledgeStore, tmp_path: Path) -> Client:
     def build(tenant: str, role: Role = Role.MERCHANT) -> TestClient:
-        app = FastAPI()
-        install_error_handlers(app)
-        app.include_router(router)
-        ctx = RequestContext(
-            principal=Principal(tenant_id=tenant, role=role, key_id="k"),
-            db=None,  # type: ignore[arg-type]
-            settings=Settings(data_dir=tmp_path),
-            extras={"knowledge": store},
-        )
-        app.dependency_overrides[request_context] = lambda: ctx
-        return TestClient(app)
+        principal = Principal(tenant_id=tenant, role=role, key_id="k")
+        return knowledge_client(store, principal, tmp_path)
 
     return build
 
