@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -78,6 +79,27 @@ def _pg_admin_url() -> str:
     return PG_BASE.rsplit("/", 1)[0] + "/postgres"
 
 
+@contextmanager
+def _own_pg_database(prefix: str, *, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of ``template`` if given); its URL, then it is dropped
+    with whatever is still connected to it."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield PG_BASE.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def pg_available() -> bool:
     try:
         import psycopg
@@ -95,34 +117,15 @@ def pg_database() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is required in CI but is not reachable at " + _pg_admin_url())
         pytest.skip("PostgreSQL not reachable (set COCKPIT_TEST_POSTGRES_URL); runs in CI")
-    import psycopg
-
-    name = f"cockpit_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_BASE.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with _own_pg_database("cockpit_t") as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_pg_url(pg_database: str) -> Iterator[str]:
     """A PostgreSQL database that is empty for this test (its own database)."""
-    import psycopg
-
-    name = f"cockpit_f_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin_url()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_BASE.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with _own_pg_database("cockpit_f") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -132,18 +135,9 @@ def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    import psycopg
-
     request.getfixturevalue("pg_database")  # skips (or fails in CI) without PostgreSQL
-    name = f"cockpit_m_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_BASE.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with _own_pg_database("cockpit_m") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -162,20 +156,14 @@ def pg_migrated_template(pg_database: str) -> Iterator[str]:
     Running every migration took seconds per test on PostgreSQL; ``CREATE DATABASE … TEMPLATE``
     copies the migrated files instead. Nothing connects to it after the migration (a template
     with a connection cannot be copied)."""
-    import psycopg
-
     from cockpit.db.migrate import upgrade
     from cockpit.db.session import Database
 
-    name = f"cockpit_tpl_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database = Database(PG_BASE.rsplit("/", 1)[0] + "/" + name)
-    upgrade(database)
-    database.dispose()
-    yield name
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with _own_pg_database("cockpit_tpl") as url:
+        database = Database(url)
+        upgrade(database)
+        database.dispose()
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -191,19 +179,10 @@ def migrated_backend_url(
         shutil.copyfile(migrated_sqlite_template(), target)
         yield f"sqlite:///{target}"
         return
-    import psycopg
 
     template: str = request.getfixturevalue("pg_migrated_template")
-    name = f"cockpit_f_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin_url()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield PG_BASE.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with _own_pg_database("cockpit_f", template=template) as url:
+        yield url
 
 
 def _unavailable(reason: str) -> None:
