@@ -135,9 +135,9 @@ def test_tracks_that_compact_inside_a_chunk_equal_one_at_a_time() -> None:
 def test_a_transaction_that_cannot_be_featured_fails_alone_mid_chunk() -> None:
     txns, labels = _stream(5, 400, cards=3)
     for i in (0, 57, 58, 200, 399):  # unknown currency: no features, state untouched
-        txns[i] = replace(txns[i], currency="XXX")
+        txns[i] = replace(txns[i], currency="QQQ")
     # Late and out-of-order failing payments still let labels up to their time apply.
-    txns[120] = replace(txns[120], currency="XXX", ts=txns[120].ts + 30 * 86_400.0)
+    txns[120] = replace(txns[120], currency="QQQ", ts=txns[120].ts + 30 * 86_400.0)
     _compare(txns, labels, [400, 90])
 
 
@@ -150,4 +150,4 @@ def test_matrix_is_the_batch_and_raises_what_one_at_a_time_raises() -> None:
         engine.matrix(txns), np.array([alone.features(t) for t in txns]), equal_nan=True
     )
     with pytest.raises(KeyError):
-        engine.matrix([replace(txns[0], txn_id="bad", currency="XXX")])
+        engine.matrix([replace(txns[0], txn_id="bad", currency="QQQ")])

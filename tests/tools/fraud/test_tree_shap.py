@@ -9,14 +9,25 @@ import pandas as pd
 from tools.fraud.reasons import TreeShap, top_reasons, tree_shap
 from tools.fraud.training import TrainingRun
 
+#: Small deep trees, single-threaded and seeded, so each test trains the same booster.
+_PARAMS = {
+    "objective": "binary",
+    "num_leaves": 31,
+    "max_depth": 6,
+    "min_child_samples": 5,
+    "verbosity": -1,
+    "num_threads": 1,
+    "seed": 1,
+}
+
 
 def _wire(names: tuple[str, ...], values: np.ndarray, contrib: np.ndarray) -> list[object]:
     """What a score answer shows of the reasons (as ``ScoreResult.to_dict`` rounds them)."""
-    return [
-        (r.code, round(r.contribution, 6),
-         [(f.feature, f.value, round(f.contribution, 6)) for f in r.features[:4]])
-        for r in top_reasons(names, values, contrib[:-1], k=3)
-    ]  # fmt: skip
+    shown: list[object] = []
+    for r in top_reasons(names, values, contrib[:-1], k=3):
+        features = [(f.feature, f.value, round(f.contribution, 6)) for f in r.features[:4]]
+        shown.append((r.code, round(r.contribution, 6), features))
+    return shown
 
 
 def test_equals_pred_contrib_on_the_fraud_model(
@@ -44,11 +55,8 @@ def test_missing_and_zero_rules_and_repeated_features() -> None:
     x[rng.random(x.shape) < 0.15] = 0.0
     y = np.nan_to_num(x[:, 0]) * 2 + np.nan_to_num(x[:, 1]) ** 2 + rng.normal(size=3_000) > 1
     for zero_as_missing in (False, True):
-        booster = lgb.train(
-            {"objective": "binary", "num_leaves": 31, "max_depth": 6, "min_child_samples": 5,
-             "zero_as_missing": zero_as_missing, "verbosity": -1, "num_threads": 1, "seed": 1},
-            lgb.Dataset(x, label=y.astype(int)), num_boost_round=30,
-        )  # fmt: skip
+        params = {**_PARAMS, "zero_as_missing": zero_as_missing}
+        booster = lgb.train(params, lgb.Dataset(x, label=y.astype(int)), num_boost_round=30)
         probe = np.vstack([x[:1_500], [[np.nan, 0.0, 0.0, np.nan], [0.0, np.nan, -0.0, 1e-40]]])
         ours = TreeShap(booster, 4).contributions(probe)
         theirs = booster.predict(probe, pred_contrib=True, num_threads=1)

@@ -50,7 +50,7 @@ def test_a_random_walk_keeps_the_random_walk_unless_beaten_significantly() -> No
     gen = np.random.default_rng(5)
     values = 50 * np.exp(np.cumsum(gen.normal(0, 0.005, 900)))
     dates = np.busday_offset("2020-01-01", np.arange(900), roll="forward")
-    series = make_series(list(dates), values, name="XXX/YYY", freq="B")
+    series = make_series(list(dates), values, name="AAA/BBB", freq="B")
     y = np.log(series.values)
     selection, _ = select_model(y, horizon=22, season_length=1)
     assert set(selection.scores) >= set(RATES.candidates)
