@@ -1,7 +1,7 @@
 """End-state snapshots: what a run changed in the domain state, normalised so worlds compare.
 
 A world is a copy of a template database, so its end state is read as a diff against the
-template (``EXCEPT`` both ways, per table): rows added or changed, rows removed or replaced.
+template (both ways, per table): rows added or changed, rows removed or replaced.
 Ids minted during the run, timestamps and request-derived keys differ between two worlds that
 did the same thing, so they are normalised away; two snapshots are equal when the worlds were
 changed the same way. Approvals, audit, threads and caches are not domain state (approvals are
@@ -110,6 +110,31 @@ def _norm(value: Any, new_ids: dict[str, str]) -> Any:
     return value
 
 
+def _only_in(side: str, other: str, table: str, cols: list[tuple[str, str, bool]]) -> str:
+    """The rows of ``side``'s ``table`` that ``other`` lacks, compared on every column.
+
+    A keyed table is read with a join on its primary key (a row counts when its key is new or
+    any column differs), which walks the key's index instead of sorting every whole row as
+    ``EXCEPT`` does: the same rows, several times faster on wide tables. ``IS NOT`` treats two
+    NULLs as equal, as ``EXCEPT`` does."""
+    names = [n for n, _t, _pk in cols]
+    keys = [n for n, _t, is_pk in cols if is_pk]
+    if not keys:
+        listed = ", ".join(f'"{n}"' for n in names)
+        return (
+            f'SELECT {listed} FROM {side}."{table}" EXCEPT SELECT {listed} FROM {other}."{table}"'
+        )
+    listed = ", ".join(f'a."{n}"' for n in names)
+    on = " AND ".join(f'a."{k}" = b."{k}"' for k in keys)
+    changed = [f'b."{keys[0]}" IS NULL'] + [
+        f'a."{n}" IS NOT b."{n}"' for n in names if n not in keys
+    ]
+    return (
+        f'SELECT {listed} FROM {side}."{table}" AS a LEFT JOIN {other}."{table}" AS b ON {on} '
+        f"WHERE {' OR '.join(changed)}"
+    )
+
+
 def take_snapshot(database: Path, template: Path) -> Snapshot:
     """What ``database`` changed against ``template`` (both SQLite files)."""
     c = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
@@ -119,13 +144,8 @@ def take_snapshot(database: Path, template: Path) -> Snapshot:
         new_ids: dict[str, str] = {}
         for table in _tables(c):
             cols = _columns(c, table)
-            names = ", ".join(f'"{n}"' for n, _t, _pk in cols)
-            added = c.execute(
-                f'SELECT {names} FROM main."{table}" EXCEPT SELECT {names} FROM tpl."{table}"'
-            ).fetchall()
-            removed = c.execute(
-                f'SELECT {names} FROM tpl."{table}" EXCEPT SELECT {names} FROM main."{table}"'
-            ).fetchall()
+            added = c.execute(_only_in("main", "tpl", table, cols)).fetchall()
+            removed = c.execute(_only_in("tpl", "main", table, cols)).fetchall()
             if not added and not removed:
                 continue
             raw[table] = (cols, added, removed)
