@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from cockpit.db.base import utcnow
@@ -55,13 +55,19 @@ FEE_BPS = {"CARD": 290}
 DEFAULT_FEE_BPS = 220
 
 
+def _no_merchant(merchant_id: str) -> NotFound:
+    return NotFound(f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id")
+
+
+def _no_payment(payment_id: str) -> NotFound:
+    return NotFound(f"no payment {payment_id!r}", code="payment_not_found", param="payment_id")
+
+
 def load_merchant(session: Session, merchant_id: str) -> Merchant:
     merchant = session.get(Merchant, merchant_id)
     # session.get bypasses the scoping criteria for identity-map hits, so check the tenant.
     if merchant is None or merchant.tenant_id != session_tenant(session):
-        raise NotFound(
-            f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id"
-        )
+        raise _no_merchant(merchant_id)
     return merchant
 
 
@@ -75,28 +81,35 @@ def load_payment(
         stmt = stmt.with_for_update()
     payment = session.scalar(stmt)
     if payment is None:
-        raise NotFound(f"no payment {payment_id!r}", code="payment_not_found", param="payment_id")
+        raise _no_payment(payment_id)
     return payment
 
 
-_Keyed = TypeVar("_Keyed", Capture, Refund)
+def _locked_payment(
+    conn: Connection, tenant_id: str, req: CaptureRequest | RefundRequest
+) -> Payment:
+    """The request's payment, row-locked, read with Core (written back with
+    :func:`statements.update_payment`)."""
+    payment = statements.locked_payment(
+        conn, tenant_id, req.payment_id, merchant_id=req.merchant_id
+    )
+    if payment is None:
+        raise _no_payment(req.payment_id)
+    return payment
+
 
 REUSED_DETAILS = {"resultCode": "REPEAT_REQ_INCONSISTENT", "resultStatus": "F"}
 """What the wire adds to ``idempotency_key_reused`` for a request id (the gateway's code)."""
 
 
 def _replayed(
-    session: Session, model: type[_Keyed], req: CaptureRequest | RefundRequest
+    conn: Connection, tenant_id: str, table: Table, req: CaptureRequest | RefundRequest
 ) -> tuple[str, dict[str, Any] | None]:
     """The first result for the same body, a conflict for another body. Call it with the
     payment locked: a concurrent twin has then committed, and its row is found."""
     fp = fingerprint(asdict(req))
-    existing = session.scalar(
-        select(model).where(
-            model.merchant_id == req.merchant_id, model.request_id == req.request_id
-        )
-    )
-    record = None if existing is None else Record(existing.fingerprint, existing.response)
+    found = statements.keyed_record(conn, table, tenant_id, req.merchant_id, req.request_id)
+    record = None if found is None else Record(*found)
     return fp, replay(record, fp, key=req.request_id, param="request_id", details=REUSED_DETAILS)
 
 
@@ -129,9 +142,7 @@ class Gateway:
                 return self._pay_again(session, existing, req, fp, at=at)
         merchant, stored_card = facts.merchant, facts.card
         if merchant is None:
-            raise NotFound(
-                f"no merchant {req.merchant_id!r}", code="merchant_not_found", param="merchant_id"
-            )
+            raise _no_merchant(req.merchant_id)
         if merchant.kyb_state not in ACTIVE_KYB:
             raise Conflict(
                 f"merchant {merchant.id} is not active (KYB state {merchant.kyb_state})",
@@ -385,8 +396,10 @@ class Gateway:
 
     def capture_in(self, session: Session, req: CaptureRequest, *, at: datetime) -> dict[str, Any]:
         check_request_id(req.request_id, "request_id")
-        payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
-        fp, stored = _replayed(session, Capture, req)
+        tenant = session_tenant(session)
+        conn = statements.connection(session)
+        payment = _locked_payment(conn, tenant, req)
+        fp, stored = _replayed(conn, tenant, statements.CAPTURES, req)
         if stored is not None:
             return stored
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
@@ -395,6 +408,7 @@ class Gateway:
         capture = self._new_capture(
             payment, request_id=req.request_id, amount=req.amount, is_last=req.is_last, at=at, fp=fp
         )
+        statements.update_payment(session, payment, ("state", "captured_amount", "capture_closed"))
         enqueue_all(
             session,
             payment.merchant_id,
@@ -448,22 +462,36 @@ class Gateway:
 
     def refund_in(self, session: Session, req: RefundRequest, *, at: datetime) -> dict[str, Any]:
         check_request_id(req.request_id, "request_id")
-        payment = load_payment(session, req.payment_id, merchant_id=req.merchant_id, lock=True)
-        fp, stored = _replayed(session, Refund, req)
+        tenant = session_tenant(session)
+        conn = statements.connection(session)
+        payment = _locked_payment(conn, tenant, req)
+        fp, stored = _replayed(conn, tenant, statements.REFUNDS, req)
         if stored is not None:
             return stored
         check_minor(req.amount, payment.currency, method_type=payment.method_type)
         check_refund(payment, req.amount, at=at)
-        merchant = load_merchant(session, payment.merchant_id)
-        refund = Refund(
-            id=new_id("ref"), tenant_id=payment.tenant_id, merchant_id=payment.merchant_id,
+        merchant = statements.merchant(conn, tenant, payment.merchant_id)
+        if merchant is None:
+            raise _no_merchant(payment.merchant_id)
+        refund = statements.transient(
+            Refund,
+            id=new_id("ref"),
+            tenant_id=payment.tenant_id,
+            merchant_id=payment.merchant_id,
             payment_id=payment.id,
-            request_id=req.request_id, amount=req.amount, currency=payment.currency,
-            reason=req.reason, status="SUCCESS", created_at=at, fingerprint=fp, response={},
-        )  # fmt: skip
+            request_id=req.request_id,
+            amount=req.amount,
+            currency=payment.currency,
+            reason=req.reason,
+            status="SUCCESS",
+            created_at=at,
+            fingerprint=fp,
+            response={},
+        )
         payment.refunded_amount += req.amount
         refund.response = refund_view(refund, payment)
-        statements.insert(session.connection(), session_tenant(session), [refund])
+        statements.insert(conn, tenant, [refund])
+        statements.update_payment(session, payment, ("refunded_amount",))
         draft = ledger.JournalDraft("refund", "refund", refund.id)
         ledger.pay_out_of_merchant(
             draft, merchant.id, merchant.settlement_currency, req.amount, payment.currency,
@@ -538,19 +566,12 @@ class Gateway:
         self, session: Session, merchant_id: str, *, cutoff: datetime, at: datetime
     ) -> int:
         """Move captures made before ``cutoff`` from pending to available, fees split out."""
-        merchant = load_merchant(session, merchant_id)
-        captures = session.scalars(
-            select(Capture)
-            .where(
-                Capture.merchant_id == merchant_id,
-                Capture.settled_at.is_(None),
-                Capture.created_at <= cutoff,
-            )
-            .order_by(Capture.created_at)
-        ).all()
-        methods = dict(session.execute(
-            select(Payment.id, Payment.method_category).where(Payment.id.in_({c.payment_id for c in captures}))
-        ).tuples().all()) if captures else {}  # fmt: skip
+        tenant = session_tenant(session)
+        conn = statements.connection(session)
+        merchant = statements.merchant(conn, tenant, merchant_id)
+        if merchant is None:
+            raise _no_merchant(merchant_id)
+        captures = statements.unsettled_captures(conn, tenant, merchant_id, cutoff=cutoff)
         for cap in captures:
             draft = ledger.JournalDraft("settlement", "capture", cap.id)
             pending = ledger.merchant_account(merchant.id, "pending")
@@ -558,12 +579,11 @@ class Gateway:
             quote = draft.move_fx(pending, available, cap.amount, source_currency=cap.currency,
                                   target_currency=merchant.settlement_currency, rates=self.rates)  # fmt: skip
             fee = percent_fee(
-                quote.target_minor,
-                bps=FEE_BPS.get(methods.get(cap.payment_id, ""), DEFAULT_FEE_BPS),
+                quote.target_minor, bps=FEE_BPS.get(cap.method_category or "", DEFAULT_FEE_BPS)
             )
             draft.move(available, ledger.PLATFORM_FEES, fee, merchant.settlement_currency)
             ledger.post(session, draft, at=at)
-            cap.settled_at = at
+        statements.mark_settled(session, tenant, [cap.id for cap in captures], at=at)
         return len(captures)
 
     def settle(

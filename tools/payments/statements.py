@@ -5,7 +5,9 @@ outbox). Through the ORM — a flush per step, an UPDATE per attribute change, l
 criteria compiled into every SELECT — that cost about fifty bare inserts. These helpers
 read and write the same rows with Core on the connection of the caller's transaction, so
 a payment stays all-or-nothing: rows are built as ordinary (transient) mapped objects,
-and :func:`insert` writes them in one statement per table.
+and :func:`insert` writes them in one statement per table. Capture, refund and settlement
+read and write their payment and capture rows the same way; an ORM copy of such a row that
+the session holds is expired once it is written (:func:`expire_held`), so it is read again.
 
 Each statement is compiled once per dialect and run through the driver
 (:mod:`tools.payments.prepared`): Core's per-call compile-cache lookup, parameter and
@@ -36,16 +38,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm.exc import StaleDataError
 
 from cockpit.db.base import Base, TenantScoped
 from cockpit.errors import InternalError
-from tools.payments.models import Balance, Card, Merchant, Payment
+from tools.payments.models import Balance, Capture, Card, Merchant, Payment, Refund
 from tools.payments.prepared import Prepared, insert_into
 
 PAYMENTS = cast(Table, Payment.__table__)
 BALANCES = cast(Table, Balance.__table__)
 MERCHANTS = cast(Table, Merchant.__table__)
 CARDS = cast(Table, Card.__table__)
+CAPTURES = cast(Table, Capture.__table__)
+REFUNDS = cast(Table, Refund.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +260,163 @@ def pay_facts(
     )
 
 
+_MERCHANT = Prepared(
+    select(
+        MERCHANTS.c.id, MERCHANTS.c.country, MERCHANTS.c.kyb_state, MERCHANTS.c.settlement_currency
+    ).where(MERCHANTS.c.tenant_id == bindparam("tenant"), MERCHANTS.c.id == bindparam("merchant"))
+)
+
+
+def merchant(conn: Connection, tenant_id: str, merchant_id: str) -> MerchantFacts | None:
+    row = _MERCHANT.first(conn, {"tenant": tenant_id, "merchant": merchant_id})
+    return None if row is None else MerchantFacts(*row)
+
+
+# ----- a stored payment changed by capture and refund -------------------------------------
+
+
+@cache
+def _payment_select(*, by_merchant: bool) -> tuple[tuple[str, ...], Prepared]:
+    """The attribute names, and a locking SELECT of every column of one payment."""
+    pairs = _columns(Payment)
+    where = [PAYMENTS.c.tenant_id == bindparam("tenant"), PAYMENTS.c.id == bindparam("payment")]
+    if by_merchant:
+        where.append(PAYMENTS.c.merchant_id == bindparam("merchant"))
+    stmt = select(*(PAYMENTS.c[column] for _, column in pairs)).where(*where).with_for_update()
+    return tuple(attr for attr, _ in pairs), Prepared(stmt)
+
+
+def locked_payment(
+    conn: Connection, tenant_id: str, payment_id: str, *, merchant_id: str | None
+) -> Payment | None:
+    """The payment, row-locked, as a transient object (None when the tenant has no such
+    payment, or it belongs to another merchant than ``merchant_id``); write what changes
+    with :func:`update_payment`."""
+    attrs, stmt = _payment_select(by_merchant=merchant_id is not None)
+    row = stmt.first(conn, {"tenant": tenant_id, "payment": payment_id, "merchant": merchant_id})
+    return None if row is None else transient(Payment, **dict(zip(attrs, row, strict=True)))
+
+
+@cache
+def _payment_update(columns: tuple[str, ...]) -> Prepared:
+    return Prepared(
+        update(PAYMENTS)
+        .where(
+            PAYMENTS.c.tenant_id == bindparam("where_tenant"),
+            PAYMENTS.c.id == bindparam("where_id"),
+            PAYMENTS.c.version == bindparam("where_version"),
+        )
+        .values({column: bindparam(column) for column in (*columns, "version")})
+    )
+
+
+def update_payment(session: Session, payment: Payment, changed: tuple[str, ...]) -> None:
+    """Write the ``changed`` attributes (each named as its column) of a payment read by
+    :func:`locked_payment` and bump its version, checked as the ORM checks it: a mismatch
+    raises ``StaleDataError``, which the transaction retries.
+
+    An ORM copy of the row that the session holds is expired, so it is read again.
+    """
+    values = {column: payment.__dict__[column] for column in changed}
+    values |= {"version": payment.version + 1, "where_tenant": payment.tenant_id}
+    values |= {"where_id": payment.id, "where_version": payment.version}
+    if _payment_update(changed).execute(bound(session), values) != 1:
+        raise StaleDataError(f"payment {payment.id} changed under its row lock")
+    payment.version += 1
+    expire_held(session, Payment, [payment.id])
+
+
+def expire_held(session: Session, model: type[Base], ids: Iterable[str]) -> None:
+    """Expire the session's ORM copies of rows just written with Core: they are stale."""
+    if not session.identity_map:
+        return
+    mapper = inspect(model)
+    for row_id in ids:
+        held = session.identity_map.get(mapper.identity_key_from_primary_key((row_id,)))
+        if held is not None:
+            session.expire(held)
+
+
+@cache
+def _keyed_record(table: Table) -> Prepared:
+    return Prepared(
+        select(table.c.fingerprint, table.c.response).where(
+            table.c.tenant_id == bindparam("tenant"),
+            table.c.merchant_id == bindparam("merchant"),
+            table.c.request_id == bindparam("request"),
+        )
+    )
+
+
+def keyed_record(
+    conn: Connection, table: Table, tenant_id: str, merchant_id: str, request_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """``(fingerprint, response)`` of the capture or refund row recorded for a merchant's
+    request id, or None."""
+    params = {"tenant": tenant_id, "merchant": merchant_id, "request": request_id}
+    row = _keyed_record(table).first(conn, params)
+    return None if row is None else (row[0], row[1])
+
+
+# ----- settlement ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """A capture waiting for settlement, with its payment's method category."""
+
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    method_category: str | None
+
+
+_UNSETTLED = Prepared(
+    select(
+        CAPTURES.c.id,
+        CAPTURES.c.payment_id,
+        CAPTURES.c.amount,
+        CAPTURES.c.currency,
+        PAYMENTS.c.method_category,
+    )
+    .select_from(CAPTURES)
+    .outerjoin(
+        PAYMENTS,
+        and_(PAYMENTS.c.tenant_id == CAPTURES.c.tenant_id, PAYMENTS.c.id == CAPTURES.c.payment_id),
+    )
+    .where(
+        CAPTURES.c.tenant_id == bindparam("tenant"),
+        CAPTURES.c.merchant_id == bindparam("merchant"),
+        CAPTURES.c.settled_at.is_(None),
+        CAPTURES.c.created_at <= bindparam("cutoff"),
+    )
+    .order_by(CAPTURES.c.created_at)
+)
+
+
+def unsettled_captures(
+    conn: Connection, tenant_id: str, merchant_id: str, *, cutoff: datetime
+) -> list[Unsettled]:
+    """The merchant's captures made by ``cutoff`` and not settled yet, oldest first."""
+    params = {"tenant": tenant_id, "merchant": merchant_id, "cutoff": cutoff}
+    return [Unsettled(*row) for row in _UNSETTLED.rows(conn, params)]
+
+
+_SETTLE = Prepared(
+    update(CAPTURES)
+    .where(CAPTURES.c.tenant_id == bindparam("tenant"), CAPTURES.c.id == bindparam("capture"))
+    .values(settled_at=bindparam("at"))
+)
+
+
+def mark_settled(session: Session, tenant_id: str, capture_ids: list[str], *, at: datetime) -> None:
+    """Stamp the captures settled at ``at``, in one driver call."""
+    rows = [{"tenant": tenant_id, "capture": cid, "at": at} for cid in capture_ids]
+    _SETTLE.execute_many(bound(session), rows)
+    expire_held(session, Capture, capture_ids)
+
+
 _DECLINES = Prepared(
     select(PAYMENTS.c.decline_code, PAYMENTS.c.created_at).where(
         PAYMENTS.c.tenant_id == bindparam("tenant"),
@@ -333,18 +495,28 @@ _BALANCE_COLUMNS = ("tenant_id", "account", "currency", "balance")
 
 
 __all__ = [
+    "CAPTURES",
+    "REFUNDS",
     "CardFacts",
     "MerchantFacts",
     "PayFacts",
     "PaymentRecord",
+    "Unsettled",
     "add_to_balances",
     "bound",
     "card",
     "connection",
+    "expire_held",
     "insert",
     "insert_values",
+    "keyed_record",
+    "locked_payment",
+    "mark_settled",
+    "merchant",
     "pay_facts",
     "payment_record",
     "recent_card_declines",
     "transient",
+    "unsettled_captures",
+    "update_payment",
 ]
