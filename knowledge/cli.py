@@ -135,11 +135,16 @@ def query(
         list[str] | None,
         typer.Option("--collection", "-c", help="Limit to collection (repeatable)."),
     ] = None,
-    k: Annotated[int, typer.Option("-k", help="Number of passages.")] = 5,
+    k: Annotated[
+        int, typer.Option("-k", help="Number of documents (with --chunks: passages).")
+    ] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, bm25 or vector.")] = "hybrid",
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Only documents with this tag.")
     ] = None,
+    chunks: Annotated[
+        bool, typer.Option("--chunks", help="Count passages, not documents.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the tenant's collections and Cockpit's documentation."""
@@ -151,6 +156,7 @@ def query(
         k=k,
         mode=mode,  # type: ignore[arg-type]
         filters={"tags": tag} if tag else None,
+        group="chunks" if chunks else "documents",
     )
     if as_json:
         _console().print_json(json.dumps([h.to_dict() for h in hits]))

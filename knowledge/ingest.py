@@ -121,6 +121,7 @@ def prepare_document(doc: DocumentInput, *, ingested_at: str) -> PreparedDocumen
             "tags": ",".join(clean_tags),
             "untrusted": verdict.untrusted,
             "untrusted_reasons": ",".join(verdict.reasons),
+            "screen_flags": ",".join(verdict.flags),
             "ingested_at": ingested_at,
         }
         meta.update({f"tag:{t}": True for t in clean_tags})

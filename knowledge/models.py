@@ -6,7 +6,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from knowledge.screen import strict_verdict
+
 SearchMode = Literal["hybrid", "bm25", "vector"]
+Grouping = Literal["documents", "chunks"]
+"""What ``k`` counts: documents, each with its best chunks (default), or chunks (the old way)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,10 @@ class SearchHit:
     untrusted_reasons: tuple[str, ...] = ()
     ranks: dict[str, int] = field(default_factory=dict)
     """1-based rank of this chunk in each method that found it (``bm25``, ``vector``)."""
+    flags: tuple[str, ...] = ()
+    """Procedure the passage states (``names_tool``): worth knowing, not a reason to distrust it."""
+    more: tuple[SearchHit, ...] = ()
+    """With documents counted (``group="documents"``): the document's next best chunks."""
 
     @property
     def document_id(self) -> str:
@@ -112,6 +120,8 @@ class SearchHit:
             "untrusted": self.untrusted,
             "untrusted_reasons": list(self.untrusted_reasons),
             "ranks": dict(self.ranks),
+            "flags": list(self.flags),
+            "more": [hit.to_dict() for hit in self.more],
         }
 
 
@@ -123,11 +133,19 @@ def hit_from_chunk(
     *,
     score: float,
     ranks: dict[str, int],
+    strict_screen: bool = False,
 ) -> SearchHit:
     """A search hit from a stored chunk: its indexed text, its metadata and its Chroma
-    collection's full name (the tenant namespace is dropped from the citation)."""
+    collection's full name (the tenant namespace is dropped from the citation).
+
+    ``strict_screen`` reads the screen's flags as reasons to distrust (the pre-flag behaviour)."""
     offset = int(meta.get("body_offset", 0) or 0)
     path = str(meta.get("section_path", ""))
+    untrusted = bool(meta.get("untrusted", False))
+    reasons = _listed(meta, "untrusted_reasons")
+    flags = _listed(meta, "screen_flags")
+    if strict_screen:
+        untrusted, reasons = strict_verdict(untrusted, reasons, flags)
     return SearchHit(
         chunk_id=chunk_id,
         text=indexed[offset:],
@@ -142,16 +160,22 @@ def hit_from_chunk(
         ),
         section_path=tuple(p for p in path.split(" > ") if p),
         tags=tuple(t for t in str(meta.get("tags", "")).split(",") if t),
-        untrusted=bool(meta.get("untrusted", False)),
-        untrusted_reasons=tuple(r for r in str(meta.get("untrusted_reasons", "")).split(",") if r),
+        untrusted=untrusted,
+        untrusted_reasons=reasons,
         ranks=ranks,
+        flags=flags,
     )
+
+
+def _listed(meta: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return tuple(r for r in str(meta.get(key, "")).split(",") if r)
 
 
 __all__ = [
     "Citation",
     "CollectionInfo",
     "DocumentInfo",
+    "Grouping",
     "IngestResult",
     "SearchHit",
     "SearchMode",

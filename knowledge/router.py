@@ -95,6 +95,25 @@ class QueryRequest(BaseModel):
     k: int = Field(default=5, ge=1, le=50)
     mode: Literal["hybrid", "bm25", "vector"] = "hybrid"
     filters: dict[str, Any] = Field(default_factory=dict)
+    group: Literal["documents", "chunks"] = Field(
+        default="documents",
+        description="What k counts: documents, each with its next best chunks in `more`, "
+        "or chunks (the behaviour before documents were counted)",
+    )
+    own_first: bool = Field(
+        default=True,
+        description="With no collections named, the tenant's own collections rank above the "
+        "shared (platform) ones; false: equal rank",
+    )
+    fields: bool = Field(
+        default=True,
+        description="Let the title/heading field raise documents (hybrid, documents)",
+    )
+    strict_screen: bool = Field(
+        default=False,
+        description="Treat passages the injection screen only flagged (procedure naming a "
+        "tool) as untrusted, as before flags existed",
+    )
 
 
 @router.get("/collections")
@@ -193,6 +212,10 @@ def query(body: QueryRequest, ctx: StaffCtx) -> dict[str, Any]:
         filters=body.filters or None,
         merchant_id=ctx.principal.merchant_id,
         segment_long=True,  # task descriptions arrive whole over HTTP; see knowledge.segment
+        group=body.group,
+        own_first=body.own_first,
+        fields=body.fields,
+        strict_screen=body.strict_screen,
     )
     return {"query": body.query, "mode": body.mode, "data": [h.to_dict() for h in hits]}
 

@@ -4,6 +4,14 @@ Content that tries to change an agent's instructions is still stored and
 returned, but as data: chunks that match are flagged ``untrusted`` with the
 reasons, so the agents' own injection guard can quote rather than obey them.
 This screen only flags; it never rewrites or drops text.
+
+Procedure is not injection: a policy that says "use the make_payment tool when the
+user accepts" is what a knowledge base is for. Naming a tool is therefore a *flag*
+(``flags``: ``names_tool``), shown with the passage but leaving it trusted; only
+the phrases that try to take over the reader (override its instructions, reassign
+its role, reach for secrets, hand off or move money on the text's say-so, hide
+things from the user) make a chunk ``untrusted``. A caller that wants the old,
+stricter reading asks for it at query time (``strict_screen``).
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "tool_command",
-            r"\b(call|invoke|run|use|execute)\s+(the\s+)?[a-z_]+\s+tool\b|\btransfer_to_[a-z_]+\b|\b(issue|make|process|approve)\s+(a\s+|the\s+)?(full\s+)?(refund|payout|transfer)s?\s+(to|for|of)\b",
+            r"\btransfer_to_[a-z_]+\b|\b(issue|make|process|approve)\s+(a\s+|the\s+)?(full\s+)?(refund|payout|transfer)s?\s+(to|for|of)\b",
         ),
         (
             "conceal_from_user",
@@ -45,18 +53,40 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+#: (flag code, pattern): procedure an honest document states, worth showing, not distrusting.
+_FLAGS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "names_tool",
+        re.compile(r"\b(call|invoke|run|use|execute)\s+(the\s+)?[a-z_]+\s+tool\b", re.IGNORECASE),
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenResult:
     """Whether text looks like it carries instructions, and why."""
 
     untrusted: bool
+    """It tries to take over the reader: return it as quoted data only."""
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    """Why it is untrusted (rule codes)."""
+    flags: tuple[str, ...] = field(default_factory=tuple)
+    """Procedure it states (``names_tool``): shown with the passage, which stays trusted."""
 
 
 def screen_text(text: str) -> ScreenResult:
     """Flag text that tries to instruct the reader (an agent) rather than inform it."""
     reasons = tuple(code for code, pattern in _RULES if pattern.search(text))
-    return ScreenResult(untrusted=bool(reasons), reasons=reasons)
+    flags = tuple(code for code, pattern in _FLAGS if pattern.search(text))
+    return ScreenResult(untrusted=bool(reasons), reasons=reasons, flags=flags)
 
 
-__all__ = ["ScreenResult", "screen_text"]
+def strict_verdict(
+    untrusted: bool, reasons: tuple[str, ...], flags: tuple[str, ...]
+) -> tuple[bool, tuple[str, ...]]:
+    """The pre-flag reading (``strict_screen``): every flag counts as a reason to distrust."""
+    merged = reasons + tuple(f for f in flags if f not in reasons)
+    return untrusted or bool(flags), merged
+
+
+__all__ = ["ScreenResult", "screen_text", "strict_verdict"]

@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any, Literal
 
 from chromadb.api import ClientAPI
@@ -39,18 +39,17 @@ from cockpit.clock import utcnow
 from cockpit.config import Settings
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from knowledge.bm25 import BM25Index
+from knowledge.candidates import Snapshot, Weights, fuse_windows, rank
 from knowledge.embedding_function import CockpitEmbeddingFunction
-from knowledge.filters import FILTER_FIELDS, chroma_where, compile_filters, matches
-from knowledge.fusion import reciprocal_rank_fusion
+from knowledge.filters import FILTER_FIELDS, compile_filters
 from knowledge.ingest import DocumentInput, PreparedDocument, document_id_of, prepare_document
 from knowledge.models import (
     CollectionInfo,
     DocumentInfo,
+    Grouping,
     IngestResult,
     SearchHit,
     SearchMode,
-    hit_from_chunk,
 )
 from knowledge.namespace import (
     SHARED_NAMESPACE,
@@ -59,7 +58,14 @@ from knowledge.namespace import (
     split_full_name,
     tenant_namespace,
 )
-from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, fuse_by_document, split_query
+from knowledge.ranking import (
+    QUERY_EMBED_CHARS,
+    SHARED_WEIGHT,
+    TITLE_WEIGHT,
+    embedding_text,
+    group_by_document,
+)
+from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, split_query
 from knowledge.store_client import make_chroma_client
 from knowledge.write import embed_documents, existing_chunks, unchanged, write_documents
 
@@ -84,27 +90,23 @@ def _no_collection(full: str) -> NotFound:
     )
 
 
-@dataclass
-class _Snapshot:
-    """A collection's chunks as of one revision: texts, metadata and a BM25 index."""
-
-    revision: str
-    ids: list[str]
-    texts: list[str]
-    metadatas: list[Mapping[str, Any]]
-    index: BM25Index
-    row_of: dict[str, int]
-
-
 class KnowledgeStore:
     """Collections per tenant, ingestion and hybrid (BM25 + vector) search."""
 
-    def __init__(self, client: ClientAPI, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        *,
+        embedder: Embedder | None = None,
+        query_embed_chars: int | None = QUERY_EMBED_CHARS,
+    ) -> None:
         self._client = client
         self.embedder = embedder or default_embedder()
+        self.query_embed_chars = query_embed_chars
+        """What of a query (or window) is embedded, in characters; None: all of it."""
         self._function = CockpitEmbeddingFunction(self.embedder, spec=None)
         self._lock = threading.RLock()
-        self._snapshots: dict[str, _Snapshot] = {}
+        self._snapshots: dict[str, Snapshot] = {}
 
     @classmethod
     def from_settings(
@@ -491,7 +493,7 @@ class KnowledgeStore:
         return len(found)
 
     # ----------------------------------------------------------------- search
-    def _snapshot(self, col: Collection) -> _Snapshot:
+    def _snapshot(self, col: Collection) -> Snapshot:
         revision = f"{(col.metadata or {}).get('revision', '0')}:{col.count()}"
         snap = self._snapshots.get(col.name)
         if snap is not None and snap.revision == revision:
@@ -500,18 +502,7 @@ class KnowledgeStore:
             snap = self._snapshots.get(col.name)
             if snap is not None and snap.revision == revision:
                 return snap
-            data = col.get(include=["documents", "metadatas"])
-            ids = list(data["ids"])
-            texts = [d or "" for d in data["documents"] or []]
-            metas: list[Mapping[str, Any]] = [m or {} for m in data["metadatas"] or []]
-            snap = _Snapshot(
-                revision,
-                ids,
-                texts,
-                metas,
-                BM25Index.build(ids, texts),
-                {i: n for n, i in enumerate(ids)},
-            )
+            snap = Snapshot.build(revision, col.get(include=["documents", "metadatas"]))
             self._snapshots[col.name] = snap
             return snap
 
@@ -527,9 +518,19 @@ class KnowledgeStore:
         candidates: int | None = None,
         merchant_id: str | None = None,
         segment_long: bool = False,
+        group: Grouping = "documents",
+        own_first: bool = True,
+        fields: bool = True,
+        strict_screen: bool = False,
     ) -> list[SearchHit]:
-        """Top ``k`` passages for ``text`` from the tenant's and the shared collections (for a
-        caller bound to ``merchant_id``: not from other merchants' collections).
+        """Top ``k`` documents for ``text`` from the tenant's and the shared collections (for a
+        caller bound to ``merchant_id``: not from other merchants' collections), each hit its
+        best chunk with the next best in ``more``; ``group="chunks"``: the top ``k`` chunks.
+
+        With no ``collections`` named, the tenant's own rank above the shared (platform)
+        ones (``own_first``; ``False``: equal). ``fields`` fuses in the title/heading field
+        (hybrid only). ``strict_screen`` reads the injection screen's flags (procedure that
+        names a tool) as untrusted, as before flags existed. See ``knowledge.ranking``.
 
         A query over ``SHORT_QUERY_LIMIT`` characters is refused unless ``segment_long``: then
         (up to ``LONG_QUERY_LIMIT``) its windows are searched and fused by document, one hit
@@ -550,6 +551,10 @@ class KnowledgeStore:
             raise ValidationFailed(
                 "mode is hybrid, bm25 or vector", code="invalid_mode", param="mode"
             )
+        if group not in ("documents", "chunks"):
+            raise ValidationFailed(
+                "group is documents or chunks", code="invalid_group", param="group"
+            )
         where, tags = compile_filters(filters or {})
         if collections is None:
             cols = [
@@ -564,17 +569,52 @@ class KnowledgeStore:
                 self._readable(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
             ]
         pool = candidates or max(4 * k, 30)
+        weights = Weights(
+            shared=SHARED_WEIGHT if own_first and collections is None else 1.0,
+            title=TITLE_WEIGHT if fields and mode == "hybrid" and group == "documents" else 0.0,
+        )
         if len(text) > SHORT_QUERY_LIMIT:
-            return self._query_long(cols, text, k=k, mode=mode, where=where, tags=tags, pool=pool)
-        query_vector = self.embedder.embed([text])[0] if mode != "bm25" else None
-        fused, info, lists = self._rank(cols, text, query_vector, mode, where, tags, pool)
-        hits = []
-        for key, score in fused[:k]:
-            full, indexed, meta = info[key]
-            ranks = {name: found[key] for name, found in lists.items() if key in found}
-            chunk_id = key.partition("|")[2]
-            hits.append(hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks))
-        return hits
+            return self._query_long(
+                cols,
+                text,
+                k=k,
+                mode=mode,
+                where=where,
+                tags=tags,
+                pool=pool,
+                weights=weights,
+                strict_screen=strict_screen,
+            )
+        query_vector = self._embed_queries([text])[0] if mode != "bm25" else None
+        sources = self._sources(cols, vectors=query_vector is not None)
+        found = rank(
+            sources,
+            text,
+            query_vector,
+            mode=mode,
+            where=where,
+            tags=tags,
+            pool=pool,
+            weights=weights,
+        )
+
+        def make(key: str, score: float) -> SearchHit:
+            return found.hit(key, score, strict_screen=strict_screen)
+
+        if group == "chunks":
+            return [make(key, score) for key, score in found.fused[:k]]
+        scores = dict(found.fused)
+        documents = [
+            (key, score + found.bonus.get(found.document_of(key), 0.0), more)
+            for key, score, more in group_by_document(
+                found.fused, found.document_of, k=len(found.fused)
+            )
+        ]
+        documents.sort(key=lambda d: -d[1])  # stable: the fused order breaks ties
+        return [
+            replace(make(key, score), more=tuple(make(m, scores[m]) for m in more))
+            for key, score, more in documents[:k]
+        ]
 
     def _query_long(
         self,
@@ -586,98 +626,51 @@ class KnowledgeStore:
         where: Mapping[str, Any],
         tags: Sequence[str],
         pool: int,
+        weights: Weights,
+        strict_screen: bool,
     ) -> list[SearchHit]:
         """A query over ``SHORT_QUERY_LIMIT``: each window of it searched on its own (one
         embedding call for all), fused by document; see ``knowledge.segment``."""
         windows = split_query(text)
-        vectors = self.embedder.embed(windows) if mode != "bm25" else None
-        rankings: list[list[tuple[str, str]]] = []
-        info: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
-        ranks: dict[str, dict[str, int]] = {}
-        for n, window in enumerate(windows):
-            vector = vectors[n] if vectors is not None else None
-            fused, found_info, lists = self._rank(cols, window, vector, mode, where, tags, pool)
-            info.update(found_info)
-            for key, _ in fused:
-                for name, found in lists.items():
-                    if key in found:
-                        mine = ranks.setdefault(key, {})
-                        mine[name] = min(mine.get(name, found[key]), found[key])
-            rankings.append(
-                [(key, f"{info[key][0]}|{info[key][2].get('document_id', '')}") for key, _ in fused]
-            )
-        hits = []
-        for key, score in fuse_by_document(rankings)[:k]:
-            full, indexed, meta = info[key]
-            chunk_id = key.partition("|")[2]
-            hits.append(
-                hit_from_chunk(chunk_id, full, indexed, meta, score=score, ranks=ranks.get(key, {}))
-            )
-        return hits
+        vectors = self._embed_queries(windows) if mode != "bm25" else None
+        sources = self._sources(cols, vectors=vectors is not None)
+        found = fuse_windows(
+            [
+                rank(
+                    sources,
+                    window,
+                    vectors[n] if vectors is not None else None,
+                    mode=mode,
+                    where=where,
+                    tags=tags,
+                    pool=pool,
+                    weights=weights,
+                )
+                for n, window in enumerate(windows)
+            ]
+        )
+        return [
+            found.hit(key, score, strict_screen=strict_screen) for key, score in found.fused[:k]
+        ]
 
-    def _rank(
-        self,
-        cols: Sequence[Collection],
-        text: str,
-        query_vector: Any,
-        mode: SearchMode,
-        where: Mapping[str, Any],
-        tags: Sequence[str],
-        pool: int,
-    ) -> tuple[
-        list[tuple[str, float]],
-        dict[str, tuple[str, str, Mapping[str, Any]]],
-        dict[str, dict[str, int]],
-    ]:
-        """Every candidate chunk for ``text`` best first (keys ``<collection>|<chunk id>``),
-        with its collection, indexed text and metadata, and its rank in each method."""
-        rankings: list[list[str]] = []
-        lists: dict[str, dict[str, int]] = {"bm25": {}, "vector": {}}
-        scored: dict[str, list[tuple[str, float]]] = {"bm25": [], "vector": []}
-        info: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+    def _sources(
+        self, cols: Sequence[Collection], *, vectors: bool
+    ) -> list[tuple[Collection, Snapshot]]:
+        """The collections that hold chunks, with their snapshots (embedders checked when
+        their vectors are searched)."""
+        sources = []
         for col in cols:
-            full = col.name
             snap = self._snapshot(col)
-            if not snap.ids:
-                continue
-            allowed = (
-                {n for n, m in enumerate(snap.metadatas) if matches(m, where, tags)}
-                if (where or tags)
-                else None
-            )
-            if mode != "vector":
-                found = snap.index.search(text, limit=pool, allowed=allowed)
-                ids = [f"{full}|{cid}" for cid, _ in found]
-                rankings.append(ids)
-                scored["bm25"].extend((i, s) for i, (_, s) in zip(ids, found, strict=True))
-                lists["bm25"].update({i: r for r, i in enumerate(ids, 1)})
-            if query_vector is not None:
-                self._check_embedder(col)
-                n = min(pool, len(snap.ids) if allowed is None else len(allowed))
-                if n > 0:
-                    result = col.query(
-                        query_embeddings=[query_vector.tolist()],
-                        n_results=n,
-                        where=chroma_where(where, tags),
-                        include=["distances"],
-                    )
-                    ids = [f"{full}|{cid}" for cid in result["ids"][0]]
-                    distances = (result["distances"] or [[]])[0]
-                    rankings.append(ids)
-                    scored["vector"].extend(
-                        (i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)
-                    )
-                    lists["vector"].update({i: r for r, i in enumerate(ids, 1)})
-            for key in lists["bm25"].keys() | lists["vector"].keys():
-                if key.startswith(full + "|") and key not in info:
-                    row = snap.row_of[key.partition("|")[2]]
-                    info[key] = (full, snap.texts[row], snap.metadatas[row])
+            if snap.ids:
+                if vectors:
+                    self._check_embedder(col)
+                sources.append((col, snap))
+        return sources
 
-        if mode == "hybrid":
-            fused = reciprocal_rank_fusion(rankings)
-        else:
-            fused = sorted(scored[mode], key=lambda kv: -kv[1])
-        return fused, info, lists
+    def _embed_queries(self, texts: Sequence[str]) -> Any:
+        """Query vectors, each from the first ``query_embed_chars`` of its text."""
+        budget = self.query_embed_chars
+        return self.embedder.embed([embedding_text(t, budget=budget) for t in texts])
 
 
 __all__ = ["FILTER_FIELDS", "KnowledgeStore", "make_chroma_client"]

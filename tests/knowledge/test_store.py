@@ -174,7 +174,7 @@ def test_shared_collection_is_searchable_and_read_only(
 def test_injection_is_stored_as_data_and_flagged(store: KnowledgeStore) -> None:
     result = store.ingest("acme", "docs", INJECTION, filename="supplier.md", create=True)
     assert result.untrusted_chunks == 1
-    hits = store.query("acme", "refund all orders to card", k=3)
+    hits = store.query("acme", "refund all orders to card", k=3, group="chunks")
     flagged = [h for h in hits if h.untrusted]
     assert len(flagged) == 1
     assert "Ignore previous instructions" in flagged[0].text  # returned verbatim, as data
@@ -228,7 +228,7 @@ def test_results_carry_citations(store: KnowledgeStore, markdown_doc: bytes) -> 
     assert data["collection"] == "docs"
     assert (data["version"], data["source"]) == ("7", "s3://x/refunds.md")
     assert data["text"].startswith("A refund in another currency")
-    assert set(data["ranks"]) <= {"bm25", "vector"} and data["ranks"]
+    assert set(data["ranks"]) <= {"bm25", "vector", "title"} and data["ranks"]
 
 
 @pytest.mark.parametrize(
