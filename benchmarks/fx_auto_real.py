@@ -13,8 +13,14 @@ data up to it only, through the production path (``forecast_series``: ``log1p`` 
 model choice for ``auto``, conformal intervals calibrated on that history). MASE is in the
 series' own units with the in-sample seasonal-naive scale at each origin, averaged over
 horizons 1–8 and origins; a model's ratio is its MASE over seasonal naive's on the same
-series; the headline is the mean ratio over the 40 series. Coverage is the share of
-outcomes inside the 80 % and 90 % intervals, pooled over series, origins and horizons.
+series; the headline is the mean ratio over the 40 series (the geometric mean is printed
+beside it). Coverage is the share of outcomes inside the 80 % and 90 % intervals, pooled
+over series, origins and horizons. The same forecasts are also scored under the
+tourism-competition protocol (Athanasopoulos et al. 2011): one origin with the last 8
+quarters held out, which is the last of the rolling origins. Neither protocol reproduces
+the issue's 0.858 (``ets_theta``) / 0.850 (AutoETS): under the holdout they are 1.085 /
+1.034 (AutoETS on levels), and of the variants tried (1–48 origins, horizons 1/4/8, mean,
+geometric mean or ratio of mean MASE) only 4-quarter-horizon ones come within 0.006 of both.
 
 Section ``rates``: the same ``auto`` on 8 ECB pairs, 40 origins 20 business days apart per
 pair, 22 business days ahead, against the driftless random walk (RMSE ratio of log rates,
@@ -89,7 +95,7 @@ def _prefix(series: TimeSeries, end: int) -> TimeSeries:
 
 
 def score_series(series: TimeSeries, *, origins: int, models: tuple[str, ...]) -> dict[str, Any]:
-    """Per model: MASE, ratio to seasonal naive, interval hits, and auto's choices."""
+    """Per model and origin (oldest first): scaled absolute errors, interval hits, auto's choice."""
     y = series.values
     n = y.shape[0]
     last = n - 1 - HORIZON
@@ -110,14 +116,55 @@ def score_series(series: TimeSeries, *, origins: int, models: tuple[str, ...]) -
                 hits[m][lv].append((actual >= lo) & (actual <= hi))
             if m == "auto":
                 chosen.append(fc.model)
-    mase = {m: float(np.mean(abs_err[m])) for m in models}
+    return {"series": series.name, "n": n, "abs_err": abs_err, "hits": hits, "chosen": chosen}
+
+
+#: The two protocols reported: ours (every scored origin) and the tourism-competition one
+#: (Athanasopoulos et al. 2011: one origin, the last 8 quarters held out), which is the
+#: last of our origins.
+PROTOCOLS: dict[str, tuple[slice, str]] = {
+    "rolling": (
+        slice(None),
+        "rolling origins (the last 16 whose 8-quarter outcome is known); MASE in series "
+        "units with the in-sample seasonal-naive scale at each origin",
+    ),
+    "holdout": (
+        slice(-1, None),
+        "tourism-competition holdout: one origin, the last 8 quarters held out; MASE "
+        "scaled by the in-sample seasonal-naive MAE",
+    ),
+}
+
+
+def summarise(rows: list[dict[str, Any]], *, origins: slice) -> dict[str, Any]:
+    """Each model's mean and geometric-mean MASE ratio to seasonal naive, and coverage."""
+    models: dict[str, Any] = {}
+    mase = {m: np.array([np.mean(r["abs_err"][m][origins]) for r in rows]) for m in MODELS}
+    for m in MODELS:
+        ratio = mase[m] / mase["snaive"]
+        coverage = {
+            f"{lv * 100:.0f}": float(
+                np.mean(np.concatenate([h for r in rows for h in r["hits"][m][lv][origins]]))
+            )
+            for lv in LEVELS
+        }
+        models[m] = {
+            "mase_ratio_vs_snaive_mean": _r(float(np.mean(ratio))),
+            "mase_ratio_vs_snaive_geomean": _r(float(np.exp(np.mean(np.log(ratio))))),
+            "mase_mean": _r(float(np.mean(mase[m]))),
+            "coverage": {k: _r(v) for k, v in coverage.items()},
+        }
+    auto = models["auto"]
+    coverage_ok = all(
+        abs(auto["coverage"][f"{lv * 100:.0f}"] - lv) <= COVERAGE_TOLERANCE for lv in LEVELS
+    )
     return {
-        "series": series.name,
-        "n": n,
-        "mase": mase,
-        "ratio": {m: mase[m] / mase["snaive"] for m in models},
-        "hits": {m: {lv: np.concatenate(hits[m][lv]) for lv in LEVELS} for m in models},
-        "chosen": chosen,
+        "models": models,
+        "auto_choices": dict(Counter(c for r in rows for c in r["chosen"][origins]).most_common()),
+        "checks": {
+            "auto_ratio_le_0_85": (auto["mase_ratio_vs_snaive_mean"] or 9) <= TARGET_RATIO,
+            "auto_coverage_80_90_within_3pts": coverage_ok,
+        },
     }
 
 
@@ -133,38 +180,26 @@ def auto_real_section(*, quick: bool = False) -> dict[str, Any]:
         t = time.perf_counter()
         row = score_series(s, origins=origins, models=MODELS)
         rows.append(row)
+        ratio = np.mean(row["abs_err"]["auto"]) / np.mean(row["abs_err"]["snaive"])
         log(
             f"auto_real {s.name}: {time.perf_counter() - t:.1f}s auto/snaive "
-            f"{row['ratio']['auto']:.3f} chose {Counter(row['chosen']).most_common(2)}"
+            f"{ratio:.3f} chose {Counter(row['chosen']).most_common(2)}"
         )
-    models: dict[str, Any] = {}
-    for m in MODELS:
-        coverage = {
-            f"{lv * 100:.0f}": float(np.mean(np.concatenate([r["hits"][m][lv] for r in rows])))
-            for lv in LEVELS
-        }
-        models[m] = {
-            "mase_ratio_vs_snaive_mean": _r(float(np.mean([r["ratio"][m] for r in rows]))),
-            "mase_mean": _r(float(np.mean([r["mase"][m] for r in rows]))),
-            "coverage": {k: _r(v) for k, v in coverage.items()},
-        }
-    auto = models["auto"]
-    coverage_ok = all(
-        abs(auto["coverage"][f"{lv * 100:.0f}"] - lv) <= COVERAGE_TOLERANCE for lv in LEVELS
-    )
+    protocols = {
+        name: {"protocol": text, **summarise(rows, origins=which)}
+        for name, (which, text) in PROTOCOLS.items()
+    }
     return {
         "series": len(rows),
         "horizon": HORIZON,
         "origins_per_series": origins,
-        "protocol": "rolling origins; MASE in series units, seasonal-naive scale; "
-        "mean over series of the ratio to seasonal naive",
-        "models": models,
-        "auto_choices": dict(Counter(c for r in rows for c in r["chosen"]).most_common()),
-        "per_series_auto_ratio": {r["series"]: _r(r["ratio"]["auto"]) for r in rows},
-        "checks": {
-            "auto_ratio_le_0_85": (auto["mase_ratio_vs_snaive_mean"] or 9) <= TARGET_RATIO,
-            "auto_coverage_80_90_within_3pts": coverage_ok,
+        "headline": "mean over series of each model's MASE ratio to seasonal naive",
+        "protocols": protocols,
+        "per_series_auto_ratio": {
+            r["series"]: _r(float(np.mean(r["abs_err"]["auto"]) / np.mean(r["abs_err"]["snaive"])))
+            for r in rows
         },
+        "checks": {name: p["checks"] for name, p in protocols.items()},
         "seconds": round(time.perf_counter() - t0, 1),
     }
 

@@ -8,7 +8,10 @@ from the errors the same model made from earlier forecast origins:
   ``scale_by_volatility``: errors are divided by the EWMA volatility at their origin
   and rescaled by today's, so a calm year does not set intervals for a stormy one);
 * ``conformal`` — split-conformal: a symmetric band from the finite-sample
-  ``ceil((n+1)(1-α))/n`` quantile of absolute (scaled) errors;
+  ``ceil((n+1)(1-α))/n`` quantile of absolute (scaled) errors, where ``n`` counts forecast
+  origins, not errors: the h errors from one origin share its surprises, so pooling steps
+  adds scores without adding independent draws (counting errors left the 80/90 % bands of
+  the seasonal ``auto`` choice 4 points narrow on 40 real quarterly series);
 * ``native`` — whatever the model produced.
 
 With few errors per step (under ``min_per_step``) the steps are pooled after dividing
@@ -164,6 +167,8 @@ def calibrate(
     width = _step_widths(err, h)
     z = err / width[None, : err.shape[1]]
     pooled = z[np.isfinite(z)]
+    # Independent draws behind the pooled scores: one per origin with any known error.
+    draws = int(np.isfinite(z).any(axis=1).sum())
     result: dict[float, FloatArray] = {}
     for q in qs:
         if q == 0.5:
@@ -173,8 +178,10 @@ def calibrate(
         for j in range(h):
             col = z[:, j] if j < z.shape[1] else np.empty(0)
             col = col[np.isfinite(col)]
-            data = col if col.shape[0] >= min_per_step else pooled
-            offsets[j] = _offset(data, q, method)
+            if col.shape[0] >= min_per_step:
+                offsets[j] = _offset(col, q, method, draws=col.shape[0])
+            else:
+                offsets[j] = _offset(pooled, q, method, draws=draws)
         result[q] = point + offsets * scale_now * width
     return _monotone(result, qs)
 
@@ -198,16 +205,22 @@ def _step_widths(err: FloatArray, h: int) -> FloatArray:
     return np.asarray(k ** min(max(slope, 0.0), 1.0), dtype=np.float64)
 
 
-def _offset(z: FloatArray, q: float, method: CalibrationMethod) -> float:
+def _offset(z: FloatArray, q: float, method: CalibrationMethod, *, draws: int) -> float:
+    """The ``q`` offset from scores ``z`` that come from ``draws`` independent origins."""
     if z.shape[0] == 0:
         return 0.0
     if method is CalibrationMethod.EMPIRICAL:
         return float(np.quantile(z, q))
-    # Split conformal: symmetric band at coverage 1 - 2·min(q, 1-q).
+    # Split conformal: symmetric band at coverage 1 - 2·min(q, 1-q), at the finite-sample
+    # level ceil((n+1)(1-α))/n for n draws, read off all scores. Too few draws for the level
+    # (ceil((n+1)(1-α)) ≥ n) would put every such band at the largest score; those keep
+    # counting errors, as a handful of refitted origins always has.
     alpha = 2.0 * min(q, 1.0 - q)
-    n = z.shape[0]
-    # The k-th smallest score, k = ceil((n+1)(1-α)); with too few scores use the largest.
-    k = min(n, math.ceil((n + 1) * (1.0 - alpha)))
+    n = max(1, min(draws, z.shape[0]))
+    if math.ceil((n + 1) * (1.0 - alpha)) >= n:
+        n = z.shape[0]
+    level = min(1.0, math.ceil((n + 1) * (1.0 - alpha)) / n)
+    k = min(z.shape[0], max(1, math.ceil(level * z.shape[0] - 1e-9)))
     radius = float(np.partition(np.abs(z), k - 1)[k - 1])
     return -radius if q < 0.5 else radius
 

@@ -174,18 +174,7 @@ def select_model(
             code="series_too_short",
             param="model",
         )
-    singles = [n for n in rule.candidates if n != rule.baseline and n in errors]
-    for a, b in combinations(singles, 2):
-        errors[f"{a}{JOIN}{b}"] = (errors[a] + errors[b]) / 2
-    if rule.prior not in errors:
-        a, b = rule.prior.split(JOIN)
-        errors[rule.prior] = (errors[a] + errors[b]) / 2
-    valid = np.all([np.isfinite(e) for e in errors.values()], axis=0)
-    scores = {name: _score(e, valid) for name, e in errors.items()}
-    best = min(scores, key=lambda n: (scores[n], n != rule.prior))
-    chosen = rule.prior
-    if best != rule.prior and _beats(errors[best], errors[rule.prior], valid, rule, horizon):
-        chosen = best
+    chosen, scores, errors = choose(errors, rule, horizon=horizon)
     base = samples[rule.baseline]
     keep = np.isin(base.origins, common) if base.origins is not None else slice(None)
     selection = Selection(
@@ -197,6 +186,30 @@ def select_model(
         sample=ErrorSample(errors[chosen], base.scales[keep], common),
     )
     return selection, build_choice(chosen, season_length).fit(y)
+
+
+def choose(
+    errors: dict[str, FloatArray], rule: Policy, *, horizon: int
+) -> tuple[str, dict[str, float], dict[str, FloatArray]]:
+    """The rule's choice from aligned per-origin errors (rows: origins, columns: steps).
+
+    Returns the chosen name, every candidate's score and the errors with the scored
+    combinations added.
+    """
+    errors = dict(errors)
+    singles = [n for n in rule.candidates if n != rule.baseline and n in errors]
+    for a, b in combinations(singles, 2):
+        errors[f"{a}{JOIN}{b}"] = (errors[a] + errors[b]) / 2
+    if rule.prior not in errors:
+        members = rule.prior.split(JOIN)
+        errors[rule.prior] = np.mean([errors[m] for m in members], axis=0)
+    valid = np.all([np.isfinite(e) for e in errors.values()], axis=0)
+    scores = {name: _score(e, valid) for name, e in errors.items()}
+    best = min(scores, key=lambda n: (scores[n], n != rule.prior))
+    chosen = rule.prior
+    if best != rule.prior and _beats(errors[best], errors[rule.prior], valid, rule, horizon):
+        chosen = best
+    return chosen, scores, errors
 
 
 def _beats(
@@ -250,6 +263,7 @@ __all__ = [
     "Policy",
     "Selection",
     "build_choice",
+    "choose",
     "policy_for",
     "select_model",
 ]

@@ -38,6 +38,18 @@ def test_conformal_uses_finite_sample_quantile() -> None:
     assert out[0.95][0] == 18.0 and out[0.05][0] == -18.0
 
 
+def test_pooled_conformal_counts_origins_not_errors() -> None:
+    # 10 origins x 8 steps, every step the same scores 1..10 (so no step widening): 80
+    # pooled errors, but only 10 independent draws. The 75 % radius is the
+    # ceil(11 * 0.75) = 9th of 10 origin scores; counting 80 errors would give the 61st
+    # smallest error, 8.
+    errors = np.repeat(np.arange(1, 11, dtype=float)[:, None], 8, axis=1)
+    sample = ErrorSample(errors, np.ones(10))
+    out = calibrate(np.zeros(8), sample, (0.125, 0.875), method=CalibrationMethod.CONFORMAL)
+    np.testing.assert_allclose(out[0.875], 9.0)
+    np.testing.assert_allclose(out[0.125], -9.0)
+
+
 def test_volatility_scaling_widens_in_storms() -> None:
     errors = np.random.default_rng(1).normal(0, 1, (500, 2))
     sample = ErrorSample(errors, np.ones(500))
