@@ -200,7 +200,7 @@ def wire_domains(svc: Services) -> None:
 
     svc.extras[CREDIT_ACTIVITY_KEY] = LedgerActivitySource(svc.db, rates=rates)
 
-    fraud = _optional_module("tools.fraud.service")
+    fraud = _optional_module("tools.fraud.demo")  # not the service: it imports the model
     if fraud is not None:
         svc.extras[fraud.DEMO_CUSTOMERS_KEY] = _demo_customers(svc, payments)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -37,8 +37,11 @@ from tools.credit.activity import (
 from tools.credit.catalog import builtin_scorecard
 from tools.credit.proposal import derive
 from tools.credit.records import major_units
-from tools.credit.service import CreditService, service_for
 from tools.credit.strategy import CompiledStrategy, parse_spec
+
+if TYPE_CHECKING:
+    from cockpit.db.session import Database
+    from tools.credit.service import CreditService
 
 MERCHANT_STRATEGY = "merchant-default"
 """Slot merchants are decided on when the applicant is built from their activity."""
@@ -220,6 +223,14 @@ def _merchant(ctx: ToolContext, named: str | None) -> str:
     return named
 
 
+def _service(db: Database) -> CreditService:
+    # Imported here, not at the top: the service's backtests bring SciPy (~0.8 s of CPU), which
+    # registering these tools (every CLI command, every server start) should not cost.
+    from tools.credit.service import service_for
+
+    return service_for(db)
+
+
 def _activity(ctx: ToolContext, merchant_id: str | None) -> MerchantActivity:
     merchant = _merchant(ctx, merchant_id)  # the caller's argument is checked first
     return activity_source(ctx.extras).activity(ctx.principal.tenant_id, merchant)
@@ -282,7 +293,7 @@ def credit_decide_preview(ctx: ToolContext, args: PreviewArgs) -> dict[str, Any]
         requested_amount=args.requested_amount,
         existing_financing=args.existing_financing,
     )
-    arm, decision = service_for(ctx.db).preview(
+    arm, decision = _service(ctx.db).preview(
         ctx.principal.tenant_id,
         _strategy(args.strategy, used),
         applicant,
@@ -304,7 +315,7 @@ def credit_explain(ctx: ToolContext, args: ExplainArgs) -> dict[str, Any]:
     """Explain a stored credit decision: points per characteristic, the factors that cost the most
     points (adverse-action reasons), the rules that fired, and the strategy version used."""
     decision_id = check_id(args.decision_id, "credit decision", param="decision_id")
-    return service_for(ctx.db).explain(
+    return _service(ctx.db).explain(
         ctx.principal.tenant_id, decision_id, merchant_id=ctx.principal.merchant_id
     )
 
@@ -343,7 +354,7 @@ def credit_final_decision(ctx: ToolContext, args: FinalDecisionArgs) -> dict[str
         requested_amount=requested,
         existing_financing=args.existing_financing,
     )
-    record = service_for(ctx.db).decide(
+    record = _service(ctx.db).decide(
         ctx.principal.tenant_id,
         _strategy(args.strategy, used),
         applicant,
@@ -373,7 +384,7 @@ def credit_backtest(ctx: ToolContext, args: BacktestArgs) -> dict[str, Any]:
     profit under the 5:1 cost matrix, expected loss, and the comparison with the live champion."""
     version_id = check_id(args.version_id, "strategy version", param="version_id")
     return (
-        service_for(ctx.db)
+        _service(ctx.db)
         .backtest_version(ctx.principal.tenant_id, version_id, portfolio_name=args.portfolio)
         .to_dict()
     )
@@ -416,7 +427,7 @@ def credit_what_if(ctx: ToolContext, args: WhatIfArgs) -> dict[str, Any]:
     champion with the named changes against the champion itself on held-out applications and
     returns before/after approval rate, bad rate, expected loss, and how many decisions change
     (newly approved, no longer approved). Read-only: nothing is proposed or deployed."""
-    return service_for(ctx.db).what_if(
+    return _service(ctx.db).what_if(
         ctx.principal.tenant_id,
         args.strategy,
         args.changes(),
@@ -453,7 +464,7 @@ def credit_propose_strategy(ctx: ToolContext, args: ProposeArgs) -> dict[str, An
     The version is NOT live: backtest it, then deploy it (with approval). Returns the version id
     and what changed."""
     tenant = ctx.principal.tenant_id
-    svc = service_for(ctx.db)
+    svc = _service(ctx.db)
     live = svc.deployment(tenant, args.strategy)
     base = svc.get_version(tenant, live["champion_version_id"])
     derived = derive(base, args.changes(), base_label=f"live version v{base['version']}")
@@ -504,7 +515,7 @@ def credit_deploy_strategy(ctx: ToolContext, args: DeployArgs) -> dict[str, Any]
     check_id(args.version_id, "strategy version", param="version_id")
     if args.challenger_version_id is not None:
         check_id(args.challenger_version_id, "strategy version", param="challenger_version_id")
-    return service_for(ctx.db).deploy(
+    return _service(ctx.db).deploy(
         ctx.principal.tenant_id,
         args.version_id,
         created_by=ctx.principal.key_id,

@@ -42,6 +42,7 @@ from tools.fraud import store
 from tools.fraud.batching import Outcome, ScoreQueues
 from tools.fraud.blocks import Blocked, active_blocks
 from tools.fraud.blocks import blocked_runs as _blocked_runs
+from tools.fraud.demo import DEMO_CUSTOMERS_KEY
 from tools.fraud.features import FeatureEngine, label_events
 from tools.fraud.graph_view import Sightings, merchant_view
 from tools.fraud.merchant_stats import MerchantStats, merchant_report
@@ -54,8 +55,6 @@ from tools.fraud.starter import install_starter
 from tools.fraud.training import train_from_simulator
 
 DEMO_SIM = SimConfig(n_customers=1500, days=45)
-DEMO_CUSTOMERS_KEY = "fraud_demo_customers"
-"""``extras`` entry: a callable giving the demo tenant's customers (the composition root sets it)."""
 
 
 ModelLoader = Callable[[str], FraudModel]

@@ -13,7 +13,7 @@ The tenant is always ``ctx.principal.tenant_id``; state never crosses tenants.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,12 +27,19 @@ from tools.fraud.blocks import block_entity as _block
 from tools.fraud.blocks import release_entity as _release
 from tools.fraud.payments import score_payment
 from tools.fraud.schema import TransactionIn, parse_transaction
-from tools.fraud.service import FraudService, get_service
+
+if TYPE_CHECKING:
+    from tools.fraud.service import FraudService
 
 EntityKind = Literal["customer", "card", "device", "ip"]
 
 
 def _service(ctx: ToolContext) -> FraudService:
+    # Imported here, not at the top: the service brings the model's LightGBM, pandas,
+    # scikit-learn and SciPy (~2 s of CPU), which registering these tools (every CLI command,
+    # every server start) should not cost. After the first call the import is a dict lookup.
+    from tools.fraud.service import get_service
+
     settings = ctx.extras.get("settings")
     if not isinstance(settings, Settings):
         settings = Settings()
