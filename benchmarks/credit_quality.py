@@ -1,16 +1,26 @@
-"""Credit scorecard quality on German credit, against a logistic-regression baseline.
+"""Credit scorecard quality on German credit, against same-run baselines.
 
-    python benchmarks/credit_quality.py [--splits 5] [--repeats 4] [--out FILE]
+    python benchmarks/credit_quality.py [--splits 5] [--repeats 10] [--out FILE]
 
-Repeated stratified k-fold over the 1,000 German-credit applications. For every
-fold the WoE scorecard (optbinning bins with monotonic trends, logistic
-regression on WoE, points scaling) is trained on the training part and
-measured on the held-out part: AUC, Gini, KS, calibration (Brier, ECE), PSI
-train→test, and the expected cost per applicant under the 5:1 cost matrix
-when approving at p(bad) ≤ 1/6. Baselines in the same run: a plain logistic
-regression on one-hot/standardised raw fields, and "reject everyone" (0.70)
-/ "accept everyone" (1.50). Also the merchant-financing card on a fresh cohort.
-Prints one JSON object.
+Repeated stratified k-fold over the 1,000 German-credit applications (DOMAIN.md
+§11.3: 5-fold × 10). For every fold the WoE scorecard (optbinning bins with
+monotonic trends, logistic regression on WoE, points scaling) is trained on the
+training part and measured on the held-out part: AUC, Gini, KS, calibration
+(Brier, ECE), PSI train→test, and the expected cost per applicant under the 5:1
+cost matrix when approving at p(bad) ≤ 1/6.
+
+Same folds, same run:
+
+- scorecard variants trained by the same ``train_scorecard`` with one recipe
+  change each (no IV/correlation screen; an engineered monthly instalment =
+  amount / duration, binned monotonically like any numeric field; both), with
+  the paired AUC gain over the default recipe per fold;
+- baselines on the raw fields: logistic regression (one-hot / standardised),
+  a random forest and histogram gradient boosting (settings fixed a priori,
+  nothing tuned on the folds), and "reject everyone" (0.70) / "accept
+  everyone" (1.50).
+
+Also the merchant-financing card on a fresh cohort. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -25,17 +35,79 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pandas as pd
+from sklearn.base import ClassifierMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from evals.report import emit
 from tools.credit.catalog import builtin_scorecard, portfolio
 from tools.credit.data import GERMAN_COST, GERMAN_FEATURES, load_german_credit
 from tools.credit.metrics import auc, calibration, expected_cost, ks
-from tools.credit.training import train_scorecard
+from tools.credit.schema import FeatureSpec
+from tools.credit.training import TrainingConfig, train_scorecard
+
+MONTHLY = FeatureSpec(
+    "monthly_instalment",
+    "numerical",
+    "Requested amount / duration in months (DM per month)",
+    minimum=0.0,
+    maximum=1_000_000.0,
+)
+_NO_SCREEN = TrainingConfig(min_iv=0.0, max_corr=1.0)
+VARIANTS: dict[str, tuple[TrainingConfig, tuple[FeatureSpec, ...]]] = {
+    "no_iv_corr_screen": (_NO_SCREEN, ()),
+    "monthly_instalment": (TrainingConfig(), (MONTHLY,)),
+    "monthly_instalment_no_screen": (_NO_SCREEN, (MONTHLY,)),
+}
+"""Recipe changes measured beside the default: the training config and the extra features."""
+
+
+def _with_monthly(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(monthly_instalment=frame["credit_amount"] / frame["duration_in_month"])
+
+
+def _baselines(numeric: list[str], categorical: list[str]) -> dict[str, ClassifierMixin]:
+    def onehot() -> ColumnTransformer:
+        return ColumnTransformer(
+            [
+                ("num", StandardScaler(), numeric),
+                ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ]
+        )
+
+    ordinal = ColumnTransformer(
+        [
+            ("num", "passthrough", numeric),
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                categorical,
+            ),
+        ]
+    )
+    n_num = len(numeric)
+    return {
+        "logistic_regression": make_pipeline(onehot(), LogisticRegression(C=1.0, max_iter=2000)),
+        "random_forest": make_pipeline(
+            onehot(),
+            RandomForestClassifier(n_estimators=300, min_samples_leaf=3, random_state=0, n_jobs=1),
+        ),
+        "hist_gradient_boosting": make_pipeline(
+            ordinal,
+            HistGradientBoostingClassifier(
+                learning_rate=0.05,
+                max_iter=200,
+                max_leaf_nodes=8,
+                categorical_features=list(range(n_num, n_num + len(categorical))),
+                random_state=0,
+            ),
+        ),
+    }
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -47,22 +119,33 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def _three(y: np.ndarray, risk: np.ndarray, approve: np.ndarray) -> tuple[float, float, float]:
+    return auc(y, risk), ks(y, risk), expected_cost(y, approve, GERMAN_COST)
+
+
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--splits", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     frame, y = load_german_credit()
+    frame = _with_monthly(frame)
     scored = [s.name for s in GERMAN_FEATURES if not s.protected]
     numeric = [s.name for s in GERMAN_FEATURES if s.kind == "numerical" and not s.protected]
     categorical = [n for n in scored if n not in numeric]
+    baselines = _baselines(numeric, categorical)
     cutoff = GERMAN_COST.bayes_pd_cutoff
     sc: dict[str, list[float]] = {
         k: [] for k in ("auc", "ks", "cost", "brier", "ece", "psi", "approval_rate")
     }
-    lr: dict[str, list[float]] = {k: [] for k in ("auc", "ks", "cost")}
+    base: dict[str, dict[str, list[float]]] = {
+        b: {k: [] for k in ("auc", "ks", "cost")} for b in baselines
+    }
+    var: dict[str, dict[str, list[float]]] = {
+        v: {k: [] for k in ("auc", "ks", "cost", "auc_gain", "features_used")} for v in VARIANTS
+    }
     monotonic_all, n_features, train_s = True, [], []
     reject_all, accept_all = [], []
     folds = RepeatedStratifiedKFold(n_splits=args.splits, n_repeats=args.repeats, random_state=2024)
@@ -76,30 +159,32 @@ def main() -> dict[str, Any]:
         n_features.append(len(card.features))
         s_te = card.score_frame(xte)
         pd_te = card.pd_frame(s_te)
-        sc["auc"].append(auc(yte, -s_te))
-        sc["ks"].append(ks(yte, -s_te))
         approve = pd_te <= cutoff
-        sc["cost"].append(expected_cost(yte, approve, GERMAN_COST))
+        for k, v in zip(("auc", "ks", "cost"), _three(yte, -s_te, approve), strict=True):
+            sc[k].append(v)
         sc["approval_rate"].append(float(approve.mean()))
         _, brier, ece = calibration(yte, pd_te)
         sc["brier"].append(brier)
         sc["ece"].append(ece)
         sc["psi"].append(card.stability(s_te))
 
-        baseline = make_pipeline(
-            ColumnTransformer(
-                [
-                    ("num", StandardScaler(), numeric),
-                    ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
-                ]
-            ),
-            LogisticRegression(C=1.0, max_iter=2000),
-        )
-        baseline.fit(xtr[scored], ytr)
-        p_lr = baseline.predict_proba(xte[scored])[:, 1]
-        lr["auc"].append(auc(yte, p_lr))
-        lr["ks"].append(ks(yte, p_lr))
-        lr["cost"].append(expected_cost(yte, p_lr <= cutoff, GERMAN_COST))
+        for name, (config, extra) in VARIANTS.items():
+            alt = train_scorecard(
+                xtr, ytr, specs=(*GERMAN_FEATURES, *extra), name=name, config=config
+            )
+            monotonic_all &= all(f.monotonic() for f in alt.features)
+            s_alt = alt.score_frame(xte)
+            got = _three(yte, -s_alt, alt.pd_frame(s_alt) <= cutoff)
+            for k, v in zip(("auc", "ks", "cost"), got, strict=True):
+                var[name][k].append(v)
+            var[name]["auc_gain"].append(got[0] - sc["auc"][-1])
+            var[name]["features_used"].append(float(len(alt.features)))
+
+        for name, model in baselines.items():
+            model.fit(xtr[scored], ytr)
+            p = model.predict_proba(xte[scored])[:, 1]
+            for k, v in zip(("auc", "ks", "cost"), _three(yte, p, p <= cutoff), strict=True):
+                base[name][k].append(v)
         reject_all.append(expected_cost(yte, np.zeros(len(yte), bool), GERMAN_COST))
         accept_all.append(expected_cost(yte, np.ones(len(yte), bool), GERMAN_COST))
 
@@ -117,7 +202,11 @@ def main() -> dict[str, Any]:
             "numerical_bins_monotonic_in_every_fold": monotonic_all,
             "train_seconds_per_fold": round(float(np.mean(train_s)), 3),
         },
-        "baseline_logistic_regression": {k: _summary(v) for k, v in lr.items()},
+        "variants": {name: {k: _summary(v) for k, v in got.items()} for name, got in var.items()},
+        **{
+            f"baseline_{name}": {k: _summary(v) for k, v in got.items()}
+            for name, got in base.items()
+        },
         "baseline_reject_all_cost": round(float(np.mean(reject_all)), 4),
         "baseline_accept_all_cost": round(float(np.mean(accept_all)), 4),
         "merchant_financing_card": {
@@ -129,6 +218,8 @@ def main() -> dict[str, Any]:
     }
     targets = {
         "auc_ge_0.78": result["scorecard"]["auc"]["mean"] >= 0.78,
+        "auc_ge_0.80_issue_20": result["scorecard"]["auc"]["mean"] >= 0.80,
+        "auc_le_0.82_no_leakage_sign": result["scorecard"]["auc"]["mean"] <= 0.82,
         "ks_ge_0.40": result["scorecard"]["ks"]["mean"] >= 0.40,
         "monotonic_bins": monotonic_all,
         "cost_below_reject_all": result["scorecard"]["cost"]["mean"]
