@@ -269,8 +269,9 @@ def query_over_http(
     mode: str,
     collections: list[str] | None,
     server_pid: int,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    body: dict[str, Any] = {"k": 5, "mode": mode}
+    body: dict[str, Any] = {"k": 5, "mode": mode, **(options or {})}
     if collections is not None:
         body["collections"] = collections
     for text in texts[:5]:  # warm-up: the server's BM25 index and query path
@@ -366,6 +367,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 latency = {
                     "hybrid": query_over_http(
                         client, asked, mode="hybrid", collections=["policies"], server_pid=pid
+                    ),
+                    # The query path before documents were counted and the title field added.
+                    "hybrid_chunks_before": query_over_http(
+                        client,
+                        asked,
+                        mode="hybrid",
+                        collections=["policies"],
+                        server_pid=pid,
+                        options={"group": "chunks", "fields": False},
                     ),
                     "hybrid_all_collections": query_over_http(
                         client, asked, mode="hybrid", collections=None, server_pid=pid
