@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from tools.fraud.metrics import classification_report
 from tools.fraud.model import TrainParams, evaluate, train_model
 from tools.fraud.simulator import PATTERNS, SimConfig, simulate
 from tools.fraud.training import pattern_recall, train_on_frame
-from tools.fraud.ulb import UlbParams, train_ulb, ulb_features
+from tools.fraud.ulb import ULB_TREES, UlbParams, train_ulb, ulb_features
 
 GATES = {"roc_auc": 0.975, "pr_auc": 0.78, "recall_at_0.1pct_fpr": 0.75}
 PREVIOUS = TrainParams(n_estimators=600, learning_rate=0.03, min_child_samples=50)
@@ -95,7 +96,12 @@ def ulb_benchmark(*, seeds: int = 3, bootstrap: int = 1000) -> dict[str, Any]:
     test_np = test_x.to_numpy(dtype=np.float64)
     seed_ap = [ours["pr_auc"]]
     for k in range(1, seeds):
-        other = train_ulb(train_x, train_y, amounts=amounts[:cut], params=UlbParams(seed=7 + k))
+        other = train_ulb(
+            train_x,
+            train_y,
+            amounts=amounts[:cut],
+            params=UlbParams(trees=replace(ULB_TREES, seed=7 + k)),
+        )
         seed_ap.append(
             round(float(average_precision_score(test_y, other.predict_proba(test_np))), 4)
         )

@@ -119,7 +119,27 @@ class FraudModel:
         )
 
 
-def _fit_platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def booster_params(p: TrainParams) -> dict[str, Any]:
+    """LightGBM's parameters for ``p``'s tree settings (rounds and stopping are the caller's)."""
+    return {
+        "objective": "binary",
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "max_depth": p.max_depth,
+        "min_child_samples": p.min_child_samples,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": 1,
+        "lambda_l2": p.lambda_l2,
+        "num_threads": p.num_threads,
+        "seed": p.seed,
+        "deterministic": True,
+        "verbosity": -1,
+    }
+
+
+def fit_platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: ``(a, b)`` with P(fraud) = sigmoid(a · margin + b), fitted on ``y``."""
     if y.sum() == 0 or y.sum() == len(y):
         return 1.0, 0.0
     lr = LogisticRegression(C=1e4, max_iter=1000)
@@ -221,22 +241,7 @@ def train_model(
             code="insufficient_training_data",
         )
     x = features[list(names)].to_numpy(dtype=np.float64)
-    lgb_params = {
-        "objective": "binary",
-        "learning_rate": p.learning_rate,
-        "num_leaves": p.num_leaves,
-        "max_depth": p.max_depth,
-        "min_child_samples": p.min_child_samples,
-        "feature_fraction": p.feature_fraction,
-        "bagging_fraction": p.bagging_fraction,
-        "bagging_freq": 1,
-        "lambda_l2": p.lambda_l2,
-        "num_threads": p.num_threads,
-        "seed": p.seed,
-        "deterministic": True,
-        "verbosity": -1,
-        "metric": "average_precision",
-    }
+    lgb_params = {**booster_params(p), "metric": "average_precision"}
     train_set = lgb.Dataset(x[:cut], label=y[:cut], feature_name=list(names), free_raw_data=True)
     valid_set = lgb.Dataset(x[cut:], label=y[cut:], reference=train_set)
     booster = lgb.train(
@@ -257,7 +262,7 @@ def train_model(
         params=asdict(p),
     )
     margin_v = model.margin(x[cut:])
-    model.calib_a, model.calib_b = _fit_platt(margin_v, y[cut:])
+    model.calib_a, model.calib_b = fit_platt(margin_v, y[cut:])
     prob_v = model.calibrate(margin_v)
     model.policy, policy_stats = choose_policy(
         prob_v, y[cut:], np.asarray(amounts, dtype=np.float64)[cut:], costs=costs or CostModel()

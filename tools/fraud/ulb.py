@@ -11,7 +11,7 @@ inner folds as the settings and added nothing (0.759–0.768 against 0.768), so 
 How it trains (:func:`train_ulb`), and why it differs from :func:`tools.fraud.model.train_model`:
 
 * A **fixed number of rounds**, chosen once by time-ordered validation inside a training period
-  (:class:`UlbParams`), instead of early stopping on the last slice. On ULB that slice (the
+  (:data:`ULB_TREES`), instead of early stopping on the last slice. On ULB that slice (the
   last 20% of the training 70%) holds 28 frauds, too few to stop on: early stopping there kept
   109 trees.
 * The holdout slice still fits the Platt calibration and picks the policy thresholds, on a
@@ -20,14 +20,12 @@ How it trains (:func:`train_ulb`), and why it differs from :func:`tools.fraud.mo
   ``CalibratedClassifierCV(ensemble=False)`` does: the newest transactions are the most like
   the ones to score, and the refit learns from them.
 
-This module never touches the shipped starter model: its settings are ULB's, not the
-simulator's, and :mod:`tools.fraud.model` is unchanged (its bytes key the starter model).
+Its tree settings are ULB's, not the simulator's: the shipped starter model does not use them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -35,7 +33,15 @@ import pandas as pd
 
 from cockpit.errors import UserError
 from tools.fraud.metrics import classification_report
-from tools.fraud.model import CostModel, FraudModel, Policy, _fit_platt, choose_policy
+from tools.fraud.model import (
+    CostModel,
+    FraudModel,
+    Policy,
+    TrainParams,
+    booster_params,
+    choose_policy,
+    fit_platt,
+)
 
 COMPONENTS = tuple(f"V{i}" for i in range(1, 29))
 """The PCA components, in file order."""
@@ -58,55 +64,31 @@ def ulb_features(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+ULB_TREES = TrainParams(n_estimators=1000, learning_rate=0.03, min_child_samples=50)
+"""The ULB recipe's trees; ``n_estimators`` is a fixed round count (no early stopping here).
+
+Chosen on ULB's training 70% only, by three time-ordered inner folds (fit on the first 50%,
+70% and 85% of that period, score the next 20%, 15% and 15%; 161 frauds in all), on mean
+average precision. 1,000 rounds: the folds peaked at 975 (0.766) on a plateau from 900 to 1,250
+rounds within 0.002; early stopping as before gave 0.742 in the same folds. The other tree
+settings are the earlier benchmark's: none of the alternatives tried beat them by more than
+0.002 (num_leaves 31 unbounded depth, 7 at depth 3, min_child_samples 200, feature_fraction
+0.5, no bagging, scale_pos_weight 5, three-seed bagging), and lambda_l2 0 was unstable (0.68).
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class UlbParams:
-    """LightGBM settings of the ULB recipe.
+    """How the ULB recipe trains: its trees, and the holdout that calibrates before the refit."""
 
-    Chosen on ULB's training 70% only, by three time-ordered inner folds (fit on the first 50%,
-    70% and 85% of that period, score the next 20%, 15% and 15%; 161 frauds in all), on mean
-    average precision. The tree settings are the earlier benchmark's: none of the alternatives
-    tried beat them by more than 0.002 (num_leaves 31 unbounded depth, 7 at depth 3,
-    min_child_samples 200, feature_fraction 0.5, no bagging, scale_pos_weight 5, three-seed
-    bagging), and lambda_l2 0 was unstable (0.68).
-    """
-
-    rounds: int = 1000
-    """Boosting rounds, fixed: no early stopping. The folds peaked at 975 (0.766) on a plateau
-    from 900 to 1,250 rounds within 0.002; early stopping as before gave 0.742 in the same folds."""
-    learning_rate: float = 0.03
-    num_leaves: int = 15
-    max_depth: int = 4
-    min_child_samples: int = 50
-    feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
-    lambda_l2: float = 5.0
+    trees: TrainParams = ULB_TREES
     holdout_frac: float = 0.2
     """The last share of rows that fits calibration and policy before the refit on all rows."""
-    num_threads: int = 1
-    seed: int = 7
-
-
-def _lgb_params(p: UlbParams) -> dict[str, Any]:
-    return {
-        "objective": "binary",
-        "learning_rate": p.learning_rate,
-        "num_leaves": p.num_leaves,
-        "max_depth": p.max_depth,
-        "min_child_samples": p.min_child_samples,
-        "feature_fraction": p.feature_fraction,
-        "bagging_fraction": p.bagging_fraction,
-        "bagging_freq": 1,
-        "lambda_l2": p.lambda_l2,
-        "num_threads": p.num_threads,
-        "seed": p.seed,
-        "deterministic": True,
-        "verbosity": -1,
-    }
 
 
 def _fit(x: np.ndarray, y: np.ndarray, p: UlbParams) -> lgb.Booster:
     data = lgb.Dataset(x, label=y, feature_name=list(FEATURES), free_raw_data=True)
-    booster = lgb.train(_lgb_params(p), data, num_boost_round=p.rounds)
+    booster = lgb.train(booster_params(p.trees), data, num_boost_round=p.trees.n_estimators)
     booster.free_dataset()
     return booster
 
@@ -141,7 +123,7 @@ def train_ulb(
         policy=Policy(review_at=0.5, decline_at=0.9),
     )
     margin = held.margin(x[cut:])
-    calib_a, calib_b = _fit_platt(margin, y[cut:])
+    calib_a, calib_b = fit_platt(margin, y[cut:])
     held.calib_a, held.calib_b = calib_a, calib_b
     prob = held.calibrate(margin)
     policy, policy_stats = choose_policy(
@@ -158,10 +140,10 @@ def train_ulb(
             "policy": policy_stats,
             "train_rows": len(y),
             "holdout_rows": len(y) - cut,
-            "rounds": p.rounds,
+            "rounds": p.trees.n_estimators,
         },
         params=asdict(p),
     )
 
 
-__all__ = ["COMPONENTS", "FEATURES", "UlbParams", "train_ulb", "ulb_features"]
+__all__ = ["COMPONENTS", "FEATURES", "ULB_TREES", "UlbParams", "train_ulb", "ulb_features"]

@@ -10,11 +10,11 @@ import pytest
 
 from cockpit.errors import UserError
 from tools.fraud.metrics import classification_report
-from tools.fraud.model import FraudModel
+from tools.fraud.model import FraudModel, TrainParams
 from tools.fraud.ulb import COMPONENTS, FEATURES, UlbParams, train_ulb, ulb_features
 
 ROWS = 6000
-FAST = UlbParams(rounds=40, learning_rate=0.1, min_child_samples=10)
+FAST = UlbParams(trees=TrainParams(n_estimators=40, learning_rate=0.1, min_child_samples=10))
 
 
 def _frame(*, late_pattern: str | None = None, seed: int = 3) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def test_features_refuse_a_frame_of_another_shape() -> None:
 def test_refit_learns_from_the_holdout_with_the_fixed_rounds() -> None:
     frame = _frame(late_pattern="V3")
     feats, model = _train(frame)
-    assert model.booster.num_trees() == FAST.rounds
+    assert model.booster.num_trees() == FAST.trees.n_estimators
     assert model.metrics["train_rows"] == ROWS
     _, before = _train(frame.iloc[: int(ROWS * 0.8)])
     # Genuine rows given the holdout's fraud marker (a high V3): the refit model, which trained
@@ -97,7 +97,7 @@ def test_training_is_deterministic_per_seed() -> None:
     frame = _frame()
     _, first = _train(frame)
     _, again = _train(frame)
-    _, other = _train(frame, dataclasses.replace(FAST, seed=8))
+    _, other = _train(frame, UlbParams(trees=dataclasses.replace(FAST.trees, seed=8)))
     text = first.booster.model_to_string()
     assert text == again.booster.model_to_string()
     assert text != other.booster.model_to_string()
