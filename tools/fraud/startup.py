@@ -13,8 +13,6 @@ import threading
 import time
 from typing import Any
 
-from tools.fraud.service import get_hub
-
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +23,9 @@ def on_startup(services: Any) -> None:
         return
 
     def warm() -> None:
+        # Imported here: the service loads LightGBM, which building the app must not pay for.
+        from tools.fraud.service import get_hub
+
         started = time.perf_counter()
         try:
             services.extras["fraud"] = get_hub(services.extras, settings)
