@@ -53,7 +53,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -64,12 +64,15 @@ from tools.commerce.platforms import Platform
 from tools.commerce.ports import Charge, Checkout
 from tools.commerce.vault.models import AgentCharge
 from tools.commerce.vault.service import token_for_card
-from tools.fraud import FeatureEngine, FraudModel, FraudScorer, Transaction, parse_transaction
+from tools.fraud import Transaction, parse_transaction
 from tools.fraud.schema import USD_PER_UNIT
 from tools.payments.fraud_source import transaction_of
 from tools.payments.gateway import load_merchant
 from tools.payments.models import Card, Payment
 from tools.payments.requests import new_id
+
+if TYPE_CHECKING:  # the model and scorer load LightGBM: imported where a payment is scored
+    from tools.fraud import FraudModel
 
 Action = Literal["approve", "review", "decline"]
 
@@ -124,6 +127,8 @@ def fraud_model_scorer(model: FraudModel | Callable[[], FraudModel]) -> ModelSco
     model may be loaded on first use)."""
 
     def score(txn: Transaction, history: Sequence[Transaction]) -> ModelScore:
+        from tools.fraud import FeatureEngine, FraudModel, FraudScorer
+
         live = model if isinstance(model, FraudModel) else model()
         scorer = FraudScorer(model=live, engine=FeatureEngine())
         for past in history:

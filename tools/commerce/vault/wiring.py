@@ -7,15 +7,16 @@ start-up order of the domains does not matter.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.commerce.ports import HANDLERS_KEY
 from tools.commerce.vault.handler import HANDLER_ID, TokenizedCardHandler
 from tools.commerce.vault.risk import ModelScorer, fraud_model_scorer
-from tools.fraud import FraudModel
-from tools.fraud.service import get_hub
 from tools.payments.gateway import Gateway
 from tools.payments.startup import GATEWAY_KEY
+
+if TYPE_CHECKING:  # the model loads LightGBM: the hub is reached when a payment is scored
+    from tools.fraud import FraudModel
 
 
 def model_scorer(services: Any) -> ModelScorer:
@@ -23,6 +24,8 @@ def model_scorer(services: Any) -> ModelScorer:
     (AP2's handler can pass the same to :func:`~tools.commerce.vault.risk.assess`)."""
 
     def model() -> FraudModel:
+        from tools.fraud.service import get_hub
+
         return get_hub(services.extras, services.settings).model
 
     return fraud_model_scorer(model)
