@@ -18,18 +18,25 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL_LIBRARIES = ("lightgbm", "sklearn", "scipy", "pandas")
 
 
-def _loaded_after(*steps: tuple[str, ...]) -> list[list[str]]:
-    """Which of :data:`MODEL_LIBRARIES` a fresh interpreter holds after each step's imports
-    (the steps run in order, in one interpreter)."""
+def _loaded_after(
+    *steps: tuple[str, ...], watch: tuple[str, ...] = MODEL_LIBRARIES
+) -> list[list[str]]:
+    """Which of ``watch`` (modules) a fresh interpreter holds after each step's imports (the
+    steps run in order, in one interpreter)."""
     probe = (
         "import importlib, json, sys\n"
         "seen = []\n"
         f"for step in {steps!r}:\n"
         "    for name in step:\n"
         "        importlib.import_module(name)\n"
-        f"    seen.append(sorted(m for m in {MODEL_LIBRARIES!r} if m in sys.modules))\n"
+        f"    seen.append(sorted(m for m in {watch!r} if m in sys.modules))\n"
         "print(json.dumps(seen))\n"
     )
+    return _run(probe)
+
+
+def _run(probe: str) -> list[list[str]]:
+    """Run ``probe`` in a fresh interpreter; the JSON it prints."""
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
@@ -54,3 +61,44 @@ def test_credit_tools_load_no_scipy_or_model_library() -> None:
     # pandas stays: the credit scorecard, catalogue and activity modules build on it.
     assert first == ["pandas"]
     assert "scipy" in deciding
+
+
+def test_fx_tools_and_router_load_no_forecasting_or_ecb_table() -> None:
+    # SciPy's stats module still loads through tools.fx.schemas (its default quantiles live in
+    # tools.fx.models); the forecasting, interval and ECB modules and pandas wait for a request.
+    forecasting = (
+        "pandas",
+        "scipy.signal",
+        "tools.fx.ecb",
+        "tools.fx.forecast",
+        "tools.fx.intervals",
+    )
+    first, serving = _loaded_after(
+        ("tools.fx.tools", "tools.fx.router"), ("tools.fx.service",), watch=forecasting
+    )
+    assert first == []
+    assert serving == sorted(forecasting)
+
+
+def test_building_and_starting_the_app_loads_no_lightgbm(tmp_path: Path) -> None:
+    """``create_app`` and its whole lifespan (migrations, demo tenant, every domain's wiring and
+    start-up hook) with warm-ups off: the fraud model, and with it LightGBM and scikit-learn,
+    loads when a payment is first scored."""
+    fraud_libraries = ("lightgbm", "sklearn")
+    probe = (
+        "import asyncio, json, sys\n"
+        "from cockpit.app import create_app\n"
+        "from cockpit.config import Settings\n"
+        f"app = create_app(Settings(data_dir={str(tmp_path / 'data')!r}, warmup=False))\n"
+        "seen = []\n"
+        "async def start() -> None:\n"
+        "    async with app.router.lifespan_context(app):\n"
+        f"        seen.append(sorted(m for m in {fraud_libraries!r} if m in sys.modules))\n"
+        "asyncio.run(start())\n"
+        "import tools.fraud.service\n"
+        f"seen.append(sorted(m for m in {fraud_libraries!r} if m in sys.modules))\n"
+        "print(json.dumps(seen))\n"
+    )
+    started, scoring = _run(probe)
+    assert started == []
+    assert scoring == sorted(fraud_libraries)

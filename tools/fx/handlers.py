@@ -9,24 +9,24 @@ installs under :data:`~tools.fx.exposure.EXPOSURE_SOURCE_KEY`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import UserError, ValidationFailed
-from tools.fx.exposure import EXPOSURE_SOURCE_KEY, ExposureSource, Volume, VolumeRecord
-from tools.fx.forecast import DEFAULT_HORIZONS, Forecast, forecast_pair, forecast_series
-from tools.fx.hedging import CarryAssumption, HedgeCosts
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest, VolumeIn
-from tools.fx.series import series_from_csv, series_from_records
-from tools.fx.service import (
-    default_transform,
-    forecast_exposure,
-    hedge_from_quantiles,
-    hedge_recommendation,
-)
+
+# The forecasting, hedging and ECB modules load SciPy and pandas: each handler imports them when
+# it first runs, so registering the tools and mounting the router (every server start) do not.
+if TYPE_CHECKING:
+    from tools.fx.exposure import VolumeRecord
+    from tools.fx.forecast import Forecast
 
 
 def run_forecast(req: ForecastRequest) -> Forecast:
     """Forecast the pair or the user series the request names (exactly one of them)."""
+    from tools.fx.forecast import DEFAULT_HORIZONS, forecast_pair, forecast_series
+    from tools.fx.series import series_from_csv, series_from_records
+    from tools.fx.service import default_transform
+
     given = [x for x in (req.pair, req.series, req.csv) if x is not None]
     if len(given) != 1:
         raise ValidationFailed(
@@ -90,6 +90,8 @@ def volumes(
     end: Any = None,
 ) -> Iterable[VolumeRecord]:
     """Records from the body, else the tenant's ledger-backed source."""
+    from tools.fx.exposure import EXPOSURE_SOURCE_KEY, ExposureSource, Volume
+
     if records is not None:
         return [Volume(r.date, r.currency.upper(), r.amount, r.merchant_id) for r in records]
     source = extras.get(EXPOSURE_SOURCE_KEY)
@@ -105,6 +107,8 @@ def volumes(
 def run_exposure(
     req: ExposureRequest, *, extras: Mapping[str, Any], tenant_id: str, merchant_id: str | None
 ) -> dict[str, Any]:
+    from tools.fx.service import forecast_exposure
+
     recs = volumes(
         req.records,
         extras=extras,
@@ -132,6 +136,9 @@ def run_exposure(
 def run_hedge(
     req: HedgeRequest, *, extras: Mapping[str, Any], tenant_id: str, merchant_id: str | None
 ) -> dict[str, Any]:
+    from tools.fx.hedging import CarryAssumption, HedgeCosts
+    from tools.fx.service import hedge_from_quantiles, hedge_recommendation
+
     costs = HedgeCosts(**req.costs.model_dump())
     carry = CarryAssumption(rates=req.interest_rates)
     if req.exposures is not None:

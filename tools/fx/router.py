@@ -17,7 +17,6 @@ from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.errors import NotFound
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
-from tools.fx.service import convert, rates
 
 router = APIRouter(prefix="/v1/fx", tags=["fx"])
 
@@ -31,6 +30,9 @@ async def get_rates(
     gaps: str = Query(default="drop", description="drop | ffill | error"),
 ) -> dict[str, Any]:
     """ECB reference cross rates for a pair (units of QUOTE per BASE)."""
+    # The service loads pandas and SciPy: on the first FX request, not when the app is built.
+    from tools.fx.service import rates
+
     return rates(pair, start=start, end=end, gaps=gaps)
 
 
@@ -43,6 +45,8 @@ async def get_convert(
     on: date | None = None,
 ) -> dict[str, Any]:
     """Convert an amount at the ECB reference rate of a day (latest business day on or before)."""
+    from tools.fx.service import convert
+
     return convert(amount, source, target, on=on).to_dict()
 
 

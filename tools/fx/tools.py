@@ -8,16 +8,17 @@ Results are compact so they fit in a model's context.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.money import ModelMajorAmount
 from cockpit.toolkit import ToolContext, ToolKind, register_tool
-from tools.fx.forecast import Forecast
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
-from tools.fx.service import convert
+
+if TYPE_CHECKING:  # forecasting loads SciPy: imported where a tool runs (tools.fx.handlers)
+    from tools.fx.forecast import Forecast
 
 
 class _Args(BaseModel):
@@ -151,6 +152,8 @@ def fx_convert(ctx: ToolContext, args: ConvertArgs) -> dict[str, Any]:
     Uses the rate of the given date or the latest business day before it; rounds to the
     target currency's minor unit. Reference rates are indicative, not a dealing quote.
     """
+    from tools.fx.service import convert
+
     return convert(args.amount, args.source, args.target, on=args.on).to_dict()
 
 
