@@ -21,6 +21,20 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def clock_now() -> dict[str, str]:
+    """Environment that starts a server's clock exactly where this process's clock reads now.
+
+    ``COCKPIT_CLOCK_START`` alone starts the server's clock when the server gets to its settings,
+    after its imports: seconds later on a busy machine, so the server runs that much behind the
+    test. ``COCKPIT_TEST_CLOCK_ORIGIN`` is the monotonic instant the start was read at
+    (``CLOCK_MONOTONIC`` is one clock for every process on the machine); ``tests.support.serve``
+    counts the server's clock from it."""
+    from cockpit.clock import utcnow
+
+    origin = time.monotonic()
+    return {"COCKPIT_CLOCK_START": utcnow().isoformat(), "COCKPIT_TEST_CLOCK_ORIGIN": repr(origin)}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

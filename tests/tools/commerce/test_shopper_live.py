@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from cockpit.clock import utcnow
 from cockpit.db.session import Database
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, clock_now
 from tests.tools.commerce.specs import assert_acp
 from tests.tools.commerce.test_threeds import assert_da
 from tools.commerce.shopper import Exchange, Goal
@@ -94,10 +94,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     global MERCHANT
     live = LiveServer(
         Path(tmp_path_factory.mktemp("shopper-live")),
-        # The shopper signs with this process's clock and the server allows 300 s of skew: the
-        # server's clock starts where this one reads now, not where the suite's clock started
-        # (later in a long run, the two would be minutes apart).
-        extra_env={"COCKPIT_WARMUP": "true", "COCKPIT_CLOCK_START": utcnow().isoformat()},
+        # The shopper signs with this process's clock and the server allows 60 s of skew on a
+        # mandate's iat: the server's clock runs exactly with this one, not from where the
+        # suite's clock started nor from when the server got through its imports (on a busy
+        # machine, over a minute later: every AP2 payment was refused as issued in the future).
+        extra_env={"COCKPIT_WARMUP": "true", **clock_now()},
     ).start(timeout=120)
     try:
         deadline = time.monotonic() + 180
@@ -115,7 +116,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def _ensure_catalogue(live: LiveServer, merchant_id: str) -> None:
     """The merchant's catalogue (start-up seeds only the fixed ``mer_demo_*`` ids)."""
-    from cockpit.clock import utcnow
     from tools.commerce.acp.catalog import seed_catalogue
 
     db = Database(f"sqlite:///{live.data_dir / 'cockpit.db'}")

@@ -1,0 +1,34 @@
+"""A test server's clock runs with the test's, however long the server took to start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cockpit.clock import current, install, parse_instant, utcnow
+from tests.support import serve
+from tests.support.live import clock_now
+
+
+def test_the_server_clock_counts_from_the_test_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = clock_now()
+    started = parse_instant(env["COCKPIT_CLOCK_START"])
+    # as if the server got through its imports two minutes after the test read its clock
+    late = float(env["COCKPIT_TEST_CLOCK_ORIGIN"]) - 120.0
+    monkeypatch.setenv("COCKPIT_CLOCK_START", env["COCKPIT_CLOCK_START"])
+    monkeypatch.setenv("COCKPIT_TEST_CLOCK_ORIGIN", repr(late))
+    previous = current()
+    try:
+        serve._clock_from_the_test()
+        lead = utcnow() - started
+    finally:
+        install(previous)
+    assert timedelta(seconds=120) <= lead < timedelta(seconds=130)
+
+
+def test_without_an_origin_the_settings_start_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COCKPIT_TEST_CLOCK_ORIGIN", raising=False)
+    before = current()
+    serve._clock_from_the_test()
+    assert current() is before
