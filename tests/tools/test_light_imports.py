@@ -80,11 +80,11 @@ def test_fx_tools_and_router_load_no_forecasting_or_ecb_table() -> None:
     assert serving == sorted(forecasting)
 
 
-def test_building_and_starting_the_app_loads_no_lightgbm(tmp_path: Path) -> None:
+def test_building_and_starting_the_app_loads_no_model_libraries(tmp_path: Path) -> None:
     """``create_app`` and its whole lifespan (migrations, demo tenant, every domain's wiring and
-    start-up hook) with warm-ups off: the fraud model, and with it LightGBM and scikit-learn,
-    loads when a payment is first scored."""
-    fraud_libraries = ("lightgbm", "sklearn")
+    start-up hook) with warm-ups off: the fraud model, and with it LightGBM, scikit-learn and
+    SciPy, loads when a payment is first scored (credit and FX load SciPy on first use too)."""
+    fraud_libraries = ("lightgbm", "sklearn", "scipy")
     probe = (
         "import asyncio, json, sys\n"
         "from cockpit.app import create_app\n"

@@ -10,7 +10,7 @@ decision is 404 exactly like an unknown id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,9 +27,11 @@ from tools.credit.schemas import (
     VersionList,
     VersionOut,
 )
-from tools.credit.service import CreditService, service_for
 from tools.credit.strategy import StrategySpec
 from tools.credit.tools import WhatIfArgs
+
+if TYPE_CHECKING:
+    from tools.credit.service import CreditService
 
 router = APIRouter(prefix="/v1/credit", tags=["credit"])
 
@@ -76,6 +78,8 @@ class DeployRequest(BaseModel):
 
 
 def _svc(ctx: Ctx) -> CreditService:
+    from tools.credit.service import service_for
+
     return service_for(ctx.db)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import NotFound
-from tools.credit.service import CreditService, service_for
+
+if TYPE_CHECKING:
+    from tools.credit.service import CreditService
 
 log = logging.getLogger(__name__)
 EXAMPLES = Path(__file__).parent / "strategies"
@@ -41,6 +43,8 @@ def on_startup(services: Any) -> None:
     settings = services.settings
     if not (getattr(settings, "demo", False) and getattr(settings, "warmup", True)):
         return
+    from tools.credit.service import service_for
+
     seeded = seed_examples(service_for(services.db), DEMO_TENANT)
     if seeded:
         log.info("credit: deployed example strategies for the demo tenant: %s", ", ".join(seeded))

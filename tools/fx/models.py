@@ -20,7 +20,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from cockpit.errors import ToolError, UserError, ValidationFailed
 
@@ -107,6 +106,8 @@ def _check_fit_input(y: FloatArray, *, name: str, min_length: int) -> FloatArray
 def _gaussian_quantiles(
     mean: FloatArray, sd: FloatArray, quantiles: Sequence[float]
 ) -> dict[float, FloatArray]:
+    from scipy.stats import norm
+
     return {float(q): mean + float(norm.ppf(q)) * sd for q in quantiles}
 
 
