@@ -3,11 +3,21 @@
 Text that tries to change the agent's instructions is not deleted: it is
 replaced by a quarantine marker naming the reason, and the original stays in
 the system of record. Agents see data, never commands.
+
+Naming a tool is not, by itself, an attempt to take over the reader: a refund
+policy says "run the refund tool once the goods are back", a partner's tool
+description says "call this function with the order id". Such text is *flagged*
+(``names_tool``) and left as it is; the paths are listed beside the result so the
+agent reads it as a procedure someone wrote down, not as its own instruction.
+What an agent may actually do is decided by its tools' policies and approvals,
+never by text it reads. Hand-offs (``transfer_to_…``), overrides, role changes and
+money moved on the text's say-so stay quarantined.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -26,12 +36,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(system prompt|developer message|<\s*/?\s*system\s*>|\[\s*system\s*\])", re.I
         ),
     ),
-    (
-        "tool_directive",
-        re.compile(
-            r"\b(call|invoke|execute|run)\b[^.\n]{0,20}\b(tool|function)\b|\btransfer_to_\w+", re.I
-        ),
-    ),
+    ("handoff_directive", re.compile(r"\btransfer_to_\w+", re.I)),
     (
         "money_directive",
         re.compile(
@@ -41,6 +46,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+"""(reason, pattern): text that tries to take over the reader. Quarantined."""
+
+_FLAGS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "names_tool",
+        re.compile(r"\b(call|invoke|execute|run|use)\b[^.\n]{0,40}\b(tool|function)\b", re.I),
+    ),
+]
+"""(flag, pattern): procedure that names a tool. Shown, and listed under ``_flagged``."""
 
 
 def screen_text(text: str) -> list[str]:
@@ -48,24 +62,44 @@ def screen_text(text: str) -> list[str]:
     return [name for name, pattern in _PATTERNS if pattern.search(text)]
 
 
-def quarantine(
-    value: Any, *, path: str = "$", found: list[str] | None = None
-) -> tuple[Any, list[str]]:
-    """Copy of ``value`` with suspicious strings replaced; returns (value, paths quarantined)."""
-    hits = [] if found is None else found
+def flag_text(text: str) -> list[str]:
+    """Flags for procedure this text states (``names_tool``); it stays as it is."""
+    return [name for name, pattern in _FLAGS if pattern.search(text)]
+
+
+@dataclass(slots=True)
+class Screened:
+    """A screened copy of a value, and where the screen acted."""
+
+    value: Any
+    untrusted: list[str] = field(default_factory=list)
+    """Paths replaced by a quarantine marker."""
+    flagged: dict[str, list[str]] = field(default_factory=dict)
+    """Paths left as they are, with their flags."""
+
+
+def quarantine(value: Any) -> Screened:
+    """Copy of ``value`` with suspicious strings replaced and procedural ones flagged."""
+    out = Screened(value=None)
+    out.value = _screen(value, "$", out)
+    return out
+
+
+def _screen(value: Any, path: str, out: Screened) -> Any:
     if isinstance(value, str):
         reasons = screen_text(value)
         if reasons:
-            hits.append(path)
-            return f"[quarantined untrusted content: {', '.join(reasons)}]", hits
-        return value, hits
+            out.untrusted.append(path)
+            return f"[quarantined untrusted content: {', '.join(reasons)}]"
+        flags = flag_text(value)
+        if flags:
+            out.flagged[path] = flags
+        return value
     if isinstance(value, dict):
-        return {k: quarantine(v, path=f"{path}.{k}", found=hits)[0] for k, v in value.items()}, hits
+        return {k: _screen(v, f"{path}.{k}", out) for k, v in value.items()}
     if isinstance(value, list):
-        return [
-            quarantine(v, path=f"{path}[{i}]", found=hits)[0] for i, v in enumerate(value)
-        ], hits
-    return value, hits
+        return [_screen(v, f"{path}[{i}]", out) for i, v in enumerate(value)]
+    return value
 
 
-__all__ = ["quarantine", "screen_text"]
+__all__ = ["Screened", "flag_text", "quarantine", "screen_text"]

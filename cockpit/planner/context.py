@@ -45,7 +45,7 @@ from cockpit.planner.template import lookup
 PLANNER_KEY = "cockpit_planner"
 """Key of the planner's state on its own AIMessages: marks the calls the planner made."""
 #: Fields whose content the record's author chose (free text, key-value notes): never ids.
-_AUTHORED = frozenset({"description", "metadata", "note", "notes", "_untrusted"})
+_AUTHORED = frozenset({"description", "metadata", "note", "notes", "_untrusted", "_flagged"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _REFERENCE = re.compile(

@@ -128,10 +128,13 @@ def _execute(
         },
     )
     if screen:
-        screened, hits = quarantine(result)
-        if hits:
-            screened["_untrusted"] = hits
-            result = screened
+        screened = quarantine(result)
+        if screened.untrusted or screened.flagged:
+            result = screened.value
+        if screened.untrusted:
+            result["_untrusted"] = screened.untrusted
+        if screened.flagged:
+            result["_flagged"] = screened.flagged
     return ToolOutcome(ok=ok, result=result)
 
 
