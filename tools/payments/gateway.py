@@ -572,17 +572,26 @@ class Gateway:
         if merchant is None:
             raise _no_merchant(merchant_id)
         captures = statements.unsettled_captures(conn, tenant, merchant_id, cutoff=cutoff)
+        pending = ledger.merchant_account(merchant.id, "pending")
+        available = ledger.merchant_account(merchant.id, "available")
+        drafts = []
         for cap in captures:
             draft = ledger.JournalDraft("settlement", "capture", cap.id)
-            pending = ledger.merchant_account(merchant.id, "pending")
-            available = ledger.merchant_account(merchant.id, "available")
-            quote = draft.move_fx(pending, available, cap.amount, source_currency=cap.currency,
-                                  target_currency=merchant.settlement_currency, rates=self.rates)  # fmt: skip
+            quote = draft.move_fx(
+                pending,
+                available,
+                cap.amount,
+                source_currency=cap.currency,
+                target_currency=merchant.settlement_currency,
+                rates=self.rates,
+            )
             fee = percent_fee(
                 quote.target_minor, bps=FEE_BPS.get(cap.method_category or "", DEFAULT_FEE_BPS)
             )
             draft.move(available, ledger.PLATFORM_FEES, fee, merchant.settlement_currency)
-            ledger.post(session, draft, at=at)
+            drafts.append(draft)
+        # One journal per capture, written together: a run settles thousands.
+        ledger.post_many(session, drafts, at=at)
         statements.mark_settled(session, tenant, [cap.id for cap in captures], at=at)
         return len(captures)
 

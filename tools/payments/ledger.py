@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,55 +126,78 @@ def pay_out_of_merchant(
 
 def post(session: Session, draft: JournalDraft, *, at: datetime | None = None) -> str | None:
     """Write a balanced journal and update balances, in the caller's transaction; returns its id."""
-    totals: dict[str, int] = defaultdict(int)
+    return post_many(session, [draft], at=at)[0]
+
+
+def post_many(
+    session: Session, drafts: Sequence[JournalDraft], *, at: datetime | None = None
+) -> list[str | None]:
+    """Write balanced journals and update balances, in the caller's transaction: one INSERT
+    for the journals, one for their entries, one balance update for them all (a settlement
+    run posts a journal per capture). Returns each draft's journal id (None: no legs).
+
+    Every draft is checked before anything is written: one unbalanced draft writes none.
+    """
     net: dict[tuple[str, str], int] = defaultdict(int)
-    for account, currency, amount in draft.legs:
-        totals[currency] += amount
-        net[(account, currency)] += amount
-    unbalanced = {ccy: total for ccy, total in totals.items() if total}
-    if unbalanced:
-        raise InternalError(
-            f"journal {draft.kind} does not balance: {unbalanced}", code="ledger_unbalanced"
-        )
-    if not draft.legs:
-        return None
+    for draft in drafts:
+        totals: dict[str, int] = defaultdict(int)
+        for account, currency, amount in draft.legs:
+            totals[currency] += amount
+            net[(account, currency)] += amount
+        unbalanced = {ccy: total for ccy, total in totals.items() if total}
+        if unbalanced:
+            raise InternalError(
+                f"journal {draft.kind} does not balance: {unbalanced}", code="ledger_unbalanced"
+            )
     when = at or utcnow()
     tenant = session_tenant(session)
-    journal_id = "jnl_" + uuid.uuid4().hex
+    ids: list[str | None] = []
+    journals: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    for draft in drafts:
+        if not draft.legs:
+            ids.append(None)
+            continue
+        journal_id = "jnl_" + uuid.uuid4().hex
+        ids.append(journal_id)
+        journals.append(
+            {
+                "id": journal_id,
+                "tenant_id": tenant,
+                "kind": draft.kind,
+                "memo": draft.memo,
+                "ref_type": draft.ref_type,
+                "ref_id": draft.ref_id,
+                "created_at": when,
+            }
+        )
+        entries.extend(
+            {
+                "journal_id": journal_id,
+                "tenant_id": tenant,
+                "account": account,
+                "currency": currency,
+                "amount": amount,
+                "created_at": when,
+            }
+            for account, currency, amount in draft.legs
+        )
+    if not journals:
+        return ids
     # Core INSERTs on the transaction's connection (entries are append-only, so the ORM never
     # needs them in its identity map); Core bypasses the session's stamping, so the tenant
     # is written here.
     conn = statements.bound(session)
-    journal = {
-        "id": journal_id,
-        "tenant_id": tenant,
-        "kind": draft.kind,
-        "memo": draft.memo,
-        "ref_type": draft.ref_type,
-        "ref_id": draft.ref_id,
-        "created_at": when,
-    }
-    statements.insert_values(conn, JOURNALS, [journal])
-    entries = [
-        {
-            "journal_id": journal_id,
-            "tenant_id": tenant,
-            "account": account,
-            "currency": currency,
-            "amount": amount,
-            "created_at": when,
-        }
-        for account, currency, amount in draft.legs
-    ]
+    statements.insert_values(conn, JOURNALS, journals)
     statements.insert_values(conn, ENTRIES, entries)
     deltas = [(account, currency, delta) for (account, currency), delta in sorted(net.items())]
     batch = session.info.get(_BATCH)
     if batch is None:
         statements.add_to_balances(conn, tenant, deltas)
-        return journal_id
+        return ids
     for account, currency, delta in deltas:
         batch[(account, currency)] = batch.get((account, currency), 0) + delta
-    return journal_id
+    return ids
 
 
 _BATCH = "pay_ledger_balance_batch"

@@ -13,7 +13,14 @@ from cockpit.errors import InternalError, NotFound
 from tests.tools.payments.conftest import TENANT, AlwaysApprove, seed_basic
 from tools.payments import ledger, statements
 from tools.payments.gateway import Gateway, PayRequest
-from tools.payments.models import Balance, Merchant, Notification, Payment
+from tools.payments.models import (
+    Balance,
+    Journal,
+    LedgerEntry,
+    Merchant,
+    Notification,
+    Payment,
+)
 
 AT = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 OTHER = "t_other"
@@ -76,3 +83,56 @@ def test_insert_refuses_a_row_of_another_tenant(db: Database) -> None:
     with pytest.raises(InternalError) as err, db.tenant_session(TENANT) as s:
         statements.insert(s.connection(), TENANT, [note])
     assert err.value.code == "cross_tenant_write"
+
+
+def _drafts(tag: str) -> list[ledger.JournalDraft]:
+    """Three journals: one in SGD, one across currencies, one with no legs."""
+    plain = ledger.JournalDraft("settlement", "capture", f"cap_{tag}_1")
+    plain.move(ledger.merchant_account("m_sg", "pending"), ledger.PLATFORM_FEES, 250, "SGD")
+    fx = ledger.JournalDraft("settlement", "capture", f"cap_{tag}_2")
+    fx.move(ledger.merchant_account("m_sg", "pending"), ledger.fx_clearing("SGD"), 1_000, "SGD")
+    fx.move(ledger.fx_clearing("USD"), ledger.merchant_account("m_sg", "available"), 740, "USD")
+    return [plain, fx, ledger.JournalDraft("settlement", "capture", f"cap_{tag}_3")]
+
+
+def _written(
+    db: Database, tenant: str
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int, str]]]:
+    with db.tenant_session(tenant) as s:
+        balances = sorted(
+            (b.account, b.currency, int(b.balance)) for b in s.scalars(select(Balance))
+        )
+        entries = sorted(
+            s.execute(
+                select(
+                    LedgerEntry.account, LedgerEntry.currency, LedgerEntry.amount, Journal.ref_id
+                ).join(Journal, Journal.id == LedgerEntry.journal_id)
+            )
+            .tuples()
+            .all()
+        )
+        assert ledger.check_invariants(s) == []
+    return balances, entries
+
+
+def test_posting_journals_together_writes_what_posting_them_one_by_one_writes(
+    any_db: Database,
+) -> None:
+    # the ledger needs no merchant row: two tenants, the same drafts, posted both ways
+    with any_db.tenant_session(TENANT) as s:
+        ids = ledger.post_many(s, _drafts("x"), at=AT)
+    with any_db.tenant_session(OTHER) as s:
+        one_by_one = [ledger.post(s, draft, at=AT) for draft in _drafts("x")]
+    assert ids[2] is None and one_by_one[2] is None
+    assert all(i and i.startswith("jnl_") for i in ids[:2]) and len(set(ids[:2])) == 2
+    assert _written(any_db, TENANT) == _written(any_db, OTHER)
+    assert _written(any_db, TENANT)[0]  # the drafts did move money
+
+
+def test_one_unbalanced_journal_writes_none_of_the_batch(any_db: Database) -> None:
+    bad = ledger.JournalDraft("settlement", "capture", "cap_bad")
+    bad.legs.append((ledger.PLATFORM_FEES, "SGD", 5))
+    with any_db.tenant_session(TENANT) as s, pytest.raises(InternalError) as err:
+        ledger.post_many(s, [*_drafts("y"), bad], at=AT)
+    assert err.value.code == "ledger_unbalanced"
+    assert _written(any_db, TENANT) == ([], [])
