@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +27,7 @@ from cockpit.errors import NotFound, ValidationFailed
 from tools.fraud import blocks
 from tools.fraud.payments import score_payment
 from tools.fraud.schema import Transaction, parse_transaction
+from tools.fraud.store import json_bytes
 
 if TYPE_CHECKING:
     from tools.fraud.service import FraudService
@@ -65,8 +66,8 @@ def _blocked(ctx: RequestContext) -> blocks.ActiveBlocks:
     return blocks.active_blocks(ctx.db, ctx.principal.tenant_id)
 
 
-@router.post("/score")
-async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+@router.post("/score", response_model=dict[str, Any])
+async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> Response:
     """Score one transaction: score, decision, reason codes (stored).
 
     Idempotent per ``txn_id``: the same transaction again returns the stored result with
@@ -78,6 +79,9 @@ async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, An
     thread pool, together with the score requests that arrive meanwhile
     (:mod:`tools.fraud.batching`), so concurrent callers share one DB transaction and one
     model call.
+
+    The answer goes out as JSON bytes written once: returned as a dict, it was validated
+    against ``dict[str, Any]`` and encoded again per request (~40 us of the event loop's time).
     """
     if "payment_id" in body:
         pid = body["payment_id"]
@@ -87,12 +91,16 @@ async def score(ctx: StaffCtx, body: dict[str, Any] = Body(...)) -> dict[str, An
                 code="invalid_value",
                 param="payment_id",
             )
-        return await run_in_threadpool(_score_payment, ctx, pid)
+        return _json(await run_in_threadpool(_score_payment, ctx, pid))
     txn = parse_transaction(body)
     svc = _built(ctx)
     if svc is None:  # first use: building may train a model or replay history
         svc = await run_in_threadpool(_svc, ctx)
-    return await svc.score_queued(ctx.db, txn, merchant_id=ctx.principal.merchant_id)
+    return _json(await svc.score_queued(ctx.db, txn, merchant_id=ctx.principal.merchant_id))
+
+
+def _json(result: dict[str, Any]) -> Response:
+    return Response(json_bytes(result), media_type="application/json")
 
 
 def _score_payment(ctx: RequestContext, payment_id: str) -> dict[str, Any]:

@@ -278,9 +278,7 @@ class FraudService:
 
     def _row(self, txn: Transaction, fp: str, result: dict[str, Any]) -> store.NewScore:
         values = self.scorer.model_values(txn.txn_id)  # None if scoring failed (fail closed)
-        features = (
-            {} if values is None else store.feature_map(self.model.feature_names, values.tolist())
-        )
+        features = {} if values is None else store.feature_map(self.model.feature_names, values)
         return store.NewScore(
             txn_id=txn.txn_id,
             merchant_id=txn.merchant_id,
