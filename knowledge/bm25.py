@@ -10,14 +10,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*")
-_STOP = frozenset(
+#: Words too common to tell passages apart: BM25 skips them, and so does the embedded text of
+#: a query too long for its word-piece budget (``knowledge.ranking``).
+STOP_WORDS = frozenset(
     [
         "a",
         "an",
@@ -83,14 +86,15 @@ def tokenize(text: str) -> list[str]:
     and also contribute their parts."""
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
-        if token in _STOP:
+        if token in STOP_WORDS:
             continue
         out.append(_stem(token))
         if "_" in token or ("." in token and not token.replace(".", "").isdigit()):
-            out.extend(_stem(p) for p in re.split(r"[._]", token) if p and p not in _STOP)
+            out.extend(_stem(p) for p in re.split(r"[._]", token) if p and p not in STOP_WORDS)
     return out
 
 
+@lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     # A light plural/verb-ending fold; good enough to match "refunds" to "refund".
     if len(token) > 4 and not token[0].isdigit():
@@ -146,10 +150,17 @@ class BM25Index:
         self, query: str, *, limit: int, allowed: set[int] | None = None
     ) -> list[tuple[str, float]]:
         """Top ``limit`` (id, score) pairs; ``allowed`` restricts rows (metadata filters)."""
+        return self.search_terms(set(tokenize(query)), limit=limit, allowed=allowed)
+
+    def search_terms(
+        self, terms: Iterable[str], *, limit: int, allowed: set[int] | None = None
+    ) -> list[tuple[str, float]]:
+        """:meth:`search` for a query already tokenized (its distinct terms), so that one query
+        searched in several indexes is tokenized once."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float64)
         hit = np.zeros(n, dtype=bool)
-        for term in set(tokenize(query)):
+        for term in terms:
             postings = self._postings.get(term)
             if postings is None:
                 continue
@@ -167,4 +178,4 @@ class BM25Index:
         return [(self.ids[row], float(scores[row])) for row in best]
 
 
-__all__ = ["BM25Index", "tokenize"]
+__all__ = ["STOP_WORDS", "BM25Index", "tokenize"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from chromadb.api.models.Collection import Collection
 
-from knowledge.bm25 import BM25Index
+from knowledge.bm25 import BM25Index, tokenize
 from knowledge.filters import chroma_where, matches
 from knowledge.fusion import RRF_K, reciprocal_rank_fusion
 from knowledge.models import SearchHit, SearchMode, hit_from_chunk
@@ -120,6 +120,7 @@ def rank(
     out = Candidates(fused=[], lists={"bm25": {}, "vector": {}, "title": {}})
     lists = out.lists
     scored: dict[str, list[tuple[str, float]]] = {"bm25": [], "vector": []}
+    terms = set(tokenize(text)) if mode != "vector" or weights.title > 0 else set()
     for col, snap in sources:
         full = col.name
         weight = weights.shared if full.startswith(f"{SHARED_NAMESPACE}_") else 1.0
@@ -129,14 +130,14 @@ def rank(
             else None
         )
         if mode != "vector":
-            found = snap.index.search(text, limit=pool, allowed=allowed)
+            found = snap.index.search_terms(terms, limit=pool, allowed=allowed)
             ids = [f"{full}|{cid}" for cid, _ in found]
             rankings.append(ids)
             list_weights.append(weight)
             scored["bm25"].extend((i, s * weight) for i, (_, s) in zip(ids, found, strict=True))
             lists["bm25"].update({i: r for r, i in enumerate(ids, 1)})
         if weights.title > 0:
-            heads = snap.titles.search(text, limit=pool, allowed=allowed)
+            heads = snap.titles.search_terms(terms, limit=pool, allowed=allowed)
             ids = [f"{full}|{cid}" for cid, _ in heads]
             title_lists.append((ids, weight * weights.title))
             lists["title"].update({i: r for r, i in enumerate(ids, 1)})

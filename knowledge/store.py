@@ -10,15 +10,14 @@ embedded before anything is written; its new chunks are added under ids that
 include the content hash, and only then are the previous version's chunks
 deleted, so a failure leaves the previous version whole.
 
-Merchant ownership: a collection created by a key bound to a merchant records that
-merchant in its Chroma collection metadata (``merchant``); one created by a tenant-wide
-key, or before ownership existed, has none and is the tenant's. Knowledge persists
-nothing outside Chroma, so the owner lives with the collection it guards and goes when
-it is deleted. Methods take the caller's binding as ``merchant_id``: a bound caller
-writes only its merchant's collections, reads those and the tenant's and shared ones
-(writing those is 403 ``read_only_collection``), and never sees another merchant's (404,
-reads included, exactly as for a name that does not exist). Collection names stay unique
-per tenant, so creating one under a taken name is a 409 whoever holds it.
+Merchant ownership (``knowledge.ownership``): a collection created by a key bound to a
+merchant records that merchant in its Chroma collection metadata. Knowledge persists nothing
+outside Chroma, so the owner lives with the collection it guards and goes when it is deleted.
+Methods take the caller's binding as ``merchant_id``. Collection names stay unique per tenant,
+so creating one under a taken name is a 409 whoever holds it.
+
+Searching (``knowledge.search``) happens here only as far as tenants go: which collections a
+caller may search, their snapshots, and how a query is embedded.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import replace
 from typing import Any, Literal
 
 from chromadb.api import ClientAPI
@@ -39,7 +37,7 @@ from cockpit.clock import utcnow
 from cockpit.config import Settings
 from cockpit.embeddings import Embedder, default_embedder
 from cockpit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from knowledge.candidates import Snapshot, Weights, fuse_windows, rank
+from knowledge.candidates import Snapshot, Weights
 from knowledge.embedding_function import CockpitEmbeddingFunction
 from knowledge.filters import FILTER_FIELDS, compile_filters
 from knowledge.ingest import DocumentInput, PreparedDocument, document_id_of, prepare_document
@@ -58,36 +56,17 @@ from knowledge.namespace import (
     split_full_name,
     tenant_namespace,
 )
+from knowledge.ownership import OWNER_KEY, check_owner, no_collection, visible
 from knowledge.ranking import (
     QUERY_EMBED_CHARS,
+    QUERY_EMBED_TOKENS,
     SHARED_WEIGHT,
     TITLE_WEIGHT,
-    embedding_text,
-    group_by_document,
+    query_embedding_text,
 )
-from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, split_query
+from knowledge.search import check_query, search
 from knowledge.store_client import make_chroma_client
 from knowledge.write import embed_documents, existing_chunks, unchanged, write_documents
-
-_OWNER = "merchant"
-"""Collection metadata key: the merchant that owns a tenant collection (absent: the tenant's)."""
-
-
-def _owner(metadata: Mapping[str, Any] | None) -> str | None:
-    owner = (metadata or {}).get(_OWNER)
-    return str(owner) if owner else None
-
-
-def _visible(metadata: Mapping[str, Any] | None, merchant_id: str | None) -> bool:
-    """May a caller bound to ``merchant_id`` (None: tenant-wide) see this collection?"""
-    owner = _owner(metadata)
-    return merchant_id is None or owner is None or owner == merchant_id
-
-
-def _no_collection(full: str) -> NotFound:
-    return NotFound(
-        f"no collection {full.partition('_')[2]!r}", code="collection_not_found", param="collection"
-    )
 
 
 class KnowledgeStore:
@@ -99,11 +78,16 @@ class KnowledgeStore:
         *,
         embedder: Embedder | None = None,
         query_embed_chars: int | None = QUERY_EMBED_CHARS,
+        query_embed_tokens: int | None = QUERY_EMBED_TOKENS,
     ) -> None:
         self._client = client
         self.embedder = embedder or default_embedder()
         self.query_embed_chars = query_embed_chars
-        """What of a query (or window) is embedded, in characters; None: all of it."""
+        """What of a query (or window) an embedder that cannot count tokens embeds, in
+        characters; None: all of it."""
+        self.query_embed_tokens = query_embed_tokens
+        """What of a query (or window) an embedder that counts tokens (MiniLM) reads, in
+        tokens (``knowledge.ranking.query_embedding_text``); None: the character budget."""
         self._function = CockpitEmbeddingFunction(self.embedder, spec=None)
         self._lock = threading.RLock()
         self._snapshots: dict[str, Snapshot] = {}
@@ -125,7 +109,7 @@ class KnowledgeStore:
     def _collection(self, full: str) -> Collection:
         col = self._get(full)
         if col is None:
-            raise _no_collection(full)
+            raise no_collection(full)
         return col
 
     def _exists(self, full: str) -> bool:
@@ -140,7 +124,7 @@ class KnowledgeStore:
 
         Another merchant's collection is skipped as if it did not exist."""
         own = self._get(full_name(tenant_namespace(tenant_id), name))
-        if own is not None and _visible(own.metadata, merchant_id):
+        if own is not None and visible(own.metadata, merchant_id):
             return own
         shared = self._get(full_name(SHARED_NAMESPACE, name))
         if shared is not None:
@@ -158,22 +142,6 @@ class KnowledgeStore:
             )
         return full_name(namespace, name)
 
-    def _check_owner(
-        self, col: Collection, name: str, merchant_id: str | None, *, write: bool
-    ) -> None:
-        """Refuse a bound caller another merchant's collection (404), or writing the tenant's."""
-        if merchant_id is None:
-            return
-        if not _visible(col.metadata, merchant_id):
-            raise NotFound(
-                f"no collection {name!r}", code="collection_not_found", param="collection"
-            )
-        if write and _owner(col.metadata) is None:
-            raise PermissionDenied(
-                f"collection {name!r} belongs to the whole tenant: read-only to a merchant key",
-                code="read_only_collection",
-            )
-
     # ------------------------------------------------------------ collections
     def _create(
         self, full: str, *, description: str = "", merchant_id: str | None = None
@@ -184,7 +152,7 @@ class KnowledgeStore:
             "description": description or "-",
         }
         if merchant_id is not None:
-            metadata[_OWNER] = merchant_id
+            metadata[OWNER_KEY] = merchant_id
         try:
             return self._client.create_collection(
                 full,
@@ -207,7 +175,7 @@ class KnowledgeStore:
         try:
             self._client.delete_collection(full)
         except (ChromaNotFound, ValueError):
-            raise _no_collection(full) from None
+            raise no_collection(full) from None
         finally:
             self._snapshots.pop(full, None)
 
@@ -235,7 +203,7 @@ class KnowledgeStore:
             parts = split_full_name(col.name)
             if parts is None or parts[0] not in (namespace, SHARED_NAMESPACE):
                 continue
-            if not _visible(col.metadata, merchant_id):
+            if not visible(col.metadata, merchant_id):
                 continue
             meta = col.metadata or {}
             description = str(meta.get("description", ""))
@@ -258,7 +226,7 @@ class KnowledgeStore:
                 raise NotFound(
                     f"no collection {name!r}", code="collection_not_found", param="collection"
                 )
-            self._check_owner(self._collection(full), name, merchant_id, write=True)
+            check_owner(self._collection(full).metadata, name, merchant_id, write=True)
             self._drop(full)
 
     # -------------------------------------------------------------- ingestion
@@ -320,7 +288,7 @@ class KnowledgeStore:
                 if not self._exists(full):
                     self._create(full, merchant_id=merchant_id)
             col = self._collection(full)
-        self._check_owner(col, name, merchant_id, write=True)
+        check_owner(col.metadata, name, merchant_id, write=True)
         return col
 
     def _prepare(self, documents: Sequence[DocumentInput]) -> list[PreparedDocument]:
@@ -482,7 +450,7 @@ class KnowledgeStore:
         full = self._writable(tenant_id, collection)
         with self._lock:
             col = self._collection(full)
-            self._check_owner(col, collection, merchant_id, write=True)
+            check_owner(col.metadata, collection, merchant_id, write=True)
             found = col.get(where={"document_id": document_id}, include=[])["ids"]
             if not found:
                 raise NotFound(
@@ -535,123 +503,38 @@ class KnowledgeStore:
         A query over ``SHORT_QUERY_LIMIT`` characters is refused unless ``segment_long``: then
         (up to ``LONG_QUERY_LIMIT``) its windows are searched and fused by document, one hit
         per document (``knowledge.segment``)."""
-        namespace = tenant_namespace(tenant_id)
-        if not text or not text.strip():
-            raise ValidationFailed("the query is empty", code="empty_query", param="query")
-        limit = LONG_QUERY_LIMIT if segment_long else SHORT_QUERY_LIMIT
-        if len(text) > limit:
-            raise ValidationFailed(
-                f"the query is longer than {limit:,} characters",
-                code="query_too_long",
-                param="query",
-            )
-        if not 1 <= k <= 50:
-            raise ValidationFailed("k must be between 1 and 50", code="invalid_k", param="k")
-        if mode not in ("hybrid", "bm25", "vector"):
-            raise ValidationFailed(
-                "mode is hybrid, bm25 or vector", code="invalid_mode", param="mode"
-            )
-        if group not in ("documents", "chunks"):
-            raise ValidationFailed(
-                "group is documents or chunks", code="invalid_group", param="group"
-            )
+        check_query(text, k=k, mode=mode, group=group, segment_long=segment_long)
         where, tags = compile_filters(filters or {})
         if collections is None:
+            namespace = tenant_namespace(tenant_id)
             cols = [
                 c
                 for c in self._client.list_collections()
                 if (p := split_full_name(c.name)) is not None
                 and p[0] in (namespace, SHARED_NAMESPACE)
-                and _visible(c.metadata, merchant_id)
+                and visible(c.metadata, merchant_id)
             ]
         else:
             cols = [
                 self._readable(tenant_id, name, merchant_id) for name in dict.fromkeys(collections)
             ]
-        pool = candidates or max(4 * k, 30)
         weights = Weights(
             shared=SHARED_WEIGHT if own_first and collections is None else 1.0,
             title=TITLE_WEIGHT if fields and mode == "hybrid" and group == "documents" else 0.0,
         )
-        if len(text) > SHORT_QUERY_LIMIT:
-            return self._query_long(
-                cols,
-                text,
-                k=k,
-                mode=mode,
-                where=where,
-                tags=tags,
-                pool=pool,
-                weights=weights,
-                strict_screen=strict_screen,
-            )
-        query_vector = self._embed_queries([text])[0] if mode != "bm25" else None
-        sources = self._sources(cols, vectors=query_vector is not None)
-        found = rank(
-            sources,
+        return search(
+            self._sources(cols, vectors=mode != "bm25"),
             text,
-            query_vector,
+            None if mode == "bm25" else self._embed_queries,
+            k=k,
             mode=mode,
             where=where,
             tags=tags,
-            pool=pool,
+            pool=candidates or max(4 * k, 30),
             weights=weights,
+            group=group,
+            strict_screen=strict_screen,
         )
-
-        def make(key: str, score: float) -> SearchHit:
-            return found.hit(key, score, strict_screen=strict_screen)
-
-        if group == "chunks":
-            return [make(key, score) for key, score in found.fused[:k]]
-        scores = dict(found.fused)
-        documents = [
-            (key, score + found.bonus.get(found.document_of(key), 0.0), more)
-            for key, score, more in group_by_document(
-                found.fused, found.document_of, k=len(found.fused)
-            )
-        ]
-        documents.sort(key=lambda d: -d[1])  # stable: the fused order breaks ties
-        return [
-            replace(make(key, score), more=tuple(make(m, scores[m]) for m in more))
-            for key, score, more in documents[:k]
-        ]
-
-    def _query_long(
-        self,
-        cols: Sequence[Collection],
-        text: str,
-        *,
-        k: int,
-        mode: SearchMode,
-        where: Mapping[str, Any],
-        tags: Sequence[str],
-        pool: int,
-        weights: Weights,
-        strict_screen: bool,
-    ) -> list[SearchHit]:
-        """A query over ``SHORT_QUERY_LIMIT``: each window of it searched on its own (one
-        embedding call for all), fused by document; see ``knowledge.segment``."""
-        windows = split_query(text)
-        vectors = self._embed_queries(windows) if mode != "bm25" else None
-        sources = self._sources(cols, vectors=vectors is not None)
-        found = fuse_windows(
-            [
-                rank(
-                    sources,
-                    window,
-                    vectors[n] if vectors is not None else None,
-                    mode=mode,
-                    where=where,
-                    tags=tags,
-                    pool=pool,
-                    weights=weights,
-                )
-                for n, window in enumerate(windows)
-            ]
-        )
-        return [
-            found.hit(key, score, strict_screen=strict_screen) for key, score in found.fused[:k]
-        ]
 
     def _sources(
         self, cols: Sequence[Collection], *, vectors: bool
@@ -668,9 +551,12 @@ class KnowledgeStore:
         return sources
 
     def _embed_queries(self, texts: Sequence[str]) -> Any:
-        """Query vectors, each from the first ``query_embed_chars`` of its text."""
-        budget = self.query_embed_chars
-        return self.embedder.embed([embedding_text(t, budget=budget) for t in texts])
+        """Query vectors, each from what of its text the budgets leave (``query_embed_tokens``
+        for an embedder that counts tokens, else ``query_embed_chars``)."""
+        chars, tokens = self.query_embed_chars, self.query_embed_tokens
+        return self.embedder.embed(
+            [query_embedding_text(t, self.embedder, chars=chars, tokens=tokens) for t in texts]
+        )
 
 
 __all__ = ["FILTER_FIELDS", "KnowledgeStore", "make_chroma_client"]

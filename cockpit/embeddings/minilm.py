@@ -121,6 +121,19 @@ class OnnxMiniLMEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return l2_normalise(pooled)
 
+    def prefix(self, text: str, tokens: int) -> str:
+        """The beginning of ``text`` that fits in ``tokens`` word pieces, [CLS] and [SEP]
+        included: ``text`` itself when it fits, else cut where the first piece past it starts.
+
+        The model's cost grows with every piece it reads, so a caller that wants a bounded
+        cost per text (a search query) budgets in pieces rather than characters."""
+        with self._lock:
+            encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        room = max(0, tokens - 2)
+        if len(encoding.ids) <= room:
+            return text
+        return text[: encoding.offsets[room][0]].rstrip()
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return empty(self.dim)

@@ -9,6 +9,7 @@ import pytest
 
 from cockpit.errors import ValidationFailed
 from cockpit.tenancy.principal import Principal, Role
+from knowledge import search
 from knowledge.ingest import DocumentInput
 from knowledge.parse import parse_document
 from knowledge.segment import LONG_QUERY_LIMIT, SHORT_QUERY_LIMIT, fuse_by_document, split_query
@@ -85,7 +86,7 @@ def test_short_queries_take_the_unsegmented_path(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("short queries are never segmented")
 
-    monkeypatch.setattr(KnowledgeStore, "_query_long", refuse)
+    monkeypatch.setattr(search, "split_query", refuse)
     hits = kb.query("acme", "x" * (SHORT_QUERY_LIMIT - 10) + " refund", k=3, segment_long=True)
     assert len(hits) <= 3
     with pytest.raises(ValidationFailed) as info:

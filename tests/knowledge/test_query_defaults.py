@@ -8,9 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cockpit.embeddings import HashingEmbedder, Vectors
+from cockpit.embeddings import HashingEmbedder, Vectors, default_embedder
 from cockpit.tenancy.principal import Principal, Role
-from knowledge.ranking import embedding_text, group_by_document
+from knowledge.bm25 import STOP_WORDS
+from knowledge.ranking import (
+    CountsTokens,
+    embedding_text,
+    group_by_document,
+    query_embedding_text,
+    without_stop_words,
+)
 from knowledge.screen import screen_text
 from knowledge.store import KnowledgeStore
 from tests.knowledge.conftest import new_store
@@ -160,6 +167,60 @@ def test_a_query_embeds_at_most_its_budget_and_bm25_reads_all(tmp_path: Path) ->
     assert embedder.seen == [long_query]
     assert embedding_text("short", budget=40) == "short"
     assert np.isclose(np.linalg.norm(embedder.embed(["x"])[0]), 1.0)
+
+
+class _CountingWords(_Recording):
+    """A fake that counts one token per word (and two for [CLS] and [SEP]), as MiniLM counts
+    word pieces."""
+
+    def prefix(self, text: str, tokens: int) -> str:
+        words = text.split()
+        return text if len(words) <= tokens - 2 else " ".join(words[: max(0, tokens - 2)])
+
+
+def test_a_long_query_embeds_its_content_words_within_the_token_budget(tmp_path: Path) -> None:
+    embedder = _CountingWords()
+    assert isinstance(embedder, CountsTokens)
+    store = new_store(tmp_path / "chroma")
+    store.embedder = embedder
+    store.ingest("acme", "docs", HANDBOOK, filename="handbook.md", create=True)
+    store.query_embed_tokens = 12
+    embedder.seen.clear()
+    store.query("acme", "what is the fee of a refund", k=1)
+    assert embedder.seen == ["what is the fee of a refund"]  # it fits: embedded as asked
+    long_query = "I would like to know what the fee is for a refund of the capture " * 3
+    hits = store.query("acme", long_query, k=1)
+    embedded = embedder.seen[-1]
+    content = ["would", "like", "know", "fee", "refund", "capture"]
+    assert embedded.split() == (content * 3)[:10]  # 12 tokens, [CLS] and [SEP] among them
+    assert not set(embedded.lower().split()) & STOP_WORDS
+    assert hits[0].section == "Refund fees"
+    store.query_embed_tokens = None  # the character budget, as before tokens were counted
+    store.query_embed_chars = 40
+    store.query("acme", long_query, k=1)
+    assert embedder.seen[-1] == embedding_text(long_query, budget=40)
+
+
+def test_stop_words_leave_the_embedded_text_but_no_other_word_does() -> None:
+    assert without_stop_words("How do I refund THE order #123, my\nfriend?") == (
+        "refund order #123, friend?"
+    )
+    plain = HashingEmbedder(16)
+    assert not isinstance(plain, CountsTokens)
+    assert query_embedding_text("a b c", plain, chars=4, tokens=2) == "a b"
+
+
+def test_minilm_prefix_fits_the_word_piece_budget() -> None:
+    embedder = default_embedder()
+    assert isinstance(embedder, CountsTokens)
+    text = "Chargebacks under reason code 10.4 need compelling evidence within 30 days. " * 20
+    short = "refund window"
+    assert embedder.prefix(short, 128) == short
+    cut = embedder.prefix(text, 128)
+    assert text.startswith(cut) and len(cut) < len(text)
+    assert len(embedder.prefix(text, 128 + 16)) > len(cut)
+    tokenizer = embedder._tokenizer  # type: ignore[attr-defined]
+    assert len(tokenizer.encode(cut).ids) <= 128  # [CLS] and [SEP] included
 
 
 def test_http_query_options(tmp_path: Path) -> None:
