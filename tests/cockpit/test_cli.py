@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import ROOT, cli_env, cockpit_in_process, cockpit_process
-from tests.support.live import LiveServer
+from tests.support.live import spine_served
 from tests.support.spinekit import read_payouts
 
 
@@ -24,19 +24,23 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_keys_and_audit_verify(tmp_path: Path) -> None:
-    made = cockpit(
+    # The commands' effects, run in process (each child paid ~1.3 CPU-s of imports for a
+    # command that takes a tenth of that); the real process's exit codes and one-line errors
+    # are checked in test_cli_errors and by the bad spec below.
+    here = cockpit_in_process
+    made = here(
         tmp_path, "keys", "create", "--tenant", "acme", "--role", "merchant", "--name", "ops"
     )
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip().splitlines()[-1]
     assert secret.startswith("ck_")
-    listed = cockpit(tmp_path, "keys", "list", "--tenant", "acme")
+    listed = here(tmp_path, "keys", "list", "--tenant", "acme")
     key_id = secret.split("_")[1]
     assert key_id in listed.stdout and secret.split("_", 2)[2] not in listed.stdout
-    assert cockpit(tmp_path, "keys", "revoke", key_id).returncode == 0
-    assert "yes" in cockpit(tmp_path, "keys", "list", "--tenant", "acme").stdout
-    assert cockpit(tmp_path, "keys", "revoke", "nosuchkey").returncode == 3  # names nothing
-    assert cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--role", "god").returncode == 2
+    assert here(tmp_path, "keys", "revoke", key_id).returncode == 0
+    assert "yes" in here(tmp_path, "keys", "list", "--tenant", "acme").stdout
+    assert here(tmp_path, "keys", "revoke", "nosuchkey").returncode == 3  # names nothing
+    assert here(tmp_path, "keys", "create", "--tenant", "acme", "--role", "god").returncode == 2
 
     from cockpit.audit.log import AuditLog
     from cockpit.db.session import Database
@@ -44,16 +48,16 @@ def test_keys_and_audit_verify(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'cockpit.db'}")
     for i in range(3):
         AuditLog(db).record("acme", kind="test", actor="t", subject="s", payload={"i": i})
-    ok = cockpit(tmp_path, "audit", "verify")
+    ok = here(tmp_path, "audit", "verify")
     assert ok.returncode == 0 and "acme: 3 records" in ok.stdout
     with sqlite3.connect(tmp_path / "cockpit.db") as conn:
         conn.execute("UPDATE audit_records SET actor = 'someone-else' WHERE seq = 2")
-    bad = cockpit(tmp_path, "audit", "verify", "--tenant", "acme")
+    bad = here(tmp_path, "audit", "verify", "--tenant", "acme")
     assert bad.returncode == 1 and "record edited at record 2" in bad.stdout
     with sqlite3.connect(tmp_path / "cockpit.db") as conn:
         conn.execute("UPDATE audit_records SET actor = 't' WHERE seq = 2")
         conn.execute("DELETE FROM audit_records WHERE seq = 3")
-    gone = cockpit(tmp_path, "audit", "verify", "--tenant", "acme")
+    gone = here(tmp_path, "audit", "verify", "--tenant", "acme")
     assert gone.returncode == 1 and "newest records removed" in gone.stdout
 
 
@@ -81,9 +85,10 @@ def test_keys_create_checks_merchant_bindings_without_importing_the_app(tmp_path
 
 @pytest.mark.slow
 def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path / "data").start()
-    try:
-        env_data = tmp_path / "data"
+    # The real `cockpit chat` child against the app served from this process (its subject is
+    # the chat over HTTP; a server child would first pay ~5 CPU-s of imports).
+    env_data = tmp_path / "data"
+    with spine_served(env_data) as server:
         out = cockpit(
             env_data,
             "chat",
@@ -98,15 +103,13 @@ def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
             "--approve",
             "approve",
         )
-    finally:
-        server.stop()
     assert out.returncode == 0, out.stderr
     assert "hello there" in out.stdout
     assert "approval needed" in out.stdout and "spine_payout" in out.stdout
     assert "po_1" in out.stdout
     assert len(read_payouts(env_data)) == 1
     # The host-side admin key is retrievable, and only from the data dir.
-    admin = cockpit(env_data, "keys", "admin")
+    admin = cockpit_in_process(env_data, "keys", "admin")
     assert admin.returncode == 0 and admin.stdout.startswith("ck_")
 
 

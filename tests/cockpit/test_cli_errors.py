@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from cockpit.errors import (
     ValidationFailed,
 )
 from cockpit.exitcodes import CliFailure, ExitCode
+from tests.support.cli import cockpit_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,21 @@ def cockpit(
         env={**base, **(env or {})},
         cwd=tmp,
         timeout=timeout,
+    )
+
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def in_process(
+    tmp: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same command through typer's runner in this process (the error handler is the
+    command group's, so the exit code and stderr are the child's): for the cases whose subject
+    is how a failure is reported, not the process around it, which a child test per kind of
+    failure keeps covering (a child pays ~1-5 CPU-s of imports first)."""
+    return cockpit_in_process(
+        tmp / "data", *args, env={"COCKPIT_EMBEDDINGS": "hashing", **(env or {})}
     )
 
 
@@ -100,11 +116,11 @@ def test_command_failures_are_one_line_and_debug_shows_the_traceback(tmp_path: P
     assert bad.returncode == ExitCode.BAD_INPUT
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
     assert bad.stderr.startswith("error: COCKPIT_AGENTS_PATH: ") and "JSON list" in bad.stderr
-    debug = cockpit(
+    debug = in_process(
         tmp_path, "keys", "list", env={"COCKPIT_AGENTS_PATH": '["unclosed', "COCKPIT_DEBUG": "1"}
     )
     assert debug.returncode == ExitCode.BAD_INPUT and "Traceback" in debug.stderr
-    flag = cockpit(tmp_path, "--debug", "keys", "revoke", "nosuchkey")
+    flag = in_process(tmp_path, "--debug", "keys", "revoke", "nosuchkey")
     assert flag.returncode == ExitCode.BAD_INPUT and "Traceback" in flag.stderr
     quiet = cockpit(tmp_path, "keys", "revoke", "nosuchkey")
     assert quiet.returncode == ExitCode.BAD_INPUT and "Traceback" not in quiet.stderr
@@ -113,7 +129,7 @@ def test_command_failures_are_one_line_and_debug_shows_the_traceback(tmp_path: P
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert cockpit(tmp_path, "no-such-command").returncode == ExitCode.USAGE
-    wrong_role = cockpit(tmp_path, "keys", "create", "--tenant", "t", "--role", "god")
+    wrong_role = in_process(tmp_path, "keys", "create", "--tenant", "t", "--role", "god")
     assert wrong_role.returncode == ExitCode.USAGE and "merchant" in wrong_role.stderr
 
 
@@ -156,11 +172,11 @@ def refusing_server() -> Iterator[str]:
 def test_chat_says_the_key_was_refused_and_where_it_came_from(
     tmp_path: Path, refusing_server: str
 ) -> None:
-    flag = cockpit(tmp_path, "chat", "--url", refusing_server, "--key", "ck_bad", "-m", "hi")
+    flag = in_process(tmp_path, "chat", "--url", refusing_server, "--key", "ck_bad", "-m", "hi")
     assert flag.returncode == ExitCode.AUTH, flag.stderr
     assert "refused" in flag.stderr and "--key" in flag.stderr
     assert "cannot reach" not in flag.stderr
-    env = cockpit(
+    env = in_process(
         tmp_path, "chat", "--url", refusing_server, "-m", "hi", env={"COCKPIT_API_KEY": "ck_bad"}
     )
     assert env.returncode == ExitCode.AUTH and "COCKPIT_API_KEY" in env.stderr
@@ -170,26 +186,37 @@ SPEC = "id: typo-agent\nname: Typo\ndescription: A spec with a mistake.\ninstruc
 
 
 @pytest.mark.parametrize(
-    ("body", "field", "hint"),
+    ("body", "field", "hint", "run"),
     [
         (
             SPEC + "model: local:planner\ntools: [{name: search_knowledg}]\n",
             "tools.0.name",
             "did you mean 'search_knowledge'",
+            cockpit,  # the real `python -m cockpit serve`
         ),
-        (SPEC + "model: local:planner\nhandoffs: [copilott]\n", "handoffs.0", "did you mean"),
-        (SPEC + "model: local:planner\ntools: [{name: search_knowledge\n", "", "not valid YAML"),
+        (
+            SPEC + "model: local:planner\nhandoffs: [copilott]\n",
+            "handoffs.0",
+            "did you mean",
+            in_process,
+        ),
+        (
+            SPEC + "model: local:planner\ntools: [{name: search_knowledge\n",
+            "",
+            "not valid YAML",
+            in_process,
+        ),
     ],
     ids=["unknown-tool", "unknown-handoff", "yaml-error"],
 )
 def test_serve_reports_a_bad_spec_as_one_line_naming_file_and_field(
-    tmp_path: Path, body: str, field: str, hint: str
+    tmp_path: Path, body: str, field: str, hint: str, run: Runner
 ) -> None:
     # (not "agents/": with ``python -m`` the cwd comes first on sys.path and would shadow ours)
     spec = tmp_path / "partner-agents" / "typo" / "agent.yaml"
     spec.parent.mkdir(parents=True)
     spec.write_text(body)
-    out = cockpit(
+    out = run(
         tmp_path,
         "serve",
         "--port",

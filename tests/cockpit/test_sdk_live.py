@@ -15,7 +15,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError
 
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, ServedApp, spine_served
 from tests.support.spinekit import read_payouts
 
 pytestmark = pytest.mark.slow
@@ -37,14 +37,13 @@ async def _stream(client: Any, thread_id: str, **kwargs: Any) -> list[Any]:
 
 
 def test_sdk_run_stream_interrupt_resume(tmp_path: Path, server_db: str | None) -> None:
-    server = LiveServer(tmp_path / "data", database_url=server_db).start()
-    try:
+    # Served from this process: the subject is the protocol over HTTP (the SIGKILL test below
+    # needs a server process; a child pays ~5 CPU-s of imports before it serves).
+    with spine_served(tmp_path / "data", server_db) as server:
         asyncio.run(_sdk_flow(server))
-    finally:
-        server.stop()
 
 
-async def _sdk_flow(server: LiveServer) -> None:
+async def _sdk_flow(server: ServedApp) -> None:
     client = get_client(url=server.url, api_key=server.key())
     assistants = await client.assistants.search()
     assert "spine" in [a["assistant_id"] for a in assistants]

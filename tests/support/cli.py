@@ -10,9 +10,12 @@ with the same argv, environment and data dir; a step whose subject is the proces
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +47,11 @@ def cockpit_process(
     )
 
 
-def cockpit_in_process(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The same command through typer's runner in this process, as a ``CompletedProcess``."""
+def cockpit_in_process(
+    data: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same command through typer's runner in this process, as a ``CompletedProcess``;
+    ``env`` is set on top of :func:`cli_env` for the call."""
     from typer.testing import CliRunner
 
     from cockpit.cli import app, mount_domain_clis
@@ -54,14 +60,38 @@ def cockpit_in_process(data: Path, *args: str) -> subprocess.CompletedProcess[st
     # for the rest of the process (mounting skips names already there), and a later test of
     # the command tree would see it instead of the domain's commands.
     mount_domain_clis(every=True)
-    wanted = cli_env(data)
+    wanted = {**cli_env(data), **(env or {})}
     # The runner sets these for the call and restores them after; None removes a variable.
-    env: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
-    env.update(wanted)
-    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    call_env: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
+    call_env.update(wanted)
+    with _logging_kept():
+        result = CliRunner().invoke(app, list(args), env=call_env, catch_exceptions=False)
     return subprocess.CompletedProcess(
         ["cockpit", *args], result.exit_code, result.stdout, result.stderr
     )
+
+
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Put the logging set-up back after a command that configures it (``serve`` routes every
+    logger to a handler on its stderr, which the runner closes when the call returns). Loggers
+    first made during the call keep what their libraries gave them."""
+
+    def loggers() -> list[logging.Logger]:
+        found = logging.Logger.manager.loggerDict.values()
+        return [logging.getLogger(), *(x for x in found if isinstance(x, logging.Logger))]
+
+    kept = {id(x): (x.level, x.handlers[:], x.propagate) for x in loggers()}
+    try:
+        yield
+    finally:
+        for logger in loggers():
+            if id(logger) not in kept:
+                continue
+            level, handlers, propagate = kept[id(logger)]
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
 
 
 __all__ = ["ROOT", "cli_env", "cockpit_in_process", "cockpit_process"]

@@ -61,6 +61,39 @@ def served(app: Any, *, name: str = "app", timeout: float = 60.0) -> Iterator[st
         thread.join(timeout=30)
 
 
+@dataclass(frozen=True)
+class ServedApp:
+    """A served app's URL and data dir (what a test of a :class:`LiveServer` reads of it)."""
+
+    url: str
+    data_dir: Path
+
+    def key(self, name: str = "demo") -> str:
+        return (self.data_dir / f"{name}.key").read_text().strip()
+
+
+@contextmanager
+def spine_served(data_dir: Path, database_url: str | None = None) -> Iterator[ServedApp]:
+    """The app :mod:`tests.support.serve` runs (spine test kit, rule model), served over TCP by
+    uvicorn in a thread of this process: for tests of what goes over the wire, not of the
+    process. A server child first pays ~5 CPU-s of imports this process has already done."""
+    from cockpit.app import create_app
+    from cockpit.config import Settings
+    from tests.support.spinekit import AGENTS_DIR, rule_model_factory
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        agents_path=[AGENTS_DIR],
+        tool_modules=["tests.support.spinekit"],
+        embeddings="hashing",
+        warmup=False,
+    )
+    app = create_app(settings, model_factory=rule_model_factory())
+    with served(app, name="spine") as url:
+        yield ServedApp(url, data_dir)
+
+
 @dataclass
 class LiveServer:
     data_dir: Path
@@ -94,7 +127,9 @@ class LiveServer:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> Self:
+    def start(self, timeout: float = 180.0) -> Self:
+        """Start the process and wait until it answers ``/ok``. The wait is long: on a loaded
+        machine (2 cores at load 14-20, seen in full runs) its imports alone took over a minute."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "server.log").open("ab")
         self.proc = subprocess.Popen(
