@@ -12,7 +12,8 @@ blend unchanged, and its per-feature contributions still add up to the margin it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -90,4 +91,41 @@ class BlendedModel(FraudModel):
         return (1.0 - w) * trees + w * self.linear.contributions(x)
 
 
-__all__ = ["BlendedModel", "LinearScore", "fit_linear"]
+def blend_meta(model: FraudModel) -> dict[str, Any] | None:
+    """A blended model's linear half and weight as JSON, ``None`` for trees alone.
+
+    For whatever stores a model beside its LightGBM text (the registry's ``model_meta``):
+    without it a stored blend would come back scoring by its trees alone.
+    """
+    if not isinstance(model, BlendedModel):
+        return None
+    lin = model.linear
+    return {
+        "weight": model.linear_weight,
+        "mean": lin.mean.tolist(),
+        "scale": lin.scale.tolist(),
+        "coef": lin.coef.tolist(),
+        "intercept": lin.intercept,
+    }
+
+
+def with_blend(model: FraudModel, meta: dict[str, Any] | None) -> FraudModel:
+    """``model`` scoring with the linear half :func:`blend_meta` wrote (``model`` if ``None``)."""
+    if meta is None:
+        return model
+    kept = {f.name: getattr(model, f.name) for f in fields(FraudModel)}
+    linear = LinearScore(
+        mean=np.asarray(meta["mean"], dtype=np.float64),
+        scale=np.asarray(meta["scale"], dtype=np.float64),
+        coef=np.asarray(meta["coef"], dtype=np.float64),
+        intercept=float(meta["intercept"]),
+    )
+    if len(linear.coef) != len(model.feature_names):
+        raise UserError(
+            f"linear score has {len(linear.coef)} weights for {len(model.feature_names)} features",
+            code="model_blend_mismatch",
+        )
+    return BlendedModel(**kept, linear=linear, linear_weight=float(meta["weight"]))
+
+
+__all__ = ["BlendedModel", "LinearScore", "blend_meta", "fit_linear", "with_blend"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from cockpit.errors import UserError
 from tools.fraud.metrics import classification_report
 from tools.fraud.model import FraudModel, TrainParams, evaluate
 from tools.fraud.ulb import COMPONENTS, UlbParams, train_ulb, ulb_features
-from tools.fraud.ulb_blend import BlendedModel, fit_linear
+from tools.fraud.ulb_blend import BlendedModel, blend_meta, fit_linear, with_blend
 
 ROWS = 6000
 FAST = UlbParams(trees=TrainParams(n_estimators=40, learning_rate=0.1, min_child_samples=10))
@@ -111,3 +113,25 @@ def test_linear_score_refuses_a_single_class() -> None:
     with pytest.raises(UserError) as err:
         fit_linear(np.ones((10, 2)), np.zeros(10), c=1.0)
     assert err.value.code == "insufficient_training_data"
+
+
+def test_a_stored_blend_comes_back_scoring_the_same() -> None:
+    frame = _frame(seed=1)
+    model = _train(frame)
+    x = _x(frame)
+    meta = json.loads(json.dumps(blend_meta(model)))
+    plain = FraudModel(
+        booster=lgb.Booster(model_str=model.booster.model_to_string()),
+        feature_names=model.feature_names,
+        calib_a=model.calib_a,
+        calib_b=model.calib_b,
+        policy=model.policy,
+    )
+    assert not np.allclose(plain.predict_proba(x), model.predict_proba(x))
+    back = with_blend(plain, meta)
+    assert isinstance(back, BlendedModel) and back.policy == model.policy
+    assert np.allclose(back.predict_proba(x), model.predict_proba(x))
+    assert blend_meta(plain) is None and with_blend(plain, None) is plain
+    with pytest.raises(UserError) as err:
+        with_blend(plain, {**meta, "coef": meta["coef"][:-1]})
+    assert err.value.code == "model_blend_mismatch"
