@@ -172,8 +172,13 @@ class FraudScorer:
 
     def _remember(self, txn_id: str, vector: np.ndarray, result: ScoreResult) -> None:
         self._cache[txn_id] = _Cached(vector, result)
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest cached results beyond ``cache_size``."""
+        cache = self._cache
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
 
     # ---- public ------------------------------------------------------------
     def score(
@@ -236,12 +241,32 @@ class FraudScorer:
                 if len(need):
                     c = self._contributions(x[need])
                     contribs = {int(j): c[n] for n, j in enumerate(need)}
-                decide, remember = self._decide, self._remember
+                policy, version = self.model.policy, self.model.version
+                cache, decide = self._cache, self._decide
+                review_at, decline_at = policy.review_at, policy.decline_at
+                floor = policy.liveness_review_below
                 for j, (i, score) in enumerate(zip(fresh, scores.tolist(), strict=True)):
                     txn = txns[i]
                     row = full[j]
-                    results[i] = res = decide(txn, score, row, contribs.get(j), blocked)
-                    remember(txn.txn_id, row, res)
+                    contrib = contribs.get(j)
+                    live = txn.liveness_score
+                    if (
+                        contrib is None
+                        and not blocked
+                        and score < review_at  # False for NaN: the general path answers it
+                        and score < decline_at
+                        and not txn.attack_type
+                        and (live is None or live >= floor)
+                    ):
+                        # A plain approval, most of a batch: what _decide answers, built directly.
+                        res = ScoreResult(
+                            txn.txn_id, score, "approve", (), version, review_at, decline_at
+                        )
+                    else:
+                        res = decide(txn, score, row, contrib, blocked)
+                    results[i] = res
+                    cache[txn.txn_id] = _Cached(row, res)
+                self._trim()
             except Exception:
                 log.exception("fraud batch scoring failed")
                 for i in fresh:

@@ -241,9 +241,11 @@ class FraudService:
         rows: list[store.NewScore] = []
         with self._lock:
             try:
-                with db.tenant_session(self.tenant_id) as s:
+                # A plain connection, not a tenant session: the store's statements are Core and
+                # name the tenant themselves (see tools.fraud.store).
+                with db.engine.begin() as conn:
                     asked = [t.txn_id for i, t in enumerate(txns) if i not in failed]
-                    prior = store.find(s, asked) if asked else {}
+                    prior = store.find(conn, self.tenant_id, asked) if asked else {}
                     for i, (t, fp) in enumerate(zip(txns, fps, strict=True)):
                         if i in failed:
                             continue
@@ -259,7 +261,7 @@ class FraudService:
                     results = run([txns[i] for i in fresh])
                     wire = [r.to_dict() for r in results]
                     rows = [self._row(txns[i], fps[i], w) for i, w in zip(fresh, wire, strict=True)]
-                    store.add(s, rows)
+                    store.add(conn, self.tenant_id, rows)
                 won: dict[str, store.PriorScore] = {}
             except IntegrityError:
                 won = self._store_missing(db, rows)
@@ -292,9 +294,9 @@ class FraudService:
         self, db: Database, rows: list[store.NewScore]
     ) -> dict[str, store.PriorScore]:
         """Store the rows no other worker stored meanwhile; returns the ones it did store."""
-        with db.tenant_session(self.tenant_id) as s:
-            won = store.find(s, [r.txn_id for r in rows])
-            store.add(s, [r for r in rows if r.txn_id not in won])
+        with db.engine.begin() as conn:
+            won = store.find(conn, self.tenant_id, [r.txn_id for r in rows])
+            store.add(conn, self.tenant_id, [r for r in rows if r.txn_id not in won])
         return won
 
     # ---- reading -----------------------------------------------------------------

@@ -135,14 +135,9 @@ class FeatureEngine:
             return self._batch_one_by_one(txns)
         labels_at: list[int | None] = []
         tab: list[float] = []
-        rows: list[int] = []
         errors: list[tuple[int, Exception]] = []
-        ms_ok: list[int] = []
         amounts: list[float] = []
         logs: list[float] = []
-        declined: list[int] = []
-        keys: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
-        cards, customers, devices, ips = keys
         for i, txn in enumerate(txns):
             mark = len(tab)
             ms: int | None = None
@@ -157,20 +152,29 @@ class FeatureEngine:
                 labels_at.append(ms)  # labels up to a failed payment's time still apply
                 continue
             labels_at.append(ms)
-            rows.append(i)
-            ms_ok.append(ms)
             amounts.append(amount)
             logs.append(log_amount)
-            declined.append(1 if txn.declined else 0)
-            cards.append(txn.card_id)
-            customers.append(txn.customer_id)
-            devices.append(txn.device_id)
-            ips.append(txn.ip)
+        # The featured transactions' columns, one comprehension each (cheaper than appending
+        # ten lists per transaction above).
+        if errors:
+            failed = {i for i, _ in errors}
+            rows = [i for i in range(len(txns)) if i not in failed]
+            featured = [txns[i] for i in rows]
+            ms_ok = [labels_at[i] for i in rows]
+        else:
+            rows, featured, ms_ok = list(range(len(txns))), list(txns), labels_at
+        declined = [1 if t.declined else 0 for t in featured]
+        keys = (
+            [t.card_id for t in featured],
+            [t.customer_id for t in featured],
+            [t.device_id for t in featured],
+            [t.ip for t in featured],
+        )
         try:
             seq = sequence_matrix(
                 self.sequence.by_kind,
                 keys,
-                ms=ms_ok,
+                ms=ms_ok,  # type: ignore[arg-type]  # every featured payment has its time
                 amount=amounts,
                 log_amount=logs,
                 declined=declined,
