@@ -94,6 +94,7 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+# Cached: the fold is pure and words repeat (a long query stems a few hundred of them).
 @lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     # A light plural/verb-ending fold; good enough to match "refunds" to "refund".
