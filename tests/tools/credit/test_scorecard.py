@@ -40,8 +40,14 @@ def test_numerical_bins_are_monotonic_and_protected_fields_are_never_scored(
     names = set(german_card.feature_names)
     assert not names & {"personal_status_and_sex", "foreign_worker"}
     assert german_card.dropped["foreign_worker"] == "protected attribute"
-    # Every scored feature cleared the IV screen and has a sound (negative) weight.
-    assert all(f.iv >= 0.02 and f.coefficient < 0 for f in german_card.features)
+    # Every scored feature has a sound (negative) weight. No IV screen by default: a candidate
+    # is left out only for a wrong-sign weight or a single bin, and the card says which.
+    assert all(f.coefficient < 0 for f in german_card.features)
+    left_out = {k: german_card.dropped[k] for k in german_card.iv if k not in names}
+    assert left_out and set(left_out.values()) <= {
+        "wrong-sign coefficient (collinear with others)",
+        "a single bin (no signal)",
+    }
     # Higher WoE (safer bin) always earns more points.
     for f in german_card.features:
         pairs = sorted((b.woe, b.points) for b in f.bins)
