@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cockpit.guardrails.injection import flag_text
+
 #: (reason code, pattern). Patterns are deliberately phrase-level: single words
 #: like "refund" appear in honest documents all the time.
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -53,15 +55,6 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-#: (flag code, pattern): procedure an honest document states, worth showing, not distrusting.
-_FLAGS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "names_tool",
-        re.compile(r"\b(call|invoke|run|use|execute)\s+(the\s+)?[a-z_]+\s+tool\b", re.IGNORECASE),
-    ),
-)
-
-
 @dataclass(frozen=True, slots=True)
 class ScreenResult:
     """Whether text looks like it carries instructions, and why."""
@@ -77,7 +70,8 @@ class ScreenResult:
 def screen_text(text: str) -> ScreenResult:
     """Flag text that tries to instruct the reader (an agent) rather than inform it."""
     reasons = tuple(code for code, pattern in _RULES if pattern.search(text))
-    flags = tuple(code for code, pattern in _FLAGS if pattern.search(text))
+    # Procedure is flagged by the runtime's own screen: one reading of "names a tool".
+    flags = tuple(flag_text(text))
     return ScreenResult(untrusted=bool(reasons), reasons=reasons, flags=flags)
 
 
