@@ -22,7 +22,9 @@ machine the wall figures shrink with the load average, the CPU figures do not.
 * ``http``: ``POST /v1/fraud/score`` on uvicorn with one worker, measured with
   ``wrk`` (each request a new txn_id, reason codes on every answer), next to a
   trivial ``async`` endpoint on the same server as the baseline. The real auth
-  dependency runs; only the key lookup answers a fixed merchant.
+  dependency runs; only the key lookup answers a fixed merchant. Both endpoints are
+  warmed first: the first score builds the tenant's service (seconds of CPU once, which
+  the served app spends at start-up), reported apart as ``score_warm_up_2s_first_use``.
 * ``issue_19``: the issue's two fraud rows, each beside its same-run baseline,
   with the target and a verdict.
 
@@ -273,9 +275,9 @@ def http(model: FraudModel, sample: Transaction, *, seconds: int) -> dict[str, A
                 except OSError:
                     time.sleep(0.1)
             body = {
-                "txn_id": "bench-%d",
+                "txn_id": "{run}-%d",
                 "ts": sample.ts,
-                "customer_id": "cus-%d",
+                "customer_id": "{run}-cus-%d",
                 "card_id": sample.card_id,
                 "device_id": sample.device_id,
                 "ip": sample.ip,
@@ -283,14 +285,22 @@ def http(model: FraudModel, sample: Transaction, *, seconds: int) -> dict[str, A
                 "amount_minor": sample.amount_minor,
                 "currency": sample.currency,
             }
-            script = tmp / "score.lua"
-            script.write_text(_LUA % json.dumps(body))
-            _wrk(f"{base}/ping", script=None, seconds=2)  # warm-up
+            scripts = {}
+            for run in ("warm", "bench"):  # own ids per run: a repeated id would be a replay
+                scripts[run] = tmp / f"{run}.lua"
+                scripts[run].write_text(_LUA % json.dumps(body).replace("{run}", run))
+            # Warm-up, each endpoint: the first score builds the tenant's service (imports
+            # LightGBM, loads the model, builds the TreeSHAP table: seconds of CPU once), as
+            # the served app's start-up hook does before traffic (tools.fraud.startup).
+            _wrk(f"{base}/ping", script=None, seconds=2)
+            c_warm = _cpu_seconds(server.pid)
+            warm = _wrk(base, script=str(scripts["warm"]), seconds=2)
             c0 = _cpu_seconds(server.pid)
             ping = _wrk(f"{base}/ping", script=None, seconds=seconds)
             c1 = _cpu_seconds(server.pid)
-            score = _wrk(base, script=str(script), seconds=seconds)
+            score = _wrk(base, script=str(scripts["bench"]), seconds=seconds)
             c2 = _cpu_seconds(server.pid)
+            warm["server_cpu_s"] = round(c0 - c_warm, 2)
             ping["req_per_server_cpu_s"] = round(ping["req_per_s"] * seconds / max(c1 - c0, 1e-9))
             score["req_per_server_cpu_s"] = round(score["req_per_s"] * seconds / max(c2 - c1, 1e-9))
         finally:
@@ -304,6 +314,7 @@ def http(model: FraudModel, sample: Transaction, *, seconds: int) -> dict[str, A
         "wrk": "1 thread, 16 connections",
         "score_endpoint": score,
         "baseline_async_ping": ping,
+        "score_warm_up_2s_first_use": warm,
     }
 
 
