@@ -492,6 +492,8 @@ class ModelSpec:
     """``build(season_length)`` → a fresh, unfitted forecaster."""
     cheap: bool = False
     """True when past errors have a closed form (no refits needed to calibrate)."""
+    median_of: tuple[str, ...] = ()
+    """Registered models this one is the per-step median of (``auto`` scores it from theirs)."""
 
 
 def _sf(
@@ -564,6 +566,30 @@ def _ets_season(m: int, n: int) -> Any:
     # ~10x cheaper than the full AutoETS search on daily data; trend comes from Theta in
     # the ets_theta combination, which halves it — a damped trend in effect.
     return AutoETS(season_length=m, model="ZNA" if m > 1 else "ZNN")
+
+
+def _ets_damped(m: int, n: int) -> Any:
+    from statsforecast.models import AutoETS
+
+    # Damped additive trend (Gardner & McKenzie): a trend that fades over the horizon.
+    return AutoETS(season_length=m, model="ZAA" if m > 1 else "ZAN", damped=True)
+
+
+def _dotm(m: int, n: int) -> Any:
+    from statsforecast.models import DynamicOptimizedTheta
+
+    # Theta with its theta line and smoothing optimised (Fiorucci et al. 2016).
+    return DynamicOptimizedTheta(season_length=m)
+
+
+#: Members of ``trend_median``: the same seasonal smoothing with no, damped and Theta trend.
+TREND_MEDIAN = ("ets_season", "ets_damped", "dotm")
+
+
+def _trend_median(m: int) -> Forecaster:
+    from tools.fx.median import Median
+
+    return Median([model_spec(name).build(m) for name in TREND_MEDIAN], name="trend_median")
 
 
 def _ets_theta(m: int) -> Forecaster:
@@ -642,8 +668,18 @@ for _spec in (
         "AutoETS without trend: level + season (statsforecast)",
         _sf("ets_season", _ets_season),
     ),
+    ModelSpec("ets_theta", "mean of trendless seasonal ETS and Theta", _ets_theta),
     ModelSpec(
-        "ets_theta", "mean of trendless seasonal ETS and Theta (default for demand)", _ets_theta
+        "ets_damped",
+        "AutoETS with damped additive trend and season (statsforecast)",
+        _sf("ets_damped", _ets_damped),
+    ),
+    ModelSpec("dotm", "dynamic optimised Theta (statsforecast)", _sf("dotm", _dotm)),
+    ModelSpec(
+        "trend_median",
+        "median of trendless, damped-trend ETS and dynamic optimised Theta (default for demand)",
+        _trend_median,
+        median_of=TREND_MEDIAN,
     ),
 ):
     register_model(_spec)

@@ -27,7 +27,20 @@ def _walk(n: int = 120, seed: int = 3) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "name",
-    ["rw", "drift", "snaive", "ets", "theta", "arima", "ets_season", "ets_theta", "ensemble"],
+    [
+        "rw",
+        "drift",
+        "snaive",
+        "ets",
+        "theta",
+        "arima",
+        "ets_season",
+        "ets_theta",
+        "ensemble",
+        "ets_damped",
+        "dotm",
+        "trend_median",
+    ],
 )
 def test_every_model_meets_the_interface(name: str) -> None:
     y = _walk()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tools.fx import make_series
@@ -37,13 +39,26 @@ def test_a_seasonal_series_keeps_the_seasonal_prior_unless_it_is_beaten() -> Non
 
 
 def test_a_clear_winner_replaces_the_prior() -> None:
-    """Steep growth, little noise: the trendless half of the prior lags every quarter."""
+    """Steep growth, little noise: a trendless prior lags every quarter and is replaced."""
+    y = np.log1p(_seasonal_with_trend(160, seed=4, growth=0.06, noise=0.005))
+    rule = replace(SEASONAL, prior="ets_season")
+    selection, fitted = select_model(y, horizon=8, season_length=4, policy=rule)
+    assert selection.model != rule.prior
+    assert selection.scores[selection.model] == min(selection.scores.values())
+    assert selection.scores[selection.model] < 0.7 * selection.scores[rule.prior]
+    assert fitted.name == selection.model
+
+
+def test_the_seasonal_prior_is_the_median_of_three_trend_views_scored_from_its_members() -> None:
+    """Its members are refitted once each; the median's errors are their median, not a refit."""
     y = np.log1p(_seasonal_with_trend(160, seed=4, growth=0.06, noise=0.005))
     selection, fitted = select_model(y, horizon=8, season_length=4)
-    assert selection.model != SEASONAL.prior
-    assert selection.scores[selection.model] == min(selection.scores.values())
-    assert selection.scores[selection.model] < 0.7 * selection.scores[SEASONAL.prior]
-    assert fitted.name == selection.model
+    assert SEASONAL.prior == "trend_median"
+    # Steep growth: the trended members carry the median, so the prior holds its ground.
+    assert selection.model == SEASONAL.prior and fitted.name == "trend_median"
+    assert selection.scores["trend_median"] < 0.6 * selection.scores["ets_season"]
+    # Members that are not candidates themselves were scored only to build the median.
+    assert "ets_damped" not in selection.scores and "dotm" not in selection.scores
 
 
 def test_a_random_walk_keeps_the_random_walk_unless_beaten_significantly() -> None:
