@@ -136,7 +136,7 @@ def start_partner(tmp: Path, eval_world: Path | None = None) -> Partner:
             "COCKPIT_LOG_LEVEL": "WARNING",
         },
     )
-    return Partner(server.start(timeout=90.0), site)
+    return Partner(server.start(), site)
 
 
 _STARTED: dict[str, Partner] = {}

@@ -99,7 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         # suite's clock started nor from when the server got through its imports (on a busy
         # machine, over a minute later: every AP2 payment was refused as issued in the future).
         extra_env={"COCKPIT_WARMUP": "true", **clock_now()},
-    ).start(timeout=120)
+    ).start()
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:  # the demo world is seeded in the background
