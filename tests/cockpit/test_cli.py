@@ -79,7 +79,9 @@ def test_keys_create_checks_merchant_bindings_without_importing_the_app(tmp_path
         if line.startswith("import time:")
     }
     assert "tools.payments.binding" in imported and "cockpit.app" not in imported
-    unbound = cockpit(tmp_path, "keys", "create", "--tenant", "acme", "--merchant", "nosuch")
+    unbound = cockpit_in_process(
+        tmp_path, "keys", "create", "--tenant", "acme", "--merchant", "nosuch"
+    )
     assert unbound.returncode == 3 and "no merchant 'nosuch'" in unbound.stderr
 
 
