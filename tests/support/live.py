@@ -151,6 +151,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        self.kill()  # the test fails here and never stops it: it would serve on, orphaned
         raise RuntimeError("server did not become ready")
 
     def command(self) -> list[str]:
