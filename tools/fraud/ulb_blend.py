@@ -2,10 +2,17 @@
 
 The trees find the sharp, local fraud regions of the PCA components; a strongly regularised
 logistic regression on the standardised features gives a smooth ranking that extrapolates
-where the trees have seen few frauds (the newest period drifts). Averaging the two log-odds
-ranked ULB's inner folds better than either alone (see :data:`tools.fraud.ulb.UlbParams`).
+where the trees have seen few frauds (the newest period drifts). The two are combined in
+log-odds in one of two ways (see :data:`tools.fraud.ulb.UlbParams` for which ranked ULB's
+inner folds better):
 
-:class:`BlendedModel` is a :class:`~tools.fraud.model.FraudModel` whose margin is that average,
+* **averaged**: trees and regression fitted apart, margin ``(1 - w) · trees + w · linear``;
+* **stacked**: the regression first, then the trees boosted from its log-odds (LightGBM's
+  ``init_score``), so they learn only what it misses; margin ``linear + (1 - w) · trees``,
+  which is the average ``(1 - w) · (linear + trees) + w · linear`` of the boosted model and
+  the regression.
+
+:class:`BlendedModel` is a :class:`~tools.fraud.model.FraudModel` whose margin is that combination,
 so calibration, policy, :func:`~tools.fraud.model.evaluate` and ``predict_proba`` apply to the
 blend unchanged, and its per-feature contributions still add up to the margin it scores.
 """
@@ -71,24 +78,32 @@ def fit_linear(x: np.ndarray, y: np.ndarray, *, c: float) -> LinearScore:
 
 @dataclass(slots=True, kw_only=True)
 class BlendedModel(FraudModel):
-    """Trees and a linear score; the margin is ``(1 - w) · trees + w · linear`` in log-odds."""
+    """Trees and a linear score combined in log-odds: averaged, or stacked (module docstring)."""
 
     linear: LinearScore
     linear_weight: float
-    """``w``: 0 scores by the trees alone, 1 by the linear score alone."""
+    """``w``: averaged, 0 scores by the trees alone and 1 by the linear score alone; stacked,
+    0 scores by the boosted model (linear + trees) and 1 by the linear score alone."""
+    stacked: bool = False
+    """The trees were boosted from the linear score's log-odds and hold only the residual."""
 
     def tree_margin(self, x: np.ndarray) -> np.ndarray:
-        """The trees' log-odds alone (what the recipe scored by before the blend)."""
+        """The trees' log-odds alone: a model by themselves if averaged, the residual if stacked."""
         return FraudModel.margin(self, x)
 
+    def _tree_share(self) -> float:
+        return 1.0 - self.linear_weight
+
+    def _linear_share(self) -> float:
+        return 1.0 if self.stacked else self.linear_weight
+
     def margin(self, x: np.ndarray) -> np.ndarray:
-        w = self.linear_weight
-        return (1.0 - w) * self.tree_margin(x) + w * self.linear.margin(x)
+        trees, linear = self.tree_margin(x), self.linear.margin(x)
+        return self._tree_share() * trees + self._linear_share() * linear
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        w = self.linear_weight
         trees = FraudModel.contributions(self, x)
-        return (1.0 - w) * trees + w * self.linear.contributions(x)
+        return self._tree_share() * trees + self._linear_share() * self.linear.contributions(x)
 
 
 def blend_meta(model: FraudModel) -> dict[str, Any] | None:
@@ -102,6 +117,7 @@ def blend_meta(model: FraudModel) -> dict[str, Any] | None:
     lin = model.linear
     return {
         "weight": model.linear_weight,
+        "stacked": model.stacked,
         "mean": lin.mean.tolist(),
         "scale": lin.scale.tolist(),
         "coef": lin.coef.tolist(),
@@ -125,7 +141,9 @@ def with_blend(model: FraudModel, meta: dict[str, Any] | None) -> FraudModel:
             f"linear score has {len(linear.coef)} weights for {len(model.feature_names)} features",
             code="model_blend_mismatch",
         )
-    return BlendedModel(**kept, linear=linear, linear_weight=float(meta["weight"]))
+    # a meta written before stacking existed is an averaged blend
+    stacked = bool(meta.get("stacked", False))
+    return BlendedModel(**kept, linear=linear, linear_weight=float(meta["weight"]), stacked=stacked)
 
 
 __all__ = ["BlendedModel", "LinearScore", "blend_meta", "fit_linear", "with_blend"]
