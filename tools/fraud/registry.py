@@ -54,7 +54,7 @@ def clean_json(obj: Any) -> Any:
 def model_meta(model: FraudModel) -> dict[str, Any]:
     """What a model is besides its LightGBM text: features, calibration, policy, metrics,
     params (as JSON). The registry stores it per version; the shipped starter model too."""
-    return {
+    meta = {
         "feature_names": list(model.feature_names),
         "calibration": {"a": model.calib_a, "b": model.calib_b},
         "policy": {
@@ -66,12 +66,21 @@ def model_meta(model: FraudModel) -> dict[str, Any]:
         "metrics": clean_json(model.metrics),
         "params": clean_json(model.params),
     }
+    if type(model) is not FraudModel:
+        # A ULB blend (trees and a linear score): without its linear half it would come back
+        # scoring by its trees alone. Plain models carry no such key.
+        from tools.fraud.ulb_blend import blend_meta
+
+        blend = blend_meta(model)
+        if blend is not None:
+            meta["blend"] = blend
+    return meta
 
 
 def model_from_meta(text: str, meta: dict[str, Any], *, version: str | None) -> FraudModel:
     """The model :func:`model_meta` and its LightGBM ``text`` describe."""
     pol = meta["policy"]
-    return FraudModel(
+    model = FraudModel(
         booster=lgb.Booster(model_str=text),
         feature_names=tuple(meta["feature_names"]),
         calib_a=float(meta["calibration"]["a"]),
@@ -86,6 +95,11 @@ def model_from_meta(text: str, meta: dict[str, Any], *, version: str | None) -> 
         params=meta["params"],
         version=version,
     )
+    if "blend" not in meta:
+        return model
+    from tools.fraud.ulb_blend import with_blend
+
+    return with_blend(model, meta["blend"])
 
 
 class ModelRegistry:

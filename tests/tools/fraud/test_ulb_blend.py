@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from cockpit.errors import UserError
 from tools.fraud.metrics import classification_report
 from tools.fraud.model import FraudModel, TrainParams, evaluate
+from tools.fraud.registry import ModelRegistry
 from tools.fraud.ulb import COMPONENTS, UlbParams, train_ulb, ulb_features
 from tools.fraud.ulb_blend import BlendedModel, blend_meta, fit_linear, with_blend
 
@@ -198,3 +200,21 @@ def test_stacked_contributions_add_up_and_a_stored_stack_scores_the_same() -> No
     averaged = with_blend(plain, older)
     assert isinstance(averaged, BlendedModel) and not averaged.stacked
     assert not np.allclose(averaged.margin(x), model.margin(x))
+
+
+def test_the_registry_stores_and_loads_a_blend_as_trained(tmp_path: Path) -> None:
+    frame = _frame(seed=1)
+    x = _x(frame)
+    registry = ModelRegistry(tmp_path / "models")
+    for params in (STACKED, AVERAGED):
+        model = _train(frame, params)
+        version = registry.save(model)
+        back = registry.load(version)
+        assert isinstance(back, BlendedModel) and back.stacked == model.stacked
+        assert np.allclose(back.predict_proba(x), model.predict_proba(x))
+        assert registry.metadata(version)["blend"] == json.loads(json.dumps(blend_meta(model)))
+    # a plain model is stored as before: no blend key, loaded as trees alone
+    trees = FraudModel(**{f.name: getattr(model, f.name) for f in dataclasses.fields(FraudModel)})
+    version = registry.save(trees)
+    assert "blend" not in registry.metadata(version)
+    assert type(registry.load(version)) is FraudModel
