@@ -16,7 +16,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -336,14 +336,22 @@ def _level(q: float) -> int:
 
 
 class Ensemble:
-    """Equal-weight average of member forecasts (points and quantiles)."""
+    """Equal-weight combination of member forecasts (points and quantiles): their mean at each
+    step, or with ``combine="median"`` their median (one member far off does not move it)."""
 
-    def __init__(self, members: Sequence[Forecaster], *, name: str = "ensemble") -> None:
+    def __init__(
+        self,
+        members: Sequence[Forecaster],
+        *,
+        name: str = "ensemble",
+        combine: Literal["mean", "median"] = "mean",
+    ) -> None:
         if not members:
             raise UserError("an ensemble needs at least one member", code="empty_ensemble")
         self.name = name
         self.members = list(members)
         self.min_length = max(m.min_length for m in members)
+        self._combine = np.median if combine == "median" else np.mean
 
     def fit(self, y: FloatArray) -> Ensemble:
         _check_fit_input(y, name=self.name, min_length=self.min_length)
@@ -353,12 +361,16 @@ class Ensemble:
 
     def predict(self, h: int, *, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> ForecastPath:
         paths = [m.predict(h, quantiles=quantiles) for m in self.members]
-        mean = np.mean([p.mean for p in paths], axis=0)
-        qs = {float(q): np.mean([p.quantiles[float(q)] for p in paths], axis=0) for q in quantiles}
+        mean = self._combine([p.mean for p in paths], axis=0)
+        qs = {
+            float(q): self._combine([p.quantiles[float(q)] for p in paths], axis=0)
+            for q in quantiles
+        }
         return ForecastPath(self.name, mean, qs)
 
     def past_errors(self, y: FloatArray, h: int, origins: NDArray[np.intp]) -> FloatArray | None:
-        """Mean of the members' re-applied errors (the error of the mean forecast), if all have them."""
+        """The combination of the members' re-applied errors, if all have them: ``y - mean(f)``
+        is ``mean(y - f)`` and ``y - median(f)`` is ``median(y - f)``, so nothing is refitted."""
         parts: list[FloatArray] = []
         for m in self.members:
             reuse = getattr(m, "past_errors", None)
@@ -366,7 +378,12 @@ class Ensemble:
             if part is None:
                 return None
             parts.append(np.asarray(part, dtype=np.float64))
-        return np.asarray(np.mean(parts, axis=0), dtype=np.float64)
+        return np.asarray(self._combine(np.stack(parts), axis=0), dtype=np.float64)
+
+
+def median_errors(parts: Sequence[FloatArray]) -> FloatArray:
+    """A median combination's errors from its members' errors on the same origins."""
+    return np.asarray(np.median(np.stack(parts), axis=0), dtype=np.float64)
 
 
 class HolidayAdjusted:
@@ -587,9 +604,8 @@ TREND_MEDIAN = ("ets_season", "ets_damped", "dotm")
 
 
 def _trend_median(m: int) -> Forecaster:
-    from tools.fx.median import Median
-
-    return Median([model_spec(name).build(m) for name in TREND_MEDIAN], name="trend_median")
+    members = [model_spec(name).build(m) for name in TREND_MEDIAN]
+    return Ensemble(members, name="trend_median", combine="median")
 
 
 def _ets_theta(m: int) -> Forecaster:
@@ -700,6 +716,7 @@ __all__ = [
     "SeasonalNaive",
     "StatsForecastModel",
     "make_model",
+    "median_errors",
     "model_names",
     "model_spec",
     "register_model",

@@ -30,9 +30,8 @@ from numpy.typing import NDArray
 
 from cockpit.errors import ValidationFailed
 from tools.fx.intervals import ErrorSample, rolling_errors
-from tools.fx.median import median_errors
 from tools.fx.metrics import diebold_mariano
-from tools.fx.models import Ensemble, Forecaster, model_spec
+from tools.fx.models import Ensemble, Forecaster, median_errors, model_spec
 
 FloatArray = NDArray[np.float64]
 

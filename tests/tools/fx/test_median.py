@@ -7,8 +7,7 @@ import pytest
 
 from cockpit.errors import UserError
 from tools.fx import make_model, rolling_errors
-from tools.fx.median import Median, median_errors
-from tools.fx.models import Drift, RandomWalk, SeasonalNaive
+from tools.fx.models import Drift, Ensemble, RandomWalk, SeasonalNaive, median_errors
 from tools.fx.selection import SEASONAL, choose, combined_errors
 
 QS = (0.1, 0.5, 0.9)
@@ -24,7 +23,8 @@ def test_each_step_is_the_median_of_the_members() -> None:
     y = _seasonal()
     members = [RandomWalk(), Drift(), SeasonalNaive(4)]
     paths = [m.fit(y).predict(6, quantiles=QS) for m in members]
-    med = Median([RandomWalk(), Drift(), SeasonalNaive(4)]).fit(y).predict(6, quantiles=QS)
+    median = Ensemble([RandomWalk(), Drift(), SeasonalNaive(4)], combine="median")
+    med = median.fit(y).predict(6, quantiles=QS)
     np.testing.assert_allclose(med.mean, np.median([p.mean for p in paths], axis=0))
     np.testing.assert_allclose(
         med.quantiles[0.9], np.median([p.quantiles[0.9] for p in paths], axis=0)
@@ -35,7 +35,7 @@ def test_each_step_is_the_median_of_the_members() -> None:
 
 def test_an_empty_median_is_refused() -> None:
     with pytest.raises(UserError):
-        Median([])
+        Ensemble([], combine="median")
 
 
 def test_median_errors_are_the_errors_of_the_refitted_median() -> None:
