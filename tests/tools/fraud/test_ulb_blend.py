@@ -125,18 +125,23 @@ def test_linear_score_refuses_a_single_class() -> None:
     assert err.value.code == "insufficient_training_data"
 
 
-def test_a_stored_blend_comes_back_scoring_the_same() -> None:
-    frame = _frame(seed=1)
-    model = _train(frame)
-    x = _x(frame)
-    meta = json.loads(json.dumps(blend_meta(model)))
-    plain = FraudModel(
+def _trees_as_stored(model: BlendedModel) -> FraudModel:
+    """What a store that keeps only the LightGBM text and calibration would give back."""
+    return FraudModel(
         booster=lgb.Booster(model_str=model.booster.model_to_string()),
         feature_names=model.feature_names,
         calib_a=model.calib_a,
         calib_b=model.calib_b,
         policy=model.policy,
     )
+
+
+def test_a_stored_blend_comes_back_scoring_the_same() -> None:
+    frame = _frame(seed=1)
+    model = _train(frame)
+    x = _x(frame)
+    meta = json.loads(json.dumps(blend_meta(model)))
+    plain = _trees_as_stored(model)
     assert not np.allclose(plain.predict_proba(x), model.predict_proba(x))
     back = with_blend(plain, meta)
     assert isinstance(back, BlendedModel) and back.policy == model.policy
@@ -185,13 +190,7 @@ def test_stacked_contributions_add_up_and_a_stored_stack_scores_the_same() -> No
     assert np.allclose(contrib.sum(axis=1), model.margin(x[:50]))
     meta = json.loads(json.dumps(blend_meta(model)))
     assert meta is not None and meta["stacked"] is True
-    plain = FraudModel(
-        booster=lgb.Booster(model_str=model.booster.model_to_string()),
-        feature_names=model.feature_names,
-        calib_a=model.calib_a,
-        calib_b=model.calib_b,
-        policy=model.policy,
-    )
+    plain = _trees_as_stored(model)
     back = with_blend(plain, meta)
     assert isinstance(back, BlendedModel) and back.stacked
     assert np.allclose(back.predict_proba(x), model.predict_proba(x))
