@@ -16,6 +16,14 @@ from cockpit.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the same names, imported on first use (cockpit.lazy)
     from tools.fx.backtest import BacktestConfig, BacktestResult, MetricRow, rolling_backtest
+    from tools.fx.catalog import (
+        FOUNDATION_SLOTS,
+        ModelSpec,
+        make_model,
+        model_names,
+        register_model,
+        unregister_model,
+    )
     from tools.fx.ecb import GapPolicy, Pair, RateSeries, RateTable, load_ecb, parse_pair
     from tools.fx.exposure import (
         ExposureSource,
@@ -50,18 +58,7 @@ if TYPE_CHECKING:  # the same names, imported on first use (cockpit.lazy)
         mase,
         pesaran_timmermann,
     )
-    from tools.fx.models import (
-        DEFAULT_QUANTILES,
-        FOUNDATION_SLOTS,
-        Forecaster,
-        ForecastPath,
-        ModelSpec,
-        PluginForecaster,
-        make_model,
-        model_names,
-        register_model,
-        unregister_model,
-    )
+    from tools.fx.models import DEFAULT_QUANTILES, Forecaster, ForecastPath, PluginForecaster
     from tools.fx.series import TimeSeries, make_series, series_from_csv, series_from_records
     from tools.fx.service import (
         Conversion,
@@ -111,18 +108,15 @@ __getattr__, __dir__ = lazy_exports(
             "mase",
             "pesaran_timmermann",
         ],
-        "tools.fx.models": [
-            "DEFAULT_QUANTILES",
+        "tools.fx.catalog": [
             "FOUNDATION_SLOTS",
-            "Forecaster",
-            "ForecastPath",
             "ModelSpec",
-            "PluginForecaster",
             "make_model",
             "model_names",
             "register_model",
             "unregister_model",
         ],
+        "tools.fx.models": ["DEFAULT_QUANTILES", "Forecaster", "ForecastPath", "PluginForecaster"],
         "tools.fx.series": ["TimeSeries", "make_series", "series_from_csv", "series_from_records"],
         "tools.fx.service": [
             "Conversion",

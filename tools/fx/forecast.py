@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cockpit.errors import ValidationFailed
+from tools.fx.catalog import model_spec
 from tools.fx.ecb import GapPolicy, Pair, RateTable, load_ecb, parse_pair
 from tools.fx.intervals import (
     CalibrationMethod,
@@ -28,7 +29,7 @@ from tools.fx.intervals import (
     parse_method,
     rolling_errors,
 )
-from tools.fx.models import DEFAULT_QUANTILES, Forecaster, HolidayAdjusted, model_spec
+from tools.fx.models import DEFAULT_QUANTILES, Forecaster, HolidayAdjusted
 from tools.fx.periods import period_label
 from tools.fx.selection import (
     AUTO,

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cockpit.errors import ValidationFailed
-from tools.fx.models import make_model, model_spec
+from tools.fx.catalog import make_model, model_spec
 from tools.fx.series import TimeSeries, season_length_for
 
 FloatArray = NDArray[np.float64]

@@ -29,9 +29,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cockpit.errors import ValidationFailed
+from tools.fx.catalog import model_spec
 from tools.fx.intervals import ErrorSample, rolling_errors
 from tools.fx.metrics import diebold_mariano
-from tools.fx.models import Ensemble, Forecaster, median_errors, model_spec
+from tools.fx.models import Ensemble, Forecaster, median_errors
 
 FloatArray = NDArray[np.float64]
 

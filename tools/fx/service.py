@@ -17,6 +17,7 @@ import numpy as np
 
 from cockpit.errors import ValidationFailed
 from cockpit.money import exponent, parse_major
+from tools.fx.catalog import model_spec
 from tools.fx.ecb import load_ecb, parse_pair
 from tools.fx.exposure import VolumeRecord, daily_exposure
 from tools.fx.forecast import Forecast, check_horizon, forecast_series
@@ -28,7 +29,7 @@ from tools.fx.intervals import (
     check_quantiles,
     rolling_errors,
 )
-from tools.fx.models import DEFAULT_QUANTILES, model_spec
+from tools.fx.models import DEFAULT_QUANTILES
 from tools.fx.series import TimeSeries, season_length_for
 
 #: Refuse to return a rate series longer than this many points in one response.
