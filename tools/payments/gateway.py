@@ -33,9 +33,14 @@ from tools.payments import ledger, statements
 from tools.payments.codes import describe
 from tools.payments.methods import get_method, wallet_cancel_deadline
 from tools.payments.models import Cancel, Capture, Merchant, Payment, Refund
-from tools.payments.money import FixedRates, check_minor, normalize_currency, percent_fee
+from tools.payments.money import FixedRates, check_minor, normalize_currency
 from tools.payments.notifications import enqueue, enqueue_all
-from tools.payments.preconditions import check_cancel, check_capture, check_refund
+from tools.payments.preconditions import (
+    check_cancel,
+    check_capture,
+    check_refund,
+    merchant_not_found,
+)
 from tools.payments.prepared import pipelined
 from tools.payments.requests import (
     CaptureRequest,
@@ -45,18 +50,13 @@ from tools.payments.requests import (
     check_request_id,
     new_id,
 )
+from tools.payments.settlement import settle_captures
 from tools.payments.simulator import AuthContext, IssuerSimulator
 from tools.payments.tx import run_tx
 from tools.payments.views import cancel_view, capture_view, payment_view, refund_view
 
 ACTIVE_KYB = ("APPROVED", "APPROVED_WITH_RESERVE")
 AUTH_VALIDITY = timedelta(days=7)
-FEE_BPS = {"CARD": 290}
-DEFAULT_FEE_BPS = 220
-
-
-def _no_merchant(merchant_id: str) -> NotFound:
-    return NotFound(f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id")
 
 
 def _no_payment(payment_id: str) -> NotFound:
@@ -67,7 +67,7 @@ def load_merchant(session: Session, merchant_id: str) -> Merchant:
     merchant = session.get(Merchant, merchant_id)
     # session.get bypasses the scoping criteria for identity-map hits, so check the tenant.
     if merchant is None or merchant.tenant_id != session_tenant(session):
-        raise _no_merchant(merchant_id)
+        raise merchant_not_found(merchant_id)
     return merchant
 
 
@@ -142,7 +142,7 @@ class Gateway:
                 return self._pay_again(session, existing, req, fp, at=at)
         merchant, stored_card = facts.merchant, facts.card
         if merchant is None:
-            raise _no_merchant(req.merchant_id)
+            raise merchant_not_found(req.merchant_id)
         if merchant.kyb_state not in ACTIVE_KYB:
             raise Conflict(
                 f"merchant {merchant.id} is not active (KYB state {merchant.kyb_state})",
@@ -472,7 +472,7 @@ class Gateway:
         check_refund(payment, req.amount, at=at)
         merchant = statements.merchant(conn, tenant, payment.merchant_id)
         if merchant is None:
-            raise _no_merchant(payment.merchant_id)
+            raise merchant_not_found(payment.merchant_id)
         refund = statements.transient(
             Refund,
             id=new_id("ref"),
@@ -566,34 +566,7 @@ class Gateway:
         self, session: Session, merchant_id: str, *, cutoff: datetime, at: datetime
     ) -> int:
         """Move captures made before ``cutoff`` from pending to available, fees split out."""
-        tenant = session_tenant(session)
-        conn = statements.connection(session)
-        merchant = statements.merchant(conn, tenant, merchant_id)
-        if merchant is None:
-            raise _no_merchant(merchant_id)
-        captures = statements.unsettled_captures(conn, tenant, merchant_id, cutoff=cutoff)
-        pending = ledger.merchant_account(merchant.id, "pending")
-        available = ledger.merchant_account(merchant.id, "available")
-        drafts = []
-        for cap in captures:
-            draft = ledger.JournalDraft("settlement", "capture", cap.id)
-            quote = draft.move_fx(
-                pending,
-                available,
-                cap.amount,
-                source_currency=cap.currency,
-                target_currency=merchant.settlement_currency,
-                rates=self.rates,
-            )
-            fee = percent_fee(
-                quote.target_minor, bps=FEE_BPS.get(cap.method_category or "", DEFAULT_FEE_BPS)
-            )
-            draft.move(available, ledger.PLATFORM_FEES, fee, merchant.settlement_currency)
-            drafts.append(draft)
-        # One journal per capture, written together: a run settles thousands.
-        ledger.post_many(session, drafts, at=at)
-        statements.mark_settled(session, tenant, [cap.id for cap in captures], at=at)
-        return len(captures)
+        return settle_captures(session, merchant_id, rates=self.rates, cutoff=cutoff, at=at)
 
     def settle(
         self, tenant_id: str, merchant_id: str, *, cutoff: datetime, at: datetime | None = None

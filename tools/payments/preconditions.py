@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cockpit.errors import Conflict
+from cockpit.errors import Conflict, NotFound
 from cockpit.money import format_amount
 from tools.payments.methods import CancelRule, get_method, wallet_cancel_deadline
 from tools.payments.models import Payment
 
 CARD_CANCEL_WINDOW = timedelta(days=7)
+
+
+def merchant_not_found(merchant_id: str) -> NotFound:
+    """The error for a merchant the caller's tenant does not hold."""
+    return NotFound(f"no merchant {merchant_id!r}", code="merchant_not_found", param="merchant_id")
 
 
 def _money(minor: int, currency: str) -> str:
