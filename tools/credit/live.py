@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tools.credit.strategy import CompiledStrategy, Decision
+from tools.credit.models import StrategyVersionRow
+from tools.credit.scorecard import Scorecard
+from tools.credit.strategy import CompiledStrategy, Decision, parse_spec
 
 BUCKETS = 10_000
 
@@ -91,4 +94,42 @@ class LiveTable:
             return old
 
 
-__all__ = ["BUCKETS", "LiveDeployment", "LiveTable", "applicant_key", "bucket"]
+class CompiledCache:
+    """Compiled strategy versions by id, the most recent ``size`` kept.
+
+    A stored version never changes, so a hit is always right; two threads that miss at
+    once both compile it, outside the lock, and the second entry replaces an equal one.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, CompiledStrategy] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def compile(self, row: StrategyVersionRow) -> CompiledStrategy:
+        with self._lock:
+            hit = self._entries.get(row.id)
+            if hit is not None:
+                self._entries.move_to_end(row.id)
+                return hit
+        compiled = CompiledStrategy(
+            row.id, parse_spec(row.spec), Scorecard.from_dict(row.scorecard)
+        )
+        self.remember(compiled)
+        return compiled
+
+    def remember(self, compiled: CompiledStrategy) -> None:
+        with self._lock:
+            self._entries[compiled.version_id] = compiled
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+__all__ = [
+    "BUCKETS",
+    "CompiledCache",
+    "LiveDeployment",
+    "LiveTable",
+    "applicant_key",
+    "bucket",
+]

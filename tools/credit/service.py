@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 import uuid
 import weakref
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,22 +32,23 @@ from sqlalchemy.orm import Session
 from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.errors import Conflict, NotFound, ToolError, ValidationFailed
+from cockpit.errors import Conflict, NotFound
 from cockpit.idempotency import Record, fingerprint, key_reused, write_once
 from cockpit.progress import Progress, quiet
 from tools.credit.backtest import BacktestReport, backtest
 from tools.credit.catalog import DEFAULT_PORTFOLIO, builtin_scorecard, portfolio
-from tools.credit.live import LiveDeployment, LiveTable, applicant_key
+from tools.credit.deploy_checks import check_challenger, check_share, check_tests_pass
+from tools.credit.live import CompiledCache, LiveDeployment, LiveTable, applicant_key
 from tools.credit.models import DecisionRow, DeploymentRow, StrategyVersionRow
-from tools.credit.proposal import derive, read_settings
 from tools.credit.records import (
     decision_record,
     deployment_summary,
-    minor_units,
+    explanation,
+    granted_minor,
     version_summary,
 )
-from tools.credit.scorecard import Scorecard
 from tools.credit.strategy import CompiledStrategy, Decision, TestReport, parse_spec
+from tools.credit.what_if import what_if
 
 
 def _new_id(prefix: str) -> str:
@@ -62,16 +61,8 @@ def _hash(body: Any) -> str:
     ).hexdigest()
 
 
-def _min_score_changes(base: Mapping[str, Any], min_score: int) -> dict[str, float]:
-    """The cut-off changes that make ``min_score`` the lowest approved score, keeping
-    refer floor ≤ approval ≤ prime."""
-    current = read_settings(base["decision_model"])
-    out: dict[str, float] = {"approve_cutoff": float(min_score)}
-    if current["prime_cutoff"] < min_score:
-        out["prime_cutoff"] = float(min_score)
-    if current["refer_floor"] > min_score:
-        out["refer_floor"] = float(min_score)
-    return out
+def _not_deployed(name: str, param: str) -> NotFound:
+    return NotFound(f"strategy {name} is not deployed", code="strategy_not_deployed", param=param)
 
 
 class CreditService:
@@ -81,29 +72,10 @@ class CreditService:
         self.db = db
         self.live = live or LiveTable()
         self.audit = AuditLog(db)
-        self._compiled: OrderedDict[str, CompiledStrategy] = OrderedDict()
-        self._cache_lock = threading.Lock()
-
-    # ----- compile cache ---------------------------------------------------------------------
+        self._compiled = CompiledCache()
 
     def _compile(self, row: StrategyVersionRow) -> CompiledStrategy:
-        with self._cache_lock:
-            hit = self._compiled.get(row.id)
-            if hit is not None:
-                self._compiled.move_to_end(row.id)
-                return hit
-        # Compile outside the lock; two threads racing compile the same immutable version.
-        compiled = CompiledStrategy(
-            row.id, parse_spec(row.spec), Scorecard.from_dict(row.scorecard)
-        )
-        self._remember(compiled)
-        return compiled
-
-    def _remember(self, compiled: CompiledStrategy) -> None:
-        with self._cache_lock:
-            self._compiled[compiled.version_id] = compiled
-            while len(self._compiled) > 256:
-                self._compiled.popitem(last=False)
+        return self._compiled.compile(row)
 
     @staticmethod
     def _version(session: Session, version_id: str) -> StrategyVersionRow:
@@ -159,7 +131,7 @@ class CreditService:
                     raise Conflict(
                         "concurrent version creation; retry", code="version_race", param="name"
                     ) from None
-        self._remember(compiled)
+        self._compiled.remember(compiled)
         self.audit.record(
             tenant_id,
             kind="credit_strategy_created",
@@ -225,61 +197,10 @@ class CreditService:
         portfolio_name: str | None = None,
     ) -> dict[str, Any]:
         """Backtest a draft of the slot's live champion with ``changes`` against the champion
-        itself, storing nothing: no version is created, nothing is deployed.
-
-        The draft is derived exactly as a proposal would be (:func:`derive`), keeps the
-        champion's scorecard, and runs on the scorecard's held-out portfolio by default.
-        ``min_score`` is "the lowest score approved at all": the approval cut-off, with the
-        prime cut-off raised to it (or the refer floor lowered to it) when it would otherwise
-        leave the cut-offs out of order; ``changes`` lists every setting that moved.
-        """
-        live = self._sync_live(tenant_id, name)
-        if live is None:
-            raise NotFound(
-                f"strategy {name} is not deployed", code="strategy_not_deployed", param="strategy"
-            )
-        champion = live.champion
+        itself, storing nothing (:func:`tools.credit.what_if.what_if`)."""
+        champion = self.live_deployment(tenant_id, name).champion
         base = self.get_version(tenant_id, champion.version_id)
-        if min_score is not None:
-            changes = {**_min_score_changes(base, min_score), **changes}
-        draft = derive(base, changes, base_label=f"live version v{base['version']}")
-        candidate = CompiledStrategy("draft", parse_spec(draft.body), champion.scorecard)
-        pf = portfolio(
-            portfolio_name
-            or DEFAULT_PORTFOLIO.get(champion.scorecard.name, champion.scorecard.name)
-        )
-        report = backtest(candidate, pf, champion=champion)
-        assert report.champion is not None
-
-        def view(m: Any) -> dict[str, Any]:
-            return {
-                "approval_rate": m.approval_rate,
-                "refer_rate": m.refer_rate,
-                "bad_rate": m.bad_rate_approved,
-                "expected_loss": m.expected_loss,
-                "expected_cost_per_applicant": m.expected_cost_per_applicant,
-                "approved": m.approved,
-                "referred": m.referred,
-                "declined": m.declined,
-            }
-
-        before, after = view(report.champion), view(report.strategy)
-        return {
-            "strategy": name,
-            "live_version": {"version_id": base["id"], "version": base["version"]},
-            "changes": draft.changes,
-            "portfolio": report.portfolio,
-            "applicants": report.strategy.n,
-            "before": before,
-            "after": after,
-            "delta": {k: round(after[k] - before[k], 6) for k in before},
-            "decisions_changed": report.decisions_changed,
-            "newly_approved": report.swap_in,
-            "no_longer_approved": report.swap_out,
-            "loss_currency": champion.spec.currency,
-            "proposed": False,
-            "deployed": False,
-        }
+        return what_if(champion, base, changes, min_score=min_score, portfolio_name=portfolio_name)
 
     # ----- deploy / rollback -------------------------------------------------------------------
 
@@ -322,9 +243,7 @@ class CreditService:
         """The compiled live deployment of a slot (for in-process, non-persisted decisions)."""
         live = self._sync_live(tenant_id, name)
         if live is None:
-            raise NotFound(
-                f"strategy {name} is not deployed", code="strategy_not_deployed", param="strategy"
-            )
+            raise _not_deployed(name, "strategy")
         return live
 
     def deploy(
@@ -338,18 +257,7 @@ class CreditService:
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Make a version the slot's champion (optionally with a challenger); refuse untested ones."""
-        if challenger_version_id is None and challenger_share:
-            raise ValidationFailed(
-                "challenger_share needs a challenger_version_id",
-                code="invalid_share",
-                param="challenger_share",
-            )
-        if challenger_version_id is not None and not 0.0 < challenger_share <= 0.5:
-            raise ValidationFailed(
-                "challenger_share must be in (0, 0.5]",
-                code="invalid_share",
-                param="challenger_share",
-            )
+        check_share(challenger_version_id, challenger_share)
         request = {
             "version_id": version_id,
             "challenger_version_id": challenger_version_id,
@@ -419,30 +327,10 @@ class CreditService:
         rows = [("version_id", champ_row)]
         if challenger_version_id is not None:
             chal_row = self._version(s, challenger_version_id)
-            if chal_row.name != champ_row.name:
-                raise ValidationFailed(
-                    f"challenger is a version of {chal_row.name}, not {champ_row.name}",
-                    code="challenger_slot_mismatch",
-                    param="challenger_version_id",
-                )
-            if chal_row.id == champ_row.id:
-                raise ValidationFailed(
-                    "challenger must differ from the champion",
-                    code="challenger_is_champion",
-                    param="challenger_version_id",
-                )
+            check_challenger(champ_row, chal_row)
             rows.append(("challenger_version_id", chal_row))
         for param, row in rows:
-            report = self._compile(row).run_tests()
-            if not report.passed:
-                failing = [r.name + ": " + r.message for r in report.results if not r.passed]
-                raise Conflict(
-                    f"strategy version {row.id} ({row.name} v{row.version}) cannot be deployed: "
-                    f"{report.failed} embedded test(s) fail — {failing[0]}",
-                    code="strategy_tests_failed",
-                    param=param,
-                    details={"test_report": report.to_dict()},
-                )
+            check_tests_pass(row, self._compile(row), param)
         previous = self._live_row(s, champ_row.name)
         dep = DeploymentRow(
             id=_new_id("cdep"),
@@ -481,9 +369,7 @@ class CreditService:
         with self.db.tenant_session(tenant_id) as s:
             current = self._live_row(s, name)
             if current is None:
-                raise NotFound(
-                    f"strategy {name} is not deployed", code="strategy_not_deployed", param="name"
-                )
+                raise _not_deployed(name, "name")
             current.rolled_back_at = utcnow()
             s.flush()
             restored = self._live_row(s, name)
@@ -513,9 +399,7 @@ class CreditService:
         with self.db.tenant_session(tenant_id) as s:
             row = self._live_row(s, name)
             if row is None:
-                raise NotFound(
-                    f"strategy {name} is not deployed", code="strategy_not_deployed", param="name"
-                )
+                raise _not_deployed(name, "name")
             return deployment_summary(row)
 
     # ----- decisions ---------------------------------------------------------------------------
@@ -569,28 +453,11 @@ class CreditService:
         def write(s: Session) -> dict[str, Any]:
             live = self._sync_live(tenant_id, name, s)
             if live is None:
-                raise NotFound(
-                    f"strategy {name} is not deployed",
-                    code="strategy_not_deployed",
-                    param="strategy",
-                )
+                raise _not_deployed(name, "strategy")
             arm, strategy, other = live.route(applicant_key(applicant, application_id))
             routed.append(arm)
             decision = strategy.decide(applicant, trace=True)
-            limit_minor = minor_units(decision.limit, decision.currency)
-            if grant_minor is not None:
-                if grant_currency is not None and grant_currency != decision.currency:
-                    raise ToolError(
-                        f"strategy {name} lends in {decision.currency}, not {grant_currency}",
-                        code="currency_mismatch",
-                    )
-                if decision.outcome == "approve":
-                    if grant_minor > limit_minor:
-                        raise ToolError(
-                            f"requested limit {grant_minor} exceeds the approved limit {limit_minor} {decision.currency} (minor units)",
-                            code="amount_above_limit",
-                        )
-                    limit_minor = grant_minor
+            limit_minor = granted_minor(decision, name, grant_minor, grant_currency)
             shadow = None
             if other is not None:
                 alt = other.decide(applicant, validated=True)
@@ -705,30 +572,7 @@ class CreditService:
         with self.db.tenant_session(tenant_id) as s:
             row = self._decision(s, decision_id, merchant_id)
             card = self._compile(self._version(s, row.version_id)).scorecard
-            pts = [int(row.points.get(f, 0)) for f in card.feature_names]
-            factors = [r.to_dict() for r in card.reasons(pts, limit=len(pts))]
-            best = {f.name: f.max_points for f in card.features}
-            return {
-                **decision_record(row),
-                "points": [
-                    {
-                        "feature": f,
-                        "points": row.points.get(f),
-                        "best": best[f],
-                        "value": row.applicant.get(f),
-                    }
-                    for f in card.feature_names
-                ],
-                "score_factors": factors,
-                "trace": row.trace,
-                "shadow": row.shadow,
-                "applicant": row.applicant,
-                "scaling": {
-                    "base_points": card.scaling.base_points,
-                    "base_odds": card.scaling.base_odds,
-                    "pdo": card.scaling.pdo,
-                },
-            }
+            return explanation(row, card)
 
 
 _SERVICES: weakref.WeakKeyDictionary[Database, CreditService] = weakref.WeakKeyDictionary()
