@@ -6,12 +6,9 @@ the domain routers (``tools.*``, ``knowledge``) and the built-in agents folder.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
@@ -48,6 +45,13 @@ from cockpit.console import router as console_router
 from cockpit.crons import CronScheduler
 from cockpit.db.migrate import migrated
 from cockpit.db.session import Database
+from cockpit.discovery import (
+    builtin_specs,
+    eval_runner,
+    load_tools,
+    merchant_lookup,
+    optional_module,
+)
 from cockpit.observability.setup import install_observability
 from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
@@ -55,10 +59,9 @@ from cockpit.runtime.notify import notifier_for
 from cockpit.runtime.service import Runtime
 from cockpit.settle import settle_after
 from cockpit.specs.evalruns import EvalService
-from cockpit.specs.gate import EvalRunner
-from cockpit.specs.registry import BuiltinSpecs, SpecRegistry, load_builtin_specs
+from cockpit.specs.registry import SpecRegistry
 from cockpit.specs.spec import AgentSpec
-from cockpit.tenancy.keys import KeyService, MerchantExists
+from cockpit.tenancy.keys import KeyService
 from cockpit.tenancy.principal import Role
 from cockpit.toolkit.registry import ToolRegistry, default_registry
 from cockpit.toolkit.sources import STORE_KEY as SOURCES_KEY
@@ -95,67 +98,6 @@ STARTUP_HOOKS = (
 MCP_ENDPOINT = "tools.commerce.mcp"
 
 
-def builtin_agent_dirs(settings: Settings) -> list[Path]:
-    dirs: list[Path] = []
-    found = importlib.util.find_spec("agents")
-    if found and found.submodule_search_locations:
-        dirs += [Path(p) for p in found.submodule_search_locations]
-    return dirs + list(settings.agents_path)
-
-
-#: Parsed built-in specs by the exact bytes of their folders' files (most recent last).
-_SPECS: OrderedDict[tuple[tuple[str, bytes], ...], BuiltinSpecs] = OrderedDict()
-_SPECS_LOCK = threading.Lock()
-_SPECS_KEPT = 8
-
-
-def _agent_files(folders: list[Path]) -> tuple[tuple[str, bytes], ...]:
-    """Every file under the agent folders, with its bytes: what a spec and the files it names
-    (``@prompt.md``, ``@planner.yaml``) are read from."""
-    found: list[tuple[str, bytes]] = []
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                found.append((str(path), path.read_bytes()))
-    return tuple(found)
-
-
-def builtin_specs(settings: Settings) -> BuiltinSpecs:
-    """The built-in and extra agent specs, parsed once per process for the same files.
-
-    Parsing them (pure-Python YAML) was two thirds of an app's start in a warm process (~0.45 s
-    of ~0.7 s CPU; a test run starts ~1,000 apps), and ``cockpit serve`` parses them twice
-    (its agent check, then the app). Keyed by the files' bytes, not their times: a file
-    rewritten within the clock's resolution is still seen. Specs are frozen; each caller gets
-    its own mapping.
-    """
-    folders = builtin_agent_dirs(settings)
-    key = _agent_files(folders)
-    with _SPECS_LOCK:
-        parsed = _SPECS.get(key)
-        if parsed is not None:
-            _SPECS.move_to_end(key)
-    if parsed is None:
-        parsed = load_builtin_specs(folders)  # raises on a bad spec: nothing is kept
-        with _SPECS_LOCK:
-            _SPECS[key] = parsed
-            while len(_SPECS) > _SPECS_KEPT:
-                _SPECS.popitem(last=False)
-    copy = BuiltinSpecs()
-    copy.update(parsed)
-    copy.paths.update(parsed.paths)
-    return copy
-
-
-def _optional_module(name: str) -> Any | None:
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(name)
-
-
 def default_model_factory(settings: Settings) -> ModelFactory:
     def factory(spec: AgentSpec, schemas: list[dict[str, Any]]) -> Any:
         from cockpit.models import resolve_model
@@ -177,8 +119,8 @@ def wire_domains(svc: Services) -> None:
     Payments settle cross-currency captures at the latest ECB reference rates from the FX
     tool; currencies the ECB does not quote keep the gateway's built-in approximate rate.
     """
-    payments = _optional_module("tools.payments.startup")
-    fx = _optional_module("tools.fx.ecb")
+    payments = optional_module("tools.payments.startup")
+    fx = optional_module("tools.fx.ecb")
     if payments is None or fx is None:
         return
     from tools.payments.gateway import Gateway
@@ -200,7 +142,7 @@ def wire_domains(svc: Services) -> None:
 
     svc.extras[CREDIT_ACTIVITY_KEY] = LedgerActivitySource(svc.db, rates=rates)
 
-    fraud = _optional_module("tools.fraud.demo")  # not the service: it imports the model
+    fraud = optional_module("tools.fraud.demo")  # not the service: it imports the model
     if fraud is not None:
         svc.extras[fraud.DEMO_CUSTOMERS_KEY] = _demo_customers(svc, payments)
 
@@ -222,24 +164,6 @@ def _demo_customers(svc: Services, payments: Any) -> Any:
     return customers
 
 
-MERCHANT_BINDING = "tools.payments.binding"
-
-
-def merchant_lookup(db: Database) -> MerchantExists | None:
-    """Key bindings are checked against the payments domain's merchants (None without it)."""
-    module = _optional_module(MERCHANT_BINDING)
-    return None if module is None else module.merchant_exists(db)
-
-
-def eval_runner(settings: Settings) -> EvalRunner | None:
-    """The ``evals`` package's runner (child processes; templates cached in the data dir)."""
-    module = _optional_module("evals.service")
-    if module is None:
-        return None
-    runner: EvalRunner = module.SubprocessEvalRunner(cache=settings.data_dir / "evals")
-    return runner
-
-
 class KnowledgeCatalog:
     """The knowledge collections a spec's ``knowledge`` may name (the domain's store)."""
 
@@ -256,11 +180,6 @@ class KnowledgeCatalog:
 
         store = store_from_extras(self._svc.extras, self._svc.settings)
         return {c.name for c in store.list_collections(tenant_id)}
-
-
-def load_tools(settings: Settings, registry: ToolRegistry) -> None:
-    registry.load_entry_points()
-    settings.import_tool_modules()  # also found beside the agents folders and in the cwd
 
 
 def bootstrap(settings: Settings, db: Database, keys: KeyService) -> dict[str, str]:
@@ -308,7 +227,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     registry = tools or default_registry
-    mcp_module = _optional_module(MCP_ENDPOINT)
+    mcp_module = optional_module(MCP_ENDPOINT)
     mcp = mcp_module.McpEndpoint(registry) if mcp_module is not None else None
 
     @asynccontextmanager
@@ -355,11 +274,11 @@ def create_app(
             if recovered:
                 log.warning("continuing %d runs left running by a previous server", recovered)
             wire_domains(svc)
-            if _optional_module("knowledge.service") is not None:
+            if optional_module("knowledge.service") is not None:
                 specs.use_collections(KnowledgeCatalog(svc))
             before = set(threading.enumerate())
             for hook in STARTUP_HOOKS:
-                module = _optional_module(hook)
+                module = optional_module(hook)
                 if module is not None and hasattr(module, "on_startup"):
                     try:
                         module.on_startup(svc)
@@ -384,7 +303,7 @@ def create_app(
                 await hooks.stop()
                 # A start-up hook's ``on_shutdown(svc)`` stops what it started (threads).
                 for hook in reversed(STARTUP_HOOKS):
-                    module = _optional_module(hook)
+                    module = optional_module(hook)
                     if module is not None and hasattr(module, "on_shutdown"):
                         try:
                             module.on_shutdown(svc)
@@ -423,7 +342,7 @@ def create_app(
     ):
         app.include_router(router)
     for name in DOMAIN_ROUTERS:
-        module = _optional_module(name)
+        module = optional_module(name)
         if module is not None:
             app.include_router(module.router)
     if mcp is not None:

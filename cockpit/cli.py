@@ -142,7 +142,7 @@ def _check_agents(settings: Settings, db: Any) -> None:
     A bad spec (a YAML error, an unknown tool, handoff or collection) stops ``serve`` here with
     one line naming the file and the field, instead of a traceback inside the server's start-up.
     """
-    from cockpit.app import builtin_specs, load_tools
+    from cockpit.discovery import builtin_specs, load_tools
     from cockpit.specs.registry import SpecRegistry
     from cockpit.toolkit import default_registry
 
@@ -228,7 +228,8 @@ def _host_db(settings: Settings) -> Any:
 
 
 def _merchant_lookup(db: Any) -> Any:
-    """``cockpit.app.merchant_lookup`` without importing the app: None without payments."""
+    """``cockpit.discovery.merchant_lookup`` without importing the tool packages: None without
+    payments."""
     if not _present("tools.payments.binding"):
         return None
     from tools.payments.binding import merchant_exists
@@ -403,7 +404,7 @@ def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
 
 
 def _registry(settings: Settings) -> Any:
-    from cockpit.app import builtin_agent_dirs, load_tools
+    from cockpit.discovery import builtin_agent_dirs, load_tools
     from cockpit.specs.registry import SpecRegistry, load_builtin_specs
     from cockpit.toolkit import default_registry
 
@@ -467,7 +468,7 @@ def agents_alias(
     """
     import asyncio
 
-    from cockpit.app import eval_runner
+    from cockpit.discovery import eval_runner
     from cockpit.specs.evalruns import EvalService
 
     settings = _settings()
