@@ -16,7 +16,15 @@ import typer
 from cockpit.cli import DOMAIN_CLIS, app, mount_domain_clis
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("lightgbm", "langgraph", "langchain_core", "chromadb", "fastapi", "pandas", "numpy")
+HEAVY: tuple[str, ...] = (
+    "lightgbm",
+    "langgraph",
+    "langchain_core",
+    "chromadb",
+    "fastapi",
+    "pandas",
+    "numpy",
+)
 HEAVY += ("sqlalchemy", "httpx", "statsforecast", "sklearn", "pydantic_settings")
 
 
@@ -44,6 +52,21 @@ def test_importing_the_cli_loads_no_heavy_stack() -> None:
     probe = (
         "import json, sys; import cockpit.cli; "
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_host_agent_commands_find_agents_and_tools_without_the_app() -> None:
+    """``cockpit agents …`` gets the agent folders, tools and eval runner from
+    ``cockpit.discovery``: the app would add every router, the runtime and LangGraph."""
+    app_only = ("cockpit.app", "cockpit.api", "cockpit.runtime", "fastapi", "langgraph", "mcp")
+    probe = (
+        "import json, sys; import cockpit.discovery; "
+        f"print(json.dumps(sorted(m for m in {app_only!r} if m in sys.modules)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), cwd=ROOT
