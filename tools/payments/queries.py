@@ -77,10 +77,14 @@ def payment_entities(session: Session, payment: Payment) -> dict[str, Any]:
     }
 
 
+_DISPUTE_SUMMARY = ("disputeId", "disputeReasonCode", "stage", "status", "defenseDueTime")
+
+
 def get_payment(
     session: Session, payment_id: str, *, merchant_id: str | None = None
 ) -> dict[str, Any]:
-    """The payment's wire view plus its refunds, dispute flag and ``entities`` (who paid)."""
+    """The payment's wire view plus its refunds, its disputes (newest first), dispute flag and
+    ``entities`` (who paid)."""
     payment = scoped_payment(session, payment_id, merchant_id)
     view = payment_view(payment)
     refunds = session.scalars(
@@ -88,6 +92,14 @@ def get_payment(
     )
     view["refunds"] = [refund_view(r, payment) for r in refunds]
     view["disputed"] = payment.disputed
+    disputes = session.scalars(
+        select(Dispute)
+        .where(Dispute.payment_id == payment.id)
+        .order_by(Dispute.opened_at.desc(), Dispute.id)
+    )
+    view["disputes"] = [
+        {k: v for k, v in dispute_view(d).items() if k in _DISPUTE_SUMMARY} for d in disputes
+    ]
     view["refundableAmount"] = {
         "currency": payment.currency,
         "value": str(max(payment.captured_amount - payment.refunded_amount, 0)),

@@ -478,3 +478,42 @@ def test_the_record_gives_the_implied_currency_and_the_full_amount(
         "refund",
         {"payment_id": "pay_sg1", "amount": 1500, "currency": "SGD"},
     )
+
+
+def _dispute_of_payment(embedder: Embedder) -> LocalPlanner:
+    """The dispute read (SPEC's first intent) can also take its id from the payment's record:
+    "the chargeback on pay_1" is the dispute that payment lists first."""
+    details = dict(
+        SPEC["intents"][0],
+        examples=[*SPEC["intents"][0]["examples"], "can I fight the chargeback on pay_1a"],
+        slots={
+            "dispute_id": {
+                "prompt": "the dispute id (it starts with dsp_)",
+                "from_record": {
+                    "tool": "get_payment",
+                    "id": "payment_id",
+                    "field": "disputes.0.dispute_id",
+                },
+            }
+        },
+    )
+    return make_planner(embedder, intents=[details, *SPEC["intents"][1:]])
+
+
+def test_a_dispute_is_found_through_the_payment_it_was_raised_on(embedder: Embedder) -> None:
+    chat = Chat(_dispute_of_payment(embedder))
+    read = chat.say("the bank took the money back on pay_7z, can I fight the chargeback?")
+    assert call_of(read) == ("get_payment", {"payment_id": "pay_7z"})
+    record = {
+        "payment_id": "pay_7z",
+        "disputes": [{"dispute_id": "dsp_new"}, {"dispute_id": "dsp_old"}],
+    }
+    assert call_of(chat.result(record)) == ("get_dispute", {"dispute_id": "dsp_new"})
+
+
+def test_a_payment_without_a_dispute_leaves_the_dispute_to_ask_for(embedder: Embedder) -> None:
+    chat = Chat(_dispute_of_payment(embedder))
+    chat.say("the bank took the money back on pay_7z, can I fight the chargeback?")
+    reply = chat.result({"payment_id": "pay_7z", "disputes": []})
+    assert not reply.tool_calls  # no dispute id is guessed
+    assert "dispute id" in str(reply.content)

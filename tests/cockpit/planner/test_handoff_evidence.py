@@ -79,3 +79,32 @@ def test_a_handoff_is_not_taken_for_a_tool_without_a_place_for_the_id(
     # A dispute id is no value the copilot's examples carry: the handoff gains nothing from it.
     scores = _scores(dialogue, "what about dsp_9f8e7d")
     assert scores["to_copilot"] <= 0.5
+
+
+def test_a_slot_read_from_a_record_takes_that_records_id() -> None:
+    """An intent whose dispute id can be read from the payment ("the chargeback on pay_1")
+    has a place for a payment id: it is neither pushed down nor passed over for the read."""
+    assess = {
+        "name": "assess_dispute",
+        "description": "rate a dispute's win likelihood",
+        "tool": "get_dispute",
+        "examples": ["can I win dsp_1a"],
+        "slots": {
+            "dispute_id": {
+                "from_record": {
+                    "tool": "get_payment",
+                    "id": "payment_id",
+                    "field": "disputes.0.disputeId",
+                }
+            }
+        },
+        "responses": {"ok": "Dispute {disputeId}."},
+    }
+    spec = PlannerSpec.model_validate({"intents": [*SPEC["intents"], assess]})
+    tools = [*TOOLS, tool("get_dispute", {"dispute_id": {"type": "string"}}, ["dispute_id"])]
+    reading = Dialogue(spec, tools=tools, embedder=make_embedder("minilm"), today=TODAY)
+    intent = reading.spec.intent("assess_dispute")
+    assert intent is not None
+    assert {"id:dsp", "id:pay"} <= reading._accepts(intent)
+    scores = _scores(reading, "can I fight the chargeback on pay_b28c46e2")
+    assert scores["assess_dispute"] == scores["payment_evidence"] > scores["open_disputes"]
