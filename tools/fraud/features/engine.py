@@ -170,17 +170,14 @@ class FeatureEngine:
             [t.device_id for t in featured],
             [t.ip for t in featured],
         )
-        try:
-            seq = sequence_matrix(
-                self.sequence.by_kind,
-                keys,
-                ms=ms_ok,  # type: ignore[arg-type]  # every featured payment has its time
-                amount=amounts,
-                log_amount=logs,
-                declined=declined,
-            )
-        except OverflowError:  # times too far apart to lay end to end: step them instead
-            return self._batch_one_by_one(txns)
+        seq = sequence_matrix(
+            self.sequence.store,
+            keys,
+            ms=ms_ok,  # type: ignore[arg-type]  # every featured payment has its time
+            amount=amounts,
+            log_amount=logs,
+            declined=declined,
+        )
         graph_rows: list[float] = []
         features = self.graph.features
         ok = iter(rows)
