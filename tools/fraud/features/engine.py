@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,7 +102,7 @@ class FeatureEngine:
         self.features_into(txn, out)
         return out
 
-    def features_into(self, txn: Transaction, out: list[float]) -> None:
+    def features_into(self, txn: Transaction, out: MutableSequence[float]) -> None:
         """Append the feature vector to ``out`` (batches fill one flat list: far cheaper to array)."""
         ms = round(txn.ts * 1000.0)  # to_ms, inline: this runs for every payment scored
         if self._labels:
@@ -134,7 +135,9 @@ class FeatureEngine:
         if len(txns) < BATCH_MIN:
             return self._batch_one_by_one(txns)
         labels_at: list[int | None] = []
-        tab: list[float] = []
+        # Float rows go to arrays, not lists: a list of 65k floats alive through the chunk is
+        # walked by every young-generation collection meanwhile; an array's floats are not.
+        tab = array("d")
         errors: list[tuple[int, Exception]] = []
         amounts: list[float] = []
         logs: list[float] = []
@@ -178,7 +181,7 @@ class FeatureEngine:
             log_amount=logs,
             declined=declined,
         )
-        graph_rows: list[float] = []
+        graph_rows = array("d")
         features = self.graph.features
         ok = iter(rows)
         next_ok = next(ok, -1)
@@ -199,9 +202,9 @@ class FeatureEngine:
             )
         self.seen += len(rows)
         out = np.empty((len(rows), len(FEATURE_NAMES)), dtype=np.float64)
-        out[:, :_SEQ_FROM] = np.array(tab, dtype=np.float64).reshape(len(rows), _SEQ_FROM)
+        out[:, :_SEQ_FROM] = np.frombuffer(tab).reshape(len(rows), _SEQ_FROM)
         out[:, _SEQ_FROM:_GRAPH_FROM] = seq
-        out[:, _GRAPH_FROM:] = np.array(graph_rows, dtype=np.float64).reshape(len(rows), -1)
+        out[:, _GRAPH_FROM:] = np.frombuffer(graph_rows).reshape(len(rows), -1)
         return FeatureBatch(out, rows, errors)
 
     def _batch_one_by_one(self, txns: Sequence[Transaction]) -> FeatureBatch:

@@ -17,6 +17,7 @@ its device / card / IP are known at authorisation time, its label is not.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,7 +159,14 @@ class EntityGraph:
 
     # ---- features --------------------------------------------------------
     def features(
-        self, *, customer: str, card: str, device: str, ip: str, ms: int, out: list[float]
+        self,
+        *,
+        customer: str,
+        card: str,
+        device: str,
+        ip: str,
+        ms: int,
+        out: MutableSequence[float],
     ) -> None:
         """Add the transaction's links, then append its graph features to ``out``.
 
@@ -208,23 +216,25 @@ class EntityGraph:
         comp_others = comp_acc - 1
         comp_share = (comp_fraud - self_fraud) / comp_others if comp_others > 0 else 0.0
         risk = 1.0 - keep_clean * (1.0 - comp_share)
-        out += [
-            float(comp_acc),
-            float(comp_fraud - self_fraud),
-            comp_share,
-            float(len(dev.links)),
-            float(len(crd.links)),
-            float(len(ipn.links)),
-            float(len(dev.cards)),
-            float(acc_node.n_cards),
-            float(acc_node.n_devices),
-            1.0 if device_new else 0.0,
-            (ms - dev.first_ms) / 3_600_000.0,
-            (ms - crd.first_ms) / 3_600_000.0,
-            neigh_fraud / neigh if neigh > 0 else 0.0,
-            risk,
-            float(self_fraud),
-        ]
+        out.extend(
+            [
+                float(comp_acc),
+                float(comp_fraud - self_fraud),
+                comp_share,
+                float(len(dev.links)),
+                float(len(crd.links)),
+                float(len(ipn.links)),
+                float(len(dev.cards)),
+                float(acc_node.n_cards),
+                float(acc_node.n_devices),
+                1.0 if device_new else 0.0,
+                (ms - dev.first_ms) / 3_600_000.0,
+                (ms - crd.first_ms) / 3_600_000.0,
+                neigh_fraud / neigh if neigh > 0 else 0.0,
+                risk,
+                float(self_fraud),
+            ]
+        )
 
     # ---- queries for tools -------------------------------------------------
     def has(self, kind: str, key: str) -> bool:

@@ -19,6 +19,8 @@ checks equality with the bulk result.
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
+
 import numpy as np
 import pandas as pd
 
@@ -75,7 +77,7 @@ class SequenceState:
         amount: float,
         log_amount: float,
         declined: bool,
-        out: list[float],
+        out: MutableSequence[float],
     ) -> None:
         """Append the sequence features (from earlier events only), then record the event.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import MutableSequence
 
 import numpy as np
 import pandas as pd
@@ -43,25 +44,31 @@ USD_SCALE: dict[str, float] = {
 every call, computed once (the same division, so the same float)."""
 
 
-def tabular_row(txn: Transaction, log_amount: float, out: list[float]) -> None:
+def tabular_row(txn: Transaction, log_amount: float, out: MutableSequence[float]) -> None:
     """Append the tabular features of ``txn`` to ``out`` (``log_amount``: log1p of its USD
     amount, which the caller has computed for the sequence features already)."""
     ts = txn.ts
-    out += [
-        log_amount,
-        _CURRENCY_CODE[txn.currency],
-        _METHOD_CODE.get(txn.method, math.nan),
-        float(txn.mcc),
-        1.0 if txn.card_country != txn.ip_country else 0.0,
-        1.0 if txn.card_country != txn.ship_country else 0.0,
-        float(int(ts // 3600) % 24),
-        float((int(ts // _DAY) + 3) % 7),  # 1970-01-01 was a Thursday; 0 = Monday
-        (ts - txn.account_created_ts) / _DAY if txn.account_created_ts is not None else math.nan,
-        (ts - txn.profile_changed_ts) / 3600.0 if txn.profile_changed_ts is not None else math.nan,
-        _fail(txn.cvv_match),
-        _fail(txn.avs_match),
-        txn.liveness_score if txn.liveness_score is not None else math.nan,
-    ]
+    out.extend(
+        [
+            log_amount,
+            _CURRENCY_CODE[txn.currency],
+            _METHOD_CODE.get(txn.method, math.nan),
+            float(txn.mcc),
+            1.0 if txn.card_country != txn.ip_country else 0.0,
+            1.0 if txn.card_country != txn.ship_country else 0.0,
+            float(int(ts // 3600) % 24),
+            float((int(ts // _DAY) + 3) % 7),  # 1970-01-01 was a Thursday; 0 = Monday
+            (ts - txn.account_created_ts) / _DAY
+            if txn.account_created_ts is not None
+            else math.nan,
+            (ts - txn.profile_changed_ts) / 3600.0
+            if txn.profile_changed_ts is not None
+            else math.nan,
+            _fail(txn.cvv_match),
+            _fail(txn.avs_match),
+            txn.liveness_score if txn.liveness_score is not None else math.nan,
+        ]
+    )
 
 
 def amounts_usd(frame: pd.DataFrame) -> np.ndarray:
