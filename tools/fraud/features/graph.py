@@ -99,13 +99,17 @@ class EntityGraph:
 
     def _union(self, a: int, b: int) -> None:
         ra, rb = self._find(a), self._find(b)
-        if ra == rb:
-            return
+        if ra != rb:
+            self._merge(ra, rb)
+
+    def _merge(self, ra: int, rb: int) -> int:
+        """Join two different roots' components (the larger keeps its root); returns the root."""
         if self._comp_accounts[ra] < self._comp_accounts[rb]:
             ra, rb = rb, ra
         self._parent[rb] = ra
         self._comp_accounts[ra] += self._comp_accounts[rb]
         self._comp_fraud[ra] += self._comp_fraud[rb]
+        return ra
 
     def _link(self, kind: str, key: str, acc: int, acc_node: _Node, ms: int) -> tuple[int, bool]:
         idx, _ = self._node(kind, key, ms)
@@ -191,39 +195,56 @@ class EntityGraph:
         ip_i = self._ips.get(ip)
         if ip_i is None or acc not in nodes[ip_i].links:
             ip_i, _ = self._link("ip", ip, acc, acc_node, ms)
+        # Union the card's and the device's components into the account's, tracking the
+        # account's root as it goes (the same unions, in the same order, as ``_union``).
         parent = self._parent
-        if parent[card_i] != parent[acc] or parent[acc] != acc:
-            self._union(acc, card_i)
-        if parent[dev_i] != parent[acc] or parent[acc] != acc:
-            self._union(acc, dev_i)
+        root = parent[acc]
+        if parent[root] != root:
+            root = self._find(acc)
+        other = parent[card_i]
+        if other != root:
+            if parent[other] != other:
+                other = self._find(card_i)
+            if other != root:
+                root = self._merge(root, other)
+        other = parent[dev_i]
+        if other != root:
+            if parent[other] != other:
+                other = self._find(dev_i)
+            if other != root:
+                root = self._merge(root, other)
         dev, crd, ipn = nodes[dev_i], nodes[card_i], nodes[ip_i]
         dev.cards.add(card_i)
-        root = self._find(acc)
         comp_acc = self._comp_accounts[root]
         comp_fraud = self._comp_fraud[root]
-        self_fraud = 1 if acc in self._fraud else 0
-        neigh = neigh_fraud = 0
+        self_fraud = 1 if self._fraud and acc in self._fraud else 0
+        # One step of label propagation through the transaction's attributes (device, card,
+        # IP, in that order), then a second through the component (2-hop and beyond). A
+        # factor for an attribute without fraud is exactly 1.0: skipping it changes nothing.
+        dev_n, crd_n, ip_n = len(dev.links), len(crd.links), len(ipn.links)
+        dev_bad = dev.fraud_links - self_fraud
+        crd_bad = crd.fraud_links - self_fraud
+        ip_bad = ipn.fraud_links - self_fraud
         keep_clean = 1.0
-        for node in (dev, crd, ipn):
-            others = len(node.links) - 1
-            bad = node.fraud_links - self_fraud
-            neigh += others
-            neigh_fraud += bad
-            if others > 0:
-                keep_clean *= 1.0 - bad / others
-        # One step of label propagation through the transaction's attributes,
-        # then a second through the component (2-hop and beyond).
+        if dev_bad and dev_n > 1:
+            keep_clean *= 1.0 - dev_bad / (dev_n - 1)
+        if crd_bad and crd_n > 1:
+            keep_clean *= 1.0 - crd_bad / (crd_n - 1)
+        if ip_bad and ip_n > 1:
+            keep_clean *= 1.0 - ip_bad / (ip_n - 1)
+        neigh = dev_n + crd_n + ip_n - 3
+        neigh_fraud = dev_bad + crd_bad + ip_bad
         comp_others = comp_acc - 1
         comp_share = (comp_fraud - self_fraud) / comp_others if comp_others > 0 else 0.0
         risk = 1.0 - keep_clean * (1.0 - comp_share)
         out.extend(
-            [
+            (
                 float(comp_acc),
                 float(comp_fraud - self_fraud),
                 comp_share,
-                float(len(dev.links)),
-                float(len(crd.links)),
-                float(len(ipn.links)),
+                float(dev_n),
+                float(crd_n),
+                float(ip_n),
                 float(len(dev.cards)),
                 float(acc_node.n_cards),
                 float(acc_node.n_devices),
@@ -233,7 +254,7 @@ class EntityGraph:
                 neigh_fraud / neigh if neigh > 0 else 0.0,
                 risk,
                 float(self_fraud),
-            ]
+            )
         )
 
     # ---- queries for tools -------------------------------------------------
