@@ -294,6 +294,9 @@ class KindTracks(Mapping[str, Track]):
     def __getitem__(self, key: str) -> Track:
         return self._store.track(self._ids[key])
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids  # without building the snapshot that __getitem__ would
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
 
