@@ -140,35 +140,34 @@ def top_reasons(
     """The ``k`` reason codes contributing most towards fraud (only positive totals)."""
     idx, codes, members = _code_layout(feature_names)
     contrib = np.asarray(contrib[: len(feature_names)], dtype=np.float64)
-    totals = np.bincount(idx, weights=contrib, minlength=len(codes))
+    totals = np.bincount(idx, weights=contrib, minlength=len(codes)).tolist()
     # Python floats from here: indexing numpy arrays element by element costs more than the
     # whole explanation (this runs for every flagged payment and every HTTP score).
-    contribs, vals, total_list = contrib.tolist(), np.asarray(values).tolist(), totals.tolist()
+    # Only codes pushing towards fraud are reported, strongest first, ties in code order (a
+    # stable sort, as numpy's stable argsort of the negated totals ordered them).
+    strongest = sorted(
+        (ci for ci, total in enumerate(totals) if total > 0.0),
+        key=totals.__getitem__,
+        reverse=True,
+    )[:k]
+    if not strongest:
+        return []
+    contribs, vals = contrib.tolist(), np.asarray(values).tolist()
     reasons: list[Reason] = []
-    for ci in np.argsort(-totals, kind="stable")[:k].tolist():
-        total = total_list[ci]
-        if total <= 0.0:
-            break
+    for ci in strongest:
         feats = [
-            FeatureContribution(
-                feature=feature_names[j],
-                value=_value(float(vals[j])),
-                contribution=contribs[j],
-            )
+            FeatureContribution(feature_names[j], _value(float(vals[j])), contribs[j])
             for j in members[ci]
             if contribs[j] != 0.0
         ]
-        feats.sort(key=lambda f: -f.contribution)
+        feats.sort(key=_towards_fraud)
         code = codes[ci]
-        reasons.append(
-            Reason(
-                code=code,
-                description=REASON_TEXT.get(code, code.lower()),
-                contribution=total,
-                features=tuple(feats),
-            )
-        )
+        reasons.append(Reason(code, REASON_TEXT.get(code, code.lower()), totals[ci], tuple(feats)))
     return reasons
+
+
+def _towards_fraud(f: FeatureContribution) -> float:
+    return -f.contribution
 
 
 # ---- exact TreeSHAP over the dumped trees ---------------------------------------------
