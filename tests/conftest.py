@@ -63,12 +63,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     module world were spread over both workers. This sets the id pytest reads, once."""
     if not getattr(config.option, "loadgroup", False):
         return
+    items[:] = _slow_modules_first(items)
     from _pytest.nodeid import coerce_node_id
 
     for item in items:
         names = sorted({_group_name(mark) for mark in item.iter_markers("xdist_group")})
         if names and "@" not in item.nodeid.rpartition("]")[2]:
             item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
+
+
+def _slow_modules_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The modules holding a ``slow`` test first, each kept whole and in its own order.
+
+    The scheduler hands out groups by size, then single tests in collection order, so whatever
+    is collected last runs last: a child-process probe there kept one worker busy for its whole
+    length while the other had nothing left. Slow modules early leave quick tests for the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    return sorted(items, key=lambda item: item.path not in slow)
 
 
 def _group_name(mark: pytest.Mark) -> str:

@@ -14,6 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+#: Each probe is a fresh interpreter importing the app: seconds each, so scheduled early.
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_LIBRARIES = ("lightgbm", "sklearn", "scipy", "pandas")
 
