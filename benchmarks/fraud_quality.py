@@ -16,19 +16,21 @@
    and the test rows are bootstrapped (paired) to show whether a gain is luck.
    Gates (issue 5): ROC-AUC ≥ 0.975, PR-AUC ≥ 0.78, recall ≥ 0.75 at 0.1% FPR;
    issue 20: PR-AUC ≥ 0.82 with ROC-AUC not below the previous recipe's.
+   ``--inner-folds`` adds the recipe's figure on the time-ordered inner folds of the
+   training 70% (``tools.fraud.ulb_folds``), the figure its settings are chosen by.
 2. Simulator, held-out last 30% by time: the model with every feature family
    against ablations (tabular only, without graph, without sequence), with
    recall of fraud-ring members and card-testing attempts at ≤ 1% FPR.
 
 Usage: ``python benchmarks/fraud_quality.py [--skip-ulb | --skip-sim] [--ulb-seeds N]
-[--customers N] [--days D]``
+[--inner-folds] [--customers N] [--days D]``
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,7 @@ from tools.fraud.model import TrainParams, evaluate, train_model
 from tools.fraud.simulator import PATTERNS, SimConfig, simulate
 from tools.fraud.training import pattern_recall, train_on_frame
 from tools.fraud.ulb import ULB_TREES, UlbParams, train_ulb, ulb_features
+from tools.fraud.ulb_folds import score_folds, summarise
 
 GATES = {"roc_auc": 0.975, "pr_auc": 0.78, "recall_at_0.1pct_fpr": 0.75}
 PREVIOUS = TrainParams(n_estimators=600, learning_rate=0.03, min_child_samples=50)
@@ -79,7 +82,9 @@ def _bootstrap(
     return out
 
 
-def ulb_benchmark(*, seeds: int = 3, bootstrap: int = 1000) -> dict[str, Any]:
+def ulb_benchmark(
+    *, seeds: int = 3, bootstrap: int = 1000, inner_folds: bool = False
+) -> dict[str, Any]:
     fetch_ulb()
     frame = load_ulb()
     feats = ulb_features(frame)
@@ -137,8 +142,14 @@ def ulb_benchmark(*, seeds: int = 3, bootstrap: int = 1000) -> dict[str, Any]:
             "amount_weighted_recall": round(report["amount_weighted_recall"], 4),
         }
 
+    folds = (
+        {"inner_folds": asdict(summarise(score_folds(train_x, train_y, params=recipe)))}
+        if inner_folds
+        else {}
+    )
     return {
         "split": "time-ordered 70/30",
+        **folds,
         "train_rows": cut,
         "test_rows": len(frame) - cut,
         "test_frauds": int(test_y.sum()),
@@ -235,13 +246,18 @@ def main() -> None:
     parser.add_argument(
         "--ulb-seeds", type=int, default=3, help="Seeds the ULB recipe is trained with"
     )
+    parser.add_argument(
+        "--inner-folds",
+        action="store_true",
+        help="Also the recipe's figure on the inner folds of the training 70%% it is chosen on",
+    )
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     result: dict[str, Any] = {}
     if not args.skip_ulb:
-        result["ulb"] = ulb_benchmark(seeds=args.ulb_seeds)
+        result["ulb"] = ulb_benchmark(seeds=args.ulb_seeds, inner_folds=args.inner_folds)
     if not args.skip_sim:
         result["simulator"] = simulator_benchmark(
             SimConfig(seed=args.seed, n_customers=args.customers, days=args.days)

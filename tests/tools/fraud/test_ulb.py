@@ -1,4 +1,5 @@
-"""The ULB recipe on a small synthetic frame of ULB's shape (the 150 MB CSV is never needed)."""
+"""The ULB recipe and its inner folds on a small synthetic frame of ULB's shape (the 150 MB CSV
+is never needed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cockpit.errors import UserError
 from tools.fraud.metrics import classification_report
 from tools.fraud.model import FraudModel, TrainParams
 from tools.fraud.ulb import COMPONENTS, FEATURES, UlbParams, train_ulb, ulb_features
+from tools.fraud.ulb_folds import fold_slices, score_folds, summarise
 
 ROWS = 6000
 FAST = UlbParams(trees=TrainParams(n_estimators=40, learning_rate=0.1, min_child_samples=10))
@@ -108,4 +110,51 @@ def test_training_refuses_a_holdout_without_fraud() -> None:
     frame.loc[int(ROWS * 0.8) :, "Class"] = 0
     with pytest.raises(UserError) as err:
         _train(frame)
+    assert err.value.code == "insufficient_training_data"
+
+
+def test_inner_folds_fit_on_the_past_and_score_the_slice_after_it() -> None:
+    slices = fold_slices(1000)
+    assert [(f.start, f.stop, s.start, s.stop) for f, s in slices] == [
+        (0, 500, 500, 700),
+        (0, 700, 700, 850),
+        (0, 850, 850, 1000),
+    ]
+    with pytest.raises(UserError) as err:
+        fold_slices(1000, [(0.7, 0.5)])
+    assert err.value.code == "ulb_fold_bounds"
+
+
+def test_inner_folds_never_read_rows_after_the_last_scored_slice() -> None:
+    frame = _frame()
+    feats, y = ulb_features(frame), frame["Class"].to_numpy()
+    bounds = [(0.5, 0.7)]
+    first = score_folds(feats, y, params=FAST, seeds=(7,), bounds=bounds)
+    # the last 30% scrambled: features reversed, labels all fraud
+    later = slice(int(ROWS * 0.7), ROWS)
+    feats_b, y_b = feats.copy(), y.copy()
+    feats_b.iloc[later] = feats.iloc[later].to_numpy()[::-1]
+    y_b[later] = 1
+    again = score_folds(feats_b, y_b, params=FAST, seeds=(7,), bounds=bounds)
+    assert first == again
+    assert first[0].fit_rows == ROWS // 2 and first[0].scored_rows == int(ROWS * 0.7) - ROWS // 2
+
+
+def test_inner_folds_score_every_fold_with_every_seed() -> None:
+    frame = _frame()
+    y = frame["Class"].to_numpy()
+    scores = score_folds(ulb_features(frame), y, params=FAST, seeds=(7, 8))
+    assert [(s.fold, s.seed) for s in scores] == [(k, s) for s in (7, 8) for k in range(3)]
+    assert all(s.pr_auc > 10 * y.mean() for s in scores)
+    summary = summarise(scores)
+    assert summary.pr_auc == round(float(np.mean([s.pr_auc for s in scores])), 4)
+    assert len(summary.pr_auc_by_seed) == 2 and len(summary.pr_auc_by_fold) == 3
+    assert summary.scored_frauds == int(y[ROWS // 2 :].sum())
+
+
+def test_inner_folds_refuse_a_fold_without_fraud_to_score() -> None:
+    frame = _frame()
+    frame.loc[int(ROWS * 0.85) :, "Class"] = 0
+    with pytest.raises(UserError) as err:
+        score_folds(ulb_features(frame), frame["Class"].to_numpy(), params=FAST, seeds=(7,))
     assert err.value.code == "insufficient_training_data"
