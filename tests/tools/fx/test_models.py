@@ -39,7 +39,9 @@ def _walk(n: int = 120, seed: int = 3) -> np.ndarray:
         "ensemble",
         "ets_damped",
         "dotm",
+        "ces",
         "trend_median",
+        "ces_median",
     ],
 )
 def test_every_model_meets_the_interface(name: str) -> None:
