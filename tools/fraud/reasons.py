@@ -293,8 +293,11 @@ class TreeShap:
         self._default_left_zero = self._nan_left.copy()
         self._any_zero_type = bool(self._zero_type.any())
         self._pow2 = (1 << np.arange(depth)).astype(np.int64)
+        self._pow2_u8 = self._pow2.astype(np.uint8) if depth <= 8 else None
         self._base = np.arange(len(split), dtype=np.int64) * (1 << depth)
         self._flat_table = self._table.reshape(-1, width)
+        self._index: dict[int, np.ndarray] = {}
+        """Per row count (small batches: every HTTP score): where each share is summed."""
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per row of ``x`` (model feature order, NaN = missing): each feature's contribution
@@ -305,7 +308,8 @@ class TreeShap:
         out[:, self._n] = self.bias
         if not len(self._base):
             return out
-        value = x[:, self._feature]  # (rows, leaves, depth)
+        # ``take`` rather than fancy indexing: the same values, several times faster here.
+        value = x.take(self._feature, axis=1)  # (rows, leaves, depth)
         with np.errstate(invalid="ignore"):
             left = value <= self._threshold
         nan = np.isnan(value)
@@ -314,16 +318,27 @@ class TreeShap:
         if self._any_zero_type:
             zero = self._zero_type & (np.abs(value) <= _ZERO)
             left = np.where(zero, self._default_left_zero, left)
-        pattern = (left == self._left) @ self._pow2  # (rows, leaves)
+        # Which splits the row agrees with, one bit per depth; in bytes while they fit (an
+        # integer matmul over bytes is faster than over int64).
+        agree = left == self._left
+        if self._pow2_u8 is not None:
+            pattern = agree.view(np.uint8) @ self._pow2_u8
+        else:
+            pattern = agree @ self._pow2
         shares = self._flat_table.take(self._base + pattern, axis=0)  # (rows, leaves, width)
-        flat = self._slot_feature.ravel()
-        index = (flat + (self._n + 1) * np.arange(rows)[:, None]).ravel()
+        index = self._index.get(rows)
+        if index is None:
+            index = (self._slot_feature.ravel() + (self._n + 1) * np.arange(rows)[:, None]).ravel()
+            if rows <= _INDEX_ROWS:
+                self._index[rows] = index
         # Padding slots point at the bias column with 0.0: the bias stays as it is.
         summed = np.bincount(index, weights=shares.ravel(), minlength=rows * (self._n + 1))
         out += summed.reshape(rows, self._n + 1)
         return out
 
 
+_INDEX_ROWS = 64
+"""Row counts up to this keep their share index (a few kB each)."""
 MAX_TABLE_ENTRIES = 1 << 20
 """Larger tables (leaves x ``2^depth`` patterns x path features; 8 MB) are left to LightGBM:
 deep trees would cost more memory and set-up than they save (the fraud model: ~55k)."""
