@@ -136,18 +136,22 @@ def same_call(spec: PlannerSpec, chosen: IntentSpec | None, runner_up: str) -> b
 
 def accepted_kinds(intent: IntentSpec, *, plans: PlansOf, today: date) -> set[str]:
     """The evidence kinds ``intent`` has a place for: its tool's slots and the ids of the
-    records they are read from (:class:`~cockpit.planner.spec.RecordSource`), or for a handoff
-    (no slots of its own) the kinds of values its examples carry, which the agent it hands
-    to works with ("refund 15 EUR on pay_1" in the dispute agent is the copilot's)."""
+    records a slot is read from at a fixed field (:class:`~cockpit.planner.spec.RecordSource`),
+    or for a handoff (no slots of its own) the kinds of values its examples carry, which the
+    agent it hands to works with ("refund 15 EUR on pay_1" in the dispute agent is the copilot's)."""
     if intent.handoff is not None:
         return set(_examples_evidence(tuple(intent.examples), today))
     planned = plans(intent) or []
     picks = {PICKED} if any(p.hint and p.hint.from_list for p in planned) else set()
-    # A slot read from a record takes that record's id too: "the chargeback on pay_1".
+    # A slot read from a fixed field of a record takes that record's id too: "the chargeback
+    # on pay_1" is the dispute the payment lists. A field that depends on another slot
+    # ("entities.{kind}") does not: the record alone does not say which value is meant.
     records = [
         SlotPlan(name=p.hint.from_record.id, kind="id", required=False, schema={})
         for p in planned
-        if p.hint is not None and p.hint.from_record is not None
+        if p.hint is not None
+        and p.hint.from_record is not None
+        and "{" not in p.hint.from_record.field
     ]
     return accepted_evidence([*planned, *records]) | picks
 

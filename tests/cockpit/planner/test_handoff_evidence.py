@@ -108,3 +108,31 @@ def test_a_slot_read_from_a_record_takes_that_records_id() -> None:
     assert {"id:dsp", "id:pay"} <= reading._accepts(intent)
     scores = _scores(reading, "can I fight the chargeback on pay_b28c46e2")
     assert scores["assess_dispute"] == scores["payment_evidence"] > scores["open_disputes"]
+
+
+def test_a_record_field_chosen_by_another_slot_is_no_place_for_the_records_id() -> None:
+    """ "The device / card / shopper on pay_1" reads ``entities.{kind}``: which entity is meant
+    is the request's to say, so naming the payment is no evidence for the graph read."""
+    graph = {
+        "name": "entity_graph",
+        "description": "show an entity's neighbourhood",
+        "tool": "entity_graph",
+        "examples": ["show the graph around customer cus_1a"],
+        "slots": {
+            "entity_id": {
+                "from_record": {
+                    "tool": "get_payment",
+                    "id": "payment_id",
+                    "field": "entities.{kind}",
+                }
+            }
+        },
+        "responses": {"ok": "Graph of {entity_id}."},
+    }
+    spec = PlannerSpec.model_validate({"intents": [*SPEC["intents"], graph]})
+    schema = {"kind": {"type": "string"}, "entity_id": {"type": "string"}}
+    tools = [*TOOLS, tool("entity_graph", schema, ["kind", "entity_id"])]
+    reading = Dialogue(spec, tools=tools, embedder=make_embedder("minilm"), today=TODAY)
+    intent = reading.spec.intent("entity_graph")
+    assert intent is not None
+    assert "id:pay" not in reading._accepts(intent)
