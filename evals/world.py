@@ -158,7 +158,7 @@ def new_world(
     ``specs`` (a partner's agent under test and its team) become version 1 of the world
     tenant's agents, ``live``, so their ids resolve to them exactly as on the partner's tenant.
     """
-    from cockpit.app import merchant_lookup
+    from cockpit.discovery import merchant_lookup
 
     shutil.copytree(template.dir, into)
     merchant_id = template.merchants.get(merchant, merchant) if merchant else None
