@@ -40,6 +40,7 @@ from cockpit.api.errors import install_error_handlers
 from cockpit.config import Settings
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
+from cockpit.observability.setup import FASTAPI_TELEMETRY
 from cockpit.tenancy.principal import Principal, Role
 from tools.credit.data import load_german_credit
 from tools.credit.export import scorecard_to_jdm
@@ -106,7 +107,7 @@ def _rate(fn: Callable[[int], Any], n: int, rounds: int = 3) -> dict[str, float]
 
 
 def _api(db: Database, tmp: Path) -> TestClient:
-    app = FastAPI()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY)  # as the served app (cockpit.app)
     install_error_handlers(app)
     app.include_router(router)
     ctx = RequestContext(

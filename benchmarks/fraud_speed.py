@@ -179,6 +179,7 @@ def make_app(model_dir: str, db_url: str) -> Any:
     from cockpit.config import Settings
     from cockpit.db.migrate import upgrade
     from cockpit.db.session import Database
+    from cockpit.observability.setup import FASTAPI_TELEMETRY
     from cockpit.tenancy.principal import Principal, Role
     from tools.fraud.router import router
     from tools.fraud.service import FraudHub
@@ -186,7 +187,7 @@ def make_app(model_dir: str, db_url: str) -> Any:
     db = Database(db_url)
     upgrade(db)
     hub = FraudHub(ModelRegistry(Path(model_dir)).load())
-    app = FastAPI()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY)  # as the served app (cockpit.app)
     install_error_handlers(app)
     app.include_router(router)
     app.state.services = SimpleNamespace(

@@ -54,13 +54,14 @@ def make_app(db_url: str, schema: str | None = None) -> Any:
 
     from cockpit.api.errors import install_error_handlers
     from cockpit.config import Settings
+    from cockpit.observability.setup import FASTAPI_TELEMETRY
     from cockpit.tenancy.keys import KeyService
     from tools.payments.gateway import Gateway
     from tools.payments.router import router
     from tools.payments.startup import GATEWAY_KEY
 
     db = in_schema(db_url, schema)
-    app = FastAPI()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY)  # as the served app (cockpit.app)
     install_error_handlers(app)
     app.include_router(router)
     app.state.services = SimpleNamespace(

@@ -52,7 +52,7 @@ from cockpit.discovery import (
     merchant_lookup,
     optional_module,
 )
-from cockpit.observability.setup import install_observability
+from cockpit.observability.setup import FASTAPI_TELEMETRY, install_observability
 from cockpit.runtime.checkpoint import open_checkpointer
 from cockpit.runtime.graph import ModelFactory
 from cockpit.runtime.notify import notifier_for
@@ -318,6 +318,7 @@ def create_app(
         version=__version__,
         description="Open agentic-commerce platform. Agent-Protocol / LangGraph-server compatible API.",
         lifespan=lifespan,
+        telemetry=FASTAPI_TELEMETRY,
     )
     install_error_handlers(app)
     install_input_guard(app)
