@@ -20,6 +20,7 @@ from cockpit.clock import StartedClock, install
 from cockpit.config import Settings
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
+from cockpit.locks import file_lock
 from cockpit.specs.models import AgentAlias, AgentVersion
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.keys import KeyService
@@ -112,17 +113,26 @@ def _template_key(seed: int, clock: datetime) -> str:
 
 def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
     """The template for (seed, clock) under ``cache``, seeding it on first use."""
+    data = cache / f"world-{seed}-{_template_key(seed, clock)}"
+    meta = data / "eval-template.json"
+    if not meta.exists():
+        # Worker processes of one run may all miss the same template: one seeds it, the
+        # others wait and read it, instead of seeding into each other's folder.
+        with file_lock(cache / f"{data.name}.lock"):
+            if not meta.exists():
+                _seed_template(data, seed=seed, clock=clock)
+    merchants = json.loads(meta.read_text())["merchants"]
+    return Template(data, seed, clock, dict(merchants))
+
+
+def _seed_template(data: Path, *, seed: int, clock: datetime) -> None:
+    """Seed the world into ``<data>.building``, then move it to ``data`` whole."""
     from knowledge import open_store
     from tools.credit.service import service_for
     from tools.credit.startup import seed_examples
     from tools.payments.demo import seed_demo_world
 
-    data = cache / f"world-{seed}-{_template_key(seed, clock)}"
-    meta = data / "eval-template.json"
-    if meta.exists():
-        merchants = json.loads(meta.read_text())["merchants"]
-        return Template(data, seed, clock, dict(merchants))
-    building = cache / f"{data.name}.building"
+    building = data.with_name(f"{data.name}.building")
     shutil.rmtree(building, ignore_errors=True)
     previous = install(StartedClock(clock))
     settings = world_settings(building, clock)
@@ -142,7 +152,6 @@ def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
     )
     shutil.rmtree(data, ignore_errors=True)
     building.rename(data)
-    return Template(data, seed, clock, dict(summary.merchant_ids))
 
 
 def new_world(

@@ -17,7 +17,6 @@ first worker migrates; the others wait, then find the schema current and do noth
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import logging
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from cockpit.db.session import Database
+from cockpit.locks import exclusive, file_lock
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def migration_lock(conn: Connection, *, url: str) -> Iterator[None]:
     if lock_file is None:
         yield  # an in-memory SQLite database lives in one process: nobody to race
         return
-    with _file_lock(lock_file):
+    with file_lock(lock_file, acquire=_flock):
         yield
 
 
@@ -132,20 +132,9 @@ def sqlite_lock_path(url: str) -> Path | None:
     return Path(path).with_name(Path(path).name + ".migrate.lock")
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        _flock(handle.fileno())
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _flock(fd: int) -> None:
     """Block until this process holds the exclusive lock on ``fd``."""
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    exclusive(fd)
 
 
 def current_heads(db: Database) -> set[str]:
