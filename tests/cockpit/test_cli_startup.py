@@ -48,31 +48,29 @@ def _imported(*args: str) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
-def test_importing_the_cli_loads_no_heavy_stack() -> None:
+def _loaded_by(module: str, candidates: tuple[str, ...]) -> list[str]:
+    """Which of ``candidates`` a fresh interpreter has loaded after importing ``module``."""
     probe = (
-        "import json, sys; import cockpit.cli; "
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+        f"import json, sys; import {module}; "
+        f"print(json.dumps(sorted(m for m in {candidates!r} if m in sys.modules)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), cwd=ROOT
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    loaded: list[str] = json.loads(done.stdout)
+    return loaded
+
+
+def test_importing_the_cli_loads_no_heavy_stack() -> None:
+    assert _loaded_by("cockpit.cli", HEAVY) == []
 
 
 def test_host_agent_commands_find_agents_and_tools_without_the_app() -> None:
     """``cockpit agents …`` gets the agent folders, tools and eval runner from
     ``cockpit.discovery``: the app would add every router, the runtime and LangGraph."""
     app_only = ("cockpit.app", "cockpit.api", "cockpit.runtime", "fastapi", "langgraph", "mcp")
-    probe = (
-        "import json, sys; import cockpit.discovery; "
-        f"print(json.dumps(sorted(m for m in {app_only!r} if m in sys.modules)))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), cwd=ROOT
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    assert _loaded_by("cockpit.discovery", app_only) == []
 
 
 @pytest.mark.parametrize("args", [("--version",), ("--help",)])
