@@ -1,7 +1,8 @@
 """The console in a real browser: Debian's chromium, driven by selenium through chromedriver.
 
 One Cockpit server (the product itself, ``cockpit serve`` on the demo world with the local
-planner, clock pinned like every test) serves all browser tests of a session. Each test gets a
+planner, clock pinned like every test) serves all browser tests of a session; the evals'
+default world, seeded once per run, is in its template cache. Each test gets a
 fresh headless browser. Screenshots go to ``.cockpit/ci/screenshots/`` (CI keeps them), and to
 ``docs/console/`` — the README's pictures — when ``COCKPIT_UPDATE_SCREENSHOTS=1``.
 
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import shared
 from tests.support.live import ROOT, LiveServer
 
 CHROMIUM = os.environ.get("COCKPIT_CHROMIUM", "/usr/bin/chromium")
@@ -113,6 +115,10 @@ class Console:
 @pytest.fixture(scope="session")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     data = tmp_path_factory.mktemp("console")
+    # The evals' default world, seeded once per run, in the server's template cache: the
+    # builder's gate runs copy it instead of seeding their own (the same seed and clock).
+    world = shared.eval_world(tmp_path_factory)
+    shutil.copytree(world, data / "evals" / world.name)
     server = LiveServer(
         data,
         module="cockpit",

@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import Select
 
 from tests.browser.conftest import Console, by_testid, open_page, shot, signin, wait_for, wait_until
 
-pytestmark = pytest.mark.timeout(1200)  # two gate runs; the first seeds the eval worlds
+pytestmark = pytest.mark.timeout(1200)  # two gate runs of the real eval runner
 AGENT = "acme-helper"
 SUITE = """\
 # Held-out tasks in this file are never used to add planner examples.
