@@ -10,6 +10,9 @@ from cockpit.clock import StartedClock, current, install, parse_instant, utcnow
 from tests.support import serve
 from tests.support.live import clock_now
 
+#: How far the machine's monotonic time is pinned past the server's (late) clock origin.
+PINNED_LEAD = timedelta(seconds=125)
+
 
 def test_the_server_clock_counts_from_the_test_instant(monkeypatch: pytest.MonkeyPatch) -> None:
     env = clock_now()
@@ -22,14 +25,15 @@ def test_the_server_clock_counts_from_the_test_instant(monkeypatch: pytest.Monke
     try:
         serve._clock_from_the_test()
         clock = current()
-        # the machine's monotonic time, pinned: 125 s after the test read its clock
-        monkeypatch.setattr("cockpit.clock.time.monotonic", lambda: late + 125.0)
+        # the machine's monotonic time, pinned: PINNED_LEAD after the server's clock origin
+        lead = PINNED_LEAD.total_seconds()
+        monkeypatch.setattr("cockpit.clock.time.monotonic", lambda: late + lead)
         reading = utcnow()
     finally:
         install(previous)
     assert isinstance(clock, StartedClock)
     assert (clock.start, clock._origin) == (started, late)
-    assert reading == started + timedelta(seconds=125)
+    assert reading == started + PINNED_LEAD
 
 
 def test_without_an_origin_the_settings_start_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
