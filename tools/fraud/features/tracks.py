@@ -69,6 +69,14 @@ def f64(buf: array) -> np.ndarray:  # type: ignore[type-arg]
     return np.frombuffer(buf, dtype=np.float64)
 
 
+def _first_inside(times: array[int], p: int, end: int, lim: int) -> int:
+    """The first position from ``p`` (before ``end``) whose time is after ``lim``: where a
+    window reaching back to ``lim`` starts."""
+    while p < end and times[p] <= lim:
+        p += 1
+    return p
+
+
 class TrackStore:
     """All tracks of every entity kind, as flat arrays (see the module docstring)."""
 
@@ -197,25 +205,10 @@ class TrackStore:
             return EMPTY, math.nan
         w1, w24, w7 = WINDOW_ORDER
         end = off + n
-        p = off + self.s7[g]
-        lim = ms - w7
-        while p < end and times[p] <= lim:
-            p += 1
-        p7 = p
-        p = off + self.s24[g]
-        if p < p7:
-            p = p7
-        lim = ms - w24
-        while p < end and times[p] <= lim:
-            p += 1
-        p24 = p
-        p = off + self.s1[g]
-        if p < p24:
-            p = p24
-        lim = ms - w1
-        while p < end and times[p] <= lim:
-            p += 1
-        p1 = p
+        # Widest window first: a narrower window starts no earlier than a wider one.
+        p7 = _first_inside(times, off + self.s7[g], end, ms - w7)
+        p24 = _first_inside(times, max(off + self.s24[g], p7), end, ms - w24)
+        p1 = _first_inside(times, max(off + self.s1[g], p24), end, ms - w1)
         c_n = cum[end]
         d_n = dec[end]
         last = times[end - 1]
