@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from cockpit.clock import StartedClock, install, parse_instant
+from tests.support.pgdatabases import PgDatabases, create_database, drop_database
 
 #: Every test runs on a clock that starts at this instant: seeded worlds, deadlines and "last N
 #: days" windows mean the same on any calendar day. Subprocesses (servers) inherit it too.
@@ -94,21 +95,15 @@ def _pg_admin_url() -> str:
 def _own_pg_database(prefix: str, *, template: str | None = None) -> Iterator[str]:
     """A new PostgreSQL database (a copy of ``template`` if given); its URL, then it is dropped
     with whatever is still connected to it."""
-    import psycopg
-
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    name = create_database(_pg_admin_url(), prefix, template)
     try:
-        yield PG_BASE.rsplit("/", 1)[0] + "/" + name
+        yield _pg_url(name)
     finally:
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        drop_database(_pg_admin_url(), name)
+
+
+def _pg_url(name: str) -> str:
+    return PG_BASE.rsplit("/", 1)[0] + "/" + name
 
 
 def pg_available() -> bool:
@@ -132,11 +127,22 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def pg_databases(pg_database: str) -> Iterator[PgDatabases]:
+    """This worker's supply of per-test databases (made ahead, dropped behind, in a thread)."""
+    databases = PgDatabases(_pg_admin_url(), _pg_url(""))
+    try:
+        yield databases
+    finally:
+        databases.close()
+
+
 @pytest.fixture
-def fresh_pg_url(pg_database: str) -> Iterator[str]:
+def fresh_pg_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A PostgreSQL database that is empty for this test (its own database)."""
-    with _own_pg_database("cockpit_f") as url:
-        yield url
+    url = pg_databases.take("cockpit_f")
+    yield url
+    pg_databases.give_back(url)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -161,7 +167,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> s
 
 
 @pytest.fixture(scope="session")
-def pg_migrated_template(pg_database: str) -> Iterator[str]:
+def pg_migrated_template(pg_databases: PgDatabases) -> Iterator[str]:
     """A PostgreSQL database at the newest schema, migrated once per worker, to copy from.
 
     Running every migration took seconds per test on PostgreSQL; ``CREATE DATABASE … TEMPLATE``
@@ -174,7 +180,9 @@ def pg_migrated_template(pg_database: str) -> Iterator[str]:
         database = Database(url)
         upgrade(database)
         database.dispose()
-        yield url.rsplit("/", 1)[1]
+        name = url.rsplit("/", 1)[1]
+        yield name
+        pg_databases.forget(name)  # a copy still being made would keep it from being dropped
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -184,16 +192,24 @@ def migrated_backend_url(
     """Like ``backend_url``, but the database of this test's own is already at the newest schema
     (a copy of one migrated once per worker), for tests whose subject is not the migrations."""
     if request.param == "sqlite":
-        from tests.support.apptest import migrated_sqlite_template
+        from tests.support.migrated import migrated_sqlite_template
 
         target = f"{tmp_path}/cockpit.db"
         shutil.copyfile(migrated_sqlite_template(), target)
         yield f"sqlite:///{target}"
         return
 
-    template: str = request.getfixturevalue("pg_migrated_template")
-    with _own_pg_database("cockpit_f", template=template) as url:
-        yield url
+    url: str = request.getfixturevalue("migrated_pg_url")
+    yield url
+
+
+@pytest.fixture
+def migrated_pg_url(pg_databases: PgDatabases, pg_migrated_template: str) -> Iterator[str]:
+    """A PostgreSQL database of this test's own, already at the newest schema (a copy of the
+    worker's migrated template): for tests on PostgreSQL whose subject is not the migrations."""
+    url = pg_databases.take("cockpit_f", template=pg_migrated_template)
+    yield url
+    pg_databases.give_back(url)
 
 
 def _unavailable(reason: str) -> None:

@@ -242,7 +242,7 @@ def _headers(op: dict[str, Any]) -> dict[str, str]:
 def test_tenant_b_cannot_reach_tenant_a(
     tmp_path: Path, db: str, request: pytest.FixtureRequest
 ) -> None:
-    url = None if db == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    url = None if db == "sqlite" else request.getfixturevalue("migrated_pg_url")
     with running_app(tmp_path, url) as api:
         key_a, key_b = api.tenant("tenant-a"), api.tenant("tenant-b")
         ids = _seed_a(api, key_a)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +13,7 @@ from fastapi.testclient import TestClient
 
 from cockpit.app import create_app
 from cockpit.config import Settings
-from cockpit.db.migrate import upgrade
-from cockpit.db.session import Database
+from tests.support.migrated import migrated_sqlite_template
 from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
 
@@ -53,27 +50,6 @@ class Api:
         )
         assert r.status_code == 200, r.text
         return r.json()
-
-
-_MIGRATED: dict[str, Path] = {}
-
-
-def migrated_sqlite_template() -> Path:
-    """An empty SQLite database at the newest schema, migrated once per process.
-
-    An app on a fresh data dir would run every migration on start; starting it on a copy of
-    this file leaves it only the check that the schema is current, and the bootstrap (keys,
-    tenants) it would do anyway. The migrations themselves are tested on fresh databases."""
-    if "db" not in _MIGRATED:
-        root = Path(tempfile.mkdtemp(prefix="cockpit_migrated_"))
-        atexit.register(shutil.rmtree, root, True)
-        database = Database(f"sqlite:///{root / 'cockpit.db'}")
-        upgrade(database)
-        with database.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        database.dispose()
-        _MIGRATED["db"] = root / "cockpit.db"
-    return _MIGRATED["db"]
 
 
 @contextmanager

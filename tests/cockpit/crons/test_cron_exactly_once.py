@@ -22,7 +22,7 @@ CRONS = 4
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Api, Api]]:
-    url = None if request.param == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    url = None if request.param == "sqlite" else request.getfixturevalue("migrated_pg_url")
     with ExitStack() as stack:
         # Two apps (two runtimes, two engines) on the same data dir and database.
         first = stack.enter_context(running_app(tmp_path, url, cron_poll_s=0))

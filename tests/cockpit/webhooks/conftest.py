@@ -23,8 +23,9 @@ def two_tenants(url: str) -> Database:
 
 
 @pytest.fixture
-def db(backend_url: str) -> Database:
-    return two_tenants(backend_url)
+def db(migrated_backend_url: str) -> Database:
+    """Both backends, each a copy of a database migrated once per worker."""
+    return two_tenants(migrated_backend_url)
 
 
 @pytest.fixture

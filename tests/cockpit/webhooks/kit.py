@@ -15,7 +15,7 @@ import pytest
 from tests.docs.guides import blocks
 from tests.support.live import ROOT
 
-SQLITE_ONLY = pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("migrated_backend_url", ["sqlite"], indirect=True)
 """For tests where the backend does not matter (claims and migrations run on both)."""
 
 

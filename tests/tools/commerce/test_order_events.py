@@ -232,8 +232,8 @@ def test_the_reference_receiver_answers_in_the_spec_shapes() -> None:
 
 # ----- outbox and delivery --------------------------------------------------------------------
 @pytest.fixture
-def db(backend_url: str) -> Iterator[Database]:
-    database = Database(backend_url)
+def db(migrated_backend_url: str) -> Iterator[Database]:
+    database = Database(migrated_backend_url)
     upgrade(database)
     yield database
     database.dispose()

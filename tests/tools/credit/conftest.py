@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
+from tests.support.migrated import migrated_sqlite
 from tools.credit.catalog import builtin_scorecard
 from tools.credit.data import load_german_credit
 from tools.credit.scorecard import Scorecard
@@ -52,9 +52,7 @@ def merchant_spec() -> dict[str, Any]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path}/credit.db")
-    upgrade(database)
-    return database
+    return migrated_sqlite(tmp_path / "credit.db")
 
 
 @pytest.fixture

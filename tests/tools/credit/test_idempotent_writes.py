@@ -38,7 +38,7 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/credit.db"
     else:
-        url = request.getfixturevalue("fresh_pg_url")
+        url = request.getfixturevalue("migrated_pg_url")
     database = Database(url)
     upgrade(database)
     yield database

@@ -20,6 +20,7 @@ import pytest
 from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound
+from tests.support.migrated import migrated_sqlite
 from tools.fraud.schema import Transaction
 from tools.fraud.scoring import FraudScorer
 from tools.fraud.service import FraudHub
@@ -29,8 +30,7 @@ from tools.fraud.training import TrainingRun
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database("sqlite:///" + str(tmp_path / "b.db"))
-    upgrade(database)
+    database = migrated_sqlite(tmp_path / "b.db")
     yield database
     database.dispose()
 

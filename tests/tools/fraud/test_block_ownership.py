@@ -50,9 +50,10 @@ def _open(url: str) -> Database:
 
 
 @pytest.fixture()
-def db(backend_url: str) -> Iterator[Database]:
-    """SQLite always; PostgreSQL when reachable (root conftest's ``backend_url``)."""
-    database = _open(backend_url)
+def db(migrated_backend_url: str) -> Iterator[Database]:
+    """SQLite always; PostgreSQL when reachable (root conftest's ``migrated_backend_url``: a
+    copy of a database migrated once, so ``_open``'s upgrade only checks it is current)."""
+    database = _open(migrated_backend_url)
     yield database
     database.dispose()
 

@@ -7,11 +7,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, ToolKind, default_registry
+from tests.support.migrated import migrated_sqlite
 from tools.fraud import blocks
 from tools.fraud.service import FraudHub
 from tools.fraud.training import TrainingRun
@@ -28,8 +28,7 @@ TOOL_NAMES = {
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Database:
-    database = Database("sqlite:///" + str(tmp_path / "t.db"))
-    upgrade(database)
+    database = migrated_sqlite(tmp_path / "t.db")
     return database
 
 
@@ -49,10 +48,10 @@ def _core_and_fraud(database: Database) -> None:
 
 
 @pytest.fixture()
-def any_db(backend_url: str) -> Iterator[Database]:
-    """SQLite always; PostgreSQL when reachable (root conftest's ``backend_url``)."""
-    database = Database(backend_url)
-    _core_and_fraud(database)
+def any_db(migrated_backend_url: str) -> Iterator[Database]:
+    """SQLite always; PostgreSQL when reachable (root conftest's ``migrated_backend_url``: every
+    branch at its newest, fraud's included, migrated once per worker and copied)."""
+    database = Database(migrated_backend_url)
     yield database
     database.dispose()
 

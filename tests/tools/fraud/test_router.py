@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 from cockpit.api.deps import RequestContext, request_context
 from cockpit.api.errors import install_error_handlers
 from cockpit.config import Settings
-from cockpit.db.migrate import upgrade
-from cockpit.db.session import Database
 from cockpit.tenancy.principal import Principal, Role
+from tests.support.migrated import migrated_sqlite
 from tools.fraud.router import router
 from tools.fraud.service import FraudHub
 from tools.fraud.training import TrainingRun
@@ -41,8 +40,7 @@ def _payload(row: pd.Series) -> dict[str, Any]:
 
 @pytest.fixture()
 def client(tmp_path: Path, trained: TrainingRun) -> TestClient:
-    db = Database("sqlite:///" + str(tmp_path / "t.db"))
-    upgrade(db)
+    db = migrated_sqlite(tmp_path / "t.db")
     hub = FraudHub(trained.model)
     app = FastAPI()
     install_error_handlers(app)

@@ -21,11 +21,11 @@ from cockpit.api.deps import RequestContext, request_context
 from cockpit.api.errors import install_error_handlers
 from cockpit.clock import utcnow
 from cockpit.config import Settings
-from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.errors import CockpitError, NotFound, ToolError, ValidationFailed
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, default_registry
+from tests.support.migrated import migrated_sqlite
 from tools.fraud.payments import PAYMENT_SOURCE_KEY
 from tools.fraud.router import router
 from tools.fraud.service import FraudHub
@@ -46,8 +46,7 @@ class Approves(IssuerSimulator):
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database("sqlite:///" + str(tmp_path / "ps.db"))
-    upgrade(database)
+    database = migrated_sqlite(tmp_path / "ps.db")
     with database.tenant_session(TENANT) as s:
         for mid in ("mer_a", "mer_b"):
             s.add(Merchant(id=mid, name=mid, legal_name=mid, country="SG", mcc="5732",

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from cockpit.api.deps import RequestContext, request_context
 from cockpit.api.errors import install_error_handlers
 from cockpit.config import Settings
-from cockpit.db.migrate import upgrade
 from cockpit.db.session import Database
 from cockpit.errors import Conflict, NotFound
 from cockpit.tenancy.principal import Principal, Role
 from cockpit.toolkit import ToolContext, default_registry
+from tests.support.migrated import migrated_sqlite
 from tools.fraud.router import router
 from tools.fraud.service import FraudHub
 from tools.fraud.store import ScoreRecord
@@ -36,8 +36,7 @@ TENANT = "t-own"
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database("sqlite:///" + str(tmp_path / "own.db"))
-    upgrade(database)
+    database = migrated_sqlite(tmp_path / "own.db")
     yield database
     database.dispose()
 
