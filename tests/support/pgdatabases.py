@@ -3,7 +3,7 @@
 ``CREATE DATABASE … TEMPLATE`` and ``DROP DATABASE`` each take a few tenths of a second on a busy
 machine, and several hundred tests want a database of their own. The test still gets a new,
 empty (or freshly copied) database; it just does not wait while PostgreSQL makes the next one or
-removes the last one. One thread does all of it, in order, so no two of these statements race.
+removes the last one. One thread makes the spares and drops the used ones, in order.
 """
 
 from __future__ import annotations
