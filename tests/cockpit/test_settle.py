@@ -25,7 +25,10 @@ from tools.fraud.registry import ModelRegistry, default_root
 def test_settle_freezes_what_is_alive_and_trims() -> None:
     try:
         done = settling.settle()
-        assert done.frozen == gc.get_freeze_count() > 0
+        # A frozen object that another thread of this worker frees (a session fixture's thread,
+        # say) leaves the permanent generation, and nothing else can enter it: the count
+        # can only have fallen since settle() read it.
+        assert done.frozen >= gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # this test process is no server: give the objects back to the GC
 
