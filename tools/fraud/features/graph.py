@@ -201,18 +201,13 @@ class EntityGraph:
         root = parent[acc]
         if parent[root] != root:
             root = self._find(acc)
-        other = parent[card_i]
-        if other != root:
-            if parent[other] != other:
-                other = self._find(card_i)
+        for joined in (card_i, dev_i):
+            other = parent[joined]
             if other != root:
-                root = self._merge(root, other)
-        other = parent[dev_i]
-        if other != root:
-            if parent[other] != other:
-                other = self._find(dev_i)
-            if other != root:
-                root = self._merge(root, other)
+                if parent[other] != other:
+                    other = self._find(joined)
+                if other != root:
+                    root = self._merge(root, other)
         dev, crd, ipn = nodes[dev_i], nodes[card_i], nodes[ip_i]
         dev.cards.add(card_i)
         comp_acc = self._comp_accounts[root]
