@@ -16,17 +16,34 @@ import json
 from typing import Any
 
 import httpx
-from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.schema import StreamMode
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 
+from cockpit import __version__
 from cockpit.exitcodes import CliFailure, ExitCode
 
 DEFAULT_ASSISTANTS = ("cockpit", "copilot")
 STREAM_MODES: list[StreamMode] = ["messages-tuple", "updates"]
+CONNECT_RETRIES = 1
+"""A refused connection is tried once more, at once. The SDK's own client tries five more
+times with backoff (7.5 s in all), which kept a user of a server that is down waiting."""
+TIMEOUT = httpx.Timeout(connect=5, read=300, write=300, pool=5)
+"""The SDK's defaults: a streamed turn may take minutes between events."""
+
+
+def sdk_client(url: str, api_key: str) -> SyncLangGraphClient:
+    """The official langgraph-sdk client, on a connection that fails fast when nobody listens."""
+    http = httpx.Client(
+        base_url=url,
+        transport=httpx.HTTPTransport(retries=CONNECT_RETRIES),
+        timeout=TIMEOUT,
+        headers={"x-api-key": api_key, "user-agent": f"cockpit-chat/{__version__}"},
+    )
+    return SyncLangGraphClient(http)
 
 
 class TurnFailed(Exception):
@@ -38,7 +55,7 @@ class ChatSession:
         self, url: str, api_key: str, *, console: Console, auto_approval: str | None = None
     ) -> None:
         self.url = url
-        self.client = get_sync_client(url=url, api_key=api_key)
+        self.client = sdk_client(url, api_key)
         self.console = console
         self.auto = auto_approval
         self._open: str | None = None
