@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,17 @@ STREAM_MODES = {
     "custom": "custom",
     "debug": "debug",
 }
+
+
+_RUN_ENDED: ContextVar[threading.Event | None] = ContextVar("cockpit_run_ended", default=None)
+
+
+def run_ended() -> threading.Event:
+    """The event set when the run executing in this context ends, whether it finished or was
+    stopped (cancelled, interrupted by a newer run, timed out, its worker shutting down): what a
+    tool call still going after its run stopped waits on, to stop too. Outside a run, an event
+    nobody sets. The graph's nodes see it through the context LangGraph copies into them."""
+    return _RUN_ENDED.get() or threading.Event()
 
 
 def api_error(code: str, message: str) -> dict[str, Any]:
@@ -114,6 +127,8 @@ async def execute(
     """Run the graph to its end (or an interrupt) and say how it went; never raises except
     for cancellation by this worker (a lost lease or a shutdown), which the caller handles."""
     modes = sorted({STREAM_MODES[m] for m in handle.modes})
+    ended = threading.Event()
+    token = _RUN_ENDED.set(ended)
     try:
         async with asyncio.timeout(timeout_s):
             async for mode, chunk in graph.astream(payload, config, stream_mode=modes):  # type: ignore[arg-type]
@@ -143,6 +158,9 @@ async def execute(
             error=api_error("run_failed", "the run failed; see the server log"),
             http_status=500,
         )
+    finally:
+        ended.set()
+        _RUN_ENDED.reset(token)
 
 
 def cancelled() -> Outcome:
@@ -166,4 +184,5 @@ __all__ = [
     "cancelled",
     "error_body",
     "execute",
+    "run_ended",
 ]

@@ -41,6 +41,7 @@ from cockpit.errors import (
 from cockpit.guardrails.redact import redact_text
 from cockpit.models import call_timeout_s
 from cockpit.observability.metrics import metrics
+from cockpit.runtime.execution import run_ended
 from cockpit.runtime.executor import error_result, execute, precheck, validate_args
 from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
 from cockpit.runtime.records import ApprovalRecord
@@ -496,6 +497,7 @@ def _tool_context(team: Team, principal: Principal, thread_id: str, call_id: str
         tool_call_id=call_id,
         idempotency_key=f"{thread_id}:{call_id}",
         extras=team.extras,
+        cancelled=run_ended(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,6 +46,12 @@ class ToolContext:
     """Stable key for a WRITE: derived from thread + tool call, or the API request's key."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Services the composition root provides (e.g. a knowledge store), by name."""
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set when the run this call belongs to stops waiting for it: cancelled, interrupted by a
+    newer run, timed out, or its worker shutting down. A call that waits or loops for long
+    checks it (``ctx.cancelled.wait(seconds)`` instead of sleeping) and stops early; the
+    runtime never kills a call, so a write either finishes or does not start. Never set for a
+    call made outside a run (REST, MCP)."""
 
 
 ToolFn = Callable[[ToolContext, Any], Any]

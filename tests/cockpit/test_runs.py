@@ -17,7 +17,7 @@ def test_cancel_a_background_run(tmp_path: Path) -> None:
         run = api.client.post(
             f"/threads/{tid}/runs",
             headers=h,
-            json={"assistant_id": "spine", "input": {"messages": ["sleep 5"]}},
+            json={"assistant_id": "spine", "input": {"messages": ["sleep 30"]}},
         ).json()
         assert run["status"] in ("pending", "running")  # running: it started on this worker
         deadline = time.monotonic() + 10
@@ -41,6 +41,13 @@ def test_cancel_a_background_run(tmp_path: Path) -> None:
         # The thread is usable again.
         ok = api.say(key, tid, "note after cancel")
         assert '"note": "after cancel"' in ok["messages"][-1]["content"]
+        # The tool call the cancel left running was told, and stopped waiting long before 30 s.
+        sleeps = api.data_dir / "spine_sleeps.jsonl"
+        deadline = time.monotonic() + 10
+        while not sleeps.exists():
+            assert time.monotonic() < deadline, "the cancelled run's tool call is still waiting"
+            time.sleep(0.05)
+        assert [json.loads(line)["stopped"] for line in sleeps.read_text().splitlines()] == [True]
 
 
 def test_messages_stream_modes(tmp_path: Path) -> None:

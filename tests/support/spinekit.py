@@ -135,11 +135,13 @@ if (
 
     @register_tool("spine_sleep", kind=ToolKind.READ, args=SleepArgs)
     def spine_sleep(ctx: ToolContext, args: SleepArgs) -> dict[str, Any]:
-        """Wait a while (test tool for cancellation)."""
-        import time
-
-        time.sleep(args.seconds)
-        return {"slept": args.seconds}
+        """Wait a while, or until the run stops waiting for this call (test tool for
+        cancellation). Each call ends with a line in ``spine_sleeps.jsonl`` saying which."""
+        stopped = ctx.cancelled.wait(args.seconds)
+        sleeps = payouts_file(ctx).parent / "spine_sleeps.jsonl"
+        with _lock, sleeps.open("a") as fh:
+            fh.write(json.dumps({"call": ctx.tool_call_id, "stopped": stopped}) + "\n")
+        return {"slept": args.seconds, "stopped": stopped}
 
 
 _PAY = re.compile(r"(slow)?pay (\d+(?:\.\d{2})?) ([A-Z]{3}) to (\w+)")
