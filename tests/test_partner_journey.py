@@ -49,7 +49,7 @@ def wait_run(acme: Partner, key: str, run_id: str) -> dict[str, Any]:
         run: dict[str, Any] = ok(call(acme, key, "GET", f"/v1/evals/runs/{run_id}"))
         if run["status"] != "running":
             return run
-        time.sleep(1.0)
+        time.sleep(0.2)
     raise AssertionError(f"eval run {run_id} did not finish")
 
 

@@ -151,7 +151,7 @@ def _wait_for_demo_world(server: LiveServer, timeout: float = 300.0) -> None:
             return
         if "demo world could not be seeded" in text:
             raise RuntimeError(f"the demo world failed to seed: {text[-3000:]}")
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise RuntimeError("the demo world was not seeded in time")
 
 

@@ -94,7 +94,7 @@ class Gate:
             assert r.status_code == 200, r.text
             if r.json()["status"] != "running":
                 return cast(dict[str, Any], r.json())
-            time.sleep(0.5)
+            time.sleep(0.1)
         raise AssertionError("the eval run did not finish")
 
     def sdk(self, key: str) -> SyncLangGraphClient:

@@ -107,7 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                 MERCHANT, _ccy = resolve_merchant(live.url, live.key("demo"), DEMO)
                 break
             except RuntimeError:
-                time.sleep(1.0)
+                time.sleep(0.2)
         _ensure_catalogue(live, MERCHANT)
         yield live
     finally:
