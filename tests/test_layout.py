@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.source import parse_source
+
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"cockpit": 0, "tools": 1, "knowledge": 1, "agents": 2, "evals": 3}
 COMPOSITION_ROOTS = {ROOT / "cockpit" / "app.py", ROOT / "cockpit" / "cli.py"}
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_source(path)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

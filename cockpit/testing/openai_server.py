@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,15 @@ Responder = Callable[[dict[str, Any]], FakeReply]
 """Computes the reply to one request body (e.g. :class:`~cockpit.testing.planner_server.PlannerResponder`)."""
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a model call that timed out, a stream the test stopped
+        reading) ends its request quietly; anything else is printed as usual."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class FakeOpenAIServer:
     """Scripted replies keyed by model name (unknown models get 404), or, for the models in
@@ -62,7 +72,7 @@ class FakeOpenAIServer:
     responders: dict[str, Responder] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _server: _Server | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _calls: itertools.count[int] = field(default_factory=itertools.count)
     """Numbers generated tool-call ids: unique per server, no clock involved."""
@@ -236,7 +246,7 @@ class FakeOpenAIServer:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self.port = int(self._server.server_address[1])
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

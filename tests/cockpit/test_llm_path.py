@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,14 +172,17 @@ def test_malformed_twice_gets_a_plain_answer_and_the_thread_goes_on(tmp_path: Pa
     assert after["status"] == 200 and after["messages"][-1]["content"] == "Hello again."
 
 
+@dataclass
 class RawArgumentsServer(FakeOpenAIServer):
     """The local server, able to send arguments that are not JSON and to stall a model."""
 
     stall_s: float = 0.0
+    unstalled: threading.Event = field(default_factory=threading.Event)
+    """Set when the test ends: a stalled reply stops waiting (its client is long gone)."""
 
     def _completion(self, model: str, reply: FakeReply) -> dict[str, Any]:
         if model.startswith("slow"):
-            time.sleep(self.stall_s)
+            self.unstalled.wait(self.stall_s)
         body = super()._completion(model, reply)
         sent = body["choices"][0]["message"].get("tool_calls") or []
         for call, scripted_call in zip(sent, reply.tool_calls, strict=True):
@@ -198,6 +200,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RawArgumentsServer]:
     try:
         yield srv
     finally:
+        srv.unstalled.set()
         srv.stop()
 
 

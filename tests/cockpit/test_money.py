@@ -19,6 +19,7 @@ from cockpit.money import (
     ModelMajorAmount,
     ModelMinorAmount,
 )
+from tests.support.source import parse_source
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -336,7 +337,7 @@ def test_major_types() -> None:
 
 def _exponent_tables(path: Path, root: Path = ROOT) -> list[str]:
     """Dict literals (or dict.fromkeys calls) that map "JPY" to 0 — an exponent table."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_source(path)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):

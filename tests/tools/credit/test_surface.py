@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import tools.credit as credit
+from tests.support.source import parse_source
 
 PKG = Path(credit.__file__).parent
 
@@ -31,7 +32,7 @@ def test_domain_code_never_imports_http_or_agent_frameworks() -> None:
         "tools.payments",
     )
     for path in PKG.rglob("*.py"):
-        tree = ast.parse(path.read_text())
+        tree = parse_source(path)
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):

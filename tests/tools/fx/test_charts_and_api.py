@@ -8,6 +8,7 @@ import pytest
 
 import tools.fx as fx
 from cockpit.errors import ValidationFailed
+from tests.support.source import parse_source
 from tools.fx.charts import render_forecast
 
 
@@ -51,7 +52,7 @@ def test_domain_code_imports_no_transport_or_payments() -> None:
     for path in root.glob("*.py"):
         if path.name in {"router.py", "tools.py", "cli.py"}:
             continue
-        tree = ast.parse(path.read_text())
+        tree = parse_source(path)
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
