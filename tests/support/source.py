@@ -11,7 +11,7 @@ _AST_RACE = "AST constructor recursion depth mismatch"
 def parse_source(path: Path) -> ast.Module:
     """``ast.parse`` of the file at ``path``, tried once more after CPython 3.11's race.
 
-    On 3.11 (gh-106905, fixed in 3.12) the AST converter keeps its recursion depth per
+    On 3.11 (CPython gh-106905, since fixed upstream) the AST converter keeps its depth per
     interpreter, not per thread: a parse that overlaps one in another thread, such as a
     background thread formatting a traceback (3.11 parses the line to place its ``^``
     markers), fails with a SystemError though the source is fine. Parsing again alone succeeds.
