@@ -35,6 +35,27 @@ TIMEOUT = httpx.Timeout(connect=5, read=300, write=300, pool=5)
 """The SDK's defaults: a streamed turn may take minutes between events."""
 
 
+AUTO_APPROVALS = ("approve", "reject")
+
+
+def check_options(url: str, auto_approval: str | None) -> None:
+    """Refuse, before anything is sent, a URL that is no web address or an unknown ``--approve``
+    (the server would only refuse the approval after the turn had run up to it)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise CliFailure(f"--url {url!r} is not a valid address: {exc}", ExitCode.USAGE) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise CliFailure(
+            f"--url must be an http:// or https:// address, got {url!r}", ExitCode.USAGE
+        )
+    if auto_approval is not None and auto_approval not in AUTO_APPROVALS:
+        raise CliFailure(
+            f"--approve must be one of {', '.join(AUTO_APPROVALS)}, got {auto_approval!r}",
+            ExitCode.USAGE,
+        )
+
+
 def sdk_client(url: str, api_key: str) -> SyncLangGraphClient:
     """The official langgraph-sdk client, on a connection that fails fast when nobody listens."""
     http = httpx.Client(
@@ -54,6 +75,7 @@ class ChatSession:
     def __init__(
         self, url: str, api_key: str, *, console: Console, auto_approval: str | None = None
     ) -> None:
+        check_options(url, auto_approval)
         self.url = url
         self.client = sdk_client(url, api_key)
         self.console = console

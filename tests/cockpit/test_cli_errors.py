@@ -140,6 +140,22 @@ def test_chat_says_it_cannot_reach_the_url(tmp_path: Path) -> None:
     assert "127.0.0.1:9" in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--url", "localhost:8000"], "--url must be an http:// or https:// address"),
+        (["--url", "http://x:abc"], "is not a valid address: Invalid port"),
+        (["--url", "http://127.0.0.1:9", "--approve", "maybe"], "--approve must be one of"),
+    ],
+)
+def test_chat_refuses_bad_options_before_sending_anything(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    out = in_process(tmp_path, "chat", *args, "--key", "ck_x_y", "-m", "hello")
+    assert out.returncode == ExitCode.USAGE, (out.stdout, out.stderr)
+    assert says in out.stderr and "cannot reach" not in out.stderr
+
+
 class _Refuses(BaseHTTPRequestHandler):
     """A server that refuses every key, as Cockpit does a revoked one."""
 
