@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -195,11 +195,9 @@ def migrated_backend_url(
     """Like ``backend_url``, but the database of this test's own is already at the newest schema
     (a copy of one migrated once per worker), for tests whose subject is not the migrations."""
     if request.param == "sqlite":
-        from tests.support.migrated import migrated_sqlite_template
+        from tests.support.migrated import migrated_sqlite_file
 
-        target = f"{tmp_path}/cockpit.db"
-        shutil.copyfile(migrated_sqlite_template(), target)
-        yield f"sqlite:///{target}"
+        yield migrated_sqlite_file(Path(tmp_path) / "cockpit.db")
         return
 
     url: str = request.getfixturevalue("migrated_pg_url")

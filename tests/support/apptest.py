@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from cockpit.app import create_app
 from cockpit.config import Settings
-from tests.support.migrated import migrated_sqlite_template
+from tests.support.migrated import migrated_sqlite_file
 from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
 
@@ -64,7 +63,7 @@ def running_app(
     data = tmp_path / "data"
     if database_url is None and not (data / "cockpit.db").exists():
         data.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(migrated_sqlite_template(), data / "cockpit.db")
+        migrated_sqlite_file(data / "cockpit.db")
     settings = Settings(
         data_dir=data,
         database_url=database_url,

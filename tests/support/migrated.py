@@ -35,7 +35,12 @@ def migrated_sqlite_template() -> Path:
     return _MIGRATED["db"]
 
 
+def migrated_sqlite_file(path: Path) -> str:
+    """Copy the template to ``path`` (a new file); the copy's database URL."""
+    shutil.copyfile(migrated_sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
 def migrated_sqlite(path: Path) -> Database:
     """A database at ``path`` (a new file) at the newest schema: a copy of the template."""
-    shutil.copyfile(migrated_sqlite_template(), path)
-    return Database(f"sqlite:///{path}")
+    return Database(migrated_sqlite_file(path))
