@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from cockpit.audit.chain import CURRENT_VERSION, GENESIS, canonical, record_hash
-from cockpit.audit.keys import AuditKeyring, keyring_for
+from cockpit.audit.keys import AuditKey, AuditKeyring, keyring_for
 from cockpit.audit.models import AuditHead, AuditRecord
 from cockpit.audit.verify import SignedHead, VerifyResult, signed_head, verify
 from cockpit.clock import utcnow
@@ -41,7 +41,11 @@ _INSERT_RECORD = insert(_RECORDS)
 _INSERT_HEAD = insert(_HEADS)
 _MOVE_HEAD = (
     update(_HEADS)
-    .where(_HEADS.c.tenant_id == bindparam("tenant"), _HEADS.c.seq == bindparam("prev_seq"))
+    .where(
+        _HEADS.c.tenant_id == bindparam("tenant"),
+        _HEADS.c.seq == bindparam("prev_seq"),
+        _HEADS.c.hash == bindparam("prev_hash"),
+    )
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 
@@ -59,7 +63,7 @@ def append(
 
     The record returned is not attached to the session.
     """
-    return _append(
+    row = _append(
         session.connection(),
         session_tenant(session),
         kind=kind,
@@ -68,6 +72,7 @@ def append(
         payload=payload,
         keys=keys or keyring_for(str(session.get_bind().engine.url)),
     )
+    return AuditRecord(**row)
 
 
 def _append(
@@ -79,52 +84,94 @@ def _append(
     subject: str,
     payload: dict[str, Any] | None,
     keys: AuditKeyring,
-) -> AuditRecord:
-    """Three fixed statements (read the head under a row lock, insert the record, move the head),
-    each built once and scoped to the tenant by its own WHERE: the ORM's unit of work would spend
-    more than the database does, on a path every tool call takes."""
-    key = keys.newest
+) -> dict[str, Any]:
+    """The record's row, appended with two fixed statements when this process wrote the chain's
+    head last (move the head from the one it remembers, insert the record), else three (read the
+    head under a row lock first). Each is built once and scoped to the tenant by its own WHERE:
+    the ORM's unit of work would spend more than the database does, on a path every tool call
+    takes."""
     clean: dict[str, Any] = redact(payload or {})
     # JSON round-trip so the stored payload hashes the same when read back.
     clean = json.loads(canonical(clean))
-    head = conn.execute(_HEAD_FOR_UPDATE, {"tenant": tenant}).one_or_none()
-    prev_seq, prev_hash = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
-    seq = prev_seq + 1
+    fields = {"tenant_id": tenant, "kind": kind, "actor": actor, "subject": subject}
     ts = utcnow().isoformat(timespec="microseconds")
+    place = (str(conn.engine.url), tenant)
+    remembered = _last_heads.get(place)
+    row = None
+    if remembered is not None:
+        row = _chained(remembered, fields, ts=ts, payload=clean, key=keys.newest)
+        if not _move_head(conn, row):
+            row = None  # another writer moved the head since: read it
+    if row is None:
+        head = conn.execute(_HEAD_FOR_UPDATE, {"tenant": tenant}).one_or_none()
+        prev = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
+        row = _chained(prev, fields, ts=ts, payload=clean, key=keys.newest)
+        if head is None:
+            # Two first appends racing: one insert fails on the key and the caller retries.
+            conn.execute(
+                _INSERT_HEAD, {"tenant_id": tenant, "seq": row["seq"], "hash": row["hash"]}
+            )
+        else:
+            # Under the row lock: a writer that raced it anyway collides on the record's key.
+            _move_head(conn, row)
+    conn.execute(_INSERT_RECORD, row)
+    _last_heads[place] = (row["seq"], row["hash"])
+    return row
+
+
+_last_heads: dict[tuple[str, str], tuple[int, str]] = {}
+"""(database URL, tenant) -> the head this process's last append left. Only a guess that saves
+reading the head: the head moves only from exactly that sequence number and hash, or not at all."""
+
+
+def _chained(
+    prev: tuple[int, str],
+    fields: dict[str, str],
+    *,
+    ts: str,
+    payload: dict[str, Any],
+    key: AuditKey,
+) -> dict[str, Any]:
+    """The row that follows ``prev`` (sequence number, hash) in its tenant's chain."""
+    prev_seq, prev_hash = prev
+    seq = prev_seq + 1
     digest = record_hash(
-        tenant_id=tenant,
+        tenant_id=fields["tenant_id"],
         seq=seq,
         ts=ts,
-        kind=kind,
-        actor=actor,
-        subject=subject,
-        payload=clean,
+        kind=fields["kind"],
+        actor=fields["actor"],
+        subject=fields["subject"],
+        payload=payload,
         prev_hash=prev_hash,
         version=CURRENT_VERSION,
         key=key,
     )
-    row: dict[str, Any] = {
-        "tenant_id": tenant,
+    return {
+        **fields,
         "seq": seq,
         "ts": ts,
-        "kind": kind,
-        "actor": actor,
-        "subject": subject,
-        "payload": clean,
+        "payload": payload,
         "prev_hash": prev_hash,
         "hash": digest,
         "version": CURRENT_VERSION,
         "kid": key.kid,
     }
-    conn.execute(_INSERT_RECORD, row)
-    if head is None:
-        # Two first appends racing: one insert fails on the key and the caller retries.
-        conn.execute(_INSERT_HEAD, {"tenant_id": tenant, "seq": seq, "hash": digest})
-    else:
-        conn.execute(
-            _MOVE_HEAD, {"tenant": tenant, "prev_seq": prev_seq, "new_seq": seq, "new_hash": digest}
-        )
-    return AuditRecord(**row)
+
+
+def _move_head(conn: Connection, row: dict[str, Any]) -> bool:
+    """Move the tenant's head onto ``row`` if it still is ``row``'s previous record."""
+    moved = conn.execute(
+        _MOVE_HEAD,
+        {
+            "tenant": row["tenant_id"],
+            "prev_seq": row["seq"] - 1,
+            "prev_hash": row["prev_hash"],
+            "new_seq": row["seq"],
+            "new_hash": row["hash"],
+        },
+    )
+    return bool(moved.rowcount == 1)
 
 
 class AuditLog:
@@ -164,7 +211,7 @@ class AuditLog:
         for attempt in range(20):
             try:
                 with lock, self._db.engine.begin() as conn:
-                    return _append(conn, tenant_id, keys=keys, **fields).seq
+                    return int(_append(conn, tenant_id, keys=keys, **fields)["seq"])
             except (IntegrityError, OperationalError):
                 time.sleep(0.01 * (attempt + 1))
         raise RuntimeError("audit append kept conflicting")

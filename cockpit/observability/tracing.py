@@ -45,14 +45,19 @@ def _resource(service_name: str) -> Resource:
 class _State:
     provider: TracerProvider
     exporting: bool = False
+    tracer: Tracer | None = None
+    """The provider's Cockpit tracer, made on first use (a lookup per span cost as much as the
+    span)."""
 
 
 _state = _State(TracerProvider(resource=_resource("cockpit")))
 
 
 def tracer() -> Tracer:
-    """Cockpit's tracer on the current provider (look it up each time: tests swap providers)."""
-    return _state.provider.get_tracer(TRACER_NAME, __version__)
+    """Cockpit's tracer on the current provider (tests swap providers)."""
+    if _state.tracer is None:
+        _state.tracer = _state.provider.get_tracer(TRACER_NAME, __version__)
+    return _state.tracer
 
 
 def exporting() -> bool:
@@ -63,7 +68,7 @@ def exporting() -> bool:
 def use_provider(provider: TracerProvider, *, exporting: bool = False) -> TracerProvider:
     """Make ``provider`` current; returns the one it replaces (to restore it)."""
     previous = _state.provider
-    _state.provider, _state.exporting = provider, exporting
+    _state.provider, _state.exporting, _state.tracer = provider, exporting, None
     return previous
 
 

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text, update
 
+from cockpit.audit import log as audit_log
 from cockpit.audit.log import AuditLog, verify
 from cockpit.audit.models import AuditRecord
 from cockpit.db.base import Base
@@ -172,3 +173,20 @@ def test_concurrent_audit_appends_keep_one_chain(db: Database) -> None:
         t.join()
     result = verify(db, "t-a")
     assert result.ok and result.records == 40
+
+
+def test_an_append_after_another_process_appended_reads_the_head(db: Database) -> None:
+    """The head a process remembers from its own last append is only a guess: when another
+    process has moved the head since, the append reads it and chains after that record."""
+    log = AuditLog(db)
+    for i in range(2):
+        log.record("t-a", kind="k", actor="here", subject="s", payload={"i": i})
+    remembered = dict(audit_log._last_heads)
+    log.record("t-a", kind="k", actor="elsewhere", subject="s", payload={"i": 2})
+    audit_log._last_heads.update(remembered)  # as if "elsewhere" were another process
+
+    seq = log.record("t-a", kind="k", actor="here", subject="s", payload={"i": 3})
+
+    assert seq == 4
+    result = verify(db, "t-a")
+    assert result.ok and result.records == 4
