@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.config import Settings
 from cockpit.embeddings import Embedder, OnnxMiniLMEmbedder, default_embedder, embeddings_spec
-from knowledge.corpus import load_shared_corpus
 from knowledge.corpus.vectors import shipped_embedder
-from knowledge.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    # The store imports Chromadb (half a second): a process pays for it when it opens a store,
+    # not for importing the router.
+    from knowledge.store import KnowledgeStore
 
 EXTRAS_KEY = "knowledge"
 _STORES: dict[tuple[str, str], KnowledgeStore] = {}
@@ -28,6 +31,9 @@ def open_store(
     settings: Settings, *, embedder: Embedder | None = None, load_corpus: bool = True
 ) -> KnowledgeStore:
     """The process's store for this Chroma location and embedder (built once)."""
+    from knowledge.corpus import load_shared_corpus
+    from knowledge.store import KnowledgeStore
+
     chosen = embedder or configured_embedder(settings)
     where = settings.chroma_url or str(settings.data_dir / "chroma")
     key = (where, chosen.name)
@@ -61,6 +67,8 @@ def configured_embedder(settings: Settings) -> Embedder:
 
 def store_from_extras(extras: dict[str, Any], settings: Settings | None = None) -> KnowledgeStore:
     """The store the composition root provided, else the cached default one."""
+    from knowledge.store import KnowledgeStore
+
     store = extras.get(EXTRAS_KEY)
     if isinstance(store, KnowledgeStore):
         return store

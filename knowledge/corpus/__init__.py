@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.ingest import DocumentInput, document_id_of, prepare_document
 from knowledge.namespace import SHARED_COLLECTION
-from knowledge.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from knowledge.store import KnowledgeStore
 
 CORPUS_DIR = Path(__file__).parent
 CORPUS_VERSION = "2026-11"

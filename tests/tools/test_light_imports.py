@@ -60,11 +60,14 @@ def test_fraud_tools_router_and_app_load_no_model_library() -> None:
     assert scoring == sorted(MODEL_LIBRARIES)
 
 
-def test_credit_tools_load_no_scipy_or_model_library() -> None:
-    first, deciding = _loaded_after(("tools.credit.tools",), ("tools.credit.service",))
-    # pandas stays: the credit scorecard, catalogue and activity modules build on it.
-    assert first == ["pandas"]
-    assert "scipy" in deciding
+def test_credit_tools_load_no_pandas_scipy_or_model_library() -> None:
+    # Data frames wait for a training or a backtest; the service's metrics bring SciPy.
+    registering, deciding, training = _loaded_after(
+        ("tools.credit.tools",), ("tools.credit.service",), ("tools.credit.training",)
+    )
+    assert registering == []
+    assert deciding == ["scipy"]
+    assert training == ["pandas", "scipy", "sklearn"]
 
 
 def test_fx_tools_and_router_load_no_forecasting_or_ecb_table() -> None:
@@ -87,8 +90,9 @@ def test_fx_tools_and_router_load_no_forecasting_or_ecb_table() -> None:
 def test_building_and_starting_the_app_loads_no_model_libraries(tmp_path: Path) -> None:
     """``create_app`` and its whole lifespan (migrations, demo tenant, every domain's wiring and
     start-up hook) with warm-ups off: the fraud model, and with it LightGBM, scikit-learn and
-    SciPy, loads when a payment is first scored (credit and FX load SciPy on first use too)."""
-    fraud_libraries = ("lightgbm", "sklearn", "scipy")
+    SciPy, loads when a payment is first scored (credit and FX load SciPy on first use too);
+    Chroma's client when the knowledge store is first opened."""
+    fraud_libraries = ("chromadb", "lightgbm", "sklearn", "scipy")
     probe = (
         "import asyncio, json, sys\n"
         "from cockpit.app import create_app\n"
@@ -99,7 +103,7 @@ def test_building_and_starting_the_app_loads_no_model_libraries(tmp_path: Path) 
         "    async with app.router.lifespan_context(app):\n"
         f"        seen.append(sorted(m for m in {fraud_libraries!r} if m in sys.modules))\n"
         "asyncio.run(start())\n"
-        "import tools.fraud.service\n"
+        "import tools.fraud.service, knowledge.store\n"
         f"seen.append(sorted(m for m in {fraud_libraries!r} if m in sys.modules))\n"
         "print(json.dumps(seen))\n"
     )

@@ -23,9 +23,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from cockpit.errors import NotFound
 from cockpit.progress import Progress, quiet
@@ -38,6 +38,9 @@ from tools.credit.data import (
 )
 from tools.credit.merchant import MERCHANT_FEATURES, MerchantWorld, generate_merchant_applications
 from tools.credit.scorecard import Scorecard
+
+if TYPE_CHECKING:
+    import pandas as pd  # a portfolio's frame; the catalog's cards load without pandas
 
 GERMAN_SPLIT_SEED = 42
 SHIPPED = Path(__file__).parent / "scorecards"

@@ -15,12 +15,15 @@ import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from cockpit.errors import InternalError
 from tools.credit.schema import FeatureSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TARGET = "creditability"
 GOOD, BAD = "good", "bad"
@@ -243,6 +246,8 @@ def german_credit_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _read() -> pd.DataFrame:
+    import pandas as pd  # here, not at the top: it adds a third of a second to start-up
+
     frame = pd.read_csv(german_credit_path())
     expected = [s.name for s in GERMAN_FEATURES] + [TARGET]
     if sorted(frame.columns) != sorted(expected) or len(frame) != 1000:

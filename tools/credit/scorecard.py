@@ -22,13 +22,15 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from cockpit.errors import ValidationFailed
 from tools.credit.schema import ApplicantValidator, FeatureSpec, Kind
+
+if TYPE_CHECKING:
+    import pandas as pd  # frames are scored only in training and backtests
 
 FORMAT_VERSION = 1
 """Version of the serialised scorecard shape (``to_dict``)."""
