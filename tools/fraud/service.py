@@ -24,6 +24,7 @@ key's graph view names only entities its merchant's traffic carried
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -474,11 +475,16 @@ class FraudHub:
         demo_customers: Callable[[], Sequence[SeedCustomer]] | None = None,
         models: ModelLoader | None = None,
         freeze_warm_state: bool = False,
+        keep_history: bool = False,
     ) -> None:
         self.model = model
         self._freeze_warm_state = freeze_warm_state
         """Freeze the demo tenant's state out of the collector once warmed: a server's choice
         (as :mod:`cockpit.settle`); in a test process it would outlive its app."""
+        self._keep_history = keep_history
+        """Keep the simulated demo history for this process's next hub: the choice of a process
+        that builds many apps on copies of one world (an eval run, tests), where simulating it
+        cost ~7 CPU-s per app. A server builds one hub and lets the history go once replayed."""
         self._models = models
         """Loads older model versions, to explain scores stored before a retrain."""
         self._demo_history = demo_history
@@ -506,9 +512,9 @@ class FraudHub:
                     if seeds:
                         # Simulate around the payments world's own customers, cards and devices.
                         config = replace(config, customers=seeds)
-                    frame = simulate(config)
-                    svc.warm_up(frame_to_transactions(frame), labels=label_events(frame))
-                    del frame
+                    history = _kept_history if self._keep_history else _demo_history
+                    txns, labels = history(config)
+                    svc.warm_up(txns, labels=labels)
                     if self._freeze_warm_state:
                         # ~250k long-lived objects (tracks, graph nodes, merchant statistics):
                         # every full collection re-walked them, ~40 us per HTTP score and ~20%
@@ -517,6 +523,18 @@ class FraudHub:
                         settle()
                 self._ready[tenant_id] = svc
             return svc
+
+
+def _demo_history(
+    config: SimConfig,
+) -> tuple[tuple[Transaction, ...], tuple[tuple[float, str], ...]]:
+    """The simulated history the demo tenant warms up with, and its fraud labels."""
+    frame = simulate(config)
+    return tuple(frame_to_transactions(frame)), tuple(label_events(frame))
+
+
+# The simulator is seeded, so a config always gives the same history; transactions are frozen.
+_kept_history = functools.lru_cache(maxsize=1)(_demo_history)
 
 
 _default_lock = threading.Lock()
@@ -561,8 +579,10 @@ def get_hub(extras: dict[str, Any], settings: Settings) -> FraudHub:
                 demo_history=DEMO_SIM if settings.demo else None,
                 demo_customers=extras.get(DEMO_CUSTOMERS_KEY),
                 models=ModelRegistry(default_root(settings)).load,
-                # Servers run warm-ups; test apps (warmup=False) must not freeze their state.
+                # Servers run warm-ups; test apps and eval worlds (warmup=False) must not freeze
+                # their state, and build many hubs on one world.
                 freeze_warm_state=settings.warmup,
+                keep_history=not settings.warmup,
             )
         return hub
 
