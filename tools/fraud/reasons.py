@@ -7,10 +7,12 @@ first, each naming the features and values behind it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -343,13 +345,17 @@ MAX_TABLE_ENTRIES = 1 << 20
 """Larger tables (leaves x ``2^depth`` patterns x path features; 8 MB) are left to LightGBM:
 deep trees would cost more memory and set-up than they save (the fraud model: ~55k)."""
 _SHAPS: weakref.WeakKeyDictionary[Any, TreeShap | None] = weakref.WeakKeyDictionary()
+_BY_MODEL: OrderedDict[tuple[str, int], TreeShap | None] = OrderedDict()
+"""The same tables by the model's text, for a new booster of a model seen before: every app
+loads its own booster from its registry (an eval run's trials, ~0.4 s of tables each)."""
+_BY_MODEL_KEPT = 4
 _SHAPS_LOCK = threading.Lock()
 
 
 def tree_shap(booster: Any, n_features: int) -> TreeShap | None:
-    """The booster's :class:`TreeShap`, built on first use; None for a model it does not
-    handle (other split kinds, very deep trees, a booster it cannot read), whose callers
-    ask LightGBM instead, as before."""
+    """The booster's :class:`TreeShap`, built on first use of its model; None for a model it
+    does not handle (other split kinds, very deep trees, a booster it cannot read), whose
+    callers ask LightGBM instead, as before."""
     with _SHAPS_LOCK:
         try:
             if booster in _SHAPS:
@@ -357,9 +363,22 @@ def tree_shap(booster: Any, n_features: int) -> TreeShap | None:
         except TypeError:  # not weakly referenceable: nothing to cache it by
             return None
         try:
-            shap: TreeShap | None = TreeShap(booster, n_features)
-        except Exception:  # LightGBM answers (or fails, and scoring fails closed) as before
-            shap = None
+            text = booster.model_to_string()  # ~4 ms, against ~400 ms of tables
+            key: tuple[str, int] | None = (hashlib.sha256(text.encode()).hexdigest(), n_features)
+        except Exception:
+            key = None
+        if key is not None and key in _BY_MODEL:
+            shap = _BY_MODEL[key]
+            _BY_MODEL.move_to_end(key)
+        else:
+            try:
+                shap = TreeShap(booster, n_features)
+            except Exception:  # LightGBM answers (or fails, and scoring fails closed) as before
+                shap = None
+            if key is not None:
+                _BY_MODEL[key] = shap
+                while len(_BY_MODEL) > _BY_MODEL_KEPT:
+                    _BY_MODEL.popitem(last=False)
         _SHAPS[booster] = shap
         return shap
 

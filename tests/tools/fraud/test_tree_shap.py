@@ -72,3 +72,16 @@ def test_other_models_are_left_to_lightgbm() -> None:
         num_boost_round=5,
     )
     assert tree_shap(booster, 2) is None
+
+
+def test_boosters_loaded_from_one_model_share_its_tables(trained: TrainingRun) -> None:
+    """Every app loads its own booster from its registry: the tables are built once a model."""
+    text = trained.model.booster.model_to_string()
+    first, second = (lgb.Booster(model_str=text) for _ in range(2))
+    n = len(trained.model.feature_names)
+    shared = tree_shap(first, n)
+    assert shared is not None and tree_shap(second, n) is shared
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, size=(300, 2)).astype(np.float64)
+    other = lgb.train(_PARAMS, lgb.Dataset(x, label=(x[:, 0] > 2).astype(int)), num_boost_round=5)
+    assert tree_shap(other, 2) not in (None, shared)
