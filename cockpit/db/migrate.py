@@ -21,6 +21,7 @@ import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -60,11 +61,17 @@ def version_locations() -> list[str]:
 
 
 def alembic_config(db: Database) -> Config:
+    cfg = _scripts(" ".join(version_locations()))
+    cfg.attributes["database"] = db
+    return cfg
+
+
+def _scripts(version_locations: str) -> Config:
+    """Alembic's configuration of our scripts: the environment and these version folders."""
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE))
-    cfg.set_main_option("version_locations", " ".join(version_locations()))
+    cfg.set_main_option("version_locations", version_locations)
     cfg.set_main_option("path_separator", "space")
-    cfg.attributes["database"] = db
     return cfg
 
 
@@ -84,9 +91,20 @@ def migrated(db: Database) -> Iterator[None]:
     cfg = alembic_config(db)
     with db.engine.connect() as conn, migration_lock(conn, url=db.url):
         with conn.begin():
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+            current = set(MigrationContext.configure(conn).get_current_heads())
+            # A current schema (every start but the first) is left without running Alembic:
+            # reading every migration script again cost each start more than the check does.
+            if current != _script_heads(cfg.get_main_option("version_locations") or ""):
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
         yield
+
+
+@lru_cache(maxsize=8)
+def _script_heads(version_locations: str) -> frozenset[str]:
+    """The newest revision of every branch in these folders, read once per process (the
+    migrations are code: they do not change under a running process)."""
+    return frozenset(ScriptDirectory.from_config(_scripts(version_locations)).get_heads())
 
 
 @contextmanager
