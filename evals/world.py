@@ -28,7 +28,7 @@ from cockpit.tenancy.principal import Role
 
 TENANT = "demo"
 """Every eval world is the demo tenant of a fresh platform."""
-_LAYOUT_VERSION = "1"
+_LAYOUT_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,7 @@ def build_template(cache: Path, *, seed: int, clock: datetime) -> Template:
 def _seed_template(data: Path, *, seed: int, clock: datetime) -> None:
     """Seed the world into ``<data>.building``, then move it to ``data`` whole."""
     from knowledge import open_store
+    from tools.commerce.acp.seeding import seed_tenant_catalogues
     from tools.credit.service import service_for
     from tools.credit.startup import seed_examples
     from tools.payments.demo import seed_demo_world
@@ -143,6 +144,9 @@ def _seed_template(data: Path, *, seed: int, clock: datetime) -> None:
         KeyService(db).ensure_tenant(TENANT, name="Demo", demo=True)
         summary = seed_demo_world(db, TENANT, seed=seed, now=clock)
         seed_examples(service_for(db), TENANT)
+        with db.tenant_session(TENANT) as session:
+            # A world's app would seed them at start: in the template, each trial finds them.
+            seed_tenant_catalogues(session, at=clock)
         open_store(settings)  # embeds the corpus into <data>/chroma once
     finally:
         db.dispose()
