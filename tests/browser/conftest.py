@@ -209,9 +209,18 @@ def wait_for(driver: Any, testid: str, *, timeout: float = WAIT_S, visible: bool
 
 
 def wait_until(driver: Any, predicate: Any, *, timeout: float = WAIT_S, message: str = "") -> Any:
+    """``predicate(driver)``, once truthy. A poll that reads an element the page re-renders
+    under it (a list refreshed after a decision) meets a stale element: it polls again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=POLL_S).until(predicate, message)
+    wait = WebDriverWait(
+        driver,
+        timeout,
+        poll_frequency=POLL_S,
+        ignored_exceptions=(StaleElementReferenceException,),
+    )
+    return wait.until(predicate, message)
 
 
 def by_testid(driver: Any, testid: str) -> list[Any]:
