@@ -3,6 +3,7 @@ model, or trains one once per process when that is stale."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,9 @@ from tools.fraud.registry import ModelRegistry, default_root
 
 
 def test_two_apps_in_one_process_share_no_streaming_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calls_to: Callable[[object, str], list[Any]]
 ) -> None:
-    trained: list[Any] = []
-    real = service.train_from_simulator
-
-    def counting(sim: Any) -> Any:
-        trained.append(sim)
-        return real(sim)
-
-    monkeypatch.setattr(service, "train_from_simulator", counting)
+    trained = calls_to(service, "train_from_simulator")
     monkeypatch.setattr(service, "_bootstrap", {})
     # As if the shipped starter model were stale: the fallback trains, once per process.
     monkeypatch.setattr(service, "install_starter", lambda _registry, _sim: None)

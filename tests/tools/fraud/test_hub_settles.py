@@ -4,7 +4,9 @@ The hubs of a process that builds many apps (eval runs, tests) simulate the demo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -30,16 +32,9 @@ def test_the_demo_tenant_settles_only_when_the_hub_is_a_servers(
 
 
 def test_hubs_that_keep_the_history_simulate_it_once_and_warm_alike(
-    trained: TrainingRun, monkeypatch: pytest.MonkeyPatch
+    trained: TrainingRun, calls_to: Callable[[object, str], list[Any]]
 ) -> None:
-    simulated: list[SimConfig] = []
-    real = fraud_service.simulate
-
-    def counting(config: SimConfig) -> object:
-        simulated.append(config)
-        return real(config)
-
-    monkeypatch.setattr(fraud_service, "simulate", counting)
+    simulated = calls_to(fraud_service, "simulate")
     fraud_service._kept_history.cache_clear()
     first, second = (
         FraudHub(trained.model, demo_history=TINY, keep_history=True).tenant(DEMO_TENANT)
