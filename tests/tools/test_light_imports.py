@@ -108,3 +108,41 @@ def test_building_and_starting_the_app_loads_no_model_libraries(tmp_path: Path) 
     started, scoring = _run(probe)
     assert started == []
     assert scoring == sorted(fraud_libraries)
+
+
+def test_the_mcp_sdk_loads_with_the_first_authenticated_mcp_request(tmp_path: Path) -> None:
+    """The MCP SDK's server side and the protocol's types wait for ``/mcp`` to be used: not at
+    start, not for a request without a valid key (refused before anything loads), then a real
+    ``initialize`` is answered by the session manager that request started."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "1"},
+        },
+    }
+    probe = (
+        "import json, sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from cockpit.app import create_app\n"
+        "from cockpit.config import Settings\n"
+        f"app = create_app(Settings(data_dir={str(tmp_path / 'data')!r}, warmup=False))\n"
+        "loaded = lambda: sorted(m for m in ('mcp', 'mcp_types') if m in sys.modules)\n"
+        "seen = []\n"
+        "head = {'accept': 'application/json, text/event-stream'}\n"
+        "with TestClient(app) as client:\n"
+        "    seen.append(loaded())\n"
+        f"    refused = client.post('/mcp', json={initialize!r}, headers=head)\n"
+        "    seen.append([refused.status_code, refused.json()['code'], *loaded()])\n"
+        "    key = app.state.bootstrap_keys['admin']\n"
+        f"    done = client.post('/mcp', json={initialize!r}, headers={{**head, 'x-api-key': key}})\n"
+        "    seen.append([done.status_code, done.json()['result']['serverInfo']['name'], *loaded()])\n"
+        "print(json.dumps(seen))\n"
+    )
+    started, refused, answered = _run(probe)
+    assert started == []
+    assert refused == [401, "missing_api_key"]
+    assert answered == [200, "cockpit", "mcp", "mcp_types"]

@@ -19,8 +19,6 @@ import json
 from typing import Any, Protocol
 
 import anyio
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from starlette.types import Scope, Send
 
 from cockpit.errors import AuthError, CockpitError
@@ -56,6 +54,15 @@ async def authenticate(scope: Scope, keys: Authenticator) -> Principal:
     key = presented_key(scope)
     principal = await anyio.to_thread.run_sync(keys.authenticate, key)
     scope[PRINCIPAL_KEY] = principal
+    return principal
+
+
+def record_user(scope: Scope, principal: Principal) -> None:
+    """Record ``principal`` as the SDK's ``scope["user"]``. Imports the SDK: call it once the
+    session manager runs (:mod:`.mount` loads the SDK off the event loop)."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
     scope["user"] = AuthenticatedUser(
         AccessToken(
             token=principal.key_id,
@@ -64,7 +71,6 @@ async def authenticate(scope: Scope, keys: Authenticator) -> Principal:
             subject=principal.tenant_id,
         )
     )
-    return principal
 
 
 def principal_of(scope: Any) -> Principal:
@@ -95,5 +101,6 @@ __all__ = [
     "authenticate",
     "presented_key",
     "principal_of",
+    "record_user",
     "refuse",
 ]
