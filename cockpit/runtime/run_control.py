@@ -1,6 +1,7 @@
 """Reading and controlling runs, wherever they execute: get, list, wait, join, cancel, delete,
-follow a stream. :class:`~cockpit.runtime.runs.RunManager` inherits this; starting and
-executing runs stay there.
+follow a stream. :class:`~cockpit.runtime.runs.RunManager` inherits this; starting runs
+stays there, and executing them is in :mod:`~cockpit.runtime.run_worker`,
+:mod:`~cockpit.runtime.run_attempts` and :mod:`~cockpit.runtime.run_endings`.
 """
 
 from __future__ import annotations

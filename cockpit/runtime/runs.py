@@ -9,6 +9,12 @@ its leases lapse and another worker continues each of its runs from the thread's
 checkpoint. Agent writes are idempotent per thread and tool call, so a continued run
 never repeats a payment, a refund or any other write.
 
+:class:`RunManager` starts runs — here, or queued — and is assembled from one part per
+job: reading and controlling runs (:mod:`cockpit.runtime.run_control`), this worker's
+queue loop and lease heartbeat (:mod:`cockpit.runtime.run_worker`), executing one
+attempt (:mod:`cockpit.runtime.run_attempts`) and recording how it ended
+(:mod:`cockpit.runtime.run_endings`).
+
 A run's events are numbered and stored (:mod:`cockpit.runtime.events`), so a client
 can follow a stream from any worker and resume it with ``Last-Event-ID``. What each
 ``stream_mode`` sends (SSE event name, then data), after a ``metadata`` event
@@ -35,44 +41,27 @@ add up to (:mod:`cockpit.runtime.streaming`). A failure ends the stream with an
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Interrupt
-from sqlalchemy import Table, delete, select, update
+from langgraph.types import Interrupt
+from sqlalchemy import select, update
 
 from cockpit.audit.log import AuditLog
 from cockpit.db.base import utcnow
 from cockpit.db.session import Database
-from cockpit.errors import CockpitError, Conflict, ValidationFailed
-from cockpit.models.accounting import UsageTracker
-from cockpit.observability import (
-    logcontext,
-    observe_run,
-    run_callbacks,
-    set_queue_depth_source,
-    traceparent,
-)
+from cockpit.errors import Conflict, ValidationFailed
+from cockpit.observability import logcontext, traceparent
 from cockpit.runtime.events import RunEvents
-from cockpit.runtime.execution import (
-    Outcome,
-    RunHandle,
-    api_error,
-    cancelled,
-    execute,
-)
-from cockpit.runtime.notify import QUEUE, Notifier, run_key
-from cockpit.runtime.queue import MAX_ATTEMPTS, Claim, RunQueue
-from cockpit.runtime.records import RunRecord, ThreadRecord
+from cockpit.runtime.execution import RunHandle, api_error
+from cockpit.runtime.notify import QUEUE, Notifier
+from cockpit.runtime.queue import Claim, RunQueue
+from cockpit.runtime.records import RunRecord
 from cockpit.runtime.run_control import RunControl
+from cockpit.runtime.run_worker import GraphSource, RunWorker, worker_name
 from cockpit.runtime.runspec import (
     MULTITASK_STRATEGIES,
     RUN_STATUSES,
@@ -81,25 +70,17 @@ from cockpit.runtime.runspec import (
     check_stream_modes,
     run_json,
 )
-from cockpit.runtime.threads import ThreadStore, checkpoint_key
-from cockpit.tenancy.principal import Principal, Role
-from cockpit.webhooks import RUN_COMPLETED, check_destination, enqueue
-
-log = logging.getLogger(__name__)
-_RUNS = cast(Table, RunRecord.__table__)
-_T = TypeVar("_T")
+from cockpit.runtime.threads import ThreadStore
+from cockpit.tenancy.principal import Principal
+from cockpit.webhooks import check_destination
 
 ResumeGuard = Callable[[Principal, str, list[Interrupt]], None]
 """``guard(principal, thread_id, pending_interrupts)``: raises when the principal may not resume."""
-GraphSource = Callable[[str, str, Principal], CompiledStateGraph[Any]]
-"""``source(tenant_id, assistant_ref, principal)``: the compiled graph a queued run executes."""
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+class RunManager(RunControl, RunWorker):
+    """Starts runs; controls, queues, executes and ends them through its parts."""
 
-
-class RunManager(RunControl):
     def __init__(
         self,
         *,
@@ -127,62 +108,6 @@ class RunManager(RunControl):
         self.resume_guard: ResumeGuard | None = None
         """Checks that a principal may decide the approvals a resume would answer."""
         self.graph_source: GraphSource | None = None
-
-    # ---- lifecycle -----------------------------------------------------------------
-    def recover(self, *, single_node: bool) -> int:
-        """On a single node, runs left running by a previous server are continued now
-        (their leases are lapsed on purpose); with several workers, leases lapse alone."""
-        if not single_node:
-            return 0
-        with self._db.engine.begin() as conn:
-            res = conn.execute(
-                update(_RUNS)
-                .where(_RUNS.c.status == "running")
-                .values(lease_until=utcnow() - timedelta(seconds=1))
-            )
-        return int(res.rowcount or 0)
-
-    async def refresh_thread_statuses(self) -> None:
-        """After recovery: an idle thread whose checkpoint holds an interrupt is 'interrupted'."""
-        from cockpit.tenancy.models import Tenant
-
-        with self._db.system_session() as s:
-            tenant_ids = list(s.scalars(select(Tenant.id)))
-        for tenant in tenant_ids:
-            with self._db.tenant_session(tenant) as s:
-                ids = list(
-                    s.scalars(select(ThreadRecord.thread_id).where(ThreadRecord.status == "idle"))
-                )
-            for tid in ids:
-                snap = await self._threads.state(tenant, tid)
-                if snap.interrupts:
-                    self._threads.release(tenant, tid, "interrupted", assistant_id=None)
-
-    async def start_worker(self) -> None:
-        """Start this worker's queue loop and lease heartbeat."""
-        await self.notifier.start()
-        set_queue_depth_source(self.queue.depth)
-        self._loops = [
-            asyncio.create_task(self._queue_loop(), name="cockpit-run-queue"),
-            asyncio.create_task(self._heartbeat(), name="cockpit-run-leases"),
-        ]
-
-    async def shutdown(self) -> None:
-        """Stop: runs executing here are handed back to the queue, not failed."""
-        for task in self._loops:
-            task.cancel()
-        for handle in list(self._active.values()):
-            if handle.task and not handle.task.done():
-                handle.cancel_reason = "shutdown"
-                handle.task.cancel()
-        for handle in list(self._active.values()):
-            if handle.task is not None:
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(asyncio.shield(handle.task), timeout=5)
-        for task in self._loops:
-            with contextlib.suppress(BaseException):
-                await task
-        await self.notifier.stop()
 
     # ---- start ------------------------------------------------------------------
     async def start(
@@ -340,329 +265,6 @@ class RunManager(RunControl):
             if handle is not None and handle.task is not None and run.status == "running":
                 handle.cancel_reason = how
                 handle.task.cancel()
-
-    # ---- executing -----------------------------------------------------------------
-    def _launch(self, handle: RunHandle, graph: CompiledStateGraph[Any], claim: Claim) -> None:
-        handle.local = True
-        self._active[handle.record.run_id] = handle
-        handle.task = asyncio.create_task(self._run(handle, graph, claim))
-
-    async def _run(self, handle: RunHandle, graph: CompiledStateGraph[Any], claim: Claim) -> None:
-        rec, tenant = handle.record, handle.principal.tenant_id
-        handle.stream = self.journal.open(tenant, rec.run_id)
-        handle.publish("metadata", {"run_id": rec.run_id, "attempt": claim.attempt})
-        tracker = UsageTracker(tenant_id=tenant, run_id=rec.run_id, thread_id=rec.thread_id)
-        handle.usage = tracker
-        config: RunnableConfig = {
-            "configurable": {
-                "thread_id": checkpoint_key(tenant, rec.thread_id),
-                "public_thread_id": rec.thread_id,
-                "tenant_id": tenant,
-                "role": handle.principal.role.value,
-                "key_id": handle.principal.key_id,
-                "merchant_id": handle.principal.merchant_id,
-                "run_id": rec.run_id,
-                "assistant_id": rec.assistant_id,
-            },
-            "recursion_limit": 50,
-            "callbacks": [tracker, *run_callbacks(run_id=rec.run_id, tenant_id=tenant)],
-            "run_id": uuid.UUID(rec.run_id),
-        }
-        with observe_run(
-            tenant_id=tenant,
-            run_id=rec.run_id,
-            thread_id=rec.thread_id,
-            assistant_id=rec.assistant_id,
-            traceparent=rec.payload.get("traceparent"),
-            request_id=rec.payload.get("request_id"),
-        ) as observed:
-            try:
-                payload = await self._payload(handle, graph, config, claim)
-                outcome = await execute(handle, graph, payload, config, timeout_s=self._timeout)
-            except asyncio.CancelledError:
-                if handle.cancel_reason in ("lost", "shutdown"):
-                    observed.status = "interrupted"
-                    self._hand_back(handle)
-                    return
-                # Cancelled before the graph started (a cancel right after create).
-                outcome = cancelled()
-            except Exception:
-                log.exception("run %s could not start", rec.run_id)
-                outcome = Outcome(
-                    "error",
-                    error=api_error("run_failed", "the run could not start"),
-                    http_status=500,
-                )
-            observed.status = outcome.status
-            self._finish(handle, outcome)
-        if (
-            rec.payload.get("on_completion") == "delete"
-            and outcome.status == "success"
-            and handle.cancel_reason is None
-        ):
-            with contextlib.suppress(CockpitError):
-                await self._threads.delete(tenant, rec.thread_id)
-
-    async def _payload(
-        self,
-        handle: RunHandle,
-        graph: CompiledStateGraph[Any],
-        config: RunnableConfig,
-        claim: Claim,
-    ) -> Any:
-        """The input of this attempt: the request's on a first start, or nothing — continue
-        from the checkpoint — when an earlier attempt already got the thread moving."""
-        rec = handle.record
-        p = rec.payload
-        original: Any = Command(resume=p.get("resume")) if p.get("has_resume") else p.get("input")
-        snap = await graph.aget_state(config)
-        current = str((snap.config or {}).get("configurable", {}).get("checkpoint_id") or "")
-        if rec.start_checkpoint is None:
-            rec.start_checkpoint = current
-            with self._db.tenant_session(handle.principal.tenant_id) as s:
-                s.execute(
-                    update(RunRecord)
-                    .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
-                    .values(start_checkpoint=current)
-                    .execution_options(synchronize_session=False)
-                )
-        elif current != rec.start_checkpoint:
-            self._audit.record(
-                handle.principal.tenant_id,
-                kind="run_continued",
-                actor=f"worker:{self.worker_id}",
-                subject=rec.thread_id,
-                payload={"run_id": rec.run_id, "attempt": claim.attempt},
-            )
-            return None
-        if p.get("checkpoint_id"):
-            config["configurable"]["checkpoint_id"] = p["checkpoint_id"]
-        return original
-
-    def _finish(self, handle: RunHandle, outcome: Outcome) -> None:
-        """Record the end — status, thread, usage, webhook — in one transaction, only while
-        this worker still holds the run (synchronous: nothing interleaves with it)."""
-        rec, tenant = handle.record, handle.principal.tenant_id
-        if outcome.error is not None:
-            handle.publish(
-                "error", {"error": outcome.error["code"], "message": outcome.error["message"]}
-            )
-        if handle.cancel_reason == "rollback":
-            self._roll_back(handle)
-            return
-        thread_status = {"success": "idle", "interrupted": "interrupted"}.get(
-            outcome.status, "error"
-        )
-        if outcome.status == "interrupted" and outcome.error is not None:
-            thread_status = "idle"
-        usage = self._save_usage(handle)
-        handle.flush_messages()
-        assert handle.stream is not None
-        with self._db.tenant_session(tenant) as s:
-            kwargs = {**rec.kwargs, "error_status": outcome.http_status}
-            res = s.execute(
-                update(RunRecord)
-                .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
-                .values(
-                    status=outcome.status,
-                    error=outcome.error,
-                    usage=usage,
-                    kwargs=kwargs,
-                    cancel=None,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            held = getattr(res, "rowcount", 0)
-            if not held:
-                handle.cancel_reason = "lost"
-            else:
-                s.execute(
-                    update(ThreadRecord)
-                    .where(ThreadRecord.thread_id == rec.thread_id)
-                    .values(
-                        status=thread_status, assistant_id=rec.assistant_id, updated_at=utcnow()
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                rec.status, rec.error, rec.usage = outcome.status, outcome.error, usage
-                if rec.webhook:
-                    # Told in the same transaction that records the end: never lost, never twice.
-                    enqueue(
-                        s,
-                        tenant,
-                        RUN_COMPLETED.name,
-                        run_json(rec),
-                        merchant_id=handle.principal.merchant_id,
-                        url=rec.webhook,
-                    )
-                self.journal.end_in(s, handle.stream, status=outcome.status)
-                self.notifier.notify_in(s, QUEUE)
-        if handle.cancel_reason == "lost":
-            self._hand_back(handle)
-            return
-        self._audit.record(
-            tenant,
-            kind="run_finished",
-            actor=f"key:{handle.principal.key_id}",
-            subject=rec.thread_id,
-            payload={"run_id": rec.run_id, "status": outcome.status, "error": outcome.error},
-        )
-        self.journal.release(handle.stream)
-        handle.settle(outcome)
-        self._active.pop(rec.run_id, None)
-
-    def _roll_back(self, handle: RunHandle) -> None:
-        """A run superseded by ``rollback`` leaves no trace but the audit log."""
-        rec, tenant = handle.record, handle.principal.tenant_id
-        with self._db.tenant_session(tenant) as s:
-            s.execute(
-                delete(RunRecord)
-                .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
-                .execution_options(synchronize_session=False)
-            )
-            s.execute(
-                update(ThreadRecord)
-                .where(ThreadRecord.thread_id == rec.thread_id)
-                .values(status="idle", updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            self.notifier.notify_in(s, QUEUE)
-            self.notifier.notify_in(s, run_key(rec.run_id))
-        self._audit.record(
-            tenant,
-            kind="run_rolled_back",
-            actor=f"key:{handle.principal.key_id}",
-            subject=rec.thread_id,
-            payload={"run_id": rec.run_id},
-        )
-        assert handle.stream is not None
-        self.journal.close(handle.stream, status="interrupted")
-        self.journal.drop(tenant, [rec.run_id])
-        handle.settle(
-            Outcome("interrupted", error=api_error("run_cancelled", "rolled back"), http_status=409)
-        )
-        self._active.pop(rec.run_id, None)
-
-    def _hand_back(self, handle: RunHandle) -> None:
-        """This worker stops executing the run; whoever claims it next continues it."""
-        rec = handle.record
-        if handle.cancel_reason == "shutdown":
-            with self._db.engine.begin() as conn:
-                conn.execute(
-                    update(_RUNS)
-                    .where(
-                        _RUNS.c.run_id == rec.run_id,
-                        _RUNS.c.worker_id == self.worker_id,
-                        _RUNS.c.status == "running",
-                    )
-                    .values(lease_until=utcnow() - timedelta(seconds=1))
-                )
-        if handle.stream is not None:
-            self.journal.abandon(handle.stream)
-        self._active.pop(rec.run_id, None)
-
-    def _save_usage(self, handle: RunHandle) -> dict[str, Any] | None:
-        if handle.usage is None:
-            return None
-        try:
-            handle.usage.save(self._db)
-            return handle.usage.summary().to_dict()
-        except Exception:
-            log.exception("usage for run %s could not be saved", handle.record.run_id)
-            return None
-
-    # ---- the queue ------------------------------------------------------------------
-    async def _queue_loop(self) -> None:
-        while True:
-            waiter = self.notifier.waiter(QUEUE)
-            claimed = sum(1 for h in self._active.values() if h.local)
-            claim = None
-            if claimed < self._max_claimed:
-                try:
-                    claim = await self._background(self.queue.claim, self.worker_id)
-                except Exception:
-                    log.exception("claiming from the run queue failed")
-            if claim is None:
-                await waiter.wait(timeout=self._poll_s)
-                continue
-            try:
-                await self._start_claimed(claim)
-            except Exception:
-                log.exception("claimed run %s could not start", claim.run_id)
-
-    async def _start_claimed(self, claim: Claim) -> None:
-        with self._db.tenant_session(claim.tenant_id) as s:
-            rec = s.scalars(select(RunRecord).where(RunRecord.run_id == claim.run_id)).one()
-        who = rec.principal
-        principal = Principal(
-            tenant_id=claim.tenant_id,
-            role=Role(who.get("role", "admin")),
-            key_id=str(who.get("key_id", "system")),
-            merchant_id=who.get("merchant_id"),
-        )
-        handle = RunHandle(rec, principal, list(rec.kwargs.get("stream_mode") or ["values"]))
-        if claim.takeover:
-            log.warning("continuing run %s (attempt %d)", rec.run_id, claim.attempt)
-        if rec.cancel:
-            # Asked to stop while its worker was gone: it ends here, as it would have there.
-            handle.cancel_reason = rec.cancel
-            self._end_unstarted(handle, cancelled())
-            return
-        if claim.attempt > MAX_ATTEMPTS:
-            lost = api_error("run_lost", f"the run's worker stopped {MAX_ATTEMPTS} times")
-            self._end_unstarted(handle, Outcome("error", error=lost, http_status=500))
-            return
-        try:
-            if self.graph_source is None:
-                raise RuntimeError("no graph source")
-            graph = self.graph_source(claim.tenant_id, rec.assistant_id, principal)
-        except CockpitError as exc:
-            self._end_unstarted(
-                handle, Outcome("error", error=exc.to_dict(), http_status=exc.status)
-            )
-            return
-        self._launch(handle, graph, claim)
-
-    def _end_unstarted(self, handle: RunHandle, outcome: Outcome) -> None:
-        """End a claimed run without executing it."""
-        handle.stream = self.journal.open(handle.principal.tenant_id, handle.record.run_id)
-        handle.local = True
-        self._active[handle.record.run_id] = handle
-        self._finish(handle, outcome)
-
-    async def _background(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Queue work in a worker thread on PostgreSQL, so it never blocks the loop the runs'
-        own requests use; on SQLite on the loop, one writer at a time (from another thread it
-        would race the loop's writes for the database lock)."""
-        if self._db.dialect == "sqlite":
-            return fn(*args)
-        return await asyncio.to_thread(fn, *args)
-
-    async def _heartbeat(self) -> None:
-        every = max(0.2, self.queue.lease_s / 3)
-        while True:
-            waiter = self.notifier.waiter(QUEUE)
-            running = {
-                rid: h
-                for rid, h in self._active.items()
-                if h.task is not None and not h.task.done() and h.cancel_reason is None
-            }
-            try:
-                held, cancels = await self._background(
-                    self.queue.renew, self.worker_id, list(running)
-                )
-            except Exception:
-                log.exception("renewing run leases failed")
-                held, cancels = set(running), {}
-            for rid, handle in running.items():
-                reason = "lost" if rid not in held else cancels.get(rid)
-                task = handle.task if self._active.get(rid) is handle else None
-                # A run that ended while its lease was renewed is not stopped after the fact.
-                if reason and task is not None and not task.done():
-                    handle.cancel_reason = reason
-                    task.cancel()
-            await waiter.wait(timeout=every)
 
 
 __all__ = [
