@@ -1,10 +1,13 @@
 """ACP checkout operations, transport-free: the REST routes and the MCP tools call these.
 
-Every operation checks, in this order: ``API-Version``; that the caller is a key bound to a
-merchant and may do this (writes: shopper keys; reads: the shopper key that created the
-session or a key of the merchant); the platform's request signature when it registered a
-key; on POSTs the ``Idempotency-Key`` (:mod:`tools.commerce.acp.idempotency`); no raw HTML in
-text; the body's shape. Then it runs in one transaction with the idempotency record.
+Every operation checks, in this order (:mod:`tools.commerce.acp.access`): ``API-Version``; that
+the caller is a key bound to a merchant and may do this (writes: shopper keys; reads: the
+shopper key that created the session or a key of the merchant); the platform's request
+signature when it registered a key; on POSTs the ``Idempotency-Key``
+(:mod:`tools.commerce.acp.idempotency`); no raw HTML in text; the body's shape. Then it runs
+in one transaction with the idempotency record. What the agent asked for is stored as the
+session's inputs (:mod:`tools.commerce.acp.session_inputs`), from which every answer is
+rendered again.
 
 Completing a checkout charges through the payment handler named by
 ``payment_data.handler_id`` (``services.extras[HANDLERS_KEY]``), built from the session's
@@ -25,50 +28,44 @@ and an ``intervention_required`` message. Completing an ``authentication_require
 without a result is 400 ``requires_3ds``; a result whose outcome is not a success (``denied``,
 ``rejected``, ``abandoned``…) is a ``payment_declined`` session with nothing moved (the buyer may
 retry); a success result is verified by the handler against this PSP's own authentication.
+What each outcome writes into the session is in :mod:`tools.commerce.acp.payment_outcomes`.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit.db.session import Database
 from cockpit.idempotency import lock_writes
-from cockpit.tenancy.principal import Principal, Role
+from cockpit.tenancy.principal import Principal
 from tools.commerce.acp import checkout as engine
 from tools.commerce.acp import idempotency as idem
-from tools.commerce.acp.catalog import items_by_id, load_merchant, storefront
+from tools.commerce.acp.access import READERS, WRITERS, echoed, guard, load_session
+from tools.commerce.acp.catalog import items_by_id, load_merchant
 from tools.commerce.acp.discounts import rules_for
 from tools.commerce.acp.models import CheckoutSessionRow, Item
 from tools.commerce.acp.orders import create_order, order_json, order_reference
+from tools.commerce.acp.payment_outcomes import declined, intervene, not_authenticated, reopened
 from tools.commerce.acp.requests import (
     DETAILED_OUTCOMES,
-    AuthenticationResultIn,
     CancelRequest,
     CompleteRequest,
     CreateRequest,
     UpdateRequest,
     parse,
 )
-from tools.commerce.acp.signatures import verify_request
-from tools.commerce.acp.wire import (
-    AcpResponse,
-    RequestMeta,
-    check_version,
-    reject_html,
-    require_idempotency_key,
-)
+from tools.commerce.acp.session_inputs import created_inputs, updated_inputs
+from tools.commerce.acp.wire import AcpResponse, RequestMeta, require_idempotency_key
 from tools.commerce.errors import AcpError
 from tools.commerce.evidence import attach_order_evidence
 from tools.commerce.platforms import platform_for_key
-from tools.commerce.ports import HANDLERS_KEY, Charge, Checkout, PaymentHandler
+from tools.commerce.ports import HANDLERS_KEY, Checkout, PaymentHandler
 from tools.commerce.threeds.sca import AuthenticationRequired
 from tools.payments.requests import new_id
 
@@ -76,31 +73,11 @@ log = logging.getLogger(__name__)
 
 ORDER_EVENTS_KEY = "commerce_order_events"
 """``services.extras`` entry with ``enqueue(session, *, key_id, event_type, order, at)``."""
-WRITERS = frozenset({Role.SHOPPER, Role.ADMIN})
-READERS = frozenset({Role.SHOPPER, Role.MERCHANT, Role.ADMIN})
 PAYABLE = frozenset({"ready_for_payment", "authentication_required"})
 REQUIRES_3DS_TEXT = (
     "This checkout session requires issuer authentication. The request must include "
     "'authentication_result' as provided by the issuer authentication flow."
 )
-_NOT_AUTHENTICATED_TEXT = {
-    "denied": "The card issuer denied the 3-D Secure authentication.",
-    "rejected": "The card issuer rejected the 3-D Secure authentication.",
-    "abandoned": "The 3-D Secure authentication was abandoned.",
-    "canceled": "The 3-D Secure authentication was canceled.",
-    "not_supported": "This card cannot be authenticated with 3-D Secure.",
-}
-
-
-def _dump(value: Any) -> Any:
-    """A validated request field as plain JSON."""
-    return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
-
-
-def _not_found(session_id: str) -> AcpError:
-    return AcpError(
-        f"checkout session {session_id} not found", code="checkout_session_not_found", status=404
-    )
 
 
 def _state_error(row_status: str, action: str, *, status: int = 400) -> AcpError:
@@ -123,7 +100,7 @@ class CheckoutService:
     def create(
         self, principal: Principal, meta: RequestMeta, payload: Mapping[str, Any], *, at: datetime
     ) -> AcpResponse:
-        self._guard(principal, meta, payload, roles=WRITERS, at=at)
+        guard(self.db, principal, meta, payload, roles=WRITERS, at=at)
         req = parse(CreateRequest, payload)
         return self._post(
             principal,
@@ -137,17 +114,17 @@ class CheckoutService:
     def get(
         self, principal: Principal, meta: RequestMeta, session_id: str, *, at: datetime
     ) -> AcpResponse:
-        self._guard(principal, meta, None, roles=READERS, at=at, write=False)
+        guard(self.db, principal, meta, None, roles=READERS, at=at, write=False)
         try:
             with self.db.tenant_session(principal.tenant_id) as s:
-                row = self._load(s, principal, session_id, lock=False)
+                row = load_session(s, principal, session_id, lock=False)
                 body = dict(row.body)
                 if body["status"] not in engine.TERMINAL | engine.HELD and at >= row.expires_at:
                     lock_writes(s)
-                    row = self._load(s, principal, session_id, lock=True)
+                    row = load_session(s, principal, session_id, lock=True)
                     body = self._expire(row, at=at)
         except AcpError as exc:
-            raise self._echo(exc, meta) from None
+            raise echoed(exc, meta) from None
         return AcpResponse(200, body, meta.echo())
 
     def update(
@@ -159,7 +136,7 @@ class CheckoutService:
         *,
         at: datetime,
     ) -> AcpResponse:
-        self._guard(principal, meta, payload, roles=WRITERS, at=at)
+        guard(self.db, principal, meta, payload, roles=WRITERS, at=at)
         req = parse(UpdateRequest, payload)
         return self._post(
             principal,
@@ -179,7 +156,7 @@ class CheckoutService:
         *,
         at: datetime,
     ) -> AcpResponse:
-        self._guard(principal, meta, payload, roles=WRITERS, at=at)
+        guard(self.db, principal, meta, payload, roles=WRITERS, at=at)
         req = parse(CompleteRequest, payload)
         key = require_idempotency_key(meta)
         request_key = (
@@ -204,7 +181,7 @@ class CheckoutService:
         *,
         at: datetime,
     ) -> AcpResponse:
-        self._guard(principal, meta, payload, roles=WRITERS, at=at)
+        guard(self.db, principal, meta, payload, roles=WRITERS, at=at)
         req = parse(CancelRequest, payload)
         return self._post(
             principal,
@@ -220,7 +197,7 @@ class CheckoutService:
         row = session.get(CheckoutSessionRow, session_id)
         return None if row is None else dict(row.body)
 
-    # ---- checks shared by every operation ----------------------------------------------
+    # ---- shared by every operation ------------------------------------------------------
 
     def handlers(self) -> dict[str, PaymentHandler]:
         found: dict[str, PaymentHandler] = self.extras.get(HANDLERS_KEY) or {}
@@ -230,52 +207,6 @@ class CheckoutService:
         """The advertised ``PaymentHandler`` objects, in display order."""
         out = [h.descriptor() for h in self.handlers().values()]
         return sorted(out, key=lambda d: (d.get("display_order", 0), d["id"]))
-
-    @staticmethod
-    def _echo(exc: AcpError, meta: RequestMeta) -> AcpError:
-        exc.headers = {**meta.echo(), **exc.headers}
-        return exc
-
-    def _guard(
-        self,
-        principal: Principal,
-        meta: RequestMeta,
-        payload: Mapping[str, Any] | None,
-        *,
-        roles: frozenset[Role],
-        at: datetime,
-        write: bool = True,
-    ) -> None:
-        try:
-            check_version(meta)
-            if principal.role not in roles:
-                raise AcpError(
-                    f"a {principal.role.value} key may not do this on the ACP checkout",
-                    code="role_required",
-                    status=403,
-                )
-            if principal.merchant_id is None:
-                raise AcpError(
-                    "this key is not bound to a merchant; ACP checkout needs a merchant-bound key",
-                    code="merchant_binding_required",
-                    status=403,
-                )
-            with self.db.tenant_session(principal.tenant_id) as s:
-                platform = platform_for_key(s, principal.key_id)
-                jwk = None if platform is None else platform.signing_jwk
-                disabled = platform is not None and platform.disabled
-            if disabled:
-                raise AcpError(
-                    "this agent platform is disabled", code="platform_disabled", status=403
-                )
-            if jwk:
-                verify_request(jwk, meta, payload, at=at)
-            if write:
-                require_idempotency_key(meta)
-            if payload is not None:
-                reject_html(payload)
-        except AcpError as exc:
-            raise self._echo(exc, meta) from None
 
     def _post(
         self,
@@ -290,18 +221,6 @@ class CheckoutService:
         return idem.run_once(self.db, principal, meta, scope, payload, op, at=at)
 
     # ---- the operations, inside their transaction -----------------------------------------
-
-    def _load(
-        self, s: Session, principal: Principal, session_id: str, *, lock: bool
-    ) -> CheckoutSessionRow:
-        query = select(CheckoutSessionRow).where(
-            CheckoutSessionRow.id == session_id,
-            CheckoutSessionRow.merchant_id == principal.merchant_id,
-        )
-        row = s.scalar(query.with_for_update() if lock else query)
-        if row is None or (principal.role is Role.SHOPPER and row.key_id != principal.key_id):
-            raise _not_found(session_id)
-        return row
 
     def _seller(self, s: Session, merchant_id: str) -> engine.Seller:
         merchant = load_merchant(s, merchant_id)
@@ -357,32 +276,7 @@ class CheckoutService:
                 code="unsupported_currency",
                 param="$.currency",
             )
-        requested = [i.model_dump(exclude_none=True) for i in req.line_items]
-        catalogue = items_by_id(s, seller.merchant_id, [i["id"] for i in requested])
-        engine.check_items(requested, catalogue)
-        inputs: dict[str, Any] = {
-            "items": engine.merge_items(requested),
-            "capabilities": req.capabilities.model_dump(exclude_none=True),
-            "coupons": list(req.coupons or [])
-            + list((req.discounts and req.discounts.codes) or []),
-            "selected": [],
-        }
-        for name in (
-            "buyer",
-            "fulfillment_details",
-            "locale",
-            "timezone",
-            "metadata",
-            "quote_id",
-            "order_notes",
-            "affiliate_attribution",
-            "fulfillment_groups",
-        ):
-            value = getattr(req, name)
-            if value is not None:
-                inputs[name] = (
-                    value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
-                )
+        inputs = created_inputs(s, seller.merchant_id, req)
         row = CheckoutSessionRow(
             id=new_id("cs"),
             merchant_id=seller.merchant_id,
@@ -404,47 +298,10 @@ class CheckoutService:
     def _update(
         self, s: Session, principal: Principal, session_id: str, req: UpdateRequest, *, at: datetime
     ) -> tuple[int, dict[str, Any]]:
-        row = self._load(s, principal, session_id, lock=True)
+        row = load_session(s, principal, session_id, lock=True)
         if row.status in engine.TERMINAL | engine.HELD or at >= row.expires_at:
             raise _state_error("expired" if at >= row.expires_at else row.status, "updated")
-        inputs = dict(row.inputs)
-        given = req.model_fields_set
-        if req.line_items is not None:
-            requested = [i.model_dump(exclude_none=True) for i in req.line_items]
-            engine.check_items(
-                requested, items_by_id(s, row.merchant_id, [i["id"] for i in requested])
-            )
-            inputs["items"] = engine.merge_items(requested)
-            if not inputs["items"]:
-                raise AcpError(
-                    "a checkout needs at least one item",
-                    code="invalid_request",
-                    param="$.line_items",
-                )
-        inputs.pop("authentication", None)  # a changed checkout starts its payment over
-        inputs.pop("escalation", None)
-        for name in ("buyer", "fulfillment_details", "order_notes", "fulfillment_groups"):
-            if name in given:
-                value = getattr(req, name)
-                if value is None:
-                    inputs.pop(name, None)  # null clears; absence leaves it
-                else:
-                    inputs[name] = (
-                        value.model_dump(exclude_none=True)
-                        if hasattr(value, "model_dump")
-                        else value
-                    )
-        if "coupons" in given or "discounts" in given:
-            inputs["coupons"] = list(req.coupons or []) + list(
-                (req.discounts and req.discounts.codes) or []
-            )
-        if req.selected_fulfillment_options is not None:
-            chosen = [o.model_dump() for o in req.selected_fulfillment_options]
-            catalogue = items_by_id(s, row.merchant_id, [i["id"] for i in inputs["items"]])
-            engine.check_selection(chosen, inputs["items"], catalogue)
-            inputs["selected"] = chosen
-        inputs.pop("payment_error", None)
-        row.inputs = inputs
+        row.inputs = updated_inputs(s, row, req)
         body = self._render(s, row, status=None, at=at)
         return 200, body
 
@@ -458,7 +315,7 @@ class CheckoutService:
         *,
         at: datetime,
     ) -> tuple[int, dict[str, Any]]:
-        row = self._load(s, principal, session_id, lock=True)
+        row = load_session(s, principal, session_id, lock=True)
         if row.status in engine.TERMINAL | engine.HELD or at >= row.expires_at:
             raise _state_error("expired" if at >= row.expires_at else row.status, "completed")
         payment = req.payment_data
@@ -491,7 +348,7 @@ class CheckoutService:
         if req.buyer is not None:
             inputs["buyer"] = req.buyer.model_dump(exclude_none=True)
         if auth is not None and auth.outcome not in DETAILED_OUTCOMES:
-            return 200, self._not_authenticated(row, inputs, auth, at=at)
+            return 200, not_authenticated(row, inputs, auth, at=at)
         platform = platform_for_key(s, row.key_id)
         checkout = Checkout(
             tenant_id=principal.tenant_id,
@@ -513,11 +370,11 @@ class CheckoutService:
             with s.begin_nested():  # rolled back, all of it, when 3DS must come first
                 charge = handler.charge(s, checkout, payment_data, at=at, request_key=request_key)
         except AuthenticationRequired as need:
-            return 200, self._intervene(row, inputs, need.metadata, at=at)
+            return 200, intervene(row, inputs, need.metadata, at=at)
         inputs.pop("authentication", None)
-        body = self._reopened(row, inputs, at=at)
+        body = reopened(row, inputs, at=at)
         if charge.status == "declined":
-            return 200, self._declined(row, inputs, body, charge, at=at)
+            return 200, declined(row, inputs, body, charge, at=at)
         order = create_order(
             s, row, charge, handler_id=handler.id, order_notes=req.order_notes, at=at
         )
@@ -547,108 +404,6 @@ class CheckoutService:
         return 200, body
 
     @staticmethod
-    def _reopened(
-        row: CheckoutSessionRow, inputs: Mapping[str, Any], *, at: datetime
-    ) -> dict[str, Any]:
-        """The stored body without a past decline or a pending 3DS request (status kept)."""
-        body = copy.deepcopy(dict(row.body))
-        body["messages"] = [m for m in body["messages"] if m.get("code") != "payment_declined"]
-        body["updated_at"] = engine.iso(at)
-        if "buyer" in inputs:
-            body["buyer"] = inputs["buyer"]
-        if body["status"] == "authentication_required":
-            body["status"] = "ready_for_payment"
-            body["capabilities"]["interventions"].update(required=[], enforcement="conditional")
-        engine.show_intervention(body, inputs)
-        return body
-
-    @staticmethod
-    def _declined(
-        row: CheckoutSessionRow,
-        inputs: dict[str, Any],
-        body: dict[str, Any],
-        charge: Charge | None,
-        *,
-        at: datetime,
-        content: str | None = None,
-        param: str = "$.payment_data",
-    ) -> dict[str, Any]:
-        """A ``payment_declined`` session the buyer may retry (nothing was charged)."""
-        inputs["payment_error"] = {
-            "type": "error",
-            "code": "payment_declined",
-            "content_type": "plain",
-            "content": content
-            or (charge.message if charge is not None else "")
-            or "Your payment was declined. Please try a different payment method.",
-            "severity": "high",
-            "resolution": "recoverable",
-            "param": param,
-        }
-        body["messages"].append(inputs["payment_error"])
-        row.inputs, row.body, row.status, row.updated_at = inputs, body, body["status"], at
-        return body
-
-    def _not_authenticated(
-        self,
-        row: CheckoutSessionRow,
-        inputs: dict[str, Any],
-        auth: AuthenticationResultIn,
-        *,
-        at: datetime,
-    ) -> dict[str, Any]:
-        """3DS did not authenticate the buyer: decline, move nothing; a retry starts over."""
-        inputs.pop("authentication", None)
-        body = self._reopened(row, inputs, at=at)
-        reason = _NOT_AUTHENTICATED_TEXT.get(
-            auth.outcome, f"3-D Secure authentication failed ({auth.outcome})."
-        )
-        content = f"{reason} Nothing was charged; retry the authentication or use another card."
-        return self._declined(
-            row, inputs, body, None, at=at, content=content, param="$.authentication_result"
-        )
-
-    @staticmethod
-    def _intervene(
-        row: CheckoutSessionRow,
-        inputs: dict[str, Any],
-        metadata: Mapping[str, Any],
-        *,
-        at: datetime,
-    ) -> dict[str, Any]:
-        """Ask for 3DS (an agent that declared ``3ds``) or escalate to the buyer (others)."""
-        inputs.pop("payment_error", None)
-        asked = (inputs.get("capabilities") or {}).get("interventions") or {}
-        body = copy.deepcopy(dict(row.body))
-        body["messages"] = [m for m in body["messages"] if m.get("code") != "payment_declined"]
-        body["updated_at"] = engine.iso(at)
-        if "buyer" in inputs:
-            body["buyer"] = inputs["buyer"]
-        if "3ds" in (asked.get("supported") or []):
-            inputs["authentication"] = dict(metadata)
-            body["status"] = "authentication_required"
-        else:
-            inputs["escalation"] = {
-                "continue_url": f"{storefront(row.merchant_id)}/checkout/{row.id}",
-                "message": {
-                    "type": "error",
-                    "code": "intervention_required",
-                    "content_type": "plain",
-                    "content": "The card issuer requires 3-D Secure authentication, which this "
-                    "agent did not declare it can run. The buyer can finish the purchase on "
-                    "the merchant's site.",
-                    "severity": "high",
-                    "resolution": "requires_buyer_input",
-                    "param": engine.ESCALATION_PARAM,
-                },
-            }
-            body["status"] = "requires_escalation"
-            body["messages"].append(dict(inputs["escalation"]["message"]))
-        engine.show_intervention(body, inputs)
-        row.inputs, row.body, row.status, row.updated_at = inputs, body, body["status"], at
-        return body
-
-    @staticmethod
     def _short(row: CheckoutSessionRow, catalogue: Mapping[str, Item]) -> bool:
         for wanted in row.inputs["items"]:
             item = catalogue.get(wanted["id"])
@@ -661,7 +416,7 @@ class CheckoutService:
     def _cancel(
         self, s: Session, principal: Principal, session_id: str, req: CancelRequest, *, at: datetime
     ) -> tuple[int, dict[str, Any]]:
-        row = self._load(s, principal, session_id, lock=True)
+        row = load_session(s, principal, session_id, lock=True)
         if row.status in {"completed", "canceled", "complete_in_progress"}:
             raise _state_error(row.status, "canceled", status=405)
         inputs = dict(row.inputs)
@@ -673,4 +428,11 @@ class CheckoutService:
         return 200, body
 
 
-__all__ = ["ORDER_EVENTS_KEY", "AcpResponse", "CheckoutService", "RequestMeta"]
+__all__ = [
+    "ORDER_EVENTS_KEY",
+    "READERS",
+    "WRITERS",
+    "AcpResponse",
+    "CheckoutService",
+    "RequestMeta",
+]
