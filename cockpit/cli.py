@@ -1,8 +1,17 @@
-"""The ``cockpit`` command: serve, chat, keys, tenants, audit — plus each domain's commands.
+"""The ``cockpit`` command: the root app, where serve, chat, keys, tenants, audit, agents and
+each domain's commands are mounted.
+
+This is the CLI's composition root, the one CLI module that may import a domain
+(``tests/test_layout.py``), so the commands that reach into one live here: ``serve`` checks the
+agent specs against the knowledge collections, ``keys create`` binds a key to a payments
+merchant. The other command groups have a module each (:mod:`cockpit.cli_chat`,
+:mod:`cockpit.cli_audit`, :mod:`cockpit.cli_agents`); what commands share (consoles, settings,
+the host's database) is in :mod:`cockpit.cli_resources`.
 
 Start-up must stay fast (``cockpit --version`` and ``--help`` in well under half a second), so
-this module imports only typer at the top: settings, rich, the app and every domain are imported
-inside the command that needs them, and a domain's commands are mounted only when invoked.
+this module and the command modules it mounts import only typer at the top: settings, rich, the
+app and every domain are imported inside the command that needs them, and a domain's commands are
+mounted only when invoked.
 Every command fails by raising (:class:`CliFailure` or any exception); the one handler
 (:class:`cockpit.cli_errors.CliGroup`) turns that into one line on stderr and an exit code.
 """
@@ -11,22 +20,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import sys
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cockpit import __version__
+from cockpit.cli_agents import agents_app
+from cockpit.cli_audit import audit_app
+from cockpit.cli_chat import chat
 from cockpit.cli_errors import CliGroup
-from cockpit.exitcodes import CliFailure, ExitCode
+from cockpit.cli_resources import host_db, load_settings, out
+from cockpit.exitcodes import CliFailure
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from cockpit.audit import AuditLog
     from cockpit.config import Settings
 
 
@@ -42,13 +50,9 @@ keys_app = typer.Typer(
     help="API keys (host-side: needs the data dir / database).", no_args_is_help=True
 )
 tenants_app = typer.Typer(help="Tenants (host-side).", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log (host-side).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(audit_app, name="audit")
-agents_app = typer.Typer(
-    help="Agent specs: versions and aliases (host-side).", no_args_is_help=True
-)
 app.add_typer(agents_app, name="agents")
 
 #: Each domain's commands: ``cockpit <name>`` -> (module with a typer ``app``, its one-line help).
@@ -76,28 +80,6 @@ DOMAIN_CLIS: dict[str, tuple[str, str]] = {
         "Agent task evaluation (τ-bench style): suites, controls, reports.",
     ),
 }
-
-
-@cache
-def out() -> Console:
-    """The console for a command's output (stdout)."""
-    from rich.console import Console
-
-    return Console()
-
-
-@cache
-def err() -> Console:
-    """The console for notes and warnings (stderr); failures go through the error handler."""
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _settings(**overrides: Any) -> Settings:
-    from cockpit.config import Settings
-
-    return Settings(**overrides)
 
 
 def _version(value: bool) -> None:
@@ -178,7 +160,7 @@ def serve(
         overrides["port"] = port
     if demo is not None:
         overrides["demo"] = demo
-    settings = _settings(**overrides)
+    settings = load_settings(**overrides)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     _db, _keys, created = prepare(settings)
     try:
@@ -216,15 +198,8 @@ def serve(
     uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
-def _host_db(settings: Settings) -> Any:
-    """The host's database, migrated (host-side commands read it directly)."""
-    from cockpit.db.migrate import upgrade
-    from cockpit.db.session import Database
-
-    settings.ensure_data_dir()
-    db = Database(settings.resolved_database_url)
-    upgrade(db)
-    return db
+# After serve: ``cockpit --help`` lists commands in the order they are registered.
+app.command()(chat)
 
 
 def _merchant_lookup(db: Any) -> Any:
@@ -254,7 +229,7 @@ def keys_create(
         raise typer.BadParameter(
             f"must be one of {', '.join(x.value for x in Role)}", param_hint="--role"
         ) from None
-    db = _host_db(_settings())
+    db = host_db(load_settings())
     # The same binding rules as POST /v1/keys: a merchant of this tenant, merchant/shopper keys only.
     # The check comes from the payments domain's light module, not cockpit.app (~8 s to import).
     keys = KeyService(db, merchant_exists=_merchant_lookup(db))
@@ -272,7 +247,7 @@ def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant.
     from cockpit.tenancy.keys import KeyService
 
     table = Table("id", "tenant", "role", "name", "created", "revoked")
-    for k in KeyService(_host_db(_settings())).list_keys(tenant):
+    for k in KeyService(host_db(load_settings())).list_keys(tenant):
         table.add_row(
             k.id,
             k.tenant_id,
@@ -289,14 +264,14 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key at once (every worker refuses it on the next request)."""
     from cockpit.tenancy.keys import KeyService
 
-    KeyService(_host_db(_settings())).revoke(key_id)
+    KeyService(host_db(load_settings())).revoke(key_id)
     out().print(f"revoked {key_id}")
 
 
 @keys_app.command("admin")
 def keys_admin() -> None:
     """Print the bootstrap platform admin key kept in the data dir (host only)."""
-    path = _settings().data_dir / "admin.key"
+    path = load_settings().data_dir / "admin.key"
     if not path.exists():
         raise CliFailure(f"no admin key at {path}; run `cockpit serve` once first")
     print(path.read_text().strip())
@@ -307,263 +282,8 @@ def tenants_create(tenant_id: str, name: Annotated[str | None, typer.Option()] =
     """Create a tenant."""
     from cockpit.tenancy.keys import KeyService
 
-    KeyService(_host_db(_settings())).ensure_tenant(tenant_id, name=name)
+    KeyService(host_db(load_settings())).ensure_tenant(tenant_id, name=name)
     out().print(f"tenant {tenant_id} ready")
-
-
-def _audit_log(settings: Settings, db: Any = None) -> AuditLog:
-    from cockpit.audit import AuditKeyError, AuditLog, keyring_for
-
-    try:
-        keys = keyring_for(settings.resolved_database_url, settings)
-    except AuditKeyError as exc:
-        raise CliFailure(f"{exc.message} ({exc.code})", ExitCode.BAD_INPUT) from None
-    return AuditLog(db or _host_db(settings), keys=keys)
-
-
-@audit_app.command("verify")
-def audit_verify(
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
-    anchor: Annotated[
-        Path | None,
-        typer.Option(help="A head saved by `cockpit audit head`: the chain must still hold it."),
-    ] = None,
-) -> None:
-    """Verify hash chains with the audit key; exit 1 if any record was edited or removed."""
-    from pydantic import ValidationError
-    from rich.markup import escape
-
-    from cockpit.audit import SignedHead
-    from cockpit.tenancy.keys import KeyService
-
-    console = out()
-    settings = _settings()
-    db = _host_db(settings)
-    log = _audit_log(settings, db)
-    head: SignedHead | None = None
-    if anchor is not None:
-        try:
-            head = SignedHead.model_validate_json(anchor.read_text())
-        except (OSError, ValidationError) as exc:
-            raise CliFailure(
-                f"cannot read the anchor {anchor}: {exc}", ExitCode.BAD_INPUT
-            ) from None
-        tenant = tenant or head.tenant
-    tenants = [tenant] if tenant else KeyService(db).list_tenants()
-    bad = 0
-    for t in tenants:
-        r = log.verify(t, anchor=head)
-        if r.ok:
-            legacy = f" ({r.legacy} unkeyed, sealed)" if r.legacy else ""
-            anchored = f", holds the anchor at record {head.seq}" if head else ""
-            console.print(f"[green]ok[/]   {t}: {r.records} records{legacy}{anchored}")
-        else:
-            bad += 1
-            where = f" at record {r.at_seq}" if r.at_seq is not None else ""
-            console.print(
-                f"[red]FAIL[/] {t}: {escape(r.problem or '')}{where}"
-                f" ({r.records} verified before it)"
-            )
-    if bad:
-        raise CliFailure(f"{bad} of {len(tenants)} audit chains do not verify")
-
-
-@audit_app.command("head")
-def audit_head(tenant: Annotated[str, typer.Option()]) -> None:
-    """Print the chain's signed head (JSON); save it elsewhere and pass it to `verify --anchor`."""
-    print(_audit_log(_settings()).head(tenant).model_dump_json())
-
-
-@audit_app.command("seal")
-def audit_seal(tenant: Annotated[str, typer.Option()]) -> None:
-    """Append a keyed record, so a chain of unkeyed (pre-key) records is sealed by the key."""
-    seq = _audit_log(_settings()).record(tenant, kind="audit_sealed", actor="cli", subject=tenant)
-    out().print(f"{tenant}: sealed at record {seq}")
-
-
-@audit_app.command("rotate-key")
-def audit_rotate_key() -> None:
-    """Put a new key first in the generated key file; older keys stay to verify older records."""
-    from cockpit.audit.keys import key_file, rotate_key_file
-
-    settings = _settings()
-    if settings.audit_keys is not None:
-        raise CliFailure(
-            "COCKPIT_AUDIT_KEYS is set: rotate by putting a new kid:secret first",
-            ExitCode.BAD_INPUT,
-        )
-    path = key_file(settings, settings.resolved_database_url)
-    out().print(f"new audit key {rotate_key_file(path)} in {path}")
-
-
-@audit_app.command("export")
-def audit_export(tenant: Annotated[str, typer.Option()]) -> None:
-    """Write a tenant's chain as JSON lines to stdout."""
-    for rec in _audit_log(_settings()).export(tenant):
-        sys.stdout.write(json.dumps(rec) + "\n")
-
-
-def _registry(settings: Settings) -> Any:
-    from cockpit.discovery import builtin_agent_dirs, load_tools
-    from cockpit.specs.registry import SpecRegistry, load_builtin_specs
-    from cockpit.toolkit import default_registry
-
-    load_tools(settings, default_registry)
-    return SpecRegistry(
-        _host_db(settings), default_registry, load_builtin_specs(builtin_agent_dirs(settings))
-    )
-
-
-@agents_app.command("list")
-def agents_list(
-    tenant: Annotated[str, typer.Option(help="Tenant whose view to show.")] = "demo",
-) -> None:
-    """Agents a tenant can use, with the version each id resolves to."""
-    from rich.table import Table
-
-    table = Table("id", "name", "version", "source", "model", "aliases")
-    for r in _registry(_settings()).agents(tenant):
-        table.add_row(
-            r.spec.id, r.spec.name, str(r.version), r.source, r.spec.model, ",".join(r.aliases)
-        )
-    out().print(table)
-
-
-@agents_app.command("submit")
-def agents_submit(path: Path, tenant: Annotated[str, typer.Option()]) -> None:
-    """Validate a spec file and store it as a new immutable version."""
-    from cockpit.specs.spec import load_spec_file
-    from cockpit.tenancy.keys import KeyService
-
-    settings = _settings()
-    spec = load_spec_file(path)
-    registry = _registry(settings)
-    KeyService(_host_db(settings)).ensure_tenant(tenant)
-    version = registry.create_version(tenant, spec, created_by="cli")
-    out().print(f"{spec.id} version {version} stored")
-
-
-@agents_app.command("versions")
-def agents_versions(agent_id: str, tenant: Annotated[str, typer.Option()]) -> None:
-    """Versions of a tenant's agent."""
-    for version, digest, created in _registry(_settings()).versions(tenant, agent_id):
-        out().print(f"v{version}  {digest[:12]}  {created:%Y-%m-%d %H:%M}")
-
-
-@agents_app.command("alias")
-def agents_alias(
-    agent_id: str,
-    alias: str,
-    version: int,
-    tenant: Annotated[str, typer.Option()],
-    force: Annotated[
-        bool, typer.Option("--force", help="Publish to live past the eval gate (audited).")
-    ] = False,
-    reason: Annotated[str | None, typer.Option(help="Why the gate is forced.")] = None,
-) -> None:
-    """Point an alias (live, canary) at a version: publish or roll back.
-
-    ``live`` moves through the eval gate, as over the API: a passing eval run of that spec's
-    hash (reused or run now), or ``--force --reason`` (the host's operator is an admin).
-    """
-    import asyncio
-
-    from cockpit.discovery import eval_runner
-    from cockpit.specs.evalruns import EvalService
-
-    settings = _settings()
-    try:
-        registry = _registry(settings)
-        if alias == "live":
-            db = _host_db(settings)
-            gate = EvalService(db, registry, eval_runner(settings))
-            record = asyncio.run(
-                gate.publish(
-                    _audit_log(settings, db),
-                    tenant,
-                    agent_id,
-                    version,
-                    actor="cli",
-                    created_by="cli",
-                    force=force,
-                    reason=reason,
-                )
-            )
-            out().print(f"eval gate: {record['decision']}")
-        registry.set_alias(tenant, agent_id, alias, version)
-    except Exception as exc:
-        if getattr(exc, "code", None) == "eval_gate_failed":
-            err().print(json.dumps(getattr(exc, "details", {}), indent=2, default=str))
-        raise
-    out().print(f"{agent_id}@{alias} -> v{version}")
-
-
-@agents_app.command("rollback")
-def agents_rollback(
-    agent_id: str,
-    alias: str,
-    tenant: Annotated[str, typer.Option()],
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the alias history).")] = None,
-) -> None:
-    """Move an alias back to where it pointed before its last move (no eval gate runs)."""
-    settings = _settings()
-    version, gate = _registry(settings).rollback(tenant, agent_id, alias, by="cli", reason=reason)
-    _audit_log(settings).record(
-        tenant,
-        kind="agent_alias_rolled_back",
-        actor="cli",
-        subject=agent_id,
-        payload={"alias": alias, "version": version, "from": gate["rolled_back_from"]},
-    )
-    out().print(f"{agent_id}@{alias} -> v{version} (was v{gate['rolled_back_from']})")
-
-
-@app.command()
-def chat(
-    url: Annotated[
-        str | None, typer.Option(help="Server URL (default COCKPIT_SERVER_URL).")
-    ] = None,
-    key: Annotated[
-        str | None, typer.Option(help="API key (default COCKPIT_API_KEY or the host's demo key).")
-    ] = None,
-    assistant: Annotated[str | None, typer.Option(help="Assistant id.")] = None,
-    thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
-    message: Annotated[
-        list[str] | None, typer.Option("--message", "-m", help="Send these turns and exit.")
-    ] = None,
-    approve: Annotated[
-        str | None, typer.Option(help="Answer approvals without asking: approve | reject.")
-    ] = None,
-) -> None:
-    """Chat with an agent team: streams replies, shows approval requests and asks for a decision."""
-    from cockpit.chat import ChatSession
-
-    settings = _settings()
-    api_key, source = _chat_key(settings, key)
-    session = ChatSession(url or settings.server_url, api_key, console=out(), auto_approval=approve)
-    try:
-        code = session.run(assistant=assistant, thread_id=thread, turns=message)
-    except CliFailure as failure:
-        if failure.code is not ExitCode.AUTH:
-            raise
-        raise CliFailure(f"{failure.message} (the key came from {source})", failure.code) from None
-    if code:
-        raise typer.Exit(code)
-
-
-def _chat_key(settings: Settings, key: str | None) -> tuple[str, str]:
-    """The key ``cockpit chat`` sends and where it came from (said when the server refuses it)."""
-    if key:
-        return key, "--key"
-    if settings.api_key:
-        return settings.api_key, "COCKPIT_API_KEY"
-    path: Path = settings.data_dir / "demo.key"
-    if path.exists():
-        return path.read_text().strip(), str(path)
-    raise CliFailure(
-        "no API key: pass --key, set COCKPIT_API_KEY, or run `cockpit serve` on this host",
-        ExitCode.BAD_INPUT,
-    )
 
 
 def _present(module_name: str) -> bool:
