@@ -10,7 +10,9 @@ is warmed with the simulator's history so the entity graph has content.
 What lives where: the velocity windows, entity graph and merchant statistics
 are in memory (rebuilt from traffic); every scoring result is in the database
 (``fraud_scores``), which is what explanations read and what keeps a retried
-transaction from counting twice, across restarts and workers alike.
+transaction from counting twice, across restarts and workers alike. Replaying, refusing or
+storing each id is :mod:`tools.fraud.stored_scoring`; explaining a stored score, by the model
+version that scored it, is :mod:`tools.fraud.explanations`. :class:`FraudService` inherits both.
 
 Ownership: a stored score belongs to the merchant of the scored payment (its
 ``merchant_id``, a column of ``fraud_scores`` since the table exists, so no new column).
@@ -25,44 +27,37 @@ key's graph view names only entities its merchant's traffic carried
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-from sqlalchemy.exc import IntegrityError
-
 from cockpit.config import Settings
 from cockpit.db.session import Database
-from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
+from cockpit.errors import CockpitError, NotFound, ValidationFailed
 from cockpit.settle import settle
 from cockpit.toolkit.ids import check_id
-from tools.fraud import store
 from tools.fraud.batching import Outcome, ScoreQueues
 from tools.fraud.blocks import Blocked, active_blocks
 from tools.fraud.blocks import blocked_runs as _blocked_runs
 from tools.fraud.demo import DEMO_CUSTOMERS_KEY
+from tools.fraud.explanations import ModelLoader, StoredExplanations
 from tools.fraud.features import FeatureEngine, label_events
 from tools.fraud.graph_view import Sightings, merchant_view
 from tools.fraud.merchant_stats import MerchantStats, merchant_report
 from tools.fraud.model import FraudModel
 from tools.fraud.registry import ModelRegistry, default_root
 from tools.fraud.schema import ENTITY_KINDS, Transaction
-from tools.fraud.scoring import FraudScorer, ScoreResult, contributions, entity_keys
+from tools.fraud.scoring import FraudScorer, ScoreResult, entity_keys
 from tools.fraud.simulator import SeedCustomer, SimConfig, frame_to_transactions, simulate
 from tools.fraud.starter import install_starter
+from tools.fraud.stored_scoring import StoredScoring
 from tools.fraud.training import train_from_simulator
 
 DEMO_SIM = SimConfig(n_customers=1500, days=45)
 
 
-ModelLoader = Callable[[str], FraudModel]
-"""Loads a model version (the registry's ``load``), to explain scores of an older model."""
-
-
-class FraudService:
+class FraudService(StoredScoring, StoredExplanations):
     """Thread-safe façade over one tenant's :class:`FraudScorer`, with every score stored.
 
     Scoring is idempotent per transaction id: an id already in the tenant's score store
@@ -194,169 +189,7 @@ class FraudService:
 
         return self._decide(db, txns, run, param=lambda _i: "", merchant_ids=merchant_ids)
 
-    def _decide(
-        self,
-        db: Database,
-        txns: Sequence[Transaction],
-        run: Callable[[list[Transaction]], list[ScoreResult]],
-        *,
-        param: Callable[[int], str],
-        merchant_id: str | None = None,
-        merchant_ids: Sequence[str | None] | None = None,
-    ) -> list[dict[str, Any] | CockpitError]:
-        """Replay stored ids, score the rest and store them: one DB transaction (two if another
-        worker stored one of the ids between our read and our write).
-
-        ``param(i)`` prefixes the field names of item ``i`` in errors. A payment of a merchant
-        other than ``merchant_id`` (when set) refuses the whole call before anything is read.
-        A replay never crosses merchants: the merchant is part of the inputs' fingerprint.
-
-        With ``merchant_ids`` (one binding per item) the items are independent requests: an
-        item's error is its outcome instead of being raised, and the other items go on.
-        """
-        each = merchant_ids is not None
-        out: list[dict[str, Any] | CockpitError] = [{} for _ in txns]
-        failed: set[int] = set()
-
-        def fail(i: int, exc: CockpitError) -> None:
-            if not each:
-                raise exc
-            out[i] = exc
-            failed.add(i)
-
-        for i, t in enumerate(txns):
-            bound = merchant_ids[i] if merchant_ids is not None else merchant_id
-            if bound is not None and t.merchant_id != bound:
-                fail(
-                    i,
-                    NotFound(
-                        f"no merchant {t.merchant_id!r}",
-                        code="merchant_not_found",
-                        param=f"{param(i)}merchant_id",
-                    ),
-                )
-        fps = [store.fingerprint(t) for t in txns]
-        fresh: list[int] = []
-        results: list[ScoreResult] = []
-        wire: list[dict[str, Any]] = []
-        rows: list[store.NewScore] = []
-        with self._lock:
-            try:
-                # A plain connection, not a tenant session: the store's statements are Core and
-                # name the tenant themselves (see tools.fraud.store).
-                with db.engine.begin() as conn:
-                    asked = [t.txn_id for i, t in enumerate(txns) if i not in failed]
-                    prior = store.find(conn, self.tenant_id, asked) if asked else {}
-                    for i, (t, fp) in enumerate(zip(txns, fps, strict=True)):
-                        if i in failed:
-                            continue
-                        if t.txn_id in prior:  # all checked before anything is scored
-                            try:
-                                out[i] = _replay(t.txn_id, fp, prior[t.txn_id], f"{param(i)}txn_id")
-                            except Conflict as exc:
-                                fail(i, exc)
-                        else:
-                            fresh.append(i)
-                    if not fresh:
-                        return out
-                    results = run([txns[i] for i in fresh])
-                    wire = [r.to_dict() for r in results]
-                    rows = [self._row(txns[i], fps[i], w) for i, w in zip(fresh, wire, strict=True)]
-                    store.add(conn, self.tenant_id, rows)
-                won: dict[str, store.PriorScore] = {}
-            except IntegrityError:
-                won = self._store_missing(db, rows)
-            self.scorer.forget(r.txn_id for r in rows)  # the store holds them now
-            for i, res, w in zip(fresh, results, wire, strict=True):
-                t = txns[i]
-                if t.txn_id in won:  # another worker stored it first: its result stands
-                    try:
-                        out[i] = _replay(t.txn_id, fps[i], won[t.txn_id], f"{param(i)}txn_id")
-                    except Conflict as exc:
-                        fail(i, exc)
-                    continue
-                self._account(t, res)
-                out[i] = {**w, "replayed": False}
-        return out
-
-    def _row(self, txn: Transaction, fp: str, result: dict[str, Any]) -> store.NewScore:
-        values = self.scorer.model_values(txn.txn_id)  # None if scoring failed (fail closed)
-        features = {} if values is None else store.feature_map(self.model.feature_names, values)
-        return store.NewScore(
-            txn_id=txn.txn_id,
-            merchant_id=txn.merchant_id,
-            fingerprint=fp,
-            result=result,
-            model_version=self.model.version,
-            features=features,
-        )
-
-    def _store_missing(
-        self, db: Database, rows: list[store.NewScore]
-    ) -> dict[str, store.PriorScore]:
-        """Store the rows no other worker stored meanwhile; returns the ones it did store."""
-        with db.engine.begin() as conn:
-            won = store.find(conn, self.tenant_id, [r.txn_id for r in rows])
-            store.add(conn, self.tenant_id, [r for r in rows if r.txn_id not in won])
-        return won
-
     # ---- reading -----------------------------------------------------------------
-    def explain(
-        self, db: Database, txn_id: str, *, merchant_id: str | None = None
-    ) -> dict[str, Any]:
-        """The stored result, and every feature's value and contribution to the log-odds.
-
-        With ``merchant_id`` (the caller's binding) another merchant's score is not found,
-        exactly like a transaction never scored: its existence is not revealed.
-        """
-        rec = store.load(db, self.tenant_id, txn_id)
-        if rec is None or (merchant_id is not None and rec.merchant_id != merchant_id):
-            raise NotFound(
-                f"no scored transaction {txn_id!r}", code="transaction_not_found", param="txn_id"
-            )
-        out: dict[str, Any] = {
-            "txn_id": rec.txn_id,
-            "merchant_id": rec.merchant_id,
-            "scored_at": rec.created_at,
-            "model_version": rec.model_version,
-            "result": rec.result,
-        }
-        model = self._model_for(rec.model_version)
-        if model is None or not rec.features or not set(model.feature_names) <= set(rec.features):
-            why = (
-                "scoring failed, so no features were computed"
-                if not rec.features
-                else f"model {rec.model_version} that scored it is not available here"
-            )
-            return {
-                **out,
-                "base_log_odds": None,
-                "margin": None,
-                "features": [
-                    {"feature": k, "value": v, "contribution": None}
-                    for k, v in rec.features.items()
-                ],
-                "note": f"feature contributions unavailable: {why}",
-            }
-        values = np.array([_nan(rec.features[n]) for n in model.feature_names], dtype=np.float64)
-        base, margin, rows = contributions(model, values)
-        return {**out, "base_log_odds": base, "margin": margin, "features": rows}
-
-    def _model_for(self, version: str | None) -> FraudModel | None:
-        """The model that scored a stored result: the live one, or an older registry version.
-        An unversioned model (tests, benchmarks: never saved) is taken to be the live one."""
-        if version == self.model.version:
-            return self.model
-        if version is None or self._models is None:
-            return None
-        with self._older_lock:
-            if version not in self._older:
-                try:
-                    self._older[version] = self._models(version)
-                except CockpitError:
-                    self._older[version] = None
-            return self._older[version]
-
     def report_fraud(self, customer_id: str, *, ts: float) -> None:
         with self._lock:
             self.scorer.engine.report_label(customer_id, ts=ts)
@@ -437,22 +270,6 @@ def _unique(txns: Sequence[Transaction]) -> None:
 def _results(outcomes: list[dict[str, Any] | CockpitError]) -> list[dict[str, Any]]:
     """The results of a call that raises its errors (so every outcome is a result)."""
     return [o for o in outcomes if isinstance(o, dict)]
-
-
-def _replay(txn_id: str, fp: str, prior: store.PriorScore, param: str) -> dict[str, Any]:
-    """The stored result for a retry with the same inputs; 409 for different ones."""
-    if prior.fingerprint != fp:
-        raise Conflict(
-            f"transaction {txn_id!r} was already scored with different details; "
-            "a transaction id is scored once — send a new txn_id for a new payment",
-            code="txn_already_scored",
-            param=param,
-        )
-    return {**prior.result, "replayed": True}
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
 
 
 DEMO_TENANT = "demo"  # the composition root's demo tenant (cockpit.app.DEMO_TENANT)
