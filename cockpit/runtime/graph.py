@@ -8,56 +8,43 @@ node enforces policy, pauses for approval with ``interrupt()``, runs tools
 exactly once, and performs handoffs (``transfer_to_<agent>``) the spec allows.
 Nodes return partial state updates; the thread's state lives in the
 checkpointer, so a thread survives a server restart.
+
+A :class:`Team` (:mod:`cockpit.runtime.team`) holds the agents and what they need to run;
+each tool call the ``tools`` node receives goes through policy, approval and the executor
+in :mod:`cockpit.runtime.tool_calls`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import interrupt
-from sqlalchemy import bindparam, select
 
-from cockpit.audit.log import AuditLog
-from cockpit.db.base import utcnow
-from cockpit.db.session import Database
-from cockpit.errors import (
-    CockpitError,
-    ModelBehaviorError,
-    PermissionDenied,
-    PolicyViolation,
-    UserError,
-)
+from cockpit.errors import ModelBehaviorError, PolicyViolation
 from cockpit.guardrails.redact import redact_text
 from cockpit.models import call_timeout_s
-from cockpit.observability.metrics import metrics
-from cockpit.runtime.execution import run_ended
-from cockpit.runtime.executor import error_result, execute, precheck, validate_args
-from cockpit.runtime.policy import RateLimiter, check_allowed, check_call
-from cockpit.runtime.records import ApprovalRecord
-from cockpit.runtime.streaming import REDACT_KEY
-from cockpit.specs.spec import AgentSpec
+from cockpit.runtime.team import (
+    HANDOFF_PREFIX,
+    ModelFactory,
+    Team,
+    bound_schemas,
+    check_assistant,
+    reachable,
+    tool_schema,
+)
+from cockpit.runtime.tool_calls import approval_id, audit_refusal, refusal, run_tool
 from cockpit.tenancy import rights
-from cockpit.tenancy.models import Tenant
 from cockpit.tenancy.principal import Principal, Role
-from cockpit.toolkit.registry import ToolContext, ToolRegistry
 
-HANDOFF_PREFIX = "transfer_to_"
 STATE_VERSION = 1
-_ALLOWLIST = select(Tenant.tool_allowlist).where(Tenant.id == bindparam("tenant"))
-
-ModelFactory = Callable[[AgentSpec, list[dict[str, Any]]], Runnable[Any, Any]]
-"""Builds an agent's chat model with the given tool schemas bound."""
 
 
 class TeamState(TypedDict, total=False):
@@ -74,89 +61,6 @@ def _principal(config: RunnableConfig) -> Principal:
         key_id=c.get("key_id", "system"),
         merchant_id=c.get("merchant_id"),
     )
-
-
-def check_assistant(principal: Principal, spec: AgentSpec) -> None:
-    """Refuse a key whose role the assistant's spec does not admit (403 ``assistant_not_allowed``)."""
-    if not rights.permits(principal, spec.roles):
-        raise PermissionDenied(
-            f"assistant {spec.id!r} is not available to a {principal.role.value} key",
-            code="assistant_not_allowed",
-            param="assistant_id",
-        )
-
-
-def tool_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": parameters},
-    }
-
-
-def _handoff_schema(target: AgentSpec) -> dict[str, Any]:
-    return tool_schema(
-        HANDOFF_PREFIX + target.id.replace("-", "_"),
-        f"Transfer the conversation to {target.name}: {target.description}",
-        {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []},
-    )
-
-
-def bound_schemas(
-    spec: AgentSpec, specs: Mapping[str, AgentSpec], registry: ToolRegistry
-) -> list[dict[str, Any]]:
-    """The tools an agent's model is bound with: its registered tools, then one handoff per
-    agent of ``specs`` it may hand to (the runtime, the planner evaluation and tests alike)."""
-    tools = [registry.get(t.name) for t in spec.tools if t.name in registry]
-    schemas = [tool_schema(tool.name, tool.description, tool.json_schema()) for tool in tools]
-    return schemas + [_handoff_schema(specs[h]) for h in spec.handoffs if h in specs]
-
-
-@dataclass
-class Team:
-    """The agents one assistant can reach, and what they need to run."""
-
-    entry: str
-    """Agent that takes the first turn."""
-    specs: dict[str, AgentSpec]
-    """Every agent reachable from the entry through handoffs."""
-    registry: ToolRegistry
-    db: Database
-    audit: AuditLog
-    model_factory: ModelFactory
-    extras: dict[str, Any] = field(default_factory=dict)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    _models: dict[str, Runnable[Any, Any]] = field(default_factory=dict)
-
-    def spec(self, agent_id: str | None) -> AgentSpec:
-        return self.specs[agent_id or self.entry]
-
-    def handoff_target(self, spec: AgentSpec, tool_name: str) -> AgentSpec | None:
-        wanted = tool_name.removeprefix(HANDOFF_PREFIX)
-        for target in spec.handoffs:
-            if target.replace("-", "_") == wanted and target in self.specs:
-                return self.specs[target]
-        return None
-
-    def model(self, spec: AgentSpec) -> Runnable[Any, Any]:
-        bound = self._models.get(spec.id)
-        if bound is None:
-            schemas = bound_schemas(spec, self.specs, self.registry)
-            # The agent id rides in the call metadata so usage is attributed per agent; the
-            # redaction flag, so streamed tokens are redacted like the reply they make up.
-            bound = self.model_factory(spec, schemas).with_config(
-                metadata={
-                    "cockpit_agent_id": spec.id,
-                    REDACT_KEY: spec.guardrails.redact_pii,
-                }
-            )
-            self._models[spec.id] = bound
-        return bound
-
-    def tenant_allowlist(self, tenant_id: str) -> list[str] | None:
-        """The tools the tenant enabled (None: all), read at every call so a change holds at once."""
-        with self.db.engine.connect() as conn:
-            found: list[str] | None = conn.execute(_ALLOWLIST, {"tenant": tenant_id}).scalar()
-        return found
 
 
 def build_graph(
@@ -223,7 +127,7 @@ def build_graph(
                     code="invalid_tool_call",
                     param=name,
                 )
-                out.append(_refusal(bad.get("id") or f"invalid_call_{i}", name, exc))
+                out.append(refusal(bad.get("id") or f"invalid_call_{i}", name, exc))
             for call in reply.tool_calls:
                 exc = ModelBehaviorError(
                     f"{call['name']} was not run: another call in the same reply could not be "
@@ -231,7 +135,7 @@ def build_graph(
                     code="tool_call_not_run",
                     param=call["name"],
                 )
-                out.append(_refusal(call.get("id") or call["name"], call["name"], exc))
+                out.append(refusal(call.get("id") or call["name"], call["name"], exc))
             return out
 
         history = list(state.get("messages", []))
@@ -269,7 +173,7 @@ def build_graph(
             name = call["name"]
             if i >= spec.guardrails.max_tool_calls_per_turn:
                 out.append(
-                    _refusal(
+                    refusal(
                         call_id,
                         name,
                         PolicyViolation("too many tool calls in one turn", code="tool_call_limit"),
@@ -286,8 +190,8 @@ def build_graph(
                         code="handoff_not_allowed",
                         param="tool",
                     )
-                    _audit_refusal(team, principal, spec, thread_id, name, call["args"], exc)
-                    out.append(_refusal(call_id, name, exc))
+                    audit_refusal(team, principal, spec, thread_id, name, call["args"], exc)
+                    out.append(refusal(call_id, name, exc))
                     continue
                 update["active_agent"] = target.id
                 team.audit.record(
@@ -306,7 +210,7 @@ def build_graph(
                 )
                 continue
             out.append(
-                _run_tool(team, spec, principal, thread_id, conf, call_id, name, call["args"])
+                run_tool(team, spec, principal, thread_id, conf, call_id, name, call["args"])
             )
         update["messages"] = out
         return update
@@ -347,272 +251,6 @@ def _steps_this_turn(messages: Sequence[AnyMessage]) -> int:
         if isinstance(msg, AIMessage):
             steps += 1
     return steps
-
-
-def _refusal(call_id: str, name: str, exc: CockpitError) -> ToolMessage:
-    return ToolMessage(
-        content=json.dumps(error_result(exc)), tool_call_id=call_id, name=name, status="error"
-    )
-
-
-def _audit_refusal(
-    team: Team,
-    principal: Principal,
-    spec: AgentSpec,
-    thread_id: str,
-    name: str,
-    args: dict[str, Any],
-    exc: CockpitError,
-) -> None:
-    team.audit.record(
-        principal.tenant_id,
-        kind="policy_refusal",
-        actor=f"agent:{spec.id}",
-        subject=thread_id,
-        payload={"tool": name, "args": args, "code": exc.code, "message": exc.message},
-    )
-
-
-def approval_id(thread_id: str, call_id: str) -> str:
-    return "apr_" + hashlib.sha256(f"{thread_id}:{call_id}".encode()).hexdigest()[:24]
-
-
-def _run_tool(
-    team: Team,
-    spec: AgentSpec,
-    principal: Principal,
-    thread_id: str,
-    conf: dict[str, Any],
-    call_id: str,
-    name: str,
-    raw_args: dict[str, Any],
-) -> ToolMessage:
-    tool = team.registry.get(name) if name in team.registry else None
-    allowlist = team.tenant_allowlist(principal.tenant_id)
-    try:
-        tool = check_allowed(
-            spec, tool, name, raw_args, principal=principal, tenant_allowlist=allowlist
-        )
-        # Policy reads the validated, coerced arguments: exactly what the tool will receive.
-        args = validate_args(tool, raw_args)
-        decision = check_call(
-            spec,
-            tool,
-            name,
-            args.model_dump(mode="python"),
-            tenant_id=principal.tenant_id,
-            limiter=team.limiter,
-        )
-    except CockpitError as exc:
-        _audit_refusal(team, principal, spec, thread_id, name, raw_args, exc)
-        return _refusal(call_id, name, exc)
-
-    if decision.needs_approval:
-        apr = approval_id(thread_id, call_id)
-        if not _approval_recorded(team, principal, apr):
-            # Before a human is asked: a call that cannot succeed is refused with its reason.
-            # (On a resume the approval is on record and the write path checks again.)
-            refused = precheck(
-                tool,
-                args,
-                _tool_context(team, principal, thread_id, call_id),
-                audit=team.audit,
-                agent_id=spec.id,
-            )
-            if refused is not None:
-                return ToolMessage(
-                    content=json.dumps(refused.result, default=str),
-                    tool_call_id=call_id,
-                    name=name,
-                    status="error",
-                )
-        request = {
-            "type": "approval_request",
-            "approval_id": apr,
-            "thread_id": thread_id,
-            "agent": spec.id,
-            "tool": name,
-            "args": args.model_dump(mode="json"),
-            "amount": decision.amount,
-            "currency": decision.currency,
-            "reason": decision.reason,
-            "requested_by": principal.key_id,
-        }
-        requester = _open_approval(
-            team, principal, spec, thread_id, conf.get("run_id"), apr, name, request
-        )
-        answer = interrupt(request)
-        action, edited, note = _parse_decision(answer)
-        resumer = conf.get("key_id", "system")
-        _close_approval(team, principal, apr, action, edited, note, resumer)
-        # The write runs for the key whose request caused it, whoever approved it: an
-        # approver's wider rights never widen what the requester's call may touch.
-        principal = requester
-        if action == "reject":
-            return ToolMessage(
-                content=json.dumps({"rejected": True, "approval_id": apr, "reason": note or ""}),
-                tool_call_id=call_id,
-                name=name,
-                status="error",
-            )
-        if action == "edit":
-            merged = {**args.model_dump(mode="json"), **(edited or {})}
-            try:
-                check_allowed(
-                    spec, tool, name, merged, principal=principal, tenant_allowlist=allowlist
-                )
-                args = validate_args(tool, merged)
-                check_call(
-                    spec,
-                    tool,
-                    name,
-                    args.model_dump(mode="python"),
-                    tenant_id=principal.tenant_id,
-                    limiter=RateLimiter(),
-                )
-            except CockpitError as exc:
-                _audit_refusal(team, principal, spec, thread_id, name, merged, exc)
-                return _refusal(call_id, name, exc)
-
-    ctx = _tool_context(team, principal, thread_id, call_id)
-    outcome = execute(
-        tool, args, ctx, audit=team.audit, agent_id=spec.id, screen=spec.guardrails.injection_screen
-    )
-    # A human may have edited the arguments: the message says what actually ran.
-    executed = args.model_dump(mode="json")
-    return ToolMessage(
-        content=json.dumps(outcome.result, default=str),
-        tool_call_id=call_id,
-        name=name,
-        status="success" if outcome.ok else "error",
-        additional_kwargs={"executed_args": executed} if executed != raw_args else {},
-    )
-
-
-def _tool_context(team: Team, principal: Principal, thread_id: str, call_id: str) -> ToolContext:
-    return ToolContext(
-        principal=principal,
-        db=team.db,
-        thread_id=thread_id,
-        tool_call_id=call_id,
-        idempotency_key=f"{thread_id}:{call_id}",
-        extras=team.extras,
-        cancelled=run_ended(),
-    )
-
-
-def _approval_recorded(team: Team, principal: Principal, apr: str) -> bool:
-    with team.db.tenant_session(principal.tenant_id) as s:
-        found = s.scalars(select(ApprovalRecord.id).where(ApprovalRecord.id == apr)).first()
-    return found is not None
-
-
-def _parse_decision(answer: Any) -> tuple[str, dict[str, Any] | None, str | None]:
-    if answer is True or answer == "approve":
-        return "approve", None, None
-    if answer is False or answer == "reject":
-        return "reject", None, None
-    if isinstance(answer, dict):
-        action = str(answer.get("action", "")).lower()
-        if action in {"approve", "edit", "reject"}:
-            edited = answer.get("args")
-            return action, edited if isinstance(edited, dict) else None, answer.get("reason")
-    raise UserError(
-        "resume with {'action': 'approve'|'edit'|'reject', 'args': {...}}",
-        code="invalid_resume",
-        param="command.resume",
-    )
-
-
-def _open_approval(
-    team: Team,
-    principal: Principal,
-    spec: AgentSpec,
-    thread_id: str,
-    run_id: str | None,
-    apr: str,
-    tool: str,
-    request: dict[str, Any],
-) -> Principal:
-    """Record the pending approval once; returns the principal whose request caused it."""
-    with team.db.tenant_session(principal.tenant_id) as s:
-        existing = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
-        if existing is not None:
-            # A resume re-runs this node under the approver's key: the requester is on record.
-            return Principal(
-                tenant_id=principal.tenant_id,
-                role=Role(existing.requester_role or principal.role.value),
-                key_id=existing.requester_key_id or principal.key_id,
-                merchant_id=existing.merchant_id,
-            )
-        s.add(
-            ApprovalRecord(
-                id=apr,
-                thread_id=thread_id,
-                run_id=run_id,
-                agent_id=spec.id,
-                tool=tool,
-                request=request,
-                status="pending",
-                merchant_id=principal.merchant_id,
-                requester_key_id=principal.key_id,
-                requester_role=principal.role.value,
-                four_eyes=bool(
-                    (policy := spec.policy(tool)) and policy.approval and policy.approval.four_eyes
-                ),
-            )
-        )
-    metrics().approval_requested(tool)
-    team.audit.record(
-        principal.tenant_id,
-        kind="approval_requested",
-        actor=f"agent:{spec.id}",
-        subject=thread_id,
-        payload=request,
-    )
-    return principal
-
-
-def _close_approval(
-    team: Team,
-    principal: Principal,
-    apr: str,
-    action: str,
-    edited: dict[str, Any] | None,
-    note: str | None,
-    resumer: str,
-) -> None:
-    with team.db.tenant_session(principal.tenant_id) as s:
-        rec = s.scalars(select(ApprovalRecord).where(ApprovalRecord.id == apr)).one_or_none()
-        if rec is None or rec.status != "pending":
-            return
-        outcome = {"approve": "approved", "edit": "edited", "reject": "rejected"}[action]
-        rec.status = outcome
-        rec.decision = {"action": action, "args": edited, "reason": note}
-        rec.decided_by = resumer
-        rec.decided_at = utcnow()
-        tool = rec.tool
-    metrics().approval_decided(tool, outcome)
-    team.audit.record(
-        principal.tenant_id,
-        kind="approval_decided",
-        actor=f"key:{resumer}",
-        subject=apr,
-        payload={"action": action, "args": edited, "reason": note},
-    )
-
-
-def reachable(entry: str, specs: dict[str, AgentSpec]) -> dict[str, AgentSpec]:
-    """The entry agent and every agent it can reach through handoffs."""
-    seen: dict[str, AgentSpec] = {}
-    todo: list[str] = [entry]
-    while todo:
-        cur = todo.pop()
-        if cur in seen or cur not in specs:
-            continue
-        seen[cur] = specs[cur]
-        todo.extend(specs[cur].handoffs)
-    return seen
 
 
 def messages_of(values: dict[str, Any]) -> Sequence[AnyMessage]:
