@@ -283,6 +283,11 @@ def _unquoted_as_nan(rows: str) -> str:
     return rows
 
 
+def _last_cell(row: str) -> str:
+    """``row`` with a blank last cell written as ``nan``."""
+    return row + "nan" if row.rstrip().endswith(",") else row
+
+
 def read_table(text: str) -> RateTable:
     """The ECB history CSV (``Date``, then units per EUR of one currency per column) as a
     table: rows sorted by date, a repeated date read once; ``N/A``, blank and non-positive
@@ -291,7 +296,7 @@ def read_table(text: str) -> RateTable:
     names, _, body = text.lstrip().partition("\n")
     header = [name.strip().upper() for name in names.split(",")]
     columns = [i for i, code in enumerate(header) if i > 0 and code]
-    rows = [row for row in _unquoted_as_nan(body).splitlines() if row.strip()]
+    rows = [_last_cell(row) for row in _unquoted_as_nan(body).splitlines() if row.strip()]
     try:
         dates = np.array([row.split(",", 1)[0].strip() for row in rows]).astype("datetime64[D]")
         quotes = np.loadtxt(rows, delimiter=",", usecols=columns, ndmin=2)

@@ -116,6 +116,10 @@ def test_reading_marks_every_unquoted_cell_and_keeps_one_row_per_date() -> None:
     np.testing.assert_array_equal(table.per_eur["ISK"], [np.nan, 150.1, np.nan])
     assert "XXX" not in table.per_eur  # never quoted
     assert table.per_eur["EUR"].tolist() == [1.0, 1.0, 1.0]
+    # A blank last cell without the ECB's trailing comma, and a blank first quote.
+    no_trailing_comma = read_table("Date,USD,PHP\n2024-03-15,1.0890,\n2024-03-14,,61.2\n")
+    np.testing.assert_array_equal(no_trailing_comma.per_eur["USD"], [np.nan, 1.0890])
+    np.testing.assert_array_equal(no_trailing_comma.per_eur["PHP"], [61.2, np.nan])
 
 
 def test_an_unreadable_file_says_so() -> None:
