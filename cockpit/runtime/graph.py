@@ -253,11 +253,6 @@ def _steps_this_turn(messages: Sequence[AnyMessage]) -> int:
     return steps
 
 
-def messages_of(values: dict[str, Any]) -> Sequence[AnyMessage]:
-    msgs = values.get("messages", [])
-    return msgs if isinstance(msgs, list) else []
-
-
 __all__ = [
     "HANDOFF_PREFIX",
     "ModelFactory",
