@@ -104,7 +104,7 @@ def test_rate_on_uses_last_business_day() -> None:
 
 def test_reading_marks_every_unquoted_cell_and_keeps_one_row_per_date() -> None:
     table = read_table(
-        "Date,USD,PHP,ISK,XXX,\n"
+        "Date,USD,PHP,ISK,CYP,\n"
         "2024-03-15,1.0890,N/A,,N/A,\n"
         "2024-03-13,1.0950,61.0,,N/A,\n"
         "2024-03-14,1.0920,0,150.1,N/A,\n"
@@ -114,7 +114,7 @@ def test_reading_marks_every_unquoted_cell_and_keeps_one_row_per_date() -> None:
     assert table.per_eur["USD"].tolist() == [1.0950, 1.0920, 1.0890]  # the first 03-13 row
     np.testing.assert_array_equal(table.per_eur["PHP"], [61.0, np.nan, np.nan])  # 0 is no quote
     np.testing.assert_array_equal(table.per_eur["ISK"], [np.nan, 150.1, np.nan])
-    assert "XXX" not in table.per_eur  # never quoted
+    assert "CYP" not in table.per_eur  # no quote on any row: the column is dropped
     assert table.per_eur["EUR"].tolist() == [1.0, 1.0, 1.0]
     # A blank last cell without the ECB's trailing comma, and a blank first quote.
     no_trailing_comma = read_table("Date,USD,PHP\n2024-03-15,1.0890,\n2024-03-14,,61.2\n")
