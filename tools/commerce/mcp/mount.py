@@ -100,7 +100,7 @@ class McpEndpoint:
                 return self._manager
             # Importing the SDK's server side takes a while: not on the event loop.
             await asyncio.to_thread(_load)
-            manager = _manager(self._registry, self._services)
+            manager = _new_manager(self._registry, self._services)
             ready = asyncio.Event()
             # Its own task, not the request's: the manager's task group outlives every request.
             task = asyncio.create_task(self._run(manager, ready, stop))
@@ -123,7 +123,7 @@ class McpEndpoint:
 
 
 def _load() -> None:
-    """Import what :func:`_manager` and :func:`.auth.record_user` need: the SDK's server side
+    """Import what :func:`_new_manager` and :func:`.auth.record_user` need: the SDK's server side
     and the protocol's types."""
     for module in (
         "mcp.server.auth.middleware.bearer_auth",
@@ -134,7 +134,7 @@ def _load() -> None:
         importlib.import_module(module)
 
 
-def _manager(registry: ToolRegistry, services: Any) -> StreamableHTTPSessionManager:
+def _new_manager(registry: ToolRegistry, services: Any) -> StreamableHTTPSessionManager:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
     from tools.commerce.acp.service import CheckoutService
