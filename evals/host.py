@@ -20,6 +20,7 @@ from langgraph_sdk.client import SyncLangGraphClient
 
 from cockpit.app import create_app
 from cockpit.runtime.graph import ModelFactory
+from cockpit.tls import client_context
 from evals.world import World
 
 
@@ -73,7 +74,7 @@ def host_world(
             raise RuntimeError("the world's server did not start")
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, headers=headers, timeout=timeout_s)
+    client = httpx.Client(base_url=url, headers=headers, timeout=timeout_s, verify=client_context())
     try:
         yield Hosted(app, SyncLangGraphClient(client), url)
     finally:

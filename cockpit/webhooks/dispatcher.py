@@ -34,6 +34,7 @@ from cockpit import __version__
 from cockpit.db.base import iso, utcnow
 from cockpit.db.session import Database
 from cockpit.errors import ValidationFailed
+from cockpit.tls import client_context
 from cockpit.webhooks.destinations import DestinationPolicy
 from cockpit.webhooks.endpoints import active_secrets
 from cockpit.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -242,7 +243,10 @@ class Dispatcher:
         if not claimed:
             return 0
         async with httpx.AsyncClient(
-            timeout=self.timeout_s, follow_redirects=False, transport=self.transport
+            timeout=self.timeout_s,
+            follow_redirects=False,
+            transport=self.transport,
+            verify=client_context(),
         ) as client:
             results = await asyncio.gather(
                 *(self._one(client, t, d, token) for t, d in claimed), return_exceptions=True

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cockpit.tls import client_context
 from tests.support import shared
 from tests.support.live import ROOT, LiveServer
 
@@ -80,7 +81,10 @@ class Console:
 
     def http(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(
-            base_url=self.url, headers={"x-api-key": key or self.key()}, timeout=120.0
+            base_url=self.url,
+            headers={"x-api-key": key or self.key()},
+            timeout=120.0,
+            verify=client_context(),
         )
 
     def merchant_id(self, market: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cockpit.tls import client_context
 from tests.support import shared
 from tests.support.live import ROOT, LiveServer
 
@@ -163,7 +164,14 @@ def call(
 ) -> httpx.Response:
     """One REST call as ``key``."""
     headers = {"x-api-key": key, **kw.pop("headers", {})}
-    return httpx.request(method, partner.url + path, headers=headers, timeout=timeout, **kw)
+    return httpx.request(
+        method,
+        partner.url + path,
+        headers=headers,
+        timeout=timeout,
+        verify=client_context(),
+        **kw,
+    )
 
 
 __all__ = [

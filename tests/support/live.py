@@ -18,6 +18,9 @@ from typing import Any, Self
 import httpx
 import uvicorn
 
+from cockpit.tls import client_context
+from tests.support.migrated import migrated_sqlite_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -131,6 +134,10 @@ class LiveServer:
         """Start the process and wait until it answers ``/ok``. The wait is long: on a loaded
         machine (2 cores at load 14-20, seen in full runs) its imports alone took over a minute."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        database = self.data_dir / "cockpit.db"
+        if self.database_url is None and not database.exists():
+            # Its default SQLite file, at the newest schema: migrations are not what it tests.
+            migrated_sqlite_file(database)
         log = (self.data_dir / "server.log").open("ab")
         self.proc = subprocess.Popen(
             self.command(),
@@ -140,17 +147,19 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"server exited early: {(self.data_dir / 'server.log').read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(self.url + "/ok", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        # One client for the whole wait: each new one would load the CA bundle again.
+        with httpx.Client(timeout=1.0, verify=client_context()) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"server exited early: {(self.data_dir / 'server.log').read_text()[-3000:]}"
+                    )
+                try:
+                    if probe.get(self.url + "/ok").status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
         self.kill()  # the test fails here and never stops it: it would serve on, orphaned
         raise RuntimeError("server did not become ready")
 

@@ -16,6 +16,7 @@ import anyio
 import httpx2
 
 from cockpit.errors import ToolError, ValidationFailed
+from cockpit.tls import client_context
 from cockpit.toolkit.sources._sync import describe, run_async
 
 if TYPE_CHECKING:
@@ -34,7 +35,10 @@ async def _client(url: str, headers: dict[str, str], timeout_s: float) -> AsyncI
 
     async with (
         httpx2.AsyncClient(
-            headers=headers, timeout=httpx2.Timeout(timeout_s), follow_redirects=False
+            headers=headers,
+            timeout=httpx2.Timeout(timeout_s),
+            follow_redirects=False,
+            verify=client_context(),
         ) as http,
         Client(
             streamable_http_client(url, http_client=http),

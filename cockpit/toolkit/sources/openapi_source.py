@@ -17,6 +17,7 @@ import httpx
 import yaml
 
 from cockpit.errors import ToolError, ValidationFailed
+from cockpit.tls import client_context
 from cockpit.toolkit.sources._sync import describe
 from cockpit.toolkit.sources.mcp_source import IDEMPOTENCY_HEADER, MAX_TOOLS
 from cockpit.toolkit.sources.network import check_url
@@ -160,7 +161,7 @@ async def discover(
 ) -> list[dict[str, Any]]:
     try:
         async with httpx.AsyncClient(
-            headers=headers, timeout=timeout_s, follow_redirects=False
+            headers=headers, timeout=timeout_s, follow_redirects=False, verify=client_context()
         ) as http:
             resp = await http.get(url)
     except httpx.HTTPError as exc:
@@ -205,7 +206,9 @@ def call(
     if idempotency_key:
         sent[IDEMPOTENCY_HEADER] = idempotency_key
     try:
-        with httpx.Client(headers=sent, timeout=timeout_s, follow_redirects=False) as http:
+        with httpx.Client(
+            headers=sent, timeout=timeout_s, follow_redirects=False, verify=client_context()
+        ) as http:
             resp = http.request(
                 plan["method"], url, params=query, json=body if plan["body"] else None
             )

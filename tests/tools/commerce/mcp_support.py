@@ -25,6 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from cockpit.app import create_app
 from cockpit.config import Settings
+from cockpit.tls import client_context
 from tests.support.live import free_port
 from tests.support.spinekit import AGENTS_DIR, rule_model_factory
 
@@ -45,7 +46,12 @@ class Live:
         return self.app.state.services
 
     def rest(self, key: str) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"x-api-key": key}, timeout=30)
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"x-api-key": key},
+            timeout=30,
+            verify=client_context(),
+        )
 
 
 @contextmanager

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from cockpit.tls import client_context
+
 PLATFORMS_PATH = "/v1/commerce/platforms"
 TRUST_PATH = "/v1/commerce/ap2/trusted_keys"
 """Where an operator puts an AP2 mandate issuer's key (a user's wallet) on the trust list."""
@@ -50,7 +52,9 @@ def resolve_merchant(
     """``(merchant id, settlement currency)`` for ``wanted``: an id, or a short key (``de``,
     ``mer_demo_de``) matched by its last part (seeded demo ids carry the seed:
     ``mer_9b3515_de``)."""
-    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+    with httpx.Client(
+        base_url=url, timeout=15.0, transport=transport, verify=client_context()
+    ) as http:
         listed = _raise_for(
             http.get("/v1/payments/merchants", headers={"x-api-key": admin_key}),
             "listing the merchants",
@@ -96,7 +100,9 @@ def onboard(
     transport: httpx.BaseTransport | None = None,
 ) -> Enrollment:
     """Mint a merchant-bound shopper key and register its platform (signing key, webhook)."""
-    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+    with httpx.Client(
+        base_url=url, timeout=15.0, transport=transport, verify=client_context()
+    ) as http:
         headers = {"x-api-key": admin_key}
         key = _raise_for(
             http.post(
@@ -169,7 +175,9 @@ def point_webhook(
     """Move the platform's webhook to ``webhook_url`` (a new receiver port)."""
     from dataclasses import replace
 
-    with httpx.Client(base_url=enrollment.url, timeout=15.0, transport=transport) as http:
+    with httpx.Client(
+        base_url=enrollment.url, timeout=15.0, transport=transport, verify=client_context()
+    ) as http:
         _raise_for(
             http.patch(
                 f"{PLATFORMS_PATH}/{enrollment.platform_id}",
@@ -190,7 +198,9 @@ def trust_issuer(
     transport: httpx.BaseTransport | None = None,
 ) -> str:
     """Put an AP2 root issuer's public key (a user's wallet) on the tenant's trust list."""
-    with httpx.Client(base_url=url, timeout=15.0, transport=transport) as http:
+    with httpx.Client(
+        base_url=url, timeout=15.0, transport=transport, verify=client_context()
+    ) as http:
         body = _raise_for(
             http.post(
                 TRUST_PATH, json={"jwk": jwk, "label": label}, headers={"x-api-key": admin_key}
