@@ -75,7 +75,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | Literal["auto"]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "chromadb", "alembic.runtime.migration", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "chromadb", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
