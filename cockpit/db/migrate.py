@@ -225,10 +225,8 @@ def _flock(fd: int) -> None:
 
 
 def current_heads(db: Database) -> set[str]:
-    from alembic.runtime.migration import MigrationContext
-
     with db.engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+        return _applied_heads(conn)
 
 
 def expected_heads(db: Database) -> set[str]:
