@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.clock import StartedClock, install, parse_instant
+from tests.support.collection import duplicate_ids
 from tests.support.pgdatabases import PgDatabases, create_database, drop_database
 
 #: Every test runs on a clock that starts at this instant: seeded worlds, deadlines and "last N
@@ -61,7 +62,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     pytest-xdist 3.8 appends the group to ``item._nodeid``, which pytest 9 no longer reads (the
     id lives in ``item._id``), so no group reached the scheduler: the browser tests and every
-    module world were spread over both workers. This sets the id pytest reads, once."""
+    module world were spread over both workers. This sets the id pytest reads, once.
+
+    First, every test must have an id of its own: xdist would run one of each shared id."""
+    shared = duplicate_ids(item.nodeid for item in items)
+    if shared:
+        raise pytest.UsageError(
+            f"{len(shared)} test id(s) name more than one test, and xdist runs only one of each: "
+            + ", ".join(shared[:3])
+        )
     if not getattr(config.option, "loadgroup", False):
         return
     items[:] = _slow_modules_first(items)
