@@ -248,7 +248,8 @@ class FakeOpenAIServer:
 
         self._server = _Server(("127.0.0.1", self.port), Handler)
         self.port = int(self._server.server_address[1])
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # Polled every 0.05 s for stop(): the default 0.5 s made each stop wait up to that long.
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self) -> None:
         if self._server is not None:
