@@ -21,6 +21,10 @@ quarters held out, which is the last of the rolling origins. Neither protocol re
 the issue's 0.858 (``ets_theta``) / 0.850 (AutoETS): under the holdout they are 1.085 /
 1.034 (AutoETS on levels), and of the variants tried (1–48 origins, horizons 1/4/8, mean,
 geometric mean or ratio of mean MASE) only 4-quarter-horizon ones come within 0.006 of both.
+So the issue's reference model is scored in the same run (``ets_levels``: AutoETS on levels,
+conformal intervals): on the rolling protocol it is 0.894 against auto's 0.871, with 80/90 %
+coverage 69/81 % against auto's 79/90 % (2026-12-07). Auto beats the model the 0.85 target was
+quoted for; the target itself is not met on this protocol.
 
 Section ``rates``: the same ``auto`` on 8 ECB pairs, 40 origins 20 business days apart per
 pair, 22 business days ahead, against the driftless random walk (RMSE ratio of log rates,
@@ -58,7 +62,11 @@ from tools.fx.series import TimeSeries
 
 HORIZON = 8
 ORIGINS = 16
-MODELS = ("auto", "snaive", "ets_theta", "ets")
+MODELS = ("auto", "snaive", "ets_theta", "ets", "ets_levels")
+#: Models scored on another transform than the production path's ``log1p``: the issue's
+#: reference, statsforecast AutoETS on the series' own levels, so the gap between its quoted
+#: 0.850 and this protocol's figure for the same model is measured, not assumed.
+OTHER_TRANSFORM = {"ets_levels": ("ets", "none")}
 LEVELS = (0.8, 0.9)
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
 TARGET_RATIO = 0.85
@@ -117,8 +125,9 @@ def score_series(series: TimeSeries, *, origins: int, models: tuple[str, ...]) -
         actual = y[t + 1 : t + 1 + HORIZON]
         scale = float(np.mean(np.abs(train.values[4:] - train.values[:-4])))
         for m in models:
+            model, transform = OTHER_TRANSFORM.get(m, (m, "log1p"))
             fc = forecast_series(
-                train, horizon=HORIZON, model=m, transform="log1p", quantiles=QUANTILES
+                train, horizon=HORIZON, model=model, transform=transform, quantiles=QUANTILES
             )
             abs_err[m].append(np.abs(actual - fc.mean) / scale)
             for lv in LEVELS:
