@@ -28,5 +28,7 @@ fi
 echo "== pytest"
 # -n 2: the machine has two cores; tests that start servers use their own ports and databases.
 # loadgroup: the browser tests share one console server, so they all run on one worker.
+# --no-loadscope-reorder: work goes out in collection order, which tests/conftest.py sets
+# (slow modules first); xdist's own order, by group size, sent long two-test modules out last.
 # Screenshots of every console page are kept in .cockpit/ci/screenshots/ (CI artefacts).
-"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -q "$@"
+"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder -q "$@"

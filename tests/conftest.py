@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,23 +74,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
     if not getattr(config.option, "loadgroup", False):
         return
-    items[:] = _slow_modules_first(items)
+    items[:] = _scheduling_order(items)
     from _pytest.nodeid import coerce_node_id
 
     for item in items:
-        names = sorted({_group_name(mark) for mark in item.iter_markers("xdist_group")})
-        if names and "@" not in item.nodeid.rpartition("]")[2]:
-            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
+        group = _group_key(item)
+        if group and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
 
 
-def _slow_modules_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The modules holding a ``slow`` test first, each kept whole and in its own order.
+def _scheduling_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order ``--dist loadgroup`` hands work out in (``scripts/check.sh`` turns off xdist's
+    own reordering, so collection order is the order).
 
-    The scheduler hands out groups by size, then single tests in collection order, so whatever
-    is collected last runs last: a child-process probe there kept one worker busy for its whole
-    length while the other had nothing left. Slow modules early leave quick tests for the end."""
+    First the modules holding a ``slow`` test, each kept whole and in its own order: a long
+    test handed out last keeps one worker busy for its whole length while the other has nothing
+    left. xdist's reordering sorted every group by its number of tests, which sent the
+    schemathesis module (two tests, over three minutes) out after every larger group. Then the
+    other groups, largest first, then single tests, as xdist would order them."""
     slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    return sorted(items, key=lambda item: item.path not in slow)
+    groups = Counter(_group_key(item) for item in items)
+
+    def rank(item: pytest.Item) -> tuple[bool, int]:
+        key = _group_key(item)
+        return item.path not in slow, -groups[key] if key else 0
+
+    return sorted(items, key=rank)
+
+
+def _group_key(item: pytest.Item) -> str:
+    return "_".join(sorted({_group_name(mark) for mark in item.iter_markers("xdist_group")}))
 
 
 def _group_name(mark: pytest.Mark) -> str:
