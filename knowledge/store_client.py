@@ -80,20 +80,19 @@ def parse_chroma_url(url: str) -> ChromaServer:
     )
 
 
-def _chroma_settings(server: ChromaServer | None = None, *, ssl: bool = True) -> ChromaSettings:
-    """Chroma's client settings (for ``server``'s admin API when given). Over plain http the
-    client's TLS context is never used, so it gets an empty one rather than one loaded with
-    the CA bundle (~20 ms of CPU for every client made)."""
-    verify = None if (server.ssl if server else ssl) else False  # None: Chroma's default
+def _chroma_settings(server: ChromaServer | None = None) -> ChromaSettings:
+    """Chroma's client settings: embedded, or for ``server``. Over plain http the client's TLS
+    context is never used, so it gets an empty one rather than one loaded with the CA bundle
+    (~20 ms of CPU for every client made); over https Chroma verifies as it always does."""
     if server is None:
-        return ChromaSettings(anonymized_telemetry=False, chroma_server_ssl_verify=verify)
+        return ChromaSettings(anonymized_telemetry=False)
     return ChromaSettings(
         anonymized_telemetry=False,
         chroma_api_impl="chromadb.api.fastapi.FastAPI",
         chroma_server_host=server.host,
         chroma_server_http_port=server.port,
         chroma_server_ssl_enabled=server.ssl,
-        chroma_server_ssl_verify=verify,
+        chroma_server_ssl_verify=None if server.ssl else False,  # None: Chroma's default
     )
 
 
@@ -155,7 +154,7 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
             ssl=server.ssl,
             tenant=server.tenant,
             database=server.database,
-            settings=_chroma_settings(ssl=server.ssl),
+            settings=_chroma_settings(server),
         )
     path = settings.ensure_data_dir() / "chroma"
     path.mkdir(parents=True, exist_ok=True)
