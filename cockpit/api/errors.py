@@ -102,8 +102,16 @@ def classify_db_error(exc: BaseException) -> tuple[int, str, str, str, str | Non
     return status, "invalid_request_error", code, message, param
 
 
+#: Where FastAPI says a value came from: the first part of an error's ``loc``, never a field.
+_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
 def _param(loc: Any) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """The field an error is about, dotted (``input.messages.0.role``); only the leading
+    source is dropped, so a field named like one (``query``, ``path``) is still named."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
     return ".".join(parts) or None
 
 

@@ -7,7 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from cockpit.api.errors import install_error_handlers
 from tests.support.apptest import Api, running_app
 from tests.support.merchants import add_merchant
 
@@ -114,6 +118,34 @@ def test_wrong_types_name_the_field(api: Api, key: str) -> None:
     )
     # Nothing was half-written: no runs exist on the thread.
     assert api.client.get(f"/threads/{tid}/runs", headers=api.h(key)).json() == []
+
+
+class _Search(BaseModel):
+    """A body whose fields are named like FastAPI's value sources."""
+
+    query: str
+    path: list[str] = []
+
+
+def test_a_field_named_like_a_source_is_named() -> None:
+    """FastAPI's ``loc`` starts with where a value came from (``body``, ``query``, ...); a body
+    field called ``query`` (the knowledge search's) or ``path`` must still be the ``param``."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/search")
+    def search(body: _Search, limit: int = 10) -> dict[str, str]:
+        return {"query": body.query}
+
+    with TestClient(app) as client:
+
+        def param(path: str, body: object) -> object:
+            return _err(client.post(path, json=body), 422, "validation_failed")["param"]
+
+        assert param("/search", {"query": 5}) == "query"
+        assert param("/search", {"query": "x", "path": [1]}) == "path.0"
+        assert param("/search?limit=many", {"query": "x"}) == "limit"
+        assert param("/search", [1]) is None
 
 
 def test_unknown_ids(api: Api, key: str) -> None:
