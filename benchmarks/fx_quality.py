@@ -20,8 +20,9 @@ Prints one JSON document (progress goes to stderr). Sections:
   as-of dates every 20 business days whose 22-day outcomes are known: coverage, 90 %
   width and interval score, pooled over pairs and dates. Re-applying must not be worse.
 * ``auto_real`` — the default (``auto``) forecaster on 40 real quarterly tourism series
-  against seasonal naive, with interval coverage, under our rolling-origin protocol and the
-  tourism-competition holdout (``benchmarks/fx_auto_real.py``).
+  against seasonal naive, with interval coverage, under our rolling-origin protocol, the
+  tourism-competition holdout and the issue's own protocol (one year ahead, geometric mean),
+  the one that reproduces its reference figures (``benchmarks/fx_auto_real.py``).
 
 Usage: ``python benchmarks/fx_quality.py [--sections rates,demand,hedging,reused_fit,auto_real] [--quick]``
 """
