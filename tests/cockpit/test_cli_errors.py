@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +24,7 @@ from cockpit.errors import (
 )
 from cockpit.exitcodes import CliFailure, ExitCode
 from tests.support.cli import cockpit_in_process
+from tests.support.threaded import served_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,13 +176,8 @@ class _Refuses(BaseHTTPRequestHandler):
 @pytest.fixture
 def refusing_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_in_thread(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_chat_says_the_key_was_refused_and_where_it_came_from(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from cockpit.config import Settings
 from cockpit.observability import tracing
 from tests.support.apptest import running_app
+from tests.support.threaded import served_in_thread
 
 
 class Collector:
@@ -55,13 +55,8 @@ class Collector:
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     c = Collector()
-    thread = threading.Thread(target=c.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_in_thread(c.server):
         yield c
-    finally:
-        c.server.shutdown()
-        c.server.server_close()
 
 
 def test_export_is_off_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

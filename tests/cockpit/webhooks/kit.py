@@ -14,6 +14,7 @@ import pytest
 
 from tests.docs.guides import blocks
 from tests.support.live import ROOT
+from tests.support.threaded import served_in_thread
 
 SQLITE_ONLY = pytest.mark.parametrize("migrated_backend_url", ["sqlite"], indirect=True)
 """For tests where the backend does not matter (claims and migrations run on both)."""
@@ -85,16 +86,8 @@ def serving_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     got.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # shutdown() waits for the loop's next look at its flag: every 0.5 s by default, which
-    # every test with a receiver waited out once.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with served_in_thread(server):
         yield got
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 __all__ = ["SQLITE_ONLY", "Received", "Receiver", "documented_verifier", "serving_receiver"]
