@@ -26,6 +26,12 @@ Same folds, same run:
   everyone" (1.50).
 
 Also the merchant-financing card on a fresh cohort. Prints one JSON object.
+
+Recipe knobs swept on these folds and left at their defaults (2026-12-07; paired AUC gain over
+the default's 0.7914, standard error in brackets): ``max_n_bins`` 4 / 8 / 10 −0.0022 (0.0004) /
++0.0001 / +0.0001; ``min_bin_size`` 0.02 / 0.03 ±0 (same bins), 0.08 −0.0043 (0.0010);
+regression ``c`` 0.1 / 0.3 −0.0012 / −0.0004; ``max_corr`` 0.9 ±0. Binning granularity,
+regularisation and the correlation screen are not where the missing AUC is.
 """
 
 from __future__ import annotations
