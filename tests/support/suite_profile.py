@@ -10,8 +10,12 @@ Report (JSON: totals, each worker's busy and idle time, files and tests by CPU):
     .venv/bin/python -m tests.support.suite_profile /tmp/profile [--top 30]
 
 Per test (setup, call and teardown together): wall seconds, the worker's own CPU, the CPU of
-child processes it reaped (servers, CLIs, browsers — a module-scoped server counts against the
-test whose teardown stopped it), and the worker's garbage-collection time. Nothing is recorded
+child processes reaped while it ran (servers, CLIs, browsers), and the worker's
+garbage-collection time. A child's CPU is counted when it is reaped, which is not always by
+the test that started it: a module-scoped server counts against the test whose teardown stopped
+it, and a child whose ``Popen`` was dropped unwaited against whichever later test starts a
+process (``subprocess`` reaps such children then). Per-file and total figures are sound; one
+test's ``children`` can hold another's. Nothing is recorded
 unless ``COCKPIT_SUITE_PROFILE`` names a folder, so the plugin can stay loaded.
 """
 
