@@ -12,11 +12,12 @@ Report (JSON: totals, each worker's busy and idle time, files and tests by CPU):
 Per test (setup, call and teardown together): wall seconds, the worker's own CPU, the CPU of
 child processes reaped while it ran (servers, CLIs, browsers), and the worker's
 garbage-collection time. A child's CPU is counted when it is reaped, which is not always by
-the test that started it: a module-scoped server counts against the test whose teardown stopped
-it (a session-scoped one against the worker's last test), and a child whose ``Popen`` was dropped unwaited against whichever later test starts a
-process (``subprocess`` reaps such children then). The total is sound; a test's or a file's
-``children`` can hold another's. Nothing is recorded
-unless ``COCKPIT_SUITE_PROFILE`` names a folder, so the plugin can stay loaded.
+the test that started it: a module-scoped server counts against the test whose teardown
+stopped it (a session-scoped one against the worker's last test), and a child whose ``Popen``
+was dropped unwaited against whichever later test starts a process (``subprocess`` reaps such
+children then). The total is sound; a test's or a file's ``children`` can hold another's.
+Nothing is recorded unless ``COCKPIT_SUITE_PROFILE`` names a folder, so the plugin can stay
+loaded.
 """
 
 from __future__ import annotations
