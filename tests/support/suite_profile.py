@@ -30,7 +30,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,9 +61,11 @@ def _children_cpu() -> float:
 
 
 class _Recorder:
-    def __init__(self, out: TextIO, worker: str) -> None:
+    def __init__(self, out: TextIO, worker: str, clock: Callable[[], float]) -> None:
         self.out = out
         self.worker = worker
+        self.clock = clock
+        """Seconds on a clock every worker shares (``CLOCK_MONOTONIC`` is one per machine)."""
         self.gc = _GcClock()
         gc.callbacks.append(self.gc)
 
@@ -86,8 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    _recorder = _Recorder((Path(folder) / f"{worker}.jsonl").open("a"), worker)
-    _recorder.write({"event": "start", "at": time.time(), "cpu": time.process_time()})
+    _recorder = _Recorder((Path(folder) / f"{worker}.jsonl").open("a"), worker, time.monotonic)
+    _recorder.write({"event": "start", "at": _recorder.clock(), "cpu": time.process_time()})
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -95,7 +97,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _recorder.write(
             {
                 "event": "collected",
-                "at": time.time(),
+                "at": _recorder.clock(),
                 "cpu": time.process_time(),
                 "tests": len(session.items),
             }
@@ -106,23 +108,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
-    if _recorder is None:
+    rec = _recorder
+    if rec is None:
         return (yield)
-    wall, cpu, children = time.time(), time.process_time(), _children_cpu()
-    gc_s, full = _recorder.gc.seconds, _recorder.gc.full
+    started, cpu, children = rec.clock(), time.process_time(), _children_cpu()
+    gc_s, full = rec.gc.seconds, rec.gc.full
     try:
         return (yield)
     finally:
-        _recorder.write(
+        rec.write(
             {
                 "event": "test",
                 "id": item.nodeid,
-                "at": wall,
-                "wall": time.time() - wall,
+                "at": started,
+                "wall": rec.clock() - started,
                 "cpu": time.process_time() - cpu,
                 "children": _children_cpu() - children,
-                "gc": _recorder.gc.seconds - gc_s,
-                "full_gc": _recorder.gc.full - full,
+                "gc": rec.gc.seconds - gc_s,
+                "full_gc": rec.gc.full - full,
             }
         )
 
@@ -131,7 +134,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     global _recorder
     if _recorder is None:
         return
-    _recorder.write({"event": "end", "at": time.time(), "cpu": time.process_time()})
+    _recorder.write({"event": "end", "at": _recorder.clock(), "cpu": time.process_time()})
     _recorder.close()
     _recorder = None
 
@@ -140,7 +143,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _records(folder: Path) -> Iterable[dict[str, Any]]:
     for path in sorted(folder.glob("*.jsonl")):
         with path.open() as lines:
-            yield from (json.loads(line) for line in lines if line.strip())
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SystemExit(f"{path}:{number}: not a profile record ({exc.msg})") from None
 
 
 def _r(x: float) -> float:
