@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from cockpit import __version__
 from cockpit.api.errors import install_error_handlers
-from cockpit.api.limits import BodySizeLimit, install_input_guard
+from cockpit.api.limits import BodySizeLimit
 from cockpit.api.openapi import install_openapi
 from cockpit.api.routers import (
     agents,
@@ -37,6 +37,7 @@ from cockpit.api.routers import (
     webhooks,
 )
 from cockpit.api.routers.tools import router as tools_router
+from cockpit.api.routing import add_routes
 from cockpit.api.services import Services
 from cockpit.audit import keyring_for
 from cockpit.audit.log import AuditLog
@@ -321,7 +322,6 @@ def create_app(
         telemetry=FASTAPI_TELEMETRY,
     )
     install_error_handlers(app)
-    install_input_guard(app)
     install_openapi(app)
     for router in (
         system.router,
@@ -341,11 +341,11 @@ def create_app(
         tools_router,
         console_router,
     ):
-        app.include_router(router)
+        add_routes(app.router, router)
     for name in DOMAIN_ROUTERS:
         module = optional_module(name)
         if module is not None:
-            app.include_router(module.router)
+            add_routes(app.router, module.router)
     if mcp is not None:
         app.router.routes.append(mcp.route())
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

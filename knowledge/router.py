@@ -13,10 +13,11 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.api.deps import StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.errors import ValidationFailed
 from knowledge.ingest import DocumentInput
 from knowledge.segment import LONG_QUERY_LIMIT
@@ -24,7 +25,7 @@ from knowledge.service import store_from_extras
 
 MAX_BATCH_DOCUMENTS = 100
 
-router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
+router = api_router(prefix="/v1/knowledge", tags=["knowledge"])
 
 
 class CollectionCreate(BaseModel):

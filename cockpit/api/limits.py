@@ -2,10 +2,11 @@
 
 * :class:`BodySizeLimit` (ASGI middleware): the body is read up front (it is at most
   ``max_bytes``), so an oversized request is refused with 413 before anything runs.
-* :func:`check_input` (a dependency every route runs first, see :func:`install_input_guard`):
-  text in the path, the query and a JSON body holds no NUL and no unpaired surrogate (neither
-  database can store them); ids in the path are at most 64 characters of :data:`ID_CHARS`;
-  integers fit int64 and numbers are finite. Each refusal is a 422 naming the field.
+* :func:`check_input` (a dependency every route runs first: routers are made by
+  :func:`cockpit.api.routing.api_router`): text in the path, the query and a JSON body holds
+  no NUL and no unpaired surrogate (neither database can store them); ids in the path are
+  at most 64 characters of :data:`ID_CHARS`; integers fit int64 and numbers are finite.
+  Each refusal is a 422 naming the field.
 
 This module must never touch the database or depend on who the caller is: it judges the
 shape of the request alone. What still gets past it is mapped in ``cockpit.api.errors``.
@@ -18,7 +19,7 @@ import math
 import re
 from typing import Annotated, Any, get_args
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from starlette.convertors import PathConvertor, StringConvertor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -263,11 +264,6 @@ async def check_input(request: Request) -> None:
     check_json(data)
 
 
-def install_input_guard(app: FastAPI) -> None:
-    """Run :func:`check_input` first on every route included after this call."""
-    app.router.dependencies.insert(0, Depends(check_input))
-
-
 __all__ = [
     "ID_PATTERN",
     "INT64_MAX",
@@ -281,6 +277,5 @@ __all__ = [
     "check_input",
     "check_json",
     "check_text",
-    "install_input_guard",
     "printable",
 ]

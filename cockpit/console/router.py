@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from cockpit.api.routing import api_router
 from cockpit.errors import NotFound
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,7 +34,7 @@ _HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 @router.get("/console")

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import request_context
 from cockpit.api.routers.keys import PLATFORM_TENANT
+from cockpit.api.routing import api_router
 from cockpit.errors import PermissionDenied
 from cockpit.observability.metrics import metrics
 from cockpit.tenancy import rights
 
-router = APIRouter(tags=["system"])
+router = api_router(tags=["system"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

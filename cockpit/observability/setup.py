@@ -11,6 +11,7 @@ from fastapi.telemetry import TelemetryConfig
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cockpit.api.routing import add_routes
 from cockpit.config import Settings
 from cockpit.observability import tracing
 from cockpit.observability.middleware import ObservabilityMiddleware
@@ -61,7 +62,7 @@ class TraceExport:
 def install_observability(app: FastAPI, settings: Settings) -> None:
     """Add ``/metrics``, the request middleware and trace export; call it last in create_app
     (the middleware must be outermost to see every request, 413s included)."""
-    app.include_router(router)
+    add_routes(app.router, router)
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(TraceExport, settings=settings)
 

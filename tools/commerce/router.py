@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cockpit.api.routing import add_routes
 from tools.commerce.http import ap2, checkout, delegate, platforms, threeds
 
 router = APIRouter()
 for part in (checkout, delegate, ap2, platforms, threeds):
-    router.include_router(part.router)
+    add_routes(router, part.router)
 
 __all__ = ["router"]

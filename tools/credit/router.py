@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import Ctx, PartnerCtx, RequestContext, StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.errors import NotFound
 from cockpit.tenancy.principal import Role
 from tools.credit.catalog import SCORECARDS, builtin_scorecard
@@ -33,7 +34,7 @@ from tools.credit.tools import WhatIfArgs
 if TYPE_CHECKING:
     from tools.credit.service import CreditService
 
-router = APIRouter(prefix="/v1/credit", tags=["credit"])
+router = api_router(prefix="/v1/credit", tags=["credit"])
 
 _DECIDERS = (Role.ADMIN, Role.PARTNER, Role.MERCHANT)
 _ANALYSTS = (Role.ADMIN, Role.PARTNER)

@@ -18,11 +18,12 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import Body, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import MerchantCtx, RequestContext, StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.errors import NotFound, ValidationFailed
 from tools.fraud import blocks
 from tools.fraud.payments import score_payment
@@ -32,7 +33,7 @@ from tools.fraud.store import json_bytes
 if TYPE_CHECKING:
     from tools.fraud.service import FraudService
 
-router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
+router = api_router(prefix="/v1/fraud", tags=["fraud"])
 
 MAX_BATCH = 10_000
 

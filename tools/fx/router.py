@@ -11,14 +11,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from cockpit.api.deps import RequestContext, StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.errors import NotFound
 from tools.fx.handlers import run_exposure, run_forecast, run_hedge
 from tools.fx.schemas import ExposureRequest, ForecastRequest, HedgeRequest
 
-router = APIRouter(prefix="/v1/fx", tags=["fx"])
+router = api_router(prefix="/v1/fx", tags=["fx"])
 
 
 @router.get("/rates")

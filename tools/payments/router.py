@@ -17,13 +17,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from cockpit.api.deps import AnyCtx, MerchantCtx, RequestContext, StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.db.base import utcnow
 from cockpit.errors import NotFound, ValidationFailed
 from cockpit.tenancy.principal import Role
@@ -36,7 +37,7 @@ from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tx import read_tx, write_tx
 from tools.payments.views import dispute_view
 
-router = APIRouter(prefix="/v1/payments", tags=["payments"])
+router = api_router(prefix="/v1/payments", tags=["payments"])
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)]
 READ_ROLES = (Role.MERCHANT, Role.PARTNER)

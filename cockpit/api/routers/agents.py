@@ -7,18 +7,19 @@ import json
 from typing import Any
 
 import yaml
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import PartnerCtx, StaffCtx
 from cockpit.api.routers._common import services
 from cockpit.api.routers.assistants import assistant_json
+from cockpit.api.routing import api_router
 from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.specs.refs import raise_problems
 from cockpit.tenancy.principal import Role
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = api_router(prefix="/v1/agents", tags=["agents"])
 
 
 class AliasMove(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Select, cast, select
@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Select, cast, select
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import PageLimit
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from cockpit.db.base import iso
 from cockpit.errors import CockpitError, Conflict, NotFound, ValidationFailed
@@ -29,7 +30,7 @@ from cockpit.runtime.runs import RunSpec
 from cockpit.tenancy.principal import Principal
 from cockpit.toolkit.registry import ToolRegistry
 
-router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+router = api_router(prefix="/v1/approvals", tags=["approvals"])
 _Q = TypeVar("_Q", bound=Select[Any])
 
 DECIDED = ("approved", "edited", "rejected")

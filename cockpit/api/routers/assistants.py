@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import PartnerCtx, RequestContext, StaffCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.api.services import Services
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.runtime.graph import reachable
@@ -31,7 +32,7 @@ from cockpit.specs.drawing import plain_graph, team_graph
 from cockpit.specs.registry import ResolvedAgent
 from cockpit.tenancy import rights
 
-router = APIRouter(prefix="/assistants", tags=["assistants"])
+router = api_router(prefix="/assistants", tags=["assistants"])
 
 SELECTABLE = (
     "assistant_id",

@@ -6,16 +6,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import Offset, PageLimit
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.audit import SignedHead, VerifyResult
 from cockpit.errors import PermissionDenied
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = api_router(prefix="/v1/audit", tags=["audit"])
 
 
 def _require_tenant_wide(ctx: RequestContext) -> None:

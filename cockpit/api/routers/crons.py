@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.crons import SELECT_FIELDS, CronFilter, CronRequest, CronService, cron_json
 from cockpit.errors import ValidationFailed
 
-router = APIRouter(tags=["crons"])
+router = api_router(tags=["crons"])
 
 _UNSUPPORTED = ("interrupt_before", "interrupt_after")
 _FIELDS = (

@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import PartnerCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.specs.evalruns import MAX_TRIALS, run_json
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 
-router = APIRouter(prefix="/v1/evals", tags=["evals"])
+router = api_router(prefix="/v1/evals", tags=["evals"])
 
 
 class EvalRunRequest(BaseModel):

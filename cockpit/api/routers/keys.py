@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import AdminCtx, AnyCtx, RequestContext
 from cockpit.api.limits import ID_PATTERN
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.tenancy.principal import Role
 
 PLATFORM_TENANT = "platform"
-router = APIRouter(tags=["keys"])
+router = api_router(tags=["keys"])
 
 
 class KeyCreate(BaseModel):

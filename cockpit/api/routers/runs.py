@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.limits import Offset, PageLimit
 from cockpit.api.routers._common import last_event_id, services, sse_stream
+from cockpit.api.routing import api_router
 from cockpit.api.services import Services
 from cockpit.errors import ValidationFailed
 from cockpit.runtime.runs import RunHandle, RunSpec, check_input, check_stream_modes, run_json
 from cockpit.tenancy.principal import Principal
 
-router = APIRouter(tags=["runs"])
+router = api_router(tags=["runs"])
 
 _UNSUPPORTED = ("interrupt_before", "interrupt_after")
 """Refused on purpose: pausing the team before or after arbitrary nodes would let a client

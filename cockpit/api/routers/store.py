@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.limits import MAX_PAGE
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.store import ItemStore, StoreScope, parse_namespace
 
-router = APIRouter(prefix="/store", tags=["store"])
+router = api_router(prefix="/store", tags=["store"])
 
 
 class PutItem(BaseModel):

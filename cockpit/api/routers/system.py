@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from cockpit import __version__
 from cockpit.api.deps import AnyCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 
-router = APIRouter(tags=["system"])
+router = api_router(tags=["system"])
 
 
 @router.get("/ok", summary="Liveness and database check")

@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import MAX_PAGE, PageLimit
 from cockpit.api.routers._common import last_event_id, services, sse_stream
+from cockpit.api.routing import api_router
 from cockpit.errors import CockpitError, PolicyViolation, UserError, ValidationFailed
 from cockpit.runtime.runs import RunHandle
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import snapshot_json
 
-router = APIRouter(prefix="/threads", tags=["threads"])
+router = api_router(prefix="/threads", tags=["threads"])
 
 ThreadSort = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 THREAD_FIELDS = ("thread_id", "created_at", "updated_at", "metadata", "status", "values")

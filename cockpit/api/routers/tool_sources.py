@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from cockpit.api.deps import PartnerCtx, RequestContext
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.errors import InternalError
 from cockpit.toolkit.sources import STORE_KEY, ToolSourceInput, ToolSourceStore
 
-router = APIRouter(prefix="/v1/tool-sources", tags=["tool-sources"])
+router = api_router(prefix="/v1/tool-sources", tags=["tool-sources"])
 
 
 def _store(request: Request) -> ToolSourceStore:

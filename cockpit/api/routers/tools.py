@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.tenancy import rights
 from cockpit.toolkit.registry import ToolDef, ToolKind
 
-router = APIRouter(prefix="/v1/tools", tags=["tools"])
+router = api_router(prefix="/v1/tools", tags=["tools"])
 
 
 def policy_fields(tool: ToolDef) -> list[str]:

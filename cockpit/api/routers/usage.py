@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from cockpit.api.deps import StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.models import usage_summary
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = api_router(prefix="/v1/usage", tags=["usage"])
 
 
 @router.get("", summary="Token and cost totals for the caller's tenant")

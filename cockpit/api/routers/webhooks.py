@@ -13,17 +13,18 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.webhooks.deliveries import DeliveryLog, Status
 from cockpit.webhooks.destinations import DestinationPolicy
 from cockpit.webhooks.dispatcher import Dispatcher
 from cockpit.webhooks.endpoints import EndpointCreate, EndpointPatch, EndpointService, RotateSecret
 from cockpit.webhooks.events import event_types
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/v1/webhooks", tags=["webhooks"])
 DISPATCHER_KEY = "webhooks"
 """``runtime.extras`` key of this worker's :class:`Dispatcher` (woken when events queue)."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import AdminCtx
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from cockpit.errors import ValidationFailed
 from tools.commerce.acp.models import CheckoutSessionRow
@@ -43,7 +44,7 @@ from tools.commerce.http.doc import acp_doc
 from tools.commerce.platforms import platform_for_key
 from tools.payments.tx import read_tx, run_tx
 
-router = APIRouter()
+router = api_router()
 CLOSED = frozenset({"completed", "canceled", "expired"})
 
 

@@ -14,11 +14,12 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import RequestContext, request_context
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from cockpit.errors import AuthError, PermissionDenied
 from cockpit.tenancy import rights
@@ -33,7 +34,7 @@ from tools.commerce.acp.wire import AcpResponse, RequestMeta, check_version, rej
 from tools.commerce.errors import AcpError
 from tools.commerce.http.doc import acp_doc
 
-router = APIRouter()
+router = api_router()
 BASE = "/acp"
 FEED_WRITERS = frozenset({Role.MERCHANT, Role.ADMIN})
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from cockpit.api.deps import RequestContext, allow
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from cockpit.tenancy.principal import Role
 from tools.commerce.acp.signatures import verify_request
@@ -28,7 +29,7 @@ from tools.commerce.vault.cards import load_or_create_key
 from tools.commerce.vault.service import Delegated, delegate
 from tools.commerce.vault.wire import DelegatePaymentRequest
 
-router = APIRouter()
+router = api_router()
 
 SHOPPERS = frozenset({Role.SHOPPER})
 ShopperCtx = Annotated[RequestContext, allow(SHOPPERS)]

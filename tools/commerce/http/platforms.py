@@ -22,13 +22,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit.api.deps import AdminCtx, MerchantCtx, RequestContext
 from cockpit.api.routers._common import services
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.tenancy.principal import Role
@@ -45,7 +46,7 @@ from tools.payments.requests import new_id
 from tools.payments.startup import GATEWAY_KEY
 from tools.payments.tx import idempotent, read_tx, run_tx
 
-router = APIRouter(prefix="/v1/commerce", tags=["commerce"])
+router = api_router(prefix="/v1/commerce", tags=["commerce"])
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 

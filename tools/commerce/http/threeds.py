@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import RequestContext
+from cockpit.api.routing import api_router
 from cockpit.clock import utcnow
 from tools.commerce.errors import AcpError
 from tools.commerce.http.checkout import acp_allow, meta_of
@@ -24,7 +25,7 @@ from tools.commerce.http.doc import acp_doc
 from tools.commerce.threeds.service import CHALLENGE_PATH, DRIVERS, DelegateAuthentication
 from tools.commerce.threeds.wire import AuthenticateIn, CreateIn
 
-router = APIRouter()
+router = api_router()
 Driver = Annotated[RequestContext, acp_allow(DRIVERS)]
 BASE = "/acp/delegate_authentication"
 CREQ_BODY = {

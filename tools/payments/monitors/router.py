@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from cockpit.api.deps import MerchantCtx, StaffCtx
+from cockpit.api.routing import api_router
 from cockpit.db.base import utcnow
 from tools.payments.monitors import schedules, store
 from tools.payments.monitors.catalogue import MONITORS
@@ -23,7 +24,7 @@ from tools.payments.router import require_merchant_scope as merchant
 from tools.payments.router import scope_merchant as scope
 from tools.payments.tx import read_tx, run_tx
 
-router = APIRouter(prefix="/v1/monitors", tags=["monitors"])
+router = api_router(prefix="/v1/monitors", tags=["monitors"])
 
 
 class RunBody(BaseModel):
