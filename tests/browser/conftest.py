@@ -227,6 +227,22 @@ def wait_until(driver: Any, predicate: Any, *, timeout: float = WAIT_S, message:
     return wait.until(predicate, message)
 
 
+def click(driver: Any, testid: str, *, timeout: float = WAIT_S) -> None:
+    """Click the element with ``data-testid=testid`` once it is visible. A page that re-renders
+    between finding the element and clicking it leaves a stale reference, and the click never
+    reached the page: find the element again and click that."""
+
+    def clicked(d: Any) -> bool:
+        shown = [el for el in by_testid(d, testid) if el.is_displayed()]
+        if not shown:
+            return False
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", shown[0])
+        shown[0].click()
+        return True
+
+    wait_until(driver, clicked, timeout=timeout, message=f"could not click {testid!r}")
+
+
 def by_testid(driver: Any, testid: str) -> list[Any]:
     from selenium.webdriver.common.by import By
 
@@ -239,7 +255,7 @@ def signin(driver: Any, key: str) -> None:
     box = wait_for(driver, "signin-key")
     box.clear()
     box.send_keys(key)
-    wait_for(driver, "signin-submit").click()
+    click(driver, "signin-submit")
     wait_for(driver, "who-role")
 
 
@@ -247,7 +263,7 @@ def open_page(driver: Any, name: str) -> Any:
     """Click the menu entry of a page; returns the page's root section."""
     from selenium.webdriver.common.by import By
 
-    wait_for(driver, f"nav-{name}").click()
+    click(driver, f"nav-{name}")
     return wait_until(
         driver,
         lambda d: d.find_element(By.CSS_SELECTOR, f'section[data-page="{name}"]'),

@@ -16,7 +16,16 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import Console, by_testid, open_page, shot, signin, wait_for, wait_until
+from tests.browser.conftest import (
+    Console,
+    by_testid,
+    click,
+    open_page,
+    shot,
+    signin,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(1200)  # two gate runs of the real eval runner
 AGENT = "acme-helper"
@@ -68,12 +77,6 @@ def _tool_rows(driver: Any) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, '[data-testid^="tool-row-"]'))
 
 
-def _click(driver: Any, testid: str) -> None:
-    el = wait_for(driver, testid)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
-    el.click()
-
-
 def _read(driver: Any, testid: str, attribute: str | None = None) -> str | None:
     """An attribute (or the text) of an element read in one step: pages re-render, and a
     reference held across a re-render goes stale."""
@@ -96,7 +99,7 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     partner = console.partner_key()
     signin(browser, partner)
     open_page(browser, "agents")
-    _click(browser, "new-agent")
+    click(browser, "new-agent")
     Select(wait_for(browser, "start-from")).select_by_value("copilot")
     wait_until(
         browser,
@@ -111,8 +114,8 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     _type(browser, "spec-id", AGENT)
     _type(browser, "spec-name", "Acme helper")
     # The gate: the partner's own one-task suite instead of the copilot's 114 tasks.
-    _click(browser, "eval-remove-0")
-    _click(browser, "eval-add")
+    click(browser, "eval-remove-0")
+    click(browser, "eval-add")
     _type(browser, "eval-0-suite", "acme-status")
 
     # A built-in tool from the picker, with a money limit typed in major units.
@@ -120,14 +123,14 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     _type(browser, f"tool-{refund}-max-ccy-0", "SGD")
     _type(browser, f"tool-{refund}-max-amount-0", "500")
     assert wait_for(browser, f"tool-{refund}-max-minor-0").text == "= 50000 minor units"
-    _click(browser, "tool-pick-payments_dispute_details")
+    click(browser, "tool-pick-payments_dispute_details")
     assert _tool_index(browser, "payments_dispute_details") == len(_tool_rows(browser)) - 1
 
     # A typo'd tool name: the server's answer lands next to that tool, with its did-you-mean.
     _type(browser, "tool-add-name", "payments_list_dispute")
-    _click(browser, "tool-add")
+    click(browser, "tool-add")
     typo = _tool_index(browser, "payments_list_dispute")
-    _click(browser, "validate")
+    click(browser, "validate")
     error = wait_until(
         browser,
         lambda d: _read(d, f"error-tools.{typo}.name"),
@@ -136,8 +139,8 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     assert "unknown tool 'payments_list_dispute'" in error
     assert "did you mean 'payments_list_disputes'" in error
     assert "error" in wait_for(browser, "validate-status").text
-    _click(browser, f"use-suggestion-{typo}")
-    _click(browser, "validate")
+    click(browser, f"use-suggestion-{typo}")
+    click(browser, "validate")
     wait_until(
         browser,
         lambda d: (_read(d, "validate-status") or "").startswith("Valid"),
@@ -147,28 +150,28 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     shot(browser, "agents")
 
     # The YAML tab shows the spec the server normalised: minor units, the fixed tool name.
-    _click(browser, "tab-yaml")
+    click(browser, "tab-yaml")
     yaml_text = str(wait_for(browser, "spec-yaml").get_attribute("value"))
     assert "id: acme-helper" in yaml_text and "name: payments_list_disputes" in yaml_text
     assert "SGD: 50000" in yaml_text
-    _click(browser, "tab-form")
-    _click(browser, "save")
+    click(browser, "tab-form")
+    click(browser, "save")
     head = wait_for(browser, "agent-head")
     assert head.get_attribute("data-agent") == AGENT
     wait_for(browser, "version-1")
 
     # Published before its suite exists, the agent is kept from live, and the page says why.
-    _click(browser, "agent-tab-publish")
-    _click(browser, "publish-live")
+    click(browser, "agent-tab-publish")
+    click(browser, "publish-live")
     refused = wait_for(browser, "gate-failed", timeout=RUN_S)
     assert "kept v1 from live" in refused.text
     assert "no suite 'acme-status'" in wait_for(browser, "gate-reasons").text
     wait_until(browser, lambda d: _live_version(d) == "", message="live should be unset")
 
     # Evals: the partner's suite runs on v1 and the report says why it passed.
-    _click(browser, "agent-tab-evals")
+    click(browser, "agent-tab-evals")
     _set_value(browser, "suite-yaml", SUITE)
-    _click(browser, "run-evals")
+    click(browser, "run-evals")
     report = wait_for(browser, "eval-report", timeout=RUN_S)
     assert report.get_attribute("data-status") == "passed", report.text
     score = _css(browser, '[data-testid="eval-score"][data-id="acme-status"]')
@@ -178,9 +181,9 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     shot(browser, "agents-report")
 
     # Publish v1 to live: the gate reuses the passing run of this exact spec.
-    _click(browser, "agent-tab-publish")
+    click(browser, "agent-tab-publish")
     wait_for(browser, "gate-failed")  # the tab keeps its state
-    _click(browser, "publish-live")
+    click(browser, "publish-live")
     ok = wait_for(browser, "publish-ok", timeout=RUN_S)
     assert "gate passed" in ok.text and "reused" in ok.text
     wait_until(browser, lambda d: _live_version(d) == "1", message="live is not v1")
@@ -191,18 +194,18 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     )
 
     # v2 (a new description) goes live through a gate run of its own, then is rolled back.
-    _click(browser, "agent-tab-builder")
+    click(browser, "agent-tab-builder")
     wait_for(browser, "spec-description").send_keys(" Acme's own wording.")
-    _click(browser, "save")
+    click(browser, "save")
     wait_for(browser, "version-2")
-    _click(browser, "agent-tab-publish")
+    click(browser, "agent-tab-publish")
     Select(wait_for(browser, "publish-version")).select_by_value("2")
-    _click(browser, "publish-live")
+    click(browser, "publish-live")
     ok = wait_for(browser, "publish-ok", timeout=RUN_S)
     assert "gate passed" in ok.text and "reused" not in ok.text
     wait_until(browser, lambda d: _live_version(d) == "2", message="live is not v2")
     _type(browser, "rollback-reason-live", "wording not approved yet")
-    _click(browser, "rollback-live")
+    click(browser, "rollback-live")
     assert "rolled back to v1" in wait_for(browser, "rollback-ok").text
     wait_until(browser, lambda d: _live_version(d) == "1", message="live did not roll back")
     history = _read(browser, "alias-live-history") or ""
@@ -218,17 +221,17 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
     ):
         (tmp_path / name).write_text(text, encoding="utf-8")
         docs.append(str(tmp_path / name))
-    _click(browser, "agent-tab-knowledge")
+    click(browser, "agent-tab-knowledge")
     _type(browser, "kn-new-name", "acme-policies")
     _type(browser, "kn-new-desc", "Acme's refund and shipping policies")
-    _click(browser, "kn-create")
+    click(browser, "kn-create")
     wait_until(
         browser,
         lambda d: _read(d, "kn-collection", "data-selected") == "acme-policies",
         message="the new collection is not selected",
     )
     wait_for(browser, "kn-files").send_keys("\n".join(docs))
-    _click(browser, "kn-upload")
+    click(browser, "kn-upload")
     wait_until(
         browser,
         lambda d: (
@@ -245,9 +248,9 @@ def test_a_partner_builds_evaluates_publishes_and_rolls_back_an_agent(
         lambda d: all(n in (_read(d, "kn-docs") or "") for n in ("refunds", "shipping")),
         message="the uploaded documents are not listed",
     )
-    _click(browser, "agent-tab-builder")
-    _click(browser, "knowledge-acme-policies")
-    _click(browser, "save")
+    click(browser, "agent-tab-builder")
+    click(browser, "knowledge-acme-policies")
+    click(browser, "save")
     wait_for(browser, "version-3")
     with_knowledge = _read(browser, "agent-head", "data-knowledge")
     assert with_knowledge == "acme-policies"

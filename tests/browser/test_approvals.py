@@ -18,6 +18,7 @@ from cockpit.config import Settings
 from tests.browser.conftest import (
     Console,
     by_testid,
+    click,
     open_page,
     shot,
     signin,
@@ -68,7 +69,7 @@ def apply_filters(driver: Any, *, reload: bool = True, **values: str) -> None:
             box.send_keys(values[name])
     # Wait for the new answer: the list is replaced (its old table goes stale).
     old = by_testid(driver, "approvals-list")[0].find_elements(By.CSS_SELECTOR, "table, p")
-    wait_for(driver, "filter-apply").click()
+    click(driver, "filter-apply")
     if old and reload:
         wait_until(driver, lambda d: _stale(old[0]), message="the list did not reload")
 
@@ -111,7 +112,7 @@ def test_inbox_filters_decides_and_keeps_history(browser: Any, console: Console)
     # An amount without its currency is refused in the page, naming the field.
     apply_filters(browser, reload=False, min="10")
     assert wait_for(browser, "error").get_attribute("data-code") == "currency_required"
-    wait_for(browser, "filter-reset").click()
+    click(browser, "filter-reset")
     row(browser, apr).click()
 
     # Decide from the card: approve a smaller amount, typed in major units.
@@ -142,7 +143,7 @@ def test_inbox_filters_decides_and_keeps_history(browser: Any, console: Console)
 
     # Gone from the pending list, in the history with who decided what.
     wait_until(browser, lambda d: apr not in listed(d), message="still listed as pending")
-    wait_for(browser, "tab-decided").click()
+    click(browser, "tab-decided")
     done = row(browser, apr)
     assert done.get_attribute("data-status") == "edited"
     decision = done.find_element(By.CSS_SELECTOR, '[data-testid="row-decision"]').text
@@ -215,7 +216,7 @@ def test_four_eyes_the_requester_sees_why_another_key_decides(
     blocked = card.find_element(By.CSS_SELECTOR, '[data-testid="approval-blocked"]')
     assert blocked.get_attribute("data-code") == "four_eyes_required"
 
-    wait_for(browser, "signout").click()
+    click(browser, "signout")
     signin(browser, four_eyes.other)
     open_page(browser, "approvals")
     theirs = row(browser, apr)
@@ -223,5 +224,5 @@ def test_four_eyes_the_requester_sees_why_another_key_decides(
     assert theirs.find_elements(By.CSS_SELECTOR, '[data-testid="row-blocked"]') == []
     theirs.find_element(By.CSS_SELECTOR, '[data-testid="row-approve"]').click()
     wait_until(browser, lambda d: apr not in listed(d), message="still pending after approval")
-    wait_for(browser, "tab-decided").click()
+    click(browser, "tab-decided")
     assert row(browser, apr).get_attribute("data-status") == "approved"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import Console, by_testid, open_page, shot, signin, wait_for, wait_until
+from tests.browser.conftest import (
+    Console,
+    by_testid,
+    click,
+    open_page,
+    shot,
+    signin,
+    wait_for,
+    wait_until,
+)
 
 
 def test_the_chain_verifies_and_filters(browser: Any, console: Console) -> None:
@@ -21,7 +30,7 @@ def test_the_chain_verifies_and_filters(browser: Any, console: Console) -> None:
     newest = int(rows[0].find_element("css selector", "td").text)
     assert newest >= head["seq"]
 
-    wait_for(browser, "audit-verify").click()
+    click(browser, "audit-verify")
     verdict = wait_until(
         browser,
         lambda d: (v := by_testid(d, "audit-verdict")) and v[0],
@@ -35,7 +44,7 @@ def test_the_chain_verifies_and_filters(browser: Any, console: Console) -> None:
 
     kind = rows[0].find_elements("css selector", "td")[2].text
     wait_for(browser, "audit-kind").send_keys(kind)
-    wait_for(browser, "audit-filter").click()
+    click(browser, "audit-filter")
     wait_until(
         browser,
         lambda d: (

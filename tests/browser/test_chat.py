@@ -29,6 +29,7 @@ from cockpit.testing import FakeReply, fake_openai_server
 from tests.browser.conftest import (
     Console,
     by_testid,
+    click,
     open_page,
     shot,
     signin,
@@ -148,7 +149,7 @@ def test_a_rejected_refund_moves_nothing_and_keeps_the_reason(
     pid = refundable_payments(console, key, min_minor=20_000)[-1]
     signin(browser, key)
     open_page(browser, "chat")
-    wait_for(browser, "chat-new").click()
+    click(browser, "chat-new")
     say(browser, f"refund 150 SGD on {pid}")
     card = approval_card(browser)
     assert (
@@ -181,7 +182,7 @@ def test_a_rejected_refund_moves_nothing_and_keeps_the_reason(
 
     # The conversation is in the side panel; reopening it renders it from the thread's state.
     thread_id = browser.execute_script("return decodeURIComponent(location.hash.split('/')[2])")
-    wait_for(browser, "chat-new").click()
+    click(browser, "chat-new")
     assert by_testid(browser, "msg-user") == []
     item = wait_until(
         browser,
@@ -204,7 +205,7 @@ def test_an_unknown_conversation_is_an_error_box_not_a_blank_page(
     error = wait_for(browser, "error")
     assert error.get_attribute("data-code") == "thread_not_found", error.text
     # The page stays usable: a new conversation can start right away.
-    wait_for(browser, "chat-new").click()
+    click(browser, "chat-new")
     assert wait_for(browser, "chat-input").is_enabled()
     assert by_testid(browser, "error") == []
 

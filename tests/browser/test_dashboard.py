@@ -9,7 +9,16 @@ from typing import Any
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import Console, by_testid, open_page, shot, signin, wait_for, wait_until
+from tests.browser.conftest import (
+    Console,
+    by_testid,
+    click,
+    open_page,
+    shot,
+    signin,
+    wait_for,
+    wait_until,
+)
 
 CHARTS = ("success-rate", "declines-by-code", "declines-by-method", "fx-fan")
 
@@ -100,12 +109,12 @@ def test_merchant_sees_its_business_with_the_api_figures(browser: Any, console: 
         return str(found[0].get_attribute("textContent")) if found else ""
 
     main_ccy = fan_title(browser).split("/")[0]
-    wait_for(browser, "fx-view-volume").click()
+    click(browser, "fx-view-volume")
     wait_until(browser, lambda d: "daily net volume" in fan_title(d), message="no volume fan")
     assert chart_points(browser, "fx-fan") == 60 + 30  # the history asked for, the horizon
     other = next(c for c in ("PHP", "MYR") if c != main_ccy)
-    wait_for(browser, f"fx-ccy-{other}").click()
-    wait_for(browser, "fx-view-rate").click()
+    click(browser, f"fx-ccy-{other}")
+    click(browser, "fx-view-rate")
     wait_until(
         browser,
         lambda d: fan_title(d).startswith(f"{other}/SGD rate"),

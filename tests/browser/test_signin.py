@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import Console, by_testid, shot, signin, wait_for
+from tests.browser.conftest import Console, by_testid, click, shot, signin, wait_for
 
 
 def _menu(driver: Any) -> list[str]:
@@ -18,7 +18,7 @@ def test_a_bad_key_is_refused_with_the_reason(browser: Any, console: Console) ->
     browser.get(f"{console.url}/console/")
     wait_for(browser, "signin-key").send_keys("ck_not_a_real_key")
     shot(browser, "signin")
-    wait_for(browser, "signin-submit").click()
+    click(browser, "signin-submit")
     error = wait_for(browser, "error")
     assert "refused" in error.text
     assert by_testid(browser, "who-role") == []
@@ -34,12 +34,12 @@ def test_the_menu_follows_the_role(browser: Any, console: Console) -> None:
     browser.get(f"{console.url}/console/#/audit")
     assert "cannot open" in wait_for(browser, "not-allowed").text
 
-    wait_for(browser, "signout").click()
+    click(browser, "signout")
     signin(browser, console.partner_key())
     assert wait_for(browser, "who-role").text == "Partner"
     assert {"agents", "audit"} <= set(_menu(browser))
 
-    wait_for(browser, "signout").click()
+    click(browser, "signout")
     signin(browser, console.shopper_key("sg"))
     assert _menu(browser) == []
     assert "commerce protocols" in wait_for(browser, "not-allowed").text
@@ -51,6 +51,6 @@ def test_a_signed_in_tab_survives_a_reload_and_signing_out_forgets_the_key(
     signin(browser, console.key("demo"))
     browser.refresh()
     assert wait_for(browser, "who-role").text == "Tenant admin"
-    wait_for(browser, "signout").click()
+    click(browser, "signout")
     wait_for(browser, "signin-key")
     assert browser.execute_script("return sessionStorage.getItem('cockpit.key')") is None
