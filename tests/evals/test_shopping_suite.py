@@ -139,3 +139,23 @@ def test_a_declined_attempt_the_buyer_retried_is_not_state_that_must_match() -> 
     # What was captured still has to match.
     other = Snapshot({"pay_payments": {"added": [{**captured, "amount": 5330}], "removed": []}})
     assert diff(settled(retried), settled(other)) != {}
+
+
+def test_an_issuer_timeout_the_gateway_retried_is_not_state_that_must_match() -> None:
+    """The issuer did not answer the first authorisation in time; the retry captured the same
+    payment. Only its attempt and write counts differ from a world that captured at once."""
+    from evals.shopping import settled
+    from evals.snapshot import Snapshot, diff
+
+    at_once = {"id": "<new:pay>", "state": "CAPTURED", "captured_amount": 21997}
+    first = {**at_once, "attempts": 1, "version": 1}
+    retried = {**at_once, "attempts": 2, "version": 2}
+
+    def world(row: dict[str, Any]) -> Snapshot:
+        return Snapshot({"pay_payments": {"added": [row], "removed": []}})
+
+    assert diff(world(first), world(retried)) != {}
+    assert diff(settled(world(first)), settled(world(retried))) == {}
+    # What was captured still has to match.
+    less = {**retried, "captured_amount": 21996}
+    assert diff(settled(world(first)), settled(world(less))) != {}
