@@ -13,6 +13,7 @@ import pytest
 
 from cockpit.clock import StartedClock, install, parse_instant
 from tests.support.collection import duplicate_ids
+from tests.support.heap import FullCollections
 from tests.support.pgdatabases import PgDatabases, create_database, drop_database
 
 #: Every test runs on a clock that starts at this instant: seeded worlds, deadlines and "last N
@@ -24,6 +25,24 @@ install(StartedClock(parse_instant(os.environ["COCKPIT_CLOCK_START"])))
 PG_BASE = os.environ.get(
     "COCKPIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+_FULL_COLLECTIONS = FullCollections()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Full garbage collections between tests, when the heap has doubled (``tests/support/heap``).
+
+    ``COCKPIT_TEST_GC=cpython`` keeps CPython's own schedule, to compare the two."""
+    if os.environ.get("COCKPIT_TEST_GC") != "cpython":
+        _FULL_COLLECTIONS.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _FULL_COLLECTIONS.uninstall()
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _FULL_COLLECTIONS.between_tests()
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
