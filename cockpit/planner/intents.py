@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cockpit.embeddings import Embedder
+from cockpit.planner.example_vectors import example_vectors
 from cockpit.planner.lexicon import ID_PREFIXES
 from cockpit.planner.places import currencies_as_word
 from cockpit.planner.shorthand import standard_spelling
@@ -183,7 +184,9 @@ class IntentIndex:
         all_texts = [normalise(t) for t in self._texts + self._oos]
         # Misspelt words of a query are read as the examples' words ("fite it" -> "fight it").
         self._speller = Speller(all_texts)
-        vectors = embedder.embed(all_texts) if all_texts else np.zeros((0, 1), np.float32)
+        vectors = (
+            example_vectors(embedder, all_texts) if all_texts else np.zeros((0, 1), np.float32)
+        )
         self._vectors = vectors[: len(self._texts)]
         self._oos_vectors = vectors[len(self._texts) :]
         self._label_array = np.asarray(self._labels, dtype=np.int64)
