@@ -46,7 +46,7 @@ from cockpit.embeddings import Embedder
 from cockpit.planner.answers import answer_result, error_text, outcome_of
 from cockpit.planner.context import message_text, parse_tool_content, recall_id, refers_back
 from cockpit.planner.cues import unquoted, with_cues
-from cockpit.planner.intents import IntentScore, cached_index
+from cockpit.planner.intents import IntentIndex, IntentScore, cached_index
 from cockpit.planner.ranking import (
     Classification,
     accepted_kinds,
@@ -119,11 +119,7 @@ class Dialogue:
                 self.tools[function["name"]] = function
         self.spec = spec if spec.intents else derive_spec(spec, self.tools)
         self.today = today
-        self.index = cached_index(
-            [(i.name, _examples(i)) for i in self.spec.intents],
-            embedder=embedder,
-            out_of_scope=self.spec.out_of_scope_examples,
-        )
+        self.index = intent_index(self.spec, embedder)
         # One Dialogue answers one reply: utterances embedded for it are kept for it.
         self._vectors: dict[str, Any] = {}
         # Agents a request handed to us came from: no handoff straight back (see _handed_turn).
@@ -561,9 +557,27 @@ class Dialogue:
         return reply
 
 
+def intent_index(spec: PlannerSpec, embedder: Embedder) -> IntentIndex:
+    """The index of ``spec``'s intents (each one's examples and description) and out-of-scope
+    examples; built once per process and embedder."""
+    return cached_index(
+        [(i.name, _examples(i)) for i in spec.intents],
+        embedder=embedder,
+        out_of_scope=spec.out_of_scope_examples,
+    )
+
+
 def _examples(intent: IntentSpec) -> list[str]:
     # The description is one more (usually well-worded) example of the intent.
     return [*intent.examples, intent.description] if intent.description else list(intent.examples)
 
 
-__all__ = ["STATE_KEY", "Classification", "Dialogue", "PlannerState", "derive_spec", "message_text"]
+__all__ = [
+    "STATE_KEY",
+    "Classification",
+    "Dialogue",
+    "PlannerState",
+    "derive_spec",
+    "intent_index",
+    "message_text",
+]
