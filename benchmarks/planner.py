@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def _builtin_indexes(model: Embedder) -> dict[str, Any]:
     specs = [s for s in builtin_specs(Settings()).values() if s.planner]
     planners = [planner_spec(s.planner) for s in specs]
 
-    def build(embedder_for: Any) -> float:
+    def build(embedder_for: Callable[[], Embedder]) -> float:
         started = time.process_time()
         for planner in planners:
             intent_index(planner, embedder_for())

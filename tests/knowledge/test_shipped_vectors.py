@@ -3,7 +3,6 @@ a text it lacks (a changed chunk, a query) is embedded by the model, loaded only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import chromadb
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from cockpit.embeddings import Embedder, HashingEmbedder, OnnxMiniLMEmbedder, Vectors
+from cockpit.embeddings import Embedder, HashingEmbedder, OnnxMiniLMEmbedder
 from knowledge.corpus import corpus_chunk_texts, load_shared_corpus
 from knowledge.corpus.vectors import (
     ShippedEmbedder,
@@ -21,20 +20,7 @@ from knowledge.corpus.vectors import (
     write_vectors,
 )
 from knowledge.store import KnowledgeStore
-
-
-class Counting:
-    """Wraps an embedder and records every text it was asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self.seen: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.seen += texts
-        return self.inner.embed(texts)
+from tests.support.embedders import Counting
 
 
 def test_the_shipped_vectors_are_current() -> None:

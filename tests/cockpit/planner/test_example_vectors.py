@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
-from cockpit.embeddings import Embedder, HashingEmbedder, Vectors
+from cockpit.embeddings import HashingEmbedder
 from cockpit.planner import example_vectors as module
 from cockpit.planner.example_vectors import example_vectors
 from cockpit.planner.intents import IntentIndex
-
-
-class Counting:
-    """Wraps an embedder and records every batch it was asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self.batches: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.batches.append(list(texts))
-        return self.inner.embed(texts)
+from tests.support.embedders import Counting
 
 
 def test_only_texts_no_earlier_call_had_reach_the_embedder() -> None:
