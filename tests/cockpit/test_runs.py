@@ -24,6 +24,12 @@ def test_cancel_a_background_run(tmp_path: Path) -> None:
         while api.client.get(f"/threads/{tid}", headers=h).json()["status"] != "busy":
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        # Cancel once the tool call is running: a busy thread may still be in its model step
+        # (slow under load), and a cancel then stops the run before any tool call starts.
+        started = api.data_dir / "spine_sleeps_started.jsonl"
+        while not started.exists():
+            assert time.monotonic() < deadline, "the run's tool call did not start"
+            time.sleep(0.05)
         # A second run on a busy thread is refused, not queued behind it.
         busy = api.client.post(
             f"/threads/{tid}/runs/wait",

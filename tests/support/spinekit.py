@@ -136,9 +136,14 @@ if (
     @register_tool("spine_sleep", kind=ToolKind.READ, args=SleepArgs)
     def spine_sleep(ctx: ToolContext, args: SleepArgs) -> dict[str, Any]:
         """Wait a while, or until the run stops waiting for this call (test tool for
-        cancellation). Each call ends with a line in ``spine_sleeps.jsonl`` saying which."""
+        cancellation). Each call starts with a line in ``spine_sleeps_started.jsonl``, so a
+        test can cancel a call that is running, and ends with a line in ``spine_sleeps.jsonl``
+        saying which."""
+        folder = payouts_file(ctx).parent
+        with _lock, (folder / "spine_sleeps_started.jsonl").open("a") as fh:
+            fh.write(json.dumps({"call": ctx.tool_call_id}) + "\n")
         stopped = ctx.cancelled.wait(args.seconds)
-        sleeps = payouts_file(ctx).parent / "spine_sleeps.jsonl"
+        sleeps = folder / "spine_sleeps.jsonl"
         with _lock, sleeps.open("a") as fh:
             fh.write(json.dumps({"call": ctx.tool_call_id, "stopped": stopped}) + "\n")
         return {"slept": args.seconds, "stopped": stopped}
