@@ -88,7 +88,7 @@ def test_keys_create_checks_merchant_bindings_without_importing_the_app(tmp_path
 @pytest.mark.slow
 def test_chat_streams_and_handles_approval(tmp_path: Path) -> None:
     # The real `cockpit chat` child against the app served from this process (its subject is
-    # the chat over HTTP; a server child would first pay ~5 CPU-s of imports).
+    # the chat over HTTP; a server child would be one more process to start).
     env_data = tmp_path / "data"
     with spine_served(env_data) as server:
         out = cockpit(

@@ -38,7 +38,7 @@ async def _stream(client: Any, thread_id: str, **kwargs: Any) -> list[Any]:
 
 def test_sdk_run_stream_interrupt_resume(tmp_path: Path, server_db: str | None) -> None:
     # Served from this process: the subject is the protocol over HTTP (the SIGKILL test below
-    # needs a server process; a child pays ~5 CPU-s of imports before it serves).
+    # needs a server process; a child is one more process to start).
     with spine_served(tmp_path / "data", server_db) as server:
         asyncio.run(_sdk_flow(server))
 
@@ -115,7 +115,7 @@ def test_sigkill_keeps_thread_and_pending_approval(tmp_path: Path, server_db: st
     finally:
         server.stop()
     # The restart is a new app on the same data dir and database, served from this process
-    # (what it finds is the subject; a second server child would pay ~5 CPU-s of imports).
+    # (what it finds is the subject; a second server child would be one more process to start).
     with spine_served(data, server_db) as restarted:
         asyncio.run(_resume_once(restarted, tid, approval_id))
     assert len(read_payouts(data)) == 1

@@ -79,11 +79,10 @@ def install_offline(project: Path, target: Path) -> Path:
 class PartnerServer(LiveServer):
     """The real app under uvicorn (``cockpit.app:create_app`` from ``COCKPIT_*`` settings)."""
 
-    def command(self) -> list[str]:
+    module: str = "uvicorn"
+
+    def arguments(self) -> list[str]:
         return [
-            sys.executable,
-            "-m",
-            "uvicorn",
             "cockpit.app:create_app",
             "--factory",
             "--host",

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import httpx
 import uvicorn
 
 from cockpit.tls import client_context
+from tests.support import zygote
 from tests.support.migrated import migrated_sqlite_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,8 @@ class ServedApp:
 def spine_served(data_dir: Path, database_url: str | None = None) -> Iterator[ServedApp]:
     """The app :mod:`tests.support.serve` runs (spine test kit, rule model), served over TCP by
     uvicorn in a thread of this process: for tests of what goes over the wire, not of the
-    process. A server child first pays ~5 CPU-s of imports this process has already done."""
+    process. (A server child, even forked pre-imported by :mod:`tests.support.zygote`, takes
+    ~1.1-1.5 CPU-s to ready on this machine.)"""
     from cockpit.app import create_app
     from cockpit.config import Settings
     from tests.support.spinekit import AGENTS_DIR, rule_model_factory
@@ -102,7 +103,7 @@ class LiveServer:
     data_dir: Path
     database_url: str | None = None
     port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    proc: zygote.Forked | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     module: str = "tests.support.serve"
     """What the server process runs: the test kit's app (rule model), or ``cockpit`` itself."""
@@ -138,13 +139,12 @@ class LiveServer:
         if self.database_url is None and not database.exists():
             # Its default SQLite file, at the newest schema: migrations are not what it tests.
             migrated_sqlite_file(database)
-        log = (self.data_dir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
+        self.proc = zygote.start(
+            self.module,
+            self.arguments(),
             env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            log=self.data_dir / "server.log",
         )
         deadline = time.monotonic() + timeout
         # One client for the whole wait: each new one would load the CA bundle again.
@@ -163,10 +163,11 @@ class LiveServer:
         self.kill()  # the test fails here and never stops it: it would serve on, orphaned
         raise RuntimeError("server did not become ready")
 
-    def command(self) -> list[str]:
+    def arguments(self) -> list[str]:
+        """What follows ``python -m MODULE``."""
         if self.module == "cockpit":
-            return [sys.executable, "-m", "cockpit", "serve", "--port", str(self.port)]
-        return [sys.executable, "-m", self.module, str(self.port)]
+            return ["serve", "--port", str(self.port)]
+        return [str(self.port)]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing — a crash."""
