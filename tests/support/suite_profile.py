@@ -16,6 +16,9 @@ the test that started it: a module-scoped server counts against the test whose t
 stopped it (a session-scoped one against the worker's last test), and a child whose ``Popen``
 was dropped unwaited against whichever later test starts a process (``subprocess`` reaps such
 children then). The total is sound; a test's or a file's ``children`` can hold another's.
+One exception: the servers :mod:`tests.support.zygote` forks are children of the worker's
+forkserver, which reaps them, so their CPU is in no figure here; for the whole machine, read
+``/proc/stat`` before and after the run.
 Nothing is recorded unless ``COCKPIT_SUITE_PROFILE`` names a folder, so the plugin can stay
 loaded.
 """
