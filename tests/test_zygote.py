@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,31 @@ def test_signals_reach_the_child_and_its_status_says_so(probe: Path, tmp_path: P
 def test_every_preloaded_module_exists() -> None:
     """The forkserver skips a preload it cannot import without a word, and the saving with it."""
     assert [name for name in zygote.PRELOAD if importlib.util.find_spec(name) is None] == []
+
+
+def test_a_worker_that_exits_with_a_server_running_stops_it(probe: Path, tmp_path: Path) -> None:
+    """multiprocessing joins its children at exit; a server still serving would hold the test
+    worker there forever. The worker here is a small interpreter with nothing preloaded."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tests.support import zygote\n"
+        "zygote._context.set_forkserver_preload([])\n"
+        "tmp, site = Path(sys.argv[1]), sys.argv[2]\n"
+        "env = {'PYTHONPATH': site}\n"
+        "child = zygote.start('zygote_probe', ['wait'], env=env, cwd=tmp, log=tmp / 'log')\n"
+        "while not (tmp / 'log').exists() or not (tmp / 'log').read_text():\n"
+        "    time.sleep(0.02)\n"  # serving (the probe's first line is out), then exit
+        "print(child.pid, flush=True)\n"
+    )
+    worker = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), str(probe)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    pid = int(worker.stdout)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util  # its exit hook registered first, so the one below runs before it
 import os
 import runpy
 import subprocess
@@ -54,9 +55,10 @@ _started: list[BaseProcess] = []
 @atexit.register
 def _stop_the_rest() -> None:
     """Stop servers still running when the test worker exits. Registered after multiprocessing's
-    own exit hook, so it runs first: that hook joins every child that is not a daemon, and a
-    server left running would hold the worker's exit forever. (Servers are not daemons: a
-    daemon may not start processes, and a server starts eval workers.)"""
+    own exit hook (which ``import multiprocessing.util`` registers), so it runs first: that hook
+    joins every child that is not a daemon, and a server left running would hold the worker's
+    exit forever. (Servers are not daemons: a daemon may not start processes, and a server
+    starts eval workers.)"""
     for process in _started:
         if process.exitcode is None:
             process.terminate()
