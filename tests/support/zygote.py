@@ -11,8 +11,9 @@ What differs from a fresh interpreter, and why it does not matter to what the te
 
 - the modules in :data:`PRELOAD` were imported before the server's environment was set (none of
   them reads the environment at import; settings are read when the server builds them);
-- the process ends through multiprocessing's ``os._exit``, so ``atexit`` handlers do not run
-  (the product registers none; a SIGKILL, which the crash tests send, runs none either way);
+- the process ends through multiprocessing's ``os._exit``, so ``atexit`` handlers do not run:
+  the product registers none, and flushes what it must (spans, runs, evals) in the app's
+  shutdown, which uvicorn runs on SIGTERM; a SIGKILL, which the crash tests send, runs neither;
 - its pid, signals and exit status are its own, as a ``Popen`` child's are.
 """
 
