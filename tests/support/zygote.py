@@ -50,20 +50,19 @@ PRELOAD = [
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
-_started: list[BaseProcess] = []
 
 
 @atexit.register
 def _stop_the_rest() -> None:
-    """Stop servers still running when the test worker exits. Registered after multiprocessing's
-    own exit hook (which ``import multiprocessing.util`` registers), so it runs first: that hook
-    joins every child that is not a daemon, and a server left running would hold the worker's
-    exit forever. (Servers are not daemons: a daemon may not start processes, and a server
-    starts eval workers.)"""
-    for process in _started:
-        if process.exitcode is None:
-            process.terminate()
-            process.join(15)
+    """Stop the worker's processes still running when it exits (its forked servers, and any
+    other multiprocessing child). Registered after multiprocessing's own exit hook (which
+    ``import multiprocessing.util`` registers), so it runs first: that hook joins every child
+    that is not a daemon, and a server left running would hold the worker's exit forever.
+    (Servers are not daemons: a daemon may not start processes, and a server starts eval
+    workers.)"""
+    for process in multiprocessing.active_children():
+        process.terminate()
+        process.join(15)
         if process.exitcode is None:
             process.kill()
             process.join(10)
@@ -105,7 +104,6 @@ def start(module: str, args: list[str], *, env: dict[str, str], cwd: Path, log: 
         target=_run, args=(module, args, env, str(cwd), str(log)), name=f"{module}-server"
     )
     process.start()
-    _started.append(process)
     return Forked(process)
 
 
