@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -91,7 +93,17 @@ class ToolDef:
     of waiting for an approval that could only end in that error."""
 
     def json_schema(self) -> dict[str, Any]:
-        return self.args.model_json_schema()
+        """The arguments' JSON schema: a copy of the one made at first use, which the caller may
+        change. pydantic generates it anew at every call (~0.3 ms a tool), and ``GET /v1/tools``
+        and MCP ``tools/list`` ask for every tool's."""
+        made = _SCHEMAS.get(self.args)
+        if made is None:
+            made = _SCHEMAS[self.args] = self.args.model_json_schema()
+        return copy.deepcopy(made)
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
+"""Argument schemas by model; weak, so a tenant's removed tool source takes its models along."""
 
 
 class ToolRegistry:
