@@ -7,15 +7,19 @@ principal came from the API key (``x-api-key`` or ``Authorization: Bearer``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.config import Settings
 from cockpit.db.session import Database
 from cockpit.errors import AuthError
 from cockpit.tenancy import rights
 from cockpit.tenancy.principal import Principal, Role
+
+if TYPE_CHECKING:
+    from cockpit.tenancy.keys import KeyService
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,13 @@ def _api_key(request: Request) -> str:
 
 async def request_context(request: Request) -> RequestContext:
     services = request.app.state.services
-    principal: Principal = services.keys.authenticate(_api_key(request))
+    keys: KeyService = services.keys
+    key = _api_key(request)
+    principal = keys.admitted(key)
+    if principal is None:
+        # A key not admitted lately is read from the database in a worker thread: a stream of
+        # unknown or revoked keys must not stall the event loop every other request shares.
+        principal = await run_in_threadpool(keys.authenticate, key)
     request.state.principal = principal
     return RequestContext(
         principal=principal,

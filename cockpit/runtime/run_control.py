@@ -90,7 +90,7 @@ class RunControl:
                     await asyncio.wait_for(handle.done.wait(), timeout=0.5)
                 continue
             waiter = self.notifier.waiter(run_key(run_id))
-            row = self._row(tenant, run_id)
+            row = await asyncio.to_thread(self._row, tenant, run_id)
             if row is None:
                 return api_error("run_cancelled", "the run was rolled back"), 409
             if row.status in FINAL_STATUSES and run_id not in self._active:
@@ -107,7 +107,7 @@ class RunControl:
         self, principal: Principal, thread_id: str, run_id: str
     ) -> tuple[dict[str, Any], int]:
         """The thread's values once the run ended (its error body if it failed)."""
-        rec = self.get(principal, thread_id, run_id)
+        rec = await asyncio.to_thread(self.get, principal, thread_id, run_id)
         handle = self._active.get(rec.run_id) or RunHandle(rec, principal, [])
         body, status = await self.finished(handle)
         if status != 200:

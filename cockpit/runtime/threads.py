@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, TypeVar
 
@@ -191,6 +192,13 @@ class ThreadStore:
             raise NotFound(f"no thread {thread_id}", code="thread_not_found", param="thread_id")
         return rec
 
+    async def record(
+        self, tenant_id: str, thread_id: str, viewer: Principal | None = None
+    ) -> ThreadRecord:
+        """:meth:`get_record` from a worker thread, for code on the event loop: the read must not
+        hold up the other requests and runs the loop serves."""
+        return await asyncio.to_thread(self.get_record, tenant_id, thread_id, viewer)
+
     async def state(
         self,
         tenant_id: str,
@@ -200,7 +208,7 @@ class ThreadStore:
         checkpoint_id: str | None = None,
     ) -> StateSnapshot:
         """The thread's state now, or at ``checkpoint_id`` (404 when it has no such one)."""
-        self.get_record(tenant_id, thread_id, viewer)
+        await self.record(tenant_id, thread_id, viewer)
         if checkpoint_id is not None:
             await self._checkpoint(tenant_id, thread_id, checkpoint_id)
         return await self._reader.aget_state(self.config(tenant_id, thread_id, checkpoint_id))
@@ -218,7 +226,7 @@ class ThreadStore:
     ) -> list[dict[str, Any]]:
         """States newest first: from ``checkpoint_id`` (or the newest), older than ``before``,
         whose checkpoint metadata matches ``metadata`` (public keys only)."""
-        self.get_record(tenant_id, thread_id, viewer)
+        await self.record(tenant_id, thread_id, viewer)
         flt = _history_filter(metadata)
         for cid in (before, checkpoint_id):
             if cid is not None:

@@ -63,6 +63,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _parse(presented: str) -> tuple[str, str]:
+    """A presented key's id and the digest of its secret, or :class:`AuthError`."""
+    m = _KEY.match(presented.strip())
+    if not m:
+        raise AuthError("API key is malformed", code="invalid_api_key")
+    key_id, secret = m.groups()
+    return key_id, _hash(secret)
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
     """A newly created key: ``secret`` is the only time the full key is available."""
@@ -253,17 +262,19 @@ class KeyService:
 
         notifier_for(self._db.url).notify_in(session, KEY_CHANGED + key_id)
 
+    def admitted(self, presented: str) -> Principal | None:
+        """The principal a presented key was lately admitted as, from the cache alone (no
+        database read); None when it has to be read. A malformed key raises :class:`AuthError`."""
+        key_id, digest = _parse(presented)
+        return self.cache.get(key_id, digest)
+
     def authenticate(self, presented: str) -> Principal:
         """The principal for a presented key, or :class:`AuthError`.
 
         Only an admission is cached, under the digest of the secret that earned it: a malformed,
         unknown, wrong-secret or revoked key reads the database every time.
         """
-        m = _KEY.match(presented.strip())
-        if not m:
-            raise AuthError("API key is malformed", code="invalid_api_key")
-        key_id, secret = m.groups()
-        digest = _hash(secret)
+        key_id, digest = _parse(presented)
         cached = self.cache.get(key_id, digest)
         if cached is not None:
             return cached

@@ -235,7 +235,7 @@ async def release(
 
 
 @router.get("/entities/blocks")
-async def list_blocks(ctx: StaffCtx) -> dict[str, Any]:
+def list_blocks(ctx: StaffCtx) -> dict[str, Any]:
     """This tenant's blocked and released entities (a bound key: its merchant's and the
     tenant-wide ones)."""
     rows = blocks.list_blocks(

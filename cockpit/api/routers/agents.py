@@ -123,7 +123,7 @@ async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
 
 
 @router.get("", summary="Agents this tenant can use")
-async def list_agents(
+def list_agents(
     request: Request,
     ctx: StaffCtx,
     unpublished: bool = Query(
@@ -139,13 +139,13 @@ async def list_agents(
 
 
 @router.get("/{agent_id}", summary="The spec an agent reference resolves to (id, id@alias, id@vN)")
-async def get_agent(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
+def get_agent(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
     r = services(request).runtime.specs.resolve(ctx.principal.tenant_id, agent_id)
     return {**assistant_json(r), "spec": r.spec.model_dump(mode="json")}
 
 
 @router.get("/{agent_id}/versions", summary="Versions of a tenant agent")
-async def versions(request: Request, ctx: StaffCtx, agent_id: str) -> list[dict[str, Any]]:
+def versions(request: Request, ctx: StaffCtx, agent_id: str) -> list[dict[str, Any]]:
     rows = services(request).runtime.specs.versions(ctx.principal.tenant_id, agent_id)
     return [{"version": v, "hash": h, "created_at": c.isoformat()} for v, h, c in rows]
 
@@ -195,7 +195,7 @@ async def move_alias(
 
 
 @router.get("/{agent_id}/aliases", summary="Where each alias points, with its history")
-async def aliases(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
+def aliases(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
     """``{"live": {"version", "history": [...newest first]}, "canary": {...}}``."""
     return services(request).runtime.specs.aliases(ctx.principal.tenant_id, agent_id)
 

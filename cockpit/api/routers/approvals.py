@@ -167,7 +167,7 @@ MinorQuery = Annotated[
 
 
 @router.get("", summary="List approvals (the inbox: pending by default, filters, history)")
-async def list_approvals(
+def list_approvals(
     request: Request,
     ctx: StaffCtx,
     status: Annotated[
@@ -185,6 +185,8 @@ async def list_approvals(
     ] = None,
     limit: PageLimit = 50,
 ) -> list[dict[str, Any]]:
+    # This route and the next are plain functions: FastAPI runs them in a worker thread, so
+    # their database reads never hold up the event loop.
     q = _by_amount(_owned(select(ApprovalRecord), ctx), currency, min_amount, max_amount)
     q = _by_status(q, status)
     if thread_id:
@@ -206,7 +208,7 @@ async def list_approvals(
 
 
 @router.get("/{approval_id}", summary="Get an approval")
-async def get(request: Request, ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
+def get(request: Request, ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
     tools = services(request).runtime.tools.for_tenant(ctx.principal.tenant_id)
     return _json(_get(ctx, approval_id), viewer=ctx.principal, tools=tools)
 

@@ -257,7 +257,7 @@ def _audit_version(
 
 
 @router.get("/{assistant_id}", summary="Get an assistant")
-async def get(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
+def get(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
     return _describe(services(request), ctx, assistant_id)
 
 
@@ -384,7 +384,7 @@ def _xray(value: str) -> int:
 
 
 @router.get("/{assistant_id}/graph", summary="The assistant's graph as drawable JSON")
-async def graph(
+def graph(
     request: Request, ctx: StaffCtx, assistant_id: str, xray: str = "false"
 ) -> dict[str, Any]:
     """Plain: the compiled graph (guard, agent, tools). ``xray``: the team of agents and tools."""
@@ -401,7 +401,7 @@ async def graph(
 
 
 @router.get("/{assistant_id}/subgraphs", summary="Subgraphs (a team graph has none)")
-async def subgraphs(
+def subgraphs(
     request: Request, ctx: StaffCtx, assistant_id: str, recurse: bool = False
 ) -> dict[str, Any]:
     _resolve(services(request), ctx, assistant_id)
@@ -409,7 +409,7 @@ async def subgraphs(
 
 
 @router.get("/{assistant_id}/subgraphs/{namespace}", summary="Subgraphs under a namespace")
-async def subgraphs_in(
+def subgraphs_in(
     request: Request, ctx: StaffCtx, assistant_id: str, namespace: str, recurse: bool = False
 ) -> dict[str, Any]:
     _resolve(services(request), ctx, assistant_id)
@@ -417,7 +417,7 @@ async def subgraphs_in(
 
 
 @router.get("/{assistant_id}/schemas", summary="Input, state and config schemas")
-async def schemas(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
+def schemas(request: Request, ctx: StaffCtx, assistant_id: str) -> dict[str, Any]:
     r = _resolve(services(request), ctx, assistant_id)
     message = {
         "type": "object",

@@ -30,7 +30,7 @@ def _require_tenant_wide(ctx: RequestContext) -> None:
 
 
 @router.get("", summary="Audit records, oldest first")
-async def records(
+def records(
     request: Request,
     ctx: StaffCtx,
     kind: str | None = None,
@@ -49,7 +49,7 @@ async def records(
 
 
 @router.get("/verify", summary="Verify the keyed hash chain")
-async def verify_chain(request: Request, ctx: StaffCtx) -> dict[str, Any]:
+def verify_chain(request: Request, ctx: StaffCtx) -> dict[str, Any]:
     _require_tenant_wide(ctx)
     return _verified(services(request).audit.verify(ctx.principal.tenant_id))
 
@@ -65,7 +65,7 @@ def _verified(r: VerifyResult) -> dict[str, Any]:
 
 
 @router.get("/head", summary="The chain's newest record, signed: keep it elsewhere as an anchor")
-async def head(request: Request, ctx: StaffCtx) -> SignedHead:
+def head(request: Request, ctx: StaffCtx) -> SignedHead:
     _require_tenant_wide(ctx)
     return services(request).audit.head(ctx.principal.tenant_id)
 

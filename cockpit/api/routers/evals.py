@@ -54,7 +54,7 @@ async def create_run(request: Request, ctx: PartnerCtx, body: EvalRunRequest) ->
 
 
 @router.get("/runs", summary="This tenant's eval runs, newest first")
-async def list_runs(
+def list_runs(
     request: Request, ctx: PartnerCtx, agent_id: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     rows = services(request).evals.list(
@@ -64,5 +64,5 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}", summary="An eval run with its report")
-async def get_run(request: Request, ctx: PartnerCtx, run_id: str) -> dict[str, Any]:
+def get_run(request: Request, ctx: PartnerCtx, run_id: str) -> dict[str, Any]:
     return run_json(services(request).evals.get(ctx.principal.tenant_id, run_id), report=True)

@@ -65,7 +65,7 @@ async def create_key(request: Request, ctx: AdminCtx, body: KeyCreate) -> dict[s
 
 
 @router.get("/v1/keys", summary="List this tenant's API keys (no secrets)")
-async def list_keys(request: Request, ctx: AdminCtx) -> list[dict[str, Any]]:
+def list_keys(request: Request, ctx: AdminCtx) -> list[dict[str, Any]]:
     return [
         {
             "id": k.id,
@@ -107,7 +107,7 @@ class ToolAllowlist(BaseModel):
 
 
 @router.get("/v1/tenant", summary="The caller's tenant and its settings")
-async def get_tenant(request: Request, ctx: AnyCtx) -> dict[str, Any]:
+def get_tenant(request: Request, ctx: AnyCtx) -> dict[str, Any]:
     return services(request).keys.tenant_settings(ctx.principal.tenant_id)
 
 

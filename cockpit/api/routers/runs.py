@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import StaffCtx
 from cockpit.api.limits import Offset, PageLimit
@@ -158,7 +159,7 @@ async def create(request: Request, ctx: StaffCtx, thread_id: str, body: RunCreat
 
 
 @router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
-async def list_runs(
+def list_runs(
     request: Request,
     ctx: StaffCtx,
     thread_id: str,
@@ -173,7 +174,7 @@ async def list_runs(
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
-async def get_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dict[str, Any]:
+def get_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dict[str, Any]:
     return run_json(services(request).runtime.runs.get(ctx.principal, thread_id, run_id))
 
 
@@ -236,7 +237,7 @@ async def join(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> 
 async def join_stream(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
     svc = services(request)
     after = last_event_id(request)
-    rec = svc.runtime.runs.get(ctx.principal, thread_id, run_id)
+    rec = await run_in_threadpool(svc.runtime.runs.get, ctx.principal, thread_id, run_id)
     handle = svc.runtime.runs.handle(rec.run_id) or RunHandle(rec, ctx.principal, [])
     return _streaming(svc, handle, after=after, on_disconnect="continue")
 

@@ -15,7 +15,9 @@ router = api_router(tags=["system"])
 
 
 @router.get("/ok", summary="Liveness and database check")
-async def ok(request: Request) -> dict[str, Any]:
+def ok(request: Request) -> dict[str, Any]:
+    # A plain function, so FastAPI runs it in a worker thread: a slow database answers this
+    # probe late instead of stalling the event loop every other request shares.
     svc = services(request)
     from sqlalchemy import text
 

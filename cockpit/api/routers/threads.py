@@ -14,12 +14,14 @@ from typing import Any, Literal
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import MAX_PAGE, PageLimit
 from cockpit.api.routers._common import last_event_id, services, sse_stream
 from cockpit.api.routing import api_router
 from cockpit.errors import CockpitError, PolicyViolation, UserError, ValidationFailed
+from cockpit.runtime.records import RunRecord
 from cockpit.runtime.runs import RunHandle
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import snapshot_json
@@ -196,7 +198,7 @@ async def get(
     request: Request, ctx: StaffCtx, thread_id: str, include: str | None = None
 ) -> dict[str, Any]:
     store = services(request).runtime.threads
-    rec = store.get_record(ctx.principal.tenant_id, thread_id, ctx.principal)
+    rec = await store.record(ctx.principal.tenant_id, thread_id, ctx.principal)
     return await store.to_json(ctx.principal.tenant_id, rec)
 
 
@@ -330,11 +332,15 @@ async def join_stream(
         )
     after = last_event_id(request)
     runs = services(request).runtime.runs
-    active = [
-        rec
-        for status in ("running", "pending")
-        for rec in runs.list(ctx.principal, thread_id, limit=1, offset=0, status=status)
-    ]
+
+    def in_progress() -> list[RunRecord]:
+        return [
+            rec
+            for status in ("running", "pending")
+            for rec in runs.list(ctx.principal, thread_id, limit=1, offset=0, status=status)
+        ]
+
+    active = await run_in_threadpool(in_progress)
     headers = {"Cache-Control": "no-store"}
     if not active:
         return StreamingResponse(_nothing(), media_type="text/event-stream", headers=headers)

@@ -53,12 +53,12 @@ async def register(request: Request, ctx: PartnerCtx, body: ToolSourceInput) -> 
 
 
 @router.get("", summary="This tenant's tool sources")
-async def list_sources(request: Request, ctx: PartnerCtx) -> list[dict[str, Any]]:
+def list_sources(request: Request, ctx: PartnerCtx) -> list[dict[str, Any]]:
     return _store(request).list(ctx.principal.tenant_id)
 
 
 @router.get("/{name}", summary="A tool source with its tools and their argument schemas")
-async def get_source(request: Request, ctx: PartnerCtx, name: str) -> dict[str, Any]:
+def get_source(request: Request, ctx: PartnerCtx, name: str) -> dict[str, Any]:
     return _store(request).get(ctx.principal.tenant_id, name)
 
 

@@ -48,7 +48,7 @@ def tool_json(tool: ToolDef, *, may_run: bool | None = None) -> dict[str, Any]:
 
 
 @router.get("", summary="The tools a spec may list: schemas, roles, policy fields, may_run")
-async def list_tools(
+def list_tools(
     request: Request,
     ctx: StaffCtx,
     runnable: bool = Query(False, description="Only the tools this key may have run."),

@@ -12,8 +12,6 @@ router = api_router(prefix="/v1/usage", tags=["usage"])
 
 
 @router.get("", summary="Token and cost totals for the caller's tenant")
-async def usage(
-    ctx: StaffCtx, agent_id: str | None = None, run_id: str | None = None
-) -> dict[str, Any]:
+def usage(ctx: StaffCtx, agent_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
     summary = usage_summary(ctx.db, ctx.principal.tenant_id, agent_id=agent_id, run_id=run_id)
     return {"agent_id": agent_id, "run_id": run_id, **summary.to_dict()}

@@ -74,12 +74,12 @@ async def create_endpoint(request: Request, ctx: StaffCtx, body: EndpointCreate)
 
 
 @router.get("/endpoints", summary="This caller's webhook endpoints")
-async def list_endpoints(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
+def list_endpoints(request: Request, ctx: StaffCtx) -> list[dict[str, Any]]:
     return _endpoints(request, ctx).list_all(ctx.principal)
 
 
 @router.get("/endpoints/{endpoint_id}", summary="A webhook endpoint")
-async def get_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
+def get_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
     return _endpoints(request, ctx).get(ctx.principal, endpoint_id)
 
 
@@ -127,7 +127,7 @@ async def send_test(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[s
 
 
 @router.get("/deliveries", summary="The delivery log, newest first")
-async def list_deliveries(
+def list_deliveries(
     ctx: StaffCtx,
     endpoint_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Status | None = None,
@@ -146,7 +146,7 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", summary="A delivery with its payload and attempt log")
-async def get_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
+def get_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
     return DeliveryLog(ctx.db).get(ctx.principal, delivery_id)
 
 
