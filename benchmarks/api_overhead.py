@@ -10,6 +10,12 @@ authentication. Rounds alternate the two so load on the machine weighs on both a
 are medians. Server CPU per request (``/proc``) is the figure to read on a loaded machine.
 ``--postgres`` runs the server on a scratch database next to ``COCKPIT_TEST_POSTGRES_URL``.
 
+Section ``bad_keys``: the cost of a refused key, and whether refusing keys holds up other
+requests. ``GET /v1/me`` with a well-formed key nobody issued (401 each; a refusal is never
+cached, so each one reads the database), then ``GET /info`` latency from one connection twice:
+alone, and while 8 other connections send the unknown key. A refused key's database read
+belongs in a worker thread; made on the event loop it delays every request behind it.
+
 Prints one JSON document.
 """
 
@@ -55,6 +61,61 @@ def _admin_key(data_dir: Path, port: int, *, seconds: float = 300.0) -> str:
         time.sleep(0.2)
     wait_for_port(port, seconds=seconds)
     return key_file.read_text().strip()
+
+
+#: Well-formed (``ck_<12>_<32>``) and issued to nobody.
+UNKNOWN_KEY = "ck_000000000000_" + "x" * 32
+
+
+def _latency_ms(url: str, *, seconds: int) -> dict[str, float]:
+    """p50 and p99 latency of ``url`` from one connection (``wrk --latency``), in ms."""
+    command = ["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency", url]
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            out["p" + parts[0].rstrip("%")] = _ms(parts[1])
+    return out
+
+
+def _ms(figure: str) -> float:
+    """A wrk duration (``812.00us``, ``1.21ms``, ``2.00s``) in milliseconds."""
+    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if figure.endswith(unit):
+            return round(float(figure[: -len(unit)]) * scale, 3)
+    raise ValueError(f"not a wrk duration: {figure}")
+
+
+def bad_keys(base: str, pid: int, *, seconds: int, rounds: int) -> dict[str, Any]:
+    """Refused keys' throughput and server CPU, and ``/info`` latency alone and beside them."""
+    refused: list[tuple[float, float, int]] = []
+    alone: list[dict[str, float]] = []
+    beside: list[dict[str, float]] = []
+    for _ in range(rounds):
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        requests, failed = _wrk(base + "/v1/me", seconds=seconds, key=UNKNOWN_KEY)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+        refused.append((requests / wall, cpu * 1000 / requests, requests - failed))
+        alone.append(_latency_ms(base + "/info", seconds=seconds))
+        flooding = ["wrk", "-t1", "-c8", f"-d{seconds + 2}s", "-H", f"x-api-key: {UNKNOWN_KEY}"]
+        flood = subprocess.Popen([*flooding, base + "/v1/me"], stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(1)  # the flood is under way before the probe starts
+            beside.append(_latency_ms(base + "/info", seconds=seconds))
+        finally:
+            flood.wait(timeout=seconds + 60)
+    return {
+        "refused_v1_me": {
+            "req_per_s": round(median(r[0] for r in refused), 1),
+            "server_cpu_ms_per_req": round(median(r[1] for r in refused), 3),
+            "answered_2xx": sum(r[2] for r in refused),
+        },
+        "info_latency_ms_alone": {q: median(a[q] for a in alone) for q in ("p50", "p99")},
+        "info_latency_ms_beside_refusals": {
+            q: median(b[q] for b in beside) for q in ("p50", "p99")
+        },
+    }
 
 
 def measure(base: str, pid: int, key: str, *, seconds: int, rounds: int) -> dict[str, Any]:
@@ -120,13 +181,9 @@ def main() -> None:
             server = start_serve(Path(tmp), port, settings=settings)
             try:
                 key = _admin_key(Path(tmp), port)
-                figures = measure(
-                    f"http://127.0.0.1:{port}",
-                    server.pid,
-                    key,
-                    seconds=args.seconds,
-                    rounds=args.rounds,
-                )
+                base = f"http://127.0.0.1:{port}"
+                figures = measure(base, server.pid, key, seconds=args.seconds, rounds=args.rounds)
+                refusals = bad_keys(base, server.pid, seconds=args.seconds, rounds=args.rounds)
             finally:
                 server.terminate()
                 server.wait(timeout=60)
@@ -147,6 +204,7 @@ def main() -> None:
             me["server_cpu_ms_per_req"] / max(info["server_cpu_ms_per_req"], 1e-9), 2
         ),
         "ratio_wall": round(info["req_per_s"] / max(me["req_per_s"], 1e-9), 2),
+        "bad_keys": refusals,
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_1m_before": round(load_before, 2),
