@@ -3,8 +3,8 @@
 Every async handler and background loop of a server shares its event loop; a synchronous
 database call made there stalls all of them while the database answers. These paths once did:
 authenticating a key the cache had not admitted (every unknown, wrong or revoked key, so a
-stream of bad keys stalled the server), the ``/ok`` probe, the approvals inbox, and in all 42 of
-the app's GET routes on SQLite (39 on PostgreSQL).
+stream of bad keys stalled the server), the ``/ok`` probe, the approvals inbox, and in all about
+40 of the app's ~100 GET routes.
 """
 
 from __future__ import annotations
