@@ -6,10 +6,6 @@ principal came from the API key (``x-api-key`` or ``Authorization: Bearer``).
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,16 +34,6 @@ class RequestContext:
         rights.require(self.principal, roles)
 
 
-_KEY_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="key-reads")
-"""Where a key the cache has not admitted is read. Two threads, not the shared pool of 40: a
-flood of unknown keys (``benchmarks/api_overhead.py``, section bad_keys) then queues here instead
-of filling the pool with threads that fight the event loop for the GIL (and, on SQLite, open
-connections beyond the engine's pool). Beside 8 connections of unknown keys, ``/info`` p50/p99
-went from 6.9/14 ms (read on the loop) or 1.2/88 ms (the shared pool) to 0.5/4.7 ms on SQLite,
-and from 18/45 ms to 0.7/5.2 ms on PostgreSQL. The refusals themselves cost more server CPU
-(1.3 against 0.8 ms each on SQLite, 2.2 against 1.6 on PostgreSQL): a bad key may wait."""
-
-
 def _api_key(request: Request) -> str:
     key = request.headers.get("x-api-key")
     if not key:
@@ -64,14 +50,7 @@ def _api_key(request: Request) -> str:
 async def request_context(request: Request) -> RequestContext:
     services = request.app.state.services
     keys: KeyService = services.keys
-    key = _api_key(request)
-    principal = keys.admitted(key)
-    if principal is None:
-        # A key not admitted lately is read from the database off the event loop: a stream of
-        # unknown or revoked keys must not stall every other request the loop serves.
-        # In this request's context (its trace span, the clock), as run_in_threadpool would.
-        read = functools.partial(contextvars.copy_context().run, keys.authenticate, key)
-        principal = await asyncio.get_running_loop().run_in_executor(_KEY_READS, read)
+    principal = await keys.principal_for(_api_key(request))
     request.state.principal = principal
     return RequestContext(
         principal=principal,

@@ -2,7 +2,7 @@
 
 The MCP binding of ACP leaves authentication to the connection ("handled at the MCP server
 level, not per-request"), so the key travels as it does on REST: ``Authorization: Bearer`` or
-``x-api-key``, resolved by the same :meth:`KeyService.authenticate`. A request without a valid
+``x-api-key``, resolved by the same :meth:`KeyService.principal_for` as REST. A request without a valid
 key is answered ``401`` in Cockpit's error shape here, so no JSON-RPC message of it is ever
 parsed, and no tool ever runs without a :class:`~cockpit.tenancy.principal.Principal`.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-import anyio
 from starlette.types import Scope, Send
 
 from cockpit.errors import AuthError, CockpitError
@@ -29,7 +28,7 @@ PRINCIPAL_KEY = "cockpit.principal"
 
 
 class Authenticator(Protocol):
-    def authenticate(self, presented: str) -> Principal: ...
+    async def principal_for(self, presented: str) -> Principal: ...
 
 
 def presented_key(scope: Scope) -> str:
@@ -52,7 +51,7 @@ def presented_key(scope: Scope) -> str:
 async def authenticate(scope: Scope, keys: Authenticator) -> Principal:
     """The request's principal, or :class:`AuthError`; records it in ``scope``."""
     key = presented_key(scope)
-    principal = await anyio.to_thread.run_sync(keys.authenticate, key)
+    principal = await keys.principal_for(key)
     scope[PRINCIPAL_KEY] = principal
     return principal
 
