@@ -14,6 +14,7 @@ import pytest
 from cockpit.clock import StartedClock, install, parse_instant
 from tests.support.collection import duplicate_ids
 from tests.support.heap import FullCollections
+from tests.support.loopguard import LoopWatch
 from tests.support.pgdatabases import PgDatabases, create_database, drop_database
 
 #: Every test runs on a clock that starts at this instant: seeded worlds, deadlines and "last N
@@ -27,18 +28,35 @@ PG_BASE = os.environ.get(
 )
 
 _FULL_COLLECTIONS = FullCollections()
+_LOOP_WATCH = LoopWatch()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Full garbage collections between tests, when the heap has doubled (``tests/support/heap``).
+    """Full garbage collections between tests, when the heap has doubled (``tests/support/heap``),
+    and the watch for database statements a request makes on the event loop.
 
     ``COCKPIT_TEST_GC=cpython`` keeps CPython's own schedule, to compare the two."""
     if os.environ.get("COCKPIT_TEST_GC") != "cpython":
         _FULL_COLLECTIONS.install()
+    _LOOP_WATCH.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _FULL_COLLECTIONS.uninstall()
+    _LOOP_WATCH.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _no_sql_on_the_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test whose requests ran SQL on the server's event loop (``tests/support/loopguard``):
+    every route the suite calls, with the data the suite gives it. Start-up, background loops and
+    the agent runtime are not requests the watch judges."""
+    _LOOP_WATCH.take()
+    yield
+    seen = _LOOP_WATCH.take()
+    if seen and request.node.get_closest_marker("sql_on_the_loop") is None:
+        lines = "\n".join(sorted(set(seen)))
+        pytest.fail(f"requests ran SQL on the event loop:\n{lines}", pytrace=False)
 
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:

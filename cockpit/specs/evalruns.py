@@ -220,6 +220,16 @@ class EvalService:
                 outcome = await self._runner().run(job)
             except Exception as exc:  # the run failed to happen; the row says why
                 error = f"{type(exc).__name__}: {exc}"[:2000]
+        return await asyncio.to_thread(self._store_outcome, tenant_id, run_id, job, outcome, error)
+
+    def _store_outcome(
+        self,
+        tenant_id: str,
+        run_id: str,
+        job: EvalJob,
+        outcome: EvalOutcome | None,
+        error: str | None,
+    ) -> EvalRun:
         with self._db.tenant_session(tenant_id) as s:
             row = s.get(EvalRun, run_id)
             assert row is not None
@@ -260,12 +270,18 @@ class EvalService:
         spec = agent.spec
         if not spec.evals:
             return GateDecision("ungated")
-        reused = self.passing_run(tenant_id, spec)
+        reused = await asyncio.to_thread(self.passing_run, tenant_id, spec)
         if reused is not None:
             return GateDecision("passed", reused, reused=True)
         try:
-            row, job = self.create(
-                tenant_id, agent, suites=[], trials=None, split="all", created_by=created_by
+            row, job = await asyncio.to_thread(
+                self.create,
+                tenant_id,
+                agent,
+                suites=[],
+                trials=None,
+                split="all",
+                created_by=created_by,
             )
         except CockpitError as exc:  # an unknown suite, no runner: nothing can pass
             return GateDecision("failed", reasons=(f"{exc.code}: {exc.message}",))
@@ -290,7 +306,9 @@ class EvalService:
         Who may force is the caller's check; here a force only needs its reason.
         """
         try:
-            target = self._specs.resolve(tenant_id, f"{agent_id}@v{version}")
+            target = await asyncio.to_thread(
+                self._specs.resolve, tenant_id, f"{agent_id}@v{version}"
+            )
         except NotFound:
             raise NotFound(
                 f"no version {version} of agent {agent_id!r}",
@@ -306,8 +324,13 @@ class EvalService:
             record |= {"decision": "forced", "reason": reason}
         else:
             record |= (await self.gate(tenant_id, target, created_by=created_by)).payload()
-        audit.record(
-            tenant_id, kind="agent_publish_gate", actor=actor, subject=agent_id, payload=record
+        await asyncio.to_thread(
+            audit.record,
+            tenant_id,
+            kind="agent_publish_gate",
+            actor=actor,
+            subject=agent_id,
+            payload=record,
         )
         if record["decision"] == "failed":
             raise Conflict(

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.support.apptest import Api, running_app
-from tests.support.loopguard import statements_on_the_loop
+from tests.support.loopguard import LoopWatch, statements_on_the_loop
 from tests.support.routes import api_routes
 
 
@@ -37,8 +37,9 @@ def _engine(api: Api) -> Engine:
     return engine
 
 
-def test_the_guard_sees_what_an_async_handler_runs_and_nothing_else(api: Api) -> None:
-    engine = _engine(api)
+def _probe_requests(engine: Engine) -> None:
+    """One async handler that runs SQL on the loop, one plain handler that runs it in a worker
+    thread, then a background coroutine that runs it on a loop of its own."""
     probe = FastAPI()
 
     @probe.get("/on-the-loop")
@@ -55,11 +56,37 @@ def test_the_guard_sees_what_an_async_handler_runs_and_nothing_else(api: Api) ->
         with engine.connect() as conn:
             conn.execute(text("SELECT 3"))
 
-    with TestClient(probe) as client, statements_on_the_loop(engine) as seen:
+    with TestClient(probe) as client:
         assert client.get("/on-the-loop").json() == 1
         assert client.get("/in-a-thread").json() == 2
-        asyncio.run(a_background_loop())
+    asyncio.run(a_background_loop())
+
+
+@pytest.mark.sql_on_the_loop
+def test_the_guard_sees_what_an_async_handler_runs_and_nothing_else(api: Api) -> None:
+    engine = _engine(api)
+    with statements_on_the_loop(engine) as seen:
+        _probe_requests(engine)
     assert seen == ["SELECT 1"]
+
+
+@pytest.mark.sql_on_the_loop
+def test_the_suite_wide_watch_names_the_route_and_spares_the_runtime(api: Api) -> None:
+    """``tests/conftest.py`` fails any test whose requests did what ``/on-the-loop`` does."""
+    key = api.tenant("acme")
+    watch = LoopWatch()
+    watch.install()
+    try:
+        _probe_requests(_engine(api))
+        # The runtime's own bookkeeping (here: a thread's row) stays on the loop by design.
+        made = api.client.post("/threads", json={}, headers=api.h(key))
+    finally:
+        watch.uninstall()
+    assert made.status_code == 200, made.text
+    [seen] = watch.take()
+    assert "on_the_loop <- " in seen
+    assert seen.endswith(": SELECT 1")
+    assert watch.take() == []
 
 
 def test_a_key_the_cache_has_not_admitted_is_read_off_the_loop(api: Api) -> None:

@@ -168,7 +168,7 @@ def explain(ctx: StaffCtx, txn_id: str) -> dict[str, Any]:
 
 
 @router.get("/entities/{kind}/{entity_id}/graph")
-async def entity_graph(ctx: StaffCtx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
+def entity_graph(ctx: StaffCtx, kind: str, entity_id: str, hops: int = 2) -> dict[str, Any]:
     """Neighbourhood of an entity in this tenant's graph, with a ring verdict. A merchant-bound
     key sees ids only of entities in its own merchant's traffic (the others are counted under
     ``other_merchants``); an entity only other merchants saw is 404 ``entity_not_found``."""
@@ -178,7 +178,7 @@ async def entity_graph(ctx: StaffCtx, kind: str, entity_id: str, hops: int = 2) 
 
 
 @router.get("/merchants/{merchant_id}/report")
-async def merchant_report(ctx: StaffCtx, merchant_id: str) -> dict[str, Any]:
+def merchant_report(ctx: StaffCtx, merchant_id: str) -> dict[str, Any]:
     """Decision rates, mean score and top reasons of a merchant's scored traffic."""
     bound = ctx.principal.merchant_id
     if bound and merchant_id != bound:
@@ -199,7 +199,7 @@ def _idem(key: str | None) -> str:
 
 
 @router.post("/entities/block")
-async def block(
+def block(
     ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
     """Block a customer, card, device or IP (idempotent on Idempotency-Key): for the key's
@@ -217,7 +217,7 @@ async def block(
 
 
 @router.post("/entities/release")
-async def release(
+def release(
     ctx: MerchantCtx, req: BlockRequest, idempotency_key: str | None = Header(default=None)
 ) -> dict[str, Any]:
     """Release the key's own block of an entity (404 entity_not_blocked if it has none, also

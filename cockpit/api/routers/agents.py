@@ -11,12 +11,14 @@ from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from cockpit.api.deps import PartnerCtx, StaffCtx
+from cockpit.api.deps import PartnerCtx, RequestContext, StaffCtx
 from cockpit.api.routers._common import services
 from cockpit.api.routers.assistants import assistant_json
 from cockpit.api.routing import api_router
+from cockpit.api.services import Services
 from cockpit.errors import PermissionDenied, ValidationFailed
 from cockpit.specs.refs import raise_problems
+from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.principal import Role
 
 router = api_router(prefix="/v1/agents", tags=["agents"])
@@ -109,6 +111,11 @@ async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
     )
     raise_problems(problems)
     assert spec is not None
+    version = await run_in_threadpool(_store_version, svc, ctx, spec)
+    return {"agent_id": spec.id, "version": version}
+
+
+def _store_version(svc: Services, ctx: RequestContext, spec: AgentSpec) -> int:
     version = svc.runtime.specs.create_version(
         ctx.principal.tenant_id, spec, created_by=ctx.principal.key_id
     )
@@ -119,7 +126,7 @@ async def create_version(request: Request, ctx: PartnerCtx) -> dict[str, Any]:
         subject=spec.id,
         payload={"version": version, "hash": spec.content_hash()},
     )
-    return {"agent_id": spec.id, "version": version}
+    return version
 
 
 @router.get("", summary="Agents this tenant can use")
@@ -175,6 +182,19 @@ async def move_alias(
             force=body.force,
             reason=body.reason,
         )
+    await run_in_threadpool(_point_alias, svc, ctx, agent_id, alias, body, gate)
+    return {"agent_id": agent_id, "alias": alias, "version": body.version, "gate": gate}
+
+
+def _point_alias(
+    svc: Services,
+    ctx: RequestContext,
+    agent_id: str,
+    alias: str,
+    body: AliasMove,
+    gate: dict[str, Any] | None,
+) -> None:
+    tenant = ctx.principal.tenant_id
     svc.runtime.specs.set_alias(
         tenant,
         agent_id,
@@ -191,7 +211,6 @@ async def move_alias(
         subject=agent_id,
         payload={"alias": alias, "version": body.version, "gate": gate and gate["decision"]},
     )
-    return {"agent_id": agent_id, "alias": alias, "version": body.version, "gate": gate}
 
 
 @router.get("/{agent_id}/aliases", summary="Where each alias points, with its history")
@@ -204,7 +223,7 @@ def aliases(request: Request, ctx: StaffCtx, agent_id: str) -> dict[str, Any]:
     "/{agent_id}/aliases/{alias}/rollback",
     summary="Move an alias back to the version it pointed at before its last move",
 )
-async def rollback(
+def rollback(
     request: Request,
     ctx: PartnerCtx,
     agent_id: str,

@@ -15,6 +15,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import BigInteger, Select, cast, select
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import RequestContext, StaffCtx
 from cockpit.api.limits import PageLimit
@@ -221,7 +222,7 @@ def get(request: Request, ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
 async def decide(
     request: Request, ctx: StaffCtx, approval_id: str, body: Decision
 ) -> dict[str, Any] | JSONResponse:
-    rec = _get(ctx, approval_id)
+    rec = await run_in_threadpool(_get, ctx, approval_id)
     svc = services(request)
     authorize_decision(ctx.principal, rec, svc.runtime.tools)
     if rec.status != "pending":
@@ -253,7 +254,7 @@ async def decide(
         return JSONResponse(values, status_code=status)
     run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
     return {
-        "approval": _json(_get(ctx, approval_id)),
+        "approval": _json(await run_in_threadpool(_get, ctx, approval_id)),
         "run_id": run.run_id,
         "status": run.status,
         "values": values,

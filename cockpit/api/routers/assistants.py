@@ -13,6 +13,7 @@ from typing import Any, Literal
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import PartnerCtx, RequestContext, StaffCtx
 from cockpit.api.routers._common import services
@@ -149,7 +150,7 @@ def _search(svc: Services, ctx: RequestContext, body: AssistantSearch) -> list[d
 
 
 @router.post("/search", summary="Search assistants")
-async def search(request: Request, ctx: StaffCtx, body: AssistantSearch) -> JSONResponse:
+def search(request: Request, ctx: StaffCtx, body: AssistantSearch) -> JSONResponse:
     """``X-Pagination-Next`` carries the next offset when there are more."""
     items = _search(services(request), ctx, body)
     page = items[body.offset : body.offset + body.limit]
@@ -161,7 +162,7 @@ async def search(request: Request, ctx: StaffCtx, body: AssistantSearch) -> JSON
 
 
 @router.post("/count", summary="Count assistants")
-async def count(request: Request, ctx: StaffCtx, body: AssistantSearch) -> int:
+def count(request: Request, ctx: StaffCtx, body: AssistantSearch) -> int:
     return len(_search(services(request), ctx, body))
 
 
@@ -169,20 +170,27 @@ async def _publish(svc: Services, ctx: RequestContext, agent_id: str, version: i
     """Point ``live`` at ``version`` through the eval gate (409 with its reasons on failure),
     unless storing it already did (the first version of an ungated agent)."""
     tenant = ctx.principal.tenant_id
-    live = _exists(svc, tenant, agent_id)
+    live = await run_in_threadpool(_exists, svc, tenant, agent_id)
     if live is not None and live.source == "tenant" and live.version == version:
         return
     actor = f"key:{ctx.principal.key_id}"
     gate = await svc.evals.publish(
         svc.audit, tenant, agent_id, version, actor=actor, created_by=ctx.principal.key_id
     )
+    await run_in_threadpool(_point_live, svc, ctx, agent_id, version, gate)
+
+
+def _point_live(
+    svc: Services, ctx: RequestContext, agent_id: str, version: int, gate: dict[str, Any]
+) -> None:
+    tenant = ctx.principal.tenant_id
     svc.runtime.specs.set_alias(
         tenant, agent_id, "live", version, by=ctx.principal.key_id, gate=gate
     )
     svc.audit.record(
         tenant,
         kind="agent_alias_moved",
-        actor=actor,
+        actor=f"key:{ctx.principal.key_id}",
         subject=agent_id,
         payload={"alias": "live", "version": version, "gate": gate["decision"]},
     )
@@ -200,6 +208,15 @@ async def create(request: Request, ctx: PartnerCtx, body: AssistantCreate) -> di
     """422 names the request field at fault; 409 ``assistant_exists`` (``if_exists: raise``) or
     ``eval_gate_failed`` (the version is stored but not live)."""
     svc = services(request)
+    agent_id, version = await run_in_threadpool(_store_new, svc, ctx, body)
+    if version is not None:
+        await _publish(svc, ctx, agent_id, version)
+    return await run_in_threadpool(_describe, svc, ctx, agent_id)
+
+
+def _store_new(svc: Services, ctx: RequestContext, body: AssistantCreate) -> tuple[str, int | None]:
+    """The new assistant's id and first version (None: it exists and ``if_exists`` is
+    ``do_nothing``)."""
     tenant = ctx.principal.tenant_id
     if not body.graph_id:
         raise ValidationFailed("graph_id is required", code="missing_field", param="graph_id")
@@ -213,7 +230,7 @@ async def create(request: Request, ctx: PartnerCtx, body: AssistantCreate) -> di
     existing = _exists(svc, tenant, agent_id)
     if existing is not None:
         if body.if_exists == "do_nothing":
-            return _describe(svc, ctx, agent_id)
+            return agent_id, None
         raise Conflict(
             f"assistant {agent_id} already exists", code="assistant_exists", param="assistant_id"
         )
@@ -240,8 +257,7 @@ async def create(request: Request, ctx: PartnerCtx, body: AssistantCreate) -> di
         tenant, spec, created_by=ctx.principal.key_id, also=write
     )
     _audit_version(svc, ctx, agent_id, version, spec.content_hash())
-    await _publish(svc, ctx, agent_id, version)
-    return _describe(svc, ctx, agent_id)
+    return agent_id, version
 
 
 def _audit_version(
@@ -268,6 +284,14 @@ async def update(
     """Like LangGraph, an update is a new version that becomes the latest — through the eval
     gate here: 409 ``eval_gate_failed`` leaves it stored, not live (``set_latest`` later)."""
     svc = services(request)
+    agent_id, version = await run_in_threadpool(_store_update, svc, ctx, assistant_id, body)
+    await _publish(svc, ctx, agent_id, version)
+    return await run_in_threadpool(_describe, svc, ctx, agent_id)
+
+
+def _store_update(
+    svc: Services, ctx: RequestContext, assistant_id: str, body: AssistantPatch
+) -> tuple[str, int]:
     tenant = ctx.principal.tenant_id
     current = _resolve(svc, ctx, assistant_id)
     book = _book(svc)
@@ -302,8 +326,7 @@ async def update(
         tenant, spec, created_by=ctx.principal.key_id, also=write
     )
     _audit_version(svc, ctx, current.spec.id, version, spec.content_hash())
-    await _publish(svc, ctx, current.spec.id, version)
-    return _describe(svc, ctx, current.spec.id)
+    return current.spec.id, version
 
 
 @router.delete("/{assistant_id}", status_code=204, summary="Delete a tenant's assistant")
@@ -313,6 +336,16 @@ async def delete(
     """Built-ins are 409 ``builtin_assistant``. With ``delete_threads`` the threads whose last
     run used it go too (409 ``thread_busy`` before anything is deleted if one is running)."""
     svc = services(request)
+    doomed = await run_in_threadpool(_delete, svc, ctx, assistant_id, delete_threads)
+    for thread_id in doomed:
+        await svc.runtime.threads.delete(ctx.principal.tenant_id, thread_id, ctx.principal)
+    return Response(status_code=204)
+
+
+def _delete(
+    svc: Services, ctx: RequestContext, assistant_id: str, delete_threads: bool
+) -> list[str]:
+    """Delete the assistant; the threads that go with it, for the caller to delete."""
     tenant = ctx.principal.tenant_id
     agent_id = _resolve(svc, ctx, assistant_id).spec.id
     doomed = []
@@ -337,13 +370,11 @@ async def delete(
         subject=agent_id,
         payload={"threads": [t.thread_id for t in doomed]},
     )
-    for t in doomed:
-        await svc.runtime.threads.delete(tenant, t.thread_id, ctx.principal)
-    return Response(status_code=204)
+    return [t.thread_id for t in doomed]
 
 
 @router.post("/{assistant_id}/versions", summary="Versions of an assistant, newest first")
-async def versions(
+def versions(
     request: Request, ctx: StaffCtx, assistant_id: str, body: VersionsQuery
 ) -> list[dict[str, Any]]:
     svc = services(request)
@@ -368,10 +399,16 @@ async def set_latest(
 ) -> dict[str, Any]:
     """The same rule as ``PUT /v1/agents/{id}/aliases/live``: 409 ``eval_gate_failed``."""
     svc = services(request)
-    agent_id = _resolve(svc, ctx, assistant_id).spec.id
-    svc.runtime.specs.versions(ctx.principal.tenant_id, agent_id)  # 404 for a built-in
+    agent_id = await run_in_threadpool(_tenants_own, svc, ctx, assistant_id)
     await _publish(svc, ctx, agent_id, body.version)
-    return _describe(svc, ctx, agent_id)
+    return await run_in_threadpool(_describe, svc, ctx, agent_id)
+
+
+def _tenants_own(svc: Services, ctx: RequestContext, assistant_id: str) -> str:
+    """The id of the tenant's own assistant ``assistant_id`` (404 for a built-in)."""
+    agent_id = _resolve(svc, ctx, assistant_id).spec.id
+    svc.runtime.specs.versions(ctx.principal.tenant_id, agent_id)
+    return agent_id
 
 
 def _xray(value: str) -> int:

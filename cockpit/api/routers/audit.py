@@ -55,7 +55,7 @@ def verify_chain(request: Request, ctx: StaffCtx) -> dict[str, Any]:
 
 
 @router.post("/verify", summary="Verify the chain and that it still holds an exported head")
-async def verify_anchored(request: Request, ctx: StaffCtx, anchor: SignedHead) -> dict[str, Any]:
+def verify_anchored(request: Request, ctx: StaffCtx, anchor: SignedHead) -> dict[str, Any]:
     _require_tenant_wide(ctx)
     return _verified(services(request).audit.verify(ctx.principal.tenant_id, anchor=anchor))
 

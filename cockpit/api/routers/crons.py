@@ -111,7 +111,7 @@ def _filter(body: CronSearch | CronCount, enabled: bool | None = None) -> CronFi
 
 
 @router.post("/threads/{thread_id}/runs/crons", summary="Schedule runs on a thread")
-async def create_for_thread(
+def create_for_thread(
     request: Request, ctx: StaffCtx, thread_id: str, body: CronCreate
 ) -> dict[str, Any]:
     rec = _service(request).create(ctx.principal, _request(body), thread_id=thread_id)
@@ -119,23 +119,23 @@ async def create_for_thread(
 
 
 @router.post("/runs/crons", summary="Schedule runs, each on a new thread")
-async def create(request: Request, ctx: StaffCtx, body: CronCreate) -> dict[str, Any]:
+def create(request: Request, ctx: StaffCtx, body: CronCreate) -> dict[str, Any]:
     return cron_json(_service(request).create(ctx.principal, _request(body)))
 
 
 @router.patch("/runs/crons/{cron_id}", summary="Change a cron (it then runs as this key)")
-async def update(request: Request, ctx: StaffCtx, cron_id: str, body: CronChange) -> dict[str, Any]:
+def update(request: Request, ctx: StaffCtx, cron_id: str, body: CronChange) -> dict[str, Any]:
     return cron_json(_service(request).update(ctx.principal, cron_id, _request(body)))
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204, summary="Delete a cron")
-async def delete(request: Request, ctx: StaffCtx, cron_id: str) -> Response:
+def delete(request: Request, ctx: StaffCtx, cron_id: str) -> Response:
     _service(request).delete(ctx.principal, cron_id)
     return Response(status_code=204)
 
 
 @router.post("/runs/crons/search", summary="Search crons")
-async def search(request: Request, ctx: StaffCtx, body: CronSearch) -> list[dict[str, Any]]:
+def search(request: Request, ctx: StaffCtx, body: CronSearch) -> list[dict[str, Any]]:
     chosen = body.select or list(SELECT_FIELDS)
     unknown = sorted(set(chosen) - set(SELECT_FIELDS))
     if unknown:
@@ -160,5 +160,5 @@ async def search(request: Request, ctx: StaffCtx, body: CronSearch) -> list[dict
 
 
 @router.post("/runs/crons/count", summary="Count crons")
-async def count(request: Request, ctx: StaffCtx, body: CronCount) -> int:
+def count(request: Request, ctx: StaffCtx, body: CronCount) -> int:
     return _service(request).count(ctx.principal, _filter(body))

@@ -7,11 +7,15 @@ from typing import Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from cockpit.api.deps import PartnerCtx
+from cockpit.api.deps import PartnerCtx, RequestContext
 from cockpit.api.routers._common import services
 from cockpit.api.routing import api_router
+from cockpit.api.services import Services
 from cockpit.specs.evalruns import MAX_TRIALS, run_json
+from cockpit.specs.gate import EvalJob
+from cockpit.specs.models import EvalRun
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 
 router = api_router(prefix="/v1/evals", tags=["evals"])
@@ -38,10 +42,18 @@ def resolve_ref(specs: SpecRegistry, tenant_id: str, ref: str) -> ResolvedAgent:
 @router.post("/runs", status_code=202, summary="Run eval suites on a version of an agent")
 async def create_run(request: Request, ctx: PartnerCtx, body: EvalRunRequest) -> dict[str, Any]:
     svc = services(request)
+    row, job = await run_in_threadpool(_create_run, svc, ctx, body)
+    svc.evals.start(ctx.principal.tenant_id, row, job)  # on the loop: the run is its task
+    return run_json(row)
+
+
+def _create_run(
+    svc: Services, ctx: RequestContext, body: EvalRunRequest
+) -> tuple[EvalRun, EvalJob]:
     tenant = ctx.principal.tenant_id
     agent = resolve_ref(svc.runtime.specs, tenant, body.agent)
     uploaded = svc.evals.store_suites(tenant, body.suite_yaml)
-    row, job = svc.evals.create(
+    return svc.evals.create(
         tenant,
         agent,
         suites=list(dict.fromkeys([*body.suites, *uploaded])),
@@ -49,8 +61,6 @@ async def create_run(request: Request, ctx: PartnerCtx, body: EvalRunRequest) ->
         split=body.split,
         created_by=ctx.principal.key_id,
     )
-    svc.evals.start(tenant, row, job)
-    return run_json(row)
 
 
 @router.get("/runs", summary="This tenant's eval runs, newest first")

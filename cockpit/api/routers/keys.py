@@ -43,7 +43,7 @@ def _target_tenant(ctx: RequestContext, requested: str | None) -> str:
 
 
 @router.post("/v1/keys", status_code=201, summary="Create an API key (its secret is shown once)")
-async def create_key(request: Request, ctx: AdminCtx, body: KeyCreate) -> dict[str, Any]:
+def create_key(request: Request, ctx: AdminCtx, body: KeyCreate) -> dict[str, Any]:
     tenant = _target_tenant(ctx, body.tenant_id)
     issued = services(request).keys.create_key(
         tenant, body.role, name=body.name, merchant_id=body.merchant_id, issuer=ctx.principal
@@ -80,7 +80,7 @@ def list_keys(request: Request, ctx: AdminCtx) -> list[dict[str, Any]]:
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_key(request: Request, ctx: AdminCtx, key_id: str) -> Response:
+def revoke_key(request: Request, ctx: AdminCtx, key_id: str) -> Response:
     tenant = None if ctx.principal.tenant_id == PLATFORM_TENANT else ctx.principal.tenant_id
     services(request).keys.revoke(key_id, tenant_id=tenant)
     services(request).audit.record(
@@ -93,7 +93,7 @@ async def revoke_key(request: Request, ctx: AdminCtx, key_id: str) -> Response:
 
 
 @router.post("/v1/tenants", status_code=201, summary="Create a tenant (platform admins)")
-async def create_tenant(request: Request, ctx: AdminCtx, body: TenantCreate) -> dict[str, Any]:
+def create_tenant(request: Request, ctx: AdminCtx, body: TenantCreate) -> dict[str, Any]:
     if ctx.principal.tenant_id != PLATFORM_TENANT:
         raise PermissionDenied("only platform admins create tenants", code="platform_admin_only")
     services(request).keys.ensure_tenant(body.tenant_id, name=body.name)
@@ -112,7 +112,7 @@ def get_tenant(request: Request, ctx: AnyCtx) -> dict[str, Any]:
 
 
 @router.put("/v1/tenant/tools", summary="Restrict which tools this tenant's agents may call")
-async def set_tools(request: Request, ctx: AdminCtx, body: ToolAllowlist) -> dict[str, Any]:
+def set_tools(request: Request, ctx: AdminCtx, body: ToolAllowlist) -> dict[str, Any]:
     svc = services(request)
     tools = svc.runtime.tools.for_tenant(ctx.principal.tenant_id)
     for i, name in enumerate(body.allowlist or []):

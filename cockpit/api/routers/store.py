@@ -62,7 +62,7 @@ def _store(request: Request) -> ItemStore:
 
 
 @router.put("/items", status_code=204, summary="Create or replace an item")
-async def put_item(request: Request, ctx: StaffCtx, body: PutItem) -> Response:
+def put_item(request: Request, ctx: StaffCtx, body: PutItem) -> Response:
     _store(request).put(
         StoreScope.of(ctx.principal),
         body.namespace,
@@ -75,7 +75,7 @@ async def put_item(request: Request, ctx: StaffCtx, body: PutItem) -> Response:
 
 
 @router.get("/items", summary="Get an item")
-async def get_item(
+def get_item(
     request: Request,
     ctx: StaffCtx,
     key: str = Query(min_length=1, max_length=255),
@@ -91,13 +91,13 @@ async def get_item(
 
 
 @router.delete("/items", status_code=204, summary="Delete an item")
-async def delete_item(request: Request, ctx: StaffCtx, body: DeleteItem) -> Response:
+def delete_item(request: Request, ctx: StaffCtx, body: DeleteItem) -> Response:
     _store(request).delete(StoreScope.of(ctx.principal), body.namespace, body.key)
     return Response(status_code=204)
 
 
 @router.post("/items/search", summary="Search items under a namespace prefix")
-async def search_items(request: Request, ctx: StaffCtx, body: SearchItems) -> dict[str, Any]:
+def search_items(request: Request, ctx: StaffCtx, body: SearchItems) -> dict[str, Any]:
     items = _store(request).search(
         StoreScope.of(ctx.principal),
         body.namespace_prefix,
@@ -111,7 +111,7 @@ async def search_items(request: Request, ctx: StaffCtx, body: SearchItems) -> di
 
 
 @router.post("/namespaces", summary="List namespaces")
-async def list_namespaces(request: Request, ctx: StaffCtx, body: ListNamespaces) -> dict[str, Any]:
+def list_namespaces(request: Request, ctx: StaffCtx, body: ListNamespaces) -> dict[str, Any]:
     names = _store(request).list_namespaces(
         StoreScope.of(ctx.principal),
         prefix=body.prefix,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from cockpit.api.deps import PartnerCtx, RequestContext
 from cockpit.api.routers._common import services
@@ -48,7 +49,7 @@ async def register(request: Request, ctx: PartnerCtx, body: ToolSourceInput) -> 
     source = await _store(request).register(
         ctx.principal.tenant_id, body, created_by=ctx.principal.key_id
     )
-    _audit(request, ctx, "tool_source_registered", source)
+    await run_in_threadpool(_audit, request, ctx, "tool_source_registered", source)
     return source
 
 
@@ -65,12 +66,12 @@ def get_source(request: Request, ctx: PartnerCtx, name: str) -> dict[str, Any]:
 @router.post("/{name}/refresh", summary="Discover a source's tools again")
 async def refresh(request: Request, ctx: PartnerCtx, name: str) -> dict[str, Any]:
     source = await _store(request).refresh(ctx.principal.tenant_id, name)
-    _audit(request, ctx, "tool_source_refreshed", source)
+    await run_in_threadpool(_audit, request, ctx, "tool_source_refreshed", source)
     return source
 
 
 @router.delete("/{name}", status_code=204, summary="Remove a tool source (its tools disappear)")
-async def delete(request: Request, ctx: PartnerCtx, name: str) -> Response:
+def delete(request: Request, ctx: PartnerCtx, name: str) -> Response:
     store = _store(request)
     source = store.get(ctx.principal.tenant_id, name)
     store.delete(ctx.principal.tenant_id, name)

@@ -69,7 +69,7 @@ async def list_event_types(ctx: StaffCtx) -> list[dict[str, str]]:
 async def create_endpoint(request: Request, ctx: StaffCtx, body: EndpointCreate) -> dict[str, Any]:
     # The destination check resolves the host name: off the event loop.
     created = await asyncio.to_thread(_endpoints(request, ctx).create, ctx.principal, body)
-    _audit(request, ctx, "webhook_endpoint_created", created)
+    await asyncio.to_thread(_audit, request, ctx, "webhook_endpoint_created", created)
     return created
 
 
@@ -90,14 +90,14 @@ async def update_endpoint(
     changed = await asyncio.to_thread(
         _endpoints(request, ctx).update, ctx.principal, endpoint_id, body
     )
-    _audit(request, ctx, "webhook_endpoint_updated", changed)
+    await asyncio.to_thread(_audit, request, ctx, "webhook_endpoint_updated", changed)
     return changed
 
 
 @router.delete(
     "/endpoints/{endpoint_id}", status_code=204, summary="Remove an endpoint (unsent events end)"
 )
-async def delete_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> Response:
+def delete_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> Response:
     removed = _endpoints(request, ctx).delete(ctx.principal, endpoint_id)
     _audit(request, ctx, "webhook_endpoint_deleted", removed)
     return Response(status_code=204)
@@ -107,7 +107,7 @@ async def delete_endpoint(request: Request, ctx: StaffCtx, endpoint_id: str) -> 
     "/endpoints/{endpoint_id}/rotate-secret",
     summary="A new signing secret; the current one keeps signing for a grace period",
 )
-async def rotate_secret(
+def rotate_secret(
     request: Request, ctx: StaffCtx, endpoint_id: str, body: RotateSecret | None = None
 ) -> dict[str, Any]:
     rotated = _endpoints(request, ctx).rotate(ctx.principal, endpoint_id, body or RotateSecret())
@@ -120,7 +120,7 @@ async def rotate_secret(
     status_code=202,
     summary="Send a webhook.test event to this endpoint",
 )
-async def send_test(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
+def send_test(request: Request, ctx: StaffCtx, endpoint_id: str) -> dict[str, Any]:
     delivery_id = _endpoints(request, ctx).send_test(ctx.principal, endpoint_id)
     _wake(ctx)
     return DeliveryLog(ctx.db).get(ctx.principal, delivery_id)
@@ -155,7 +155,7 @@ def get_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
     status_code=202,
     summary="Send a delivery again (same webhook-id, retry schedule reset)",
 )
-async def replay_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
+def replay_delivery(ctx: StaffCtx, delivery_id: str) -> dict[str, Any]:
     replayed = DeliveryLog(ctx.db).replay(ctx.principal, delivery_id)
     _wake(ctx)
     return replayed

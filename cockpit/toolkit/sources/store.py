@@ -10,6 +10,7 @@ exactly-once and audit to it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -178,13 +179,22 @@ class ToolSourceStore:
     async def register(
         self, tenant_id: str, body: ToolSourceInput, *, created_by: str
     ) -> dict[str, Any]:
-        if self._row(tenant_id, body.name, missing_ok=True) is not None:
+        if await asyncio.to_thread(self._row, tenant_id, body.name, missing_ok=True) is not None:
             raise Conflict(
                 f"a tool source named {body.name!r} exists; refresh or delete it",
                 code="tool_source_exists",
                 param="name",
             )
         discovered = await self._discover(body)
+        return await asyncio.to_thread(self._insert, tenant_id, body, discovered, created_by)
+
+    def _insert(
+        self,
+        tenant_id: str,
+        body: ToolSourceInput,
+        discovered: list[dict[str, Any]],
+        created_by: str,
+    ) -> dict[str, Any]:
         row = ToolSourceRecord(
             id="tsrc_" + secrets.token_hex(10),
             name=body.name,
@@ -208,7 +218,7 @@ class ToolSourceStore:
 
     async def refresh(self, tenant_id: str, name: str) -> dict[str, Any]:
         """Discover again (the remote tools or their schemas changed)."""
-        row = self._row(tenant_id, name)
+        row = await asyncio.to_thread(self._row, tenant_id, name)
         assert row is not None
         body = ToolSourceInput(
             name=row.name,
@@ -219,8 +229,13 @@ class ToolSourceStore:
             timeout_s=row.timeout_s,
         )
         discovered = await self._discover(body)
+        return await asyncio.to_thread(self._rediscovered, tenant_id, name, row.id, discovered)
+
+    def _rediscovered(
+        self, tenant_id: str, name: str, row_id: str, discovered: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         with self._db.tenant_session(tenant_id) as s:
-            fresh = s.get(ToolSourceRecord, row.id)
+            fresh = s.get(ToolSourceRecord, row_id)
             if fresh is None:
                 raise NotFound(f"no tool source {name!r}", code="tool_source_not_found")
             fresh.discovered = discovered
