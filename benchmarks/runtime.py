@@ -171,7 +171,9 @@ async def in_process(turns: int, tmp: Path) -> dict[str, Any]:
 async def http_turns(
     turns: int, concurrency: int, data_dir: Path, database_url: str | None = None
 ) -> dict[str, Any]:
-    """``/runs/wait`` turns over HTTP from ``concurrency`` clients, each on its own thread."""
+    """``/runs/wait`` turns over HTTP from ``concurrency`` clients, each on its own thread, while
+    one more client times ``GET /info`` (no database work) every 10 ms: how long the server's
+    event loop keeps a request waiting beside the runs."""
     server = LiveServer(data_dir, database_url=database_url).start(timeout=180)
     try:
         key = server.key()
@@ -198,15 +200,29 @@ async def http_turns(
                     latencies.append(time.perf_counter() - t0)
                     errors += r.status_code != 200
 
+            info: list[float] = []
+
+            async def probe(done: asyncio.Event) -> None:
+                while not done.is_set():
+                    t0 = time.perf_counter()
+                    await c.get("/info")
+                    info.append(time.perf_counter() - t0)
+                    await asyncio.sleep(0.01)
+
             per = max(1, turns // concurrency)
             await asyncio.gather(*(worker(t, 3) for t in threads))  # warm-up
             latencies.clear()
+            done = asyncio.Event()
+            prober = asyncio.create_task(probe(done))
             t0 = time.perf_counter()
             await asyncio.gather(*(worker(t, per) for t in threads))
             wall = time.perf_counter() - t0
+            done.set()
+            await prober
     finally:
         server.stop()
     lat = sorted(latencies)
+    info.sort()
     return {
         "http_turns": len(lat),
         "concurrency": concurrency,
@@ -215,6 +231,8 @@ async def http_turns(
         "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
         "p95_ms": round(lat[int(0.95 * len(lat)) - 1] * 1000, 1),
         "errors": errors,
+        "info_beside_p50_ms": round(info[len(info) // 2] * 1000, 2),
+        "info_beside_p99_ms": round(info[int(0.99 * len(info)) - 1] * 1000, 2),
     }
 
 
@@ -243,16 +261,23 @@ def postgres_database() -> Iterator[str | None]:
 
 def over_http(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """One client alone (a turn's latency: what the run queue adds) on SQLite and, when
-    configured, PostgreSQL; then several clients at once on SQLite (throughput)."""
+    configured, PostgreSQL; then several clients at once on SQLite (throughput), and on
+    PostgreSQL (``concurrent_postgres``)."""
     single = min(args.http_turns, 40)
     out: dict[str, Any] = {
         "single_client_sqlite": asyncio.run(http_turns(single, 1, tmp / "http-sqlite-1")),
         "single_client_postgres": None,
+        "concurrent_postgres": None,
     }
     with postgres_database() as url:
         if url is not None:
             out["single_client_postgres"] = asyncio.run(
                 http_turns(single, 1, tmp / "http-postgres-1", database_url=url)
+            )
+    with postgres_database() as url:
+        if url is not None:
+            out["concurrent_postgres"] = asyncio.run(
+                http_turns(args.http_turns, args.concurrency, tmp / "http-pg", database_url=url)
             )
     out.update(asyncio.run(http_turns(args.http_turns, args.concurrency, tmp / "http")))
     return out

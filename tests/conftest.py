@@ -49,8 +49,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _no_sql_on_the_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test whose requests ran SQL on the server's event loop (``tests/support/loopguard``):
-    every route the suite calls, with the data the suite gives it. Start-up, background loops and
-    the agent runtime are not requests the watch judges."""
+    every route the suite calls, with the data the suite gives it. Start-up and background loops
+    are not requests the watch judges, nor the agent runtime on SQLite (its single writer)."""
     _LOOP_WATCH.take()
     yield
     seen = _LOOP_WATCH.take()

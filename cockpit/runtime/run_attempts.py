@@ -27,6 +27,7 @@ from cockpit.runtime.queue import Claim
 from cockpit.runtime.records import RunRecord
 from cockpit.runtime.run_endings import RunEndings
 from cockpit.runtime.threads import ThreadStore, checkpoint_key
+from cockpit.runtime.writer import db_work
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +116,13 @@ class RunAttempts(RunEndings):
         current = str((snap.config or {}).get("configurable", {}).get("checkpoint_id") or "")
         if rec.start_checkpoint is None:
             rec.start_checkpoint = current
-            with self._db.tenant_session(handle.principal.tenant_id) as s:
-                s.execute(
-                    update(RunRecord)
-                    .where(RunRecord.run_id == rec.run_id, RunRecord.worker_id == self.worker_id)
-                    .values(start_checkpoint=current)
-                    .execution_options(synchronize_session=False)
-                )
+            await db_work(
+                self._db, self._store_start, handle.principal.tenant_id, rec.run_id, current
+            )
         elif current != rec.start_checkpoint:
-            self._audit.record(
+            await db_work(
+                self._db,
+                self._audit.record,
                 handle.principal.tenant_id,
                 kind="run_continued",
                 actor=f"worker:{self.worker_id}",
@@ -134,6 +133,16 @@ class RunAttempts(RunEndings):
         if p.get("checkpoint_id"):
             config["configurable"]["checkpoint_id"] = p["checkpoint_id"]
         return original
+
+    def _store_start(self, tenant_id: str, run_id: str, checkpoint: str) -> None:
+        """The checkpoint this run started from (a later attempt continues past it)."""
+        with self._db.tenant_session(tenant_id) as s:
+            s.execute(
+                update(RunRecord)
+                .where(RunRecord.run_id == run_id, RunRecord.worker_id == self.worker_id)
+                .values(start_checkpoint=checkpoint)
+                .execution_options(synchronize_session=False)
+            )
 
 
 __all__ = ["RunAttempts"]

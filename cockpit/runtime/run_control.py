@@ -23,6 +23,7 @@ from cockpit.runtime.records import RunRecord
 from cockpit.runtime.runspec import RUN_STATUSES
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import ThreadStore
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal
 
 
@@ -117,16 +118,23 @@ class RunControl:
     async def cancel(
         self, principal: Principal, thread_id: str, run_id: str, *, wait: bool, action: str
     ) -> None:
-        rec = self.get(principal, thread_id, run_id)
-        self._cancel(principal.tenant_id, rec, action)
+        rec = await asyncio.to_thread(self.get, principal, thread_id, run_id)
+        if await db_work(self._db, self._mark_cancelled, principal.tenant_id, rec.run_id, action):
+            self._stop_here(rec.run_id, action)
         if wait and rec.status in ("pending", "running"):
             await self.finished(self._active.get(rec.run_id) or RunHandle(rec, principal, []))
 
     def _cancel(self, tenant: str, rec: RunRecord, action: str) -> None:
+        if self._mark_cancelled(tenant, rec.run_id, action):
+            self._stop_here(rec.run_id, action)
+
+    def _mark_cancelled(self, tenant: str, run_id: str, action: str) -> bool:
+        """The database's part of a cancel: a pending run ends (or goes, on ``rollback``), a
+        running one is flagged for its worker. True when it was running."""
         with self._db.tenant_session(tenant) as s:
-            row = s.scalars(select(RunRecord).where(RunRecord.run_id == rec.run_id)).one_or_none()
+            row = s.scalars(select(RunRecord).where(RunRecord.run_id == run_id)).one_or_none()
             if row is None or row.status not in ("pending", "running"):
-                return
+                return False
             if row.status == "pending":
                 if action == "rollback":
                     s.delete(row)
@@ -134,16 +142,21 @@ class RunControl:
                     row.status = "interrupted"
                     row.error = api_error("run_cancelled", "run was cancelled")
                     row.kwargs = {**row.kwargs, "error_status": 409}
-                self.notifier.notify_in(s, run_key(rec.run_id))
-                return
+                self.notifier.notify_in(s, run_key(run_id))
+                return False
             row.cancel = action
             self.notifier.notify_in(s, QUEUE)
-        handle = self._active.get(rec.run_id)
+        return True
+
+    def _stop_here(self, run_id: str, action: str) -> None:
+        """Stop the run now if it executes on this worker (on the event loop: it owns the task;
+        elsewhere the heartbeat finds the flag)."""
+        handle = self._active.get(run_id)
         if handle is not None and handle.task is not None and not handle.task.done():
             handle.cancel_reason = action
             handle.task.cancel()
 
-    def cancel_many(
+    async def cancel_many(
         self,
         principal: Principal,
         *,
@@ -153,6 +166,20 @@ class RunControl:
         action: str,
     ) -> int:
         """Cancel the caller's runs by thread, ids or status (``pending``/``running``/``all``)."""
+        ids = await db_work(self._db, self._cancellable, principal, thread_id, run_ids, status)
+        running = await db_work(self._db, self._mark_all, principal.tenant_id, ids, action)
+        for run_id in running:
+            self._stop_here(run_id, action)
+        return len(ids)
+
+    def _cancellable(
+        self,
+        principal: Principal,
+        thread_id: str | None,
+        run_ids: Sequence[str] | None,
+        status: str,
+    ) -> Sequence[str]:
+        """The runs :meth:`cancel_many` names that the caller may see, oldest first."""
         wanted = ("pending", "running") if status == "all" else (status,)
         if thread_id is not None:
             self._threads.get_record(principal.tenant_id, thread_id, principal)
@@ -174,12 +201,11 @@ class RunControl:
                 viewer=principal,
             )
         }
-        done = 0
-        for rec in rows:
-            if rec.thread_id in visible:
-                self._cancel(principal.tenant_id, rec, action)
-                done += 1
-        return done
+        return [rec.run_id for rec in rows if rec.thread_id in visible]
+
+    def _mark_all(self, tenant: str, run_ids: Sequence[str], action: str) -> Sequence[str]:
+        """:meth:`_mark_cancelled` for each run; the ones that were running."""
+        return [r for r in run_ids if self._mark_cancelled(tenant, r, action)]
 
     def delete(self, principal: Principal, thread_id: str, run_id: str) -> None:
         rec = self.get(principal, thread_id, run_id)

@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import Table, select, update
@@ -31,11 +31,11 @@ from cockpit.runtime.notify import QUEUE
 from cockpit.runtime.queue import MAX_ATTEMPTS, Claim, RunQueue
 from cockpit.runtime.records import RunRecord, ThreadRecord
 from cockpit.runtime.run_attempts import RunAttempts
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal, Role
 
 log = logging.getLogger(__name__)
 _RUNS = cast(Table, RunRecord.__table__)
-_T = TypeVar("_T")
 
 GraphSource = Callable[[str, str, Principal], CompiledStateGraph[Any]]
 """``source(tenant_id, assistant_ref, principal)``: the compiled graph a queued run executes."""
@@ -118,7 +118,7 @@ class RunWorker(RunAttempts):
             claim = None
             if claimed < self._max_claimed:
                 try:
-                    claim = await self._background(self.queue.claim, self.worker_id)
+                    claim = await db_work(self._db, self.queue.claim, self.worker_id)
                 except Exception:
                     log.exception("claiming from the run queue failed")
             if claim is None:
@@ -130,8 +130,7 @@ class RunWorker(RunAttempts):
                 log.exception("claimed run %s could not start", claim.run_id)
 
     async def _start_claimed(self, claim: Claim) -> None:
-        with self._db.tenant_session(claim.tenant_id) as s:
-            rec = s.scalars(select(RunRecord).where(RunRecord.run_id == claim.run_id)).one()
+        rec = await db_work(self._db, self._claimed_record, claim)
         who = rec.principal
         principal = Principal(
             tenant_id=claim.tenant_id,
@@ -154,7 +153,9 @@ class RunWorker(RunAttempts):
         try:
             if self.graph_source is None:
                 raise RuntimeError("no graph source")
-            graph = self.graph_source(claim.tenant_id, rec.assistant_id, principal)
+            graph = await db_work(
+                self._db, self.graph_source, claim.tenant_id, rec.assistant_id, principal
+            )
         except CockpitError as exc:
             self._end_unstarted(
                 handle, Outcome("error", error=exc.to_dict(), http_status=exc.status)
@@ -162,20 +163,16 @@ class RunWorker(RunAttempts):
             return
         self._launch(handle, graph, claim)
 
+    def _claimed_record(self, claim: Claim) -> RunRecord:
+        with self._db.tenant_session(claim.tenant_id) as s:
+            return s.scalars(select(RunRecord).where(RunRecord.run_id == claim.run_id)).one()
+
     def _end_unstarted(self, handle: RunHandle, outcome: Outcome) -> None:
         """End a claimed run without executing it."""
         handle.stream = self.journal.open(handle.principal.tenant_id, handle.record.run_id)
         handle.local = True
         self._active[handle.record.run_id] = handle
         self._finish(handle, outcome)
-
-    async def _background(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Queue work in a worker thread on PostgreSQL, so it never blocks the loop the runs'
-        own requests use; on SQLite on the loop, one writer at a time (from another thread it
-        would race the loop's writes for the database lock)."""
-        if self._db.dialect == "sqlite":
-            return fn(*args)
-        return await asyncio.to_thread(fn, *args)
 
     async def _heartbeat(self) -> None:
         every = max(0.2, self.queue.lease_s / 3)
@@ -187,8 +184,8 @@ class RunWorker(RunAttempts):
                 if h.task is not None and not h.task.done() and h.cancel_reason is None
             }
             try:
-                held, cancels = await self._background(
-                    self.queue.renew, self.worker_id, list(running)
+                held, cancels = await db_work(
+                    self._db, self.queue.renew, self.worker_id, list(running)
                 )
             except Exception:
                 log.exception("renewing run leases failed")

@@ -59,7 +59,7 @@ from cockpit.runtime.events import RunEvents
 from cockpit.runtime.execution import RunHandle, api_error
 from cockpit.runtime.notify import QUEUE, Notifier
 from cockpit.runtime.queue import Claim, RunQueue
-from cockpit.runtime.records import RunRecord
+from cockpit.runtime.records import RunRecord, ThreadRecord
 from cockpit.runtime.run_control import RunControl
 from cockpit.runtime.run_worker import GraphSource, RunWorker, worker_name
 from cockpit.runtime.runspec import (
@@ -71,6 +71,7 @@ from cockpit.runtime.runspec import (
     run_json,
 )
 from cockpit.runtime.threads import ThreadStore
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal
 from cockpit.webhooks import check_destination
 
@@ -117,9 +118,12 @@ class RunManager(RunControl, RunWorker):
         spec: RunSpec,
         graph: CompiledStateGraph[Any] | None = None,
     ) -> RunHandle:
-        """Create the run; start it here when its thread is free, else queue it."""
+        """Create the run; start it here when its thread is free, else queue it.
+
+        Its database work goes where :mod:`cockpit.runtime.writer` says (beside the loop on
+        PostgreSQL); the run joins ``_active`` only once its row, claim and audit are stored."""
         tenant = principal.tenant_id
-        thread = self._threads.get_record(tenant, thread_id, principal)
+        thread = await db_work(self._db, self._threads.get_record, tenant, thread_id, principal)
         if spec.multitask_strategy not in MULTITASK_STRATEGIES:
             raise ValidationFailed(
                 f"multitask_strategy must be one of {list(MULTITASK_STRATEGIES)}",
@@ -145,7 +149,7 @@ class RunManager(RunControl, RunWorker):
             )
         if spec.has_resume and self.resume_guard is not None:
             # Deciding an approval by command.resume is held to the same rule as the route.
-            self.resume_guard(principal, thread_id, list(snap.interrupts))
+            await db_work(self._db, self.resume_guard, principal, thread_id, list(snap.interrupts))
         if spec.input is not None and snap.interrupts:
             raise Conflict(
                 "the thread is waiting for an approval; resume it with command.resume",
@@ -153,15 +157,27 @@ class RunManager(RunControl, RunWorker):
                 param="input",
             )
         if spec.webhook:
-            self._check_webhook(principal, spec.webhook)
+            await db_work(self._db, self._check_webhook, principal, spec.webhook)
         now_ok = spec.after_seconds == 0 and graph is not None
-        claimed = now_ok and self._threads.claim(tenant, thread_id)
+        claimed = now_ok and await db_work(self._db, self._threads.claim, tenant, thread_id)
         if not claimed and spec.after_seconds == 0 and spec.multitask_strategy == "reject":
             raise Conflict(
                 "the thread already has a run in progress", code="thread_busy", param="thread_id"
             )
+        rec = await db_work(self._db, self._record, principal, thread, spec, claimed)
+        handle = RunHandle(rec, principal, spec.stream_mode)
+        if claimed and graph is not None:
+            self._launch(handle, graph, Claim(tenant, rec.run_id, thread_id, 1, takeover=False))
+        return handle
+
+    def _record(
+        self, principal: Principal, thread: ThreadRecord, spec: RunSpec, claimed: bool
+    ) -> RunRecord:
+        """Store the new run (superseding the thread's others when asked) and audit it; a
+        failure hands a claimed thread back."""
+        tenant, thread_id = principal.tenant_id, thread.thread_id
         try:
-            rec = self._insert(principal, thread.thread_id, spec, claimed=claimed)
+            rec = self._insert(principal, thread_id, spec, claimed=claimed)
         except Exception:
             if claimed:
                 self._threads.release(tenant, thread_id, thread.status, assistant_id=None)
@@ -180,10 +196,7 @@ class RunManager(RunControl, RunWorker):
                 "queued": not claimed,
             },
         )
-        handle = RunHandle(rec, principal, spec.stream_mode)
-        if claimed and graph is not None:
-            self._launch(handle, graph, Claim(tenant, rec.run_id, thread_id, 1, takeover=False))
-        return handle
+        return rec
 
     def _check_webhook(self, principal: Principal, url: str) -> None:
         with self._db.tenant_session(principal.tenant_id) as s:

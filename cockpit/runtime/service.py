@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from cockpit.runtime.graph import ModelFactory, Team, build_graph, check_assista
 from cockpit.runtime.notify import Notifier
 from cockpit.runtime.runs import RunHandle, RunManager, RunSpec
 from cockpit.runtime.threads import ThreadStore
+from cockpit.runtime.writer import db_work
 from cockpit.specs.registry import ResolvedAgent, SpecRegistry
 from cockpit.specs.spec import AgentSpec
 from cockpit.tenancy.principal import Principal
@@ -43,6 +45,8 @@ class Runtime:
     _graphs: OrderedDict[tuple[Any, ...], CompiledStateGraph[Any]] = field(
         default_factory=OrderedDict
     )
+    _graphs_lock: threading.Lock = field(default_factory=threading.Lock)
+    """``graph_for`` runs on the loop and in worker threads (:mod:`cockpit.runtime.writer`)."""
 
     def __post_init__(self) -> None:
         reader_team = Team(
@@ -82,7 +86,10 @@ class Runtime:
             tuple(sorted((s.id, s.content_hash()) for s in team_specs.values())),
             tools.revision(),
         )
-        graph = self._graphs.get(key)
+        with self._graphs_lock:
+            graph = self._graphs.get(key)
+            if graph is not None:
+                self._graphs.move_to_end(key)
         if graph is None:
             team = Team(
                 entry=resolved.spec.id,
@@ -94,17 +101,18 @@ class Runtime:
                 extras=self.extras,
             )
             graph = build_graph(team, self.checkpointer)
-            self._graphs[key] = graph
-            while len(self._graphs) > 256:
-                self._graphs.popitem(last=False)
-        else:
-            self._graphs.move_to_end(key)
+            with self._graphs_lock:
+                self._graphs[key] = graph
+                while len(self._graphs) > 256:
+                    self._graphs.popitem(last=False)
         return resolved, graph
 
     async def start_run(self, principal: Principal, thread_id: str, spec: RunSpec) -> RunHandle:
         """Start ``spec`` on a thread as ``principal``: the one way every caller starts a run
         (the runs routes, crons, batches), so each is held to the same checks."""
-        resolved, graph = self.graph_for(principal.tenant_id, spec.assistant_id, principal)
+        resolved, graph = await db_work(
+            self.db, self.graph_for, principal.tenant_id, spec.assistant_id, principal
+        )
         spec.assistant_id = (
             resolved.spec.id if resolved.version == 0 else f"{resolved.spec.id}@v{resolved.version}"
         )

@@ -18,6 +18,7 @@ from cockpit.errors import Conflict, NotFound, ValidationFailed
 from cockpit.runtime.records import RunEvent, RunRecord, ThreadRecord
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.thread_copy import copy_checkpoints, keep_latest
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal
 
 THREAD_STATUSES = ("idle", "busy", "interrupted", "error")
@@ -254,25 +255,28 @@ class ThreadStore:
 
         The checkpoints are written first and the thread row last, so a failure leaves no
         thread behind (the copied checkpoints are dropped)."""
-        source = self.get_record(tenant_id, thread_id, owner)
+        source = await self.record(tenant_id, thread_id, owner)
         new_id = str(uuid.uuid4())
         target = checkpoint_key(tenant_id, new_id)
         try:
             await copy_checkpoints(self.saver, checkpoint_key(tenant_id, thread_id), target)
             snap = await self._reader.aget_state(self.config(tenant_id, new_id))
-            with self._db.tenant_session(tenant_id) as s:
-                rec = ThreadRecord(
-                    thread_id=new_id,
-                    meta=dict(source.meta),
-                    status="interrupted" if snap.interrupts else "idle",
-                    assistant_id=source.assistant_id,
-                    merchant_id=owner.merchant_id,
-                )
-                s.add(rec)
+            rec = ThreadRecord(
+                thread_id=new_id,
+                meta=dict(source.meta),
+                status="interrupted" if snap.interrupts else "idle",
+                assistant_id=source.assistant_id,
+                merchant_id=owner.merchant_id,
+            )
+            await db_work(self._db, self._add, tenant_id, rec)
         except BaseException:
             await self.saver.adelete_thread(target)
             raise
         return rec
+
+    def _add(self, tenant_id: str, rec: ThreadRecord) -> None:
+        with self._db.tenant_session(tenant_id) as s:
+            s.add(rec)
 
     async def prune(
         self, tenant_id: str, thread_ids: list[str], *, strategy: str, viewer: Principal
@@ -285,7 +289,7 @@ class ThreadStore:
             raise ValidationFailed(
                 "strategy must be 'delete' or 'keep_latest'", code="invalid_value", param="strategy"
             )
-        records = [self.get_record(tenant_id, t, viewer) for t in dict.fromkeys(thread_ids)]
+        records = [await self.record(tenant_id, t, viewer) for t in dict.fromkeys(thread_ids)]
         if any(r.status == "busy" for r in records):
             raise Conflict("a thread has a run in progress", code="thread_busy", param="thread_ids")
         for rec in records:
@@ -376,8 +380,8 @@ class ThreadStore:
         """Delete the thread, its checkpoints, runs and their events — all or, on failure, none
         that a retry could not finish: the thread is held (no run can start) while its
         checkpoints go, and its row goes last."""
-        rec = self.get_record(tenant_id, thread_id, viewer)
-        if not self.claim(tenant_id, thread_id):
+        rec = await self.record(tenant_id, thread_id, viewer)
+        if not await db_work(self._db, self.claim, tenant_id, thread_id):
             raise Conflict("thread has a run in progress", code="thread_busy", param="thread_id")
         checkpointer = self._reader.checkpointer
         try:
@@ -386,6 +390,10 @@ class ThreadStore:
         except BaseException:
             self.release(tenant_id, thread_id, rec.status, assistant_id=None)
             raise
+        await db_work(self._db, self._drop_rows, tenant_id, thread_id)
+
+    def _drop_rows(self, tenant_id: str, thread_id: str) -> None:
+        """The thread's runs, their events and the thread itself, in one transaction."""
         with self._db.tenant_session(tenant_id) as s:
             run_ids = list(
                 s.scalars(select(RunRecord.run_id).where(RunRecord.thread_id == thread_id))

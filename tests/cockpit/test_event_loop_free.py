@@ -78,7 +78,8 @@ def test_the_suite_wide_watch_names_the_route_and_spares_the_runtime(api: Api) -
     watch.install()
     try:
         _probe_requests(_engine(api))
-        # The runtime's own bookkeeping (here: a thread's row) stays on the loop by design.
+        # The runtime's bookkeeping (here: a thread's row): on the loop by design on SQLite, in
+        # a worker thread on PostgreSQL.
         made = api.client.post("/threads", json={}, headers=api.h(key))
     finally:
         watch.uninstall()

@@ -9,9 +9,10 @@ work to one.
 - :class:`LoopWatch` checks it for every request of every test: ``tests/conftest.py`` installs
   it, and a test that made such a statement fails with the route and the line that made it.
 
-The watch leaves one writer alone: the agent runtime (``cockpit/runtime/``), which on SQLite
-keeps its run bookkeeping on the loop by design, one writer at a time
-(:meth:`cockpit.runtime.run_worker.RunWorker._background`).
+The watch spares the agent runtime (``cockpit/runtime/``) on SQLite only: there it keeps its
+run bookkeeping on the loop by design, one writer at a time. On PostgreSQL that work goes to a
+worker thread (:mod:`cockpit.runtime.writer`), and the watch holds the runtime to it like any
+other code.
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ def _for_a_request(frame: FrameType | None) -> bool:
     return False
 
 
-def _request_site(frame: FrameType | None) -> str | None:
+def _request_site(frame: FrameType | None, *, runtime_spared: bool) -> str | None:
     """``route function <- line that ran the statement``, both in this project, when the
-    statement was made for a request outside the runtime; otherwise None."""
+    statement was made for a request (outside the runtime, if ``runtime_spared``); otherwise
+    None."""
     ours: list[str] = []
     while frame is not None:
         code = frame.f_code
-        if code.co_filename.startswith(_RUNTIME):
+        if runtime_spared and code.co_filename.startswith(_RUNTIME):
             return None
         if _serving(frame):
             return f"{ours[-1]} <- {ours[0]}" if ours else "<fastapi>"
@@ -117,10 +119,10 @@ class LoopWatch:
         seen, self._seen = self._seen, []
         return seen
 
-    def _check(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+    def _check(self, conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if not _on_a_loop():
             return
-        site = _request_site(sys._getframe(1))
+        site = _request_site(sys._getframe(1), runtime_spared=conn.dialect.name == "sqlite")
         if site is not None:
             self._seen.append(f"{site}: {' '.join(statement.split())[:120]}")
 

@@ -28,6 +28,7 @@ from cockpit.money import normalize_currency
 from cockpit.runtime.approvals import authorize_decision
 from cockpit.runtime.records import ApprovalRecord
 from cockpit.runtime.runs import RunSpec
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal
 from cockpit.toolkit.registry import ToolRegistry
 
@@ -116,6 +117,13 @@ def _get(ctx: RequestContext, approval_id: str) -> ApprovalRecord:
         ).one_or_none()
     if rec is None:
         raise NotFound(f"no approval {approval_id}", code="approval_not_found", param="approval_id")
+    return rec
+
+
+def _decidable(ctx: RequestContext, approval_id: str, tools: ToolRegistry) -> ApprovalRecord:
+    """The approval, if this key may decide it (404 / 403 otherwise)."""
+    rec = _get(ctx, approval_id)
+    authorize_decision(ctx.principal, rec, tools)
     return rec
 
 
@@ -222,9 +230,8 @@ def get(request: Request, ctx: StaffCtx, approval_id: str) -> dict[str, Any]:
 async def decide(
     request: Request, ctx: StaffCtx, approval_id: str, body: Decision
 ) -> dict[str, Any] | JSONResponse:
-    rec = await run_in_threadpool(_get, ctx, approval_id)
     svc = services(request)
-    authorize_decision(ctx.principal, rec, svc.runtime.tools)
+    rec = await run_in_threadpool(_decidable, ctx, approval_id, svc.runtime.tools)
     if rec.status != "pending":
         raise Conflict(
             f"approval {approval_id} is already {rec.status}",
@@ -243,16 +250,20 @@ async def decide(
             code="approval_stale",
             param="approval_id",
         )
-    thread = svc.runtime.threads.get_record(ctx.principal.tenant_id, rec.thread_id)
+    thread = await svc.runtime.threads.record(ctx.principal.tenant_id, rec.thread_id)
     assistant = thread.assistant_id or rec.agent_id
-    _resolved, graph = svc.runtime.graph_for(ctx.principal.tenant_id, assistant, ctx.principal)
+    _resolved, graph = await db_work(
+        svc.db, svc.runtime.graph_for, ctx.principal.tenant_id, assistant, ctx.principal
+    )
     value = body.model_dump(exclude_none=True)
     spec = RunSpec(assistant_id=assistant, resume={target[0].id: value}, has_resume=True)
     handle = await svc.runtime.runs.start(ctx.principal, rec.thread_id, spec, graph)
     values, status = await svc.runtime.runs.finished(handle)
     if status != 200:
         return JSONResponse(values, status_code=status)
-    run = svc.runtime.runs.get(ctx.principal, rec.thread_id, handle.record.run_id)
+    run = await run_in_threadpool(
+        svc.runtime.runs.get, ctx.principal, rec.thread_id, handle.record.run_id
+    )
     return {
         "approval": _json(await run_in_threadpool(_get, ctx, approval_id)),
         "run_id": run.run_id,

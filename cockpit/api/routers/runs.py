@@ -16,6 +16,7 @@ from cockpit.api.routing import api_router
 from cockpit.api.services import Services
 from cockpit.errors import ValidationFailed
 from cockpit.runtime.runs import RunHandle, RunSpec, check_input, check_stream_modes, run_json
+from cockpit.runtime.writer import db_work
 from cockpit.tenancy.principal import Principal
 
 router = api_router(tags=["runs"])
@@ -180,7 +181,8 @@ def get_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> dic
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a run")
 async def delete_run(request: Request, ctx: StaffCtx, thread_id: str, run_id: str) -> Response:
-    services(request).runtime.runs.delete(ctx.principal, thread_id, run_id)
+    svc = services(request)
+    await db_work(svc.db, svc.runtime.runs.delete, ctx.principal, thread_id, run_id)
     return Response(status_code=204)
 
 
@@ -215,7 +217,7 @@ async def cancel_many(
         raise ValidationFailed(
             "name a thread_id, run_ids or a status", code="invalid_value", param="status"
         )
-    services(request).runtime.runs.cancel_many(
+    await services(request).runtime.runs.cancel_many(
         ctx.principal,
         thread_id=body.thread_id,
         run_ids=body.run_ids,
@@ -243,6 +245,10 @@ async def join_stream(request: Request, ctx: StaffCtx, thread_id: str, run_id: s
 
 
 async def _stateless_thread(svc: Services, principal: Principal, body: RunCreate) -> str:
+    return await db_work(svc.db, _new_thread, svc, principal, body)
+
+
+def _new_thread(svc: Services, principal: Principal, body: RunCreate) -> str:
     # Validate everything first so a bad request leaves no orphan thread behind.
     spec = _spec(body)
     svc.runtime.graph_for(principal.tenant_id, spec.assistant_id, principal)
@@ -286,7 +292,13 @@ async def batch(
         # Every item is checked before any starts: a bad item starts nothing.
         try:
             _spec(item)
-            svc.runtime.graph_for(ctx.principal.tenant_id, item.assistant_id, ctx.principal)
+            await db_work(
+                svc.db,
+                svc.runtime.graph_for,
+                ctx.principal.tenant_id,
+                item.assistant_id,
+                ctx.principal,
+            )
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, code=exc.code, param=f"{i}.{exc.param}") from exc
     started = []

@@ -25,6 +25,7 @@ from cockpit.runtime.records import RunRecord
 from cockpit.runtime.runs import RunHandle
 from cockpit.runtime.serialize import to_json
 from cockpit.runtime.threads import snapshot_json
+from cockpit.runtime.writer import db_work
 
 router = api_router(prefix="/threads", tags=["threads"])
 
@@ -134,8 +135,11 @@ async def create(request: Request, ctx: StaffCtx, body: ThreadCreate) -> dict[st
         raise _refuse_state_edit("supersteps")
     if body.ttl is not None:
         raise _refuse("ttl", "threads live until deleted or pruned")
-    store = services(request).runtime.threads
-    rec = store.create(
+    svc = services(request)
+    store = svc.runtime.threads
+    rec = await db_work(
+        svc.db,
+        store.create,
         ctx.principal.tenant_id,
         thread_id=body.thread_id,
         metadata=body.metadata,
@@ -148,9 +152,12 @@ async def create(request: Request, ctx: StaffCtx, body: ThreadCreate) -> dict[st
 async def _found(request: Request, ctx: RequestContext, body: ThreadSearch) -> list[Any]:
     if body.extract:
         raise _refuse("extract", "use select with values")
-    store = services(request).runtime.threads
+    svc = services(request)
+    store = svc.runtime.threads
     tenant = ctx.principal.tenant_id
-    rows = store.search(
+    rows = await db_work(
+        svc.db,
+        store.search,
         tenant,
         metadata=body.metadata,
         status=body.status,
@@ -208,8 +215,11 @@ async def patch(
 ) -> dict[str, Any]:
     if body.ttl is not None:
         raise _refuse("ttl", "threads live until deleted or pruned")
-    store = services(request).runtime.threads
-    rec = store.patch(ctx.principal.tenant_id, thread_id, body.metadata, ctx.principal)
+    svc = services(request)
+    store = svc.runtime.threads
+    rec = await db_work(
+        svc.db, store.patch, ctx.principal.tenant_id, thread_id, body.metadata, ctx.principal
+    )
     return await store.to_json(ctx.principal.tenant_id, rec)
 
 
@@ -258,7 +268,9 @@ async def update_state(
     request: Request, ctx: StaffCtx, thread_id: str, body: StateWrite
 ) -> dict[str, Any]:
     """Always 403 ``state_edit_refused`` (404 first for a thread the caller cannot see)."""
-    services(request).runtime.threads.get_record(ctx.principal.tenant_id, thread_id, ctx.principal)
+    await services(request).runtime.threads.record(
+        ctx.principal.tenant_id, thread_id, ctx.principal
+    )
     raise _refuse_state_edit("values")
 
 
@@ -365,12 +377,16 @@ def _v3_refused() -> CockpitError:
 @router.post("/{thread_id}/commands", summary="Refused: the v3 thread stream protocol")
 async def commands(request: Request, ctx: StaffCtx, thread_id: str) -> dict[str, Any]:
     """Always 400 ``stream_protocol_unsupported`` (404 first for an unseen thread)."""
-    services(request).runtime.threads.get_record(ctx.principal.tenant_id, thread_id, ctx.principal)
+    await services(request).runtime.threads.record(
+        ctx.principal.tenant_id, thread_id, ctx.principal
+    )
     raise _v3_refused()
 
 
 @router.post("/{thread_id}/stream/events", summary="Refused: the v3 thread stream protocol")
 async def stream_events(request: Request, ctx: StaffCtx, thread_id: str) -> dict[str, Any]:
     """Always 400 ``stream_protocol_unsupported`` (404 first for an unseen thread)."""
-    services(request).runtime.threads.get_record(ctx.principal.tenant_id, thread_id, ctx.principal)
+    await services(request).runtime.threads.record(
+        ctx.principal.tenant_id, thread_id, ctx.principal
+    )
     raise _v3_refused()
