@@ -117,7 +117,10 @@ def _run_together(script: str, argvs: list[list[str]]) -> list[tuple[str, str]]:
     try:
         for proc in procs:
             assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready", proc.stderr
+            said = proc.stdout.readline().strip()
+            if said != "ready":
+                _, err = proc.communicate(timeout=60)
+                pytest.fail(f"a worker said {said!r}, exit {proc.returncode}:\n{err[-3000:]}")
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write("go\n")
