@@ -159,23 +159,24 @@ class RunManager(RunControl, RunWorker):
         if spec.webhook:
             await db_work(self._db, self._check_webhook, principal, spec.webhook)
         now_ok = spec.after_seconds == 0 and graph is not None
-        claimed = now_ok and await db_work(self._db, self._threads.claim, tenant, thread_id)
-        if not claimed and spec.after_seconds == 0 and spec.multitask_strategy == "reject":
-            raise Conflict(
-                "the thread already has a run in progress", code="thread_busy", param="thread_id"
-            )
-        rec = await db_work(self._db, self._record, principal, thread, spec, claimed)
+        rec, claimed = await db_work(self._db, self._record, principal, thread, spec, now_ok)
         handle = RunHandle(rec, principal, spec.stream_mode)
         if claimed and graph is not None:
             self._launch(handle, graph, Claim(tenant, rec.run_id, thread_id, 1, takeover=False))
         return handle
 
     def _record(
-        self, principal: Principal, thread: ThreadRecord, spec: RunSpec, claimed: bool
-    ) -> RunRecord:
-        """Store the new run (superseding the thread's others when asked) and audit it; a
-        failure hands a claimed thread back."""
+        self, principal: Principal, thread: ThreadRecord, spec: RunSpec, now_ok: bool
+    ) -> tuple[RunRecord, bool]:
+        """Claim the thread if the run may start now, store the run (superseding the thread's
+        others when asked) and audit it: the run, and whether it holds the thread. In one call,
+        so no await falls between the claim and the run row; a failure hands the thread back."""
         tenant, thread_id = principal.tenant_id, thread.thread_id
+        claimed = now_ok and self._threads.claim(tenant, thread_id)
+        if not claimed and spec.after_seconds == 0 and spec.multitask_strategy == "reject":
+            raise Conflict(
+                "the thread already has a run in progress", code="thread_busy", param="thread_id"
+            )
         try:
             rec = self._insert(principal, thread_id, spec, claimed=claimed)
         except Exception:
@@ -196,7 +197,7 @@ class RunManager(RunControl, RunWorker):
                 "queued": not claimed,
             },
         )
-        return rec
+        return rec, claimed
 
     def _check_webhook(self, principal: Principal, url: str) -> None:
         with self._db.tenant_session(principal.tenant_id) as s:
