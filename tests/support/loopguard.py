@@ -59,14 +59,6 @@ def _serving(frame: FrameType) -> bool:
     )
 
 
-def _for_a_request(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if _serving(frame):
-            return True
-        frame = frame.f_back
-    return False
-
-
 def _request_site(frame: FrameType | None, *, runtime_spared: bool) -> str | None:
     """``route function <- line that ran the statement``, both in this project, when the
     statement was made for a request (outside the runtime, if ``runtime_spared``); otherwise
@@ -92,7 +84,7 @@ def statements_on_the_loop(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def check(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if _on_a_loop() and _for_a_request(sys._getframe(1)):
+        if _on_a_loop() and _request_site(sys._getframe(1), runtime_spared=False) is not None:
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", check)
